@@ -1,0 +1,77 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "credd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "credd", targets: ["credd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure logic: no I/O below this line.
+        .target(name: "CreddINI"),
+        .target(name: "CreddCore"),
+        .target(name: "CreddSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore"]),
+        .target(
+            name: "CreddRefresh",
+            dependencies: ["CreddCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Adapters that do I/O.
+        .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore"]),
+        .target(
+            name: "CreddEndpoint",
+            dependencies: [
+                "CreddCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "CreddSTS",
+            dependencies: [
+                "CreddCore", "CreddSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Composition root and CLI.
+        .target(
+            name: "CreddDaemon",
+            dependencies: [
+                "CreddCore", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "CreddCLI",
+            dependencies: [
+                "CreddDaemon", "CreddConfig", "CreddCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "credd", dependencies: ["CreddCLI"]),
+        .testTarget(name: "CreddINITests", dependencies: ["CreddINI"]),
+        .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI"]),
+        .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CreddSTSTests", dependencies: ["CreddSTS"]),
+        .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI"]),
+        .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
+        .testTarget(name: "CreddEndpointTests", dependencies: ["CreddEndpoint"]),
+        .testTarget(name: "CreddIntegrationTests", dependencies: ["CreddCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+public enum Credd { public static func main() {} }

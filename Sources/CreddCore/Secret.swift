@@ -1,0 +1,19 @@
+/// A string that must never reach a log, an error message or status output.
+///
+/// Every textual representation is redacted, so interpolating a `Secret` or a value holding one
+/// into a log line cannot leak it; code that really needs the value asks for `revealed`.
+public struct Secret: Sendable, Hashable {
+    public let revealed: String
+
+    public init(_ value: String) {
+        self.revealed = value
+    }
+
+    public var isEmpty: Bool { revealed.isEmpty }
+}
+
+extension Secret: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+}

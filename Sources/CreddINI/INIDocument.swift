@@ -1,0 +1,281 @@
+/// A lossless AWS-dialect INI document (`~/.aws/config`, `~/.aws/credentials`, credd's config).
+///
+/// Parsing keeps every byte: serialising an unedited document gives back the input exactly.
+/// Edits touch only the lines they must. Reading follows botocore's configparser, the strictest
+/// common reader: keys are case-insensitive, `=` or `:` delimit, inline `#` is part of the value.
+public struct INIDocument: Sendable, Hashable {
+    public private(set) var lines: [INILine]
+    /// Whether the input began with a UTF-8 byte-order mark (kept on output).
+    public let hasByteOrderMark: Bool
+    /// Problems AWS tools would trip over; see `INIDiagnostic`.
+    public private(set) var diagnostics: [INIDiagnostic]
+
+    public init() {
+        self.lines = []
+        self.hasByteOrderMark = false
+        self.diagnostics = []
+    }
+
+    /// Parses UTF-8 bytes. Fails only if they are not valid UTF-8, since such a file cannot be
+    /// edited without changing bytes the user owns.
+    public init(bytes: some Collection<UInt8>) throws(INIError) {
+        var text = ""
+        var lineNumber = 1
+        var utf8Valid = true
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case let .scalarValue(scalar):
+                if scalar == "\n" { lineNumber += 1 }
+                text.unicodeScalars.append(scalar)
+            case .emptyInput:
+                break decoding
+            case .error:
+                utf8Valid = false
+                break decoding
+            }
+        }
+        guard utf8Valid else { throw INIError.invalidUTF8(line: lineNumber) }
+        self.init(parsing: text)
+    }
+
+    /// Parses text. Never fails: what AWS tools would reject is listed in `diagnostics`.
+    public init(parsing text: String) {
+        var body = Substring(text)
+        let bom = body.unicodeScalars.first == "\u{FEFF}"
+        if bom { body = Substring(body.unicodeScalars.dropFirst()) }
+        self.hasByteOrderMark = bom
+        self.lines = []
+        self.diagnostics = bom ? [INIDiagnostic(line: 1, column: 1, problem: .byteOrderMark)] : []
+
+        for (text, terminator) in Self.splitLines(body) {
+            lines.append(INILine(text: text, terminator: terminator, kind: .blank))
+        }
+        reclassify()
+    }
+
+    /// The document as bytes would be written: identical to the input when unedited.
+    public func serialized() -> String {
+        var out = hasByteOrderMark ? "\u{FEFF}" : ""
+        for line in lines {
+            out += line.text
+            out += line.terminator
+        }
+        return out
+    }
+
+    // MARK: - Reading
+
+    /// Every section in file order, duplicates included.
+    public var sections: [INISection] {
+        var result: [INISection] = []
+        var current: (name: String, header: Int)?
+        for (index, line) in lines.enumerated() {
+            if case let .sectionHeader(name) = line.kind {
+                if let open = current {
+                    result.append(INISection(document: self, name: open.name, headerIndex: open.header, endIndex: index))
+                }
+                current = (name, index)
+            }
+        }
+        if let open = current {
+            result.append(INISection(document: self, name: open.name, headerIndex: open.header, endIndex: lines.count))
+        }
+        return result
+    }
+
+    /// The first section with exactly this name (`"default"`, `"profile dev"`, …).
+    public func section(named name: String) -> INISection? {
+        sections.first { $0.name == name }
+    }
+
+    /// The value of `key` (case-insensitive) in the first section named `section`.
+    public func value(forKey key: String, inSection section: String) -> String? {
+        self.section(named: section)?.value(forKey: key)
+    }
+
+    // MARK: - Editing
+
+    /// Sets `key = value` in `section`, replacing the first occurrence of the key (and its
+    /// continuation lines) in place, or inserting it after the section's last entry.
+    /// Throws if the section does not exist.
+    public mutating func setValue(_ value: String, forKey key: String, inSection sectionName: String) throws(INIError) {
+        guard let section = section(named: sectionName) else { throw INIError.noSuchSection(sectionName) }
+        let newText = "\(key) = \(value)"
+        if let entry = section.entry(forKey: key) {
+            if entry.value == value && entry.continuationIndices.isEmpty { return }
+            let old = lines[entry.lineIndex]
+            lines[entry.lineIndex] = INILine(text: newText, terminator: old.terminator, kind: .blank)
+            removeLines(at: entry.continuationIndices)
+        } else {
+            insertLine(newText, at: section.insertionIndex)
+        }
+        reclassify()
+    }
+
+    /// Removes `key` and its continuation lines from `section`; returns whether it was there.
+    @discardableResult
+    public mutating func removeValue(forKey key: String, inSection sectionName: String) -> Bool {
+        guard let entry = section(named: sectionName)?.entry(forKey: key) else { return false }
+        removeLines(at: [entry.lineIndex] + entry.continuationIndices)
+        reclassify()
+        return true
+    }
+
+    /// Appends a new section at the end of the document, separated from what precedes it by one
+    /// blank line. `comments` become full-line comments right after the header.
+    public mutating func appendSection(_ name: String, comments: [String] = [], entries: [(key: String, value: String)]) throws(INIError) {
+        guard section(named: name) == nil else { throw INIError.sectionExists(name) }
+        if let last = lines.last, last.kind != .blank {
+            insertLine("", at: lines.count)
+        }
+        insertLine("[\(name)]", at: lines.count)
+        for comment in comments { insertLine(comment, at: lines.count) }
+        for entry in entries { insertLine("\(entry.key) = \(entry.value)", at: lines.count) }
+        reclassify()
+    }
+
+    /// Removes the first section named `name`: its header, entries and the comments among them,
+    /// plus the blank lines that separated it from the next section. Comments after its last
+    /// entry are kept, since they usually introduce the next section.
+    @discardableResult
+    public mutating func removeSection(named name: String) -> Bool {
+        guard let section = section(named: name) else { return false }
+        var end = section.contentEndIndex
+        while end < section.endIndex, lines[end].kind == .blank { end += 1 }
+        // Keep the file's own separation: drop the blank line before the section instead when
+        // the section was last.
+        var start = section.headerIndex
+        if end == lines.count, start > 0, lines[start - 1].kind == .blank { start -= 1 }
+        removeLines(at: Array(start..<end))
+        reclassify()
+        return true
+    }
+
+    // MARK: - Internals
+
+    private var preferredTerminator: String {
+        lines.first { !$0.terminator.isEmpty }?.terminator ?? "\n"
+    }
+
+    private mutating func insertLine(_ text: String, at index: Int) {
+        let terminator = preferredTerminator
+        if index == lines.count, let last = lines.indices.last, lines[last].terminator.isEmpty {
+            // The file had no final newline: the old last line needs one now, and the new last
+            // line keeps the file's choice of ending without one.
+            let old = lines[last]
+            lines[last] = INILine(text: old.text, terminator: terminator, kind: old.kind)
+            lines.append(INILine(text: text, terminator: "", kind: .blank))
+            return
+        }
+        lines.insert(INILine(text: text, terminator: terminator, kind: .blank), at: index)
+    }
+
+    /// Removes lines while keeping whether the file ends with a newline.
+    private mutating func removeLines(at indices: [Int]) {
+        let endedWithoutNewline = lines.last?.terminator.isEmpty ?? false
+        for index in Set(indices).sorted(by: >) { lines.remove(at: index) }
+        if endedWithoutNewline, let last = lines.indices.last {
+            lines[last] = INILine(text: lines[last].text, terminator: "", kind: lines[last].kind)
+        }
+    }
+
+    /// Recomputes every line's kind and the diagnostics, exactly as a fresh parse would.
+    private mutating func reclassify() {
+        var found: [INIDiagnostic] = hasByteOrderMark ? [INIDiagnostic(line: 1, column: 1, problem: .byteOrderMark)] : []
+        var sectionFirstLine: [String: Int] = [:]
+        var keyFirstLine: [String: Int] = [:]
+        var currentSection: String?
+        var inEntry = false
+
+        for index in lines.indices {
+            let line = lines[index]
+            let number = index + 1
+            let kind = Self.classify(line.text, inEntry: inEntry, line: number, diagnostics: &found)
+            lines[index] = INILine(text: line.text, terminator: line.terminator, kind: kind)
+            switch kind {
+            case let .sectionHeader(name):
+                if let first = sectionFirstLine[name] {
+                    found.append(INIDiagnostic(line: number, column: 1, problem: .duplicateSection(name: name, firstLine: first)))
+                } else {
+                    sectionFirstLine[name] = number
+                }
+                currentSection = name
+                keyFirstLine = [:]
+                inEntry = false
+            case let .entry(key, _):
+                guard let section = currentSection else {
+                    found.append(INIDiagnostic(line: number, column: 1, problem: .entryOutsideSection))
+                    continue
+                }
+                if let first = keyFirstLine[key] {
+                    found.append(INIDiagnostic(line: number, column: 1, problem: .duplicateKey(key: key, section: section, firstLine: first)))
+                } else {
+                    keyFirstLine[key] = number
+                }
+                inEntry = true
+            case .invalid:
+                inEntry = false
+            case .blank, .comment, .continuation:
+                break
+            }
+        }
+        diagnostics = found
+    }
+
+    private static func classify(_ text: String, inEntry: Bool, line: Int, diagnostics: inout [INIDiagnostic]) -> INILine.Kind {
+        let trimmed = text.trimmingASCIIWhitespace()
+        if trimmed.isEmpty { return .blank }
+        if trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { return .comment }
+        let indented = text.hasPrefix(" ") || text.hasPrefix("\t")
+        if indented && inEntry { return .continuation(text: trimmed) }
+        if trimmed.hasPrefix("[") {
+            guard let close = trimmed.lastIndex(of: "]") else {
+                diagnostics.append(INIDiagnostic(line: line, column: text.count + 1, problem: .unterminatedSectionHeader))
+                return .invalid
+            }
+            let name = String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
+            if name.isEmpty {
+                diagnostics.append(INIDiagnostic(line: line, column: 2, problem: .emptySectionName))
+                return .invalid
+            }
+            return .sectionHeader(name: name)
+        }
+        guard let delimiter = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+            let column = text.distance(from: text.startIndex, to: text.firstIndex(where: { $0 != " " && $0 != "\t" }) ?? text.startIndex) + 1
+            diagnostics.append(INIDiagnostic(line: line, column: column, problem: .missingDelimiter))
+            return .invalid
+        }
+        let key = trimmed[..<delimiter].trimmingASCIIWhitespace().lowercased()
+        if key.isEmpty {
+            let column = text.distance(from: text.startIndex, to: text.firstIndex(where: { $0 == "=" || $0 == ":" }) ?? text.startIndex) + 1
+            diagnostics.append(INIDiagnostic(line: line, column: column, problem: .emptyKey))
+            return .invalid
+        }
+        let value = trimmed[trimmed.index(after: delimiter)...].trimmingASCIIWhitespace()
+        return .entry(key: key, value: value)
+    }
+
+    /// Splits on `\n`, keeping `\r\n` as the terminator where present. Works on unicode scalars
+    /// because `Character` merges `\r\n` into one grapheme.
+    private static func splitLines(_ text: Substring) -> [(String, String)] {
+        var result: [(String, String)] = []
+        var current = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" {
+                if current.last == "\r" {
+                    current.removeLast()
+                    result.append((String(current), "\r\n"))
+                } else {
+                    result.append((String(current), "\n"))
+                }
+                current = String.UnicodeScalarView()
+            } else {
+                current.append(scalar)
+            }
+        }
+        if !current.isEmpty { result.append((String(current), "")) }
+        return result
+    }
+}

@@ -1,0 +1,2 @@
+import CreddCLI
+Credd.main()
