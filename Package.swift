@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "CreddCLI",
             dependencies: [
-                "CreddDaemon", "CreddConfig", "CreddCore",
+                "CreddDaemon", "CreddConfig", "CreddCore", "CreddEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,7 +71,9 @@ let package = Package(
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI"]),
         .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
         .testTarget(name: "CreddEndpointTests", dependencies: ["CreddEndpoint"]),
-        .testTarget(name: "CreddIntegrationTests", dependencies: ["CreddCore"]),
+        .testTarget(name: "CreddDaemonTests", dependencies: ["CreddDaemon", "CreddCLI", "CreddCore", "CreddTestSupport"]),
+        .target(name: "CreddTestSupport", path: "Tests/CreddTestSupport"),
+        .testTarget(name: "CreddIntegrationTests", dependencies: ["CreddCore", "CreddTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,113 @@
+import ArgumentParser
+import CreddCore
+import CreddDaemon
+import Foundation
+
+/// Shared plumbing of the commands that talk to a running daemon.
+enum DaemonConnection {
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    static var client: ControlClient {
+        ControlClient(path: RuntimePaths(environment: environment).controlSocket)
+    }
+
+    /// Sends `request`; a missing daemon exits with status 3 (as `credd status` documents),
+    /// a failed command with status 1 and the daemon's message on stderr.
+    static func call(_ request: ControlRequest) throws -> ControlResponse {
+        let response: ControlResponse
+        do {
+            response = try client.send(request)
+        } catch let error as DaemonError {
+            printError("credd: \(error)")
+            if case .noDaemon = error { throw ExitCode(3) }
+            throw ExitCode.failure
+        }
+        guard response.ok else {
+            printError("credd: \(response.error ?? "the daemon refused the request")")
+            throw ExitCode.failure
+        }
+        return response
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show each profile's state, expiry, next refresh, source and last error.",
+        discussion: "Exit status: 0 when every profile is fresh, 1 when any is not, 3 when no daemon answers."
+    )
+
+    @OptionGroup var options: ConfigOption
+    @Flag(help: "Print the stable JSON document instead of a table.") var json = false
+
+    func run() throws {
+        let response = try DaemonConnection.call(ControlRequest(command: .status))
+        guard let document = response.status else { throw ExitCode.failure }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(document), as: UTF8.self))
+        } else {
+            let colour = isatty(STDOUT_FILENO) == 1 && DaemonConnection.environment["NO_COLOR"] == nil
+            print(StatusTable.render(document, now: SystemWallClock().now(), colour: colour), terminator: "")
+        }
+        if !document.allFresh { throw ExitCode.failure }
+    }
+}
+
+struct Refresh: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Renew now (all profiles, or the ones named).")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "Profiles to renew; all when none is given.") var profiles: [String] = []
+
+    func run() throws {
+        let response = try DaemonConnection.call(ControlRequest(command: .refresh, profiles: profiles))
+        if let message = response.message { print(message) }
+    }
+}
+
+struct Login: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Give an MFA code to a profile that needs one.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The profile waiting for an MFA code.") var profile: String
+    @Option(help: "The code; prompted for on the terminal when omitted.") var code: String?
+
+    func run() throws {
+        let entered: String
+        if let code {
+            entered = code
+        } else {
+            FileHandle.standardError.write(Data("MFA code for \(profile): ".utf8))
+            guard let line = readLine() else { throw ValidationError("no MFA code was entered") }
+            entered = line
+        }
+        let trimmed = entered.trimmingCharacters(in: .whitespaces)
+        guard trimmed.count == 6, trimmed.allSatisfy(\.isASCII), trimmed.allSatisfy(\.isNumber) else {
+            throw ValidationError("an MFA code is six digits")
+        }
+        let response = try DaemonConnection.call(ControlRequest(command: .login, profile: profile, code: Secret(trimmed)))
+        print(response.message ?? "\(profile): renewed")
+    }
+}
+
+struct CredentialProcessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "credential-process",
+        abstract: "Print the profile's credentials as credential_process JSON, from the daemon.",
+        discussion: "Use in ~/.aws/config as: credential_process = credd credential-process PROFILE"
+    )
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The managed profile.") var profile: String
+
+    func run() throws {
+        let response = try DaemonConnection.call(ControlRequest(command: .credentials, profile: profile))
+        guard let credentials = response.credentials else { throw ExitCode.failure }
+        print(String(decoding: try JSONEncoder().encode(credentials), as: UTF8.self))
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// The `credd` command tree. Client commands reach the daemon through the control socket only.
+public struct CreddCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "credd",
+        abstract: "Keeps AWS credentials fresh: renews STS sessions before they expire, writes them to ~/.aws/credentials and serves them to SDKs.",
+        version: CreddVersion.current,
+        subcommands: [
+            Run.self, Status.self, Refresh.self, Login.self, Env.self, Exec.self, CredentialProcessCommand.self, Check.self,
+        ]
+    )
+
+    public init() {}
+}
+
+enum CreddVersion {
+    static let current = "0.1.0"
+}
+
+/// `--config PATH`, accepted by every command.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The credd config file (default: $CREDD_CONFIG, $XDG_CONFIG_HOME/credd/config, ~/.config/credd/config).", valueName: "path"))
+    var config: String?
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import CreddConfig
+import CreddDaemon
+import Foundation
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon in the foreground (what the systemd unit starts)."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        do {
+            try await Daemon.run(configPath: options.config, environment: ProcessInfo.processInfo.environment)
+        } catch let error as DaemonError {
+            printError("credd: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate the config and show the resolved profiles (never a secret).",
+        discussion: "Exit status: 0 when the config is valid, 1 when it has errors."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let configuration: LoadedConfiguration
+        do {
+            configuration = try ConfigLoader.load(explicitPath: options.config, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            printError("credd: \(error)")
+            throw ExitCode.failure
+        }
+        print(ConfigCheckReport.render(configuration), terminator: "")
+        if !configuration.errors.isEmpty { throw ExitCode.failure }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import CreddDaemon
+import CreddEndpoint
+import Foundation
+
+struct Env: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print shell lines that point AWS SDKs at credd's container endpoint for a profile.",
+        discussion: "Use as: eval \"$(credd env dev)\""
+    )
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The managed profile.") var profile: String
+
+    func run() throws {
+        let environment = try EndpointLookupCall.environment(for: profile)
+        print(ShellEnvironment.exportLines(
+            profile: profile,
+            endpoint: ShellEnvironment.Endpoint(host: environment.host, port: environment.port),
+            tokenFile: environment.tokenFile,
+            region: environment.region
+        ), terminator: "")
+    }
+}
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command with AWS SDKs pointed at credd's container endpoint for a profile."
+    )
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The managed profile.") var profile: String
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String]
+
+    func validate() throws {
+        guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. credd exec dev -- aws s3 ls") }
+    }
+
+    func run() throws {
+        let environment = try EndpointLookupCall.environment(for: profile)
+        let variables = ShellEnvironment.applying(
+            profile: profile,
+            endpoint: ShellEnvironment.Endpoint(host: environment.host, port: environment.port),
+            tokenFile: environment.tokenFile,
+            region: environment.region,
+            to: ProcessInfo.processInfo.environment
+        )
+        // Replace this process so signals and the exit status are the command's own.
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        execvpe(command[0], argv, envp)
+        printError("credd: cannot run \(command[0]): \(String(cString: strerror(errno)))")
+        throw ExitCode(127)
+    }
+}
+
+enum EndpointLookupCall {
+    static func environment(for profile: String) throws -> EndpointEnvironment {
+        let response = try DaemonConnection.call(ControlRequest(command: .environment, profile: profile))
+        guard let environment = response.environment else { throw ExitCode.failure }
+        return environment
+    }
+}

@@ -1,1 +1,0 @@
-public enum Credd { public static func main() {} }

@@ -1,0 +1,74 @@
+import CreddCore
+import CreddDaemon
+import Foundation
+
+/// Renders `credd status` for a person: one row per profile, times relative to now, the last
+/// error on its own line under the row, colour only when asked (a terminal).
+enum StatusTable {
+    static func render(_ document: StatusDocument, now: Date, colour: Bool) -> String {
+        let header = ["PROFILE", "STATE", "EXPIRES", "NEXT REFRESH", "SOURCE"]
+        let rows = document.profiles.map { profile in
+            [
+                profile.name,
+                profile.state,
+                relative(profile.expiration, now: now, past: "expired"),
+                relative(profile.next_refresh, now: now, past: "due"),
+                profile.source,
+            ]
+        }
+        let widths = header.indices.map { column in
+            ([header] + rows).map { $0[column].count }.max() ?? 0
+        }
+        func line(_ cells: [String], state: String?) -> String {
+            cells.enumerated().map { column, cell in
+                let padded = column == cells.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                guard colour, column == 1, let state else { return padded }
+                return paint(padded, state: state)
+            }
+            .joined(separator: "  ")
+        }
+
+        var out = ""
+        for problem in document.daemon.config_errors {
+            out += "config: \(problem)\n"
+        }
+        if document.profiles.isEmpty {
+            return out + "no managed profiles in \(document.daemon.config_file)\n"
+        }
+        out += line(header, state: nil) + "\n"
+        for (profile, row) in zip(document.profiles, rows) {
+            out += line(row, state: profile.state) + "\n"
+            if let error = profile.error {
+                out += "    \(profile.state == "fresh" ? "last error" : "error"): \(error)\n"
+            }
+        }
+        return out
+    }
+
+    /// "in 3h12m", "5m ago" (with `past` for a time already passed), "-" when unknown.
+    static func relative(_ timestamp: String?, now: Date, past: String) -> String {
+        guard let timestamp, let date = AWSTimestamp.parse(timestamp) else { return "-" }
+        let seconds = Int(date.timeIntervalSince(now).rounded())
+        if seconds >= 0 { return "in \(compact(seconds))" }
+        return "\(past) \(compact(-seconds)) ago"
+    }
+
+    static func compact(_ seconds: Int) -> String {
+        let hours = seconds / 3600
+        let minutes = (seconds % 3600) / 60
+        if hours >= 24 { return "\(hours / 24)d\(hours % 24)h" }
+        if hours > 0 { return "\(hours)h\(String(format: "%02d", minutes))m" }
+        if minutes > 0 { return "\(minutes)m" }
+        return "\(seconds)s"
+    }
+
+    private static func paint(_ text: String, state: String) -> String {
+        let code: String
+        switch state {
+        case "fresh": code = "32"
+        case "error", "expired": code = "31"
+        default: code = "33"
+        }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The CLI side of the control socket: a blocking round trip, because each CLI command makes
+/// exactly one call and then exits.
+public struct ControlClient: Sendable {
+    public let path: String
+    /// How long to wait for an answer; `login` waits for an STS call, so this is generous.
+    public var timeoutSeconds: Int
+
+    public init(path: String, timeoutSeconds: Int = 120) {
+        self.path = path
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    public func send(_ request: ControlRequest) throws(DaemonError) -> ControlResponse {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw DaemonError.controlSocket(path, String(cString: strerror(errno))) }
+        defer { close(fd) }
+
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard pathBytes.count < capacity else { throw DaemonError.controlSocket(path, "path too long for a unix socket") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw DaemonError.noDaemon(path) }
+
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+
+        var payload: Data
+        do {
+            payload = try JSONEncoder().encode(request)
+        } catch {
+            throw DaemonError.protocolError("could not encode the request")
+        }
+        payload.append(UInt8(ascii: "\n"))
+        let written = payload.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == payload.count else { throw DaemonError.controlSocket(path, String(cString: strerror(errno))) }
+
+        var received = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count > 0 {
+                received.append(contentsOf: buffer[0..<count])
+                if buffer[0..<count].contains(UInt8(ascii: "\n")) { break }
+            } else if count == 0 {
+                break
+            } else if errno == EINTR {
+                continue
+            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                throw DaemonError.controlSocket(path, "no answer within \(timeoutSeconds) s")
+            } else {
+                throw DaemonError.controlSocket(path, String(cString: strerror(errno)))
+            }
+        }
+        guard !received.isEmpty else {
+            throw DaemonError.protocolError("the daemon closed the connection without answering (is this uid allowed?)")
+        }
+        do {
+            return try JSONDecoder().decode(ControlResponse.self, from: received)
+        } catch {
+            throw DaemonError.protocolError("malformed response")
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import CreddCore
+import Foundation
+
+/// One request from the CLI to the daemon over the control socket (one JSON line).
+public struct ControlRequest: Codable, Sendable, Hashable {
+    public enum Command: String, Codable, Sendable {
+        case status, refresh, login, credentials, environment, reload
+    }
+
+    public var command: Command
+    /// For `refresh`: the profiles to renew (empty means all).
+    public var profiles: [String]
+    /// For `login`, `credentials`, `environment`.
+    public var profile: String?
+    /// For `login`: the MFA code. Travels only over the 0700, uid-checked control socket.
+    public var code: Secret?
+
+    public init(command: Command, profiles: [String] = [], profile: String? = nil, code: Secret? = nil) {
+        self.command = command
+        self.profiles = profiles
+        self.profile = profile
+        self.code = code
+    }
+}
+
+/// The daemon's answer (one JSON line). `error` is set, and `ok` false, when the command failed.
+public struct ControlResponse: Codable, Sendable {
+    public var ok: Bool
+    public var error: String?
+    public var message: String?
+    public var status: StatusDocument?
+    public var credentials: ProcessCredentials?
+    public var environment: EndpointEnvironment?
+
+    public init(
+        ok: Bool, error: String? = nil, message: String? = nil, status: StatusDocument? = nil,
+        credentials: ProcessCredentials? = nil, environment: EndpointEnvironment? = nil
+    ) {
+        self.ok = ok
+        self.error = error
+        self.message = message
+        self.status = status
+        self.credentials = credentials
+        self.environment = environment
+    }
+
+    public static func failure(_ message: String) -> ControlResponse {
+        ControlResponse(ok: false, error: message)
+    }
+}
+
+/// The stable `credd status --json` document (design.md §6).
+public struct StatusDocument: Codable, Sendable, Hashable {
+    public struct Daemon: Codable, Sendable, Hashable {
+        public var pid: Int32
+        public var version: String
+        public var started_at: String
+        public var config_file: String
+        public var credentials_file: String
+        public var endpoint: String?
+        public var config_errors: [String]
+
+        public init(pid: Int32, version: String, started_at: String, config_file: String, credentials_file: String, endpoint: String?, config_errors: [String]) {
+            self.pid = pid
+            self.version = version
+            self.started_at = started_at
+            self.config_file = config_file
+            self.credentials_file = credentials_file
+            self.endpoint = endpoint
+            self.config_errors = config_errors
+        }
+    }
+
+    public struct Profile: Codable, Sendable, Hashable {
+        public var name: String
+        /// `pending`, `fresh`, `refreshing`, `retrying`, `needs_mfa`, `expired` or `error`.
+        public var state: String
+        public var expiration: String?
+        public var next_refresh: String?
+        public var last_refresh: String?
+        public var source: String
+        public var error: String?
+
+        public init(name: String, state: String, expiration: String?, next_refresh: String?, last_refresh: String?, source: String, error: String?) {
+            self.name = name
+            self.state = state
+            self.expiration = expiration
+            self.next_refresh = next_refresh
+            self.last_refresh = last_refresh
+            self.source = source
+            self.error = error
+        }
+    }
+
+    public var daemon: Daemon
+    public var profiles: [Profile]
+
+    public init(daemon: Daemon, profiles: [Profile]) {
+        self.daemon = daemon
+        self.profiles = profiles
+    }
+
+    /// Every profile fresh: what `credd status` reports with exit status 0.
+    public var allFresh: Bool { profiles.allSatisfy { $0.state == "fresh" } }
+}
+
+/// `credential_process` output (`"Version": 1` as a JSON number, as botocore requires).
+public struct ProcessCredentials: Codable, Sendable {
+    public var version: Int
+    public var accessKeyId: String
+    public var secretAccessKey: Secret
+    public var sessionToken: Secret?
+    public var expiration: String?
+
+    public init(_ credentials: AWSCredentials) {
+        self.version = 1
+        self.accessKeyId = credentials.accessKeyId
+        self.secretAccessKey = credentials.secretAccessKey
+        self.sessionToken = credentials.sessionToken
+        self.expiration = credentials.expiration.map(AWSTimestamp.format)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version = "Version"
+        case accessKeyId = "AccessKeyId"
+        case secretAccessKey = "SecretAccessKey"
+        case sessionToken = "SessionToken"
+        case expiration = "Expiration"
+    }
+}
+
+/// What `credd env` and `credd exec` need to point SDKs at the container endpoint.
+public struct EndpointEnvironment: Codable, Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var tokenFile: String
+    public var region: String?
+
+    public init(host: String, port: Int, tokenFile: String, region: String?) {
+        self.host = host
+        self.port = port
+        self.tokenFile = tokenFile
+        self.region = region
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case host, port, region
+        case tokenFile = "token_file"
+    }
+}

@@ -1,0 +1,120 @@
+import CreddCore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon side of the control socket: one JSON request line in, one JSON response line out,
+/// then close. Only peers running as the daemon's own uid (SO_PEERCRED) are answered.
+public struct ControlServer: Sendable {
+    public typealias Handler = @Sendable (ControlRequest) async -> ControlResponse
+
+    /// Requests are tiny; anything longer is hostile or broken.
+    static let maximumRequestBytes = 64 * 1024
+
+    private let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+    private let logger: Logger
+    public let path: String
+
+    /// Binds the socket at `path` (replacing a stale socket file) with mode 0600.
+    public static func bind(path: String, logger: Logger) async throws(DaemonError) -> ControlServer {
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
+                    checkPeerCredentials(child).flatMapThrowing {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+                    }
+                }
+            guard chmod(path, 0o600) == 0 else {
+                try? await channel.channel.close()
+                throw DaemonError.controlSocket(path, String(cString: strerror(errno)))
+            }
+            return ControlServer(channel: channel, logger: logger, path: path)
+        } catch let error as DaemonError {
+            throw error
+        } catch {
+            throw DaemonError.controlSocket(path, "\(error)")
+        }
+    }
+
+    /// Adopts a listening socket passed by systemd socket activation.
+    public static func adopt(descriptor: CInt, path: String, logger: Logger) async throws(DaemonError) -> ControlServer {
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(NIOBSDSocket.Handle(descriptor), cleanupExistingSocketFile: false) { child in
+                    checkPeerCredentials(child).flatMapThrowing {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+                    }
+                }
+            return ControlServer(channel: channel, logger: logger, path: path)
+        } catch {
+            throw DaemonError.controlSocket(path, "\(error)")
+        }
+    }
+
+    /// Serves until the surrounding task is cancelled. A failing connection never stops the server.
+    public func run(handler: @escaping Handler) async {
+        await withDiscardingTaskGroup { group in
+            do {
+                try await channel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await serve(connection, handler: handler) }
+                    }
+                }
+            } catch {
+                logger.debug("control socket closed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, handler: Handler) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var pending = ByteBuffer()
+                var request: ControlRequest?
+                for try await var chunk in inbound {
+                    pending.writeBuffer(&chunk)
+                    if let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                        let line = pending.getSlice(at: pending.readerIndex, length: newline - pending.readerIndex) ?? ByteBuffer()
+                        request = try JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView))
+                        break
+                    }
+                    guard pending.readableBytes <= Self.maximumRequestBytes else { break }
+                }
+                let response: ControlResponse
+                if let request {
+                    response = await handler(request)
+                } else {
+                    response = .failure("the request was empty, too long or not terminated by a newline")
+                }
+                var data = try JSONEncoder().encode(response)
+                data.append(UInt8(ascii: "\n"))
+                try await outbound.write(ByteBuffer(bytes: data))
+            }
+        } catch {
+            logger.debug("control connection failed", metadata: ["error": "\(type(of: error))"])
+        }
+    }
+
+    private static func checkPeerCredentials(_ channel: any Channel) -> EventLoopFuture<Void> {
+        guard let provider = channel as? any SocketOptionProvider else {
+            return channel.eventLoop.makeFailedFuture(DaemonError.controlSocket("", "peer credentials unavailable"))
+        }
+        let credentials: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        return credentials.flatMapThrowing { peer in
+            guard peer.uid == getuid() else {
+                throw DaemonError.controlSocket("", "refused a client running as uid \(peer.uid)")
+            }
+        }
+    }
+}
+
+/// The layout of Linux's `struct ucred`, which Glibc only exposes under `_GNU_SOURCE`.
+struct PeerCredentials: Sendable {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+}

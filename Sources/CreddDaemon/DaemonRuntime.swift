@@ -1,0 +1,181 @@
+import CreddConfig
+import CreddCore
+import CreddRefresh
+import Foundation
+import Logging
+
+/// The running daemon as the control socket and reloads see it.
+actor DaemonRuntime {
+    private let configPath: String?
+    private let environment: [String: String]
+    private let engine: RefreshEngine
+    private let output: CredentialsOutput
+    private let profiles: ProfileDirectory
+    private let endpointHost: String
+    private let endpointPort: Int
+    private let paths: RuntimePaths
+    private let startedAt: Date
+    private let logger: Logger
+
+    init(
+        configPath: String?, environment: [String: String], engine: RefreshEngine, output: CredentialsOutput,
+        profiles: ProfileDirectory, endpointHost: String, endpointPort: Int, paths: RuntimePaths, startedAt: Date,
+        logger: Logger
+    ) {
+        self.configPath = configPath
+        self.environment = environment
+        self.engine = engine
+        self.output = output
+        self.profiles = profiles
+        self.endpointHost = endpointHost
+        self.endpointPort = endpointPort
+        self.paths = paths
+        self.startedAt = startedAt
+        self.logger = logger
+    }
+
+    nonisolated func handle(_ request: ControlRequest) async -> ControlResponse {
+        switch request.command {
+        case .status:
+            return ControlResponse(ok: true, status: await statusDocument())
+        case .refresh:
+            return await refresh(request.profiles)
+        case .login:
+            return await login(request.profile, code: request.code)
+        case .credentials:
+            return await credentials(request.profile)
+        case .environment:
+            return environmentInfo(request.profile)
+        case .reload:
+            await reload()
+            let errors = profiles.configErrors
+            return ControlResponse(ok: errors.isEmpty, error: errors.isEmpty ? nil : errors.joined(separator: "\n"), message: "config reloaded")
+        }
+    }
+
+    // MARK: - Reload
+
+    /// Re-reads the config. Profiles that are broken in the new config keep running with their
+    /// last good definition; a config that cannot be read at all changes nothing.
+    func reload() async {
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigLoader.load(explicitPath: configPath, environment: environment)
+        } catch {
+            logger.error("config reload failed, keeping the running config: \(error)")
+            profiles.setConfigErrors(["\(error) (the last good config stays in force)"])
+            return
+        }
+        let previous = profiles.configuration
+        let broken = Set(loaded.errors.compactMap(\.profile))
+        let globalErrors = loaded.errors.filter { $0.profile == nil }
+        let kept: LoadedConfiguration
+        if globalErrors.isEmpty {
+            let carried = previous.profiles.filter { broken.contains($0.name) && loaded.profile(named: $0.name) == nil }
+            kept = LoadedConfiguration(
+                settings: loaded.settings, profiles: loaded.profiles + carried, errors: loaded.errors,
+                watchedFiles: loaded.watchedFiles)
+        } else {
+            kept = LoadedConfiguration(
+                settings: previous.settings, profiles: previous.profiles, errors: loaded.errors,
+                watchedFiles: previous.watchedFiles)
+        }
+        for problem in loaded.errors { logger.error("config: \(problem)") }
+        if kept.settings.listenHost != previous.settings.listenHost || kept.settings.listenPort != previous.settings.listenPort
+            || kept.settings.imdsProfile != previous.settings.imdsProfile
+        {
+            logger.warning("listen and imds_profile changes take effect at the next restart")
+        }
+        guard kept != previous else {
+            profiles.setConfigErrors(loaded.errors.map(\.description))
+            return
+        }
+        profiles.replace(with: kept, errors: loaded.errors.map(\.description))
+        await engine.update(profiles: ProfileSpecs.make(kept.profiles))
+        await output.removeOrphanedSections(keeping: broken)
+        logger.info("config reloaded", metadata: ["credd.profiles": "\(kept.profiles.count)"])
+    }
+
+    // MARK: - Commands
+
+    private func statusDocument() async -> StatusDocument {
+        let configuration = profiles.configuration
+        let statuses = await engine.statuses()
+        let rows = statuses.map { status -> StatusDocument.Profile in
+            let profile = configuration.profile(named: status.name)
+            let fileProblem = profiles.writeError(for: status.name).map { "credentials file: \($0)" }
+            return StatusDocument.Profile(
+                name: status.name,
+                state: status.state.rawValue,
+                expiration: status.expiration.map(AWSTimestamp.format),
+                next_refresh: status.nextRefresh.map(AWSTimestamp.format),
+                last_refresh: status.lastRefresh.map(AWSTimestamp.format),
+                source: profile.map(Self.describeSource) ?? "-",
+                error: status.lastError ?? fileProblem
+            )
+        }
+        return StatusDocument(
+            daemon: StatusDocument.Daemon(
+                pid: getpid(), version: Daemon.version, started_at: AWSTimestamp.format(startedAt),
+                config_file: configuration.settings.configFile,
+                credentials_file: configuration.settings.credentialsFile,
+                endpoint: "http://\(endpointHost):\(endpointPort)",
+                config_errors: profiles.configErrors),
+            profiles: rows)
+    }
+
+    static func describeSource(_ profile: ManagedProfile) -> String {
+        let chain = profile.sourceChain.dropFirst().joined(separator: " > ")
+        switch profile.source {
+        case .managed:
+            return chain
+        case .staticKeys:
+            return chain.isEmpty ? "static keys" : "\(chain) (keys)"
+        case .credentialProcess:
+            return chain.isEmpty ? "credential_process" : "\(chain) (credential_process)"
+        }
+    }
+
+    private func unknownProfiles(_ names: [String]) -> [String] {
+        let configuration = profiles.configuration
+        return names.filter { configuration.profile(named: $0) == nil }
+    }
+
+    private func refresh(_ names: [String]) async -> ControlResponse {
+        let unknown = unknownProfiles(names)
+        guard unknown.isEmpty else { return .failure("not a managed profile: \(unknown.joined(separator: ", "))") }
+        await engine.refresh(names.isEmpty ? nil : names)
+        let statuses = await engine.statuses().filter { names.isEmpty || names.contains($0.name) }
+        let lines = statuses.map { "\($0.name): \($0.state.rawValue)" + ($0.lastError.map { " (\($0))" } ?? "") }
+        return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
+    }
+
+    private func login(_ name: String?, code: Secret?) async -> ControlResponse {
+        guard let name, let code else { return .failure("login needs a profile and a code") }
+        guard unknownProfiles([name]).isEmpty else { return .failure("not a managed profile: \(name)") }
+        switch await engine.login(profile: name, code: code) {
+        case .success:
+            return ControlResponse(ok: true, message: "\(name): renewed with the MFA code")
+        case let .failure(failure):
+            return .failure("\(name): \(failure.message)")
+        }
+    }
+
+    private func credentials(_ name: String?) async -> ControlResponse {
+        guard let name else { return .failure("credential-process needs a profile") }
+        guard unknownProfiles([name]).isEmpty else { return .failure("not a managed profile: \(name)") }
+        guard let credentials = await engine.credentials(for: name) else {
+            let status = await engine.statuses().first { $0.name == name }
+            let why = status.map { "state \($0.state.rawValue)" + ($0.lastError.map { ": \($0)" } ?? "") } ?? "unknown"
+            return .failure("\(name) has no valid credentials (\(why))")
+        }
+        return ControlResponse(ok: true, credentials: ProcessCredentials(credentials))
+    }
+
+    private nonisolated func environmentInfo(_ name: String?) -> ControlResponse {
+        guard let name else { return .failure("env needs a profile") }
+        guard let profile = profiles.profile(named: name) else { return .failure("not a managed profile: \(name)") }
+        return ControlResponse(ok: true, environment: EndpointEnvironment(
+            host: endpointHost, port: endpointPort, tokenFile: paths.tokenFile, region: profile.region))
+    }
+}

@@ -1,0 +1,49 @@
+import CreddConfig
+import Synchronization
+
+/// The configuration in force, shared by the renewer, the outputs and the control handler.
+/// Replaced whole on reload; readers see either the old or the new one, never a mix.
+final class ProfileDirectory: Sendable {
+    private struct State {
+        var configuration: LoadedConfiguration
+        /// Config problems to show in `credd status` (the last reload's, or why it was refused).
+        var configErrors: [String]
+        /// The last credentials-file problem per profile, cleared by the next good write.
+        var writeErrors: [String: String] = [:]
+    }
+
+    private let state: Mutex<State>
+
+    init(_ configuration: LoadedConfiguration) {
+        self.state = Mutex(State(configuration: configuration, configErrors: configuration.errors.map(\.description)))
+    }
+
+    var configuration: LoadedConfiguration { state.withLock { $0.configuration } }
+    var configErrors: [String] { state.withLock { $0.configErrors } }
+
+    func profile(named name: String) -> ManagedProfile? {
+        state.withLock { $0.configuration.profile(named: name) }
+    }
+
+    func replace(with configuration: LoadedConfiguration, errors: [String]) {
+        state.withLock {
+            $0.configuration = configuration
+            $0.configErrors = errors
+        }
+    }
+
+    func setConfigErrors(_ errors: [String]) {
+        state.withLock { $0.configErrors = errors }
+    }
+
+    func writeError(for profile: String) -> String? {
+        state.withLock { $0.writeErrors[profile] }
+    }
+
+    func recordWrite(errors: [String: String], succeeded: [String]) {
+        state.withLock { state in
+            for name in succeeded { state.writeErrors[name] = nil }
+            state.writeErrors.merge(errors) { $1 }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import CreddConfig
+import CreddCore
+import CreddRefresh
+import CreddSTS
+import Foundation
+import Logging
+import Synchronization
+
+/// Renews one managed profile with STS: obtains the calling credentials from the profile's
+/// source (a managed session, static keys or `credential_process`), obtains an MFA code from
+/// `mfa_process` when one is configured, and calls GetSessionToken or AssumeRole.
+final class STSRenewer: CredentialRenewer {
+    static let externalCommandTimeout: Duration = .seconds(60)
+
+    private let profiles: ProfileDirectory
+    private let transport: any STSTransport
+    private let wallClock: any WallClock
+    private let logger: Logger
+    /// One client per endpoint, so a clock-skew correction learned once applies to later calls.
+    private let clients = Mutex<[STSEndpoint: STSClient]>([:])
+
+    init(profiles: ProfileDirectory, transport: any STSTransport, wallClock: any WallClock, logger: Logger) {
+        self.profiles = profiles
+        self.transport = transport
+        self.wallClock = wallClock
+        self.logger = logger
+    }
+
+    func renew(profile spec: ProfileSpec, source: AWSCredentials?, mfaCode: Secret?) async throws(RefreshFailure) -> AWSCredentials {
+        guard let profile = profiles.profile(named: spec.name) else {
+            throw RefreshFailure(disposition: .needsChange, message: "profile \(spec.name) is no longer in the config")
+        }
+        let caller = try await callingCredentials(for: profile, managedSource: source)
+        let mfa = try await mfaToken(for: profile, given: mfaCode)
+        let client = client(for: profile.stsEndpoint)
+        do {
+            switch profile.kind {
+            case .sessionToken:
+                return try await client.getSessionToken(credentials: caller, durationSeconds: profile.durationSeconds, mfa: mfa).credentials
+            case let .assumeRole(roleArn, externalId, roleSessionName):
+                let request = AssumeRoleRequest(
+                    roleArn: roleArn, roleSessionName: roleSessionName, externalId: externalId,
+                    durationSeconds: profile.durationSeconds, mfa: mfa)
+                return try await client.assumeRole(credentials: caller, request).credentials
+            }
+        } catch {
+            throw error.refreshFailure
+        }
+    }
+
+    private func callingCredentials(for profile: ManagedProfile, managedSource: AWSCredentials?) async throws(RefreshFailure) -> AWSCredentials {
+        switch profile.source {
+        case let .managed(name):
+            guard let managedSource, managedSource.isValid(at: wallClock.now()) else {
+                throw RefreshFailure(disposition: .sourceExpired, message: "waiting for source profile \(name) to have valid credentials")
+            }
+            return managedSource
+        case let .staticKeys(credentials, _):
+            return credentials
+        case let .credentialProcess(commandLine, _):
+            do {
+                return try await CredentialProcess.run(commandLine: commandLine, timeout: Self.externalCommandTimeout)
+            } catch {
+                throw error.refreshFailure
+            }
+        }
+    }
+
+    private func mfaToken(for profile: ManagedProfile, given code: Secret?) async throws(RefreshFailure) -> MFAToken? {
+        guard let serial = profile.mfaSerial else { return nil }
+        if let code { return MFAToken(serialNumber: serial, code: code) }
+        guard let commandLine = profile.mfaProcess else {
+            throw RefreshFailure(disposition: .needsMFA, message: "needs an MFA code: run `credd login \(profile.name)`")
+        }
+        do {
+            return MFAToken(serialNumber: serial, code: try await MFACodeCommand.run(commandLine: commandLine, timeout: Self.externalCommandTimeout))
+        } catch {
+            throw error.refreshFailure
+        }
+    }
+
+    private func client(for endpoint: STSEndpoint) -> STSClient {
+        clients.withLock { clients in
+            if let client = clients[endpoint] { return client }
+            let client = STSClient(
+                transport: transport, endpoint: endpoint.url, signingRegion: endpoint.signingRegion,
+                wallClock: wallClock, logger: logger)
+            clients[endpoint] = client
+            return client
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import CreddCore
+import CreddDaemon
+import CreddTestSupport
+import Foundation
+import Logging
+import Testing
+
+struct ControlSocketTests {
+    static func withServer(_ body: @Sendable (String) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory(prefix: "credd-control")
+        let paths = RuntimePaths(directory: directory.file("credd"))
+        try paths.prepare()
+        let server = try await ControlServer.bind(path: paths.controlSocket, logger: Logger(label: "test"))
+        let serving = Task {
+            await server.run { request in
+                switch request.command {
+                case .refresh:
+                    return ControlResponse(ok: true, message: "renewing \(request.profiles.joined(separator: ","))")
+                case .login:
+                    return .failure("wrong code for \(request.profile ?? "?")")
+                default:
+                    return .failure("unsupported")
+                }
+            }
+        }
+        defer { serving.cancel() }
+        try await body(paths.controlSocket)
+    }
+
+    @Test func aRequestGetsItsAnswer() async throws {
+        try await Self.withServer { path in
+            let response = try ControlClient(path: path, timeoutSeconds: 10).send(ControlRequest(command: .refresh, profiles: ["dev", "ops"]))
+            #expect(response.ok)
+            #expect(response.message == "renewing dev,ops")
+        }
+    }
+
+    @Test func failuresComeBackAsErrors() async throws {
+        try await Self.withServer { path in
+            let response = try ControlClient(path: path, timeoutSeconds: 10).send(ControlRequest(command: .login, profile: "mfa", code: Secret("123456")))
+            #expect(!response.ok)
+            #expect(response.error == "wrong code for mfa")
+        }
+    }
+
+    @Test func socketAndDirectoryArePrivate() async throws {
+        try await Self.withServer { path in
+            let socketMode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+            let directoryMode = try #require(try FileManager.default.attributesOfItem(atPath: (path as NSString).deletingLastPathComponent)[.posixPermissions] as? Int)
+            #expect(socketMode == 0o600)
+            #expect(directoryMode == 0o700)
+        }
+    }
+
+    @Test func noDaemonIsReportedAsSuch() throws {
+        #expect(throws: DaemonError.noDaemon("/nonexistent/credd/control.sock")) {
+            try ControlClient(path: "/nonexistent/credd/control.sock").send(ControlRequest(command: .status))
+        }
+    }
+
+    @Test func aRuntimeDirectoryOwnedBySomeoneElseIsRefused() throws {
+        let directory = try TemporaryDirectory(prefix: "credd-runtime")
+        let shared = directory.file("shared")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
+        guard chown(shared, 65534, 65534) == 0 else { return }  // not root: nothing to prove here
+        #expect(throws: DaemonError.self) { try RuntimePaths(directory: shared).prepare() }
+    }
+}

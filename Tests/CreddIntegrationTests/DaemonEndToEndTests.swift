@@ -1,0 +1,196 @@
+import CreddTestSupport
+import Foundation
+import Testing
+
+/// The real `credd` binary against a real STS emulator and the real AWS CLI.
+@Suite(.serialized, .enabled(if: MotoServer.isAvailable, "moto_server is not installed: run scripts/install-deps"))
+struct DaemonEndToEndTests {
+    static let longTermSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYLONGTERMKEY"
+    static let userSection = """
+        # my long-term keys; credd must never touch this section
+        [alice-long-term]
+        aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+        aws_secret_access_key = \(longTermSecret)
+
+        """
+
+    static func config(port: Int, mfaProcess: Bool = true, extraProfiles: String = "") -> String {
+        """
+        [credd]
+        listen = 127.0.0.1:\(port)
+        imds_profile = dev
+
+        [profile mfa]
+        source_profile = alice-long-term
+        mfa_serial = arn:aws:iam::123456789012:mfa/alice
+        \(mfaProcess ? "mfa_process = printf 123456" : "")
+        duration_seconds = 43200
+
+        [profile dev]
+        source_profile = mfa
+        role_arn = arn:aws:iam::123456789012:role/Developer
+        role_session_name = alice
+        region = eu-west-1
+        \(extraProfiles)
+        """
+    }
+
+    struct Status: Decodable {
+        struct Profile: Decodable {
+            let name: String
+            let state: String
+            let expiration: String?
+            let next_refresh: String?
+            let error: String?
+        }
+        let profiles: [Profile]
+    }
+
+    func status(_ harness: CreddHarness) throws -> (exit: Int32, document: Status?) {
+        let output = try harness.cli(["status", "--json"])
+        return (output.status, try? JSONDecoder().decode(Status.self, from: Data(output.stdout.utf8)))
+    }
+
+    /// Every secret that exists in this home: the long-term key and all issued session secrets.
+    func secrets(in harness: CreddHarness) throws -> [String] {
+        let file = try harness.credentialsFile()
+        let issued = file.split(separator: "\n").compactMap { line -> String? in
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, ["aws_secret_access_key", "aws_session_token"].contains(parts[0]) else { return nil }
+            return parts[1]
+        }
+        return [Self.longTermSecret] + issued
+    }
+
+    @Test func mfaSessionAndChainedRoleAreRenewedWrittenAndUsable() throws {
+        let moto = try MotoServer()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        try harness.writeCredentials(Self.userSection)
+        try harness.writeConfig(Self.config(port: harness.endpointPort))
+        try harness.start()
+
+        try harness.waitUntil { try status(harness).exit == 0 }
+        let document = try #require(try status(harness).document)
+        #expect(document.profiles.map(\.name).sorted() == ["dev", "mfa"])
+        for profile in document.profiles {
+            #expect(profile.state == "fresh")
+            #expect(profile.expiration != nil)
+            #expect(profile.next_refresh != nil)
+        }
+
+        let file = try harness.credentialsFile()
+        #expect(file.hasPrefix(Self.userSection), "the user's bytes must be unchanged")
+        #expect(file.contains("[mfa]\n# managed by credd"))
+        #expect(file.contains("[dev]\n# managed by credd"))
+
+        let identity = try harness.run(["aws", "sts", "get-caller-identity", "--profile", "dev", "--output", "json"])
+        #expect(identity.status == 0, "\(identity.stderr)")
+        #expect(identity.stdout.contains("assumed-role/Developer/alice"))
+
+        let process = try harness.cli(["credential-process", "dev"])
+        #expect(process.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(process.stdout.utf8)) as? [String: Any])
+        #expect(json["Version"] as? Int == 1)
+        #expect((json["AccessKeyId"] as? String)?.isEmpty == false)
+
+        let table = try harness.cli(["status"])
+        #expect(table.status == 0)
+        #expect(table.stdout.contains("fresh"))
+
+        let exit = try harness.stop()
+        #expect(exit == 0)
+        let outputs = harness.daemonLog() + table.stdout + table.stderr + identity.stderr
+        for secret in try secrets(in: harness) {
+            #expect(!outputs.contains(secret), "a secret leaked into logs or status output")
+        }
+    }
+
+    @Test func loginHandsAnMFACodeToTheWaitingProfile() throws {
+        let moto = try MotoServer()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        try harness.writeCredentials(Self.userSection)
+        try harness.writeConfig(Self.config(port: harness.endpointPort, mfaProcess: false))
+        try harness.start()
+
+        try harness.waitUntil { try status(harness).document?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
+        #expect(try status(harness).exit == 1)
+
+        let login = try harness.cli(["login", "mfa", "--code", "123456"])
+        #expect(login.status == 0, "\(login.stderr)")
+        try harness.waitUntil { try status(harness).exit == 0 }
+        #expect(try harness.credentialsFile().contains("[dev]"))
+        try harness.stop()
+    }
+
+    @Test func statusWithoutADaemonExitsThree() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        let output = try harness.cli(["status"])
+        #expect(output.status == 3)
+        #expect(output.stderr.contains("no credd daemon"))
+    }
+
+    @Test func editingTheConfigAddsAndRemovesProfilesWithoutARestart() throws {
+        let moto = try MotoServer()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        try harness.writeCredentials(Self.userSection)
+        try harness.writeConfig(Self.config(port: harness.endpointPort))
+        try harness.start()
+        try harness.waitUntil { try status(harness).exit == 0 }
+        #expect(try harness.credentialsFile().contains("[dev]"))
+
+        let withoutDev = """
+            [credd]
+            listen = 127.0.0.1:\(harness.endpointPort)
+
+            [profile mfa]
+            source_profile = alice-long-term
+            mfa_serial = arn:aws:iam::123456789012:mfa/alice
+            mfa_process = printf 123456
+
+            [profile ops]
+            source_profile = mfa
+            role_arn = arn:aws:iam::123456789012:role/Ops
+            """
+        try harness.writeConfig(withoutDev)
+        try harness.waitUntil {
+            let names = try status(harness).document?.profiles.map(\.name).sorted()
+            return names == ["mfa", "ops"] && (try status(harness).exit) == 0
+        }
+        try harness.waitUntil { try !harness.credentialsFile().contains("[dev]") }
+        let file = try harness.credentialsFile()
+        #expect(file.hasPrefix(Self.userSection))
+        #expect(file.contains("[ops]\n# managed by credd"))
+        #expect(harness.daemonIsRunning)
+        try harness.stop()
+    }
+
+    @Test func sighupReloadsAndKeepsRunning() throws {
+        let moto = try MotoServer()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        try harness.writeCredentials(Self.userSection)
+        try harness.writeConfig(Self.config(port: harness.endpointPort))
+        try harness.start()
+        try harness.waitUntil { try status(harness).exit == 0 }
+        harness.signal(SIGHUP)
+        usleep(500_000)
+        #expect(harness.daemonIsRunning)
+        #expect(try status(harness).exit == 0)
+        try harness.stop()
+    }
+
+    @Test func checkNamesFileLineAndKeyOfABadConfig() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        try harness.writeCredentials(Self.userSection)
+        try harness.writeConfig("""
+            [profile mfa]
+            source_profile = alice-long-term
+            durration_seconds = 3600
+            """)
+        let output = try harness.cli(["check"])
+        #expect(output.status != 0)
+        let text = output.stdout + output.stderr
+        #expect(text.contains("\(harness.configPath):3"))
+        #expect(text.contains("durration_seconds"))
+        #expect(!text.contains(Self.longTermSecret))
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+
+/// The real `credd` binary in a throw-away home: its own HOME, XDG dirs, config and credentials
+/// file, pointed at an STS emulator. Tests start the daemon, drive the CLI and read the files.
+public final class CreddHarness: @unchecked Sendable {
+    // `daemon` and `daemonLog` are touched only from the test that owns the harness.
+    public let directory: TemporaryDirectory
+    public let stsEndpoint: String?
+    public let endpointPort: Int
+    private var daemon: Process?
+    private var daemonLogPath: String { directory.file("credd.log") }
+
+    public var home: String { directory.file("home") }
+    public var configPath: String { directory.file("home/.config/credd/config") }
+    public var credentialsPath: String { directory.file("home/.aws/credentials") }
+    public var runtimeDirectory: String { directory.file("run") }
+
+    /// The built `credd` next to the test bundle.
+    public static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("credd").path
+    }
+
+    public init(stsEndpoint: String?) throws {
+        self.directory = try TemporaryDirectory(prefix: "credd-it")
+        self.stsEndpoint = stsEndpoint
+        self.endpointPort = try FreePort.find()
+        for sub in ["home/.aws", "home/.config/credd", "run"] {
+            try FileManager.default.createDirectory(atPath: directory.file(sub), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    deinit {
+        if let daemon, daemon.isRunning {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+    }
+
+    /// The environment credd and the AWS tools run with: nothing from the real user's AWS setup.
+    public var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") && !$0.key.hasPrefix("CREDD_") }
+        env["HOME"] = home
+        env["XDG_CONFIG_HOME"] = home + "/.config"
+        env["XDG_RUNTIME_DIR"] = runtimeDirectory
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
+        env["AWS_DEFAULT_REGION"] = "us-east-1"
+        env.removeValue(forKey: "JOURNAL_STREAM")
+        env.removeValue(forKey: "NOTIFY_SOCKET")
+        if let stsEndpoint {
+            env["AWS_ENDPOINT_URL_STS"] = stsEndpoint
+            env["AWS_ENDPOINT_URL_IAM"] = stsEndpoint
+        }
+        return env
+    }
+
+    public func writeConfig(_ text: String) throws {
+        try directory.write("home/.config/credd/config", text)
+    }
+
+    public func writeCredentials(_ text: String) throws {
+        try directory.write("home/.aws/credentials", text)
+    }
+
+    public func credentialsFile() throws -> String {
+        try String(contentsOfFile: credentialsPath, encoding: .utf8)
+    }
+
+    /// Starts `credd run` in the background, its stderr going to a log file.
+    public func start(extraArguments: [String] = []) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["run"] + extraArguments
+        process.environment = environment
+        FileManager.default.createFile(atPath: daemonLogPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: daemonLogPath))
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        daemon = process
+    }
+
+    public var daemonIsRunning: Bool { daemon?.isRunning ?? false }
+    public var daemonPID: Int32? { daemon?.processIdentifier }
+
+    /// Sends SIGTERM and waits (bounded) for the daemon to exit; returns its exit status.
+    @discardableResult
+    public func stop(timeout: TimeInterval = 20) throws -> Int32 {
+        guard let daemon else { throw TestSupportError("the daemon was not started") }
+        if daemon.isRunning { daemon.terminate() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while daemon.isRunning && Date() < deadline { usleep(20_000) }
+        if daemon.isRunning {
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+            throw TestSupportError("credd did not exit within \(timeout) s of SIGTERM")
+        }
+        return daemon.terminationStatus
+    }
+
+    public func signal(_ signal: Int32) {
+        if let daemon { kill(daemon.processIdentifier, signal) }
+    }
+
+    public func daemonLog() -> String {
+        (try? String(contentsOfFile: daemonLogPath, encoding: .utf8)) ?? ""
+    }
+
+    /// Runs a `credd` CLI command against this home.
+    public func cli(_ arguments: [String], stdin: String? = nil) throws -> ChildProcess.Output {
+        try ChildProcess.run([Self.binary] + arguments, environment: environment, stdin: stdin)
+    }
+
+    /// Runs another program (the AWS CLI, python3) with this home's environment plus `extra`.
+    public func run(_ arguments: [String], extra: [String: String] = [:]) throws -> ChildProcess.Output {
+        try ChildProcess.run(arguments, environment: environment.merging(extra) { $1 })
+    }
+
+    /// Polls `condition` every 100 ms for at most `timeout` seconds.
+    public func waitUntil(timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(100_000)
+        }
+        throw TestSupportError("condition not met within \(timeout) s; daemon log:\n\(daemonLog())")
+    }
+}
