@@ -43,6 +43,7 @@ let package = Package(
                 "CreddCore", "CreddSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Composition root and CLI.
