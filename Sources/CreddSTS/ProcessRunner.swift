@@ -50,37 +50,47 @@ public enum ProcessRunner {
             throw .launchFailed(program: program, reason: "no executable of that name in PATH")
         }
 
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = Array(arguments.dropFirst())
-        process.environment = environment
-        let stdoutPipe = Pipe()
-        let stderrPipe = Pipe()
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        process.standardInput = FileHandle.nullDevice
         let (exits, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
-        process.terminationHandler = { finished in
-            let status = finished.terminationReason == .uncaughtSignal ? 128 + finished.terminationStatus : finished.terminationStatus
-            exitContinuation.yield(status)
-            exitContinuation.finish()
+        let launch = await onDedicatedThread { () -> Result<Launched, Failure> in
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = Array(arguments.dropFirst())
+            process.environment = environment
+            let stdoutPipe = Pipe()
+            let stderrPipe = Pipe()
+            process.standardOutput = stdoutPipe
+            process.standardError = stderrPipe
+            process.standardInput = FileHandle.nullDevice
+            process.terminationHandler = { finished in
+                let status = finished.terminationReason == .uncaughtSignal
+                    ? 128 + finished.terminationStatus : finished.terminationStatus
+                exitContinuation.yield(status)
+                exitContinuation.finish()
+            }
+            unblockSignalsInheritedByChildren()
+            do {
+                try process.run()
+            } catch {
+                return .failure(.launchFailed(program: program, reason: error.localizedDescription))
+            }
+            // The parent's copies of the write ends must close, or reads never see end-of-file.
+            try? stdoutPipe.fileHandleForWriting.close()
+            try? stderrPipe.fileHandleForWriting.close()
+            return .success(
+                Launched(
+                    processGroup: process.processIdentifier, stdout: stdoutPipe.fileHandleForReading,
+                    stderr: stderrPipe.fileHandleForReading))
         }
-        do {
-            try process.run()
-        } catch {
-            throw .launchFailed(program: program, reason: error.localizedDescription)
+        let launched: Launched
+        switch launch {
+        case .success(let value): launched = value
+        case .failure(let failure): throw failure
         }
-        // The parent's copies of the write ends must close, or reads never see end-of-file.
-        try? stdoutPipe.fileHandleForWriting.close()
-        try? stderrPipe.fileHandleForWriting.close()
 
-        let processGroup = process.processIdentifier
-        let stdoutHandle = stdoutPipe.fileHandleForReading
-        let stderrHandle = stderrPipe.fileHandleForReading
+        let processGroup = launched.processGroup
         let limit = configuration.maxOutputBytes
-        // Blocking reads, off the cooperative pool's shared threads' critical path.
-        let stdoutTask = Task.detached { drain(stdoutHandle, limit: limit) }
-        let stderrTask = Task.detached { drain(stderrHandle, limit: limit) }
+        async let stdout = onDedicatedThread { drain(launched.stdout, limit: limit) }
+        async let stderr = onDedicatedThread { drain(launched.stderr, limit: limit) }
         let outcome = Mutex<Failure?>(nil)
         let watchdog = Task {
             do {
@@ -100,17 +110,45 @@ public enum ProcessRunner {
             killGroup(processGroup)
         }
         watchdog.cancel()
-        let stdout = await stdoutTask.value
-        let stderr = await stderrTask.value
+        let (stdoutCapture, stderrCapture) = await (stdout, stderr)
 
         switch outcome.withLock({ $0 }) {
         case .timedOut:
-            throw .timedOut(program: program, stderr: stderr.bytes)
+            throw .timedOut(program: program, stderr: stderrCapture.bytes)
         case .some(let failure):
             throw failure
         case .none:
-            return Output(exitStatus: status, stdout: stdout.bytes, stderr: stderr.bytes, stdoutTruncated: stdout.truncated)
+            return Output(
+                exitStatus: status, stdout: stdoutCapture.bytes, stderr: stderrCapture.bytes,
+                stdoutTruncated: stdoutCapture.truncated)
         }
+    }
+
+    private struct Launched: Sendable {
+        let processGroup: Int32
+        let stdout: FileHandle
+        let stderr: FileHandle
+    }
+
+    /// Runs blocking work (spawning, pipe reads) on its own thread so it never occupies one of
+    /// the few threads of Swift's cooperative pool.
+    private static func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: body()) }
+        }
+    }
+
+    /// A child inherits the spawning thread's signal mask, and threads started by Swift's
+    /// runtime block nearly every signal; a shell child with SIGCHLD blocked hangs in `wait`.
+    /// So the spawning thread (created only for this) unblocks everything except the signals a
+    /// daemon reads synchronously (signalfd/dispatch sources rely on them staying blocked).
+    private static func unblockSignalsInheritedByChildren() {
+        var mask = sigset_t()
+        sigfillset(&mask)
+        for daemonSignal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
+            sigdelset(&mask, daemonSignal)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
     }
 
     static func resolveExecutable(_ program: String, path: String?) -> URL? {
