@@ -19,7 +19,7 @@ let package = Package(
         // Pure logic: no I/O below this line.
         .target(name: "CreddINI"),
         .target(name: "CreddCore"),
-        .target(name: "CreddSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CreddSigV4", dependencies: ["CreddCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore"]),
         .target(
             name: "CreddRefresh",
@@ -43,6 +43,7 @@ let package = Package(
                 "CreddCore", "CreddSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Composition root and CLI.
@@ -66,8 +67,8 @@ let package = Package(
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),
         .testTarget(name: "CreddINITests", dependencies: ["CreddINI"]),
         .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI"]),
-        .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CreddSTSTests", dependencies: ["CreddSTS"]),
+        .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CreddSTSTests", dependencies: ["CreddSTS", "CreddSigV4", "CreddCore"]),
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI"]),
         .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
         .testTarget(name: "CreddEndpointTests", dependencies: ["CreddEndpoint"]),
