@@ -1,0 +1,408 @@
+import CreddCore
+import Foundation
+
+/// The refresh schedule of one profile as a value: `handle(event)` moves it to its next state and
+/// returns what the driver must do. It performs no I/O and reads no clock; the driver passes
+/// wall-clock `now` and a random source with every event.
+public struct ProfileRefreshMachine: Sendable {
+    /// Credentials in service and when they were obtained (the start of their lifetime).
+    public struct Session: Sendable, Hashable {
+        public let credentials: AWSCredentials
+        public let obtainedAt: Date
+    }
+
+    /// A failed renewal waiting to be retried.
+    public struct Retry: Sendable, Hashable {
+        /// Why the last attempt failed, or why it could not start.
+        public var failure: RefreshFailure
+        /// Consecutive failed attempts; drives the backoff.
+        public var failedAttempts: Int
+        /// When to try again; `nil` when only the source's next renewal can unblock it.
+        public var retryAt: Date?
+        /// Try again as soon as the source profile renews.
+        public var resumesWhenSourceRenews: Bool
+    }
+
+    /// A renewal in flight.
+    public struct Attempt: Sendable, Hashable {
+        /// The attempt uses a code from `credd login`.
+        public var usesMFACode: Bool
+        /// Consecutive failures before this attempt.
+        public var failedAttempts: Int
+        /// The configuration changed while in flight: renew again once this attempt ends.
+        public var renewAgain: Bool
+    }
+
+    public enum State: Sendable, Hashable {
+        /// Nothing obtained yet; the first renewal is due at once.
+        case pending
+        /// Credentials in service; renew at the date (`nil`: they never expire).
+        case fresh(renewAt: Date?)
+        case refreshing(Attempt)
+        /// Waiting to retry; credentials obtained earlier may still be in service.
+        case retrying(Retry)
+        /// Waiting for `credd login`; credentials may still be in service until they expire.
+        case needsMFA(RefreshFailure?)
+        /// Waiting to retry after the credentials in service expired.
+        case expired(Retry)
+        /// Waiting for a change; credentials may still be in service until they expire.
+        case error(RefreshFailure)
+    }
+
+    public enum Event: Sendable, Hashable {
+        /// A deadline passed, or the driver woke up (timer, resume from suspend): re-check now.
+        case tick
+        case renewalSucceeded(AWSCredentials)
+        case renewalFailed(RefreshFailure)
+        /// The due renewal could not start: the managed source profile has no valid credentials.
+        case sourceUnavailable(RefreshFailure)
+        /// The managed source profile obtained new credentials.
+        case sourceRenewed
+        /// A dependent's renewal was refused because these credentials expired upstream.
+        case dependentReportedExpiry
+        /// `credd refresh`.
+        case manualRefresh
+        /// The profile's configuration changed.
+        case configurationChanged(ProfileSpec)
+        /// `credd login` supplied a code.
+        case mfaCodeReceived
+    }
+
+    public enum Action: Sendable, Hashable {
+        /// Start a renewal (the driver makes sure only one is in flight).
+        case renew(withMFACode: Bool)
+        /// Serve and write these new credentials.
+        case publish(AWSCredentials)
+        /// Stop serving and writing this profile's credentials: they expired.
+        case withdraw
+        /// Tell profiles chained on this one that it renewed.
+        case notifyDependents
+        /// Ask the source profile to renew: STS says its credentials expired.
+        case requestSourceRenewal
+    }
+
+    public private(set) var state: State = .pending
+    public private(set) var session: Session?
+    /// When the last renewal succeeded.
+    public private(set) var lastRefresh: Date?
+    /// The last failure; cleared by a success.
+    public private(set) var lastError: RefreshFailure?
+    public let schedule: RefreshSchedule
+    private var requiresMFACode: Bool
+    private var waitsForInteractiveMFA: Bool
+
+    public init(spec: ProfileSpec, schedule: RefreshSchedule = RefreshSchedule()) {
+        self.schedule = schedule
+        self.requiresMFACode = spec.requiresMFACode
+        self.waitsForInteractiveMFA = spec.waitsForInteractiveMFA
+    }
+
+    /// The credentials to serve at `now`: never expired, never incomplete.
+    public func servedCredentials(at now: Date) -> AWSCredentials? {
+        guard let credentials = session?.credentials, credentials.isValid(at: now) else { return nil }
+        return credentials
+    }
+
+    /// The earliest moment at which a `.tick` would change something; `nil` when only an
+    /// event can.
+    public var nextDeadline: Date? {
+        let expiry = session?.credentials.expiration
+        switch state {
+        case .pending:
+            return .distantPast
+        case .fresh(let renewAt):
+            return earliest(renewAt, expiry)
+        case .retrying(let retry), .expired(let retry):
+            return earliest(retry.retryAt, expiry)
+        case .refreshing, .needsMFA, .error:
+            return expiry
+        }
+    }
+
+    /// When the next renewal is planned, for `credd status`.
+    public var nextRefresh: Date? {
+        switch state {
+        case .fresh(let renewAt):
+            return renewAt
+        case .retrying(let retry), .expired(let retry):
+            return retry.retryAt
+        case .pending, .refreshing, .needsMFA, .error:
+            return nil
+        }
+    }
+
+    /// The status name of the current state.
+    public var status: ProfileState {
+        switch state {
+        case .pending: .pending
+        case .fresh: .fresh
+        case .refreshing: .refreshing
+        case .retrying(let retry):
+            // A first renewal that only waits for its source to finish is still pending.
+            lastRefresh == nil && retry.failedAttempts == 0 && retry.retryAt == nil ? .pending : .retrying
+        case .needsMFA: .needsMFA
+        case .expired: .expired
+        case .error: .error
+        }
+    }
+
+    /// Applies `event` at wall-clock `now`; `random` supplies jitter for schedules and backoff.
+    public mutating func handle(
+        _ event: Event,
+        now: Date,
+        using random: inout some RandomNumberGenerator
+    ) -> [Action] {
+        var actions = expireSession(now: now)
+        switch event {
+        case .tick:
+            actions += handleTick(now: now)
+        case .renewalSucceeded(let credentials):
+            actions += handleSuccess(credentials, now: now, random: &random)
+        case .renewalFailed(let failure):
+            actions += handleFailure(failure, now: now, random: &random)
+        case .sourceUnavailable(let failure):
+            actions += handleSourceUnavailable(failure)
+        case .sourceRenewed:
+            actions += handleSourceRenewed()
+        case .dependentReportedExpiry:
+            actions += handleDependentReportedExpiry(now: now)
+        case .manualRefresh:
+            actions += renewOnRequest()
+        case .configurationChanged(let spec):
+            requiresMFACode = spec.requiresMFACode
+            waitsForInteractiveMFA = spec.waitsForInteractiveMFA
+            actions += handleConfigurationChange()
+        case .mfaCodeReceived:
+            actions += handleMFACode()
+        }
+        return actions
+    }
+
+    // MARK: - Event handlers
+
+    /// Expired credentials leave service before anything else happens, whatever the event.
+    private mutating func expireSession(now: Date) -> [Action] {
+        guard let session, !session.credentials.isValid(at: now) else { return [] }
+        self.session = nil
+        switch state {
+        case .retrying(let retry):
+            state = .expired(retry)
+        case .pending, .fresh, .refreshing, .needsMFA, .expired, .error:
+            break
+        }
+        return [.withdraw]
+    }
+
+    private mutating func handleTick(now: Date) -> [Action] {
+        switch state {
+        case .pending:
+            return beginRenewal(failedAttempts: 0)
+        case .fresh(let renewAt):
+            // Expired credentials were withdrawn above: a wake after expiry renews at once.
+            guard session == nil || renewAt.map({ $0 <= now }) == true else { return [] }
+            return beginRenewal(failedAttempts: 0)
+        case .retrying(let retry), .expired(let retry):
+            guard let retryAt = retry.retryAt, retryAt <= now else { return [] }
+            return beginRenewal(failedAttempts: retry.failedAttempts)
+        case .refreshing, .needsMFA, .error:
+            return []
+        }
+    }
+
+    private mutating func handleSuccess(
+        _ credentials: AWSCredentials,
+        now: Date,
+        random: inout some RandomNumberGenerator
+    ) -> [Action] {
+        guard case .refreshing(let attempt) = state else { return [] }
+        guard credentials.isValid(at: now) else {
+            let expiry = credentials.expiration.map { AWSTimestamp.format($0) } ?? "none"
+            let failure = RefreshFailure(
+                disposition: .retryable,
+                message: "the renewal returned incomplete or already expired credentials (expiration \(expiry)); "
+                    + "check the system clock; retrying"
+            )
+            return handleFailure(failure, now: now, random: &random)
+        }
+        session = Session(credentials: credentials, obtainedAt: now)
+        lastRefresh = now
+        lastError = nil
+        let renewAt = credentials.expiration.map {
+            schedule.renewalTime(
+                obtainedAt: now,
+                expiration: $0,
+                interactive: waitsForInteractiveMFA,
+                jitter: Double.random(in: 0..<1, using: &random)
+            )
+        }
+        state = .fresh(renewAt: renewAt)
+        let published: [Action] = [.publish(credentials), .notifyDependents]
+        guard attempt.renewAgain else { return published }
+        return published + beginRenewal(failedAttempts: 0)
+    }
+
+    private mutating func handleFailure(
+        _ failure: RefreshFailure,
+        now: Date,
+        random: inout some RandomNumberGenerator
+    ) -> [Action] {
+        guard case .refreshing(let attempt) = state else { return [] }
+        lastError = failure
+        if attempt.renewAgain {
+            // The attempt ran with the old configuration; the new one deserves its own try.
+            return beginRenewal(failedAttempts: attempt.failedAttempts + 1)
+        }
+        if waitsForInteractiveMFA {
+            // A code is single-use: whatever went wrong, the next attempt needs a new one.
+            state = .needsMFA(failure)
+            return []
+        }
+        switch failure.disposition {
+        case .retryable:
+            state = waiting(for: retry(after: attempt, failure, now: now, random: &random, untilSourceRenews: false))
+            return []
+        case .sourceExpired:
+            state = waiting(for: retry(after: attempt, failure, now: now, random: &random, untilSourceRenews: true))
+            return [.requestSourceRenewal]
+        case .needsChange:
+            state = .error(failure)
+            return []
+        case .needsMFA:
+            state = .needsMFA(failure)
+            return []
+        }
+    }
+
+    private mutating func handleSourceUnavailable(_ failure: RefreshFailure) -> [Action] {
+        guard case .refreshing(let attempt) = state else { return [] }
+        lastError = failure
+        if waitsForInteractiveMFA {
+            state = .needsMFA(failure)
+        } else {
+            // The source's next renewal is the only thing that can help: no timer.
+            let retry = Retry(
+                failure: failure,
+                failedAttempts: attempt.failedAttempts,
+                retryAt: nil,
+                resumesWhenSourceRenews: true
+            )
+            state = waiting(for: retry)
+        }
+        return []
+    }
+
+    private mutating func handleSourceRenewed() -> [Action] {
+        switch state {
+        case .retrying(let retry), .expired(let retry):
+            guard retry.resumesWhenSourceRenews else { return [] }
+            return beginRenewal(failedAttempts: retry.failedAttempts)
+        case .pending, .fresh, .refreshing, .needsMFA, .error:
+            // A healthy dependent keeps its own schedule; it picks up the new source when due.
+            return []
+        }
+    }
+
+    private mutating func handleDependentReportedExpiry(now: Date) -> [Action] {
+        switch state {
+        case .fresh:
+            // Within the minimum interval the report cannot be about these credentials being
+            // stale by schedule; renewing again would let a confused dependent cause a storm.
+            // The dependent's own backoff retries it.
+            guard let session, let expiration = session.credentials.expiration else { return [] }
+            let lifetime = expiration.timeIntervalSince(session.obtainedAt)
+            let earliest = session.obtainedAt.addingTimeInterval(lifetime * schedule.minimumRenewalFraction)
+            guard earliest <= now else { return [] }
+            return beginRenewal(failedAttempts: 0)
+        case .pending, .refreshing, .retrying, .needsMFA, .expired, .error:
+            return []
+        }
+    }
+
+    /// `credd refresh`: renew now, whatever the schedule or the last error said.
+    private mutating func renewOnRequest() -> [Action] {
+        switch state {
+        case .refreshing:
+            return []
+        case .retrying(let retry), .expired(let retry):
+            return beginRenewal(failedAttempts: retry.failedAttempts)
+        case .pending, .fresh, .needsMFA, .error:
+            return beginRenewal(failedAttempts: 0)
+        }
+    }
+
+    private mutating func handleConfigurationChange() -> [Action] {
+        switch state {
+        case .refreshing(var attempt):
+            attempt.renewAgain = true
+            state = .refreshing(attempt)
+            return []
+        case .pending, .fresh, .retrying, .needsMFA, .expired, .error:
+            return beginRenewal(failedAttempts: 0)
+        }
+    }
+
+    private mutating func handleMFACode() -> [Action] {
+        guard requiresMFACode else { return [] }
+        switch state {
+        case .refreshing:
+            return []
+        case .pending, .fresh, .retrying, .needsMFA, .expired, .error:
+            state = .refreshing(Attempt(usesMFACode: true, failedAttempts: 0, renewAgain: false))
+            return [.renew(withMFACode: true)]
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Starts a renewal, or waits for `credd login` when only the user can supply the code.
+    private mutating func beginRenewal(failedAttempts: Int) -> [Action] {
+        if waitsForInteractiveMFA {
+            switch state {
+            case .needsMFA:
+                break
+            case .pending, .fresh, .refreshing, .retrying, .expired, .error:
+                state = .needsMFA(nil)
+            }
+            return []
+        }
+        state = .refreshing(Attempt(usesMFACode: false, failedAttempts: failedAttempts, renewAgain: false))
+        return [.renew(withMFACode: false)]
+    }
+
+    private func retry(
+        after attempt: Attempt,
+        _ failure: RefreshFailure,
+        now: Date,
+        random: inout some RandomNumberGenerator,
+        untilSourceRenews: Bool
+    ) -> Retry {
+        let failedAttempts = attempt.failedAttempts + 1
+        let retryAt = schedule.retryTime(
+            after: failedAttempts,
+            now: now,
+            jitter: Double.random(in: 0..<1, using: &random),
+            servingUntil: session?.credentials.expiration
+        )
+        return Retry(
+            failure: failure,
+            failedAttempts: failedAttempts,
+            retryAt: retryAt,
+            resumesWhenSourceRenews: untilSourceRenews
+        )
+    }
+
+    /// `retrying` while credentials are in service or none were ever obtained; `expired` once
+    /// credentials that were served have run out.
+    private func waiting(for retry: Retry) -> State {
+        session == nil && lastRefresh != nil ? .expired(retry) : .retrying(retry)
+    }
+
+    private func earliest(_ first: Date?, _ second: Date?) -> Date? {
+        switch (first, second) {
+        case (let first?, let second?): min(first, second)
+        case (let first?, nil): first
+        case (nil, let second?): second
+        case (nil, nil): nil
+        }
+    }
+}

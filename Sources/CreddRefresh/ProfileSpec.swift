@@ -1,0 +1,54 @@
+/// What the refresh engine needs to know about one managed profile.
+///
+/// The daemon maps each resolved config profile onto a `ProfileSpec`, so this module stays
+/// independent of the config format; everything the renewer needs beyond this (role ARN, MFA
+/// serial, durations) travels inside the renewer's own copy of the configuration.
+public struct ProfileSpec: Sendable, Hashable {
+    /// The managed profile's name, as in `credd status` and the credentials file.
+    public let name: String
+    /// The managed profile whose credentials this one renews with (role chaining); `nil` when
+    /// the source is static keys or a `credential_process` outside credd's control.
+    public let sourceProfile: String?
+    /// Whether every renewal needs an MFA code (`mfa_serial` is set).
+    public let requiresMFACode: Bool
+    /// Whether the renewer can obtain the code itself by running `mfa_process`.
+    public let hasMFAProcess: Bool
+    /// Changes whenever anything that affects renewal changes; `update(profiles:)` renews
+    /// profiles whose fingerprint differs.
+    public let fingerprint: ConfigurationFingerprint
+
+    public init(
+        name: String,
+        sourceProfile: String? = nil,
+        requiresMFACode: Bool = false,
+        hasMFAProcess: Bool = false,
+        fingerprint: ConfigurationFingerprint
+    ) {
+        self.name = name
+        self.sourceProfile = sourceProfile
+        self.requiresMFACode = requiresMFACode
+        self.hasMFAProcess = hasMFAProcess
+        self.fingerprint = fingerprint
+    }
+
+    /// Renewal waits for `credd login`: a code is needed and nothing can produce one unattended.
+    public var waitsForInteractiveMFA: Bool { requiresMFACode && !hasMFAProcess }
+}
+
+/// An opaque, comparable digest of a profile's configuration: any `Hashable` value the daemon
+/// chooses (typically the resolved profile itself, minus secrets).
+public struct ConfigurationFingerprint: Sendable, Hashable {
+    private let value: any Hashable & Sendable
+
+    public init(_ value: some Hashable & Sendable) {
+        self.value = value
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        AnyHashable(lhs.value) == AnyHashable(rhs.value)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        AnyHashable(value).hash(into: &hasher)
+    }
+}

@@ -1,0 +1,19 @@
+/// A profile's state as `credd status` and `status --json` name it (design.md §6).
+public enum ProfileState: String, Sendable, Hashable, CaseIterable, Codable {
+    /// No credentials yet and the first renewal has not finished.
+    case pending
+    /// Valid credentials in service, next renewal scheduled.
+    case fresh
+    /// A renewal is in flight.
+    case refreshing
+    /// The last renewal failed transiently (or waits for its source); a retry is scheduled.
+    /// Credentials obtained earlier stay in service until they expire.
+    case retrying
+    /// Renewal waits for an MFA code from `credd login`.
+    case needsMFA = "needs_mfa"
+    /// The credentials expired and are no longer served; renewal is still being retried.
+    case expired
+    /// Renewal failed in a way that will not fix itself: waits for a config change,
+    /// `credd refresh` or `credd login`.
+    case error
+}

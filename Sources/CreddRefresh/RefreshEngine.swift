@@ -1,0 +1,516 @@
+import CreddCore
+import Foundation
+import Logging
+
+/// Keeps every managed profile fresh: drives one `ProfileRefreshMachine` per profile, runs the
+/// renewals it asks for (independent profiles concurrently, one at a time per profile), hands
+/// new and withdrawn credentials to the sink in batches, and sleeps until the next deadline in
+/// bounded chunks so that a suspend or a wall-clock jump is noticed within one chunk.
+public actor RefreshEngine {
+    public struct Configuration: Sendable {
+        /// Renewal and retry timing.
+        public var schedule = RefreshSchedule()
+        /// The longest single sleep: how late a suspend or a wall-clock jump can be noticed.
+        public var maximumSleep: Duration = .seconds(30)
+        /// How long a finished renewal's credentials may wait for concurrent renewals so that
+        /// they share one credentials-file rewrite.
+        public var maximumBatchDelay: TimeInterval = 5
+
+        public init() {}
+    }
+
+    private struct Profile {
+        var spec: ProfileSpec
+        var machine: ProfileRefreshMachine
+        var firstAttemptFinished = false
+        var loggedState: ProfileState?
+    }
+
+    private struct Renewal {
+        let id: UInt64
+        let task: Task<Void, Never>
+    }
+
+    private struct Timer {
+        let task: Task<Void, Never>
+        let wakeAt: Date
+    }
+
+    private typealias AttemptWaiter = CheckedContinuation<Result<ProfileStatus, RefreshFailure>, Never>
+
+    private let renewer: any CredentialRenewer
+    private let wallClock: any WallClock
+    private let clock: any Clock<Duration>
+    private let logger: Logger
+    private let configuration: Configuration
+    private var random: any RandomNumberGenerator & Sendable
+
+    private var profiles: [String: Profile] = [:]
+    /// Config order, for `statuses()`.
+    private var order: [String] = []
+    private var renewals: [String: Renewal] = [:]
+    private var nextRenewalID: UInt64 = 0
+    private var attemptWaiters: [String: [AttemptWaiter]] = [:]
+    private var firstPassWaiters: [CheckedContinuation<Void, Never>] = []
+    private var batch: [CredentialUpdate] = []
+    private var batchStartedAt: Date?
+    private var timer: Timer?
+    private var isRunning = false
+    private var isStopped = false
+    private let deliveries: AsyncStream<[CredentialUpdate]>.Continuation
+    private let deliveryTask: Task<Void, Never>
+    private let statusContinuation: AsyncStream<ProfileStatus>.Continuation
+
+    /// Every state change, for keeping systemd's `STATUS=` current. Single consumer; when the
+    /// consumer falls behind, the oldest changes are dropped.
+    public nonisolated let statusChanges: AsyncStream<ProfileStatus>
+
+    public init(
+        profiles: [ProfileSpec],
+        renewer: any CredentialRenewer,
+        sink: any CredentialSink,
+        wallClock: any WallClock,
+        clock: any Clock<Duration>,
+        random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+        logger: Logger,
+        configuration: Configuration = Configuration()
+    ) {
+        self.renewer = renewer
+        self.wallClock = wallClock
+        self.clock = clock
+        self.random = random
+        self.logger = logger
+        self.configuration = configuration
+        var initialProfiles: [String: Profile] = [:]
+        var initialOrder: [String] = []
+        for spec in profiles where initialProfiles[spec.name] == nil {
+            initialProfiles[spec.name] = Profile(
+                spec: spec, machine: ProfileRefreshMachine(spec: spec, schedule: configuration.schedule))
+            initialOrder.append(spec.name)
+        }
+        self.profiles = initialProfiles
+        self.order = initialOrder
+        let (batches, deliveries) = AsyncStream.makeStream(of: [CredentialUpdate].self)
+        self.deliveries = deliveries
+        // One consumer applies batches strictly in order, however the engine interleaves.
+        self.deliveryTask = Task {
+            for await batch in batches {
+                await sink.apply(batch)
+            }
+        }
+        let (statusChanges, statusContinuation) = AsyncStream.makeStream(
+            of: ProfileStatus.self, bufferingPolicy: .bufferingNewest(256))
+        self.statusChanges = statusChanges
+        self.statusContinuation = statusContinuation
+    }
+
+    deinit {
+        deliveries.finish()
+        statusContinuation.finish()
+    }
+
+    // MARK: - Public API
+
+    /// Runs until the calling task is cancelled, then stops renewals, delivers the last batch
+    /// and returns. An engine runs once.
+    public func run() async {
+        guard !isRunning, !isStopped else { return }
+        isRunning = true
+        while !Task.isCancelled {
+            tickDueProfiles()
+            let now = wallClock.now()
+            let delay = sleepDuration(now: now)
+            let sleeper = Task { [clock] in _ = try? await clock.sleep(for: delay) }
+            timer = Timer(task: sleeper, wakeAt: now.addingTimeInterval(delay.seconds))
+            await withTaskCancellationHandler {
+                await sleeper.value
+            } onCancel: {
+                sleeper.cancel()
+            }
+            timer = nil
+        }
+        await shutDown()
+    }
+
+    /// Applies a new configuration: added profiles start, removed ones stop and are withdrawn
+    /// (`.removed`), profiles whose fingerprint changed renew.
+    public func update(profiles newSpecs: [ProfileSpec]) {
+        guard !isStopped else { return }
+        var seen = Set<String>()
+        let specs = newSpecs.filter { seen.insert($0.name).inserted }
+        let removed = order.filter { !seen.contains($0) }
+        order = specs.map(\.name)
+        for name in removed {
+            renewals.removeValue(forKey: name)?.task.cancel()
+            profiles[name] = nil
+            resumeAttemptWaiters(
+                name,
+                with: .failure(RefreshFailure(
+                    disposition: .needsChange,
+                    message: "profile '\(name)' was removed from the config before its renewal finished")))
+            enqueue(.withdrawn(profile: name, reason: .removed))
+            logger.info("profile removed", metadata: ["credd.profile": "\(name)"])
+        }
+        for spec in specs {
+            if let existing = profiles[spec.name] {
+                guard existing.spec != spec else { continue }
+                profiles[spec.name]?.spec = spec
+                send(.configurationChanged(spec), to: spec.name)
+            } else {
+                profiles[spec.name] = Profile(
+                    spec: spec, machine: ProfileRefreshMachine(spec: spec, schedule: configuration.schedule))
+                send(.tick, to: spec.name)
+            }
+        }
+        settle()
+    }
+
+    /// `credd refresh`: renews the named profiles (all when `nil`) now, whatever their schedule
+    /// or last error, and returns once those renewals finished.
+    public func refresh(_ names: [String]? = nil) async -> [RefreshOutcome] {
+        let targets = names ?? order
+        for name in targets where profiles[name] != nil && !isStopped {
+            send(.manualRefresh, to: name)
+        }
+        settle()
+        var outcomes: [RefreshOutcome] = []
+        for name in targets {
+            outcomes.append(RefreshOutcome(profile: name, result: await attemptResult(name)))
+        }
+        return outcomes
+    }
+
+    /// `credd login`: renews `name` with an MFA code the user typed, and returns once that
+    /// attempt finished, with the new status or the reason the code did not work.
+    public func login(profile name: String, code: Secret) async -> Result<ProfileStatus, RefreshFailure> {
+        guard let profile = profiles[name], !isStopped else { return .failure(unknownProfile(name)) }
+        guard profile.spec.requiresMFACode else {
+            return .failure(RefreshFailure(
+                disposition: .needsChange,
+                message: "profile '\(name)' does not use MFA (no mfa_serial in its config): nothing to log in to"))
+        }
+        guard renewals[name] == nil else {
+            return .failure(RefreshFailure(
+                disposition: .retryable,
+                message: "profile '\(name)' is renewing right now; check `credd status`, then log in again if it still needs a code"))
+        }
+        send(.mfaCodeReceived, to: name, mfaCode: code)
+        settle()
+        return await attemptResult(name)
+    }
+
+    /// The profile's credentials if valid right now; never expired ones.
+    public func credentials(for name: String) -> AWSCredentials? {
+        profiles[name]?.machine.servedCredentials(at: wallClock.now())
+    }
+
+    /// Every profile's status, in config order.
+    public func statuses() -> [ProfileStatus] {
+        order.compactMap(status(of:))
+    }
+
+    /// Returns once every profile's first renewal finished or waits on the user (MFA code,
+    /// config fix) — the moment the daemon reports itself ready.
+    public func waitForFirstPass() async {
+        guard !isStopped, !allProfilesSettled() else { return }
+        await withCheckedContinuation { firstPassWaiters.append($0) }
+    }
+
+    /// Renewals running right now; tests use it to know when the engine is idle.
+    var renewalsInFlight: Int { renewals.count }
+
+    /// `refresh`/`login` calls waiting for a renewal; tests use it to order their steps.
+    var requestsWaiting: Int { attemptWaiters.values.reduce(0) { $0 + $1.count } }
+
+    // MARK: - Events and actions
+
+    private func send(_ event: ProfileRefreshMachine.Event, to name: String, mfaCode: Secret? = nil) {
+        guard var profile = profiles[name] else { return }
+        let now = wallClock.now()
+        var generator = random
+        let actions = profile.machine.handle(event, now: now, using: &generator)
+        random = generator
+        profiles[name] = profile
+        for action in actions {
+            perform(action, for: name, mfaCode: mfaCode, now: now)
+        }
+        logStateChange(name)
+    }
+
+    private func perform(_ action: ProfileRefreshMachine.Action, for name: String, mfaCode: Secret?, now: Date) {
+        switch action {
+        case .renew(let withMFACode):
+            startRenewal(name, mfaCode: withMFACode ? mfaCode : nil, now: now)
+        case .publish(let credentials):
+            enqueue(.published(profile: name, credentials: credentials))
+        case .withdraw:
+            enqueue(.withdrawn(profile: name, reason: .expired))
+        case .notifyDependents:
+            for dependent in order where profiles[dependent]?.spec.sourceProfile == name {
+                send(.sourceRenewed, to: dependent)
+            }
+        case .requestSourceRenewal:
+            if let source = profiles[name]?.spec.sourceProfile {
+                send(.dependentReportedExpiry, to: source)
+            }
+        }
+    }
+
+    private func startRenewal(_ name: String, mfaCode: Secret?, now: Date) {
+        guard let profile = profiles[name], renewals[name] == nil else { return }
+        var source: AWSCredentials?
+        if let sourceName = profile.spec.sourceProfile {
+            guard let sourceCredentials = profiles[sourceName]?.machine.servedCredentials(at: now) else {
+                send(.sourceUnavailable(sourceUnavailable(sourceName)), to: name)
+                return
+            }
+            source = sourceCredentials
+        }
+        let id = nextRenewalID
+        nextRenewalID += 1
+        let renewer = self.renewer
+        let spec = profile.spec
+        let task = Task { [source] in
+            let result: Result<AWSCredentials, RefreshFailure>
+            do throws(RefreshFailure) {
+                result = .success(try await renewer.renew(profile: spec, source: source, mfaCode: mfaCode))
+            } catch {
+                result = .failure(error)
+            }
+            self.finishRenewal(name, id: id, result: result)
+        }
+        renewals[name] = Renewal(id: id, task: task)
+    }
+
+    private func finishRenewal(_ name: String, id: UInt64, result: Result<AWSCredentials, RefreshFailure>) {
+        guard renewals[name]?.id == id else { return }
+        renewals[name] = nil
+        guard !isStopped else {
+            resumeAttemptWaiters(name, with: .failure(shuttingDown))
+            return
+        }
+        profiles[name]?.firstAttemptFinished = true
+        switch result {
+        case .success(let credentials):
+            send(.renewalSucceeded(credentials), to: name)
+        case .failure(let failure):
+            send(.renewalFailed(failure), to: name)
+        }
+        if renewals[name] == nil {
+            resumeAttemptWaiters(name, with: result.flatMap { _ in attemptOutcome(name) })
+        }
+        settle()
+    }
+
+    private func tickDueProfiles() {
+        let now = wallClock.now()
+        for name in order {
+            guard let deadline = profiles[name]?.machine.nextDeadline, deadline <= now else { continue }
+            send(.tick, to: name)
+        }
+        settle()
+    }
+
+    // MARK: - Bookkeeping after every change
+
+    /// Delivers the batch when it is complete, wakes first-pass waiters, and wakes the run
+    /// loop early when a deadline moved before its current sleep ends.
+    private func settle() {
+        let now = wallClock.now()
+        if let batchStartedAt, !batch.isEmpty {
+            let containsWithdrawal = batch.contains {
+                if case .withdrawn = $0 { true } else { false }
+            }
+            if renewals.isEmpty || containsWithdrawal
+                || now.timeIntervalSince(batchStartedAt) >= configuration.maximumBatchDelay
+            {
+                flushBatch()
+            }
+        }
+        if !firstPassWaiters.isEmpty, allProfilesSettled() {
+            let waiters = firstPassWaiters
+            firstPassWaiters = []
+            waiters.forEach { $0.resume() }
+        }
+        if let timer, let deadline = nextDeadline(), deadline < timer.wakeAt {
+            timer.task.cancel()
+        }
+    }
+
+    private func enqueue(_ update: CredentialUpdate) {
+        if batch.isEmpty { batchStartedAt = wallClock.now() }
+        // A later update for the same profile supersedes an undelivered earlier one.
+        batch.removeAll { $0.profile == update.profile }
+        batch.append(update)
+    }
+
+    private func flushBatch() {
+        guard !batch.isEmpty else { return }
+        deliveries.yield(batch)
+        batch = []
+        batchStartedAt = nil
+    }
+
+    private func nextDeadline() -> Date? {
+        var deadlines = order.compactMap { profiles[$0]?.machine.nextDeadline }
+        if let batchStartedAt, !batch.isEmpty {
+            deadlines.append(batchStartedAt.addingTimeInterval(configuration.maximumBatchDelay))
+        }
+        return deadlines.min()
+    }
+
+    private func sleepDuration(now: Date) -> Duration {
+        // A floor keeps a deadline that is somehow still due from turning the loop into a spin.
+        let floor = Duration.milliseconds(10)
+        guard let deadline = nextDeadline() else { return configuration.maximumSleep }
+        let wait = Duration.milliseconds(Int64(max(0, min(deadline.timeIntervalSince(now), 86_400)) * 1000))
+        return max(floor, min(configuration.maximumSleep, wait))
+    }
+
+    private func shutDown() async {
+        isStopped = true
+        let inFlight = renewals.values.map(\.task)
+        inFlight.forEach { $0.cancel() }
+        for task in inFlight {
+            await task.value
+        }
+        for name in Array(attemptWaiters.keys) {
+            resumeAttemptWaiters(name, with: .failure(shuttingDown))
+        }
+        flushBatch()
+        deliveries.finish()
+        await deliveryTask.value
+        let waiters = firstPassWaiters
+        firstPassWaiters = []
+        waiters.forEach { $0.resume() }
+        statusContinuation.finish()
+        logger.info("refresh engine stopped")
+    }
+
+    // MARK: - Waiting for attempts
+
+    /// Waits for the profile's renewal in flight, if any; otherwise explains why none runs.
+    private func attemptResult(_ name: String) async -> Result<ProfileStatus, RefreshFailure> {
+        guard profiles[name] != nil, !isStopped else {
+            return .failure(isStopped ? shuttingDown : unknownProfile(name))
+        }
+        guard renewals[name] != nil else { return attemptOutcome(name) }
+        return await withCheckedContinuation { attemptWaiters[name, default: []].append($0) }
+    }
+
+    /// The profile's current standing as the answer to a request that wanted it renewed.
+    private func attemptOutcome(_ name: String) -> Result<ProfileStatus, RefreshFailure> {
+        guard let profile = profiles[name], let status = status(of: name) else {
+            return .failure(unknownProfile(name))
+        }
+        switch profile.machine.state {
+        case .fresh:
+            return .success(status)
+        case .needsMFA(let failure):
+            return .failure(failure ?? RefreshFailure(
+                disposition: .needsMFA,
+                message: "profile '\(name)' needs an MFA code: run `credd login \(name)`"))
+        case .pending, .refreshing, .retrying, .expired, .error:
+            return .failure(profile.machine.lastError ?? RefreshFailure(
+                disposition: .retryable, message: "profile '\(name)' is \(status.state.rawValue); see `credd status`"))
+        }
+    }
+
+    private func resumeAttemptWaiters(_ name: String, with result: Result<ProfileStatus, RefreshFailure>) {
+        let waiters = attemptWaiters.removeValue(forKey: name) ?? []
+        waiters.forEach { $0.resume(returning: result) }
+    }
+
+    // MARK: - Status
+
+    private func status(of name: String) -> ProfileStatus? {
+        guard let profile = profiles[name] else { return nil }
+        let machine = profile.machine
+        return ProfileStatus(
+            name: name,
+            state: machine.status,
+            expiration: machine.servedCredentials(at: wallClock.now())?.expiration,
+            nextRefresh: machine.nextRefresh,
+            lastRefresh: machine.lastRefresh,
+            lastError: machine.lastError?.message,
+            sourceProfile: profile.spec.sourceProfile
+        )
+    }
+
+    /// Settled: the first renewal finished, or the profile waits on the user or on a source
+    /// that is itself settled.
+    private func allProfilesSettled() -> Bool {
+        order.allSatisfy { isSettled($0, depth: 0) }
+    }
+
+    private func isSettled(_ name: String, depth: Int) -> Bool {
+        guard let profile = profiles[name], !profile.firstAttemptFinished else { return true }
+        switch profile.machine.state {
+        case .needsMFA, .error:
+            return true
+        case .retrying(let retry), .expired(let retry):
+            // The depth bound guards against a source cycle the config should have rejected.
+            guard retry.retryAt == nil, let source = profile.spec.sourceProfile, depth < order.count else {
+                return false
+            }
+            return renewals[source] == nil && isSettled(source, depth: depth + 1)
+        case .pending, .fresh, .refreshing:
+            return false
+        }
+    }
+
+    private func logStateChange(_ name: String) {
+        guard let profile = profiles[name], profile.loggedState != profile.machine.status,
+            let status = status(of: name)
+        else { return }
+        profiles[name]?.loggedState = status.state
+        var metadata: Logger.Metadata = [
+            "credd.profile": "\(name)",
+            "credd.state": "\(status.state.rawValue)",
+        ]
+        if let expiration = status.expiration {
+            metadata["credd.expiration"] = "\(AWSTimestamp.format(expiration))"
+        }
+        if let nextRefresh = status.nextRefresh {
+            metadata["credd.next_refresh"] = "\(AWSTimestamp.format(nextRefresh))"
+        }
+        if let lastError = status.lastError {
+            metadata["credd.error"] = "\(lastError)"
+        }
+        let level: Logger.Level = switch status.state {
+        case .refreshing: .debug
+        case .pending, .fresh: .info
+        case .retrying, .needsMFA, .expired, .error: .warning
+        }
+        logger.log(level: level, "profile is \(status.state.rawValue)", metadata: metadata)
+        statusContinuation.yield(status)
+    }
+
+    // MARK: - Messages
+
+    private var shuttingDown: RefreshFailure {
+        RefreshFailure(disposition: .retryable, message: "credd is shutting down; the renewal was cancelled")
+    }
+
+    private func unknownProfile(_ name: String) -> RefreshFailure {
+        RefreshFailure(
+            disposition: .needsChange,
+            message: "no managed profile named '\(name)'; `credd check` lists the configured profiles")
+    }
+
+    private func sourceUnavailable(_ source: String) -> RefreshFailure {
+        let state = profiles[source].map { $0.machine.status.rawValue } ?? "not managed"
+        return RefreshFailure(
+            disposition: .sourceExpired,
+            message: "waiting for source profile '\(source)' (\(state)): it has no valid credentials"
+        )
+    }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds.
+    fileprivate var seconds: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// The timing rules of design.md §3, as pure functions of a session's lifetime.
+///
+/// Renewal is scheduled at the *latest* when `max(lifetime / 3, minimumLeadTime)` remains, moved
+/// earlier by a random jitter of up to `maximumJitterFraction` of the lifetime (jitter never makes
+/// renewal later). SDKs refetch on every call inside 15 minutes and block inside 10, so a 20-minute
+/// lead keeps served credentials comfortably above both.
+///
+/// Short sessions cannot honour the lead time: a 15-minute session would be due before it was
+/// obtained. To prevent a renewal storm, a renewal is never scheduled sooner than
+/// `minimumRenewalFraction` of the lifetime after the previous success (a quarter: a 15-minute
+/// session renews every 3¾ minutes and is served with at least 11¼ minutes left).
+///
+/// Profiles that wait for `credd login` ask with at least `interactiveLeadTime` (1 hour) left so
+/// the user has time to answer, and never sooner than half the lifetime after the previous code,
+/// so a 12-hour session asks once per ~8 hours and even a 1-hour session only once per 30 minutes.
+public struct RefreshSchedule: Sendable, Hashable {
+    /// Never renew later than this before expiry.
+    public var minimumLeadTime: TimeInterval = 20 * 60
+    /// Renew at the latest when this fraction of the lifetime remains.
+    public var leadFraction: Double = 1.0 / 3.0
+    /// Jitter moves renewal earlier by up to this fraction of the lifetime.
+    public var maximumJitterFraction: Double = 0.1
+    /// Successive renewals are at least this fraction of the lifetime apart.
+    public var minimumRenewalFraction: Double = 0.25
+    /// Interactive MFA profiles ask for a code with at least this much validity left.
+    public var interactiveLeadTime: TimeInterval = 60 * 60
+    /// Interactive MFA profiles ask at most once per this fraction of the lifetime.
+    public var interactiveMinimumRenewalFraction: Double = 0.5
+    /// First retry delay cap; doubles per consecutive failure.
+    public var retryBaseDelay: TimeInterval = 5
+    /// Upper bound of any retry delay.
+    public var retryMaximumDelay: TimeInterval = 5 * 60
+    /// Full jitter may draw zero; this floor keeps a failing profile from retrying in a hot loop.
+    public var retryMinimumDelay: TimeInterval = 1
+    /// A retry is scheduled at least this long before the credentials still in service expire,
+    /// so that a long backoff does not leave a gap.
+    public var retryMarginBeforeExpiry: TimeInterval = 30
+
+    public init() {}
+
+    /// When to renew a session obtained at `obtainedAt` that expires at `expiration`.
+    /// - Parameters:
+    ///   - interactive: the renewal needs the user to type an MFA code.
+    ///   - jitter: a value in `0..<1` choosing how far within the jitter window renewal moves earlier.
+    public func renewalTime(obtainedAt: Date, expiration: Date, interactive: Bool, jitter: Double) -> Date {
+        let lifetime = max(0, expiration.timeIntervalSince(obtainedAt))
+        let leadTime = max(lifetime * leadFraction, interactive ? interactiveLeadTime : minimumLeadTime)
+        let latest = expiration.addingTimeInterval(-leadTime - jitter * maximumJitterFraction * lifetime)
+        let floorFraction = interactive ? interactiveMinimumRenewalFraction : minimumRenewalFraction
+        let earliest = obtainedAt.addingTimeInterval(lifetime * floorFraction)
+        return max(latest, earliest)
+    }
+
+    /// When to retry after the `failedAttempts`-th consecutive failure (1-based): exponential
+    /// backoff with full jitter, never past the expiry of credentials still in service.
+    /// - Parameters:
+    ///   - jitter: a value in `0..<1` picking the delay uniformly within the backoff window.
+    ///   - servingUntil: the expiry of the credentials still in service, if any.
+    public func retryTime(after failedAttempts: Int, now: Date, jitter: Double, servingUntil: Date?) -> Date {
+        // Capping the exponent keeps the power finite for any count; 2^20 × base is far past the cap.
+        let exponent = Double(min(max(failedAttempts, 1) - 1, 20))
+        let window = min(retryMaximumDelay, retryBaseDelay * pow(2, exponent))
+        let delay = max(retryMinimumDelay, jitter * window)
+        var retryAt = now.addingTimeInterval(delay)
+        if let servingUntil {
+            let lastUsefulRetry = servingUntil.addingTimeInterval(-retryMarginBeforeExpiry)
+            retryAt = min(retryAt, max(lastUsefulRetry, now.addingTimeInterval(retryMinimumDelay)))
+        }
+        return retryAt
+    }
+}

@@ -1,0 +1,308 @@
+import CreddCore
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import CreddRefresh
+
+/// A `Clock` whose sleepers wake only when the test advances it. Advancing also moves the
+/// linked wall clock, so the engine sees both clocks agree (unless a test moves the wall
+/// clock alone, as a suspend or a clock jump would).
+final class TestClock: Clock {
+    struct Instant: InstantProtocol {
+        var offset: Duration
+        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    struct SleeperInfo: Equatable {
+        let id: Int
+        let deadline: Instant
+    }
+
+    private struct Sleeper {
+        let info: SleeperInfo
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var now = Instant(offset: .zero)
+        var sleepers: [Sleeper] = []
+        var cancelledBeforeRegistration: Set<Int> = []
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+    let wallClock: ManualWallClock
+
+    init(wallClock: ManualWallClock) {
+        self.wallClock = wallClock
+    }
+
+    var now: Instant { state.withLock { $0.now } }
+    var minimumResolution: Duration { .nanoseconds(1) }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                enum Outcome { case due, cancelled, waiting }
+                let outcome = state.withLock { state -> Outcome in
+                    if state.cancelledBeforeRegistration.remove(id) != nil { return .cancelled }
+                    if deadline <= state.now { return .due }
+                    state.sleepers.append(Sleeper(info: SleeperInfo(id: id, deadline: deadline), continuation: continuation))
+                    return .waiting
+                }
+                switch outcome {
+                case .due: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .waiting: break
+                }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { state -> Sleeper? in
+                guard let index = state.sleepers.firstIndex(where: { $0.info.id == id }) else {
+                    state.cancelledBeforeRegistration.insert(id)
+                    return nil
+                }
+                return state.sleepers.remove(at: index)
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// The sleeper that wakes first.
+    var firstSleeper: SleeperInfo? {
+        state.withLock { $0.sleepers.map(\.info).min { $0.deadline < $1.deadline } }
+    }
+
+    func advance(by duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        wallClock.advance(by: TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18)
+        let due = state.withLock { state -> [Sleeper] in
+            state.now = state.now.advanced(by: duration)
+            let now = state.now
+            let due = state.sleepers.filter { $0.info.deadline <= now }
+            state.sleepers.removeAll { $0.info.deadline <= now }
+            return due
+        }
+        due.forEach { $0.continuation.resume() }
+    }
+}
+
+/// What a renewal should answer.
+enum RenewalResponse: Sendable {
+    case succeed(lifetime: TimeInterval)
+    case fail(RefreshFailure)
+}
+
+/// Answers renewals one by one as the test releases them; calls stay parked until then.
+final class Script: Sendable {
+    private struct State {
+        var parked: [(id: Int, continuation: CheckedContinuation<RenewalResponse, Never>)] = []
+        var ready: [RenewalResponse] = []
+        var cancelled: Set<Int> = []
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+
+    var parkedCount: Int { state.withLock { $0.parked.count } }
+
+    func nextResponse() async -> RenewalResponse {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        let cancelled = RenewalResponse.fail(RefreshFailure(disposition: .retryable, message: "cancelled"))
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate = state.withLock { state -> RenewalResponse? in
+                    if state.cancelled.remove(id) != nil { return cancelled }
+                    if !state.ready.isEmpty { return state.ready.removeFirst() }
+                    state.parked.append((id, continuation))
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let parked = state.withLock { state -> CheckedContinuation<RenewalResponse, Never>? in
+                guard let index = state.parked.firstIndex(where: { $0.id == id }) else {
+                    state.cancelled.insert(id)
+                    return nil
+                }
+                return state.parked.remove(at: index).continuation
+            }
+            parked?.resume(returning: cancelled)
+        }
+    }
+
+    /// Releases the longest-parked call, or the next one to arrive.
+    func respond(_ response: RenewalResponse) {
+        let parked = state.withLock { state -> CheckedContinuation<RenewalResponse, Never>? in
+            guard !state.parked.isEmpty else {
+                state.ready.append(response)
+                return nil
+            }
+            return state.parked.removeFirst().continuation
+        }
+        parked?.resume(returning: response)
+    }
+}
+
+/// A renewer whose behaviour each test spells out per profile; any other call is a test failure.
+final class FakeRenewer: CredentialRenewer {
+    struct Call: Sendable {
+        let profile: String
+        let source: AWSCredentials?
+        let mfaCode: Secret?
+    }
+
+    typealias Handler = @Sendable (Call) async -> RenewalResponse
+
+    private let handlers: [String: Handler]
+    private let wallClock: ManualWallClock
+    private let recorded = Mutex<[Call]>([])
+
+    init(wallClock: ManualWallClock, handlers: [String: Handler]) {
+        self.wallClock = wallClock
+        self.handlers = handlers
+    }
+
+    var calls: [Call] { recorded.withLock { $0 } }
+    func calls(for profile: String) -> [Call] { calls.filter { $0.profile == profile } }
+
+    func renew(profile: ProfileSpec, source: AWSCredentials?, mfaCode: Secret?) async throws(RefreshFailure)
+        -> AWSCredentials
+    {
+        let call = Call(profile: profile.name, source: source, mfaCode: mfaCode)
+        recorded.withLock { $0.append(call) }
+        guard let handler = handlers[profile.name] else {
+            Issue.record("unexpected renewal of profile '\(profile.name)'")
+            throw RefreshFailure(disposition: .needsChange, message: "unexpected renewal")
+        }
+        switch await handler(call) {
+        case .succeed(let lifetime):
+            let count = calls(for: profile.name).count
+            return sessionCredentials(
+                expiring: wallClock.now().addingTimeInterval(lifetime), key: "ASIA\(profile.name.uppercased())\(count)")
+        case .fail(let failure):
+            throw failure
+        }
+    }
+
+    static func always(_ response: RenewalResponse) -> Handler { { _ in response } }
+    static func scripted(_ script: Script) -> Handler { { _ in await script.nextResponse() } }
+}
+
+/// Records every batch the engine delivers.
+final class RecordingSink: CredentialSink {
+    private let recorded = Mutex<[[CredentialUpdate]]>([])
+    var batches: [[CredentialUpdate]] { recorded.withLock { $0 } }
+    func apply(_ batch: [CredentialUpdate]) async { recorded.withLock { $0.append(batch) } }
+}
+
+/// Captures every log line with its metadata, rendered as text.
+struct CapturingLogHandler: LogHandler {
+    final class Lines: Sendable {
+        private let lines = Mutex<[String]>([])
+        var all: [String] { lines.withLock { $0 } }
+        func append(_ line: String) { lines.withLock { $0.append(line) } }
+    }
+
+    let lines: Lines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lines.append("\(event.level) \(event.message) \(rendered)")
+    }
+}
+
+struct EngineDidNotSettle: Error {}
+
+/// An engine wired to test doubles, plus the helpers that step it.
+struct EngineHarness {
+    let wallClock = ManualWallClock(epoch)
+    let clock: TestClock
+    let renewer: FakeRenewer
+    let sink = RecordingSink()
+    let logLines = CapturingLogHandler.Lines()
+    let engine: RefreshEngine
+
+    init(_ profiles: [ProfileSpec], random: FixedRandom = .lowest, handlers: [String: FakeRenewer.Handler]) {
+        clock = TestClock(wallClock: wallClock)
+        renewer = FakeRenewer(wallClock: wallClock, handlers: handlers)
+        let lines = logLines
+        let logger = Logger(label: "credd.test") { _ in CapturingLogHandler(lines: lines) }
+        engine = RefreshEngine(
+            profiles: profiles, renewer: renewer, sink: sink, wallClock: wallClock, clock: clock,
+            random: random, logger: logger)
+    }
+
+    var now: Date { wallClock.now() }
+
+    /// Starts the engine; the returned task runs it until cancelled.
+    func start() -> Task<Void, Never> {
+        let engine = engine
+        return Task { await engine.run() }
+    }
+
+    /// Waits until the run loop sleeps with `inFlight` renewals running and nothing else pending.
+    func settle(inFlight: Int = 0) async throws {
+        for _ in 0..<100_000 {
+            if let sleeper = clock.firstSleeper, await engine.renewalsInFlight == inFlight,
+                clock.firstSleeper == sleeper
+            {
+                return
+            }
+            await Task.yield()
+        }
+        Issue.record("the engine did not settle")
+        throw EngineDidNotSettle()
+    }
+
+    /// Waits until `count` refresh or login calls wait for a renewal.
+    func waitForRequests(_ count: Int) async throws {
+        for _ in 0..<100_000 {
+            if await engine.requestsWaiting >= count { return }
+            await Task.yield()
+        }
+        Issue.record("expected \(count) waiting requests")
+        throw EngineDidNotSettle()
+    }
+
+    /// Waits until the sink received `count` batches (deliveries run on their own task).
+    func waitForBatches(_ count: Int) async throws {
+        for _ in 0..<100_000 {
+            if sink.batches.count >= count { return }
+            await Task.yield()
+        }
+        Issue.record("expected \(count) batches, got \(sink.batches.count)")
+        throw EngineDidNotSettle()
+    }
+
+    /// Advances both clocks to the run loop's next wake-up and lets the engine settle again.
+    func step() async throws {
+        try await settle()
+        guard let sleeper = clock.firstSleeper else { throw EngineDidNotSettle() }
+        clock.advance(by: clock.now.duration(to: sleeper.deadline))
+        try await settle()
+    }
+
+    func status(_ name: String) async -> ProfileStatus? {
+        await engine.statuses().first { $0.name == name }
+    }
+}

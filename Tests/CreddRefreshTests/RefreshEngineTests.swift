@@ -1,0 +1,346 @@
+import CreddCore
+import Foundation
+import Synchronization
+import Testing
+
+@testable import CreddRefresh
+
+@Suite("Refresh engine", .timeLimit(.minutes(1)))
+struct RefreshEngineTests {
+    @Test("renewals that complete together reach the sink as one batch")
+    func batching() async throws {
+        let script = Script()
+        let harness = EngineHarness(
+            [spec("a"), spec("b"), spec("c")],
+            handlers: ["a": FakeRenewer.scripted(script), "b": FakeRenewer.scripted(script), "c": FakeRenewer.scripted(script)])
+        let running = harness.start()
+        try await harness.settle(inFlight: 3)
+        #expect(await harness.engine.statuses().map(\.state) == [.refreshing, .refreshing, .refreshing])
+        script.respond(.succeed(lifetime: hour))
+        script.respond(.succeed(lifetime: hour))
+        try await harness.settle(inFlight: 1)
+        #expect(harness.sink.batches.isEmpty, "held back while a concurrent renewal runs")
+        script.respond(.succeed(lifetime: hour))
+        try await harness.settle()
+        await harness.engine.waitForFirstPass()
+        try await harness.waitForBatches(1)
+        let batch = try #require(harness.sink.batches.first)
+        #expect(Set(batch.map(\.profile)) == ["a", "b", "c"])
+        #expect(harness.sink.batches.count == 1)
+        #expect(await harness.engine.statuses().map(\.state) == [.fresh, .fresh, .fresh])
+        running.cancel()
+        await running.value
+    }
+
+    @Test("a renewal that outlasts the batch delay does not hold back the others")
+    func batchDelay() async throws {
+        let script = Script()
+        let harness = EngineHarness(
+            [spec("fast"), spec("slow")],
+            handlers: ["fast": FakeRenewer.always(.succeed(lifetime: hour)), "slow": FakeRenewer.scripted(script)])
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        #expect(harness.sink.batches.isEmpty)
+        // Wake-ups until the 5 s batch delay has passed.
+        for _ in 0..<10 where harness.sink.batches.isEmpty {
+            guard let sleeper = harness.clock.firstSleeper else { break }
+            harness.clock.advance(by: harness.clock.now.duration(to: sleeper.deadline))
+            try await harness.settle(inFlight: 1)
+        }
+        try await harness.waitForBatches(1)
+        #expect(harness.sink.batches.first?.map(\.profile) == ["fast"])
+        #expect(harness.now.timeIntervalSince(epoch) <= 6)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("single flight: a manual refresh during a renewal waits for it instead of starting another")
+    func singleFlight() async throws {
+        let script = Script()
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.scripted(script)])
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        let engine = harness.engine
+        let refresh = Task { await engine.refresh(["dev"]) }
+        let second = Task { await engine.refresh() }
+        try await harness.waitForRequests(2)
+        script.respond(.succeed(lifetime: hour))
+        let outcomes = await refresh.value + second.value
+        #expect(outcomes.count == 2)
+        for outcome in outcomes {
+            #expect(throws: Never.self) { try outcome.result.get() }
+        }
+        #expect(harness.renewer.calls.count == 1)
+        // With nothing in flight, a refresh renews at once, ahead of schedule.
+        script.respond(.fail(.accessDenied))
+        let failed = await engine.refresh(["dev", "nope"])
+        #expect(failed.map(\.profile) == ["dev", "nope"])
+        #expect(failed.first?.result == .failure(.accessDenied))
+        guard case .failure(let unknown) = failed.last?.result else {
+            Issue.record("an unknown profile must fail")
+            return
+        }
+        #expect(unknown.message.contains("no managed profile named 'nope'"))
+        #expect(harness.renewer.calls.count == 2)
+        #expect(await harness.status("dev")?.state == .error)
+        // The credentials obtained before still serve.
+        #expect(await engine.credentials(for: "dev") != nil)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("login returns whether the code worked; a wrong code leaves the profile waiting")
+    func login() async throws {
+        let harness = EngineHarness([spec("mfa", mfa: true)], handlers: [
+            "mfa": { call in
+                call.mfaCode?.revealed == "123456" ? .succeed(lifetime: 12 * hour) : .fail(.wrongCode)
+            },
+        ])
+        let running = harness.start()
+        try await harness.settle()
+        await harness.engine.waitForFirstPass()
+        #expect(await harness.status("mfa")?.state == .needsMFA)
+        #expect(harness.renewer.calls.isEmpty)
+
+        let wrong = await harness.engine.login(profile: "mfa", code: Secret("654321"))
+        #expect(wrong.map(\.state) == .failure(.wrongCode))
+        #expect(await harness.status("mfa")?.state == .needsMFA)
+        #expect(await harness.status("mfa")?.lastError == RefreshFailure.wrongCode.message)
+
+        let right = try await harness.engine.login(profile: "mfa", code: Secret("123456")).get()
+        #expect(right.state == .fresh)
+        #expect(right.expiration == harness.now.addingTimeInterval(12 * hour))
+        #expect(await harness.engine.credentials(for: "mfa")?.accessKeyId == "ASIAMFA2")
+
+        let unknown = await harness.engine.login(profile: "other", code: Secret("123456"))
+        #expect((try? unknown.get()) == nil)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("login is refused for a profile without MFA")
+    func loginWithoutMFA() async throws {
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.always(.succeed(lifetime: hour))])
+        let running = harness.start()
+        try await harness.settle()
+        guard case .failure(let failure) = await harness.engine.login(profile: "dev", code: Secret("123456")) else {
+            Issue.record("login must fail")
+            return
+        }
+        #expect(failure.message.contains("does not use MFA"))
+        #expect(harness.renewer.calls.count == 1)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("update: added profiles start, changed ones renew, removed ones are withdrawn")
+    func update() async throws {
+        let succeed = FakeRenewer.always(.succeed(lifetime: hour))
+        let harness = EngineHarness([spec("a"), spec("b")], handlers: ["a": succeed, "b": succeed, "c": succeed])
+        let running = harness.start()
+        try await harness.settle()
+        try await harness.waitForBatches(1)
+        #expect(harness.renewer.calls.count == 2)
+
+        await harness.engine.update(profiles: [spec("a", version: 2), spec("b"), spec("c")])
+        try await harness.settle()
+        #expect(harness.renewer.calls(for: "a").count == 2)
+        #expect(harness.renewer.calls(for: "b").count == 1)
+        #expect(harness.renewer.calls(for: "c").count == 1)
+        try await harness.waitForBatches(2)
+        #expect(Set(harness.sink.batches[1].map(\.profile)) == ["a", "c"])
+
+        await harness.engine.update(profiles: [spec("c"), spec("b")])
+        try await harness.waitForBatches(3)
+        #expect(harness.sink.batches[2] == [.withdrawn(profile: "a", reason: .removed)])
+        #expect(await harness.engine.statuses().map(\.name) == ["c", "b"])
+        #expect(await harness.engine.credentials(for: "a") == nil)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("removing a profile mid-renewal cancels it and answers its waiters")
+    func removeDuringRenewal() async throws {
+        let script = Script()
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.scripted(script)])
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        let engine = harness.engine
+        let refresh = Task { await engine.refresh(["dev"]) }
+        try await harness.waitForRequests(1)
+        await engine.update(profiles: [])
+        let outcome = try #require(await refresh.value.first)
+        guard case .failure(let failure) = outcome.result else {
+            Issue.record("a removed profile's refresh must fail")
+            return
+        }
+        #expect(failure.message.contains("removed from the config"))
+        try await harness.waitForBatches(1)
+        #expect(harness.sink.batches == [[.withdrawn(profile: "dev", reason: .removed)]])
+        running.cancel()
+        await running.value
+    }
+
+    @Test("cancelling run stops renewals in flight, answers waiters and returns")
+    func cancellation() async throws {
+        let script = Script()
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.scripted(script)])
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        let engine = harness.engine
+        let refresh = Task { await engine.refresh(["dev"]) }
+        try await harness.waitForRequests(1)
+        running.cancel()
+        await running.value
+        let outcome = try #require(await refresh.value.first)
+        guard case .failure(let failure) = outcome.result else {
+            Issue.record("a cancelled renewal must not report success")
+            return
+        }
+        #expect(failure.message.contains("shutting down"))
+        #expect(await engine.renewalsInFlight == 0)
+        #expect(harness.clock.firstSleeper == nil)
+        await engine.waitForFirstPass()
+        #expect(await engine.refresh(["dev"]).first.map { (try? $0.result.get()) == nil } == true)
+    }
+
+    @Test("a laptop waking after expiry withdraws the old credentials and renews at once")
+    func wakeAfterSuspend() async throws {
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.always(.succeed(lifetime: hour))])
+        let running = harness.start()
+        try await harness.settle()
+        try await harness.waitForBatches(1)
+        // Suspended for 3 hours: the wall clock moves, the sleep ends at its next chunk.
+        harness.wallClock.advance(by: 3 * hour)
+        try await harness.step()
+        #expect(harness.renewer.calls.count == 2)
+        let served = try #require(await harness.engine.credentials(for: "dev"))
+        #expect(served.expiration == harness.now.addingTimeInterval(hour))
+        try await harness.waitForBatches(3)
+        #expect(harness.sink.batches[1] == [.withdrawn(profile: "dev", reason: .expired)])
+        #expect(harness.sink.batches[2].map(\.profile) == ["dev"])
+        running.cancel()
+        await running.value
+    }
+
+    @Test("the run loop sleeps in bounded chunks and never spins")
+    func boundedSleep() async throws {
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.always(.succeed(lifetime: 12 * hour))])
+        let running = harness.start()
+        try await harness.settle()
+        var wakeUps = 0
+        while harness.now < epoch.addingTimeInterval(hour) {
+            let sleeper = try #require(harness.clock.firstSleeper)
+            let chunk = harness.clock.now.duration(to: sleeper.deadline)
+            #expect(chunk == .seconds(30))
+            try await harness.step()
+            wakeUps += 1
+        }
+        #expect(wakeUps == 120)
+        #expect(harness.renewer.calls.count == 1)
+        running.cancel()
+        await running.value
+    }
+}
+
+@Suite("Refresh engine: chains", .timeLimit(.minutes(1)))
+struct RefreshEngineChainTests {
+    @Test("a dependent waits for its MFA source, renews with its credentials, and is undisturbed while the source waits")
+    func chainWithMFASource() async throws {
+        let harness = EngineHarness(
+            [spec("dev", source: "mfa"), spec("mfa", mfa: true)],
+            handlers: [
+                "mfa": FakeRenewer.always(.succeed(lifetime: 12 * hour)),
+                "dev": FakeRenewer.always(.succeed(lifetime: hour)),
+            ])
+        let running = harness.start()
+        try await harness.settle()
+        await harness.engine.waitForFirstPass()
+        #expect(await harness.status("mfa")?.state == .needsMFA)
+        #expect(await harness.status("dev")?.state == .pending)
+        #expect(await harness.status("dev")?.lastError?.contains("waiting for source profile 'mfa'") == true)
+        #expect(harness.renewer.calls.isEmpty)
+
+        _ = await harness.engine.login(profile: "mfa", code: Secret("123456"))
+        try await harness.settle()
+        let source = try #require(await harness.engine.credentials(for: "mfa"))
+        #expect(harness.renewer.calls(for: "dev").last?.source == source)
+        #expect(await harness.status("dev")?.state == .fresh)
+        // The source and its first dependent landed in one rewrite.
+        try await harness.waitForBatches(1)
+        #expect(Set(harness.sink.batches[0].map(\.profile)) == ["mfa", "dev"])
+
+        // At 8 h the source asks for a code; the dependent keeps renewing with the source's
+        // still-valid credentials.
+        while await harness.status("mfa")?.state != .needsMFA {
+            try await harness.step()
+        }
+        let devRenewals = harness.renewer.calls(for: "dev").count
+        while harness.now < epoch.addingTimeInterval(11 * hour) {
+            try await harness.step()
+            #expect(await harness.status("dev")?.state != .retrying)
+        }
+        #expect(harness.renewer.calls(for: "dev").count > devRenewals)
+
+        // Nobody answered: the source expires at 12 h; the dependent serves until its own
+        // credentials run out, then waits.
+        while harness.now < epoch.addingTimeInterval(14 * hour) {
+            try await harness.step()
+            if let served = await harness.engine.credentials(for: "dev") {
+                #expect(served.isValid(at: harness.now))
+            }
+        }
+        #expect(await harness.engine.credentials(for: "mfa") == nil)
+        #expect(await harness.engine.credentials(for: "dev") == nil)
+        #expect(await harness.status("dev")?.state == .expired)
+        let stalledCalls = harness.renewer.calls(for: "dev").count
+        try await harness.step()
+        #expect(harness.renewer.calls(for: "dev").count == stalledCalls, "no calls without a source")
+
+        // A code for the source brings the dependent back at once.
+        _ = await harness.engine.login(profile: "mfa", code: Secret("123456"))
+        try await harness.settle()
+        #expect(await harness.status("dev")?.state == .fresh)
+        #expect(await harness.engine.credentials(for: "dev") != nil)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("ExpiredToken from a source: the source renews first, then the dependent retries")
+    func sourceExpired() async throws {
+        let failOnce = Mutex(true)
+        let harness = EngineHarness(
+            [spec("mfa", mfa: true, mfaProcess: true), spec("dev", source: "mfa")],
+            handlers: [
+                "mfa": FakeRenewer.always(.succeed(lifetime: 12 * hour)),
+                "dev": { _ in
+                    failOnce.withLock { first in
+                        defer { first = false }
+                        return first ? .fail(.sourceTokenExpired) : .succeed(lifetime: hour)
+                    }
+                },
+            ])
+        let running = harness.start()
+        try await harness.settle()
+        #expect(harness.renewer.calls(for: "mfa").count == 1)
+        // The source was too fresh to renew on the report at once; the dependent's own backoff
+        // retries it.
+        #expect(await harness.status("dev")?.state == .retrying)
+        #expect(harness.renewer.calls(for: "dev").count == 1)
+        while harness.renewer.calls(for: "dev").count < 2 {
+            try await harness.step()
+        }
+        #expect(await harness.status("dev")?.state == .fresh)
+
+        // Hours later the same report makes the source renew, and the dependent follows.
+        harness.wallClock.advance(by: 4 * hour)
+        failOnce.withLock { $0 = true }
+        _ = await harness.engine.refresh(["dev"])
+        try await harness.settle()
+        #expect(harness.renewer.calls(for: "mfa").count == 2)
+        #expect(harness.renewer.calls(for: "dev").count == 4)
+        #expect(await harness.status("dev")?.state == .fresh)
+        running.cancel()
+        await running.value
+    }
+}
