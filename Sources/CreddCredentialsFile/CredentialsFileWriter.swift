@@ -92,11 +92,11 @@ public struct CredentialsFileWriter: Sendable {
 
     private func apply(_ update: SectionUpdate, to document: inout INIDocument, file: String, now: Date) throws(CredentialsFileError) -> SectionOutcome.Change {
         let name = update.section
-        let matches = document.sections.filter { $0.name == name }
-        if matches.count > 1 {
-            throw CredentialsFileError(reason: .duplicateSection, file: file, line: matches[1].headerLineNumber, section: name, message: "the section appears more than once (first at line \(matches[0].headerLineNumber)), which AWS tools reject; merge them by hand")
+        let existing = document.section(named: name)
+        if let existing, document.sectionCount(named: name) > 1 {
+            let repeated = document.lines[existing.endIndex...].firstIndex { $0.kind == .sectionHeader(name: name) }.map { $0 + 1 }
+            throw CredentialsFileError(reason: .duplicateSection, file: file, line: repeated, section: name, message: "the section appears more than once (first at line \(existing.headerLineNumber)), which AWS tools reject; merge them by hand")
         }
-        let existing = matches.first
         if let existing {
             guard CreddManagedSection.isManaged(existing) else {
                 throw CredentialsFileError(reason: .notOwned, file: file, line: existing.headerLineNumber, section: name, message: "the section exists and was not written by credd (no '\(CreddManagedSection.marker)' line after the header); credd will not touch it: rename it, or set credentials_section to another name")
@@ -119,9 +119,7 @@ public struct CredentialsFileWriter: Sendable {
                     try document.appendSection(name, comments: [CreddManagedSection.marker], entries: values)
                     return .created
                 }
-                let before = document
-                for (key, value) in values { try document.setValue(value, forKey: key, inSection: name) }
-                return document == before ? .unchanged : .updated
+                return try document.setValues(values, inSection: name) ? .updated : .unchanged
             } catch {
                 throw CredentialsFileError(reason: .unwritableValue, file: file, line: existing?.headerLineNumber, section: name, message: "\(error.description); nothing was written for this section")
             }

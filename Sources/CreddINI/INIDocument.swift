@@ -87,7 +87,17 @@ public struct INIDocument: Sendable, Hashable {
 
     /// The first section with exactly this name (`"default"`, `"profile dev"`, …).
     public func section(named name: String) -> INISection? {
-        sections.first { $0.name == name }
+        guard let header = lines.firstIndex(where: { $0.kind == .sectionHeader(name: name) }) else { return nil }
+        let end = lines[(header + 1)...].firstIndex { line in
+            if case .sectionHeader = line.kind { return true }
+            return false
+        } ?? lines.count
+        return INISection(document: self, name: name, headerIndex: header, endIndex: end)
+    }
+
+    /// How many sections are named `name`; more than one makes botocore reject the file.
+    public func sectionCount(named name: String) -> Int {
+        lines.reduce(0) { $0 + ($1.kind == .sectionHeader(name: name) ? 1 : 0) }
     }
 
     /// The value of `key` (case-insensitive) in the first section named `section`.
@@ -101,21 +111,39 @@ public struct INIDocument: Sendable, Hashable {
     /// continuation lines) in place, or inserting it after the section's last entry.
     /// Throws if the section does not exist.
     public mutating func setValue(_ value: String, forKey key: String, inSection sectionName: String) throws(INIError) {
-        try Self.validateEntry(key: key, value: value)
-        guard let section = section(named: sectionName) else { throw INIError.noSuchSection(sectionName) }
-        let newText = "\(key) = \(value)"
-        if let entry = section.entry(forKey: key) {
-            if entry.value == value && entry.continuationIndices.isEmpty { return }
-            let old = lines[entry.lineIndex]
-            // The old indentation keeps the lines below reading as they did (configparser
-            // decides continuations by comparing indentation).
-            lines[entry.lineIndex] = INILine(text: Self.leadingWhitespace(of: old.text) + newText, terminator: old.terminator, kind: .blank)
-            removeLines(at: entry.continuationIndices)
-        } else {
-            let index = section.insertionIndex
-            insertLine(indentation(forInsertionAt: index, sectionHeader: section.headerIndex) + newText, at: index)
+        try setValues([(key: key, value: value)], inSection: sectionName)
+    }
+
+    /// `setValue` for several keys of one section at once, re-reading the document once rather
+    /// than per key. Validates every entry before changing anything. Returns whether the text
+    /// changed.
+    @discardableResult
+    public mutating func setValues(_ entries: [(key: String, value: String)], inSection sectionName: String) throws(INIError) -> Bool {
+        for entry in entries { try Self.validateEntry(key: entry.key, value: entry.value) }
+        guard section(named: sectionName) != nil else { throw INIError.noSuchSection(sectionName) }
+        var changed = false
+        for (key, value) in entries {
+            // Each edit gives its line the kind a fresh parse would, and (through indentation)
+            // leaves every other line's kind alone, so the section view stays exact between
+            // edits; only the diagnostics wait for the final pass.
+            guard let section = section(named: sectionName) else { break }
+            let newText = "\(key) = \(value)"
+            let kind = INILine.Kind.entry(key: key.lowercased(), value: value)
+            if let entry = section.entry(forKey: key) {
+                if entry.value == value && entry.continuationIndices.isEmpty { continue }
+                let old = lines[entry.lineIndex]
+                // The old indentation keeps the lines below reading as they did (configparser
+                // decides continuations by comparing indentation).
+                lines[entry.lineIndex] = INILine(text: Self.leadingWhitespace(of: old.text) + newText, terminator: old.terminator, kind: kind)
+                removeLines(at: entry.continuationIndices)
+            } else {
+                let index = section.insertionIndex
+                insertLine(indentation(forInsertionAt: index, sectionHeader: section.headerIndex) + newText, kind: kind, at: index)
+            }
+            changed = true
         }
-        reclassify()
+        if changed { reclassify() }
+        return changed
     }
 
     /// Removes `key` and its continuation lines from `section`; returns whether it was there.
@@ -169,17 +197,17 @@ public struct INIDocument: Sendable, Hashable {
         return before?.terminator ?? lines.first { !$0.terminator.isEmpty }?.terminator ?? "\n"
     }
 
-    private mutating func insertLine(_ text: String, at index: Int) {
+    private mutating func insertLine(_ text: String, kind: INILine.Kind = .blank, at index: Int) {
         let terminator = terminator(forInsertionAt: index)
         if index == lines.count, let last = lines.indices.last, lines[last].terminator.isEmpty {
             // The file had no final newline: the old last line needs one now, and the new last
             // line keeps the file's choice of ending without one.
             let old = lines[last]
             lines[last] = INILine(text: old.text, terminator: terminator, kind: old.kind)
-            lines.append(INILine(text: text, terminator: "", kind: .blank))
+            lines.append(INILine(text: text, terminator: "", kind: kind))
             return
         }
-        lines.insert(INILine(text: text, terminator: terminator, kind: .blank), at: index)
+        lines.insert(INILine(text: text, terminator: terminator, kind: kind), at: index)
     }
 
     /// Indentation for a new entry at `index` that neither continues the entry above it nor

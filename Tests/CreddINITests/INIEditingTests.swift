@@ -204,3 +204,32 @@ struct INIIndentationEditingTests {
         #expect(document.sections.map(\.name) == ["s", "t"])
     }
 }
+
+@Suite("Batch edits")
+struct INIBatchEditingTests {
+    @Test("setValues edits several keys in one pass and reports whether anything changed")
+    func setValues() throws {
+        var document = INIDocument(parsing: "[s]\na = 1\n  # note\nb = 2\n\n[t]\n")
+        #expect(try document.setValues([(key: "b", value: "3"), (key: "c", value: "4"), (key: "a", value: "1")], inSection: "s"))
+        #expect(document.serialized() == "[s]\na = 1\n  # note\nb = 3\nc = 4\n\n[t]\n")
+        #expect(document == INIDocument(parsing: document.serialized()))
+        #expect(try !document.setValues([(key: "b", value: "3")], inSection: "s"))
+    }
+
+    @Test("setValues validates every entry before changing anything")
+    func setValuesValidatesFirst() {
+        var document = INIDocument(parsing: "[s]\na = 1\n")
+        #expect(throws: INIError.invalidValue(key: "b")) {
+            try document.setValues([(key: "a", value: "2"), (key: "b", value: "x\ny")], inSection: "s")
+        }
+        #expect(document.serialized() == "[s]\na = 1\n")
+    }
+
+    @Test("sectionCount counts repeated headers")
+    func sectionCount() {
+        let document = INIDocument(parsing: "[a]\n[b]\n[a]\n")
+        #expect(document.sectionCount(named: "a") == 2)
+        #expect(document.sectionCount(named: "b") == 1)
+        #expect(document.sectionCount(named: "c") == 0)
+    }
+}
