@@ -14,12 +14,12 @@ enum DaemonConnection {
     /// Sends `request`; a missing daemon exits with status 3 (as `credd status` documents),
     /// a failed command with status 1 and the daemon's message on stderr.
     static func call(_ request: ControlRequest) throws -> ControlResponse {
-        let response: ControlResponse
-        do {
-            response = try client.send(request)
-        } catch let error as DaemonError {
-            printError("credd: \(error)")
-            if case .noDaemon = error { throw ExitCode(3) }
+        let result = Result { () throws(DaemonError) in try client.send(request) }
+        guard case let .success(response) = result else {
+            if case let .failure(error) = result {
+                printError("credd: \(error)")
+                if case .noDaemon = error { throw ExitCode(3) }
+            }
             throw ExitCode.failure
         }
         guard response.ok else {
@@ -108,6 +108,8 @@ struct CredentialProcessCommand: ParsableCommand {
     func run() throws {
         let response = try DaemonConnection.call(ControlRequest(command: .credentials, profile: profile))
         guard let credentials = response.credentials else { throw ExitCode.failure }
-        print(String(decoding: try JSONEncoder().encode(credentials), as: UTF8.self))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(credentials), as: UTF8.self))
     }
 }

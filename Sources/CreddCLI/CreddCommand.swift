@@ -23,3 +23,20 @@ struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The credd config file (default: $CREDD_CONFIG, $XDG_CONFIG_HOME/credd/config, ~/.config/credd/config).", valueName: "path"))
     var config: String?
 }
+
+extension CreddCommand {
+    /// Parses the command line and runs the chosen command, awaiting the asynchronous ones
+    /// (`run`); ArgumentParser's own `main()` cannot tell them apart across modules on Linux.
+    public static func runFromCommandLine() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -46,9 +46,11 @@ struct Exec: ParsableCommand {
             to: ProcessInfo.processInfo.environment
         )
         // Replace this process so signals and the exit status are the command's own.
+        let current = ProcessInfo.processInfo.environment
+        for name in current.keys where variables[name] == nil { unsetenv(name) }
+        for (name, value) in variables { setenv(name, value, 1) }
         let argv = command.map { strdup($0) } + [nil]
-        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        execvpe(command[0], argv, envp)
+        execvp(command[0], argv)
         printError("credd: cannot run \(command[0]): \(String(cString: strerror(errno)))")
         throw ExitCode(127)
     }

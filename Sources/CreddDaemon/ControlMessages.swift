@@ -71,6 +71,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         }
     }
 
+    /// Every key is always present (null when unknown): scripts may index without checking.
     public struct Profile: Codable, Sendable, Hashable {
         public var name: String
         /// `pending`, `fresh`, `refreshing`, `retrying`, `needs_mfa`, `expired` or `error`.
@@ -89,6 +90,21 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             self.last_refresh = last_refresh
             self.source = source
             self.error = error
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, state, expiration, next_refresh, last_refresh, source, error
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(state, forKey: .state)
+            try container.encode(expiration, forKey: .expiration)
+            try container.encode(next_refresh, forKey: .next_refresh)
+            try container.encode(last_refresh, forKey: .last_refresh)
+            try container.encode(source, forKey: .source)
+            try container.encode(error, forKey: .error)
         }
     }
 

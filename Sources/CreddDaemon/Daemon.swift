@@ -44,6 +44,7 @@ public enum Daemon {
             renewer: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger),
             sink: output,
             wallClock: wallClock,
+            clock: ContinuousClock(),
             logger: logger
         )
         let settings = configuration.settings
@@ -51,7 +52,7 @@ public enum Daemon {
             configuration: EndpointConfiguration(
                 host: settings.listenHost, port: settings.listenPort, imdsProfile: settings.imdsProfile,
                 containerToken: token),
-            source: EngineCredentialSource(engine: engine, profiles: directory),
+            source: EngineCredentialSource(engine: engine, profiles: directory, wallClock: wallClock),
             wallClock: wallClock,
             logger: logger
         )

@@ -144,10 +144,22 @@ actor DaemonRuntime {
     private func refresh(_ names: [String]) async -> ControlResponse {
         let unknown = unknownProfiles(names)
         guard unknown.isEmpty else { return .failure("not a managed profile: \(unknown.joined(separator: ", "))") }
-        await engine.refresh(names.isEmpty ? nil : names)
-        let statuses = await engine.statuses().filter { names.isEmpty || names.contains($0.name) }
-        let lines = statuses.map { "\($0.name): \($0.state.rawValue)" + ($0.lastError.map { " (\($0))" } ?? "") }
-        return ControlResponse(ok: true, message: lines.joined(separator: "\n"))
+        let outcomes = await engine.refresh(names.isEmpty ? nil : names)
+        let lines = outcomes.map { outcome -> String in
+            switch outcome.result {
+            case let .success(status):
+                return "\(outcome.profile): \(status.state.rawValue)" + (status.lastError.map { " (\($0))" } ?? "")
+            case let .failure(failure):
+                return "\(outcome.profile): \(failure.message)"
+            }
+        }
+        let failed = outcomes.contains { outcome in
+            switch outcome.result {
+            case .failure: true
+            case let .success(status): status.state != .fresh
+            }
+        }
+        return ControlResponse(ok: !failed, error: failed ? lines.joined(separator: "\n") : nil, message: lines.joined(separator: "\n"))
     }
 
     private func login(_ name: String?, code: Secret?) async -> ControlResponse {

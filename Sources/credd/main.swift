@@ -1,2 +1,3 @@
 import CreddCLI
-Credd.main()
+
+await CreddCommand.runFromCommandLine()

@@ -6,6 +6,16 @@ import Logging
 import Testing
 
 struct ControlSocketTests {
+    /// The client blocks by design (one call per CLI run); keep it off the cooperative pool,
+    /// which also runs the server under test.
+    static func send(_ request: ControlRequest, to path: String) async throws -> ControlResponse {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try ControlClient(path: path, timeoutSeconds: 10).send(request) })
+            }
+        }
+    }
+
     static func withServer(_ body: @Sendable (String) async throws -> Void) async throws {
         let directory = try TemporaryDirectory(prefix: "credd-control")
         let paths = RuntimePaths(directory: directory.file("credd"))
@@ -29,7 +39,7 @@ struct ControlSocketTests {
 
     @Test func aRequestGetsItsAnswer() async throws {
         try await Self.withServer { path in
-            let response = try ControlClient(path: path, timeoutSeconds: 10).send(ControlRequest(command: .refresh, profiles: ["dev", "ops"]))
+            let response = try await Self.send(ControlRequest(command: .refresh, profiles: ["dev", "ops"]), to: path)
             #expect(response.ok)
             #expect(response.message == "renewing dev,ops")
         }
@@ -37,7 +47,7 @@ struct ControlSocketTests {
 
     @Test func failuresComeBackAsErrors() async throws {
         try await Self.withServer { path in
-            let response = try ControlClient(path: path, timeoutSeconds: 10).send(ControlRequest(command: .login, profile: "mfa", code: Secret("123456")))
+            let response = try await Self.send(ControlRequest(command: .login, profile: "mfa", code: Secret("123456")), to: path)
             #expect(!response.ok)
             #expect(response.error == "wrong code for mfa")
         }

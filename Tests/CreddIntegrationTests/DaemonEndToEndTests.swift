@@ -154,7 +154,8 @@ struct DaemonEndToEndTests {
         try harness.writeConfig(withoutDev)
         try harness.waitUntil {
             let names = try status(harness).document?.profiles.map(\.name).sorted()
-            return names == ["mfa", "ops"] && (try status(harness).exit) == 0
+            let exit = try status(harness).exit
+            return names == ["mfa", "ops"] && exit == 0
         }
         try harness.waitUntil { try !harness.credentialsFile().contains("[dev]") }
         let file = try harness.credentialsFile()

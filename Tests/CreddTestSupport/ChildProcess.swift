@@ -16,7 +16,7 @@ public struct ChildProcess: Sendable {
     ) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
+        process.arguments = SignalMask.resettingPrefix + arguments
         process.environment = environment
         let out = Pipe()
         let err = Pipe()
@@ -71,4 +71,14 @@ private final class OutputCollector: @unchecked Sendable {
         defer { lock.unlock() }
         return String(decoding: isError ? stderr : stdout, as: UTF8.self)
     }
+}
+
+/// Foundation's `Process` passes the spawning thread's signal mask on to the child, and test
+/// runner threads may block SIGTERM; a daemon started that way would never see its stop signal.
+/// Children are started through this prefix, which clears the mask as systemd does.
+enum SignalMask {
+    static let resettingPrefix = [
+        "python3", "-c",
+        "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])",
+    ]
 }

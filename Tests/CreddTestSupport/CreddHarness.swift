@@ -68,8 +68,8 @@ public final class CreddHarness: @unchecked Sendable {
     /// Starts `credd run` in the background, its stderr going to a log file.
     public func start(extraArguments: [String] = []) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["run"] + extraArguments
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = SignalMask.resettingPrefix + [Self.binary, "run"] + extraArguments
         process.environment = environment
         FileManager.default.createFile(atPath: daemonLogPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: daemonLogPath))

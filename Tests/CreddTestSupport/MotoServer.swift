@@ -20,7 +20,7 @@ public final class MotoServer: Sendable {
         let port = try FreePort.find()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["moto_server", "-H", "127.0.0.1", "-p", String(port)]
+        process.arguments = SignalMask.resettingPrefix + ["moto_server", "-H", "127.0.0.1", "-p", String(port)]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -36,9 +36,11 @@ public final class MotoServer: Sendable {
         throw TestSupportError("moto_server did not start on port \(port)")
     }
 
+    /// Kills the emulator: SIGKILL, because a child of the test runner may inherit a blocked
+    /// SIGTERM, and the emulator holds nothing worth a graceful exit.
     public func stop() {
         guard process.isRunning else { return }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
