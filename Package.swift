@@ -37,6 +37,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(
+            name: "CreddSystemd",
+            dependencies: ["CSystemd", "CreddCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "CreddSTS",
             dependencies: [
@@ -71,6 +76,10 @@ let package = Package(
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI"]),
         .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
         .testTarget(name: "CreddEndpointTests", dependencies: ["CreddEndpoint"]),
+        .testTarget(
+            name: "CreddSystemdTests",
+            dependencies: ["CreddSystemd", "CreddCore", .product(name: "InMemoryLogging", package: "swift-log")]
+        ),
         .testTarget(name: "CreddIntegrationTests", dependencies: ["CreddCore"]),
     ],
     swiftLanguageModes: [.v6]
