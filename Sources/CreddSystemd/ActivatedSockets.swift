@@ -68,7 +68,8 @@ public struct ActivatedSockets: Sendable, Hashable {
                 guard control == nil else {
                     throw SystemdError(.duplicateSocketName(fd: socket.fileDescriptor, name: socket.name))
                 }
-                let expected = expectedControlPath.map { "a listening AF_UNIX stream socket at \($0)" }
+                let expected =
+                    expectedControlPath.map { "a listening AF_UNIX stream socket at \($0)" }
                     ?? "a listening AF_UNIX stream socket"
                 try verify(socket, expected: expected) { fd in
                     // length 0: the path is NUL-terminated (sd_is_socket_unix(3)); nil skips the check.

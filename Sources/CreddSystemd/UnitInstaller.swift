@@ -79,11 +79,15 @@ public struct UnitInstaller: Sendable {
         guard binaryPath.hasPrefix("/") else {
             throw SystemdError(.relativeBinaryPath(binaryPath))
         }
-        guard !binaryPath.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\"" || $0 == "'" })
+        guard
+            !binaryPath.unicodeScalars.contains(where: {
+                $0.properties.generalCategory == .control || $0 == "\"" || $0 == "'"
+            })
         else {
             throw SystemdError(.unsupportedCharacterInBinaryPath(binaryPath))
         }
-        let escaped = binaryPath
+        let escaped =
+            binaryPath
             .replacingOccurrences(of: "\\", with: "\\\\")
             .replacingOccurrences(of: "%", with: "%%")
             .replacingOccurrences(of: "$", with: "$$")
@@ -120,7 +124,8 @@ public struct UnitInstaller: Sendable {
     private func enableLinks(to target: URL) -> [URL] {
         let fileManager = FileManager.default
         guard let entries = try? fileManager.contentsOfDirectory(atPath: unitDirectory.path) else { return [] }
-        return entries
+        return
+            entries
             .filter { $0.hasSuffix(".wants") || $0.hasSuffix(".requires") }
             .map { unitDirectory.appendingPathComponent($0).appendingPathComponent(target.lastPathComponent) }
             .filter { link in
@@ -142,7 +147,8 @@ public struct UnitInstaller: Sendable {
 
     private static func reason(_ error: any Error) -> String {
         let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
+        {
             return SystemdError.describe(errno: CInt(underlying.code))
         }
         return nsError.localizedDescription

@@ -89,10 +89,13 @@ public struct Watchdog<WatchdogClock: Clock>: Sendable where WatchdogClock.Durat
 
     private func logHealthChange(healthy: Bool) {
         if healthy {
-            logger.notice("Daemon healthy again; resumed pinging the systemd watchdog", metadata: ["credd.event": "watchdog_resumed"])
+            logger.notice(
+                "Daemon healthy again; resumed pinging the systemd watchdog",
+                metadata: ["credd.event": "watchdog_resumed"]
+            )
         } else {
             logger.error(
-                "Health check failed (refresh loop or endpoint stalled); stopped pinging the systemd watchdog so systemd restarts credd",
+                "Health check failed; stopped pinging the systemd watchdog so systemd restarts credd",
                 metadata: ["credd.event": "watchdog_stopped", "watchdog.timeout": "\(settings.timeout)"]
             )
         }

@@ -26,18 +26,19 @@ struct JournalFieldsTests {
             label: "credd.refresh",
             metadata: ["credd.profile": "dev", "credd.event": "refreshed", "sts.request_id": "abc-123"]
         )
-        #expect(fields.map(\.assignment) == [
-            "MESSAGE=Renewed session",
-            "PRIORITY=4",
-            "SYSLOG_IDENTIFIER=credd",
-            "CODE_FILE=CreddRefresh/RefreshEngine.swift",
-            "CODE_LINE=42",
-            "CODE_FUNC=renew()",
-            "CREDD_LOGGER=credd.refresh",
-            "CREDD_EVENT=refreshed",
-            "CREDD_PROFILE=dev",
-            "CREDD_STS_REQUEST_ID=abc-123",
-        ])
+        #expect(
+            fields.map(\.assignment) == [
+                "MESSAGE=Renewed session",
+                "PRIORITY=4",
+                "SYSLOG_IDENTIFIER=credd",
+                "CODE_FILE=CreddRefresh/RefreshEngine.swift",
+                "CODE_LINE=42",
+                "CODE_FUNC=renew()",
+                "CREDD_LOGGER=credd.refresh",
+                "CREDD_EVENT=refreshed",
+                "CREDD_PROFILE=dev",
+                "CREDD_STS_REQUEST_ID=abc-123",
+            ])
     }
 
     @Test(arguments: [

@@ -25,7 +25,10 @@ struct JournalLiveTests {
         ])
     }
 
-    @Test(.enabled(if: !FileManager.default.fileExists(atPath: journalSocket) && getuid() == 0, "journald present or not root"))
+    @Test(
+        .enabled(
+            if: !FileManager.default.fileExists(atPath: journalSocket) && getuid() == 0, "journald present or not root")
+    )
     func nativeProtocolBytesAsJournaldReceivesThem() throws {
         let directory = "/run/systemd/journal"
         let createdDirectory = mkdir(directory, 0o755) == 0
@@ -37,17 +40,21 @@ struct JournalLiveTests {
 
         let secret = Secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
         let logger = Logger(label: "credd.test") { label in
-            JournalLogHandler(label: label, clock: ManualWallClock(Date(timeIntervalSince1970: 0)), fallbackOutput: RecordingOutput())
+            JournalLogHandler(
+                label: label, clock: ManualWallClock(Date(timeIntervalSince1970: 0)), fallbackOutput: RecordingOutput())
         }
-        logger.warning("first line\nsecond line", metadata: ["credd.profile": "dev", "token": .stringConvertible(secret)])
+        logger.warning(
+            "first line\nsecond line", metadata: ["credd.profile": "dev", "token": .stringConvertible(secret)])
 
         let datagrams = queuedDatagrams(on: journald)
         try #require(datagrams.count == 1)
         let entry = datagrams[0]
         #expect(entry.hasPrefix("MESSAGE\n"), "a value with a newline uses the length-prefixed form")
         #expect(entry.contains("first line\nsecond line\n"))
-        for field in ["PRIORITY=4\n", "SYSLOG_IDENTIFIER=credd\n", "CREDD_PROFILE=dev\n", "CREDD_TOKEN=<redacted>\n",
-                      "CREDD_LOGGER=credd.test\n"] {
+        for field in [
+            "PRIORITY=4\n", "SYSLOG_IDENTIFIER=credd\n", "CREDD_PROFILE=dev\n", "CREDD_TOKEN=<redacted>\n",
+            "CREDD_LOGGER=credd.test\n",
+        ] {
             #expect(entry.contains(field), "\(field)")
         }
         #expect(!entry.contains(secret.revealed))
@@ -58,6 +65,8 @@ struct JournalLiveTests {
         let error = #expect(throws: SystemdError.self) {
             try LibsystemdJournalWriter().write([JournalField(name: "MESSAGE", value: "credd test entry")])
         }
-        #expect(error.map(String.init(describing:))?.contains("sd_journal_sendv failed") == true, "\(String(describing: error))")
+        #expect(
+            error.map(String.init(describing:))?.contains("sd_journal_sendv failed") == true,
+            "\(String(describing: error))")
     }
 }

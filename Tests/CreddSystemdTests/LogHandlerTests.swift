@@ -43,17 +43,19 @@ struct LogHandlerTests {
             metadata: ["sts.request_id": "abc-123", "error": "Throttling: Rate exceeded", "empty": ""]
         )
         logger.debug("below the level")
-        #expect(output.lines == [
-            "2026-05-01T12:00:00Z warning credd.refresh: Renewal failed\\nretrying credd.profile=dev "
-                + "empty=\"\" error=\"Throttling: Rate exceeded\" sts.request_id=abc-123",
-        ])
+        #expect(
+            output.lines == [
+                "2026-05-01T12:00:00Z warning credd.refresh: Renewal failed\\nretrying credd.profile=dev "
+                    + "empty=\"\" error=\"Throttling: Rate exceeded\" sts.request_id=abc-123"
+            ])
     }
 
     @Test func metadataProviderAndCallSiteMetadataAreMerged() {
         let output = RecordingOutput()
         let provider = Logger.MetadataProvider { ["credd.event": "tick", "credd.profile": "from-provider"] }
         let logger = Logger(label: "credd") { label in
-            StderrLogHandler(label: label, clock: ManualWallClock(Self.start), output: output, metadataProvider: provider)
+            StderrLogHandler(
+                label: label, clock: ManualWallClock(Self.start), output: output, metadataProvider: provider)
         }
         logger.info("hello", metadata: ["credd.profile": "dev"])
         #expect(output.lines == ["2026-05-01T12:00:00Z info credd: hello credd.event=tick credd.profile=dev"])
@@ -75,7 +77,8 @@ struct LogHandlerTests {
         let journal = RecordingJournal()
         let secret = Secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
         var logger = Logger(label: "credd.endpoint") { label in
-            JournalLogHandler(label: label, writer: journal, clock: ManualWallClock(Self.start), fallbackOutput: RecordingOutput())
+            JournalLogHandler(
+                label: label, writer: journal, clock: ManualWallClock(Self.start), fallbackOutput: RecordingOutput())
         }
         logger[metadataKey: "credd.profile"] = "dev"
         logger.notice("Served credentials", metadata: ["credd.event": "served", "token": .stringConvertible(secret)])
@@ -94,7 +97,8 @@ struct LogHandlerTests {
         let fallback = RecordingOutput()
         let journal = RecordingJournal(failingWith: SystemdError(.journalSendFailed(errno: ECONNREFUSED)))
         let logger = Logger(label: "credd") { label in
-            JournalLogHandler(label: label, writer: journal, clock: ManualWallClock(Self.start), fallbackOutput: fallback)
+            JournalLogHandler(
+                label: label, writer: journal, clock: ManualWallClock(Self.start), fallbackOutput: fallback)
         }
         logger.info("Started", metadata: ["credd.event": "start"])
         let line = fallback.lines.joined()
@@ -142,6 +146,8 @@ struct LogHandlerTests {
         try #require(fstat(STDERR_FILENO, &status) == 0)
         let matching = ["JOURNAL_STREAM": "\(status.st_dev):\(status.st_ino)"]
         #expect(CreddLogging.bootstrapHandler(environment: matching, clock: clock)("credd") is JournalLogHandler)
-        #expect(CreddLogging.bootstrapHandler(environment: matching, logLevel: .debug, clock: clock)("credd").logLevel == .debug)
+        #expect(
+            CreddLogging.bootstrapHandler(environment: matching, logLevel: .debug, clock: clock)("credd").logLevel
+                == .debug)
     }
 }

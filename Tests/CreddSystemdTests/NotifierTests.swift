@@ -1,8 +1,9 @@
-@testable import CreddSystemd
 import Foundation
 import InMemoryLogging
 import Logging
 import Testing
+
+@testable import CreddSystemd
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,9 @@ struct NotifierTests {
     @Test func notifierIsDisabledWithoutNotifySocket() throws {
         #expect(SystemdNotifiers.make(environment: [:]) is DisabledSystemdNotifier)
         #expect(SystemdNotifiers.make(environment: ["NOTIFY_SOCKET": ""]) is DisabledSystemdNotifier)
-        #expect(SystemdNotifiers.make(environment: ["NOTIFY_SOCKET": "/run/user/1000/systemd/notify"]) is LibsystemdNotifier)
+        #expect(
+            SystemdNotifiers.make(environment: ["NOTIFY_SOCKET": "/run/user/1000/systemd/notify"]) is LibsystemdNotifier
+        )
         try DisabledSystemdNotifier().ready()
     }
 

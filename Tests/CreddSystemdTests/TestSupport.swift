@@ -1,7 +1,8 @@
-@testable import CreddSystemd
 import Foundation
 import Synchronization
 import Testing
+
+@testable import CreddSystemd
 
 #if canImport(Glibc)
 import Glibc

@@ -18,12 +18,15 @@ struct UnitInstallerTests {
     }
 
     @Test func unitDirectoryFollowsXDGConfigHome() throws {
-        #expect(try UnitInstaller(environment: ["XDG_CONFIG_HOME": "/x/cfg", "HOME": "/home/a"]).unitDirectory.path
-            == "/x/cfg/systemd/user")
-        #expect(try UnitInstaller(environment: ["HOME": "/home/a"]).unitDirectory.path == "/home/a/.config/systemd/user")
+        #expect(
+            try UnitInstaller(environment: ["XDG_CONFIG_HOME": "/x/cfg", "HOME": "/home/a"]).unitDirectory.path
+                == "/x/cfg/systemd/user")
+        #expect(
+            try UnitInstaller(environment: ["HOME": "/home/a"]).unitDirectory.path == "/home/a/.config/systemd/user")
         // A relative XDG_CONFIG_HOME is invalid per the XDG spec and ignored.
-        #expect(try UnitInstaller(environment: ["XDG_CONFIG_HOME": "cfg", "HOME": "/home/a"]).unitDirectory.path
-            == "/home/a/.config/systemd/user")
+        #expect(
+            try UnitInstaller(environment: ["XDG_CONFIG_HOME": "cfg", "HOME": "/home/a"]).unitDirectory.path
+                == "/home/a/.config/systemd/user")
         let error = #expect(throws: SystemdError.self) { try UnitInstaller(environment: [:]) }
         #expect(error.map(String.init(describing:))?.contains("neither XDG_CONFIG_HOME nor HOME") == true)
     }
@@ -57,7 +60,8 @@ struct UnitInstallerTests {
 
             // Installing again (an upgrade) replaces credd's own files.
             try installer.install(binaryPath: "/usr/local/bin/credd")
-            #expect(try String(contentsOf: written[0], encoding: .utf8).contains("\nExecStart=/usr/local/bin/credd run\n"))
+            #expect(
+                try String(contentsOf: written[0], encoding: .utf8).contains("\nExecStart=/usr/local/bin/credd run\n"))
 
             // What `systemctl --user enable credd.socket` leaves behind.
             let wants = installer.unitDirectory.appendingPathComponent("sockets.target.wants")
@@ -85,8 +89,12 @@ struct UnitInstallerTests {
             let foreign = directory.appendingPathComponent("credd.socket")
             try Data("[Socket]\nListenStream=1234\n".utf8).write(to: foreign)
 
-            let installError = #expect(throws: SystemdError.self) { try installer.install(binaryPath: "/usr/bin/credd") }
-            #expect(installError.map(String.init(describing:))?.contains("\(foreign.path) exists and was not installed by credd") == true)
+            let installError = #expect(throws: SystemdError.self) {
+                try installer.install(binaryPath: "/usr/bin/credd")
+            }
+            #expect(
+                installError.map(String.init(describing:))?.contains(
+                    "\(foreign.path) exists and was not installed by credd") == true)
             // Nothing was written: the refusal comes before any file changes.
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("credd.service").path))
 

@@ -1,8 +1,9 @@
-@testable import CreddSystemd
 import InMemoryLogging
 import Logging
 import Synchronization
 import Testing
+
+@testable import CreddSystemd
 
 #if canImport(Glibc)
 import Glibc
@@ -67,7 +68,8 @@ struct WatchdogTests {
 
     @Test func failedPingIsLoggedAndPingingContinues() async {
         let clock = TestClock()
-        let notifier = RecordingNotifier(failingWith: SystemdError(.notifyFailed(state: "WATCHDOG=1", errno: ECONNREFUSED)))
+        let notifier = RecordingNotifier(
+            failingWith: SystemdError(.notifyFailed(state: "WATCHDOG=1", errno: ECONNREFUSED)))
         let logs = InMemoryLogHandler()
         let watchdog = Watchdog(
             settings: WatchdogSettings(timeout: .seconds(10)),
@@ -86,7 +88,8 @@ struct WatchdogTests {
 
         #expect(notifier.sent == [.watchdog, .watchdog])
         #expect(logs.entries.count == 2)
-        #expect(logs.entries.allSatisfy { $0.level == .warning && $0.metadata["credd.event"] == "watchdog_ping_failed" })
+        #expect(
+            logs.entries.allSatisfy { $0.level == .warning && $0.metadata["credd.event"] == "watchdog_ping_failed" })
     }
 
     @Test func cancellationEndsTheRunner() async {
