@@ -30,7 +30,6 @@ public enum UnitFiles {
         # The install step writes the binary's real path into ExecStart=.
         [Unit]
         Description=credd: keeps AWS STS credentials fresh and serves them locally
-        Documentation=man:systemd.exec(5)
         Requires=\(endpointSocketName) \(controlSocketName)
         After=\(endpointSocketName) \(controlSocketName)
 
