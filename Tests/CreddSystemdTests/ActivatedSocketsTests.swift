@@ -95,10 +95,10 @@ struct ActivatedSocketsTests {
         #expect(error.map(String.init(describing:))?.contains("errno \(EBADF)") == true)
     }
 
-    /// The real path through libsystemd, in a child process that may set LISTEN_* freely. The fds
-    /// stay as they are: fds 3 and 4 belong to the runtime there (replacing them crashes libdispatch),
-    /// so passing "sockets" named endpoint and control must fail the type check on fd 3. Adopting
-    /// real listening sockets is covered by `adoptsEndpointAndControlByName`.
+    /// The real path through libsystemd, in a child process that may set LISTEN_* freely. Fds 3 and
+    /// 4 are left as they are (there they belong to libdispatch; replacing them crashes it), only
+    /// filled with /dev/null when still free, so "sockets" named endpoint and control must fail the
+    /// type check on fd 3. Adopting real listening sockets is covered by `adoptsEndpointAndControlByName`.
     @Test func takeReadsSystemdsEnvironment() async {
         await #expect(processExitsWith: .success) {
             let forAnotherProcess = take(count: 2, pid: getppid(), names: "endpoint:control")
@@ -112,6 +112,7 @@ struct ActivatedSocketsTests {
             let zero = take(count: 0, pid: getpid(), names: "")
             #expect(throws: SystemdError.self) { try zero.sockets.get() }
 
+            try occupyDescriptorsThreeAndFour()
             let notSockets = take(count: 2, pid: getpid(), names: "endpoint:control")
             #expect(throws: SystemdError.self) { try notSockets.sockets.get() }
             if case .failure(let error) = notSockets.sockets {
@@ -128,6 +129,21 @@ struct ActivatedSocketsTests {
                 Issue.record("a LISTEN_FDNAMES with fewer names than LISTEN_FDS must be an error")
             }
         }
+    }
+}
+
+/// Opens /dev/null until fds 3 and 4 are open. `open` returns the lowest free fd, so this never
+/// replaces a descriptor someone else is using.
+private func occupyDescriptorsThreeAndFour() throws {
+    var extra: [CInt] = []
+    defer { extra.forEach { close($0) } }
+    while fcntl(3, F_GETFD) < 0 || fcntl(4, F_GETFD) < 0 {
+        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        try #require(fd >= 0, "open /dev/null: errno \(errno)")
+        if fd > 4 {
+            extra.append(fd)
+        }
+        try #require(extra.count < 64, "fds 3 and 4 never became free")
     }
 }
 
