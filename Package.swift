@@ -37,6 +37,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(
+            name: "CreddSystemd",
+            dependencies: ["CSystemd", "CreddCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "CreddSTS",
             dependencies: [
@@ -50,7 +55,7 @@ let package = Package(
         .target(
             name: "CreddDaemon",
             dependencies: [
-                "CreddCore", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint",
+                "CreddCore", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint", "CreddSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -60,7 +65,7 @@ let package = Package(
         .target(
             name: "CreddCLI",
             dependencies: [
-                "CreddDaemon", "CreddConfig", "CreddCore", "CreddEndpoint",
+                "CreddDaemon", "CreddConfig", "CreddCore", "CreddEndpoint", "CreddSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +78,10 @@ let package = Package(
         .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
         .testTarget(name: "CreddEndpointTests", dependencies: ["CreddEndpoint"]),
         .testTarget(name: "CreddDaemonTests", dependencies: ["CreddDaemon", "CreddCLI", "CreddCore", "CreddTestSupport"]),
+        .testTarget(
+            name: "CreddSystemdTests",
+            dependencies: ["CreddSystemd", "CreddCore", .product(name: "InMemoryLogging", package: "swift-log")]
+        ),
         .target(name: "CreddTestSupport", path: "Tests/CreddTestSupport"),
         .testTarget(name: "CreddIntegrationTests", dependencies: ["CreddCore", "CreddTestSupport"]),
     ],

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure talking to systemd (notifications, socket activation, the journal, the watchdog
+/// query) or installing credd's unit files. Its description says what failed, with the errno,
+/// and what to do next; it never carries a secret.
+public struct SystemdError: Error, Sendable, Hashable {
+    enum Problem: Sendable, Hashable {
+        case notifyFailed(state: String, errno: CInt)
+        case notifySocketVanished(state: String)
+        case watchdogQueryFailed(errno: CInt)
+        case listenFdsFailed(errno: CInt)
+        case journalSendFailed(errno: CInt)
+        case unexpectedSocketName(fd: CInt, name: String)
+        case duplicateSocketName(fd: CInt, name: String)
+        case socketTypeCheckFailed(fd: CInt, name: String, errno: CInt)
+        case wrongSocketType(fd: CInt, name: String, expected: String)
+        case relativeBinaryPath(String)
+        case unsupportedCharacterInBinaryPath(String)
+        case missingHome
+        case foreignUnitFile(path: String)
+        case unitFileIO(path: String, action: String, reason: String)
+    }
+
+    let problem: Problem
+
+    init(_ problem: Problem) {
+        self.problem = problem
+    }
+}
+
+extension SystemdError: CustomStringConvertible {
+    public var description: String {
+        switch problem {
+        case .notifyFailed(let state, let errno):
+            return "sd_notify(\"\(state)\") failed: \(Self.describe(errno: errno)); "
+                + "check that NOTIFY_SOCKET names a socket systemd is listening on"
+        case .notifySocketVanished(let state):
+            return "sd_notify(\"\(state)\") sent nothing: NOTIFY_SOCKET is no longer set in the environment"
+        case .watchdogQueryFailed(let errno):
+            return "sd_watchdog_enabled failed: \(Self.describe(errno: errno)); "
+                + "WATCHDOG_USEC/WATCHDOG_PID are malformed (set WatchdogSec= in credd.service, or unset them)"
+        case .listenFdsFailed(let errno):
+            return "sd_listen_fds_with_names failed: \(Self.describe(errno: errno)); "
+                + "LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES are malformed"
+        case .journalSendFailed(let errno):
+            return "sd_journal_sendv failed: \(Self.describe(errno: errno)); is journald running "
+                + "(/run/systemd/journal/socket)?"
+        case .unexpectedSocketName(let fd, let name):
+            return "socket activation passed fd \(fd) named \"\(name)\"; credd expects "
+                + "FileDescriptorName=endpoint or FileDescriptorName=control in credd.socket"
+        case .duplicateSocketName(let fd, let name):
+            return "socket activation passed a second socket named \"\(name)\" (fd \(fd)); "
+                + "credd.socket must have one ListenStream= per FileDescriptorName="
+        case .socketTypeCheckFailed(let fd, let name, let errno):
+            return "cannot inspect activated socket \"\(name)\" (fd \(fd)): \(Self.describe(errno: errno))"
+        case .wrongSocketType(let fd, let name, let expected):
+            return "activated socket \"\(name)\" (fd \(fd)) is not \(expected); fix its ListenStream= in credd.socket"
+        case .relativeBinaryPath(let path):
+            return "the credd binary path \"\(path)\" is not absolute; systemd needs an absolute ExecStart= path"
+        case .unsupportedCharacterInBinaryPath(let path):
+            return "the credd binary path \"\(path)\" contains a control character or quote that "
+                + "cannot be written into ExecStart=; move the binary to a plainer path"
+        case .missingHome:
+            return "neither XDG_CONFIG_HOME nor HOME is set; cannot locate ~/.config/systemd/user"
+        case .foreignUnitFile(let path):
+            return "\(path) exists and was not installed by credd; remove or rename it first "
+                + "(credd only replaces unit files that carry its marker comment)"
+        case .unitFileIO(let path, let action, let reason):
+            return "cannot \(action) \(path): \(reason)"
+        }
+    }
+
+    static func describe(errno: CInt) -> String {
+        "\(String(cString: strerror(errno))) (errno \(errno))"
+    }
+}

@@ -1,0 +1,59 @@
+import Logging
+
+/// Sends service-manager notifications. credd talks to it through this protocol so the daemon
+/// runs unchanged outside systemd (``DisabledSystemdNotifier``) and tests can record calls.
+public protocol SystemdNotifier: Sendable {
+    /// Sends one notification; throws when the service manager could not be told.
+    func send(_ notification: SystemdNotification) throws(SystemdError)
+}
+
+extension SystemdNotifier {
+    /// `READY=1`: sockets are bound and the first refresh pass has run (also after a reload).
+    public func ready() throws(SystemdError) {
+        try send(.ready)
+    }
+
+    /// `STATUS=line`: the one-line summary `systemctl --user status credd` shows.
+    public func status(_ line: String) throws(SystemdError) {
+        try send(.status(line))
+    }
+
+    /// `RELOADING=1` with `MONOTONIC_USEC=` now; follow with ``ready()`` once the reload is done.
+    public func reloading() throws(SystemdError) {
+        try send(.reloadingNow())
+    }
+
+    /// `STOPPING=1`: graceful shutdown began.
+    public func stopping() throws(SystemdError) {
+        try send(.stopping)
+    }
+
+    /// `WATCHDOG=1`: the keep-alive ping; ``Watchdog`` sends it while the daemon is healthy.
+    public func watchdogPing() throws(SystemdError) {
+        try send(.watchdog)
+    }
+
+    /// Sends `notification`; a failure becomes a warning in `logger` (event `systemd_notify_failed`),
+    /// for call sites where the daemon should keep running without systemd hearing from it.
+    public func send(_ notification: SystemdNotification, loggingFailureTo logger: Logger) {
+        do {
+            try send(notification)
+        } catch {
+            logger.warning(
+                "Could not notify systemd",
+                metadata: ["credd.event": "systemd_notify_failed", "error": "\(error)"]
+            )
+        }
+    }
+}
+
+/// Chooses the notifier for this process.
+public enum SystemdNotifiers {
+    /// The libsystemd notifier when `NOTIFY_SOCKET` is set (credd runs under systemd), else a no-op.
+    public static func make(environment: [String: String]) -> any SystemdNotifier {
+        if let socket = environment["NOTIFY_SOCKET"], !socket.isEmpty {
+            return LibsystemdNotifier()
+        }
+        return DisabledSystemdNotifier()
+    }
+}
