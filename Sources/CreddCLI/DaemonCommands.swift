@@ -13,7 +13,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         do {
             try await Daemon.run(configPath: options.config, environment: ProcessInfo.processInfo.environment)
-        } catch let error as DaemonError {
+        } catch {
             printError("credd: \(error)")
             throw ExitCode.failure
         }

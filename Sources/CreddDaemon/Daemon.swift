@@ -3,20 +3,25 @@ import CreddCore
 import CreddEndpoint
 import CreddRefresh
 import CreddSTS
+import CreddSystemd
 import Dispatch
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The composition root: wires configuration, the refresh engine, the STS renewer, the
-/// credentials file, the endpoint and the control socket, and runs them until SIGTERM.
+/// credentials file, the endpoint, the control socket and systemd, and runs them until SIGTERM.
 public enum Daemon {
     static let version = "0.1.0"
 
     /// Runs `credd run`. Returns after a clean shutdown; throws if the daemon cannot start.
     public static func run(configPath: String?, environment: [String: String]) async throws(DaemonError) {
-        let logger = makeLogger(environment: environment)
         let wallClock = SystemWallClock()
+        let logLevel = environment["CREDD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap(CreddLogging.bootstrapHandler(environment: environment, logLevel: logLevel, clock: wallClock))
+        let logger = Logger(label: "credd")
+
         let configuration: LoadedConfiguration
         do {
             configuration = try ConfigLoader.load(explicitPath: configPath, environment: environment)
@@ -24,11 +29,17 @@ public enum Daemon {
             throw DaemonError.configuration("\(error)")
         }
         for problem in configuration.errors {
-            logger.error("config: \(problem)")
+            logger.error("config: \(problem)", metadata: ["credd.event": "config_error"])
         }
 
         let paths = RuntimePaths(environment: environment)
         try paths.prepare()
+        let activated: ActivatedSockets
+        do {
+            activated = try ActivatedSockets.take(expectedControlPath: paths.controlSocket)
+        } catch {
+            throw DaemonError.configuration("socket activation: \(error)")
+        }
         let token = ContainerToken.generate()
         do {
             try ContainerToken.write(token, to: paths.tokenFile)
@@ -57,41 +68,83 @@ public enum Daemon {
             logger: logger
         )
         let port: Int
-        do {
-            port = try await endpoint.bind()
-        } catch {
-            try? await transport.shutdown()
-            throw DaemonError.configuration("cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)")
-        }
         let control: ControlServer
         do {
-            control = try await ControlServer.bind(path: paths.controlSocket, logger: logger)
+            port = try await listen(endpoint, adopting: activated.endpoint, settings: settings)
+            if let descriptor = activated.control {
+                control = try await ControlServer.adopt(descriptor: descriptor, path: paths.controlSocket, logger: logger)
+            } else {
+                control = try await ControlServer.bind(path: paths.controlSocket, logger: logger)
+            }
         } catch {
             try? await transport.shutdown()
             throw error
         }
 
+        let notifier = SystemdNotifiers.make(environment: environment)
         let runtime = DaemonRuntime(
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory,
             endpointHost: settings.listenHost, endpointPort: port, paths: paths,
             startedAt: wallClock.now(), logger: logger)
         await output.removeOrphanedSections(keeping: Set(configuration.errors.compactMap(\.profile)))
         logger.info("credd \(version) started", metadata: [
-            "credd.endpoint": "\(settings.listenHost):\(port)", "credd.profiles": "\(configuration.profiles.count)",
+            "credd.event": "started", "credd.endpoint": "\(settings.listenHost):\(port)",
+            "credd.profiles": "\(configuration.profiles.count)",
+            "credd.socket_activated": "\(!activated.isEmpty)",
         ])
 
+        let endpointAlive = Atomic<Bool>(true)
         let reloadRequests = ReloadTriggers(watching: configuration.watchedFiles, logger: logger)
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: [
-                .init(service: ClosureService { await cancelWhenGracefulShutdownQuietly { await engine.run() } }),
-                .init(service: ClosureService { await cancelWhenGracefulShutdownQuietly { try? await endpoint.run() } }),
-                .init(service: ClosureService { await cancelWhenGracefulShutdownQuietly { await control.run(handler: runtime.handle) } }),
-                .init(service: ClosureService {
-                    await cancelWhenGracefulShutdownQuietly {
-                        for await _ in reloadRequests.events { await runtime.reload() }
+        var services: [any Service] = [
+            ClosureService { await untilGracefulShutdown { await engine.run() } },
+            ClosureService {
+                await untilGracefulShutdown {
+                    do {
+                        try await endpoint.run()
+                    } catch {
+                        logger.critical("the credential endpoint stopped: \(error)")
                     }
-                }),
-            ],
+                    endpointAlive.store(false, ordering: .relaxed)
+                }
+            },
+            ClosureService { await untilGracefulShutdown { await control.run(handler: runtime.handle) } },
+            ClosureService {
+                await untilGracefulShutdown {
+                    for await _ in reloadRequests.events {
+                        notifier.send(.reloadingNow(), loggingFailureTo: logger)
+                        await runtime.reload()
+                        notifier.send(.ready, loggingFailureTo: logger)
+                    }
+                }
+            },
+            ClosureService {
+                await untilGracefulShutdown {
+                    await engine.waitForFirstPass()
+                    notifier.send(.ready, loggingFailureTo: logger)
+                    await keepStatusCurrent(engine: engine, notifier: notifier, wallClock: wallClock, logger: logger)
+                }
+            },
+            ClosureService {
+                try? await gracefulShutdown()
+                notifier.send(.stopping, loggingFailureTo: logger)
+            },
+        ]
+        if let watchdog = watchdogSettings(logger: logger) {
+            services.append(ClosureService {
+                await untilGracefulShutdown {
+                    await Watchdog(settings: watchdog, notifier: notifier, clock: ContinuousClock(), logger: logger) {
+                        // Healthy while the endpoint serves and the engine's actor answers: a
+                        // wedged engine never returns here, so the pings stop.
+                        guard endpointAlive.load(ordering: .relaxed) else { return false }
+                        _ = await engine.statuses()
+                        return true
+                    }.run()
+                }
+            })
+        }
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
@@ -105,18 +158,43 @@ public enum Daemon {
         }
         reloadRequests.stop()
         try? await transport.shutdown()
-        unlink(paths.controlSocket)
-        logger.info("credd stopped")
+        if activated.control == nil { unlink(paths.controlSocket) }
+        logger.info("credd stopped", metadata: ["credd.event": "stopped"])
     }
 
-    static func makeLogger(environment: [String: String]) -> Logger {
-        var logger = Logger(label: "credd") { label in StreamLogHandler.standardError(label: label) }
-        logger.logLevel = environment["CREDD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        return logger
+    private static func listen(_ endpoint: CredentialEndpoint, adopting descriptor: CInt?, settings: DaemonSettings) async throws(DaemonError) -> Int {
+        do {
+            if let descriptor { return try await endpoint.adopt(descriptor: descriptor) }
+            return try await endpoint.bind()
+        } catch {
+            throw DaemonError.configuration("cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)")
+        }
+    }
+
+    private static func watchdogSettings(logger: Logger) -> WatchdogSettings? {
+        do {
+            return try WatchdogSettings.fromEnvironment()
+        } catch {
+            logger.warning("watchdog: \(error)")
+            return nil
+        }
+    }
+
+    /// Keeps systemd's one-line `STATUS=` in step with the profiles' states.
+    private static func keepStatusCurrent(engine: RefreshEngine, notifier: any SystemdNotifier, wallClock: any WallClock, logger: Logger) async {
+        var last = ""
+        func publish() async {
+            let line = ProfileStatus.summary(of: await engine.statuses(), now: wallClock.now(), timeZone: .current)
+            guard line != last else { return }
+            last = line
+            notifier.send(.status(line), loggingFailureTo: logger)
+        }
+        await publish()
+        for await _ in engine.statusChanges { await publish() }
     }
 }
 
 /// Runs `body` until it returns or a graceful shutdown begins, whichever is first.
-private func cancelWhenGracefulShutdownQuietly(_ body: @escaping @Sendable () async -> Void) async {
+private func untilGracefulShutdown(_ body: @escaping @Sendable () async -> Void) async {
     _ = try? await cancelWhenGracefulShutdown { await body() }
 }
