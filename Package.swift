@@ -70,7 +70,10 @@ let package = Package(
         .testTarget(name: "CreddSTSTests", dependencies: ["CreddSTS"]),
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI"]),
         .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
-        .testTarget(name: "CreddEndpointTests", dependencies: ["CreddEndpoint"]),
+        .testTarget(
+            name: "CreddEndpointTests",
+            dependencies: ["CreddEndpoint", .product(name: "InMemoryLogging", package: "swift-log")]
+        ),
         .testTarget(name: "CreddIntegrationTests", dependencies: ["CreddCore"]),
     ],
     swiftLanguageModes: [.v6]
