@@ -76,7 +76,10 @@ let package = Package(
         .testTarget(name: "CreddSTSTests", dependencies: ["CreddSTS", "CreddSigV4", "CreddCore"]),
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI"]),
         .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
-        .testTarget(name: "CreddEndpointTests", dependencies: ["CreddEndpoint"]),
+        .testTarget(
+            name: "CreddEndpointTests",
+            dependencies: ["CreddEndpoint", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]
+        ),
         .testTarget(name: "CreddDaemonTests", dependencies: ["CreddDaemon", "CreddCLI", "CreddCore", "CreddTestSupport"]),
         .testTarget(
             name: "CreddSystemdTests",

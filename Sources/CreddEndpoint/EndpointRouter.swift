@@ -1,0 +1,248 @@
+import CreddCore
+import Foundation
+import NIOHTTP1
+
+/// The endpoint's request handling, free of I/O: a request head and the peer's identity in,
+/// a response out. The server and the fuzz tests both drive it.
+struct EndpointRouter: Sendable {
+    static let tokenPath = "/latest/api/token"
+    static let roleListPath = "/latest/meta-data/iam/security-credentials/"
+    static let containerPrefix = "/v1/credentials/"
+    static let tokenTTLHeader = "X-aws-ec2-metadata-token-ttl-seconds"
+    static let tokenHeader = "X-aws-ec2-metadata-token"
+    static let maxTokenTTLSeconds = 21600
+
+    let imdsProfile: String?
+    let containerToken: Secret
+    let tokens: IMDSTokenStore
+    let source: any EndpointCredentialSource
+    let wallClock: any WallClock
+
+    func respond(to head: HTTPRequestHead, peer: PeerVerdict) async -> EndpointResponse {
+        if let refusal = refusal(of: head, peer: peer) { return refusal }
+        guard head.uri.hasPrefix("/") else {
+            return .error(.badRequest, code: "BadRequest", message: "the request target must be a path", refusal: "target", closesConnection: true)
+        }
+        let path = String(head.uri.prefix { $0 != "?" && $0 != "#" })
+        switch head.method {
+        case .PUT:
+            return issueToken(path: path, headers: head.headers)
+        case .GET, .HEAD:
+            if path.hasPrefix("/latest/") { return await imds(path: path, headers: head.headers) }
+            if path.hasPrefix(Self.containerPrefix) { return await container(path: path, headers: head.headers) }
+            return .error(.notFound, code: "NotFound", message: "no such resource; credd serves /latest/… (IMDSv2) and /v1/credentials/PROFILE")
+        default:
+            var response = EndpointResponse.error(.methodNotAllowed, code: "MethodNotAllowed", message: "only GET, HEAD and PUT are served", refusal: "method")
+            response.extraHeaders = [(name: "Allow", value: "GET, HEAD, PUT")]
+            return response
+        }
+    }
+
+    /// Requests refused whatever they ask for: other users, foreign hosts, browsers, proxies, bodies.
+    private func refusal(of head: HTTPRequestHead, peer: PeerVerdict) -> EndpointResponse? {
+        switch peer {
+        case .servedUser: break
+        case .otherUser, .unknown:
+            return .error(.forbidden, code: "Forbidden", message: "credd serves only processes of the user it runs as", refusal: "peer-user", closesConnection: true)
+        }
+        let hosts = head.headers["Host"]
+        guard hosts.count == 1, let host = hosts.first else {
+            return .error(.badRequest, code: "BadRequest", message: "the request needs exactly one Host header", refusal: "host-count", closesConnection: true)
+        }
+        guard RequestPolicy.isAllowedHost(host) else {
+            return .error(.forbidden, code: "Forbidden", message: "Host must be 127.0.0.1, [::1], localhost or 169.254.169.254", refusal: "host", closesConnection: true)
+        }
+        if head.method == .OPTIONS || RequestPolicy.looksLikeBrowserRequest(origin: head.headers["Origin"], fetchSite: head.headers["Sec-Fetch-Site"]) {
+            return .error(.forbidden, code: "Forbidden", message: "requests from web pages are refused", refusal: "browser", closesConnection: true)
+        }
+        if head.headers.contains(name: "X-Forwarded-For") || head.headers.contains(name: "Forwarded") {
+            return .error(.forbidden, code: "Forbidden", message: "forwarded requests are refused; exclude 127.0.0.1 from your proxy with NO_PROXY", refusal: "forwarded", closesConnection: true)
+        }
+        if Self.declaresBody(head) {
+            return .error(.payloadTooLarge, code: "PayloadTooLarge", message: "requests to credd carry no body", refusal: "body", closesConnection: true)
+        }
+        return nil
+    }
+
+    private func issueToken(path: String, headers: HTTPHeaders) -> EndpointResponse {
+        guard path == Self.tokenPath else {
+            // What EC2 answers to a PUT elsewhere, e.g. a version-specific token path.
+            var response = EndpointResponse.error(.forbidden, code: "Forbidden", message: "tokens are issued only at PUT \(Self.tokenPath)", refusal: "put-path")
+            response.route = .imdsToken
+            return response
+        }
+        let values = headers[Self.tokenTTLHeader]
+        guard values.count == 1, let ttl = Self.parseTTL(values[0]) else {
+            var response = EndpointResponse.error(
+                .badRequest, code: "BadRequest",
+                message: "\(Self.tokenTTLHeader) must be a whole number of seconds from 1 to \(Self.maxTokenTTLSeconds)",
+                refusal: "token-ttl"
+            )
+            response.route = .imdsToken
+            return response
+        }
+        let token = tokens.issue(ttlSeconds: ttl)
+        return EndpointResponse(
+            status: .ok,
+            contentType: "text/plain",
+            body: token.revealed,
+            extraHeaders: [(name: Self.tokenTTLHeader, value: String(ttl)), (name: "Cache-Control", value: "no-store")],
+            route: .imdsToken
+        )
+    }
+
+    static func parseTTL(_ text: String) -> Int? {
+        guard (1...5).contains(text.utf8.count), text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+            let ttl = Int(text), (1...maxTokenTTLSeconds).contains(ttl)
+        else { return nil }
+        return ttl
+    }
+
+    private func imds(path: String, headers: HTTPHeaders) async -> EndpointResponse {
+        let presented = headers[Self.tokenHeader]
+        guard presented.count == 1, tokens.isValid(presented[0]) else {
+            var response = EndpointResponse.error(
+                .unauthorized, code: "Unauthorized",
+                message: "missing, invalid or expired IMDSv2 token; get a new one with PUT \(Self.tokenPath)",
+                refusal: "imds-token"
+            )
+            response.route = .imdsOther
+            return response
+        }
+        if path == Self.roleListPath || path + "/" == Self.roleListPath {
+            guard let imdsProfile else {
+                var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no imds_profile is configured in the [credd] section")
+                response.route = .imdsRoleList
+                return response
+            }
+            // The bare name without a newline: botocore uses the body verbatim in the next URL.
+            return EndpointResponse(status: .ok, contentType: "text/plain", body: imdsProfile, route: .imdsRoleList)
+        }
+        if path.hasPrefix(Self.roleListPath), let profile = Self.profileName(in: path.dropFirst(Self.roleListPath.count)) {
+            return await credentials(for: profile, route: .imdsCredentials)
+        }
+        // Includes security-credentials-extended: newer SDKs try it first and fall back on 404.
+        var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; credd serves only iam/security-credentials/")
+        response.route = .imdsOther
+        return response
+    }
+
+    private func container(path: String, headers: HTTPHeaders) async -> EndpointResponse {
+        let presented = headers["Authorization"]
+        guard presented.count == 1, RandomToken.constantTimeEquals(presented[0], containerToken.revealed) else {
+            var response = EndpointResponse.error(
+                .unauthorized, code: "Unauthorized",
+                message: "missing or wrong Authorization token; point AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE at credd's token file (see `credd env`)",
+                refusal: "container-token"
+            )
+            response.route = .containerCredentials
+            return response
+        }
+        guard let profile = Self.profileName(in: path.dropFirst(Self.containerPrefix.count)) else {
+            var response = EndpointResponse.error(.notFound, code: "NotFound", message: "the path must be /v1/credentials/PROFILE")
+            response.route = .containerCredentials
+            return response
+        }
+        return await credentials(for: profile, route: .containerCredentials)
+    }
+
+    /// The percent-decoded profile name in a path's last segment; `nil` for an empty or nested one.
+    static func profileName(in segment: Substring) -> String? {
+        guard !segment.isEmpty, !segment.contains("/"), let name = String(segment).removingPercentEncoding,
+            !name.isEmpty, !name.contains("/")
+        else { return nil }
+        return name
+    }
+
+    private func credentials(for profile: String, route: EndpointResponse.Route) async -> EndpointResponse {
+        var response: EndpointResponse
+        switch await source.lookup(profile: profile) {
+        case .unknown:
+            response = .error(.notFound, code: "NotFound", message: "credd manages no profile named \(profile); see `credd status`")
+        case .unavailable(let reason):
+            response = Self.unavailable(reason)
+        case .available(let credentials, let roleArn, let lastUpdated):
+            let now = wallClock.now()
+            if let served = ServedCredentials(credentials, at: now) {
+                response = route == .imdsCredentials
+                    ? Self.imdsBody(served, lastUpdated: lastUpdated)
+                    : Self.containerBody(served, roleArn: roleArn)
+            } else if let expiration = credentials.expiration, expiration <= now {
+                response = Self.unavailable("the credentials of profile \(profile) expired at \(AWSTimestamp.format(expiration)); see `credd status \(profile)`")
+            } else {
+                response = Self.unavailable("profile \(profile) has no complete temporary credentials to serve; see `credd status \(profile)`")
+            }
+        }
+        response.route = route
+        response.profile = profile
+        return response
+    }
+
+    /// 503: every SDK retries it a few times and then fails the credential fetch with this status,
+    /// rather than treating it as a permanent client error.
+    private static func unavailable(_ reason: String) -> EndpointResponse {
+        var response = EndpointResponse.error(.serviceUnavailable, code: "CredentialsUnavailable", message: reason, refusal: "unavailable")
+        response.extraHeaders = [(name: "Retry-After", value: "1")]
+        return response
+    }
+
+    private static func imdsBody(_ served: ServedCredentials, lastUpdated: Date) -> EndpointResponse {
+        let body = JSONText.object([
+            (key: "Code", value: "Success"),
+            (key: "LastUpdated", value: AWSTimestamp.format(lastUpdated)),
+            (key: "Type", value: "AWS-HMAC"),
+            (key: "AccessKeyId", value: served.accessKeyId),
+            (key: "SecretAccessKey", value: served.secretAccessKey.revealed),
+            (key: "Token", value: served.sessionToken.revealed),
+            (key: "Expiration", value: AWSTimestamp.format(served.expiration)),
+        ])
+        // EC2 serves metadata as text/plain; SDKs parse the body as JSON regardless.
+        return EndpointResponse(status: .ok, contentType: "text/plain", body: body, extraHeaders: [(name: "Cache-Control", value: "no-store")])
+    }
+
+    private static func containerBody(_ served: ServedCredentials, roleArn: String?) -> EndpointResponse {
+        var members: [(key: String, value: String)] = [
+            (key: "AccessKeyId", value: served.accessKeyId),
+            (key: "SecretAccessKey", value: served.secretAccessKey.revealed),
+            (key: "Token", value: served.sessionToken.revealed),
+            (key: "Expiration", value: AWSTimestamp.format(served.expiration)),
+        ]
+        if let roleArn {
+            members.append((key: "RoleArn", value: roleArn))
+            if let account = accountID(inARN: roleArn) { members.append((key: "AccountId", value: account)) }
+        }
+        return EndpointResponse(status: .ok, contentType: "application/json", body: JSONText.object(members), extraHeaders: [(name: "Cache-Control", value: "no-store")])
+    }
+
+    /// The 12-digit account of `arn:PARTITION:iam::ACCOUNT:role/NAME`.
+    static func accountID(inARN arn: String) -> String? {
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 6, parts[0] == "arn", parts[4].count == 12, parts[4].allSatisfy(\.isASCII), parts[4].allSatisfy(\.isNumber) else { return nil }
+        return String(parts[4])
+    }
+}
+
+/// Credentials fit to serve: complete, temporary (SDKs need the token and expiry) and unexpired.
+private struct ServedCredentials {
+    let accessKeyId: String
+    let secretAccessKey: Secret
+    let sessionToken: Secret
+    let expiration: Date
+
+    init?(_ credentials: AWSCredentials, at now: Date) {
+        guard credentials.isValid(at: now), let sessionToken = credentials.sessionToken, !sessionToken.isEmpty,
+            let expiration = credentials.expiration
+        else { return nil }
+        self.accessKeyId = credentials.accessKeyId
+        self.secretAccessKey = credentials.secretAccessKey
+        self.sessionToken = sessionToken
+        self.expiration = expiration
+    }
+}
+
+extension EndpointRouter {
+    /// Whether a request announces a body; such requests are refused (413) without reading it.
+    static func declaresBody(_ head: HTTPRequestHead) -> Bool {
+        head.headers.contains(name: "Transfer-Encoding") || head.headers["Content-Length"].contains { $0 != "0" }
+    }
+}
