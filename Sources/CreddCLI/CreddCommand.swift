@@ -8,6 +8,7 @@ public struct CreddCommand: AsyncParsableCommand {
         version: CreddVersion.current,
         subcommands: [
             Run.self, Status.self, Refresh.self, Login.self, Env.self, Exec.self, CredentialProcessCommand.self, Check.self,
+            InstallUnits.self, UninstallUnits.self,
         ]
     )
 

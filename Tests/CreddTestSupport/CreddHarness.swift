@@ -65,12 +65,13 @@ public final class CreddHarness: @unchecked Sendable {
         try String(contentsOfFile: credentialsPath, encoding: .utf8)
     }
 
-    /// Starts `credd run` in the background, its stderr going to a log file.
-    public func start(extraArguments: [String] = []) throws {
+    /// Starts `credd run` in the background, its stderr going to a log file. `launcher` runs
+    /// in front of it (e.g. `systemd-socket-activate …`); `environment` adds variables.
+    public func start(extraArguments: [String] = [], launcher: [String] = [], environment extra: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = SignalMask.resettingPrefix + [Self.binary, "run"] + extraArguments
-        process.environment = environment
+        process.arguments = SignalMask.resettingPrefix + launcher + [Self.binary, "run"] + extraArguments
+        process.environment = environment.merging(extra) { $1 }
         FileManager.default.createFile(atPath: daemonLogPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: daemonLogPath))
         process.standardError = log
