@@ -13,6 +13,7 @@ public struct EndpointConfiguration: Sendable {
     public var containerToken: Secret
     /// The only user whose processes are served: the daemon's own by default.
     public var servedUserID: UInt32
+    /// Size, time and connection bounds; the defaults suit a workstation.
     public var limits: Limits
 
     public init(

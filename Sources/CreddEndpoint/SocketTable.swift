@@ -27,8 +27,11 @@ public struct SocketEndpoint: Sendable, Hashable, CustomStringConvertible {
 
 /// A row of `/proc/net/tcp` or `/proc/net/tcp6`: a socket's two ends and the uid that owns it.
 public struct SocketTableEntry: Sendable, Hashable {
+    /// The socket's own end.
     public let local: SocketEndpoint
+    /// The end it is connected to (all zeros for a listening socket).
     public let remote: SocketEndpoint
+    /// The user that created the socket.
     public let uid: UInt32
 }
 
