@@ -6,7 +6,7 @@ import Testing
 /// activation through `systemd-socket-activate`.
 @Suite(.serialized, .enabled(if: MotoServer.isAvailable, "moto_server is not installed: run scripts/install-deps"))
 struct SystemdIntegrationTests {
-    static let config = { (port: Int) in
+    static func config(_ port: Int) -> String {
         """
         [credd]
         listen = 127.0.0.1:\(port)
@@ -29,49 +29,70 @@ struct SystemdIntegrationTests {
 
         """
 
-    @Test func notifiesReadyStatusReloadingAndStopping() throws {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        try harness.writeCredentials(Self.credentials)
-        try harness.writeConfig(Self.config(harness.endpointPort))
-        let notifications = try DatagramListener(path: harness.directory.file("notify.sock"))
-        try harness.start(environment: ["NOTIFY_SOCKET": notifications.path])
-
-        let ready = try notifications.waitFor { $0.contains("READY=1") }
-        #expect(try harness.cli(["status"]).status == 0, "READY=1 comes after the first refresh pass")
-        #expect(ready.count >= 1)
-        let status = try notifications.waitFor { $0.hasPrefix("STATUS=") && $0.contains("2 fresh") }
-        #expect(status.last?.contains("next refresh") == true)
-
-        harness.signal(SIGHUP)
-        _ = try notifications.waitFor { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") }
-        _ = try notifications.waitFor { $0.contains("READY=1") }
-        #expect(harness.daemonIsRunning)
-
-        #expect(try harness.stop() == 0)
-        _ = try notifications.waitFor { $0.contains("STOPPING=1") }
-    }
+    /// `systemd-socket-activate` drops the environment except what `-E` names.
+    static let passedVariables = [
+        "PATH", "HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "AWS_ENDPOINT_URL_STS", "AWS_DEFAULT_REGION",
+        "AWS_EC2_METADATA_DISABLED", "NOTIFY_SOCKET", "WATCHDOG_USEC",
+    ]
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
-    func adoptsSocketsPassedBySocketActivation() throws {
+    func behavesAsASocketActivatedNotifyService() throws {
         let moto = try MotoServer()
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
         try harness.writeCredentials(Self.credentials)
         // The config names another port: the activated socket must win.
         try harness.writeConfig(Self.config(try FreePort.find()))
-        try harness.start(launcher: [
-            "systemd-socket-activate", "-l", "127.0.0.1:\(harness.endpointPort)", "--fdname=endpoint",
-        ])
-        try harness.waitUntil { FreePort.isListening(harness.endpointPort) }
+        let notifications = try DatagramListener(path: harness.directory.file("notify.sock"))
+        try harness.start(
+            launcher: ["systemd-socket-activate", "-l", "127.0.0.1:\(harness.endpointPort)", "--fdname=endpoint"]
+                + Self.passedVariables.flatMap { ["-E", $0] },
+            environment: ["NOTIFY_SOCKET": notifications.path, "WATCHDOG_USEC": "2000000"])
         // systemd-socket-activate starts credd on the first connection.
-        try harness.waitUntil { (try? harness.cli(["status"]).status) == 0 }
-        let env = try harness.cli(["env", "dev"])
-        #expect(env.stdout.contains("http://127.0.0.1:\(harness.endpointPort)/v1/credentials/dev"))
+        try harness.waitUntil { FreePort.isListening(harness.endpointPort) }
+
+        try notifications.waitFor { $0.contains("READY=1") }
+        #expect(FileManager.default.fileExists(atPath: harness.runtimeDirectory + "/credd/control.sock"), "READY=1 only once the sockets exist")
+        #expect(try harness.cli(["status"]).status == 0, "READY=1 only after the first refresh pass")
+        try notifications.waitFor { $0.hasPrefix("STATUS=") && $0.contains("2 fresh") }
+
+        // Served on the activated socket, not the configured port.
         let identity = try harness.run(["bash", "-c", "eval \"$(\(CreddHarness.binary) env dev)\" && aws sts get-caller-identity --output text"])
         #expect(identity.status == 0, "\(identity.stderr)")
         #expect(identity.stdout.contains("assumed-role/Developer"))
-        #expect(harness.daemonLog().contains("credd.socket_activated=true"))
-        try harness.stop()
+        #expect(harness.daemonLog().contains("socket_activated=true"))
+
+        // Watchdog pings at half of WATCHDOG_USEC.
+        let pings = try notifications.collect(for: 3) { $0.contains("WATCHDOG=1") }
+        #expect(pings >= 2, "expected a ping every second, got \(pings) in 3 s")
+
+        // A state change shows in STATUS=.
+        try harness.writeConfig(Self.config(try FreePort.find()) + """
+
+            [profile ops]
+            source_profile = alice-long-term
+            mfa_serial = arn:aws:iam::123456789012:mfa/alice
+            """)
+        try notifications.waitFor { $0.hasPrefix("STATUS=") && $0.contains("needs MFA") }
+
+        harness.signal(SIGHUP)
+        try notifications.waitFor { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") }
+        try notifications.waitFor { $0.contains("READY=1") }
+        #expect(harness.daemonIsRunning)
+        #expect(try harness.cli(["credential-process", "dev"]).status == 0, "still serving after a reload")
+
+        // An idle client must not hold the shutdown open.
+        let idle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(idle) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(harness.endpointPort).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(idle, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        #expect(try harness.stop(timeout: 10) == 0)
+        try notifications.waitFor { $0.contains("STOPPING=1") }
     }
 }
 
@@ -96,6 +117,22 @@ final class DatagramListener {
     }
 
     deinit { close(fd) }
+
+    /// Counts datagrams matching `match` that arrive within `seconds`.
+    func collect(for seconds: TimeInterval, _ match: (String) -> Bool) throws -> Int {
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var count = 0
+        while Date() < deadline {
+            let length = recv(fd, &buffer, buffer.count, 0)
+            if length > 0 {
+                let message = String(decoding: buffer[0..<length], as: UTF8.self)
+                received.append(message)
+                if match(message) { count += 1 }
+            }
+        }
+        return count
+    }
 
     /// Reads datagrams until one satisfies `match` (bounded); returns all read so far that match.
     @discardableResult
