@@ -8,6 +8,9 @@ public struct INIDiagnostic: Sendable, Hashable {
         case entryOutsideSection
         case missingDelimiter
         case emptyKey
+        /// An indented line under an entry with an empty value (a nested block such as `s3 =`)
+        /// that has no `=`: botocore rejects the whole file.
+        case nestedLineWithoutDelimiter
         case duplicateSection(name: String, firstLine: Int)
         case duplicateKey(key: String, section: String, firstLine: Int)
     }
@@ -36,6 +39,8 @@ public struct INIDiagnostic: Sendable, Hashable {
             return "line is not a [section], a comment, or 'key = value'"
         case .emptyKey:
             return "'=' with no key before it"
+        case .nestedLineWithoutDelimiter:
+            return "indented line in a nested block has no '='; botocore rejects the whole file"
         case let .duplicateSection(name, firstLine):
             return "section [\(name)] is repeated (first at line \(firstLine)); botocore rejects the whole file"
         case let .duplicateKey(key, section, firstLine):

@@ -87,7 +87,17 @@ public struct INIDocument: Sendable, Hashable {
 
     /// The first section with exactly this name (`"default"`, `"profile dev"`, …).
     public func section(named name: String) -> INISection? {
-        sections.first { $0.name == name }
+        guard let header = lines.firstIndex(where: { $0.kind == .sectionHeader(name: name) }) else { return nil }
+        let end = lines[(header + 1)...].firstIndex { line in
+            if case .sectionHeader = line.kind { return true }
+            return false
+        } ?? lines.count
+        return INISection(document: self, name: name, headerIndex: header, endIndex: end)
+    }
+
+    /// How many sections are named `name`; more than one makes botocore reject the file.
+    public func sectionCount(named name: String) -> Int {
+        lines.reduce(0) { $0 + ($1.kind == .sectionHeader(name: name) ? 1 : 0) }
     }
 
     /// The value of `key` (case-insensitive) in the first section named `section`.
@@ -101,17 +111,39 @@ public struct INIDocument: Sendable, Hashable {
     /// continuation lines) in place, or inserting it after the section's last entry.
     /// Throws if the section does not exist.
     public mutating func setValue(_ value: String, forKey key: String, inSection sectionName: String) throws(INIError) {
-        guard let section = section(named: sectionName) else { throw INIError.noSuchSection(sectionName) }
-        let newText = "\(key) = \(value)"
-        if let entry = section.entry(forKey: key) {
-            if entry.value == value && entry.continuationIndices.isEmpty { return }
-            let old = lines[entry.lineIndex]
-            lines[entry.lineIndex] = INILine(text: newText, terminator: old.terminator, kind: .blank)
-            removeLines(at: entry.continuationIndices)
-        } else {
-            insertLine(newText, at: section.insertionIndex)
+        try setValues([(key: key, value: value)], inSection: sectionName)
+    }
+
+    /// `setValue` for several keys of one section at once, re-reading the document once rather
+    /// than per key. Validates every entry before changing anything. Returns whether the text
+    /// changed.
+    @discardableResult
+    public mutating func setValues(_ entries: [(key: String, value: String)], inSection sectionName: String) throws(INIError) -> Bool {
+        for entry in entries { try Self.validateEntry(key: entry.key, value: entry.value) }
+        guard section(named: sectionName) != nil else { throw INIError.noSuchSection(sectionName) }
+        var changed = false
+        for (key, value) in entries {
+            // Each edit gives its line the kind a fresh parse would, and (through indentation)
+            // leaves every other line's kind alone, so the section view stays exact between
+            // edits; only the diagnostics wait for the final pass.
+            guard let section = section(named: sectionName) else { break }
+            let newText = "\(key) = \(value)"
+            let kind = INILine.Kind.entry(key: key.lowercased(), value: value)
+            if let entry = section.entry(forKey: key) {
+                if entry.value == value && entry.continuationIndices.isEmpty { continue }
+                let old = lines[entry.lineIndex]
+                // The old indentation keeps the lines below reading as they did (configparser
+                // decides continuations by comparing indentation).
+                lines[entry.lineIndex] = INILine(text: Self.leadingWhitespace(of: old.text) + newText, terminator: old.terminator, kind: kind)
+                removeLines(at: entry.continuationIndices)
+            } else {
+                let index = section.insertionIndex
+                insertLine(indentation(forInsertionAt: index, sectionHeader: section.headerIndex) + newText, kind: kind, at: index)
+            }
+            changed = true
         }
-        reclassify()
+        if changed { reclassify() }
+        return changed
     }
 
     /// Removes `key` and its continuation lines from `section`; returns whether it was there.
@@ -126,6 +158,9 @@ public struct INIDocument: Sendable, Hashable {
     /// Appends a new section at the end of the document, separated from what precedes it by one
     /// blank line. `comments` become full-line comments right after the header.
     public mutating func appendSection(_ name: String, comments: [String] = [], entries: [(key: String, value: String)]) throws(INIError) {
+        try Self.validateSectionName(name)
+        for comment in comments where !Self.isCommentText(comment) { throw INIError.invalidComment }
+        for entry in entries { try Self.validateEntry(key: entry.key, value: entry.value) }
         guard section(named: name) == nil else { throw INIError.sectionExists(name) }
         if let last = lines.last, last.kind != .blank {
             insertLine("", at: lines.count)
@@ -155,21 +190,51 @@ public struct INIDocument: Sendable, Hashable {
 
     // MARK: - Internals
 
-    private var preferredTerminator: String {
-        lines.first { !$0.terminator.isEmpty }?.terminator ?? "\n"
+    /// The line ending for a line inserted at `index`: the one of the line before it, so an edit
+    /// inside a CRLF region stays CRLF even in a file with mixed endings.
+    private func terminator(forInsertionAt index: Int) -> String {
+        let before = lines[..<min(index, lines.count)].last { !$0.terminator.isEmpty }
+        return before?.terminator ?? lines.first { !$0.terminator.isEmpty }?.terminator ?? "\n"
     }
 
-    private mutating func insertLine(_ text: String, at index: Int) {
-        let terminator = preferredTerminator
+    private mutating func insertLine(_ text: String, kind: INILine.Kind = .blank, at index: Int) {
+        let terminator = terminator(forInsertionAt: index)
         if index == lines.count, let last = lines.indices.last, lines[last].terminator.isEmpty {
             // The file had no final newline: the old last line needs one now, and the new last
             // line keeps the file's choice of ending without one.
             let old = lines[last]
             lines[last] = INILine(text: old.text, terminator: terminator, kind: old.kind)
-            lines.append(INILine(text: text, terminator: "", kind: .blank))
+            lines.append(INILine(text: text, terminator: "", kind: kind))
             return
         }
-        lines.insert(INILine(text: text, terminator: terminator, kind: .blank), at: index)
+        lines.insert(INILine(text: text, terminator: terminator, kind: kind), at: index)
+    }
+
+    /// Indentation for a new entry at `index` that neither continues the entry above it nor
+    /// turns the next line into a continuation: the open entry's own indentation, else that of
+    /// the next header or entry.
+    private func indentation(forInsertionAt index: Int, sectionHeader: Int) -> String {
+        for line in lines[sectionHeader..<index].reversed() {
+            switch line.kind {
+            case .entry:
+                return Self.leadingWhitespace(of: line.text)
+            case .sectionHeader, .invalid:
+                let next = lines[index...].first { line in
+                    switch line.kind {
+                    case .blank, .comment: return false
+                    case .sectionHeader, .entry, .continuation, .invalid: return true
+                    }
+                }
+                return next.map { Self.leadingWhitespace(of: $0.text) } ?? ""
+            case .blank, .comment, .continuation:
+                continue
+            }
+        }
+        return ""
+    }
+
+    private static func leadingWhitespace(of text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.prefix { $0.isINIWhitespace }))
     }
 
     /// Removes lines while keeping whether the file ends with a newline.
@@ -181,18 +246,49 @@ public struct INIDocument: Sendable, Hashable {
         }
     }
 
+    /// Rejects what would not read back as the same single entry: line breaks, a key that
+    /// would parse as something else, or whitespace the reader would trim. Never echoes the
+    /// value, which may be a secret.
+    private static func validateEntry(key: String, value: String) throws(INIError) {
+        let keyScalars = key.unicodeScalars
+        guard let first = keyScalars.first, let last = keyScalars.last,
+              !first.isINIWhitespace, !last.isINIWhitespace,
+              !["[", "#", ";"].contains(first),
+              !keyScalars.contains(where: { $0 == "=" || $0 == ":" || $0 == "\n" || $0 == "\r" })
+        else { throw INIError.invalidKey(key) }
+        let valueScalars = value.unicodeScalars
+        if valueScalars.contains(where: { $0 == "\n" || $0 == "\r" })
+            || valueScalars.first?.isINIWhitespace == true || valueScalars.last?.isINIWhitespace == true {
+            throw INIError.invalidValue(key: key)
+        }
+    }
+
+    private static func validateSectionName(_ name: String) throws(INIError) {
+        let scalars = name.unicodeScalars
+        guard let first = scalars.first, let last = scalars.last, !first.isINIWhitespace, !last.isINIWhitespace,
+              !scalars.contains(where: { $0 == "]" || $0 == "\n" || $0 == "\r" })
+        else { throw INIError.invalidSectionName(name) }
+    }
+
+    private static func isCommentText(_ text: String) -> Bool {
+        let trimmed = text.trimmingINIWhitespace()
+        return (trimmed.hasPrefix("#") || trimmed.hasPrefix(";")) && !text.unicodeScalars.contains { $0 == "\n" || $0 == "\r" }
+    }
+
     /// Recomputes every line's kind and the diagnostics, exactly as a fresh parse would.
     private mutating func reclassify() {
         var found: [INIDiagnostic] = hasByteOrderMark ? [INIDiagnostic(line: 1, column: 1, problem: .byteOrderMark)] : []
         var sectionFirstLine: [String: Int] = [:]
         var keyFirstLine: [String: Int] = [:]
         var currentSection: String?
-        var inEntry = false
+        // configparser continues a value only on lines indented deeper than the key's own line;
+        // `nil` when no value is open (after a header or an invalid line).
+        var openEntry: (indent: Int, valueIsEmpty: Bool)?
 
         for index in lines.indices {
             let line = lines[index]
             let number = index + 1
-            let kind = Self.classify(line.text, inEntry: inEntry, line: number, diagnostics: &found)
+            let kind = Self.classify(line.text, continuingIndent: openEntry?.indent, line: number, diagnostics: &found)
             lines[index] = INILine(text: line.text, terminator: line.terminator, kind: kind)
             switch kind {
             case let .sectionHeader(name):
@@ -203,8 +299,9 @@ public struct INIDocument: Sendable, Hashable {
                 }
                 currentSection = name
                 keyFirstLine = [:]
-                inEntry = false
-            case let .entry(key, _):
+                openEntry = nil
+            case let .entry(key, value):
+                openEntry = (Self.indentation(of: line.text), value.isEmpty)
                 guard let section = currentSection else {
                     found.append(INIDiagnostic(line: number, column: 1, problem: .entryOutsideSection))
                     continue
@@ -214,22 +311,32 @@ public struct INIDocument: Sendable, Hashable {
                 } else {
                     keyFirstLine[key] = number
                 }
-                inEntry = true
+            case let .continuation(text):
+                // botocore parses an entry with an empty first line as nested `key = value`
+                // pairs and rejects the whole file when one has no `=`.
+                if openEntry?.valueIsEmpty == true, !text.contains("=") {
+                    found.append(INIDiagnostic(line: number, column: Self.indentation(of: line.text) + 1, problem: .nestedLineWithoutDelimiter))
+                }
             case .invalid:
-                inEntry = false
-            case .blank, .comment, .continuation:
+                openEntry = nil
+            case .blank, .comment:
                 break
             }
         }
         diagnostics = found
     }
 
-    private static func classify(_ text: String, inEntry: Bool, line: Int, diagnostics: inout [INIDiagnostic]) -> INILine.Kind {
-        let trimmed = text.trimmingASCIIWhitespace()
+    /// Leading whitespace, counted in characters as configparser does.
+    private static func indentation(of text: String) -> Int {
+        leadingWhitespace(of: text).unicodeScalars.count
+    }
+
+    private static func classify(_ text: String, continuingIndent: Int?, line: Int, diagnostics: inout [INIDiagnostic]) -> INILine.Kind {
+        let trimmed = text.trimmingINIWhitespace()
         if trimmed.isEmpty { return .blank }
         if trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { return .comment }
-        let indented = text.hasPrefix(" ") || text.hasPrefix("\t")
-        if indented && inEntry { return .continuation(text: trimmed) }
+        let indent = indentation(of: text)
+        if let continuingIndent, indent > continuingIndent { return .continuation(text: trimmed) }
         if trimmed.hasPrefix("[") {
             guard let close = trimmed.lastIndex(of: "]") else {
                 diagnostics.append(INIDiagnostic(line: line, column: text.count + 1, problem: .unterminatedSectionHeader))
@@ -237,45 +344,56 @@ public struct INIDocument: Sendable, Hashable {
             }
             let name = String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
             if name.isEmpty {
-                diagnostics.append(INIDiagnostic(line: line, column: 2, problem: .emptySectionName))
+                diagnostics.append(INIDiagnostic(line: line, column: indent + 2, problem: .emptySectionName))
                 return .invalid
             }
             return .sectionHeader(name: name)
         }
         guard let delimiter = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
-            let column = text.distance(from: text.startIndex, to: text.firstIndex(where: { $0 != " " && $0 != "\t" }) ?? text.startIndex) + 1
-            diagnostics.append(INIDiagnostic(line: line, column: column, problem: .missingDelimiter))
+            diagnostics.append(INIDiagnostic(line: line, column: indent + 1, problem: .missingDelimiter))
             return .invalid
         }
-        let key = trimmed[..<delimiter].trimmingASCIIWhitespace().lowercased()
+        let key = trimmed[..<delimiter].trimmingINIWhitespace().lowercased()
         if key.isEmpty {
-            let column = text.distance(from: text.startIndex, to: text.firstIndex(where: { $0 == "=" || $0 == ":" }) ?? text.startIndex) + 1
-            diagnostics.append(INIDiagnostic(line: line, column: column, problem: .emptyKey))
+            diagnostics.append(INIDiagnostic(line: line, column: indent + 1, problem: .emptyKey))
             return .invalid
         }
-        let value = trimmed[trimmed.index(after: delimiter)...].trimmingASCIIWhitespace()
+        let value = trimmed[trimmed.index(after: delimiter)...].trimmingINIWhitespace()
         return .entry(key: key, value: value)
     }
 
-    /// Splits on `\n`, keeping `\r\n` as the terminator where present. Works on unicode scalars
-    /// because `Character` merges `\r\n` into one grapheme.
+    /// Splits where Python's universal newlines do (`\n`, `\r\n`, a lone `\r`), keeping each
+    /// line's terminator. Works on unicode scalars because `Character` merges `\r\n`.
     private static func splitLines(_ text: Substring) -> [(String, String)] {
         var result: [(String, String)] = []
         var current = String.UnicodeScalarView()
+        var pendingCarriageReturn = false
         for scalar in text.unicodeScalars {
-            if scalar == "\n" {
-                if current.last == "\r" {
-                    current.removeLast()
+            if pendingCarriageReturn {
+                pendingCarriageReturn = false
+                if scalar == "\n" {
                     result.append((String(current), "\r\n"))
-                } else {
-                    result.append((String(current), "\n"))
+                    current = String.UnicodeScalarView()
+                    continue
                 }
+                result.append((String(current), "\r"))
                 current = String.UnicodeScalarView()
-            } else {
+            }
+            switch scalar {
+            case "\n":
+                result.append((String(current), "\n"))
+                current = String.UnicodeScalarView()
+            case "\r":
+                pendingCarriageReturn = true
+            default:
                 current.append(scalar)
             }
         }
-        if !current.isEmpty { result.append((String(current), "")) }
+        if pendingCarriageReturn {
+            result.append((String(current), "\r"))
+        } else if !current.isEmpty {
+            result.append((String(current), ""))
+        }
         return result
     }
 }

@@ -12,7 +12,8 @@ public struct INILine: Sendable, Hashable {
         /// `key = value` or `key: value`; `key` is lowercased as botocore does, `value` trimmed.
         /// An inline `# …` stays part of the value, as in botocore.
         case entry(key: String, value: String)
-        /// An indented line continuing the previous entry (nested `s3 =` sub-keys).
+        /// A line indented deeper than the entry before it, continuing that entry's value
+        /// (nested `s3 =` sub-keys), as configparser reads it.
         case continuation(text: String)
         /// Not parseable; a diagnostic says why. Kept verbatim.
         case invalid
@@ -20,7 +21,8 @@ public struct INILine: Sendable, Hashable {
 
     /// The line's text without its terminator.
     public let text: String
-    /// `"\n"`, `"\r\n"`, or `""` for a last line with no final newline.
+    /// `"\n"`, `"\r\n"`, a lone `"\r"` (old Mac files; Python reads it as a line break), or
+    /// `""` for a last line with no final newline.
     public let terminator: String
     public let kind: Kind
 
@@ -32,16 +34,24 @@ public struct INILine: Sendable, Hashable {
 
     /// True for a `#`/`;` comment line whose text, trimmed, equals `comment`.
     public func isComment(_ comment: String) -> Bool {
-        kind == .comment && text.trimmingASCIIWhitespace() == comment
+        kind == .comment && text.trimmingINIWhitespace() == comment
+    }
+}
+
+extension Unicode.Scalar {
+    /// Whitespace as Python's `str.strip()` sees it, which is what botocore trims from keys and
+    /// values: Unicode White_Space (tab, space, NBSP, …) plus the ASCII separators U+001C–U+001F.
+    var isINIWhitespace: Bool {
+        properties.isWhitespace || (0x1C...0x1F).contains(value)
     }
 }
 
 extension StringProtocol {
-    /// Trims spaces and tabs, the only whitespace INI files use inside a line.
-    func trimmingASCIIWhitespace() -> String {
+    /// Trims leading and trailing whitespace the way botocore does (see `isINIWhitespace`).
+    func trimmingINIWhitespace() -> String {
         var scalars = Substring(self).unicodeScalars[...]
-        while let first = scalars.first, first == " " || first == "\t" { scalars = scalars.dropFirst() }
-        while let last = scalars.last, last == " " || last == "\t" { scalars = scalars.dropLast() }
+        while let first = scalars.first, first.isINIWhitespace { scalars = scalars.dropFirst() }
+        while let last = scalars.last, last.isINIWhitespace { scalars = scalars.dropLast() }
         return String(String.UnicodeScalarView(scalars))
     }
 }

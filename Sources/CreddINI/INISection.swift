@@ -14,11 +14,13 @@ public struct INISection: Sendable, Hashable {
 
         public var lineNumber: Int { lineIndex + 1 }
 
-        /// Nested `key = value` pairs from the continuation lines, keys lowercased.
+        /// Nested `key = value` pairs from the continuation lines. As in botocore, nested keys
+        /// keep their case and only `=` delimits; lines without one are skipped here and
+        /// reported as `INIDiagnostic.Problem.nestedLineWithoutDelimiter`.
         public var subEntries: [(key: String, value: String)] {
             continuation.compactMap { line in
                 guard let delimiter = line.firstIndex(of: "=") else { return nil }
-                return (line[..<delimiter].trimmingASCIIWhitespace().lowercased(), line[line.index(after: delimiter)...].trimmingASCIIWhitespace())
+                return (line[..<delimiter].trimmingINIWhitespace(), line[line.index(after: delimiter)...].trimmingINIWhitespace())
             }
         }
     }
@@ -74,6 +76,7 @@ public struct INISection: Sendable, Hashable {
         return entries.first { $0.key == wanted }
     }
 
+    /// The value of the first entry for `key`, compared case-insensitively.
     public func value(forKey key: String) -> String? {
         entry(forKey: key)?.value
     }

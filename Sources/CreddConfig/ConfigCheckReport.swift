@@ -1,0 +1,76 @@
+/// What `credd check` prints: the resolved settings and profiles, then every error. Pure, and
+/// free of secrets by construction: static keys appear only as the last four characters of
+/// the access key id, and external ids only as "set".
+public enum ConfigCheckReport {
+    public static func render(_ configuration: LoadedConfiguration) -> String {
+        let settings = configuration.settings
+        let listenHost = settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost
+        var lines = [
+            "config:           \(settings.configFile)",
+            "listen:           \(listenHost):\(settings.listenPort)",
+            "imds profile:     \(settings.imdsProfile ?? "none")",
+            "credentials file: \(settings.credentialsFile)",
+            "aws config file:  \(settings.awsConfigFile)",
+            "",
+        ]
+        let count = configuration.profiles.count
+        lines.append(count == 1 ? "1 profile:" : "\(count) profiles:")
+        for profile in configuration.profiles {
+            lines.append("")
+            lines.append("[profile \(profile.name)]  (\(profile.location))")
+            lines += describe(profile).map { "  \($0.label.padding(to: 10)) \($0.value)" }
+        }
+        lines.append("")
+        let errors = configuration.errors
+        if errors.isEmpty {
+            lines.append("no errors")
+        } else {
+            lines.append(errors.count == 1 ? "1 error:" : "\(errors.count) errors:")
+            lines += errors.map { "  \($0)" }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func describe(_ profile: ManagedProfile) -> [(label: String, value: String)] {
+        var rows: [(String, String)] = []
+        switch profile.kind {
+        case .sessionToken:
+            rows.append(("kind:", "GetSessionToken"))
+        case let .assumeRole(roleArn, externalId, roleSessionName):
+            var details: [String] = []
+            if let roleSessionName { details.append("session name \(roleSessionName)") }
+            if externalId != nil { details.append("external id set") }
+            rows.append(("kind:", "AssumeRole \(roleArn)" + (details.isEmpty ? "" : " (\(details.joined(separator: ", ")))")))
+        }
+        let root: String
+        switch profile.source {
+        case .managed:
+            root = "session"
+        case let .staticKeys(credentials, origin):
+            let suffix = String(credentials.accessKeyId.suffix(4))
+            root = "static keys …\(suffix)\(credentials.sessionToken == nil ? "" : " with session token") at \(origin)"
+        case let .credentialProcess(_, origin):
+            root = "credential_process at \(origin)"
+        }
+        rows.append(("source:", profile.sourceChain.joined(separator: " ← ") + " (\(root))"))
+        rows.append(("sts:", profile.stsEndpoint.description))
+        rows.append(("region:", profile.region ?? "none (from the environment, else global STS)"))
+        rows.append(("duration:", profile.durationSeconds.map { "\($0) s" } ?? "STS default"))
+        rows.append(("output:", profile.writeCredentials ? "[\(profile.credentialsSection)] in the credentials file" : "endpoint only"))
+        let mfa: String
+        if let serial = profile.mfaSerial {
+            mfa = profile.mfaProcess == nil ? "\(serial), code via `credd login \(profile.name)`" : "\(serial), code from mfa_process"
+        } else {
+            mfa = "none"
+        }
+        rows.append(("mfa:", mfa))
+        return rows
+    }
+}
+
+extension String {
+    /// `self` padded with spaces to at least `width` characters.
+    fileprivate func padding(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,48 @@
+/// A place in a file, for messages: `file:line`.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+
+    public init(file: String, line: Int) {
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "\(file):\(line)" }
+}
+
+/// One problem in the configuration, naming everything the user needs to find and fix it.
+/// Messages never contain secret values.
+public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let file: String
+    public let line: Int?
+    public let column: Int?
+    /// The managed profile the problem belongs to; `nil` for global problems.
+    public let profile: String?
+    public let key: String?
+    /// What is wrong and what to do about it.
+    public let message: String
+
+    public init(file: String, line: Int? = nil, column: Int? = nil, profile: String? = nil, key: String? = nil, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.profile = profile
+        self.key = key
+        self.message = message
+    }
+
+    /// `file:line:column: [profile dev] key 'role_arn': message`, leaving out what is unknown.
+    public var description: String {
+        var location = file
+        if let line {
+            location += ":\(line)"
+            if let column { location += ":\(column)" }
+        }
+        var parts: [String] = location.isEmpty ? [] : [location + ":"]
+        if let profile { parts.append("[profile \(profile)]") }
+        if let key { parts.append("key '\(key)':") }
+        parts.append(message)
+        return parts.joined(separator: " ")
+    }
+}

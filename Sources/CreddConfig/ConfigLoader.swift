@@ -1,0 +1,230 @@
+import CreddINI
+
+/// Finds, reads and resolves credd's configuration (design.md §2).
+public enum ConfigLoader {
+    /// The config files to try, in order: `--config`, `$CREDD_CONFIG`,
+    /// `$XDG_CONFIG_HOME/credd/config`, `~/.config/credd/config`. The first two are explicit
+    /// choices, so a missing file there is an error rather than a reason to look further.
+    public static func candidatePaths(explicitPath: String?, environment: [String: String]) -> [(path: String, explicit: Bool)] {
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        if let explicitPath { return [(expandingHome(explicitPath, home: home), true)] }
+        if let path = environment["CREDD_CONFIG"], !path.isEmpty { return [(expandingHome(path, home: home), true)] }
+        var paths: [(String, Bool)] = []
+        // The XDG spec says to ignore a relative XDG_CONFIG_HOME.
+        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") { paths.append((xdg + "/credd/config", false)) }
+        if let home { paths.append((home + "/.config/credd/config", false)) }
+        return paths
+    }
+
+    /// Loads the configuration. Throws only when no config file can be found, read or decoded;
+    /// every other problem is in `errors`, next to the profiles that are fine.
+    public static func load(explicitPath: String?, environment: [String: String], reader: some FileReading = .system) throws(ConfigError) -> LoadedConfiguration {
+        let candidates = candidatePaths(explicitPath: explicitPath, environment: environment)
+        for candidate in candidates {
+            let result: FileReadResult
+            do {
+                result = try reader.read(candidate.path)
+            } catch {
+                throw ConfigError(file: candidate.path, message: "cannot read the credd config: \(error.reason)")
+            }
+            switch result {
+            case let .contents(bytes):
+                let document: INIDocument
+                do {
+                    document = try INIDocument(bytes: bytes)
+                } catch {
+                    throw ConfigError(file: candidate.path, line: lineNumber(of: error), message: "\(error.description); save the file as UTF-8")
+                }
+                return resolve(document, file: candidate.path, environment: environment, reader: reader)
+            case .missing:
+                if candidate.explicit { throw ConfigError(file: candidate.path, message: "the credd config file does not exist") }
+            }
+        }
+        let searched = candidates.map(\.path).joined(separator: ", ")
+        throw ConfigError(file: "", message: "no credd config found (looked for \(searched.isEmpty ? "$XDG_CONFIG_HOME/credd/config and ~/.config/credd/config, but HOME is not set" : searched)); create one or pass --config PATH")
+    }
+
+    /// Resolves an already parsed config document; the AWS files are read through `reader`.
+    static func resolve(_ document: INIDocument, file: String, environment: [String: String], reader: some FileReading) -> LoadedConfiguration {
+        var errors: [ConfigError] = []
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+
+        // Sections: [credd] and profiles; every diagnostic lands on the profile it is in.
+        var profileSections: [(name: String, section: INISection)] = []
+        var profileErrors: [String: [ConfigError]] = [:]
+        var creddSection: INISection?
+        let sections = document.sections
+        for section in sections {
+            if section.name == "credd" {
+                if creddSection == nil { creddSection = section }
+            } else if let name = AWSSharedFiles.configProfileName(section.name) {
+                if let earlier = profileSections.first(where: { $0.name == name }), earlier.section.name != section.name {
+                    profileErrors[name, default: []].append(ConfigError(file: file, line: section.headerLineNumber, profile: name, message: "[\(section.name)] and [\(earlier.section.name)] (line \(earlier.section.headerLineNumber)) define the same profile; keep one"))
+                } else if !profileSections.contains(where: { $0.name == name }) {
+                    profileSections.append((name, section))
+                }
+            } else {
+                errors.append(ConfigError(file: file, line: section.headerLineNumber, message: "unknown section [\(section.name)]: credd reads [credd] and [profile NAME]\(sectionHint(section.name))"))
+            }
+        }
+        for diagnostic in document.diagnostics {
+            let error = ConfigError(file: file, line: diagnostic.line, column: diagnostic.column, message: diagnostic.message)
+            let section = sections.last { $0.headerLineNumber <= diagnostic.line }
+            let owner = diagnostic.problem == .byteOrderMark ? nil : section.flatMap { AWSSharedFiles.configProfileName($0.name) }
+            if let owner {
+                profileErrors[owner, default: []].append(ConfigError(file: file, line: diagnostic.line, column: diagnostic.column, profile: owner, message: diagnostic.message))
+            } else {
+                errors.append(error)
+            }
+        }
+
+        // [credd]
+        var listen = (host: DaemonSettings.defaultListenHost, port: DaemonSettings.defaultListenPort)
+        var imdsProfile: (name: String, line: Int)?
+        var credentialsFile: String?
+        for entry in creddSection?.entries ?? [] {
+            func fail(_ message: String) {
+                errors.append(ConfigError(file: file, line: entry.lineNumber, key: entry.key, message: message + ConfigValues.inlineCommentHint(entry.value)))
+            }
+            switch entry.key {
+            case "listen":
+                switch ConfigValues.parseListen(entry.value) {
+                case let .success(parsed): listen = parsed
+                case let .failure(problem): fail("\(problem.message); using the default \(DaemonSettings.defaultListenHost):\(DaemonSettings.defaultListenPort)")
+                }
+            case "imds_profile":
+                if entry.value.isEmpty { fail("has no value; name a profile or remove the line") } else { imdsProfile = (entry.value, entry.lineNumber) }
+            case "credentials_file":
+                if entry.value.isEmpty {
+                    fail("has no value; give a path or remove the line")
+                } else {
+                    let expanded = expandingHome(entry.value, home: home)
+                    // Relative to the config file: a daemon's working directory means nothing.
+                    credentialsFile = expanded.hasPrefix("/") ? expanded : directory(of: file) + "/" + expanded
+                }
+            default:
+                let suggestion = ConfigValues.suggestion(for: entry.key, among: ["listen", "imds_profile", "credentials_file"]).map { "; did you mean '\($0)'?" } ?? ""
+                fail("unknown key in [credd]\(suggestion)")
+            }
+        }
+
+        let awsHome = home.map { $0 + "/.aws" } ?? "~/.aws"
+        let credentialsPath = credentialsFile
+            ?? environment["AWS_SHARED_CREDENTIALS_FILE"].flatMap { $0.isEmpty ? nil : expandingHome($0, home: home) }
+            ?? awsHome + "/credentials"
+        let awsConfigPath = environment["AWS_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : expandingHome($0, home: home) }
+            ?? awsHome + "/config"
+        if home == nil {
+            errors.append(ConfigError(file: "environment", key: "HOME", message: "HOME is not set, so ~/.aws cannot be found; set HOME"))
+        }
+
+        var unreadable: [String: String] = [:]
+        let credentials = readAWSFile(credentialsPath, reader: reader, errors: &errors, unreadable: &unreadable)
+        let awsConfig = readAWSFile(awsConfigPath, reader: reader, errors: &errors, unreadable: &unreadable)
+        let shared = AWSSharedFiles(credentialsPath: credentialsPath, credentials: credentials, configPath: awsConfigPath, config: awsConfig, unreadable: unreadable)
+
+        // Profiles, each validated on its own.
+        var definitions: [String: ProfileDefinition] = [:]
+        var outputSections: [String: String] = [:]
+        for (name, section) in profileSections {
+            if let problems = profileErrors[name] {
+                errors += problems
+                continue
+            }
+            switch ProfileDefinition.parse(section: section, name: name, file: file) {
+            case let .invalid(problems):
+                errors += problems
+            case let .valid(definition):
+                let output = definition.credentialsSection
+                if definition.writeCredentials, let owner = outputSections[output.value] {
+                    errors.append(ConfigError(file: file, line: output.line, profile: name, key: "credentials_section", message: "[\(output.value)] is already written by profile '\(owner)'; give each profile its own credentials_section"))
+                    continue
+                }
+                if definition.writeCredentials { outputSections[output.value] = name }
+                definitions[name] = definition
+            }
+        }
+
+        let endpoints = STSEndpointResolver(environment: environment, errors: &errors)
+        var resolver = ProfileResolver(
+            configFile: file, definitions: definitions, managedNames: Set(profileSections.map(\.name)),
+            shared: shared, outputSections: outputSections, endpoints: endpoints
+        )
+        resolver.resolveAll(profileSections.map(\.name))
+        errors += resolver.errors
+
+        var imdsName: String?
+        if let imdsProfile {
+            if resolver.ordered.contains(where: { $0.name == imdsProfile.name }) {
+                imdsName = imdsProfile.name
+            } else if profileSections.contains(where: { $0.name == imdsProfile.name }) {
+                errors.append(ConfigError(file: file, line: imdsProfile.line, key: "imds_profile", message: "profile '\(imdsProfile.name)' has errors (reported separately), so the IMDS endpoint names no role until they are fixed"))
+            } else {
+                let suggestion = ConfigValues.suggestion(for: imdsProfile.name, among: profileSections.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
+                errors.append(ConfigError(file: file, line: imdsProfile.line, key: "imds_profile", message: "no [profile \(imdsProfile.name)] in this file\(suggestion)\(ConfigValues.inlineCommentHint(imdsProfile.name))"))
+            }
+        }
+
+        let settings = DaemonSettings(
+            listenHost: listen.host, listenPort: listen.port, imdsProfile: imdsName,
+            credentialsFile: credentialsPath, awsConfigFile: awsConfigPath, configFile: file
+        )
+        return LoadedConfiguration(settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath])
+    }
+
+    /// Reads an optional AWS file: missing is empty; unreadable or undecodable is reported and
+    /// treated as empty; diagnostics are reported because botocore would reject the file.
+    private static func readAWSFile(_ path: String, reader: some FileReading, errors: inout [ConfigError], unreadable: inout [String: String]) -> INIDocument {
+        let result: FileReadResult
+        do {
+            result = try reader.read(path)
+        } catch {
+            unreadable[path] = error.reason
+            errors.append(ConfigError(file: path, message: "cannot read: \(error.reason); profiles sourced from it cannot be resolved"))
+            return INIDocument()
+        }
+        guard case let .contents(bytes) = result else { return INIDocument() }
+        do {
+            let document = try INIDocument(bytes: bytes)
+            for diagnostic in document.diagnostics {
+                errors.append(ConfigError(file: path, line: diagnostic.line, column: diagnostic.column, message: "\(diagnostic.message) (AWS tools will fail on this file too)"))
+            }
+            return document
+        } catch {
+            unreadable[path] = error.description
+            errors.append(ConfigError(file: path, line: lineNumber(of: error), message: "\(error.description); profiles sourced from it cannot be resolved"))
+            return INIDocument()
+        }
+    }
+
+    private static func lineNumber(of error: INIError) -> Int? {
+        switch error {
+        case let .invalidUTF8(line): return line
+        case .noSuchSection, .sectionExists, .invalidKey, .invalidValue, .invalidSectionName, .invalidComment: return nil
+        }
+    }
+
+    /// `~` and `~/…` become `$HOME` and `$HOME/…`; other paths are returned unchanged.
+    static func expandingHome(_ path: String, home: String?) -> String {
+        guard let home else { return path }
+        if path == "~" { return home }
+        if path.hasPrefix("~/") { return home + path.dropFirst() }
+        return path
+    }
+
+    /// A likely intended header for an unknown section: `[credd]`, or `[profile NAME]`.
+    private static func sectionHint(_ name: String) -> String {
+        let bare = name.trimmingSpacesAndTabs()
+        let words = bare.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if words.count == 2, ConfigValues.editDistance(String(words[0]), "profile") <= 2 {
+            return "; did you mean [profile \(words[1])]?"
+        }
+        if ConfigValues.editDistance(bare, "credd") <= 2 { return "; did you mean [credd]?" }
+        return words.count == 1 ? "; did you mean [profile \(bare)]?" : ""
+    }
+
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

@@ -1,0 +1,132 @@
+import CreddCore
+import Foundation
+
+/// A profile credd keeps fresh, fully resolved and validated.
+public struct ManagedProfile: Sendable, Hashable {
+    /// Which STS call renews the session.
+    public enum Kind: Sendable, Hashable {
+        /// `GetSessionToken` (with MFA when `mfaSerial` is set): a session of long-term keys.
+        case sessionToken
+        /// `AssumeRole`.
+        case assumeRole(roleArn: String, externalId: String?, roleSessionName: String?)
+    }
+
+    /// Where the credentials that call STS come from.
+    public enum Source: Sendable, Hashable {
+        /// Another managed profile's current session (a chain).
+        case managed(String)
+        /// Keys from `~/.aws/credentials` or `~/.aws/config`, read when the config was loaded.
+        case staticKeys(AWSCredentials, origin: SourceLocation)
+        /// A `credential_process` command line, run without a shell.
+        case credentialProcess(String, origin: SourceLocation)
+    }
+
+    public let name: String
+    public let kind: Kind
+    public let source: Source
+    public let mfaSerial: String?
+    /// A command that prints a current MFA code; `nil` means `credd login` supplies it.
+    public let mfaProcess: String?
+    /// `nil` leaves the duration to STS's default.
+    public let durationSeconds: Int?
+    public let region: String?
+    public let stsEndpoint: STSEndpoint
+    /// `false`: serve on the endpoint only, never put these secrets on disk.
+    public let writeCredentials: Bool
+    /// The `~/.aws/credentials` section credd writes for this profile.
+    public let credentialsSection: String
+    /// The profile's `[profile NAME]` header in credd's config.
+    public let location: SourceLocation
+    /// This profile's name, then its source's, down to the root source (`["dev", "mfa",
+    /// "alice-long-term"]`), for `credd check` and `credd status`.
+    public let sourceChain: [String]
+
+    public init(
+        name: String, kind: Kind, source: Source, mfaSerial: String?, mfaProcess: String?, durationSeconds: Int?,
+        region: String?, stsEndpoint: STSEndpoint, writeCredentials: Bool, credentialsSection: String,
+        location: SourceLocation, sourceChain: [String]
+    ) {
+        self.name = name
+        self.kind = kind
+        self.source = source
+        self.mfaSerial = mfaSerial
+        self.mfaProcess = mfaProcess
+        self.durationSeconds = durationSeconds
+        self.region = region
+        self.stsEndpoint = stsEndpoint
+        self.writeCredentials = writeCredentials
+        self.credentialsSection = credentialsSection
+        self.location = location
+        self.sourceChain = sourceChain
+    }
+
+    /// The role ARN for `AssumeRole` profiles.
+    public var roleArn: String? {
+        switch kind {
+        case .sessionToken: return nil
+        case let .assumeRole(roleArn, _, _): return roleArn
+        }
+    }
+}
+
+/// Where STS requests for a profile go and how they are signed.
+public struct STSEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public let url: URL
+    public let signingRegion: String
+
+    public init(url: URL, signingRegion: String) {
+        self.url = url
+        self.signingRegion = signingRegion
+    }
+
+    public var description: String { "\(url.absoluteString) (signing region \(signingRegion))" }
+}
+
+/// The `[credd]` section, with defaults applied and paths expanded.
+public struct DaemonSettings: Sendable, Hashable {
+    public static let defaultListenHost = "127.0.0.1"
+    public static let defaultListenPort = 9911
+
+    /// A loopback address literal: `127.0.0.1` or `::1` (no brackets).
+    public let listenHost: String
+    public let listenPort: Int
+    /// The profile the IMDS role listing names; always a loaded profile when set.
+    public let imdsProfile: String?
+    public let credentialsFile: String
+    public let awsConfigFile: String
+    /// The credd config file that was loaded.
+    public let configFile: String
+
+    public init(listenHost: String, listenPort: Int, imdsProfile: String?, credentialsFile: String, awsConfigFile: String, configFile: String) {
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.imdsProfile = imdsProfile
+        self.credentialsFile = credentialsFile
+        self.awsConfigFile = awsConfigFile
+        self.configFile = configFile
+    }
+}
+
+/// Everything a load produced: the good profiles and every problem, so one broken profile never
+/// hides the others.
+public struct LoadedConfiguration: Sendable, Hashable {
+    public let settings: DaemonSettings
+    /// In dependency order: a profile's managed source always comes before it.
+    public let profiles: [ManagedProfile]
+    /// Global problems (file-level, `[credd]`) and per-profile ones (`profile` set); a profile
+    /// with an error is not in `profiles`.
+    public let errors: [ConfigError]
+    /// The files whose changes should trigger a reload: credd's config and the two AWS files.
+    public let watchedFiles: [String]
+
+    public init(settings: DaemonSettings, profiles: [ManagedProfile], errors: [ConfigError], watchedFiles: [String]) {
+        self.settings = settings
+        self.profiles = profiles
+        self.errors = errors
+        self.watchedFiles = watchedFiles
+    }
+
+    public func profile(named name: String) -> ManagedProfile? {
+        profiles.first { $0.name == name }
+    }
+}

@@ -1,0 +1,174 @@
+import CreddINI
+import Foundation
+
+/// A `[profile NAME]` section of credd's config with every value validated on its own;
+/// relations between profiles are `ProfileResolver`'s job.
+struct ProfileDefinition: Sendable {
+    /// A value and the line it came from, for messages.
+    struct Located<Value: Sendable>: Sendable {
+        let value: Value
+        let line: Int
+    }
+
+    let name: String
+    let location: SourceLocation
+    let sourceProfile: Located<String>
+    let roleArn: Located<String>?
+    let externalId: String?
+    let roleSessionName: String?
+    let mfaSerial: String?
+    let mfaProcess: String?
+    let durationSeconds: Located<Int>?
+    let region: String?
+    let endpointURL: URL?
+    let writeCredentials: Bool
+    let credentialsSection: Located<String>
+
+    /// AWS keys credd honours, and credd's own.
+    static let supportedKeys: [String] = [
+        "source_profile", "role_arn", "mfa_serial", "external_id", "role_session_name", "duration_seconds",
+        "region", "endpoint_url", "mfa_process", "write_credentials", "credentials_section",
+    ]
+
+    /// AWS keys that mean something elsewhere but not in a credd profile, with what to do instead.
+    static let unsupportedKeys: [String: String] = {
+        let keysElsewhere = "credd does not store long-term keys: keep them in ~/.aws/credentials and name that profile in source_profile"
+        let sso = "SSO sources are not supported yet; use source_profile"
+        return [
+            "aws_access_key_id": keysElsewhere, "aws_secret_access_key": keysElsewhere,
+            "aws_session_token": keysElsewhere, "aws_security_token": keysElsewhere,
+            "credential_process": "put credential_process in a profile of ~/.aws/config and name that profile in source_profile",
+            "credential_source": "credential_source (Environment, Ec2InstanceMetadata, EcsContainer) is not supported; use source_profile",
+            "web_identity_token_file": "web identity sources are not supported yet; use source_profile",
+            "sso_session": sso, "sso_start_url": sso, "sso_region": sso, "sso_account_id": sso, "sso_role_name": sso,
+            "sso_registration_scopes": sso,
+            "services": "[services] sections are not read by credd; set endpoint_url in the profile",
+            "sts_regional_endpoints": "credd always uses the regional STS endpoint when a region is known; remove this key",
+        ]
+    }()
+
+    /// Validates `section` (already known to be `[profile name]`); returns the definition, or
+    /// every problem found so the user can fix them in one go.
+    enum Parsed {
+        case valid(ProfileDefinition)
+        case invalid([ConfigError])
+    }
+
+    static func parse(section: INISection, name: String, file: String) -> Parsed {
+        var errors: [ConfigError] = []
+        func fail(_ entry: INISection.Entry?, key: String?, _ message: String) {
+            let hint = entry.map { ConfigValues.inlineCommentHint($0.value) } ?? ""
+            errors.append(ConfigError(file: file, line: entry?.lineNumber ?? section.headerLineNumber, profile: name, key: key, message: message + hint))
+        }
+        if !ConfigValues.isProfileName(name) {
+            fail(nil, key: nil, "profile names may contain only letters, digits and _ - / . % @")
+        }
+
+        var values: [String: INISection.Entry] = [:]
+        for entry in section.entries {
+            if let hint = unsupportedKeys[entry.key] {
+                fail(entry, key: entry.key, "not supported in a credd profile: \(hint)")
+            } else if !supportedKeys.contains(entry.key) {
+                let suggestion = ConfigValues.suggestion(for: entry.key, among: supportedKeys).map { "; did you mean '\($0)'?" } ?? ""
+                fail(entry, key: entry.key, "unknown key\(suggestion)")
+            } else if !entry.continuation.isEmpty {
+                fail(entry, key: entry.key, "a nested block (indented lines) is not allowed here")
+            } else if entry.value.isEmpty {
+                fail(entry, key: entry.key, "has no value; set one or remove the line")
+            } else {
+                values[entry.key] = entry
+            }
+        }
+
+        func checked(_ key: String, _ isValid: (String) -> Bool, _ expectation: String) -> INISection.Entry? {
+            guard let entry = values[key] else { return nil }
+            guard isValid(entry.value) else {
+                fail(entry, key: key, "'\(entry.value)' is not valid: expected \(expectation)")
+                return nil
+            }
+            return entry
+        }
+
+        let sourceProfile = values["source_profile"]
+        if sourceProfile == nil, !errors.contains(where: { $0.key == "source_profile" }) {
+            fail(nil, key: "source_profile", "missing: name the profile whose credentials call STS (long-term keys in ~/.aws/credentials, a credential_process profile, or another credd profile)")
+        }
+        let roleArn = checked("role_arn", ConfigValues.isRoleARN, "arn:aws:iam::123456789012:role/NAME")
+        let isAssumeRole = values["role_arn"] != nil
+        let mfaSerial = checked("mfa_serial", ConfigValues.isMFASerial, "arn:aws:iam::123456789012:mfa/NAME or a hardware token serial such as GAHT12345678")
+        // The external id is shared with a third party; only its shape is echoed back.
+        let externalId = values["external_id"].flatMap { entry -> INISection.Entry? in
+            guard ConfigValues.isExternalId(entry.value) else {
+                fail(entry, key: "external_id", "expected 2 to 1224 characters of letters, digits and _ + = , . @ : / -")
+                return nil
+            }
+            return entry
+        }
+        let sessionName = checked("role_session_name", ConfigValues.isRoleSessionName, "2 to 64 characters of letters, digits and _ + = , . @ -")
+        let region = checked("region", ConfigValues.isRegion, "a region name such as eu-west-1")
+        let mfaProcess = values["mfa_process"]
+
+        if !isAssumeRole {
+            for key in ["external_id", "role_session_name"] {
+                if let entry = values[key] { fail(entry, key: key, "only applies with role_arn (this profile calls GetSessionToken)") }
+            }
+        }
+        if let mfaProcess, values["mfa_serial"] == nil {
+            fail(mfaProcess, key: "mfa_process", "needs mfa_serial: the MFA device the code is for")
+        }
+
+        var duration: Located<Int>?
+        if let entry = values["duration_seconds"] {
+            let range = isAssumeRole ? 900...43200 : 900...129_600
+            let call = isAssumeRole ? "AssumeRole" : "GetSessionToken"
+            if let seconds = Int(entry.value), range.contains(seconds) {
+                duration = Located(value: seconds, line: entry.lineNumber)
+            } else {
+                fail(entry, key: "duration_seconds", "'\(entry.value)' is out of range: \(call) accepts \(range.lowerBound) to \(range.upperBound) seconds")
+            }
+        }
+
+        var endpointURL: URL?
+        if let entry = values["endpoint_url"] {
+            switch ConfigValues.parseEndpointURL(entry.value) {
+            case let .success(url): endpointURL = url
+            case let .failure(problem): fail(entry, key: "endpoint_url", problem.message)
+            }
+        }
+
+        var writeCredentials = true
+        if let entry = values["write_credentials"] {
+            if let flag = ConfigValues.parseBoolean(entry.value) {
+                writeCredentials = flag
+            } else {
+                fail(entry, key: "write_credentials", "'\(entry.value)' is not a boolean: use true or false")
+            }
+        }
+
+        var credentialsSection = Located(value: name, line: section.headerLineNumber)
+        if let entry = values["credentials_section"] {
+            if ConfigValues.isProfileName(entry.value) {
+                credentialsSection = Located(value: entry.value, line: entry.lineNumber)
+            } else {
+                fail(entry, key: "credentials_section", "'\(entry.value)' is not a usable profile name: letters, digits and _ - / . % @ only")
+            }
+        }
+
+        guard errors.isEmpty, let sourceProfile else { return .invalid(errors) }
+        return .valid(ProfileDefinition(
+            name: name,
+            location: SourceLocation(file: file, line: section.headerLineNumber),
+            sourceProfile: Located(value: sourceProfile.value, line: sourceProfile.lineNumber),
+            roleArn: roleArn.map { Located(value: $0.value, line: $0.lineNumber) },
+            externalId: externalId?.value,
+            roleSessionName: sessionName?.value,
+            mfaSerial: mfaSerial?.value,
+            mfaProcess: mfaProcess?.value,
+            durationSeconds: duration,
+            region: region?.value,
+            endpointURL: endpointURL,
+            writeCredentials: writeCredentials,
+            credentialsSection: credentialsSection
+        ))
+    }
+}

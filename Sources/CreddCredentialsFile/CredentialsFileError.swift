@@ -1,0 +1,53 @@
+/// Why the credentials file, or one section of it, was not written. Names the file, the line
+/// and section when known, and the system's reason; never a credential value.
+public struct CredentialsFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Reason: Sendable, Hashable {
+        /// The section exists without credd's marker: it belongs to the user or another tool.
+        case notOwned
+        /// The section appears more than once; botocore rejects such a file.
+        case duplicateSection
+        /// The section has a duplicate key or an unparseable line.
+        case malformedSection
+        /// Missing key, secret, session token or expiry: never written.
+        case incompleteCredentials
+        case expiredCredentials
+        /// A section name or value that cannot be written as one INI line.
+        case unwritableValue
+        /// The file is not valid UTF-8.
+        case invalidUTF8
+        case unreadable
+        case lockFailed
+        /// Another process held the lock for longer than `Configuration.lockTimeout`.
+        case lockTimedOut
+        case writeFailed
+        /// The path is a chain of symlinks that does not end.
+        case symlinkLoop
+    }
+
+    public let reason: Reason
+    public let file: String
+    public let line: Int?
+    public let section: String?
+    /// The operating system's description of the failure (`strerror`), when there is one.
+    public let systemError: String?
+    /// What happened and what to do, without any credential value.
+    public let message: String
+
+    public init(reason: Reason, file: String, line: Int? = nil, section: String? = nil, systemError: String? = nil, message: String) {
+        self.reason = reason
+        self.file = file
+        self.line = line
+        self.section = section
+        self.systemError = systemError
+        self.message = message
+    }
+
+    /// `file:line: [section] message: system error`.
+    public var description: String {
+        var text = file + (line.map { ":\($0)" } ?? "") + ":"
+        if let section { text += " [\(section)]" }
+        text += " " + message
+        if let systemError { text += ": " + systemError }
+        return text
+    }
+}

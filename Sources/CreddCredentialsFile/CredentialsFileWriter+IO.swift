@@ -1,0 +1,141 @@
+import Glibc
+
+/// The system calls whose failures tests need to simulate (a full disk, a failing fsync), which
+/// running as root or on an ordinary file system cannot produce on demand.
+struct SystemCalls: Sendable {
+    var write: @Sendable (Int32, UnsafeRawPointer?, Int) -> Int
+    var fsync: @Sendable (Int32) -> Int32
+
+    static let live = SystemCalls(write: { Glibc.write($0, $1, $2) }, fsync: { Glibc.fsync($0) })
+}
+
+extension CredentialsFileWriter {
+    /// Follows symlinks to the file that is really written; a dangling link's target is created.
+    func resolveSymlinks(_ start: String) throws(CredentialsFileError) -> String {
+        var current = start
+        // Linux's own limit on links followed in one lookup.
+        for _ in 0..<40 {
+            var status = stat()
+            if lstat(current, &status) != 0 {
+                let code = errno
+                if code == ENOENT { return current }
+                throw systemError(.unreadable, file: current, code, "cannot inspect the credentials file")
+            }
+            guard (status.st_mode & S_IFMT) == S_IFLNK else { return current }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(current, &buffer, buffer.count - 1)
+            if length < 0 { throw systemError(.unreadable, file: current, errno, "cannot read the symlink") }
+            let link = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = link.hasPrefix("/") ? link : Self.directory(of: current) + "/" + link
+        }
+        throw CredentialsFileError(reason: .symlinkLoop, file: start, message: "too many levels of symlinks; point the link at a real file")
+    }
+
+    /// Creates missing parent directories with mode 0700 (`~/.aws` holds secrets).
+    func ensureDirectory(_ directory: String, for target: String) throws(CredentialsFileError) {
+        var status = stat()
+        if stat(directory, &status) == 0 {
+            guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                throw CredentialsFileError(reason: .writeFailed, file: target, message: "\(directory) is not a directory")
+            }
+            return
+        }
+        let parent = Self.directory(of: directory)
+        if parent != directory { try ensureDirectory(parent, for: target) }
+        if mkdir(directory, 0o700) != 0, errno != EEXIST {
+            throw systemError(.writeFailed, file: target, errno, "cannot create the directory \(directory)")
+        }
+    }
+
+    /// Takes the exclusive lock on `<target>.lock`, waiting up to the configured timeout.
+    /// Returns the lock's descriptor; closing it releases the lock.
+    func acquireLock(for target: String) throws(CredentialsFileError) -> Int32 {
+        let lockPath = target + ".lock"
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if descriptor < 0 { throw systemError(.lockFailed, file: lockPath, errno, "cannot open the lock file") }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: configuration.lockTimeout)
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            guard code == EWOULDBLOCK || code == EINTR else {
+                close(descriptor)
+                throw systemError(.lockFailed, file: lockPath, code, "cannot lock")
+            }
+            guard clock.now < deadline else {
+                close(descriptor)
+                throw CredentialsFileError(reason: .lockTimedOut, file: lockPath, message: "another process has held the lock for over \(configuration.lockTimeout); nothing was written, the next refresh retries")
+            }
+            // Polling keeps the wait bounded; flock itself has no timeout.
+            usleep(10_000)
+        }
+        return descriptor
+    }
+
+    /// The file's bytes, or `nil` when it does not exist yet.
+    func readFile(_ target: String) throws(CredentialsFileError) -> [UInt8]? {
+        let descriptor = open(target, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 {
+            let code = errno
+            if code == ENOENT { return nil }
+            throw systemError(.unreadable, file: target, code, "cannot read the credentials file; nothing was written")
+        }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { return bytes }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw systemError(.unreadable, file: target, errno, "cannot read the credentials file; nothing was written")
+            }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+    }
+
+    /// Temp file beside the target (0600, `O_EXCL`), write, fsync, rename, fsync the directory.
+    /// On any failure before the rename the temp file is removed and the target is untouched.
+    func writeAtomically(_ bytes: [UInt8], to target: String, directory: String) throws(CredentialsFileError) {
+        let base = target[target.index(after: target.lastIndex(of: "/") ?? target.startIndex)...]
+        let temporary = "\(directory)/.\(base).credd-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if descriptor < 0 { throw systemError(.writeFailed, file: target, errno, "cannot create a temporary file in \(directory); nothing was written") }
+        var renamed = false
+        defer { if !renamed { unlink(temporary) } }
+        do throws(CredentialsFileError) {
+            // The umask may only remove bits, but make the mode exact anyway.
+            if fchmod(descriptor, 0o600) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot set mode 0600 on the temporary file") }
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeBytes { system.write(descriptor, $0.baseAddress?.advanced(by: offset), bytes.count - offset) }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw systemError(.writeFailed, file: target, errno, "cannot write the new file; nothing was written")
+                }
+                offset += written
+            }
+            if system.fsync(descriptor) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot flush the new file to disk; nothing was written") }
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        if close(descriptor) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot close the new file; nothing was written") }
+        if rename(temporary, target) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot replace the file; nothing was written") }
+        renamed = true
+        // Make the rename itself durable; the new content is already complete either way.
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            _ = system.fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    func systemError(_ reason: CredentialsFileError.Reason, file: String, _ code: Int32, _ message: String) -> CredentialsFileError {
+        CredentialsFileError(reason: reason, file: file, systemError: String(cString: strerror(code)), message: message)
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

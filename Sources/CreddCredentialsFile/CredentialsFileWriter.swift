@@ -1,0 +1,163 @@
+import CreddCore
+import CreddINI
+import Foundation
+import Glibc
+
+/// Writes credd's sections of `~/.aws/credentials` without disturbing anything else
+/// (design.md §4).
+///
+/// Every `apply` takes an exclusive `flock` on `<file>.lock`, re-reads the file under the lock,
+/// edits the lossless document, writes a temp file beside the target (mode 0600, `O_EXCL`),
+/// fsyncs it, renames it over the target and fsyncs the directory: a crash leaves the old or the
+/// new file, never a partial one. A symlinked file is written through to its final target (the
+/// lock and temp files live beside that target). The new file is always mode 0600 whatever the
+/// old one had: it holds secrets, and 0600 is what the AWS CLI creates.
+///
+/// Calls block while another writer holds the lock (up to `Configuration.lockTimeout`) and
+/// while the disk syncs, so callers in async code should run them off latency-sensitive tasks.
+public struct CredentialsFileWriter: Sendable {
+    public struct Configuration: Sendable {
+        /// How long to wait for another writer's lock before giving up.
+        public var lockTimeout: Duration
+
+        public init(lockTimeout: Duration = .seconds(10)) {
+            self.lockTimeout = lockTimeout
+        }
+    }
+
+    /// The keys of a managed section, in the order credd writes them.
+    static let managedKeys = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "x_security_token_expires"]
+
+    public let path: String
+    private let clock: any WallClock
+    let configuration: Configuration
+    let system: SystemCalls
+
+    public init(path: String, clock: any WallClock, configuration: Configuration = Configuration()) {
+        self.init(path: path, clock: clock, configuration: configuration, system: .live)
+    }
+
+    init(path: String, clock: any WallClock, configuration: Configuration, system: SystemCalls) {
+        self.path = path
+        self.clock = clock
+        self.configuration = configuration
+        self.system = system
+    }
+
+    /// Applies `updates` in one rewrite and reports each one's outcome, in order. A refused
+    /// update (a section credd does not own, incomplete or expired credentials, …) does not stop
+    /// the others. Throws, writing nothing, when the file as a whole cannot be read, parsed,
+    /// locked or written.
+    @discardableResult
+    public func apply(_ updates: [SectionUpdate]) throws(CredentialsFileError) -> [SectionOutcome] {
+        let target = try resolveSymlinks(path)
+        let directory = Self.directory(of: target)
+        try ensureDirectory(directory, for: target)
+        let lock = try acquireLock(for: target)
+        defer { close(lock) }
+
+        let original = try readFile(target)
+        var document = try parse(original ?? [], file: target)
+        let now = clock.now()
+        var outcomes: [SectionOutcome] = []
+        var changed = false
+        for update in updates {
+            var candidate = document
+            let result = Result { () throws(CredentialsFileError) -> SectionOutcome.Change in
+                try apply(update, to: &candidate, file: target, now: now)
+            }
+            if case let .success(change) = result, change != .unchanged, change != .absent {
+                document = candidate
+                changed = true
+            }
+            outcomes.append(SectionOutcome(section: update.section, result: result))
+        }
+
+        let bytes = Array(document.serialized().utf8)
+        if changed, bytes != original {
+            try writeAtomically(bytes, to: target, directory: directory)
+        }
+        return outcomes
+    }
+
+    /// The sections that carry credd's marker, so the daemon can remove those whose profiles
+    /// left the config. An absent file owns nothing.
+    public func ownedSections() throws(CredentialsFileError) -> [String] {
+        let target = try resolveSymlinks(path)
+        guard let bytes = try readFile(target) else { return [] }
+        return try parse(bytes, file: target).sections.filter(CreddManagedSection.isManaged).map(\.name)
+    }
+
+    // MARK: - Editing
+
+    private func apply(_ update: SectionUpdate, to document: inout INIDocument, file: String, now: Date) throws(CredentialsFileError) -> SectionOutcome.Change {
+        let name = update.section
+        let existing = document.section(named: name)
+        if let existing, document.sectionCount(named: name) > 1 {
+            let repeated = document.lines[existing.endIndex...].firstIndex { $0.kind == .sectionHeader(name: name) }.map { $0 + 1 }
+            throw CredentialsFileError(reason: .duplicateSection, file: file, line: repeated, section: name, message: "the section appears more than once (first at line \(existing.headerLineNumber)), which AWS tools reject; merge them by hand")
+        }
+        if let existing {
+            guard CreddManagedSection.isManaged(existing) else {
+                throw CredentialsFileError(reason: .notOwned, file: file, line: existing.headerLineNumber, section: name, message: "the section exists and was not written by credd (no '\(CreddManagedSection.marker)' line after the header); credd will not touch it: rename it, or set credentials_section to another name")
+            }
+            let sectionLines = existing.headerLineNumber...existing.endIndex
+            if let problem = document.diagnostics.first(where: { sectionLines.contains($0.line) && $0.problem != .byteOrderMark }) {
+                throw CredentialsFileError(reason: .malformedSection, file: file, line: problem.line, section: name, message: "\(problem.message); fix the section by hand or delete it")
+            }
+        }
+
+        switch update {
+        case .remove:
+            guard existing != nil else { return .absent }
+            document.removeSection(named: name)
+            return .removed
+        case let .write(_, credentials):
+            let values = try managedValues(credentials, file: file, section: name, now: now)
+            do {
+                guard existing != nil else {
+                    try document.appendSection(name, comments: [CreddManagedSection.marker], entries: values)
+                    return .created
+                }
+                return try document.setValues(values, inSection: name) ? .updated : .unchanged
+            } catch {
+                throw CredentialsFileError(reason: .unwritableValue, file: file, line: existing?.headerLineNumber, section: name, message: "\(error.description); nothing was written for this section")
+            }
+        }
+    }
+
+    /// The five managed keys. Refuses what must never reach a user's file: incomplete or expired
+    /// credentials.
+    private func managedValues(_ credentials: AWSCredentials, file: String, section: String, now: Date) throws(CredentialsFileError) -> [(key: String, value: String)] {
+        var missing: [String] = []
+        if credentials.accessKeyId.isEmpty { missing.append("access key id") }
+        if credentials.secretAccessKey.isEmpty { missing.append("secret access key") }
+        if credentials.sessionToken?.isEmpty ?? true { missing.append("session token") }
+        if credentials.expiration == nil { missing.append("expiration") }
+        guard missing.isEmpty, let token = credentials.sessionToken, let expiration = credentials.expiration else {
+            throw CredentialsFileError(reason: .incompleteCredentials, file: file, section: section, message: "refusing to write incomplete session credentials (missing \(missing.joined(separator: ", ")))")
+        }
+        guard credentials.isValid(at: now) else {
+            throw CredentialsFileError(reason: .expiredCredentials, file: file, section: section, message: "refusing to write credentials that expired at \(AWSTimestamp.format(expiration))")
+        }
+        // Both token names carry the same value: botocore reads aws_security_token first, so a
+        // stale one would win.
+        return [
+            ("aws_access_key_id", credentials.accessKeyId),
+            ("aws_secret_access_key", credentials.secretAccessKey.revealed),
+            ("aws_session_token", token.revealed),
+            ("aws_security_token", token.revealed),
+            ("x_security_token_expires", AWSTimestamp.format(expiration)),
+        ]
+    }
+
+    private func parse(_ bytes: [UInt8], file: String) throws(CredentialsFileError) -> INIDocument {
+        do {
+            return try INIDocument(bytes: bytes)
+        } catch {
+            var line: Int?
+            if case let .invalidUTF8(errorLine) = error { line = errorLine }
+            throw CredentialsFileError(reason: .invalidUTF8, file: file, line: line, message: "the file is not valid UTF-8, so credd cannot edit it without changing bytes it does not own; nothing was written")
+        }
+    }
+}

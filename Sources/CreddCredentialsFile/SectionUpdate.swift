@@ -1,0 +1,36 @@
+import CreddCore
+
+/// One change to a credd-managed section of the credentials file.
+public enum SectionUpdate: Sendable, Hashable {
+    /// Create the section, or replace the credentials in a section credd owns.
+    case write(section: String, credentials: AWSCredentials)
+    /// Delete a section credd owns (its profile left the config).
+    case remove(section: String)
+
+    public var section: String {
+        switch self {
+        case let .write(section, _), let .remove(section): return section
+        }
+    }
+}
+
+/// What happened to one update of a batch.
+public struct SectionOutcome: Sendable, Hashable {
+    public enum Change: Sendable, Hashable {
+        case created
+        case updated
+        /// The section already held exactly these values.
+        case unchanged
+        case removed
+        /// A removal of a section that was not there.
+        case absent
+    }
+
+    public let section: String
+    public let result: Result<Change, CredentialsFileError>
+
+    public init(section: String, result: Result<Change, CredentialsFileError>) {
+        self.section = section
+        self.result = result
+    }
+}

@@ -1,0 +1,98 @@
+import CreddConfig
+import Testing
+
+@Suite("Value validation")
+struct ConfigValidationTests {
+    struct BadValue: Sendable, CustomTestStringConvertible {
+        let key: String
+        let line: String
+        let fragment: String
+        /// Extra lines the profile needs for the bad line to be the only problem.
+        var extra = ""
+        var testDescription: String { line }
+    }
+
+    @Test("each bad value is an error naming file, line, profile and key", arguments: [
+        BadValue(key: "role_arn", line: "role_arn = arn:aws:iam::12345:role/Dev", fragment: "arn:aws:iam::123456789012:role/NAME"),
+        BadValue(key: "role_arn", line: "role_arn = arn:aws:iam::123456789012:user/alice", fragment: "is not valid"),
+        BadValue(key: "mfa_serial", line: "mfa_serial = arn:aws:iam::123456789012:role/x", fragment: "hardware token serial"),
+        BadValue(key: "mfa_serial", line: "mfa_serial = 123", fragment: "is not valid"),
+        BadValue(key: "duration_seconds", line: "duration_seconds = 899", fragment: "GetSessionToken accepts 900 to 129600"),
+        BadValue(key: "duration_seconds", line: "duration_seconds = 129601", fragment: "GetSessionToken accepts 900 to 129600"),
+        BadValue(key: "duration_seconds", line: "duration_seconds = 43201", fragment: "AssumeRole accepts 900 to 43200", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "duration_seconds", line: "duration_seconds = 1h", fragment: "out of range"),
+        BadValue(key: "role_session_name", line: "role_session_name = a", fragment: "2 to 64", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "role_session_name", line: "role_session_name = alice smith", fragment: "2 to 64", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "role_session_name", line: "role_session_name = alice", fragment: "only applies with role_arn"),
+        BadValue(key: "external_id", line: "external_id = x", fragment: "2 to 1224", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "region", line: "region = Europe", fragment: "region name"),
+        BadValue(key: "endpoint_url", line: "endpoint_url = http://sts.example.com", fragment: "loopback"),
+        BadValue(key: "endpoint_url", line: "endpoint_url = ftp://127.0.0.1", fragment: "https://"),
+        BadValue(key: "endpoint_url", line: "endpoint_url = not a url", fragment: "not a URL"),
+        BadValue(key: "write_credentials", line: "write_credentials = yes please", fragment: "not a boolean"),
+        BadValue(key: "credentials_section", line: "credentials_section = a]b", fragment: "not a usable profile name"),
+        BadValue(key: "mfa_process", line: "mfa_process = oathtool", fragment: "needs mfa_serial"),
+        BadValue(key: "regoin", line: "regoin = eu-west-1", fragment: "unknown key; did you mean 'region'?"),
+        BadValue(key: "sorce_profile", line: "sorce_profile = x", fragment: "did you mean 'source_profile'?"),
+        BadValue(key: "aws_secret_access_key", line: "aws_secret_access_key = FAKE-SECRET-in-config", fragment: "does not store long-term keys"),
+        BadValue(key: "credential_source", line: "credential_source = Environment", fragment: "not supported"),
+        BadValue(key: "region", line: "region =", fragment: "has no value"),
+        BadValue(key: "region", line: "region = eu-west-1 ; Ireland", fragment: "inline comments"),
+    ])
+    func badValues(bad: BadValue) throws {
+        let config = "[profile ok]\nsource_profile = alice-long-term\n\n[profile broken]\nsource_profile = alice-long-term\n\(bad.extra.isEmpty ? "" : bad.extra + "\n")\(bad.line)\n"
+        let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
+        let expectedLine = bad.extra.isEmpty ? 6 : 7
+        #expect(loaded.errors.count == 1, "\(loaded.errors)")
+        let error = try #require(loaded.errors.first)
+        #expect(error.file == FakeHome.configPath)
+        #expect(error.line == expectedLine)
+        #expect(error.profile == "broken")
+        #expect(error.key == bad.key)
+        #expect(error.message.contains(bad.fragment), "\(error)")
+        #expect(error.description.hasPrefix("\(FakeHome.configPath):\(expectedLine): [profile broken] key '\(bad.key)': "))
+        #expect(!error.description.contains("FAKE-SECRET"))
+        // One bad profile never hides the others.
+        #expect(loaded.profiles.map(\.name) == ["ok"])
+    }
+
+    @Test("good values of every shape are accepted", arguments: [
+        "role_arn = arn:aws:iam::123456789012:role/path/to/Dev-Role_1+=,.@",
+        "role_arn = arn:aws-us-gov:iam::123456789012:role/Dev",
+        "mfa_serial = arn:aws:iam::123456789012:mfa/alice",
+        "mfa_serial = GAHT12345678",
+        "external_id = Ex4mple:ID/with-chars",
+        "role_session_name = alice@example.com",
+        "duration_seconds = 900",
+        "duration_seconds = 43200",
+        "region = us-gov-west-1",
+        "endpoint_url = http://127.0.0.1:4566",
+        "endpoint_url = http://[::1]:4566",
+        "endpoint_url = http://localhost:4566",
+        "endpoint_url = https://sts.eu-west-1.amazonaws.com",
+        "write_credentials = True",
+        "credentials_section = dev-session",
+    ])
+    func goodValues(line: String) throws {
+        let baseRole = line.hasPrefix("role_arn") ? "" : "role_arn = arn:aws:iam::123456789012:role/Base\n"
+        let config = "[profile p]\nsource_profile = alice-long-term\n\(baseRole)\(line)\n"
+        let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
+        #expect(loaded.errors == [])
+        #expect(loaded.profiles.count == 1)
+    }
+
+    @Test("several problems in one profile are all reported at once")
+    func allProblemsAtOnce() throws {
+        let config = "[profile p]\nrole_arn = nope\nregion = Nowhere\nbogus = 1\n"
+        let loaded = try FakeHome(config: config).load()
+        #expect(Set(loaded.errors.compactMap(\.key)) == ["role_arn", "region", "bogus", "source_profile"])
+        #expect(loaded.errors.first { $0.key == "source_profile" }?.line == 1)
+    }
+
+    @Test("profile names outside the SDKs' character set are refused")
+    func badProfileName() throws {
+        let loaded = try FakeHome(config: "[profile \"my profile\"]\nsource_profile = alice-long-term\n", credentials: FakeHome.longTermCredentials).load()
+        #expect(loaded.errors.map(\.line) == [1])
+        #expect(loaded.errors.first?.profile == "my profile")
+    }
+}

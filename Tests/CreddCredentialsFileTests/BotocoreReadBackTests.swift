@@ -1,0 +1,61 @@
+import CreddCore
+import Foundation
+import Testing
+import CreddCredentialsFile
+
+@Suite("botocore reads what credd writes")
+struct BotocoreReadBackTests {
+    /// Prints, per profile, the credentials botocore's shared-credentials provider resolves,
+    /// after checking that `raw_config_parse` accepts the whole file.
+    static let script = """
+    import json, sys
+    import botocore.configloader, botocore.session
+    path = sys.argv[1]
+    botocore.configloader.raw_config_parse(path)
+    out = {}
+    for profile in sys.argv[2:]:
+        session = botocore.session.Session(profile=profile)
+        c = session.get_credentials().get_frozen_credentials()
+        out[profile] = [c.access_key, c.secret_key, c.token]
+    print(json.dumps(out))
+    """
+
+    /// Runs the script with the AWS variables replaced, so nothing of a real setup leaks in.
+    func botocoreCredentials(path: String, profiles: [String]) throws -> [String: [String?]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.script, path] + profiles
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }.merging([
+            "AWS_SHARED_CREDENTIALS_FILE": path,
+            "AWS_CONFIG_FILE": path + ".absent-config",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "PYTHONUTF8": "1",
+        ]) { _, new in new }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "python3 with botocore must be installed, and must accept the file")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [Any]])
+        return parsed.mapValues { values in values.map { $0 as? String } }
+    }
+
+    @Test("new and rewritten sections give botocore the new credentials; other profiles are untouched")
+    func botocoreReadsWrittenFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let original = "# keep me\r\n[default]\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\r\n\r\n[dev]\n# managed by credd\naws_access_key_id = ASIAOLD\naws_secret_access_key = old\naws_session_token = old-token\naws_security_token = stale-token\nx_security_token_expires = 2020-01-01T00:00:00Z\n\n[other]\naws_access_key_id=AKIAOTHEREXAMPLE\naws_secret_access_key=other-secret\naws_session_token = other-token"
+        try directory.write(original, to: "credentials")
+        let writer = CredentialsFileWriter(path: directory.path + "/credentials", clock: Fixtures.clock)
+        try writer.apply([
+            .write(section: "dev", credentials: Fixtures.session("dev")),
+            .write(section: "prod", credentials: Fixtures.session("prod")),
+        ])
+        let seen = try botocoreCredentials(path: directory.path + "/credentials", profiles: ["default", "dev", "prod", "other"])
+        #expect(seen["default"] == ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", nil])
+        #expect(seen["dev"] == ["ASIADEVEXAMPLE", "FAKE-SECRET-dev", "FAKE-TOKEN-dev"])
+        #expect(seen["prod"] == ["ASIAPRODEXAMPLE", "FAKE-SECRET-prod", "FAKE-TOKEN-prod"])
+        #expect(seen["other"] == ["AKIAOTHEREXAMPLE", "other-secret", "other-token"])
+    }
+}

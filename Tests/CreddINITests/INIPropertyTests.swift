@@ -1,0 +1,158 @@
+import Testing
+import CreddINI
+
+/// SplitMix64: a tiny seeded generator, so a failing case can be replayed from its seed.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Random INI documents assembled from the fragments real files are made of.
+struct RandomDocumentBuilder {
+    var generator: SeededGenerator
+    /// Whether to mix in lines AWS tools reject (invalid lines, duplicates, a BOM).
+    let messy: Bool
+
+    static let keys = ["region", "output", "aws_access_key_id", "role_arn", "source_profile", "mfa_serial", "Duration_Seconds", "x"]
+    static let values = ["us-east-1", "", "a # b", "x:y=z", "開発 🚀", "arn:aws:iam::123456789012:role/a#b", "json ; c", "\tpadded\t"]
+    static let comments = ["# comment", "; semicolon", "   # indented", "\t; tabbed", "#[old]", "# ünïcödé"]
+    static let terminators = ["\n", "\n", "\n", "\r\n", "\r"]
+
+    mutating func pick<T>(_ options: [T]) -> T {
+        options[Int.random(in: options.indices, using: &generator)]
+    }
+
+    mutating func chance(_ percent: Int) -> Bool {
+        Int.random(in: 0..<100, using: &generator) < percent
+    }
+
+    mutating func makeText() -> String {
+        var lines: [String] = []
+        if messy && chance(5) { lines.append("\u{FEFF}# bom") }
+        for _ in 0..<Int.random(in: 0...2, using: &generator) { lines.append(pick(Self.comments + [""])) }
+        for sectionNumber in 0..<Int.random(in: 0...6, using: &generator) {
+            let name = messy && chance(10) ? "profile p0" : "profile p\(sectionNumber)"
+            lines.append(pick(["[\(name)]", "[\(name)] # note", "[\(name)]  "]))
+            var unusedKeys = Self.keys
+            for _ in 0..<Int.random(in: 0...5, using: &generator) {
+                if chance(20) { lines.append(pick(Self.comments + ["", "  "])) }
+                let key = messy && chance(10) ? pick(Self.keys) : (unusedKeys.popLast() ?? "extra")
+                let value = pick(Self.values)
+                lines.append(pick(["\(key) = \(value)", "\(key)=\(value)", "\(key): \(value)", "\(key)\t=\t\(value)"]))
+                if chance(15) {
+                    for _ in 0..<Int.random(in: 1...3, using: &generator) { lines.append("  nested_\(Int.random(in: 0...99, using: &generator)) = \(pick(Self.values))") }
+                }
+            }
+            if messy && chance(15) { lines.append(pick(["no delimiter here", " = nokey", "[unclosed", "[]"])) }
+            if chance(60) { lines.append("") }
+        }
+        var text = ""
+        for (index, line) in lines.enumerated() {
+            text += line
+            if index < lines.count - 1 || chance(80) { text += pick(Self.terminators) }
+        }
+        return text
+    }
+}
+
+@Suite("Random documents")
+struct INIPropertyTests {
+    @Test("random documents round-trip byte-identically", arguments: [false, true])
+    func randomRoundTrip(messy: Bool) throws {
+        for seed in UInt64(1)...300 {
+            var builder = RandomDocumentBuilder(generator: SeededGenerator(seed: seed), messy: messy)
+            let text = builder.makeText()
+            let document = INIDocument(parsing: text)
+            #expect(Array(document.serialized().utf8) == Array(text.utf8), "seed \(seed)")
+            let fromBytes = try INIDocument(bytes: Array(text.utf8))
+            #expect(fromBytes == document, "seed \(seed)")
+        }
+    }
+
+    @Test("random edits change only lines inside the edited section", arguments: [false, true])
+    func randomEditsAreLocal(messy: Bool) throws {
+        for seed in UInt64(1)...200 {
+            var builder = RandomDocumentBuilder(generator: SeededGenerator(seed: seed &* 7919), messy: messy)
+            var document = INIDocument(parsing: builder.makeText())
+            for step in 0..<6 {
+                let context = "seed \(seed) step \(step)"
+                let before = document
+                let sectionNames = before.sections.map(\.name)
+                switch Int.random(in: 0..<4, using: &builder.generator) {
+                case 0 where !sectionNames.isEmpty:
+                    let name = builder.pick(sectionNames)
+                    let key = builder.pick(RandomDocumentBuilder.keys + ["new_key"])
+                    try document.setValue("v\(step)", forKey: key, inSection: name)
+                    #expect(document.value(forKey: key, inSection: name) == "v\(step)", "\(context)")
+                    try expectLocal(before: before, after: document, section: name, context: context)
+                case 1 where !sectionNames.isEmpty:
+                    let name = builder.pick(sectionNames)
+                    let key = builder.pick(RandomDocumentBuilder.keys)
+                    document.removeValue(forKey: key, inSection: name)
+                    try expectLocal(before: before, after: document, section: name, context: context)
+                case 2 where !sectionNames.isEmpty:
+                    let name = builder.pick(sectionNames)
+                    document.removeSection(named: name)
+                    #expect(document.sections.filter { $0.name == name }.count == sectionNames.filter { $0 == name }.count - 1, "\(context)")
+                    try expectLocal(before: before, after: document, section: name, context: context)
+                default:
+                    let name = "added \(step)"
+                    try document.appendSection(name, comments: ["# managed by credd"], entries: [(key: "k", value: "v")])
+                    #expect(document.value(forKey: "k", inSection: name) == "v", "\(context)")
+                    let unchangedCount = before.lines.count - 1
+                    #expect(Array(document.lines.prefix(max(unchangedCount, 0)).map(\.text)) == Array(before.lines.prefix(max(unchangedCount, 0)).map(\.text)), "\(context)")
+                }
+                // Edits reclassify exactly as a fresh parse of the new text would.
+                #expect(INIDocument(parsing: document.serialized()) == document, "\(context)")
+            }
+        }
+    }
+
+    /// The lines that differ between `before` and `after` all lie within the edited section
+    /// (plus the blank line separating it from the previous one): everything else is kept,
+    /// byte for byte, except that the file's last line may lose its terminator to keep "no
+    /// final newline".
+    func expectLocal(before: INIDocument, after: INIDocument, section name: String, context: String) throws {
+        let section = try #require(before.section(named: name), "\(context)")
+        let old = before.lines
+        let new = after.lines
+        func same(_ oldIndex: Int, _ newIndex: Int) -> Bool {
+            let a = old[oldIndex]
+            let b = new[newIndex]
+            let isNewLast = newIndex == new.count - 1
+            return a.text == b.text && (a.terminator == b.terminator || (isNewLast && b.terminator.isEmpty))
+        }
+        // Identical lines make the changed window ambiguous: accept either alignment.
+        func changedWindow(suffixFirst: Bool) -> Range<Int> {
+            var prefix = 0
+            var suffix = 0
+            func growPrefix() {
+                while prefix < old.count - suffix, prefix < new.count - suffix, same(prefix, prefix) { prefix += 1 }
+            }
+            func growSuffix() {
+                while suffix < old.count - prefix, suffix < new.count - prefix, same(old.count - 1 - suffix, new.count - 1 - suffix) { suffix += 1 }
+            }
+            if suffixFirst {
+                growSuffix()
+                growPrefix()
+            } else {
+                growPrefix()
+                growSuffix()
+            }
+            return prefix..<(old.count - suffix)
+        }
+        let allowed = (section.headerIndex - 1)...section.endIndex
+        let windows = [changedWindow(suffixFirst: false), changedWindow(suffixFirst: true)]
+        let local = windows.contains { $0.isEmpty || (allowed.contains($0.lowerBound) && allowed.contains($0.upperBound)) }
+        #expect(local, "\(context): changed \(windows) outside \(section.headerIndex)..<\(section.endIndex)")
+    }
+}
