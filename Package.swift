@@ -46,6 +46,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "CreddRotation",
+            dependencies: [
+                "CreddCore", "CreddConfig", "CreddSTS", "CreddCredentialsFile",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Composition root and CLI.
         .target(
             name: "CreddDaemon",
@@ -73,6 +80,14 @@ let package = Package(
         .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
         .testTarget(name: "CreddEndpointTests", dependencies: ["CreddEndpoint"]),
         .testTarget(name: "CreddIntegrationTests", dependencies: ["CreddCore"]),
+        .testTarget(
+            name: "CreddRotationTests",
+            dependencies: [
+                "CreddRotation", "CreddSTS", "CreddCredentialsFile", "CreddConfig", "CreddCore", "CreddINI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
