@@ -92,6 +92,9 @@ public struct KeyRotationError: Error, Sendable, Hashable {
             let user = inventory?.userName ?? "USER"
             return "the failed call may still have created a key: run `aws iam list-access-keys --user-name \(user)`, delete any key that is not in the file, then rotate again"
         case .listingKeys, .creatingKey, .deactivatingOldKey, .deletingOldKey:
+            if case let .aws(error) = cause, error.disposition == .sourceExpired {
+                return "the session that signs the IAM calls has expired; renew it (`credd login PROFILE` or `credd refresh`), then rotate again"
+            }
             if case let .aws(error) = cause, error.code == "AccessDenied" {
                 return "allow iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey and iam:DeleteAccessKey on your own user; if the policy requires MFA, rotate while the MFA session is logged in"
             }

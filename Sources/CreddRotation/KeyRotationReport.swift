@@ -14,27 +14,21 @@ public struct KeyRotationReport: Sendable, Hashable, CustomStringConvertible {
     /// Afterwards: only the new key, held by the file.
     public let inventory: KeyInventory
 
+    public init(
+        section: String, file: String, userName: String, oldAccessKeyId: String, newAccessKeyId: String, newKeyCreateDate: Date,
+        acceptanceAttempts: Int, inventory: KeyInventory
+    ) {
+        self.section = section
+        self.file = file
+        self.userName = userName
+        self.oldAccessKeyId = oldAccessKeyId
+        self.newAccessKeyId = newAccessKeyId
+        self.newKeyCreateDate = newKeyCreateDate
+        self.acceptanceAttempts = acceptanceAttempts
+        self.inventory = inventory
+    }
+
     public var description: String {
         "Rotated the keys in [\(section)] of \(file): the file holds the new key \(newAccessKeyId), which STS accepts; the old key \(oldAccessKeyId) was deactivated and deleted. Now: \(inventory)."
-    }
-}
-
-/// How old the key in the credentials file is, for scheduled rotation.
-public struct KeyAge: Sendable, Hashable {
-    public let section: String
-    public let userName: String
-    public let accessKeyId: String
-    public let createDate: Date
-    /// Seconds since `createDate` at the time of the check.
-    public let age: TimeInterval
-
-    /// When a key of this age is due under `interval`.
-    public func nextRotation(after interval: RotationInterval) -> Date {
-        createDate.addingTimeInterval(interval.timeInterval)
-    }
-
-    /// Whether the key has passed `interval`.
-    public func isDue(after interval: RotationInterval) -> Bool {
-        age >= interval.timeInterval
     }
 }

@@ -9,6 +9,12 @@ public struct RotationTarget: Sendable, Hashable {
     /// session of any of them can sign the IAM calls.
     public let mfaSessionProfiles: [String]
 
+    public init(section: String, credentialsFile: String, mfaSessionProfiles: [String]) {
+        self.section = section
+        self.credentialsFile = credentialsFile
+        self.mfaSessionProfiles = mfaSessionProfiles
+    }
+
     /// Finds the keys behind `name`: a managed profile (followed down its `source_profile`
     /// chain) or the name of a credentials-file section a managed profile uses as its source.
     public static func resolve(_ name: String, in configuration: LoadedConfiguration) -> Result<RotationTarget, RotationUnavailable> {

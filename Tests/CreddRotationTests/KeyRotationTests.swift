@@ -31,6 +31,8 @@ import Testing
         #expect(harness.sts.calls == [Keys.oldId, Keys.newId, Keys.newId, Keys.newId])
         #expect(harness.sleeper.sleeps == [.seconds(1), .seconds(2)])
         #expect(report.description.contains(Keys.newId) && report.description.contains(Keys.oldId))
+        // The secret check below must have log lines to search.
+        #expect(harness.logs.entries.map { "\($0.message)" }.contains("Rotated the access key"))
         harness.expectNoSecretsAnywhere("\(report) \(report.inventory)")
     }
 
@@ -130,6 +132,15 @@ import Testing
         #expect(error.changedNothing)
         #expect(error.nextStep.contains("iam:CreateAccessKey"))
         #expect(error.description.contains("req-AccessDenied"))
+    }
+
+    @Test func expiredSigningSessionSaysToRenewIt() async throws {
+        let expired = awsError("ListAccessKeys", code: "ExpiredToken", disposition: .sourceExpired)
+        let harness = Harness(iam: .init(list: [.failure(expired)]), sts: [Keys.oldId: [FakeSTS.alice()]])
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice", signingSession: Keys.session) }
+        #expect(error.changedNothing)
+        #expect(error.nextStep.contains("credd login"))
+        harness.expectNoSecretsAnywhere(error.description)
     }
 }
 

@@ -3,6 +3,8 @@ import CreddCredentialsFile
 import CreddRotation
 import CreddSTS
 import Foundation
+import InMemoryLogging
+import Logging
 import Testing
 
 /// Rotation against moto with signature validation on. The setup (user, policy, keys) runs
@@ -53,6 +55,8 @@ struct MotoRotationTests {
         let iam: IAMClient
         let sts: STSClient
         let writer: CredentialsFileWriter
+        let logs: InMemoryLogHandler
+        let logger: Logger
 
         init(extraKeys count: Int = 0) async throws {
             directory = try TestDirectory()
@@ -80,10 +84,17 @@ struct MotoRotationTests {
                 aws_secret_access_key = other/secret
                 """
             try directory.write(original)
+            // Every component logs here, at every level, so tests can search it for secrets.
+            var handler = InMemoryLogHandler()
+            handler.logLevel = .trace
+            let configured = handler
+            logs = handler
+            let logger = Logger(label: "moto-test") { _ in configured }
+            self.logger = logger
             let noRetries = RetryPolicy(maxAttempts: 1, baseDelay: .zero, maxDelay: .zero)
             iamEndpoint = try IAMEndpoint.resolve(environment: ["AWS_ENDPOINT_URL_IAM": server.endpoint.absoluteString])
-            iam = IAMClient(transport: transport, endpoint: iamEndpoint, wallClock: SystemWallClock(), retryPolicy: noRetries)
-            sts = STSClient(transport: transport, endpoint: server.endpoint, signingRegion: "us-east-1", wallClock: SystemWallClock(), retryPolicy: noRetries)
+            iam = IAMClient(transport: transport, endpoint: iamEndpoint, wallClock: SystemWallClock(), retryPolicy: noRetries, logger: logger)
+            sts = STSClient(transport: transport, endpoint: server.endpoint, signingRegion: "us-east-1", wallClock: SystemWallClock(), retryPolicy: noRetries, logger: logger)
             writer = CredentialsFileWriter(path: directory.credentials, clock: SystemWallClock())
         }
 
@@ -91,7 +102,16 @@ struct MotoRotationTests {
             KeyRotation(
                 iam: override ?? iam, sts: sts, keyStore: writer, wallClock: SystemWallClock(),
                 sleep: { _ in Issue.record("moto accepts new keys at once; no wait expected") },
-                configuration: .init(acceptanceAttempts: 3))
+                configuration: .init(acceptanceAttempts: 3), logger: logger)
+        }
+
+        /// Neither the old nor the new secret in any log line or message.
+        func expectNoSecrets(_ text: String, newKeys: AWSCredentials? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+            let logText = logs.entries.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
+            #expect(!logs.entries.isEmpty, sourceLocation: sourceLocation)
+            for secret in [keys.secretAccessKey.revealed, newKeys?.secretAccessKey.revealed].compactMap({ $0 }) {
+                #expect(!logText.contains(secret) && !text.contains(secret), "a secret leaked", sourceLocation: sourceLocation)
+            }
         }
 
         /// The original file with only the two key lines replaced, as credd writes them.
@@ -119,7 +139,7 @@ struct MotoRotationTests {
             #expect(fileMode(world.directory.credentials) == 0o600)
             #expect(report.oldAccessKeyId == world.keys.accessKeyId)
             #expect(report.userName == "alice")
-            #expect(!report.description.contains(newKeys.secretAccessKey.revealed))
+            world.expectNoSecrets(report.description, newKeys: newKeys)
 
             // The new key works; the old one is gone from IAM and rejected by STS.
             let identity = try await world.sts.getCallerIdentity(credentials: newKeys)
@@ -160,7 +180,7 @@ struct MotoRotationTests {
             let listed = try await world.iam.listAccessKeys(userName: "alice", credentials: world.keys)
             #expect(Set(listed.map(\.accessKeyId)) == Set([world.keys.accessKeyId] + world.extraKeys))
             #expect(error.description.contains(try #require(world.extraKeys.first)))
-            #expect(!error.description.contains(world.keys.secretAccessKey.revealed))
+            world.expectNoSecrets(error.description)
         } catch {
             try await world.close()
             throw error
@@ -173,7 +193,7 @@ struct MotoRotationTests {
         do {
             let failingDelete = IAMClient(
                 transport: FailingActionTransport(inner: world.transport, failingAction: "DeleteAccessKey"), endpoint: world.iamEndpoint,
-                wallClock: SystemWallClock(), retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .zero, maxDelay: .zero))
+                wallClock: SystemWallClock(), retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .zero, maxDelay: .zero), logger: world.logger)
             let error = try await #require(throws: KeyRotationError.self) { try await world.rotation(iam: failingDelete).rotate(section: "alice") }
             let newKeys = try world.writer.sourceKeys(inSection: "alice")
 
@@ -183,7 +203,7 @@ struct MotoRotationTests {
             #expect(error.description.contains("\(world.keys.accessKeyId) (inactive)"))
             #expect(error.description.contains("--access-key-id \(world.keys.accessKeyId)"))
             #expect(error.description.contains("ServiceFailure") && error.description.contains("req-injected"))
-            #expect(!error.description.contains(newKeys.secretAccessKey.revealed))
+            world.expectNoSecrets(error.description, newKeys: newKeys)
             #expect(try world.directory.read() == world.expectedFile(with: newKeys))
 
             _ = try await world.sts.getCallerIdentity(credentials: newKeys)
