@@ -51,6 +51,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "CreddRotation",
+            dependencies: [
+                "CreddCore", "CreddConfig", "CreddSTS", "CreddCredentialsFile",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Composition root and CLI.
         .target(
             name: "CreddDaemon",
@@ -65,7 +72,7 @@ let package = Package(
         .target(
             name: "CreddCLI",
             dependencies: [
-                "CreddDaemon", "CreddConfig", "CreddCore", "CreddEndpoint", "CreddSystemd",
+                "CreddDaemon", "CreddConfig", "CreddCore", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS", "CreddCredentialsFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -87,6 +94,14 @@ let package = Package(
         ),
         .target(name: "CreddTestSupport", path: "Tests/CreddTestSupport"),
         .testTarget(name: "CreddIntegrationTests", dependencies: ["CreddCore", "CreddTestSupport"]),
+        .testTarget(
+            name: "CreddRotationTests",
+            dependencies: [
+                "CreddRotation", "CreddSTS", "CreddCredentialsFile", "CreddConfig", "CreddCore", "CreddINI", "CreddTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,12 @@ public struct CredentialsFileError: Error, Sendable, Hashable, CustomStringConve
         case writeFailed
         /// The path is a chain of symlinks that does not end.
         case symlinkLoop
+        /// Key rotation: the section, or its `aws_access_key_id` / `aws_secret_access_key`, is not there.
+        case sourceKeysMissing
+        /// Key rotation: the section holds session credentials or is credd's own, not long-term keys.
+        case notSourceKeys
+        /// Key rotation: the section no longer holds the key it held when rotation began.
+        case sourceKeysChanged
     }
 
     public let reason: Reason

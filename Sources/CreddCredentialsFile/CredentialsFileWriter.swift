@@ -151,7 +151,7 @@ public struct CredentialsFileWriter: Sendable {
         ]
     }
 
-    private func parse(_ bytes: [UInt8], file: String) throws(CredentialsFileError) -> INIDocument {
+    func parse(_ bytes: [UInt8], file: String) throws(CredentialsFileError) -> INIDocument {
         do {
             return try INIDocument(bytes: bytes)
         } catch {

@@ -67,10 +67,14 @@ public struct AWSQueryClient: Sendable {
     public var clockOffset: TimeInterval { skew.offset }
 
     /// Calls `action` with `parameters` (in order, not encoded) signed with `credentials`.
+    ///
+    /// Actions that return nothing (IAM `DeleteAccessKey`, `UpdateAccessKey`) answer with a bare
+    /// `<ActionResponse>`: pass `expectsResult: false` and the response's `result` is empty.
     public func perform(
         action: String,
         parameters: [(name: String, value: String)],
-        credentials: AWSCredentials
+        credentials: AWSCredentials,
+        expectsResult: Bool = true
     ) async throws(AWSQueryError) -> Response {
         let body = formBody(action: action, parameters: parameters)
         let scrub = [credentials.secretAccessKey.revealed, credentials.sessionToken?.revealed].compactMap { $0 }
@@ -80,7 +84,10 @@ public struct AWSQueryClient: Sendable {
         while true {
             attempts += 1
             let failure: AWSQueryError
-            switch await attempt(action: action, body: body, credentials: credentials, scrub: scrub, attempts: attempts) {
+            switch await attempt(
+                action: action, body: body, credentials: credentials, scrub: scrub, attempts: attempts,
+                expectsResult: expectsResult)
+            {
             case .success(let response):
                 return response
             case .failure(let error, let serverDate):
@@ -120,7 +127,7 @@ public struct AWSQueryClient: Sendable {
     }
 
     private func attempt(
-        action: String, body: [UInt8], credentials: AWSCredentials, scrub: [String], attempts: Int
+        action: String, body: [UInt8], credentials: AWSCredentials, scrub: [String], attempts: Int, expectsResult: Bool
     ) async -> AttemptResult {
         let signed = SigV4Signer.sign(
             SigV4Request(
@@ -150,9 +157,14 @@ public struct AWSQueryClient: Sendable {
         let document = AWSXMLElement.parse(response.body)
 
         if (200..<300).contains(response.status) {
-            if let document, document.name == "\(action)Response", let result = document.child("\(action)Result") {
+            if let document, document.name == "\(action)Response" {
                 let requestId = document.child(at: "ResponseMetadata", "RequestId")?.text ?? headerRequestId
-                return .success(Response(result: result, requestId: requestId))
+                if let result = document.child("\(action)Result") {
+                    return .success(Response(result: result, requestId: requestId))
+                }
+                if !expectsResult {
+                    return .success(Response(result: AWSXMLElement(name: "\(action)Result", text: "", children: []), requestId: requestId))
+                }
             }
             return .failure(
                 makeError(

@@ -1,0 +1,29 @@
+import Foundation
+
+/// How old the key in the credentials file is, for scheduled rotation.
+public struct KeyAge: Sendable, Hashable {
+    public let section: String
+    public let userName: String
+    public let accessKeyId: String
+    public let createDate: Date
+    /// Seconds since `createDate` at the time of the check.
+    public let age: TimeInterval
+
+    public init(section: String, userName: String, accessKeyId: String, createDate: Date, age: TimeInterval) {
+        self.section = section
+        self.userName = userName
+        self.accessKeyId = accessKeyId
+        self.createDate = createDate
+        self.age = age
+    }
+
+    /// When a key of this age is due under `interval`.
+    public func nextRotation(after interval: RotationInterval) -> Date {
+        createDate.addingTimeInterval(interval.timeInterval)
+    }
+
+    /// Whether the key has passed `interval`.
+    public func isDue(after interval: RotationInterval) -> Bool {
+        age >= interval.timeInterval
+    }
+}

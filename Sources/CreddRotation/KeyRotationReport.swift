@@ -1,0 +1,34 @@
+import Foundation
+
+/// A finished rotation: the new key is in the file and works, the old one is gone.
+public struct KeyRotationReport: Sendable, Hashable, CustomStringConvertible {
+    public let section: String
+    public let file: String
+    public let userName: String
+    public let oldAccessKeyId: String
+    public let newAccessKeyId: String
+    /// The new key's `CreateDate`: the start of its age for scheduled rotation.
+    public let newKeyCreateDate: Date
+    /// GetCallerIdentity calls it took until STS accepted the new key.
+    public let acceptanceAttempts: Int
+    /// Afterwards: only the new key, held by the file.
+    public let inventory: KeyInventory
+
+    public init(
+        section: String, file: String, userName: String, oldAccessKeyId: String, newAccessKeyId: String, newKeyCreateDate: Date,
+        acceptanceAttempts: Int, inventory: KeyInventory
+    ) {
+        self.section = section
+        self.file = file
+        self.userName = userName
+        self.oldAccessKeyId = oldAccessKeyId
+        self.newAccessKeyId = newAccessKeyId
+        self.newKeyCreateDate = newKeyCreateDate
+        self.acceptanceAttempts = acceptanceAttempts
+        self.inventory = inventory
+    }
+
+    public var description: String {
+        "Rotated the keys in [\(section)] of \(file): the file holds the new key \(newAccessKeyId), which STS accepts; the old key \(oldAccessKeyId) was deactivated and deleted. Now: \(inventory)."
+    }
+}

@@ -1,0 +1,85 @@
+import CreddConfig
+
+/// Where a profile's long-term keys live, if credd can rotate them.
+public struct RotationTarget: Sendable, Hashable {
+    /// The `~/.aws/credentials` section holding the keys.
+    public let section: String
+    public let credentialsFile: String
+    /// Managed GetSessionToken profiles with MFA made directly from these keys: a current
+    /// session of any of them can sign the IAM calls.
+    public let mfaSessionProfiles: [String]
+
+    public init(section: String, credentialsFile: String, mfaSessionProfiles: [String]) {
+        self.section = section
+        self.credentialsFile = credentialsFile
+        self.mfaSessionProfiles = mfaSessionProfiles
+    }
+
+    /// Finds the keys behind `name`: a managed profile (followed down its `source_profile`
+    /// chain) or the name of a credentials-file section a managed profile uses as its source.
+    public static func resolve(_ name: String, in configuration: LoadedConfiguration) -> Result<RotationTarget, RotationUnavailable> {
+        let credentialsFile = configuration.settings.credentialsFile
+        let root: ManagedProfile
+        if let profile = configuration.profile(named: name) {
+            guard let found = rootProfile(of: profile, in: configuration) else {
+                return .failure(RotationUnavailable(profile: name, reason: "its source_profile chain does not end in loaded profiles"))
+            }
+            root = found
+        } else if let user = configuration.profiles.first(where: { isExternalSource($0) && $0.sourceChain.last == name }) {
+            root = user
+        } else {
+            return .failure(RotationUnavailable(profile: name, reason: "no profile credd manages has it, or uses it as source_profile"))
+        }
+        guard let section = root.sourceChain.last else {
+            return .failure(RotationUnavailable(profile: name, reason: "profile \(root.name) has no source"))
+        }
+        switch root.source {
+        case let .staticKeys(credentials, origin):
+            guard origin.file == credentialsFile else {
+                return .failure(RotationUnavailable(profile: name, reason: "the keys of [\(section)] are in \(origin.file) at line \(origin.line); credd rewrites keys only in \(credentialsFile)"))
+            }
+            guard credentials.sessionToken == nil else {
+                return .failure(RotationUnavailable(profile: name, reason: "[\(section)] in \(credentialsFile) holds session credentials, not an IAM user's long-term keys"))
+            }
+        case let .credentialProcess(_, origin):
+            return .failure(RotationUnavailable(profile: name, reason: "[\(section)] gets its keys from credential_process (\(origin.file):\(origin.line)); rotate them where that command keeps them"))
+        case .managed:
+            return .failure(RotationUnavailable(profile: name, reason: "its source_profile chain does not end in long-term keys"))
+        }
+        let sessions = configuration.profiles.filter { profile in
+            guard profile.kind == .sessionToken, profile.mfaSerial != nil, isExternalSource(profile) else { return false }
+            return profile.sourceChain.last == section
+        }
+        return .success(RotationTarget(section: section, credentialsFile: credentialsFile, mfaSessionProfiles: sessions.map(\.name)))
+    }
+
+    /// Follows managed sources down to the profile whose source is outside credd's config.
+    private static func rootProfile(of profile: ManagedProfile, in configuration: LoadedConfiguration) -> ManagedProfile? {
+        var current = profile
+        // The loader rejects cycles; the bound only guards against a hand-built configuration.
+        for _ in 0...configuration.profiles.count {
+            guard case let .managed(sourceName) = current.source else { return current }
+            guard let next = configuration.profile(named: sourceName) else { return nil }
+            current = next
+        }
+        return nil
+    }
+
+    private static func isExternalSource(_ profile: ManagedProfile) -> Bool {
+        if case .managed = profile.source { return false }
+        return true
+    }
+}
+
+/// Why a profile's keys cannot be rotated; shown by `credd rotate` and `credd status`.
+public struct RotationUnavailable: Error, Sendable, Hashable, CustomStringConvertible {
+    public let profile: String
+    public let reason: String
+
+    public init(profile: String, reason: String) {
+        self.profile = profile
+        self.reason = reason
+    }
+
+    public var description: String { "Key rotation is unavailable for '\(profile)': \(reason)." }
+}
