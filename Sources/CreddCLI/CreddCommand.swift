@@ -8,7 +8,7 @@ public struct CreddCommand: AsyncParsableCommand {
         version: CreddVersion.current,
         subcommands: [
             Run.self, Status.self, Refresh.self, Login.self, Env.self, Exec.self, CredentialProcessCommand.self, Check.self,
-            InstallUnits.self, UninstallUnits.self,
+            Rotate.self, InstallUnits.self, UninstallUnits.self,
         ]
     )
 

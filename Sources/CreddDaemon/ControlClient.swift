@@ -15,6 +15,9 @@ public struct ControlClient: Sendable {
         self.timeoutSeconds = timeoutSeconds
     }
 
+    private static let refused = DaemonError.protocolError(
+        "the daemon closed the connection without answering (it serves only its own user)")
+
     public func send(_ request: ControlRequest) throws(DaemonError) -> ControlResponse {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw DaemonError.controlSocket(path, String(cString: strerror(errno))) }
@@ -43,8 +46,12 @@ public struct ControlClient: Sendable {
             throw DaemonError.protocolError("could not encode the request")
         }
         payload.append(UInt8(ascii: "\n"))
-        let written = payload.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == payload.count else { throw DaemonError.controlSocket(path, String(cString: strerror(errno))) }
+        // MSG_NOSIGNAL: a daemon that hangs up (another uid's call) must be an error, not SIGPIPE.
+        let written = payload.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard written == payload.count else {
+            if errno == EPIPE || errno == ECONNRESET { throw Self.refused }
+            throw DaemonError.controlSocket(path, String(cString: strerror(errno)))
+        }
 
         var received = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -57,15 +64,15 @@ public struct ControlClient: Sendable {
                 break
             } else if errno == EINTR {
                 continue
+            } else if errno == ECONNRESET {
+                throw Self.refused
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
                 throw DaemonError.controlSocket(path, "no answer within \(timeoutSeconds) s")
             } else {
                 throw DaemonError.controlSocket(path, String(cString: strerror(errno)))
             }
         }
-        guard !received.isEmpty else {
-            throw DaemonError.protocolError("the daemon closed the connection without answering (is this uid allowed?)")
-        }
+        guard !received.isEmpty else { throw Self.refused }
         do {
             return try JSONDecoder().decode(ControlResponse.self, from: received)
         } catch {

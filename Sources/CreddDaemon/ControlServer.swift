@@ -24,9 +24,7 @@ public struct ControlServer: Sendable {
         do {
             let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
-                    checkPeerCredentials(child).flatMapThrowing {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
-                    }
+                    acceptedConnection(child)
                 }
             guard chmod(path, 0o600) == 0 else {
                 try? await channel.channel.close()
@@ -45,9 +43,7 @@ public struct ControlServer: Sendable {
         do {
             let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .bind(NIOBSDSocket.Handle(descriptor), cleanupExistingSocketFile: false) { child in
-                    checkPeerCredentials(child).flatMapThrowing {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
-                    }
+                    acceptedConnection(child)
                 }
             return ControlServer(channel: channel, logger: logger, path: path)
         } catch {
@@ -97,6 +93,16 @@ public struct ControlServer: Sendable {
         } catch {
             logger.debug("control connection failed", metadata: ["error": "\(type(of: error))"])
         }
+    }
+
+    /// Wraps a connection from our own uid; any other peer is disconnected at once.
+    private static func acceptedConnection(_ child: any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
+        checkPeerCredentials(child)
+            .flatMapThrowing { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child) }
+            .flatMapErrorThrowing { error in
+                child.close(promise: nil)
+                throw error
+            }
     }
 
     private static func checkPeerCredentials(_ channel: any Channel) -> EventLoopFuture<Void> {

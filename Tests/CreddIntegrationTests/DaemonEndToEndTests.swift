@@ -93,13 +93,27 @@ struct DaemonEndToEndTests {
         #expect(json["Version"] as? Int == 1)
         #expect((json["AccessKeyId"] as? String)?.isEmpty == false)
 
+        let boto3 = try harness.run(["python3", "-c", "import boto3; print(boto3.Session(profile_name='dev').client('sts').get_caller_identity()['Arn'])"])
+        #expect(boto3.status == 0, "\(boto3.stderr)")
+        #expect(boto3.stdout.contains("assumed-role/Developer/alice"), "boto3 reads the file credd wrote")
+
+        let statusJSON = try harness.cli(["status", "--json"])
+        let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/status.schema.json").standardized.path
+        let validation = try harness.run(
+            ["python3", "-c", "import json, sys, jsonschema; jsonschema.validate(json.loads(sys.argv[2]), json.load(open(sys.argv[1])))", schema, statusJSON.stdout])
+        #expect(validation.status == 0, "status --json must match docs/status.schema.json: \(validation.stderr)")
+
+        let refreshed = try harness.cli(["refresh"])
+        #expect(refreshed.status == 0, "\(refreshed.stderr)")
+        #expect(refreshed.stdout.contains("dev: fresh"))
+
         let table = try harness.cli(["status"])
         #expect(table.status == 0)
         #expect(table.stdout.contains("fresh"))
 
         let exit = try harness.stop()
         #expect(exit == 0)
-        let outputs = harness.daemonLog() + table.stdout + table.stderr + identity.stderr
+        let outputs = harness.daemonLog() + table.stdout + table.stderr + identity.stderr + statusJSON.stdout + refreshed.stdout + boto3.stderr
         for secret in try secrets(in: harness) {
             #expect(!outputs.contains(secret), "a secret leaked into logs or status output")
         }
@@ -119,6 +133,30 @@ struct DaemonEndToEndTests {
         #expect(login.status == 0, "\(login.stderr)")
         try harness.waitUntil { try status(harness).exit == 0 }
         #expect(try harness.credentialsFile().contains("[dev]"))
+        try harness.stop()
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func anotherUsersProcessIsRefusedByTheControlSocket() throws {
+        let moto = try MotoServer()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        try harness.writeCredentials(Self.userSection)
+        try harness.writeConfig(Self.config(port: harness.endpointPort))
+        try harness.start()
+        try harness.waitUntil { try status(harness).exit == 0 }
+
+        // Open the directory and socket to everyone so only credd's SO_PEERCRED check stands
+        // between another user and the daemon.
+        let socketPath = harness.runtimeDirectory + "/credd/control.sock"
+        chmod(harness.directory.path, 0o755)
+        chmod(harness.runtimeDirectory, 0o755)
+        chmod(harness.runtimeDirectory + "/credd", 0o755)
+        chmod(socketPath, 0o666)
+        let stranger = try harness.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CreddHarness.binary, "credential-process", "dev"])
+        #expect(stranger.status != 0)
+        #expect(!stranger.stdout.contains("SecretAccessKey"), "another uid must get nothing")
+        #expect(stranger.stderr.contains("closed the connection without answering"))
+        #expect(try harness.cli(["credential-process", "dev"]).status == 0, "the owner is still served")
         try harness.stop()
     }
 

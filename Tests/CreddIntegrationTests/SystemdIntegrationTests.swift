@@ -62,7 +62,7 @@ struct SystemdIntegrationTests {
         #expect(harness.daemonLog().contains("socket_activated=true"))
 
         // Watchdog pings at half of WATCHDOG_USEC.
-        let pings = try notifications.collect(for: 3) { $0.contains("WATCHDOG=1") }
+        let pings = notifications.collect(for: 3) { $0.contains("WATCHDOG=1") }
         #expect(pings >= 2, "expected a ping every second, got \(pings) in 3 s")
 
         // A state change shows in STATUS=.
@@ -96,11 +96,17 @@ struct SystemdIntegrationTests {
     }
 }
 
-/// A bound `AF_UNIX` datagram socket standing in for systemd's notification socket.
-final class DatagramListener {
+/// A bound `AF_UNIX` datagram socket standing in for systemd's notification socket. A thread
+/// drains it continuously, as systemd does: the kernel queues only ten datagrams, and a daemon
+/// whose notifications nobody reads blocks in sd_notify.
+final class DatagramListener: @unchecked Sendable {
+    // `messages` and `open` are guarded by `lock`; `consumed` is used by the test thread only.
     let path: String
     private let fd: Int32
-    private var received: [String] = []
+    private let lock = NSLock()
+    private var messages: [String] = []
+    private var open = true
+    private var consumed = 0
 
     init(path: String) throws {
         self.path = path
@@ -112,41 +118,61 @@ final class DatagramListener {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard fd >= 0, bound == 0 else { throw TestSupportError("cannot bind \(path)") }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        Thread.detachNewThread { [self] in drain() }
     }
 
-    deinit { close(fd) }
-
-    /// Counts datagrams matching `match` that arrive within `seconds`.
-    func collect(for seconds: TimeInterval, _ match: (String) -> Bool) throws -> Int {
-        let deadline = Date().addingTimeInterval(seconds)
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var count = 0
-        while Date() < deadline {
-            let length = recv(fd, &buffer, buffer.count, 0)
-            if length > 0 {
-                let message = String(decoding: buffer[0..<length], as: UTF8.self)
-                received.append(message)
-                if match(message) { count += 1 }
-            }
-        }
-        return count
+    deinit {
+        lock.lock()
+        open = false
+        lock.unlock()
+        close(fd)
     }
 
-    /// Reads datagrams until one satisfies `match` (bounded); returns all read so far that match.
-    @discardableResult
-    func waitFor(timeout: TimeInterval = 30, _ match: (String) -> Bool) throws -> [String] {
-        let deadline = Date().addingTimeInterval(timeout)
+    private func drain() {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while Date() < deadline {
+        while true {
+            lock.lock()
+            let running = open
+            lock.unlock()
+            guard running else { return }
             let count = recv(fd, &buffer, buffer.count, 0)
-            if count > 0 {
-                let message = String(decoding: buffer[0..<count], as: UTF8.self)
-                received.append(message)
-                if match(message) { return received.filter(match) }
-            }
+            guard count > 0 else { continue }
+            let message = String(decoding: buffer[0..<count], as: UTF8.self)
+            lock.lock()
+            messages.append(message)
+            lock.unlock()
         }
-        throw TestSupportError("no matching notification within \(timeout) s; got: \(received)")
+    }
+
+    private func snapshot() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return messages
+    }
+
+    /// Waits (bounded) for the next notification, after the last one matched, that satisfies
+    /// `match`; notifications in between are skipped.
+    func waitFor(timeout: TimeInterval = 30, _ match: (String) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let all = snapshot()
+            if let index = all[consumed...].firstIndex(where: match) {
+                consumed = index + 1
+                return
+            }
+            usleep(20_000)
+        }
+        throw TestSupportError("no matching notification within \(timeout) s; got: \(snapshot()[consumed...])")
+    }
+
+    /// Counts new notifications matching `match` that arrive within `seconds`.
+    func collect(for seconds: TimeInterval, _ match: (String) -> Bool) -> Int {
+        let start = snapshot().count
+        usleep(UInt32(seconds * 1_000_000))
+        let all = snapshot()
+        consumed = all.count
+        return all[start...].filter(match).count
     }
 }

@@ -14,71 +14,30 @@ public struct ChildProcess: Sendable {
     public static func run(
         _ arguments: [String], environment: [String: String], stdin: String? = nil, timeout: TimeInterval = 120
     ) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = SignalMask.resettingPrefix + arguments
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-
-        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-        let collected = OutputCollector()
-        let group = DispatchGroup()
-        for (handle, isError) in [(out.fileHandleForReading, false), (err.fileHandleForReading, true)] {
-            group.enter()
-            DispatchQueue.global().async {
-                let data = handle.readDataToEndOfFile()
-                collected.store(data, isError: isError)
-                group.leave()
-            }
+        // Output goes to files, not pipes: nothing can block on a full pipe, and no reader
+        // threads are needed.
+        let directory = try TemporaryDirectory(prefix: "credd-child")
+        try directory.write("stdin", stdin ?? "")
+        let input = open(directory.file("stdin"), O_RDONLY)
+        let out = open(directory.file("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let err = open(directory.file("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        defer {
+            close(input)
+            close(out)
+            close(err)
         }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            _ = group.wait(timeout: .now() + 5)
+        let child = try SpawnedProcess(arguments, environment: environment, stdin: input, stdout: out, stderr: err)
+        let status: Int32
+        do {
+            status = try child.wait(timeout: timeout)
+        } catch {
+            child.signal(SIGKILL)
+            _ = try? child.wait(timeout: 5)
             throw TestSupportError("\(arguments.joined(separator: " ")) did not finish within \(timeout) s")
         }
-        process.waitUntilExit()
-        _ = group.wait(timeout: .now() + 10)
-        return Output(status: process.terminationStatus, stdout: collected.text(isError: false), stderr: collected.text(isError: true))
+        return Output(
+            status: status,
+            stdout: (try? String(contentsOfFile: directory.file("stdout"), encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: directory.file("stderr"), encoding: .utf8)) ?? "")
     }
-}
-
-private final class OutputCollector: @unchecked Sendable {
-    // Guarded by `lock`: written from two reader queues, read after both finish.
-    private let lock = NSLock()
-    private var stdout = Data()
-    private var stderr = Data()
-
-    func store(_ data: Data, isError: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        if isError { stderr = data } else { stdout = data }
-    }
-
-    func text(isError: Bool) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: isError ? stderr : stdout, as: UTF8.self)
-    }
-}
-
-/// Foundation's `Process` passes the spawning thread's signal mask on to the child, and test
-/// runner threads may block SIGTERM; a daemon started that way would never see its stop signal.
-/// Children are started through this prefix, which clears the mask as systemd does.
-enum SignalMask {
-    static let resettingPrefix = [
-        "python3", "-c",
-        "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])",
-    ]
 }

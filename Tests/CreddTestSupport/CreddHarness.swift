@@ -7,7 +7,8 @@ public final class CreddHarness: @unchecked Sendable {
     public let directory: TemporaryDirectory
     public let stsEndpoint: String?
     public let endpointPort: Int
-    private var daemon: Process?
+    private var daemon: SpawnedProcess?
+    private var daemonLogDescriptor: Int32 = -1
     private var daemonLogPath: String { directory.file("credd.log") }
 
     public var home: String { directory.file("home") }
@@ -31,9 +32,10 @@ public final class CreddHarness: @unchecked Sendable {
 
     deinit {
         if let daemon, daemon.isRunning {
-            daemon.terminate()
-            daemon.waitUntilExit()
+            daemon.signal(SIGKILL)
+            _ = try? daemon.wait(timeout: 10)
         }
+        if daemonLogDescriptor >= 0 { close(daemonLogDescriptor) }
     }
 
     /// The environment credd and the AWS tools run with: nothing from the real user's AWS setup.
@@ -68,38 +70,31 @@ public final class CreddHarness: @unchecked Sendable {
     /// Starts `credd run` in the background, its stderr going to a log file. `launcher` runs
     /// in front of it (e.g. `systemd-socket-activate …`); `environment` adds variables.
     public func start(extraArguments: [String] = [], launcher: [String] = [], environment extra: [String: String] = [:]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = SignalMask.resettingPrefix + launcher + [Self.binary, "run"] + extraArguments
-        process.environment = environment.merging(extra) { $1 }
-        FileManager.default.createFile(atPath: daemonLogPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: daemonLogPath))
-        process.standardError = log
-        process.standardOutput = log
-        try process.run()
-        daemon = process
+        daemonLogDescriptor = open(daemonLogPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o600)
+        daemon = try SpawnedProcess(
+            launcher + [Self.binary, "run"] + extraArguments, environment: environment.merging(extra) { $1 },
+            stdout: daemonLogDescriptor, stderr: daemonLogDescriptor)
     }
 
     public var daemonIsRunning: Bool { daemon?.isRunning ?? false }
-    public var daemonPID: Int32? { daemon?.processIdentifier }
+    public var daemonPID: Int32? { daemon?.pid }
 
     /// Sends SIGTERM and waits (bounded) for the daemon to exit; returns its exit status.
     @discardableResult
     public func stop(timeout: TimeInterval = 20) throws -> Int32 {
         guard let daemon else { throw TestSupportError("the daemon was not started") }
-        if daemon.isRunning { daemon.terminate() }
-        let deadline = Date().addingTimeInterval(timeout)
-        while daemon.isRunning && Date() < deadline { usleep(20_000) }
-        if daemon.isRunning {
-            kill(daemon.processIdentifier, SIGKILL)
-            daemon.waitUntilExit()
+        daemon.signal(SIGTERM)
+        do {
+            return try daemon.wait(timeout: timeout)
+        } catch {
+            daemon.signal(SIGKILL)
+            _ = try? daemon.wait(timeout: 5)
             throw TestSupportError("credd did not exit within \(timeout) s of SIGTERM")
         }
-        return daemon.terminationStatus
     }
 
     public func signal(_ signal: Int32) {
-        if let daemon { kill(daemon.processIdentifier, signal) }
+        daemon?.signal(signal)
     }
 
     public func daemonLog() -> String {

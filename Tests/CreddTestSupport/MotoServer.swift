@@ -3,7 +3,7 @@ import Foundation
 /// A real `moto_server` (STS/IAM emulator) on a free loopback port, for the life of a test.
 public final class MotoServer: Sendable {
     public let port: Int
-    private let process: Process
+    private let process: SpawnedProcess
 
     public var endpoint: String { "http://127.0.0.1:\(port)" }
 
@@ -18,13 +18,9 @@ public final class MotoServer: Sendable {
     /// `environment` adds variables such as `INITIAL_NO_AUTH_ACTION_COUNT` (signature checking).
     public init(environment: [String: String] = [:]) throws {
         let port = try FreePort.find()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = SignalMask.resettingPrefix + ["moto_server", "-H", "127.0.0.1", "-p", String(port)]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try SpawnedProcess(
+            ["moto_server", "-H", "127.0.0.1", "-p", String(port)],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
         self.port = port
         self.process = process
         for _ in 0..<300 {
@@ -36,12 +32,11 @@ public final class MotoServer: Sendable {
         throw TestSupportError("moto_server did not start on port \(port)")
     }
 
-    /// Kills the emulator: SIGKILL, because a child of the test runner may inherit a blocked
-    /// SIGTERM, and the emulator holds nothing worth a graceful exit.
+    /// Kills the emulator; it holds nothing worth a graceful exit.
     public func stop() {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = try? process.wait(timeout: 10)
     }
 
     deinit { stop() }

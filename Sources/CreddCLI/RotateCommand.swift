@@ -1,0 +1,90 @@
+import ArgumentParser
+import CreddConfig
+import CreddCore
+import CreddCredentialsFile
+import CreddDaemon
+import CreddRotation
+import CreddSTS
+import Foundation
+import Logging
+
+struct Rotate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replace the long-term access key of a profile's source with a new one, safely.",
+        discussion: """
+            Creates a new key, writes it into the source section of the credentials file (only the two key \
+            lines change), waits until STS accepts it, then deactivates and deletes the old key. With a running \
+            daemon, the IAM calls are signed with the profile's MFA session. Refuses when the user already has \
+            two keys. On any failure the file keeps a key that works, and the message names every key that exists.
+            """
+    )
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "A managed profile (its source is rotated) or the source section itself.") var profile: String
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigLoader.load(explicitPath: options.config, environment: environment)
+        } catch {
+            printError("credd: \(error)")
+            throw ExitCode.failure
+        }
+        let target: RotationTarget
+        switch RotationTarget.resolve(profile, in: loaded) {
+        case let .success(resolved): target = resolved
+        case let .failure(unavailable):
+            printError("credd: \(unavailable)")
+            throw ExitCode.failure
+        }
+
+        let wallClock = SystemWallClock()
+        let transport = HTTPClientSTSTransport()
+        defer { Task { try? await transport.shutdown() } }
+        let iamEndpoint: IAMEndpoint
+        do {
+            iamEndpoint = try IAMEndpoint.resolve(environment: environment)
+        } catch {
+            printError("credd: \(error)")
+            throw ExitCode.failure
+        }
+        let stsEndpoint = loaded.profiles.first { $0.sourceChain.contains(target.section) }?.stsEndpoint
+        let logger = Logger(label: "credd.rotate") { StreamLogHandler.standardError(label: $0) }
+        let rotation = KeyRotation(
+            iam: IAMClient(transport: transport, endpoint: iamEndpoint, wallClock: wallClock, logger: logger),
+            sts: STSClient(
+                transport: transport,
+                endpoint: stsEndpoint?.url ?? URL(string: "https://sts.amazonaws.com") ?? URL(fileURLWithPath: "/"),
+                signingRegion: stsEndpoint?.signingRegion ?? "us-east-1", wallClock: wallClock, logger: logger),
+            keyStore: CredentialsFileWriter(path: target.credentialsFile, clock: wallClock),
+            wallClock: wallClock,
+            logger: logger)
+
+        do {
+            let report = try await rotation.rotate(section: target.section, signingSession: mfaSession(target))
+            print(report.description)
+        } catch {
+            printError("credd: \(error)")
+            throw ExitCode.failure
+        }
+        // The daemon watches the credentials file too; asking is only quicker.
+        _ = try? DaemonConnection.client.send(ControlRequest(command: .reload))
+    }
+
+    /// The MFA session of the keys, from a running daemon, so MFA-guarded IAM policies pass.
+    private func mfaSession(_ target: RotationTarget) -> AWSCredentials? {
+        for name in target.mfaSessionProfiles {
+            guard let response = try? DaemonConnection.client.send(ControlRequest(command: .credentials, profile: name)),
+                let credentials = response.credentials
+            else { continue }
+            return AWSCredentials(
+                accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey,
+                sessionToken: credentials.sessionToken, expiration: credentials.expiration.flatMap(AWSTimestamp.parse))
+        }
+        if !target.mfaSessionProfiles.isEmpty {
+            printError("credd: no running daemon has an MFA session for \(target.section); signing with the long-term key")
+        }
+        return nil
+    }
+}
