@@ -8,6 +8,8 @@ final class ConnectionRegistry: Sendable {
         case admitted
         /// Admitted after evicting this connection, which the caller closes.
         case admittedEvicting(any Channel)
+        /// The endpoint is shutting down: the caller closes the new connection.
+        case refused
     }
 
     private struct Entry {
@@ -19,6 +21,7 @@ final class ConnectionRegistry: Sendable {
         var entries: [ObjectIdentifier: Entry] = [:]
         /// A counter rather than a clock: only the order of activity matters.
         var activityCounter: UInt64 = 0
+        var closed = false
     }
 
     private let capacity: Int
@@ -31,6 +34,7 @@ final class ConnectionRegistry: Sendable {
 
     func admit(_ channel: any Channel) -> Admission {
         state.withLock { state in
+            if state.closed { return .refused }
             var evicted: (any Channel)?
             if state.entries.count >= capacity,
                 let oldest = state.entries.min(by: { $0.value.lastActivity < $1.value.lastActivity })
@@ -49,6 +53,15 @@ final class ConnectionRegistry: Sendable {
             state.activityCounter += 1
             state.entries[ObjectIdentifier(channel)]?.lastActivity = state.activityCounter
         }
+    }
+
+    /// Closes every connection and refuses new ones: the endpoint is stopping.
+    func closeAll() {
+        let channels = state.withLock { state in
+            state.closed = true
+            return state.entries.values.map(\.channel)
+        }
+        for channel in channels { channel.close(promise: nil) }
     }
 
     func remove(_ channel: any Channel) {

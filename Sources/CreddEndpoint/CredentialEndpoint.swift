@@ -110,12 +110,24 @@ public final class CredentialEndpoint: Sendable {
         }
         guard let channel else { throw EndpointError.alreadyStarted }
         logger.info("credential endpoint listening", metadata: ["http.port": "\(boundPort ?? 0)"])
-        try await withThrowingDiscardingTaskGroup { group in
-            try await channel.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { await self.serve(connection) }
+        // The accept loop must outlive cancellation: NIO fails a precondition when an accepted
+        // connection is dropped unconsumed. Cancellation closes the listener and every
+        // connection instead, and the loop drains what was already accepted, then ends.
+        let acceptLoop = Task {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await channel.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await self.serve(connection) }
+                    }
                 }
             }
+        }
+        let registry = self.registry
+        try await withTaskCancellationHandler {
+            try await acceptLoop.value
+        } onCancel: {
+            channel.channel.close(promise: nil)
+            registry.closeAll()
         }
     }
 
@@ -146,8 +158,13 @@ public final class CredentialEndpoint: Sendable {
         let registry = self.registry
         let limits = configuration.limits
         return channel.eventLoop.makeCompletedFuture {
-            if case .admittedEvicting(let evicted) = registry.admit(channel) {
+            switch registry.admit(channel) {
+            case .admitted:
+                break
+            case .admittedEvicting(let evicted):
                 evicted.close(promise: nil)
+            case .refused:
+                channel.close(promise: nil)
             }
             channel.closeFuture.whenComplete { _ in registry.remove(channel) }
             let connectionGuard = ConnectionGuardHandler(limits: limits, registry: registry)

@@ -11,7 +11,7 @@ struct ControlSocketTests {
     static func send(_ request: ControlRequest, to path: String) async throws -> ControlResponse {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try ControlClient(path: path, timeoutSeconds: 10).send(request) })
+                continuation.resume(with: Result { try ControlClient(path: path, timeoutSeconds: 60).send(request) })
             }
         }
     }
