@@ -52,6 +52,22 @@ public struct ChildProcess: Sendable {
         _ = group.wait(timeout: .now() + 10)
         return Output(status: process.terminationStatus, stdout: collected.text(isError: false), stderr: collected.text(isError: true))
     }
+
+    /// ``run(_:environment:stdin:timeout:)`` from async code: the wait happens on a dedicated
+    /// thread, so it never holds a cooperative-pool thread that an in-process server needs.
+    public static func runOnDedicatedThread(
+        _ arguments: [String], environment: [String: String], stdin: String? = nil, timeout: TimeInterval = 120
+    ) async throws -> Output {
+        try await onDedicatedThread { () throws -> Output in
+            try run(arguments, environment: environment, stdin: stdin, timeout: timeout)
+        }
+    }
+
+    /// The first executable called `name` on PATH, if any.
+    public static func executable(named name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
 }
 
 private final class OutputCollector: @unchecked Sendable {

@@ -72,7 +72,7 @@ public final class CreddHarness: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = SignalMask.resettingPrefix + launcher + [Self.binary, "run"] + extraArguments
         process.environment = environment.merging(extra) { $1 }
-        FileManager.default.createFile(atPath: daemonLogPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: daemonLogPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: daemonLogPath))
         process.standardError = log
         process.standardOutput = log
