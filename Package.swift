@@ -77,12 +77,15 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),
-        .testTarget(name: "CreddINITests", dependencies: ["CreddINI"]),
-        .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI"]),
+        .testTarget(name: "CreddINITests", dependencies: ["CreddINI", "CreddTestSupport"]),
+        .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CreddSTSTests", dependencies: ["CreddSTS", "CreddSigV4", "CreddCore"]),
-        .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI"]),
-        .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
+        .testTarget(name: "CreddSTSTests", dependencies: ["CreddSTS", "CreddSigV4", "CreddCore", "CreddTestSupport"]),
+        .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI", "CreddTestSupport"]),
+        .testTarget(
+            name: "CreddRefreshTests",
+            dependencies: ["CreddRefresh", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]
+        ),
         .testTarget(
             name: "CreddEndpointTests",
             dependencies: ["CreddEndpoint", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]
@@ -90,9 +93,17 @@ let package = Package(
         .testTarget(name: "CreddDaemonTests", dependencies: ["CreddDaemon", "CreddCLI", "CreddCore", "CreddTestSupport"]),
         .testTarget(
             name: "CreddSystemdTests",
-            dependencies: ["CreddSystemd", "CreddCore", .product(name: "InMemoryLogging", package: "swift-log")]
+            dependencies: ["CreddSystemd", "CreddCore", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]
         ),
-        .target(name: "CreddTestSupport", path: "Tests/CreddTestSupport"),
+        .target(
+            name: "CreddTestSupport",
+            dependencies: [
+                "CreddCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            path: "Tests/CreddTestSupport"
+        ),
         .testTarget(name: "CreddIntegrationTests", dependencies: ["CreddCore", "CreddTestSupport"]),
         .testTarget(
             name: "CreddRotationTests",

@@ -11,12 +11,6 @@ public enum ContainerToken {
         Secret(RandomToken.make())
     }
 
-    /// `$XDG_RUNTIME_DIR/credd/token`, or `nil` when `XDG_RUNTIME_DIR` is unset or empty.
-    public static func defaultPath(environment: [String: String]) -> String? {
-        guard let runtimeDirectory = environment["XDG_RUNTIME_DIR"], !runtimeDirectory.isEmpty else { return nil }
-        return URL(fileURLWithPath: runtimeDirectory).appendingPathComponent("credd/token").path
-    }
-
     /// Writes `token` to `path` atomically: mode 0600, no trailing newline (botocore and the Go SDK
     /// reject a token containing one), in a directory created with mode 0700 if missing.
     ///

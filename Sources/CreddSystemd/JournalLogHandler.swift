@@ -5,14 +5,9 @@ import Logging
 /// refuses an entry, the entry goes to stderr as a plain line with the reason, so nothing is lost
 /// silently (systemd connects stderr to the journal too).
 public struct JournalLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
-    public var logLevel: Logger.Level
-
-    private let label: String
+    /// Holds the label, level and metadata, and writes the entries the journal refuses.
+    private var fallback: StderrLogHandler
     private let writer: any JournalWriter
-    private let clock: any WallClock
-    private let fallbackOutput: any LogLineOutput
 
     public init(
         label: String,
@@ -22,29 +17,40 @@ public struct JournalLogHandler: LogHandler {
         fallbackOutput: any LogLineOutput = StandardErrorOutput(),
         metadataProvider: Logger.MetadataProvider? = nil
     ) {
-        self.label = label
-        self.logLevel = logLevel
         self.writer = writer
-        self.clock = clock
-        self.fallbackOutput = fallbackOutput
-        self.metadataProvider = metadataProvider
+        self.fallback = StderrLogHandler(
+            label: label, logLevel: logLevel, clock: clock, output: fallbackOutput, metadataProvider: metadataProvider
+        )
+    }
+
+    public var metadata: Logger.Metadata {
+        get { fallback.metadata }
+        set { fallback.metadata = newValue }
+    }
+
+    public var metadataProvider: Logger.MetadataProvider? {
+        get { fallback.metadataProvider }
+        set { fallback.metadataProvider = newValue }
+    }
+
+    public var logLevel: Logger.Level {
+        get { fallback.logLevel }
+        set { fallback.logLevel = newValue }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
+        get { fallback[metadataKey: key] }
+        set { fallback[metadataKey: key] = newValue }
     }
 
     public func log(event: LogEvent) {
-        let merged = mergedMetadata(handler: metadata, provider: metadataProvider, event: event.metadata)
+        let merged = fallback.mergedMetadata(for: event)
         do {
-            try writer.write(JournalFields.fields(for: event, label: label, metadata: merged))
+            try writer.write(JournalFields.fields(for: event, label: fallback.label, metadata: merged))
         } catch {
-            var fallback = merged
-            fallback["journal.error"] = .string(error.description)
-            fallbackOutput.write(
-                line: PlainLogLine.format(event: event, label: label, metadata: fallback, timestamp: clock.now())
-            )
+            var withReason = merged
+            withReason["journal.error"] = .string(error.description)
+            fallback.write(event, metadata: withReason)
         }
     }
 }

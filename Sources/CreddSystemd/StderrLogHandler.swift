@@ -8,7 +8,7 @@ public struct StderrLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level
 
-    private let label: String
+    let label: String
     private let clock: any WallClock
     private let output: any LogLineOutput
 
@@ -32,24 +32,24 @@ public struct StderrLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let merged = mergedMetadata(handler: metadata, provider: metadataProvider, event: event.metadata)
-        output.write(line: PlainLogLine.format(event: event, label: label, metadata: merged, timestamp: clock.now()))
+        write(event, metadata: mergedMetadata(for: event))
     }
-}
 
-/// The metadata an entry carries: the handler's, then the provider's, then the call site's (the
-/// later wins on a shared key), as swift-log's own handlers merge them.
-func mergedMetadata(
-    handler: Logger.Metadata,
-    provider: Logger.MetadataProvider?,
-    event: Logger.Metadata?
-) -> Logger.Metadata {
-    var merged = handler
-    if let provided = provider?.get() {
-        merged.merge(provided) { _, new in new }
+    /// Writes `event` as one line carrying `metadata` in place of its own.
+    func write(_ event: LogEvent, metadata: Logger.Metadata) {
+        output.write(line: PlainLogLine.format(event: event, label: label, metadata: metadata, timestamp: clock.now()))
     }
-    if let event {
-        merged.merge(event) { _, new in new }
+
+    /// The metadata `event` carries: the handler's, then the provider's, then the call site's (the
+    /// later wins on a shared key), as swift-log's own handlers merge them.
+    func mergedMetadata(for event: LogEvent) -> Logger.Metadata {
+        var merged = metadata
+        if let provided = metadataProvider?.get() {
+            merged.merge(provided) { _, new in new }
+        }
+        if let eventMetadata = event.metadata {
+            merged.merge(eventMetadata) { _, new in new }
+        }
+        return merged
     }
-    return merged
 }

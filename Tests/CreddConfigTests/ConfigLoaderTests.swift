@@ -1,4 +1,5 @@
 import CreddConfig
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -168,11 +169,10 @@ struct ConfigLoaderTests {
 
     @Test("the system reader reads files, reports missing ones and explains failures")
     func systemReader() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("credd-reader-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let file = directory + "/config"
-        try Data("[credd]\n".utf8).write(to: URL(fileURLWithPath: file))
+        let temporary = try TemporaryDirectory(prefix: "credd-reader")
+        defer { temporary.remove() }
+        let directory = temporary.path
+        let file = try temporary.write("config", "[credd]\n", mode: nil)
         #expect(try SystemFileReader().read(file) == .contents(Array("[credd]\n".utf8)))
         #expect(try SystemFileReader().read(directory + "/absent") == .missing)
         #expect(throws: FileReadError(path: directory, reason: "is a directory")) { try SystemFileReader().read(directory) }

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import Testing
 import CreddCredentialsFile
@@ -22,31 +23,24 @@ struct BotocoreReadBackTests {
 
     /// Runs the script with the AWS variables replaced, so nothing of a real setup leaks in.
     func botocoreCredentials(path: String, profiles: [String]) throws -> [String: [String?]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, path] + profiles
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }.merging([
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }.merging([
             "AWS_SHARED_CREDENTIALS_FILE": path,
             "AWS_CONFIG_FILE": path + ".absent-config",
             "AWS_EC2_METADATA_DISABLED": "true",
             "PYTHONUTF8": "1",
         ]) { _, new in new }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python3 with botocore must be installed, and must accept the file")
-        let parsed = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [Any]])
+        let run = try ChildProcess.run(["python3", "-c", Self.script, path] + profiles, environment: environment)
+        try #require(run.status == 0, "python3 with botocore must be installed, and must accept the file")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: [Any]])
         return parsed.mapValues { values in values.map { $0 as? String } }
     }
 
     @Test("new and rewritten sections give botocore the new credentials; other profiles are untouched")
     func botocoreReadsWrittenFile() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         let original = "# keep me\r\n[default]\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\r\n\r\n[dev]\n# managed by credd\naws_access_key_id = ASIAOLD\naws_secret_access_key = old\naws_session_token = old-token\naws_security_token = stale-token\nx_security_token_expires = 2020-01-01T00:00:00Z\n\n[other]\naws_access_key_id=AKIAOTHEREXAMPLE\naws_secret_access_key=other-secret\naws_session_token = other-token"
-        try directory.write(original, to: "credentials")
+        try directory.write("credentials", original, mode: nil)
         let writer = CredentialsFileWriter(path: directory.path + "/credentials", clock: Fixtures.clock)
         try writer.apply([
             .write(section: "dev", credentials: Fixtures.session("dev")),

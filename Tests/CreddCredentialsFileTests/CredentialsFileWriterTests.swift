@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -15,7 +16,7 @@ struct CredentialsFileWriterTests {
 
     @Test("creates the directory (0700) and the file (0600) when missing")
     func createsFile() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         let writer = CredentialsFileWriter(path: directory.path + "/home/.aws/credentials", clock: Fixtures.clock)
         let outcomes = try writer.apply([.write(section: "dev", credentials: Fixtures.session("a"))])
@@ -28,9 +29,9 @@ struct CredentialsFileWriterTests {
 
     @Test("only the managed section changes: every other byte, CRLF and the missing final newline stay")
     func editIsLocal() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.userFile, to: "credentials")
+        try directory.write("credentials", Self.userFile, mode: nil)
         let outcomes = try writer(directory).apply([.write(section: "dev", credentials: Fixtures.session("new"))])
         #expect(outcomes.map(\.change) == [.updated])
         let expected = Self.userFile
@@ -43,10 +44,10 @@ struct CredentialsFileWriterTests {
 
     @Test("a new section is appended in the file's line ending, leaving the rest identical")
     func appendKeepsRest() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         let crlf = "[default]\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\n"
-        try directory.write(crlf, to: "credentials")
+        try directory.write("credentials", crlf, mode: nil)
         try writer(directory).apply([.write(section: "dev", credentials: Fixtures.session("a"))])
         let written = try directory.read("credentials")
         #expect(written.hasPrefix(crlf + "\r\n[dev]\r\n# managed by credd\r\n"))
@@ -55,9 +56,9 @@ struct CredentialsFileWriterTests {
 
     @Test("a section credd does not own is refused with file, line and section; the other updates apply")
     func refusesUnowned() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.userFile, to: "credentials")
+        try directory.write("credentials", Self.userFile, mode: nil)
         let outcomes = try writer(directory).apply([
             .write(section: "work", credentials: Fixtures.session("x")),
             .write(section: "staging", credentials: Fixtures.session("s")),
@@ -78,9 +79,9 @@ struct CredentialsFileWriterTests {
 
     @Test("several updates are one rewrite: one temp file, one rename")
     func batchIsOneRewrite() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.userFile, to: "credentials")
+        try directory.write("credentials", Self.userFile, mode: nil)
         let inodeBefore = try #require(fileStatus(directory.path + "/credentials")).st_ino
         let fsyncs = CallCounter()
         var system = SystemCalls.live
@@ -104,7 +105,7 @@ struct CredentialsFileWriterTests {
 
     @Test("writing the same credentials again does not rewrite the file")
     func unchangedIsNoWrite() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         let writer = writer(directory)
         try writer.apply([.write(section: "dev", credentials: Fixtures.session("a"))])
@@ -116,9 +117,9 @@ struct CredentialsFileWriterTests {
 
     @Test("owned sections can be listed and removed; the rest stays")
     func removal() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.userFile, to: "credentials")
+        try directory.write("credentials", Self.userFile, mode: nil)
         let writer = writer(directory)
         #expect(try writer.ownedSections() == ["dev"])
         let outcomes = try writer.apply([.remove(section: "dev")])
@@ -134,10 +135,10 @@ struct CredentialsFileWriterTests {
 
     @Test("a symlinked file is written through to its target; the link stays a link")
     func symlinkWrittenThrough() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         try FileManager.default.createDirectory(atPath: directory.path + "/dotfiles", withIntermediateDirectories: true)
-        try directory.write("[default]\nregion = x\n", to: "dotfiles/aws-credentials")
+        try directory.write("dotfiles/aws-credentials", "[default]\nregion = x\n", mode: nil)
         // A relative link, through a second link.
         #expect(symlink("dotfiles/aws-credentials", directory.path + "/middle") == 0)
         #expect(symlink(directory.path + "/middle", directory.path + "/credentials") == 0)
@@ -150,7 +151,7 @@ struct CredentialsFileWriterTests {
 
     @Test("a dangling symlink's target is created; a symlink loop is an error")
     func danglingAndLoop() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         #expect(symlink("real", directory.path + "/credentials") == 0)
         try writer(directory).apply([.write(section: "dev", credentials: Fixtures.session("a"))])
@@ -163,9 +164,9 @@ struct CredentialsFileWriterTests {
 
     @Test("the new file is 0600 even when the old one was readable by others")
     func modeIsTightened() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write("[default]\n", to: "credentials")
+        try directory.write("credentials", "[default]\n", mode: nil)
         #expect(chmod(directory.path + "/credentials", 0o644) == 0)
         try writer(directory).apply([.write(section: "dev", credentials: Fixtures.session("a"))])
         #expect(fileStatus(directory.path + "/credentials").map { $0.st_mode & 0o777 } == 0o600)
@@ -173,9 +174,9 @@ struct CredentialsFileWriterTests {
 
     @Test("a writer waits for the lock and gives up after its timeout, writing nothing")
     func lockTimesOut() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.userFile, to: "credentials")
+        try directory.write("credentials", Self.userFile, mode: nil)
         let holder = open(directory.path + "/credentials.lock", O_RDWR | O_CREAT, 0o600)
         defer { close(holder) }
         #expect(flock(holder, LOCK_EX) == 0)
@@ -191,7 +192,7 @@ struct CredentialsFileWriterTests {
 
     @Test("a writer blocked by the lock proceeds once it is released")
     func lockIsWaitedFor() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         let holder = open(directory.path + "/credentials.lock", O_RDWR | O_CREAT, 0o600)
         #expect(flock(holder, LOCK_EX) == 0)
@@ -207,9 +208,9 @@ struct CredentialsFileWriterTests {
 
     @Test("two writers sharing the lock never lose each other's updates")
     func concurrentWriters() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.userFile, to: "credentials")
+        try directory.write("credentials", Self.userFile, mode: nil)
         let path = directory.path + "/credentials"
         let failures = CallCounter()
         DispatchQueue.concurrentPerform(iterations: 2) { worker in

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -14,7 +15,7 @@ struct WriterFailureTests {
 
     @Test("a file that is not UTF-8 is left alone and the error names the line")
     func invalidUTF8() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         let bytes = Array("[default]\nx = 1\n".utf8) + [0xFF] + Array("\n".utf8)
         try Data(bytes).write(to: URL(fileURLWithPath: directory.path + "/credentials"))
@@ -43,9 +44,9 @@ struct WriterFailureTests {
         MalformedCase(text: "[dev]\n# managed by credd\nnot an entry\n", reason: .malformedSection, line: 3),
     ])
     func malformedSection(malformed: MalformedCase) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(malformed.text, to: "credentials")
+        try directory.write("credentials", malformed.text, mode: nil)
         let outcomes = try writer(directory).apply([.write(section: "dev", credentials: Fixtures.session("a")), .remove(section: "dev")])
         #expect(outcomes.map(\.failure?.reason) == [malformed.reason, malformed.reason])
         #expect(outcomes.map(\.failure?.line) == [malformed.line, malformed.line])
@@ -54,10 +55,10 @@ struct WriterFailureTests {
 
     @Test("problems elsewhere in the file do not block credd's own sections")
     func problemsElsewhere() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         let text = "[other]\na = 1\na = 2\n\n[dev]\n# managed by credd\nx = 1\n"
-        try directory.write(text, to: "credentials")
+        try directory.write("credentials", text, mode: nil)
         let outcomes = try writer(directory).apply([.remove(section: "dev")])
         #expect(outcomes.map(\.change) == [.removed])
         #expect(try directory.read("credentials") == "[other]\na = 1\na = 2\n")
@@ -65,9 +66,9 @@ struct WriterFailureTests {
 
     @Test("a failed write (disk full) leaves the original intact and no temp file behind")
     func diskFull() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.original, to: "credentials")
+        try directory.write("credentials", Self.original, mode: nil)
         var system = SystemCalls.live
         system.write = { _, _, _ in
             errno = ENOSPC
@@ -88,9 +89,9 @@ struct WriterFailureTests {
 
     @Test("a short write is continued, a failing fsync aborts before the rename")
     func partialWritesAndFsync() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.original, to: "credentials")
+        try directory.write("credentials", Self.original, mode: nil)
         var trickle = SystemCalls.live
         trickle.write = { descriptor, buffer, count in Glibc.write(descriptor, buffer, min(count, 7)) }
         try writer(directory, system: trickle).apply([.write(section: "dev", credentials: Fixtures.session("a"))])
@@ -110,10 +111,10 @@ struct WriterFailureTests {
 
     @Test("a read-only directory fails cleanly", .disabled(if: getuid() == 0, "root ignores directory permissions"))
     func readOnlyDirectory() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.original, to: "credentials")
-        try directory.write("", to: "credentials.lock")
+        try directory.write("credentials", Self.original, mode: nil)
+        try directory.write("credentials.lock", "", mode: nil)
         #expect(chmod(directory.path, 0o500) == 0)
         #expect(throws: CredentialsFileError.self) {
             try writer(directory).apply([.write(section: "dev", credentials: Fixtures.session("a"))])
@@ -138,9 +139,9 @@ struct WriterFailureTests {
     ])
     func refusedCredentials(refusal: RefusalCase) throws {
         let (label, credentials, reason) = (refusal.label, refusal.credentials, refusal.reason)
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        try directory.write(Self.original, to: "credentials")
+        try directory.write("credentials", Self.original, mode: nil)
         let outcomes = try writer(directory).apply([.write(section: "dev", credentials: credentials), .write(section: "new", credentials: credentials)])
         for outcome in outcomes {
             let error = try #require(outcome.failure, "\(label)")
@@ -153,7 +154,7 @@ struct WriterFailureTests {
 
     @Test("section names that cannot be a header are refused")
     func badSectionName() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         let outcomes = try writer(directory).apply([.write(section: "a]b", credentials: Fixtures.session("a"))])
         #expect(outcomes.first?.failure?.reason == .unwritableValue)

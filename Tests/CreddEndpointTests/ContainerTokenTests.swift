@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -16,10 +17,10 @@ struct ContainerTokenTests {
     }
 
     @Test func writeCreatesAPrivateDirectoryAndFileWithoutNewline() throws {
-        let runtime = try makeTemporaryDirectory("runtime")
-        defer { try? FileManager.default.removeItem(at: runtime) }
-        let path = try #require(ContainerToken.defaultPath(environment: ["XDG_RUNTIME_DIR": runtime.path]))
-        #expect(path == runtime.path + "/credd/token")
+        let runtimeDirectory = try TemporaryDirectory(prefix: "credd-runtime")
+        defer { runtimeDirectory.remove() }
+        let runtime = runtimeDirectory.url
+        let path = runtime.path + "/credd/token"
         let token = ContainerToken.generate()
         try ContainerToken.write(token, to: path)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(token.revealed.utf8))
@@ -34,8 +35,9 @@ struct ContainerTokenTests {
     }
 
     @Test func writeTightensAnOpenDirectory() throws {
-        let runtime = try makeTemporaryDirectory("runtime")
-        defer { try? FileManager.default.removeItem(at: runtime) }
+        let runtimeDirectory = try TemporaryDirectory(prefix: "credd-runtime")
+        defer { runtimeDirectory.remove() }
+        let runtime = runtimeDirectory.url
         let directory = runtime.appendingPathComponent("credd").path
         #expect(mkdir(directory, 0o755) == 0)
         chmod(directory, 0o755)
@@ -44,10 +46,12 @@ struct ContainerTokenTests {
     }
 
     @Test func writeRefusesASymlinkedDirectory() throws {
-        let runtime = try makeTemporaryDirectory("runtime")
-        defer { try? FileManager.default.removeItem(at: runtime) }
-        let elsewhere = try makeTemporaryDirectory("elsewhere")
-        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let runtimeDirectory = try TemporaryDirectory(prefix: "credd-runtime")
+        defer { runtimeDirectory.remove() }
+        let runtime = runtimeDirectory.url
+        let elsewhereDirectory = try TemporaryDirectory(prefix: "credd-elsewhere")
+        defer { elsewhereDirectory.remove() }
+        let elsewhere = elsewhereDirectory.url
         try FileManager.default.createSymbolicLink(atPath: runtime.path + "/credd", withDestinationPath: elsewhere.path)
         let token = ContainerToken.generate()
         let error = #expect(throws: EndpointError.self) {
@@ -67,12 +71,6 @@ struct ContainerTokenTests {
         #expect(message.contains("/nonexistent-credd-test/credd"))
         #expect(message.contains("XDG_RUNTIME_DIR"))
         #expect(!message.contains(token.revealed))
-    }
-
-    @Test func defaultPathNeedsARuntimeDirectory() {
-        #expect(ContainerToken.defaultPath(environment: [:]) == nil)
-        #expect(ContainerToken.defaultPath(environment: ["XDG_RUNTIME_DIR": ""]) == nil)
-        #expect(ContainerToken.defaultPath(environment: ["XDG_RUNTIME_DIR": "/run/user/1000"]) == "/run/user/1000/credd/token")
     }
 
     static func mode(_ path: String) throws -> mode_t {

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import InMemoryLogging
 import Logging
@@ -21,7 +22,7 @@ struct EndpointServerTests {
     }
 
     func expectNoSecretInLogs() {
-        let text = logText(logs)
+        let text = logs.renderedText
         for secret in secrets {
             #expect(!text.contains(secret))
         }
@@ -142,11 +143,11 @@ struct EndpointServerTests {
                 "-H", "Authorization: \(TestEndpoint.containerToken.revealed)",
                 "http://127.0.0.1:\(port)/v1/credentials/dev",
             ]
-            let asNobody = try await runProcess(
-                setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", curl] + arguments, environment: ["PATH": "/usr/bin:/bin"]
+            let asNobody = try await ChildProcess.runOnDedicatedThread(
+                [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", curl] + arguments, environment: ["PATH": "/usr/bin:/bin"]
             )
             #expect(asNobody.stdout == "403", "\(asNobody.stderr)")
-            let asUs = try await runProcess(curl, arguments, environment: ["PATH": "/usr/bin:/bin"])
+            let asUs = try await ChildProcess.runOnDedicatedThread([curl] + arguments, environment: ["PATH": "/usr/bin:/bin"])
             #expect(asUs.stdout == "200", "\(asUs.stderr)")
         }
         #expect(logs.entries.contains { $0.level == .warning && $0.metadata["net.peer.uid"] == "65534" })
@@ -257,7 +258,7 @@ struct EndpointServerTests {
     }
 
     @Test func adoptsAnAlreadyListeningLoopbackSocket() async throws {
-        let descriptor = try Self.listeningSocket(address: "127.0.0.1")
+        let descriptor = try TCPSocket.bound(to: "127.0.0.1", listening: true)
         let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
         let port = try await endpoint.adopt(descriptor: descriptor)
         #expect(endpoint.boundPort == port)
@@ -269,7 +270,7 @@ struct EndpointServerTests {
     }
 
     @Test func refusesToAdoptANonLoopbackSocket() async throws {
-        let descriptor = try Self.listeningSocket(address: "0.0.0.0")
+        let descriptor = try TCPSocket.bound(to: "0.0.0.0", listening: true)
         let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
         let error = await #expect(throws: EndpointError.self) { try await endpoint.adopt(descriptor: descriptor) }
         #expect(error?.description.contains("0.0.0.0") == true, "\(String(describing: error))")
@@ -287,17 +288,5 @@ struct EndpointServerTests {
         let after = await onDedicatedThread { RawHTTPClient.connect(port: port) }
         #expect(after < 0)
         if after >= 0 { close(after) }
-    }
-
-    static func listeningSocket(address text: String) throws -> Int32 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(descriptor >= 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr(text)
-        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try #require(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } } == 0)
-        try #require(listen(descriptor, 16) == 0)
-        return descriptor
     }
 }

@@ -1,22 +1,11 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import InMemoryLogging
 import NIOHTTP1
 import Testing
 
 @testable import CreddEndpoint
-
-/// A seeded generator, so a failing fuzz case can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random and malformed requests: no crash, and secrets only where an authorised request asked for them.
 struct FuzzTests {
@@ -127,7 +116,7 @@ struct FuzzTests {
         let imdsToken = await router.respond(to: HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/latest/api/token", headers: tokenHead), peer: .servedUser).body
         let secrets = [good.secretAccessKey.revealed, try #require(good.sessionToken).revealed]
         let neverServed = [expired.secretAccessKey.revealed, try #require(expired.sessionToken).revealed, TestEndpoint.containerToken.revealed]
-        var rng = SplitMix64(state: 0xC0FFEE)
+        var rng = SplitMix64(seed: 0xC0FFEE)
         var statuses: [UInt: Int] = [:]
         var served = 0
         for iteration in 0..<100_000 {
@@ -163,7 +152,7 @@ struct FuzzTests {
                 for worker in 0..<4 {
                     group.addTask {
                         await onDedicatedThread {
-                            var rng = SplitMix64(state: UInt64(worker) &* 7919 &+ 1)
+                            var rng = SplitMix64(seed: UInt64(worker) &* 7919 &+ 1)
                             return (0..<750).map { _ -> (request: [UInt8], response: RawHTTPResponse?) in
                                 var bytes = Array(valid.utf8)
                                 switch Int.random(in: 0..<5, using: &rng) {
@@ -203,7 +192,7 @@ struct FuzzTests {
             let stillServing = await onDedicatedThread { RawHTTPClient.exchange(port: port, valid) }
             #expect(stillServing?.status == 200)
         }
-        let text = logText(logs)
+        let text = logs.renderedText
         for secret in secrets {
             #expect(!text.contains(secret))
         }

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import InMemoryLogging
 import Synchronization
@@ -29,7 +30,7 @@ struct SDKClientTests {
         print(json.dumps(result))
         """
 
-    func expectCredentials(_ result: ProcessResult, method: String) throws {
+    func expectCredentials(_ result: ChildProcess.Output, method: String) throws {
         #expect(result.status == 0, "\(result.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
         let fields = try #require(object as? [String: String], "\(result.stdout)")
@@ -41,13 +42,14 @@ struct SDKClientTests {
 
     @Test(arguments: [false, true])
     func botocoreUsesTheImdsV2Flow(v1Disabled: Bool) async throws {
-        let home = try makeTemporaryDirectory("boto-imds")
-        defer { try? FileManager.default.removeItem(at: home) }
+        let homeDirectory = try TemporaryDirectory(prefix: "credd-boto-imds")
+        defer { homeDirectory.remove() }
+        let home = homeDirectory.url
         let logs = InMemoryLogHandler()
         try await TestEndpoint.withRunning(source: source, logHandler: logs) { port in
             var extra = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)/"]
             if v1Disabled { extra["AWS_EC2_METADATA_V1_DISABLED"] = "true" }
-            let result = try await runProcess("/usr/bin/env", ["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, extra))
+            let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, extra))
             try expectCredentials(result, method: "iam-role")
         }
         // The token was issued and the credentials fetched with it.
@@ -58,8 +60,9 @@ struct SDKClientTests {
     }
 
     @Test func botocoreUsesTheContainerApiWithTheTokenFile() async throws {
-        let home = try makeTemporaryDirectory("boto-container")
-        defer { try? FileManager.default.removeItem(at: home) }
+        let homeDirectory = try TemporaryDirectory(prefix: "credd-boto-container")
+        defer { homeDirectory.remove() }
+        let home = homeDirectory.url
         let tokenFile = home.appendingPathComponent("runtime/credd/token").path
         try FileManager.default.createDirectory(atPath: home.appendingPathComponent("runtime").path, withIntermediateDirectories: true)
         try ContainerToken.write(TestEndpoint.containerToken, to: tokenFile)
@@ -67,20 +70,21 @@ struct SDKClientTests {
             let extra = ShellEnvironment.applying(
                 profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: "eu-west-1", to: [:]
             )
-            let result = try await runProcess("/usr/bin/env", ["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, extra))
+            let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, extra))
             try expectCredentials(result, method: "container-role")
         }
     }
 
     @Test func botocoreGetsNoCredentialsFromAnExpiredProfile() async throws {
-        let home = try makeTemporaryDirectory("boto-expired")
-        defer { try? FileManager.default.removeItem(at: home) }
+        let homeDirectory = try TemporaryDirectory(prefix: "credd-boto-expired")
+        defer { homeDirectory.remove() }
+        let home = homeDirectory.url
         source.set(.available(FakeCredentials.make(expiration: Date().addingTimeInterval(-60)), roleArn: nil, lastUpdated: Date()), for: "dev")
         let tokenFile = home.appendingPathComponent("token").path
         try ContainerToken.write(TestEndpoint.containerToken, to: tokenFile)
         try await TestEndpoint.withRunning(source: source) { port in
             let container = ShellEnvironment.applying(profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: nil, to: [:])
-            let result = try await runProcess("/usr/bin/env", ["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, container))
+            let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, container))
             #expect(result.status != 0)
             #expect(result.stderr.contains("503") || result.stderr.contains("CredentialRetrievalError"), "\(result.stderr)")
             #expect(!result.stdout.contains("ASIA"))
@@ -88,31 +92,34 @@ struct SDKClientTests {
     }
 
     @Test func awsCliGetsCredentialsBothWaysAndCallsSts() async throws {
-        let home = try makeTemporaryDirectory("awscli")
-        defer { try? FileManager.default.removeItem(at: home) }
+        let homeDirectory = try TemporaryDirectory(prefix: "credd-awscli")
+        defer { homeDirectory.remove() }
+        let home = homeDirectory.url
         let tokenFile = home.appendingPathComponent("token").path
         try ContainerToken.write(TestEndpoint.containerToken, to: tokenFile)
-        try await MotoServer.withRunning(home: home) { stsURL in
-            try await TestEndpoint.withRunning(source: source) { port in
-                let imds = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)/", "AWS_EC2_METADATA_V1_DISABLED": "true"]
-                let container = ShellEnvironment.applying(profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: nil, to: [:])
-                for extra in [imds, container] {
-                    let environment = isolatedAWSEnvironment(home: home, extra.merging(["AWS_ENDPOINT_URL_STS": stsURL]) { $1 })
-                    // awscli v1 has no `configure export-credentials`; its debug log shows the
-                    // signed request instead: the key id in the credential scope and the session token header.
-                    let identity = try await runProcess("/usr/bin/env", ["aws", "--debug", "sts", "get-caller-identity", "--output", "json"], environment: environment)
-                    #expect(identity.status == 0, "\(identity.stderr.suffix(2000))")
-                    #expect(identity.stdout.contains("\"Account\""))
-                    #expect(identity.stderr.contains("Credential=\(credentials.accessKeyId)/"))
-                    #expect(identity.stderr.contains(try #require(credentials.sessionToken).revealed))
-                }
+        let moto = try await MotoServer.start(environment: isolatedAWSEnvironment(home: home, [:]))
+        defer { moto.stop() }
+        let stsURL = moto.endpoint
+        try await TestEndpoint.withRunning(source: source) { port in
+            let imds = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)/", "AWS_EC2_METADATA_V1_DISABLED": "true"]
+            let container = ShellEnvironment.applying(profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: nil, to: [:])
+            for extra in [imds, container] {
+                let environment = isolatedAWSEnvironment(home: home, extra.merging(["AWS_ENDPOINT_URL_STS": stsURL]) { $1 })
+                // awscli v1 has no `configure export-credentials`; its debug log shows the
+                // signed request instead: the key id in the credential scope and the session token header.
+                let identity = try await ChildProcess.runOnDedicatedThread(["aws", "--debug", "sts", "get-caller-identity", "--output", "json"], environment: environment)
+                #expect(identity.status == 0, "\(identity.stderr.suffix(2000))")
+                #expect(identity.stdout.contains("\"Account\""))
+                #expect(identity.stderr.contains("Credential=\(credentials.accessKeyId)/"))
+                #expect(identity.stderr.contains(try #require(credentials.sessionToken).revealed))
             }
         }
     }
 
     @Test func boto3PicksUpRenewedCredentialsOnAHeldClient() async throws {
-        let home = try makeTemporaryDirectory("boto-rotation")
-        defer { try? FileManager.default.removeItem(at: home) }
+        let homeDirectory = try TemporaryDirectory(prefix: "credd-boto-rotation")
+        defer { homeDirectory.remove() }
+        let home = homeDirectory.url
         let tokenFile = home.appendingPathComponent("token").path
         try ContainerToken.write(TestEndpoint.containerToken, to: tokenFile)
         let marker = home.appendingPathComponent("renewed").path
@@ -137,15 +144,16 @@ struct SDKClientTests {
             client.get_caller_identity()
             print(json.dumps(seen))
             """
-        try await MotoServer.withRunning(home: home) { stsURL in
-            try await TestEndpoint.withRunning(source: rotating) { port in
-                var extra = ShellEnvironment.applying(profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: nil, to: [:])
-                extra["AWS_ENDPOINT_URL_STS"] = stsURL
-                let result = try await runProcess("/usr/bin/env", ["python3", "-c", script, marker], environment: isolatedAWSEnvironment(home: home, extra))
-                #expect(result.status == 0, "\(result.stderr)")
-                let keys = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String]
-                #expect(keys == [rotating.before.accessKeyId, rotating.after.accessKeyId])
-            }
+        let moto = try await MotoServer.start(environment: isolatedAWSEnvironment(home: home, [:]))
+        defer { moto.stop() }
+        let stsURL = moto.endpoint
+        try await TestEndpoint.withRunning(source: rotating) { port in
+            var extra = ShellEnvironment.applying(profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: nil, to: [:])
+            extra["AWS_ENDPOINT_URL_STS"] = stsURL
+            let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", script, marker], environment: isolatedAWSEnvironment(home: home, extra))
+            #expect(result.status == 0, "\(result.stderr)")
+            let keys = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String]
+            #expect(keys == [rotating.before.accessKeyId, rotating.after.accessKeyId])
         }
     }
 }
@@ -167,53 +175,5 @@ final class MarkerRotatingSource: EndpointCredentialSource {
         guard profile == "dev" else { return .unknown }
         let renewed = FileManager.default.fileExists(atPath: marker)
         return .available(renewed ? after : before, roleArn: nil, lastUpdated: Date())
-    }
-}
-
-/// A local `moto_server` standing in for STS.
-enum MotoServer {
-    static func withRunning<T: Sendable>(home: URL, _ body: (String) async throws -> T) async throws -> T {
-        let port = try freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["moto_server", "-H", "127.0.0.1", "-p", String(port)]
-        process.environment = isolatedAWSEnvironment(home: home, [:])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let exited = AsyncStream<Void> { continuation in
-            process.terminationHandler = { _ in continuation.finish() }
-        }
-        try process.run()
-        let outcome: Result<T, any Error>
-        do {
-            let ready = await onDedicatedThread { () -> Bool in
-                for _ in 0..<300 {
-                    let descriptor = RawHTTPClient.connect(port: port)
-                    if descriptor >= 0 {
-                        close(descriptor)
-                        return true
-                    }
-                    usleep(100_000)
-                }
-                return false
-            }
-            try #require(ready, "moto_server did not start on port \(port)")
-            outcome = .success(try await body("http://127.0.0.1:\(port)"))
-        } catch {
-            outcome = .failure(error)
-        }
-        // SIGKILL: processes spawned from the test runner inherit a mask that blocks SIGTERM.
-        kill(process.processIdentifier, SIGKILL)
-        for await _ in exited {}
-        return try outcome.get()
-    }
-
-    static func freePort() throws -> Int {
-        let descriptor = try EndpointServerTests.listeningSocket(address: "127.0.0.1")
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

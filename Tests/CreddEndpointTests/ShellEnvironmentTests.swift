@@ -1,3 +1,4 @@
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -35,7 +36,7 @@ struct ShellEnvironmentTests {
     func singleQuotingSurvivesEvalInPosixShells(value: String) async throws {
         for shell in ["/bin/bash", "/bin/sh"] where FileManager.default.isExecutableFile(atPath: shell) {
             let script = #"eval "X=$QUOTED"; printf '%s' "$X""#
-            let result = try await runProcess(shell, ["-c", script], environment: ["PATH": "/usr/bin:/bin", "QUOTED": ShellEnvironment.singleQuoted(value)])
+            let result = try await ChildProcess.runOnDedicatedThread([shell, "-c", script], environment: ["PATH": "/usr/bin:/bin", "QUOTED": ShellEnvironment.singleQuoted(value)])
             #expect(result.status == 0)
             #expect(result.stdout == value, "\(shell)")
         }
@@ -49,8 +50,8 @@ struct ShellEnvironmentTests {
             eval "$CREDD_ENV_OUTPUT"
             printf '%s\\n' "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" "$AWS_REGION" "${AWS_ACCESS_KEY_ID-unset}" "${AWS_PROFILE-unset}"
             """
-        let result = try await runProcess(
-            "/bin/bash", ["-c", script],
+        let result = try await ChildProcess.runOnDedicatedThread(
+            ["/bin/bash", "-c", script],
             environment: ["PATH": "/usr/bin:/bin", "CREDD_ENV_OUTPUT": lines, "AWS_ACCESS_KEY_ID": "AKIAOLD", "AWS_PROFILE": "old"]
         )
         #expect(result.status == 0, "\(result.stderr)")

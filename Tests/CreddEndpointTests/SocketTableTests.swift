@@ -1,3 +1,4 @@
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -78,8 +79,9 @@ struct SocketTableTests {
     }
 
     @Test func readerUsesInjectedPathsAndFailsClosedWhenUnreadable() throws {
-        let directory = try makeTemporaryDirectory("socket-table")
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directoryDirectory = try TemporaryDirectory(prefix: "credd-socket-table")
+        defer { directoryDirectory.remove() }
+        let directory = directoryDirectory.url
         let tcp = directory.appendingPathComponent("tcp")
         let tcp6 = directory.appendingPathComponent("tcp6")
         try Self.tcp.write(to: tcp, atomically: true, encoding: .utf8)

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import InMemoryLogging
 import Logging
@@ -66,11 +67,9 @@ enum TestEndpoint {
         socketOwners: any SocketOwnerLookup = ProcNetSocketOwnerLookup(),
         _ body: (Int) async throws -> T
     ) async throws -> T {
-        var handler = logHandler
-        handler.logLevel = .trace
-        let logger = Logger(label: "credd.endpoint.test") { _ in handler }
         let endpoint = CredentialEndpoint(
-            configuration: configuration, source: source, wallClock: wallClock, logger: logger, socketOwners: socketOwners
+            configuration: configuration, source: source, wallClock: wallClock,
+            logger: .recording(into: logHandler, label: "credd.endpoint.test"), socketOwners: socketOwners
         )
         let port = try await endpoint.bind()
         let server = Task { try await endpoint.run() }
@@ -80,62 +79,6 @@ enum TestEndpoint {
         _ = await server.result
         return result
     }
-}
-
-/// The text of every log entry (message and metadata), for secret scans.
-func logText(_ handler: InMemoryLogHandler) -> String {
-    handler.entries.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
-}
-
-/// Runs blocking work on its own thread so it never holds a cooperative-pool thread the server needs.
-func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        let thread = Thread { continuation.resume(returning: work()) }
-        thread.stackSize = 1 << 20
-        thread.start()
-    }
-}
-
-struct ProcessResult: Sendable {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-}
-
-/// Runs a program to completion without blocking the concurrency pool; output goes through temp files.
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]) async throws -> ProcessResult {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("credd-endpoint-proc-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let stdoutURL = directory.appendingPathComponent("stdout")
-    let stderrURL = directory.appendingPathComponent("stderr")
-    _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-    let stdoutHandle = try FileHandle(forWritingTo: stdoutURL)
-    let stderrHandle = try FileHandle(forWritingTo: stderrURL)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = environment
-    process.standardOutput = stdoutHandle
-    process.standardError = stderrHandle
-    process.standardInput = FileHandle.nullDevice
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do {
-            try process.run()
-        } catch {
-            process.terminationHandler = nil
-            continuation.resume(throwing: error)
-        }
-    }
-    try stdoutHandle.close()
-    try stderrHandle.close()
-    return ProcessResult(
-        status: status,
-        stdout: (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? ""
-    )
 }
 
 /// An environment for AWS tools that cannot see the real `~/.aws`: HOME and the config files
@@ -156,10 +99,4 @@ func isolatedAWSEnvironment(home: URL, _ extra: [String: String]) -> [String: St
     if let pyenvRoot = inherited["PYENV_ROOT"] { environment["PYENV_ROOT"] = pyenvRoot }
     environment.merge(extra) { _, new in new }
     return environment
-}
-
-func makeTemporaryDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("credd-\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }

@@ -1,23 +1,9 @@
 import Foundation
 import Testing
 import CreddINI
+import CreddTestSupport
 
-/// Runs `python3 -c script arguments…` and returns its standard output. botocore is a real
-/// peer: these tests fail (rather than skip) when it is missing, so CI must install it.
-func runPython(_ script: String, arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    // Decode files as UTF-8 whatever the test machine's locale, as on users' machines.
-    process.environment = ProcessInfo.processInfo.environment.merging(["PYTHONUTF8": "1"]) { _, new in new }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
+/// botocore is a real peer: these tests fail (rather than skip) when it is missing, so CI must install it.
 @Suite("Cross-check with botocore's own parser")
 struct BotocoreCrossCheckTests {
     /// Prints, per file, either botocore's parsed sections or the parse error's class name.
@@ -66,19 +52,19 @@ struct BotocoreCrossCheckTests {
 
     @Test("botocore reads every fixture as we do, and rejects the ones we flag")
     func fixturesAgreeWithBotocore() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("credd-ini-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try TemporaryDirectory(prefix: "credd-ini")
+        defer { directory.remove() }
 
         var paths: [String: INIFixture] = [:]
         for (index, fixture) in INIFixtures.all.enumerated() {
-            let path = directory.appendingPathComponent("fixture-\(index).ini").path
-            try Data(fixture.text.utf8).write(to: URL(fileURLWithPath: path))
+            let path = try directory.write("fixture-\(index).ini", fixture.text, mode: nil)
             paths[path] = fixture
         }
-        let run = try runPython(Self.parseScript, arguments: paths.keys.sorted())
+        // Decode files as UTF-8 whatever the test machine's locale, as on users' machines.
+        let environment = ProcessInfo.processInfo.environment.merging(["PYTHONUTF8": "1"]) { _, new in new }
+        let run = try ChildProcess.run(["python3", "-c", Self.parseScript] + paths.keys.sorted(), environment: environment)
         try #require(run.status == 0, "python3 with botocore must be installed")
-        let results = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: [String: Any]])
+        let results = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: [String: Any]])
 
         for (path, fixture) in paths.sorted(by: { $0.key < $1.key }) {
             let result = try #require(results[path], "\(fixture.name)")

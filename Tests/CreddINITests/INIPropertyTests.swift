@@ -1,24 +1,10 @@
 import Testing
 import CreddINI
-
-/// SplitMix64: a tiny seeded generator, so a failing case can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import CreddTestSupport
 
 /// Random INI documents assembled from the fragments real files are made of.
 struct RandomDocumentBuilder {
-    var generator: SeededGenerator
+    var generator: SplitMix64
     /// Whether to mix in lines AWS tools reject (invalid lines, duplicates, a BOM).
     let messy: Bool
 
@@ -69,7 +55,7 @@ struct INIPropertyTests {
     @Test("random documents round-trip byte-identically", arguments: [false, true])
     func randomRoundTrip(messy: Bool) throws {
         for seed in UInt64(1)...300 {
-            var builder = RandomDocumentBuilder(generator: SeededGenerator(seed: seed), messy: messy)
+            var builder = RandomDocumentBuilder(generator: SplitMix64(seed: seed), messy: messy)
             let text = builder.makeText()
             let document = INIDocument(parsing: text)
             #expect(Array(document.serialized().utf8) == Array(text.utf8), "seed \(seed)")
@@ -81,7 +67,7 @@ struct INIPropertyTests {
     @Test("random edits change only lines inside the edited section", arguments: [false, true])
     func randomEditsAreLocal(messy: Bool) throws {
         for seed in UInt64(1)...200 {
-            var builder = RandomDocumentBuilder(generator: SeededGenerator(seed: seed &* 7919), messy: messy)
+            var builder = RandomDocumentBuilder(generator: SplitMix64(seed: seed &* 7919), messy: messy)
             var document = INIDocument(parsing: builder.makeText())
             for step in 0..<6 {
                 let context = "seed \(seed) step \(step)"

@@ -6,35 +6,16 @@ import Testing
 /// (emulated) IAM user's keys, and a wrong secret reported as such.
 @Suite(.serialized, .enabled(if: MotoServer.isAvailable, "moto_server is not installed: run scripts/install-deps"))
 struct SignatureValidationTests {
-    /// Creates an IAM user with a key and a role, then turns moto's signature checks on.
-    /// Prints "KEY_ID SECRET ROLE_ARN" (captured by the test, never shown).
-    static let bootstrap = """
-        import boto3, json, sys, urllib.request
-        endpoint = sys.argv[1]
-        iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
-                           aws_access_key_id="AKIDBOOTSTRAPEXAMPLE", aws_secret_access_key="bootstrap")
-        user = iam.create_user(UserName="alice")["User"]
-        iam.put_user_policy(UserName="alice", PolicyName="everything", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-        key = iam.create_access_key(UserName="alice")["AccessKey"]
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                 "Principal": {"AWS": user["Arn"]}, "Action": "sts:AssumeRole"}]}
-        role = iam.create_role(RoleName="Developer", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-        iam.put_role_policy(RoleName="Developer", PolicyName="sts", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}))
-        urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0",
-                               headers={"Content-Type": "text/plain"}, method="POST"))
-        print(key["AccessKeyId"], key["SecretAccessKey"], role)
-        """
-
-    static func setUp(_ harness: CreddHarness, moto: MotoServer, secretOverride: String? = nil) throws -> (secret: String, role: String) {
-        let output = try harness.run(["python3", "-c", Self.bootstrap, moto.endpoint])
-        let fields = output.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        guard output.status == 0, fields.count == 3 else { throw TestSupportError("moto bootstrap failed (exit \(output.status))") }
+    /// An IAM user with a key and an assumable role, then moto's signature checks on.
+    static func setUp(_ harness: CreddHarness, moto: MotoServer, secretOverride: String? = nil) async throws -> (secret: String, role: String) {
+        let user = try await moto.createUser("alice", allowing: ["sts:*"], assumableRole: "Developer")
+        try await moto.enableSignatureValidation()
+        let role = try #require(user.roleArn)
+        let secret = user.credentials.secretAccessKey.revealed
         try harness.writeCredentials("""
             [alice]
-            aws_access_key_id = \(fields[0])
-            aws_secret_access_key = \(secretOverride ?? fields[1])
+            aws_access_key_id = \(user.credentials.accessKeyId)
+            aws_secret_access_key = \(secretOverride ?? secret)
 
             """)
         try harness.writeConfig("""
@@ -43,16 +24,16 @@ struct SignatureValidationTests {
 
             [profile dev]
             source_profile = alice
-            role_arn = \(fields[2])
+            role_arn = \(role)
             role_session_name = alice
             """)
-        return (fields[1], fields[2])
+        return (secret, role)
     }
 
-    @Test func aRoleAssumedFromSignedStaticKeysIsServedAndWorks() throws {
+    @Test func aRoleAssumedFromSignedStaticKeysIsServedAndWorks() async throws {
         let moto = try MotoServer()
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        let (secret, _) = try Self.setUp(harness, moto: moto)
+        let (secret, _) = try await Self.setUp(harness, moto: moto)
         try harness.start()
         try harness.waitUntil { (try? harness.cli(["status"]).status) == 0 }
 
@@ -65,11 +46,11 @@ struct SignatureValidationTests {
         #expect(!harness.daemonLog().contains(secret))
     }
 
-    @Test func aWrongSecretIsReportedAsSignatureDoesNotMatchWithoutRetrying() throws {
+    @Test func aWrongSecretIsReportedAsSignatureDoesNotMatchWithoutRetrying() async throws {
         let moto = try MotoServer()
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
         let wrong = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYWRONGSECRET"
-        _ = try Self.setUp(harness, moto: moto, secretOverride: wrong)
+        _ = try await Self.setUp(harness, moto: moto, secretOverride: wrong)
         try harness.start()
         var status = try harness.cli(["status", "--json"])
         try harness.waitUntil {

@@ -1,99 +1,12 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
+import InMemoryLogging
 import Logging
 import Synchronization
 import Testing
 
 @testable import CreddRefresh
-
-/// A `Clock` whose sleepers wake only when the test advances it. Advancing also moves the
-/// linked wall clock, so the engine sees both clocks agree (unless a test moves the wall
-/// clock alone, as a suspend or a clock jump would).
-final class TestClock: Clock {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    struct SleeperInfo: Equatable {
-        let id: Int
-        let deadline: Instant
-    }
-
-    private struct Sleeper {
-        let info: SleeperInfo
-        let continuation: CheckedContinuation<Void, any Error>
-    }
-
-    private struct State {
-        var now = Instant(offset: .zero)
-        var sleepers: [Sleeper] = []
-        var cancelledBeforeRegistration: Set<Int> = []
-        var nextID = 0
-    }
-
-    private let state = Mutex(State())
-    let wallClock: ManualWallClock
-
-    init(wallClock: ManualWallClock) {
-        self.wallClock = wallClock
-    }
-
-    var now: Instant { state.withLock { $0.now } }
-    var minimumResolution: Duration { .nanoseconds(1) }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        let id = state.withLock { state in
-            state.nextID += 1
-            return state.nextID
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                enum Outcome { case due, cancelled, waiting }
-                let outcome = state.withLock { state -> Outcome in
-                    if state.cancelledBeforeRegistration.remove(id) != nil { return .cancelled }
-                    if deadline <= state.now { return .due }
-                    state.sleepers.append(Sleeper(info: SleeperInfo(id: id, deadline: deadline), continuation: continuation))
-                    return .waiting
-                }
-                switch outcome {
-                case .due: continuation.resume()
-                case .cancelled: continuation.resume(throwing: CancellationError())
-                case .waiting: break
-                }
-            }
-        } onCancel: {
-            let sleeper = state.withLock { state -> Sleeper? in
-                guard let index = state.sleepers.firstIndex(where: { $0.info.id == id }) else {
-                    state.cancelledBeforeRegistration.insert(id)
-                    return nil
-                }
-                return state.sleepers.remove(at: index)
-            }
-            sleeper?.continuation.resume(throwing: CancellationError())
-        }
-    }
-
-    /// The sleeper that wakes first.
-    var firstSleeper: SleeperInfo? {
-        state.withLock { $0.sleepers.map(\.info).min { $0.deadline < $1.deadline } }
-    }
-
-    func advance(by duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        wallClock.advance(by: TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18)
-        let due = state.withLock { state -> [Sleeper] in
-            state.now = state.now.advanced(by: duration)
-            let now = state.now
-            let due = state.sleepers.filter { $0.info.deadline <= now }
-            state.sleepers.removeAll { $0.info.deadline <= now }
-            return due
-        }
-        due.forEach { $0.continuation.resume() }
-    }
-}
 
 /// What a renewal should answer.
 enum RenewalResponse: Sendable {
@@ -207,30 +120,6 @@ final class RecordingSink: CredentialSink {
     func apply(_ batch: [CredentialUpdate]) async { recorded.withLock { $0.append(batch) } }
 }
 
-/// Captures every log line with its metadata, rendered as text.
-struct CapturingLogHandler: LogHandler {
-    final class Lines: Sendable {
-        private let lines = Mutex<[String]>([])
-        var all: [String] { lines.withLock { $0 } }
-        func append(_ line: String) { lines.withLock { $0.append(line) } }
-    }
-
-    let lines: Lines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        lines.append("\(event.level) \(event.message) \(rendered)")
-    }
-}
-
 struct EngineDidNotSettle: Error {}
 
 /// An engine wired to test doubles, plus the helpers that step it.
@@ -239,14 +128,13 @@ struct EngineHarness {
     let clock: TestClock
     let renewer: FakeRenewer
     let sink = RecordingSink()
-    let logLines = CapturingLogHandler.Lines()
+    let logs = InMemoryLogHandler()
     let engine: RefreshEngine
 
     init(_ profiles: [ProfileSpec], random: FixedRandom = .lowest, handlers: [String: FakeRenewer.Handler]) {
         clock = TestClock(wallClock: wallClock)
         renewer = FakeRenewer(wallClock: wallClock, handlers: handlers)
-        let lines = logLines
-        let logger = Logger(label: "credd.test") { _ in CapturingLogHandler(lines: lines) }
+        let logger = Logger.recording(into: logs)
         engine = RefreshEngine(
             profiles: profiles, renewer: renewer, sink: sink, wallClock: wallClock, clock: clock,
             random: random, logger: logger)

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -52,7 +53,7 @@ struct SimulationTests {
 
     @Test("a simulated day with jitter keeps the same guarantee", arguments: [UInt64(1), 2, 3])
     func simulatedDayWithJitter(seed: UInt64) async throws {
-        var seeded = SeededRandom(state: seed)
+        var seeded = SplitMix64(seed: seed)
         let harness = EngineHarness(
             [spec("mfa", mfa: true, mfaProcess: true), spec("dev", source: "mfa")],
             random: FixedRandom(word: seeded.next()),
@@ -102,7 +103,7 @@ struct SimulationTests {
         running.cancel()
         await running.value
 
-        let lines = harness.logLines.all
+        let lines = harness.logs.renderedLines
         #expect(!lines.isEmpty)
         for line in lines {
             #expect(!line.contains(fakeSecretValue))

@@ -12,18 +12,6 @@ struct FixedRandom: RandomNumberGenerator, Sendable {
     mutating func next() -> UInt64 { word }
 }
 
-/// SplitMix64: deterministic, varied draws for simulations.
-struct SeededRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 let minute: TimeInterval = 60
 let hour: TimeInterval = 3600
 /// 2026-01-01T00:00:00Z: a fixed start for every test.

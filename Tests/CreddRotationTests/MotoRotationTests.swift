@@ -2,50 +2,29 @@ import CreddCore
 import CreddCredentialsFile
 import CreddRotation
 import CreddSTS
+import CreddTestSupport
 import Foundation
 import InMemoryLogging
 import Logging
 import Testing
 
 /// Rotation against moto with signature validation on. The setup (user, policy, keys) runs
-/// with auth off; then `/moto-api/reset-auth` turns it on, so every IAM and STS call credd makes
+/// with auth off; then signature checking is turned on, so every IAM and STS call credd makes
 /// is signature-checked and policy-checked, and a deleted key is rejected.
 ///
 /// moto does not accept GetSessionToken credentials for IAM calls, so MFA-session signing is
 /// covered by the unit tests only.
-@Suite(.serialized, .enabled(if: MotoServer.available, "python3 with moto and boto3 is needed: pip install 'moto[server]' boto3"))
+@Suite(.serialized, .enabled(if: MotoServer.isAvailable, "moto_server is needed: pip install 'moto[server]' boto3"))
 struct MotoRotationTests {
-    static let setupScript = #"""
-        import json, sys, urllib.request, boto3
-        endpoint, extra_keys = sys.argv[1], int(sys.argv[2])
-        iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="setup")
-        iam.create_user(UserName="alice")
-        iam.put_user_policy(UserName="alice", PolicyName="rotate-own-keys", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-                "sts:GetCallerIdentity", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"]}]}))
-        key = iam.create_access_key(UserName="alice")["AccessKey"]
-        extra = [iam.create_access_key(UserName="alice")["AccessKey"]["AccessKeyId"] for _ in range(extra_keys)]
-        urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
-                                                      headers={"Content-Type": "text/plain"})).read()
-        print(json.dumps({"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"], "Extra": extra}))
-        """#
-
     /// botocore reads the rewritten file and calls STS with it.
     static let botoScript = #"""
         import sys, boto3
         print(boto3.Session(profile_name="alice").client("sts", endpoint_url=sys.argv[1], region_name="us-east-1").get_caller_identity()["Arn"])
         """#
 
-    struct Setup: Decodable {
-        var AccessKeyId: String
-        var SecretAccessKey: String
-        var Extra: [String]
-    }
-
     /// A moto server, a user with keys, a credentials file holding them, and credd's clients.
     final class World {
-        let directory: TestDirectory
+        let directory: TemporaryDirectory
         let server: MotoServer
         let transport = HTTPClientSTSTransport()
         let keys: AWSCredentials
@@ -59,15 +38,14 @@ struct MotoRotationTests {
         let logger: Logger
 
         init(extraKeys count: Int = 0) async throws {
-            directory = try TestDirectory()
-            server = try await MotoServer(directory: directory.path)
-            let setup = try await ProcessRunner.run(
-                ["python3", "-c", MotoRotationTests.setupScript, server.endpoint.absoluteString, String(count)],
-                configuration: .init(timeout: .seconds(60)))
-            try #require(setup.exitStatus == 0, "setup failed: \(String(decoding: setup.stderr, as: UTF8.self).suffix(800))")
-            let output = try JSONDecoder().decode(Setup.self, from: Data(setup.stdout))
-            keys = AWSCredentials(accessKeyId: output.AccessKeyId, secretAccessKey: Secret(output.SecretAccessKey))
-            extraKeys = output.Extra
+            directory = try TemporaryDirectory(prefix: "credd-rotation")
+            server = try await MotoServer.start()
+            let alice = try await server.createUser(
+                "alice", allowing: ["sts:GetCallerIdentity", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"],
+                extraKeys: count)
+            try await server.enableSignatureValidation()
+            keys = alice.credentials
+            extraKeys = alice.extraAccessKeyIds
             original = """
                 # personal keys, edited by hand\r
                 [default]
@@ -83,19 +61,16 @@ struct MotoRotationTests {
                 aws_access_key_id = AKIAOTHER0000000000
                 aws_secret_access_key = other/secret
                 """
-            try directory.write(original)
+            try directory.write("credentials", original, mode: nil)
             // Every component logs here, at every level, so tests can search it for secrets.
-            var handler = InMemoryLogHandler()
-            handler.logLevel = .trace
-            let configured = handler
-            logs = handler
-            let logger = Logger(label: "moto-test") { _ in configured }
+            logs = InMemoryLogHandler()
+            let logger = Logger.recording(into: logs, label: "moto-test")
             self.logger = logger
             let noRetries = RetryPolicy(maxAttempts: 1, baseDelay: .zero, maxDelay: .zero)
-            iamEndpoint = try IAMEndpoint.resolve(environment: ["AWS_ENDPOINT_URL_IAM": server.endpoint.absoluteString])
+            iamEndpoint = try IAMEndpoint.resolve(environment: ["AWS_ENDPOINT_URL_IAM": server.endpoint])
             iam = IAMClient(transport: transport, endpoint: iamEndpoint, wallClock: SystemWallClock(), retryPolicy: noRetries, logger: logger)
-            sts = STSClient(transport: transport, endpoint: server.endpoint, signingRegion: "us-east-1", wallClock: SystemWallClock(), retryPolicy: noRetries, logger: logger)
-            writer = CredentialsFileWriter(path: directory.credentials, clock: SystemWallClock())
+            sts = STSClient(transport: transport, endpoint: server.endpointURL, signingRegion: "us-east-1", wallClock: SystemWallClock(), retryPolicy: noRetries, logger: logger)
+            writer = CredentialsFileWriter(path: directory.file("credentials"), clock: SystemWallClock())
         }
 
         func rotation(iam override: (any AccessKeyManaging)? = nil) -> KeyRotation {
@@ -107,7 +82,7 @@ struct MotoRotationTests {
 
         /// Neither the old nor the new secret in any log line or message.
         func expectNoSecrets(_ text: String, newKeys: AWSCredentials? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
-            let logText = logs.entries.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
+            let logText = logs.renderedText
             #expect(!logs.entries.isEmpty, sourceLocation: sourceLocation)
             for secret in [keys.secretAccessKey.revealed, newKeys?.secretAccessKey.revealed].compactMap({ $0 }) {
                 #expect(!logText.contains(secret) && !text.contains(secret), "a secret leaked", sourceLocation: sourceLocation)
@@ -135,8 +110,8 @@ struct MotoRotationTests {
 
             #expect(newKeys.accessKeyId == report.newAccessKeyId)
             #expect(newKeys.accessKeyId != world.keys.accessKeyId)
-            #expect(try world.directory.read() == world.expectedFile(with: newKeys))
-            #expect(fileMode(world.directory.credentials) == 0o600)
+            #expect(try world.directory.read("credentials") == world.expectedFile(with: newKeys))
+            #expect(fileMode(world.directory.file("credentials")) == 0o600)
             #expect(report.oldAccessKeyId == world.keys.accessKeyId)
             #expect(report.userName == "alice")
             world.expectNoSecrets(report.description, newKeys: newKeys)
@@ -151,11 +126,11 @@ struct MotoRotationTests {
 
             // botocore reads the rewritten file and its new key works.
             var environment = ProcessInfo.processInfo.environment
-            environment["AWS_SHARED_CREDENTIALS_FILE"] = world.directory.credentials
+            environment["AWS_SHARED_CREDENTIALS_FILE"] = world.directory.file("credentials")
             environment["AWS_CONFIG_FILE"] = "/dev/null"
             for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"] { environment[name] = nil }
             let boto = try await ProcessRunner.run(
-                ["python3", "-c", Self.botoScript, world.server.endpoint.absoluteString], configuration: .init(timeout: .seconds(60), environment: environment))
+                ["python3", "-c", Self.botoScript, world.server.endpoint], configuration: .init(timeout: .seconds(60), environment: environment))
             #expect(boto.exitStatus == 0, "\(String(decoding: boto.stderr, as: UTF8.self).suffix(500))")
             #expect(String(decoding: boto.stdout, as: UTF8.self).contains(":user/alice"))
 
@@ -176,7 +151,7 @@ struct MotoRotationTests {
             let error = try await #require(throws: KeyRotationError.self) { try await world.rotation().rotate(section: "alice") }
             #expect(error.stage == .twoKeyLimit)
             #expect(error.changedNothing)
-            #expect(try world.directory.read() == world.original)
+            #expect(try world.directory.read("credentials") == world.original)
             let listed = try await world.iam.listAccessKeys(userName: "alice", credentials: world.keys)
             #expect(Set(listed.map(\.accessKeyId)) == Set([world.keys.accessKeyId] + world.extraKeys))
             #expect(error.description.contains(try #require(world.extraKeys.first)))
@@ -204,7 +179,7 @@ struct MotoRotationTests {
             #expect(error.description.contains("--access-key-id \(world.keys.accessKeyId)"))
             #expect(error.description.contains("ServiceFailure") && error.description.contains("req-injected"))
             world.expectNoSecrets(error.description, newKeys: newKeys)
-            #expect(try world.directory.read() == world.expectedFile(with: newKeys))
+            #expect(try world.directory.read("credentials") == world.expectedFile(with: newKeys))
 
             _ = try await world.sts.getCallerIdentity(credentials: newKeys)
             let listed = try await world.iam.listAccessKeys(userName: "alice", credentials: newKeys)

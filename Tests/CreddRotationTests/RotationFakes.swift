@@ -213,21 +213,13 @@ struct Harness {
     }
 
     func rotation(acceptanceAttempts: Int = 4) -> KeyRotation {
-        var handler = logs
-        handler.logLevel = .trace
-        let configured = handler
-        return KeyRotation(
+        KeyRotation(
             iam: iam, sts: sts, keyStore: store, wallClock: ManualWallClock(Keys.now), sleep: sleeper.sleep,
             configuration: .init(acceptanceAttempts: acceptanceAttempts, acceptanceInitialDelay: .seconds(1), acceptanceMaxDelay: .seconds(3)),
-            logger: Logger(label: "test") { _ in configured })
-    }
-
-    /// Every log line with its metadata, for secret checks.
-    var logText: String {
-        logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n")
+            logger: .recording(into: logs, label: "test"))
     }
 
     func expectNoSecretsAnywhere(_ extra: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
-        Keys.expectNoSecrets(logText + "\n" + extra, sourceLocation: sourceLocation)
+        Keys.expectNoSecrets(logs.renderedText + "\n" + extra, sourceLocation: sourceLocation)
     }
 }

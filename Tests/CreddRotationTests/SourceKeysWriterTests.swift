@@ -1,30 +1,9 @@
 import CreddCore
 import CreddCredentialsFile
+import CreddTestSupport
 import Foundation
 import Glibc
 import Testing
-
-/// A fresh directory for one test's credentials file.
-final class TestDirectory {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("credd-rotation-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    var credentials: String { path + "/credentials" }
-
-    func write(_ text: String) throws {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: credentials))
-    }
-
-    func read() throws -> String {
-        String(decoding: try Data(contentsOf: URL(fileURLWithPath: credentials)), as: UTF8.self)
-    }
-}
 
 @Suite struct SourceKeysWriterTests {
     static let fixtures: [String] = [
@@ -38,14 +17,14 @@ final class TestDirectory {
 
     @Test(arguments: fixtures)
     func replacesOnlyTheTwoKeyLines(original: String) throws {
-        let directory = try TestDirectory()
-        try directory.write(original)
-        let writer = CredentialsFileWriter(path: directory.credentials, clock: ManualWallClock(Keys.now))
+        let directory = try TemporaryDirectory(prefix: "credd-rotation")
+        try directory.write("credentials", original, mode: nil)
+        let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
         #expect(try writer.sourceKeys(inSection: "alice") == Keys.old)
 
         try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new)
 
-        let updated = try directory.read()
+        let updated = try directory.read("credentials")
         #expect(try writer.sourceKeys(inSection: "alice") == Keys.new)
         // Split scalars: "\r\n" is one Character, and each line keeps its "\r".
         let before = original.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -58,18 +37,18 @@ final class TestDirectory {
             #expect(new.contains(Keys.newId) || new.contains(Keys.newSecret))
             #expect(old.hasSuffix("\r") == new.hasSuffix("\r"))
         }
-        #expect(fileMode(directory.credentials) == 0o600)
+        #expect(fileMode(directory.file("credentials")) == 0o600)
     }
 
     @Test func refusesWhenTheSectionWasEditedMeanwhile() throws {
-        let directory = try TestDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-rotation")
         let original = "[alice]\naws_access_key_id = \(Keys.otherId)\naws_secret_access_key = x\n"
-        try directory.write(original)
-        let writer = CredentialsFileWriter(path: directory.credentials, clock: ManualWallClock(Keys.now))
+        try directory.write("credentials", original, mode: nil)
+        let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
         let error = #expect(throws: CredentialsFileError.self) { try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new) }
         #expect(error?.reason == .sourceKeysChanged)
         #expect(error?.line == 2)
-        #expect(try directory.read() == original)
+        #expect(try directory.read("credentials") == original)
         Keys.expectNoSecrets(error?.description ?? "")
     }
 
@@ -84,47 +63,47 @@ final class TestDirectory {
         ("[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n  continued\n", .malformedSection),
     ])
     func refusesSectionsThatAreNotPlainLongTermKeys(text: String, reason: CredentialsFileError.Reason) throws {
-        let directory = try TestDirectory()
-        try directory.write(text)
-        let writer = CredentialsFileWriter(path: directory.credentials, clock: ManualWallClock(Keys.now))
+        let directory = try TemporaryDirectory(prefix: "credd-rotation")
+        try directory.write("credentials", text, mode: nil)
+        let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
         let readError = #expect(throws: CredentialsFileError.self) { try writer.sourceKeys(inSection: "alice") }
         #expect(readError?.reason == reason)
         let writeError = #expect(throws: CredentialsFileError.self) { try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new) }
         #expect(writeError?.reason == reason)
-        #expect(try directory.read() == text)
+        #expect(try directory.read("credentials") == text)
         Keys.expectNoSecrets("\(readError.map(String.init(describing:)) ?? "") \(writeError.map(String.init(describing:)) ?? "")")
     }
 
     @Test func missingFile() throws {
-        let directory = try TestDirectory()
-        let writer = CredentialsFileWriter(path: directory.credentials, clock: ManualWallClock(Keys.now))
+        let directory = try TemporaryDirectory(prefix: "credd-rotation")
+        let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
         let error = #expect(throws: CredentialsFileError.self) { try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new) }
         #expect(error?.reason == .sourceKeysMissing)
-        #expect(!FileManager.default.fileExists(atPath: directory.credentials))
+        #expect(!FileManager.default.fileExists(atPath: directory.file("credentials")))
     }
 
     @Test(arguments: [Keys.session, AWSCredentials(accessKeyId: "", secretAccessKey: Secret("x")), AWSCredentials(accessKeyId: Keys.newId, secretAccessKey: Secret(""))])
     func refusesToWriteAnythingButLongTermKeys(keys: AWSCredentials) throws {
-        let directory = try TestDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-rotation")
         let original = "[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n"
-        try directory.write(original)
-        let writer = CredentialsFileWriter(path: directory.credentials, clock: ManualWallClock(Keys.now))
+        try directory.write("credentials", original, mode: nil)
+        let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
         let error = #expect(throws: CredentialsFileError.self) { try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: keys) }
         let allowed: [CredentialsFileError.Reason?] = [.notSourceKeys, .incompleteCredentials]
         #expect(allowed.contains(error?.reason))
-        #expect(try directory.read() == original)
+        #expect(try directory.read("credentials") == original)
     }
 
     @Test func writesThroughASymlink() throws {
-        let directory = try TestDirectory()
+        let directory = try TemporaryDirectory(prefix: "credd-rotation")
         let target = directory.path + "/real-credentials"
         try Data("[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n".utf8).write(to: URL(fileURLWithPath: target))
-        #expect(symlink(target, directory.credentials) == 0)
-        let writer = CredentialsFileWriter(path: directory.credentials, clock: ManualWallClock(Keys.now))
+        #expect(symlink(target, directory.file("credentials")) == 0)
+        let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
         try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new)
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "[alice]\naws_access_key_id = \(Keys.newId)\naws_secret_access_key = \(Keys.newSecret)\n")
         var status = stat()
-        #expect(lstat(directory.credentials, &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK)
+        #expect(lstat(directory.file("credentials"), &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK)
     }
 }
 

@@ -1,30 +1,14 @@
 import CreddCore
 import CreddSTS
+import CreddTestSupport
 import Foundation
 import Testing
 
-/// A temporary directory with executable shell scripts, removed when the test ends.
-final class ScriptDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("credd-sts-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: url)
-    }
-
+extension TemporaryDirectory {
     /// Writes an executable `/bin/sh` script and returns its path.
     func script(_ name: String, _ body: String) throws -> String {
-        let file = url.appendingPathComponent(name)
-        try Data("#!/bin/sh\n\(body)\n".utf8).write(to: file)
-        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: file.path)
-        return file.path
+        try write(name, "#!/bin/sh\n\(body)\n", mode: 0o700)
     }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }
 
 /// Whether process `pid` still exists (a zombie awaiting its parent counts as gone).
@@ -51,7 +35,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
     }
 
     @Test func sessionCredentialsWithExpiration() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("creds", """
             cat <<'JSON'
             {"Version": 1, "AccessKeyId": "ASIAPROCESS", "SecretAccessKey": "\(Fake.secretKey)",
@@ -66,7 +50,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
     }
 
     @Test func longTermCredentialsWithoutExpiration() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("creds", #"echo '{"Version": 1, "AccessKeyId": "AKIAPROCESS", "SecretAccessKey": "s3cr3t"}'"#)
         let credentials = try await CredentialProcess.run(commandLine: script, timeout: .seconds(10))
         #expect(credentials.accessKeyId == "AKIAPROCESS")
@@ -75,7 +59,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
     }
 
     @Test func quotedArgumentsWithSpacesArePassedWithoutAShell() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("echo args", """
             [ "$#" = 3 ] || { echo "got $# arguments" >&2; exit 3; }
             [ "$1" = "my profile" ] && [ "$2" = 'it'"'"'s $HOME' ] && [ "$3" = 'a"b' ] || { echo "bad: $1|$2|$3" >&2; exit 4; }
@@ -97,9 +81,9 @@ func processIsAlive(_ pid: Int32) -> Bool {
         ("", "nothing on stdout"),
     ])
     func invalidOutputIsRejected(json: String, expected: String) async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         try Data(json.utf8).write(to: dir.url.appendingPathComponent("out.json"))
-        let script = try dir.script("creds", "cat '\(dir.path("out.json"))'")
+        let script = try dir.script("creds", "cat '\(dir.file("out.json"))'")
         let error = try #require(await expectFailure(script))
         #expect(error.description.contains(expected))
         #expect(error.disposition == .needsChange)
@@ -110,7 +94,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
     }
 
     @Test func nonZeroExitQuotesStderrNotStdout() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("creds", """
             echo '{"Version": 1, "AccessKeyId": "AKIA", "SecretAccessKey": "\(Fake.secretKey)", "SessionToken": "\(Fake.sessionToken)"}'
             echo "vault is sealed" >&2
@@ -124,14 +108,14 @@ func processIsAlive(_ pid: Int32) -> Bool {
     }
 
     @Test func malformedJSONWithSecretOnStdoutNeverQuotesIt() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("creds", "echo '{\"Version\": 1, \"SecretAccessKey\": \"\(Fake.secretKey)\", oops'")
         let error = try #require(await expectFailure(script))
         #expect(error.description.contains("stdout is not a JSON object"))
     }
 
     @Test func longStderrIsCutToAnExcerpt() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("creds", "i=0; while [ $i -lt 100 ]; do printf 'line %s\\n' $i >&2; i=$((i+1)); done; exit 1")
         let error = try #require(await expectFailure(script))
         #expect(error.stderrExcerpt.count <= 200)
@@ -139,11 +123,11 @@ func processIsAlive(_ pid: Int32) -> Bool {
     }
 
     @Test func timeoutKillsTheProcessGroup() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("slow", """
-            echo $$ > '\(dir.path("parent.pid"))'
+            echo $$ > '\(dir.file("parent.pid"))'
             sleep 60 &
-            echo $! > '\(dir.path("child.pid"))'
+            echo $! > '\(dir.file("child.pid"))'
             echo "waiting for the vault" >&2
             wait
             """)
@@ -152,7 +136,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
         #expect(error.disposition == .retryable)
         #expect(error.description.contains("did not finish within"))
         for name in ["parent.pid", "child.pid"] {
-            let text = try String(contentsOfFile: dir.path(name), encoding: .utf8)
+            let text = try String(contentsOfFile: dir.file(name), encoding: .utf8)
             let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
             // SIGKILL is asynchronous; the bounded wait only absorbs delivery latency.
             var alive = processIsAlive(pid)
@@ -175,7 +159,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
     }
 
     @Test func programIsFoundInPath() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         _ = try dir.script("credd-test-helper", #"echo '{"Version": 1, "AccessKeyId": "AKIAPATH", "SecretAccessKey": "x"}'"#)
         let credentials = try await CredentialProcess.run(
             commandLine: "credd-test-helper --flag", timeout: .seconds(10),
@@ -190,7 +174,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
     }
 
     @Test func hugeOutputIsRejected() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("creds", "head -c 200000 /dev/zero | tr '\\\\0' 'x'")
         let error = try #require(await expectFailure(script))
         #expect(error.description.contains("more than"))
@@ -199,7 +183,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
 
 @Suite struct MFACodeCommandTests {
     @Test func sixDigitCodeIsTrimmedAndReturned() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("totp", "printf '  042917\\n\\n'")
         let code = try await MFACodeCommand.run(commandLine: script, timeout: .seconds(10))
         #expect(code.revealed == "042917")
@@ -208,7 +192,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
 
     @Test(arguments: ["12345", "1234567", "12a456", "code: 123456", "١٢٣٤٥٦"])
     func anythingButSixDigitsIsRejectedWithoutEchoingIt(output: String) async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("totp", "printf '%s\\n' '\(output)'")
         do {
             let code = try await MFACodeCommand.run(commandLine: script, timeout: .seconds(10))
@@ -222,7 +206,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
     }
 
     @Test func failingCommandNeedsMFAFromTheUser() async throws {
-        let dir = try ScriptDirectory()
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("totp", "echo 'no YubiKey detected' >&2; exit 2")
         do {
             _ = try await MFACodeCommand.run(commandLine: script, timeout: .seconds(10))

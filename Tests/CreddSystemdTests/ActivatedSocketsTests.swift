@@ -1,3 +1,4 @@
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -10,9 +11,9 @@ import Glibc
 @Suite("socket activation")
 struct ActivatedSocketsTests {
     @Test func adoptsEndpointAndControlByName() throws {
-        try withTemporaryDirectory { directory in
+        try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
             let controlPath = directory.appendingPathComponent("control.sock").path
-            let endpoint = try loopbackTCPSocket(listening: true)
+            let endpoint = try TCPSocket.bound(listening: true)
             let control = try boundUnixSocket(path: controlPath, type: Int32(SOCK_STREAM.rawValue), listening: true)
             defer {
                 close(endpoint)
@@ -41,10 +42,10 @@ struct ActivatedSocketsTests {
 
     @Test(arguments: Misconfiguration.allCases)
     func rejectsWrongNamesAndTypes(_ misconfiguration: Misconfiguration) throws {
-        try withTemporaryDirectory { directory in
+        try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
             let controlPath = directory.appendingPathComponent("control.sock").path
-            let listeningTCP = try loopbackTCPSocket(listening: true)
-            let idleTCP = try loopbackTCPSocket(listening: false)
+            let listeningTCP = try TCPSocket.bound(listening: true)
+            let idleTCP = try TCPSocket.bound(listening: false)
             let control = try boundUnixSocket(path: controlPath, type: Int32(SOCK_STREAM.rawValue), listening: true)
             defer {
                 close(listeningTCP)
@@ -87,7 +88,7 @@ struct ActivatedSocketsTests {
     }
 
     @Test func closedDescriptorReportsErrno() throws {
-        let fd = try loopbackTCPSocket(listening: true)
+        let fd = try TCPSocket.bound(listening: true)
         close(fd)
         let error = #expect(throws: SystemdError.self) {
             try ActivatedSockets.adopt([.init(fileDescriptor: fd, name: "endpoint")], expectedControlPath: nil)

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -121,7 +122,7 @@ struct LogHandlerTests {
     }
 
     @Test func journalStreamMustMatchTheDescriptor() throws {
-        try withTemporaryDirectory { directory in
+        try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
             let path = directory.appendingPathComponent("stream").path
             let fd = open(path, O_CREAT | O_RDWR, 0o600)
             try #require(fd >= 0)

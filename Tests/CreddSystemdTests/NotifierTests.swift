@@ -1,3 +1,4 @@
+import CreddTestSupport
 import Foundation
 import InMemoryLogging
 import Logging
@@ -36,7 +37,7 @@ struct NotifierTests {
     /// (an exit test) that may set it without touching the test runner's environment.
     @Test func libsystemdSendsTheExactDatagrams() async {
         await #expect(processExitsWith: .success) {
-            try withTemporaryDirectory { directory in
+            try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
                 let path = directory.appendingPathComponent("notify").path
                 let listener = try boundUnixSocket(path: path, type: Int32(SOCK_DGRAM.rawValue), listening: false)
                 defer { close(listener) }

@@ -8,14 +8,6 @@ import Testing
 import Glibc
 #endif
 
-/// A fresh directory under /tmp (short, so AF_UNIX paths fit in sun_path), removed afterwards.
-func withTemporaryDirectory<Result>(_ body: (URL) throws -> Result) throws -> Result {
-    let directory = URL(fileURLWithPath: "/tmp/credd-systemd-" + UUID().uuidString.prefix(8))
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    return try body(directory)
-}
-
 /// A socket address for an AF_UNIX path.
 func unixAddress(_ path: String) throws -> sockaddr_un {
     var address = sockaddr_un()
@@ -40,26 +32,6 @@ func boundUnixSocket(path: String, type: Int32, listening: Bool) throws -> CInt 
         }
     }
     try #require(bound == 0, "bind \(path): errno \(errno)")
-    if listening {
-        try #require(listen(fd, 4) == 0, "listen: errno \(errno)")
-    }
-    return fd
-}
-
-/// A TCP socket on 127.0.0.1 with an ephemeral port, listening when `listening`.
-func loopbackTCPSocket(listening: Bool) throws -> CInt {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    try #require(fd >= 0, "socket: errno \(errno)")
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    try #require(bound == 0, "bind: errno \(errno)")
     if listening {
         try #require(listen(fd, 4) == 0, "listen: errno \(errno)")
     }

@@ -1,3 +1,4 @@
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -39,7 +40,7 @@ struct UnitFileVerificationTests {
     /// Installs the units into a scratch XDG tree, with a real executable standing in for credd
     /// (verify checks that `ExecStart=` exists), and the environment systemd-analyze needs.
     private func withInstalledUnits(_ body: ([URL], [String: String]) throws -> Void) throws {
-        try withTemporaryDirectory { directory in
+        try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
             let units = directory.appendingPathComponent("config/systemd/user")
             let written = try UnitInstaller(unitDirectory: units).install(binaryPath: "/usr/bin/true")
             let runtime = directory.appendingPathComponent("runtime")

@@ -1,3 +1,4 @@
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -49,7 +50,7 @@ struct UnitInstallerTests {
     }
 
     @Test func installWritesUnitsAndUninstallRemovesThemWithEnableLinks() throws {
-        try withTemporaryDirectory { directory in
+        try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
             let installer = UnitInstaller(unitDirectory: directory.appendingPathComponent("systemd/user"))
             let written = try installer.install(binaryPath: "/home/alice/.local/bin/credd")
             #expect(written.map(\.lastPathComponent) == ["credd.service", "credd.socket", "credd-control.socket"])
@@ -84,7 +85,7 @@ struct UnitInstallerTests {
     }
 
     @Test func foreignUnitFilesAreNeverReplacedOrRemoved() throws {
-        try withTemporaryDirectory { directory in
+        try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
             let installer = UnitInstaller(unitDirectory: directory)
             let foreign = directory.appendingPathComponent("credd.socket")
             try Data("[Socket]\nListenStream=1234\n".utf8).write(to: foreign)
@@ -104,7 +105,7 @@ struct UnitInstallerTests {
     }
 
     @Test func unwritableDirectoryNamesThePathAndReason() throws {
-        try withTemporaryDirectory { directory in
+        try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
             // A regular file where the unit directory should be.
             let blocker = directory.appendingPathComponent("user")
             try Data().write(to: blocker)

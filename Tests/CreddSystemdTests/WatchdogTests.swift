@@ -1,3 +1,4 @@
+import CreddTestSupport
 import InMemoryLogging
 import Logging
 import Synchronization

@@ -40,4 +40,20 @@ public struct ChildProcess: Sendable {
             stdout: (try? String(contentsOfFile: directory.file("stdout"), encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: directory.file("stderr"), encoding: .utf8)) ?? "")
     }
+
+    /// ``run(_:environment:stdin:timeout:)`` from async code: the wait happens on a dedicated
+    /// thread, so it never holds a cooperative-pool thread that an in-process server needs.
+    public static func runOnDedicatedThread(
+        _ arguments: [String], environment: [String: String], stdin: String? = nil, timeout: TimeInterval = 120
+    ) async throws -> Output {
+        try await onDedicatedThread { () throws -> Output in
+            try run(arguments, environment: environment, stdin: stdin, timeout: timeout)
+        }
+    }
+
+    /// The first executable called `name` on PATH, if any.
+    public static func executable(named name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
 }

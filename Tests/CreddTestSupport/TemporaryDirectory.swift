@@ -4,31 +4,59 @@ import Foundation
 public final class TemporaryDirectory: Sendable {
     public let path: String
 
-    public init(prefix: String = "credd-test") throws {
-        let template = NSTemporaryDirectory() + "/\(prefix)-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        guard let made = mkdtemp(&bytes) else { throw TestSupportError("mkdtemp failed: errno \(errno)") }
+    /// Makes `parent/prefix-XXXXXX` (mode 0700). Pass a short `parent` such as `/tmp` where
+    /// AF_UNIX socket paths inside must fit in `sun_path`.
+    public init(prefix: String = "credd-test", in parent: String = NSTemporaryDirectory()) throws {
+        let base = parent.hasSuffix("/") ? String(parent.dropLast()) : parent
+        var bytes = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&bytes) else { throw TestSupportError("mkdtemp in \(base) failed: errno \(errno)") }
         self.path = String(cString: made)
     }
 
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
+    deinit { remove() }
+
+    public var url: URL { URL(fileURLWithPath: path) }
 
     public func file(_ relative: String) -> String { path + "/" + relative }
 
-    /// Writes `contents` to `relative`, creating parent directories.
+    /// Writes `contents` to `relative`, creating parent directories. `mode` nil leaves the
+    /// permissions the process umask gives.
     @discardableResult
-    public func write(_ relative: String, _ contents: String, mode: Int = 0o600) throws -> String {
+    public func write(_ relative: String, _ contents: String, mode: Int? = 0o600) throws -> String {
         let target = file(relative)
         try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data(contents.utf8).write(to: URL(fileURLWithPath: target))
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: target)
+        if let mode {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: target)
+        }
         return target
     }
 
+    /// The file's bytes as text; invalid UTF-8 is replaced rather than thrown on.
     public func read(_ relative: String) throws -> String {
-        try String(contentsOfFile: file(relative), encoding: .utf8)
+        String(decoding: try Data(contentsOf: URL(fileURLWithPath: file(relative))), as: UTF8.self)
+    }
+
+    /// The names in the directory, sorted.
+    public func contents() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+    }
+
+    /// Removes the directory now (also done on deinit); a test that pins its lifetime with
+    /// `defer { directory.remove() }` cannot lose it early.
+    public func remove() {
+        // Restore write permission first in case a test made the directory read-only.
+        chmod(path, 0o700)
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Runs `body` with a fresh directory, removed when `body` returns.
+    public static func with<Result>(
+        prefix: String = "credd-test", in parent: String = NSTemporaryDirectory(), _ body: (URL) throws -> Result
+    ) throws -> Result {
+        let directory = try TemporaryDirectory(prefix: prefix, in: parent)
+        defer { directory.remove() }
+        return try body(directory.url)
     }
 }
 
