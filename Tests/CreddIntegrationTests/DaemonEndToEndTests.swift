@@ -51,6 +51,18 @@ struct DaemonEndToEndTests {
         return (output.status, try? JSONDecoder().decode(Status.self, from: Data(output.stdout.utf8)))
     }
 
+    /// moto plus a daemon running the standard config, every profile fresh.
+    func startFreshDaemon() throws -> CreddHarness {
+        let moto = try MotoServer()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(Self.userSection)
+        try harness.writeConfig(Self.config(port: harness.endpointPort))
+        try harness.start()
+        try harness.waitUntil { try status(harness).exit == 0 }
+        return harness
+    }
+
     /// Every secret that exists in this home: the long-term key and all issued session secrets.
     func secrets(in harness: CreddHarness) throws -> [String] {
         let file = try harness.credentialsFile()
@@ -63,13 +75,7 @@ struct DaemonEndToEndTests {
     }
 
     @Test func mfaSessionAndChainedRoleAreRenewedWrittenAndUsable() throws {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        try harness.writeCredentials(Self.userSection)
-        try harness.writeConfig(Self.config(port: harness.endpointPort))
-        try harness.start()
-
-        try harness.waitUntil { try status(harness).exit == 0 }
+        let harness = try startFreshDaemon()
         let document = try #require(try status(harness).document)
         #expect(document.profiles.map(\.name).sorted() == ["dev", "mfa"])
         for profile in document.profiles {
@@ -122,6 +128,7 @@ struct DaemonEndToEndTests {
     @Test func loginHandsAnMFACodeToTheWaitingProfile() throws {
         let moto = try MotoServer()
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
         try harness.writeCredentials(Self.userSection)
         try harness.writeConfig(Self.config(port: harness.endpointPort, mfaProcess: false))
         try harness.start()
@@ -138,12 +145,7 @@ struct DaemonEndToEndTests {
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
     func anotherUsersProcessIsRefusedByTheControlSocket() throws {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        try harness.writeCredentials(Self.userSection)
-        try harness.writeConfig(Self.config(port: harness.endpointPort))
-        try harness.start()
-        try harness.waitUntil { try status(harness).exit == 0 }
+        let harness = try startFreshDaemon()
 
         // Open the directory and socket to everyone so only credd's SO_PEERCRED check stands
         // between another user and the daemon.
@@ -168,12 +170,7 @@ struct DaemonEndToEndTests {
     }
 
     @Test func editingTheConfigAddsAndRemovesProfilesWithoutARestart() throws {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        try harness.writeCredentials(Self.userSection)
-        try harness.writeConfig(Self.config(port: harness.endpointPort))
-        try harness.start()
-        try harness.waitUntil { try status(harness).exit == 0 }
+        let harness = try startFreshDaemon()
         #expect(try harness.credentialsFile().contains("[dev]"))
 
         let withoutDev = """
@@ -204,12 +201,7 @@ struct DaemonEndToEndTests {
     }
 
     @Test func sighupReloadsAndKeepsRunning() throws {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        try harness.writeCredentials(Self.userSection)
-        try harness.writeConfig(Self.config(port: harness.endpointPort))
-        try harness.start()
-        try harness.waitUntil { try status(harness).exit == 0 }
+        let harness = try startFreshDaemon()
         harness.signal(SIGHUP)
         usleep(500_000)
         #expect(harness.daemonIsRunning)

@@ -33,6 +33,7 @@ struct SignatureValidationTests {
     @Test func aRoleAssumedFromSignedStaticKeysIsServedAndWorks() async throws {
         let moto = try MotoServer()
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
         let (secret, _) = try await Self.setUp(harness, moto: moto)
         try harness.start()
         try harness.waitUntil { (try? harness.cli(["status"]).status) == 0 }
@@ -49,6 +50,7 @@ struct SignatureValidationTests {
     @Test func aWrongSecretIsReportedAsSignatureDoesNotMatchWithoutRetrying() async throws {
         let moto = try MotoServer()
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
         let wrong = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYWRONGSECRET"
         _ = try await Self.setUp(harness, moto: moto, secretOverride: wrong)
         try harness.start()

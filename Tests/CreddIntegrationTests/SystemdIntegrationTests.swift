@@ -39,6 +39,7 @@ struct SystemdIntegrationTests {
     func behavesAsASocketActivatedNotifyService() throws {
         let moto = try MotoServer()
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
         try harness.writeCredentials(Self.credentials)
         // The config names another port: the activated socket must win.
         try harness.writeConfig(Self.config(try FreePort.find()))

@@ -7,6 +7,8 @@ public final class CreddHarness: @unchecked Sendable {
     public let directory: TemporaryDirectory
     public let stsEndpoint: String?
     public let endpointPort: Int
+    /// The STS emulator the daemon talks to, kept alive as long as the harness.
+    public var emulator: MotoServer?
     private var daemon: SpawnedProcess?
     private var daemonLogDescriptor: Int32 = -1
     private var daemonLogPath: String { directory.file("credd.log") }
