@@ -2,6 +2,7 @@
 /// free of secrets by construction: static keys appear only as the last four characters of
 /// the access key id, and external ids only as "set".
 public enum ConfigCheckReport {
+    /// The report for `configuration`, one line per fact, ending with a newline.
     public static func render(_ configuration: LoadedConfiguration) -> String {
         let settings = configuration.settings
         let listenHost = settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost

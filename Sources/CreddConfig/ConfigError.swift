@@ -1,6 +1,7 @@
 /// A place in a file, for messages: `file:line`.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public let file: String
+    /// 1-based.
     public let line: Int
 
     public init(file: String, line: Int) {
@@ -14,11 +15,16 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 /// One problem in the configuration, naming everything the user needs to find and fix it.
 /// Messages never contain secret values.
 public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The file the problem is in; `"environment"` for environment variables, empty when no
+    /// file could be found at all.
     public let file: String
+    /// 1-based, when the problem is on a line.
     public let line: Int?
+    /// 1-based, for INI syntax problems.
     public let column: Int?
     /// The managed profile the problem belongs to; `nil` for global problems.
     public let profile: String?
+    /// The config key or environment variable at fault.
     public let key: String?
     /// What is wrong and what to do about it.
     public let message: String

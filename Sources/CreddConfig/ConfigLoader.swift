@@ -68,48 +68,19 @@ public enum ConfigLoader {
             }
         }
         for diagnostic in document.diagnostics {
-            let error = ConfigError(file: file, line: diagnostic.line, column: diagnostic.column, message: diagnostic.message)
             let section = sections.last { $0.headerLineNumber <= diagnostic.line }
             let owner = diagnostic.problem == .byteOrderMark ? nil : section.flatMap { AWSSharedFiles.configProfileName($0.name) }
             if let owner {
                 profileErrors[owner, default: []].append(ConfigError(file: file, line: diagnostic.line, column: diagnostic.column, profile: owner, message: diagnostic.message))
             } else {
-                errors.append(error)
+                errors.append(ConfigError(file: file, line: diagnostic.line, column: diagnostic.column, message: diagnostic.message))
             }
         }
 
-        // [credd]
-        var listen = (host: DaemonSettings.defaultListenHost, port: DaemonSettings.defaultListenPort)
-        var imdsProfile: (name: String, line: Int)?
-        var credentialsFile: String?
-        for entry in creddSection?.entries ?? [] {
-            func fail(_ message: String) {
-                errors.append(ConfigError(file: file, line: entry.lineNumber, key: entry.key, message: message + ConfigValues.inlineCommentHint(entry.value)))
-            }
-            switch entry.key {
-            case "listen":
-                switch ConfigValues.parseListen(entry.value) {
-                case let .success(parsed): listen = parsed
-                case let .failure(problem): fail("\(problem.message); using the default \(DaemonSettings.defaultListenHost):\(DaemonSettings.defaultListenPort)")
-                }
-            case "imds_profile":
-                if entry.value.isEmpty { fail("has no value; name a profile or remove the line") } else { imdsProfile = (entry.value, entry.lineNumber) }
-            case "credentials_file":
-                if entry.value.isEmpty {
-                    fail("has no value; give a path or remove the line")
-                } else {
-                    let expanded = expandingHome(entry.value, home: home)
-                    // Relative to the config file: a daemon's working directory means nothing.
-                    credentialsFile = expanded.hasPrefix("/") ? expanded : directory(of: file) + "/" + expanded
-                }
-            default:
-                let suggestion = ConfigValues.suggestion(for: entry.key, among: ["listen", "imds_profile", "credentials_file"]).map { "; did you mean '\($0)'?" } ?? ""
-                fail("unknown key in [credd]\(suggestion)")
-            }
-        }
+        let creddSettings = CreddSectionSettings(section: creddSection, file: file, home: home, errors: &errors)
 
         let awsHome = home.map { $0 + "/.aws" } ?? "~/.aws"
-        let credentialsPath = credentialsFile
+        let credentialsPath = creddSettings.credentialsFile
             ?? environment["AWS_SHARED_CREDENTIALS_FILE"].flatMap { $0.isEmpty ? nil : expandingHome($0, home: home) }
             ?? awsHome + "/credentials"
         let awsConfigPath = environment["AWS_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : expandingHome($0, home: home) }
@@ -154,7 +125,7 @@ public enum ConfigLoader {
         errors += resolver.errors
 
         var imdsName: String?
-        if let imdsProfile {
+        if let imdsProfile = creddSettings.imdsProfile {
             if resolver.ordered.contains(where: { $0.name == imdsProfile.name }) {
                 imdsName = imdsProfile.name
             } else if profileSections.contains(where: { $0.name == imdsProfile.name }) {
@@ -166,7 +137,7 @@ public enum ConfigLoader {
         }
 
         let settings = DaemonSettings(
-            listenHost: listen.host, listenPort: listen.port, imdsProfile: imdsName,
+            listenHost: creddSettings.listen.host, listenPort: creddSettings.listen.port, imdsProfile: imdsName,
             credentialsFile: credentialsPath, awsConfigFile: awsConfigPath, configFile: file
         )
         return LoadedConfiguration(settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath])
@@ -223,7 +194,7 @@ public enum ConfigLoader {
         return words.count == 1 ? "; did you mean [profile \(bare)]?" : ""
     }
 
-    private static func directory(of path: String) -> String {
+    static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }

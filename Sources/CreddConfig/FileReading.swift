@@ -10,6 +10,7 @@ public enum FileReadResult: Sendable, Hashable {
 /// A file that exists but could not be read; `reason` is the system's explanation.
 public struct FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
     public let path: String
+    /// The system's explanation, e.g. "Permission denied".
     public let reason: String
 
     public init(path: String, reason: String) {
@@ -30,6 +31,7 @@ public protocol FileReading: Sendable {
 public struct SystemFileReader: FileReading {
     public init() {}
 
+    /// Opens and reads the whole file; a missing file or directory component is `.missing`.
     public func read(_ path: String) throws(FileReadError) -> FileReadResult {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
@@ -67,6 +69,7 @@ extension FileReading where Self == SystemFileReader {
 
 /// Files held in memory, for tests and for `credd check` on a config that is not on disk.
 public struct InMemoryFileReader: FileReading {
+    /// Path to contents.
     public var files: [String: [UInt8]]
     /// Paths that exist but fail to read, with the reason to report.
     public var unreadable: [String: String]
@@ -76,6 +79,7 @@ public struct InMemoryFileReader: FileReading {
         self.unreadable = unreadable
     }
 
+    /// The stored bytes, `.missing`, or the configured failure.
     public func read(_ path: String) throws(FileReadError) -> FileReadResult {
         if let reason = unreadable[path] { throw FileReadError(path: path, reason: reason) }
         return files[path].map(FileReadResult.contents) ?? .missing

@@ -21,15 +21,19 @@ public struct ManagedProfile: Sendable, Hashable {
         case credentialProcess(String, origin: SourceLocation)
     }
 
+    /// The `NAME` of `[profile NAME]` in credd's config.
     public let name: String
     public let kind: Kind
     public let source: Source
+    /// The MFA device whose code the STS call carries; `nil` for no MFA.
     public let mfaSerial: String?
     /// A command that prints a current MFA code; `nil` means `credd login` supplies it.
     public let mfaProcess: String?
     /// `nil` leaves the duration to STS's default.
     public let durationSeconds: Int?
+    /// The profile's own `region` (the environment's is already folded into `stsEndpoint`).
     public let region: String?
+    /// Where this profile's STS calls go; see `STSEndpointResolver` for the order.
     public let stsEndpoint: STSEndpoint
     /// `false`: serve on the endpoint only, never put these secrets on disk.
     public let writeCredentials: Bool
@@ -72,6 +76,7 @@ public struct ManagedProfile: Sendable, Hashable {
 /// Where STS requests for a profile go and how they are signed.
 public struct STSEndpoint: Sendable, Hashable, CustomStringConvertible {
     public let url: URL
+    /// The region SigV4 signs for (`us-east-1` for the global endpoint).
     public let signingRegion: String
 
     public init(url: URL, signingRegion: String) {
@@ -84,7 +89,9 @@ public struct STSEndpoint: Sendable, Hashable, CustomStringConvertible {
 
 /// The `[credd]` section, with defaults applied and paths expanded.
 public struct DaemonSettings: Sendable, Hashable {
+    /// Used when `listen` is unset or invalid.
     public static let defaultListenHost = "127.0.0.1"
+    /// Used when `listen` is unset or invalid.
     public static let defaultListenPort = 9911
 
     /// A loopback address literal: `127.0.0.1` or `::1` (no brackets).
@@ -92,7 +99,9 @@ public struct DaemonSettings: Sendable, Hashable {
     public let listenPort: Int
     /// The profile the IMDS role listing names; always a loaded profile when set.
     public let imdsProfile: String?
+    /// The `~/.aws/credentials` path credd writes, `~` expanded (not yet symlink-resolved).
     public let credentialsFile: String
+    /// `$AWS_CONFIG_FILE` or `~/.aws/config`, read for sources.
     public let awsConfigFile: String
     /// The credd config file that was loaded.
     public let configFile: String
@@ -110,6 +119,7 @@ public struct DaemonSettings: Sendable, Hashable {
 /// Everything a load produced: the good profiles and every problem, so one broken profile never
 /// hides the others.
 public struct LoadedConfiguration: Sendable, Hashable {
+    /// `[credd]` with defaults applied.
     public let settings: DaemonSettings
     /// In dependency order: a profile's managed source always comes before it.
     public let profiles: [ManagedProfile]
@@ -126,6 +136,7 @@ public struct LoadedConfiguration: Sendable, Hashable {
         self.watchedFiles = watchedFiles
     }
 
+    /// The loaded profile called `name`, if it has no errors.
     public func profile(named name: String) -> ManagedProfile? {
         profiles.first { $0.name == name }
     }

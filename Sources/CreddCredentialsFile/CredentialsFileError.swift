@@ -1,6 +1,7 @@
 /// Why the credentials file, or one section of it, was not written. Names the file, the line
 /// and section when known, and the system's reason; never a credential value.
 public struct CredentialsFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of failure, for callers that react differently (e.g. retry after a lock timeout).
     public enum Reason: Sendable, Hashable {
         /// The section exists without credd's marker: it belongs to the user or another tool.
         case notOwned
@@ -31,8 +32,11 @@ public struct CredentialsFileError: Error, Sendable, Hashable, CustomStringConve
     }
 
     public let reason: Reason
+    /// The file (or lock file) involved, after following symlinks.
     public let file: String
+    /// 1-based, when a line is at fault.
     public let line: Int?
+    /// The section the failure concerns; `nil` when the whole file failed.
     public let section: String?
     /// The operating system's description of the failure (`strerror`), when there is one.
     public let systemError: String?

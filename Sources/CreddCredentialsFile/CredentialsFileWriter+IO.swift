@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// The system calls whose failures tests need to simulate (a full disk, a failing fsync), which
@@ -96,8 +97,10 @@ extension CredentialsFileWriter {
     /// Temp file beside the target (0600, `O_EXCL`), write, fsync, rename, fsync the directory.
     /// On any failure before the rename the temp file is removed and the target is untouched.
     func writeAtomically(_ bytes: [UInt8], to target: String, directory: String) throws(CredentialsFileError) {
-        let base = target[target.index(after: target.lastIndex(of: "/") ?? target.startIndex)...]
-        let temporary = "\(directory)/.\(base).credd-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).tmp"
+        let base = target.lastIndex(of: "/").map { String(target[target.index(after: $0)...]) } ?? target
+        let temporaryPrefix = ".\(base).credd-"
+        removeStaleTemporaryFiles(in: directory, prefix: temporaryPrefix)
+        let temporary = "\(directory)/\(temporaryPrefix)\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         if descriptor < 0 { throw systemError(.writeFailed, file: target, errno, "cannot create a temporary file in \(directory); nothing was written") }
         var renamed = false
@@ -127,6 +130,15 @@ extension CredentialsFileWriter {
         if directoryDescriptor >= 0 {
             _ = system.fsync(directoryDescriptor)
             close(directoryDescriptor)
+        }
+    }
+
+    /// Deletes temp files a writer killed mid-write left behind: they hold secrets. Called with
+    /// the lock held, so no live writer owns one.
+    private func removeStaleTemporaryFiles(in directory: String, prefix: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            unlink(directory + "/" + name)
         }
     }
 

@@ -16,6 +16,7 @@ import Glibc
 /// Calls block while another writer holds the lock (up to `Configuration.lockTimeout`) and
 /// while the disk syncs, so callers in async code should run them off latency-sensitive tasks.
 public struct CredentialsFileWriter: Sendable {
+    /// Tunables with safe defaults.
     public struct Configuration: Sendable {
         /// How long to wait for another writer's lock before giving up.
         public var lockTimeout: Duration
@@ -28,6 +29,7 @@ public struct CredentialsFileWriter: Sendable {
     /// The keys of a managed section, in the order credd writes them.
     static let managedKeys = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "x_security_token_expires"]
 
+    /// The credentials file as configured; symlinks are followed on every write.
     public let path: String
     private let clock: any WallClock
     let configuration: Configuration

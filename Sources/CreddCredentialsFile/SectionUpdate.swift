@@ -7,6 +7,7 @@ public enum SectionUpdate: Sendable, Hashable {
     /// Delete a section credd owns (its profile left the config).
     case remove(section: String)
 
+    /// The section the update concerns.
     public var section: String {
         switch self {
         case let .write(section, _), let .remove(section): return section
@@ -16,6 +17,7 @@ public enum SectionUpdate: Sendable, Hashable {
 
 /// What happened to one update of a batch.
 public struct SectionOutcome: Sendable, Hashable {
+    /// What a successful update did.
     public enum Change: Sendable, Hashable {
         case created
         case updated
@@ -27,6 +29,7 @@ public struct SectionOutcome: Sendable, Hashable {
     }
 
     public let section: String
+    /// The change made, or why this section was refused (the other updates still applied).
     public let result: Result<Change, CredentialsFileError>
 
     public init(section: String, result: Result<Change, CredentialsFileError>) {

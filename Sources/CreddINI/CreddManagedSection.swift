@@ -3,6 +3,7 @@
 /// writer (which sets and checks it) and the config resolver (which must never use such a
 /// section as a long-term source) read it.
 public enum CreddManagedSection {
+    /// The full comment line, as written.
     public static let marker = "# managed by credd"
 
     /// Whether the line right after `section`'s header is the marker.

@@ -1,6 +1,7 @@
 /// A problem found while parsing, with its 1-based position. The document still holds every
 /// byte; a diagnostic only says that AWS tools would reject or misread the file.
 public struct INIDiagnostic: Sendable, Hashable {
+    /// What AWS tools would trip over.
     public enum Problem: Sendable, Hashable {
         case byteOrderMark
         case unterminatedSectionHeader
@@ -15,7 +16,9 @@ public struct INIDiagnostic: Sendable, Hashable {
         case duplicateKey(key: String, section: String, firstLine: Int)
     }
 
+    /// 1-based.
     public let line: Int
+    /// 1-based, in characters.
     public let column: Int
     public let problem: Problem
 
@@ -25,6 +28,7 @@ public struct INIDiagnostic: Sendable, Hashable {
         self.problem = problem
     }
 
+    /// One sentence for the user, without position.
     public var message: String {
         switch problem {
         case .byteOrderMark:

@@ -4,6 +4,7 @@
 /// Edits touch only the lines they must. Reading follows botocore's configparser, the strictest
 /// common reader: keys are case-insensitive, `=` or `:` delimit, inline `#` is part of the value.
 public struct INIDocument: Sendable, Hashable {
+    /// Every physical line, in order; serialising them gives the file back.
     public private(set) var lines: [INILine]
     /// Whether the input began with a UTF-8 byte-order mark (kept on output).
     public let hasByteOrderMark: Bool

@@ -9,9 +9,12 @@ public struct INISection: Sendable, Hashable {
         public let value: String
         /// Trimmed continuation lines (nested sub-keys such as `s3 =` / `  max_concurrency = 10`).
         public let continuation: [String]
+        /// 0-based index of the key's line in `INIDocument.lines`.
         public let lineIndex: Int
+        /// 0-based indices of its continuation lines.
         public let continuationIndices: [Int]
 
+        /// 1-based line number, for messages.
         public var lineNumber: Int { lineIndex + 1 }
 
         /// Nested `key = value` pairs from the continuation lines. As in botocore, nested keys
@@ -25,16 +28,20 @@ public struct INISection: Sendable, Hashable {
         }
     }
 
+    /// The text between the brackets, untrimmed.
     public let name: String
+    /// 0-based index of the header in `INIDocument.lines`.
     public let headerIndex: Int
     /// One past the last line of the section (the next header, or the end of the document).
     public let endIndex: Int
+    /// The section's entries in order, duplicates included.
     public let entries: [Entry]
     /// One past the section's last entry or continuation line: where a new key goes.
     public let contentEndIndex: Int
     /// The lines from the header up to the next section, verbatim.
     public let lines: ArraySlice<INILine>
 
+    /// 1-based line number of the header, for messages.
     public var headerLineNumber: Int { headerIndex + 1 }
 
     init(document: INIDocument, name: String, headerIndex: Int, endIndex: Int) {

@@ -180,6 +180,25 @@ struct ConfigLoaderTests {
         #expect(loaded.settings.configFile == file)
     }
 
+    @Test("without HOME, an explicit config still loads and the missing HOME is reported")
+    func noHome() throws {
+        let reader = InMemoryFileReader(files: ["/etc/credd": "[credd]\n"])
+        let loaded = try ConfigLoader.load(explicitPath: "/etc/credd", environment: [:], reader: reader)
+        #expect(loaded.errors.map(\.key) == ["HOME"])
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(explicitPath: nil, environment: [:], reader: reader) }
+    }
+
+    @Test("an AWS file that is not UTF-8 is reported with its line and named where a source is missing")
+    func awsFileNotUTF8() throws {
+        var home = FakeHome(config: Self.minimal)
+        home.files[FakeHome.credentialsPath] = nil
+        var reader = home.reader
+        reader.files[FakeHome.credentialsPath] = Array("[a]\n".utf8) + [0xFF]
+        let loaded = try ConfigLoader.load(explicitPath: nil, environment: home.environment, reader: reader)
+        #expect(loaded.errors.contains { $0.file == FakeHome.credentialsPath && $0.line == 2 && $0.message.contains("UTF-8") })
+        #expect(loaded.errors(for: "mfa").first?.message.contains("could not be read") == true)
+    }
+
     @Test("ConfigError descriptions leave out what is unknown")
     func errorDescriptions() {
         #expect(ConfigError(file: "/c", line: 3, column: 7, profile: "dev", key: "role_arn", message: "bad").description == "/c:3:7: [profile dev] key 'role_arn': bad")

@@ -38,6 +38,7 @@ struct ConfigValidationTests {
         BadValue(key: "credential_source", line: "credential_source = Environment", fragment: "not supported"),
         BadValue(key: "region", line: "region =", fragment: "has no value"),
         BadValue(key: "region", line: "region = eu-west-1 ; Ireland", fragment: "inline comments"),
+        BadValue(key: "region", line: "region =\n  nested = eu-west-1", fragment: "nested block"),
     ])
     func badValues(bad: BadValue) throws {
         let config = "[profile ok]\nsource_profile = alice-long-term\n\n[profile broken]\nsource_profile = alice-long-term\n\(bad.extra.isEmpty ? "" : bad.extra + "\n")\(bad.line)\n"

@@ -177,7 +177,7 @@ struct CredentialsFileWriterTests {
         let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         try directory.write("credentials", Self.userFile, mode: nil)
-        let holder = open(directory.path + "/credentials.lock", O_RDWR | O_CREAT, 0o600)
+        let holder = open(directory.path + "/credentials.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         defer { close(holder) }
         #expect(flock(holder, LOCK_EX) == 0)
         do {
@@ -191,18 +191,23 @@ struct CredentialsFileWriterTests {
     }
 
     @Test("a writer blocked by the lock proceeds once it is released")
-    func lockIsWaitedFor() async throws {
+    func lockIsWaitedFor() throws {
         let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        let holder = open(directory.path + "/credentials.lock", O_RDWR | O_CREAT, 0o600)
+        let path = directory.path + "/credentials"
+        let holder = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         #expect(flock(holder, LOCK_EX) == 0)
-        let writer = writer(directory)
-        let task = Task.detached { try writer.apply([.write(section: "dev", credentials: Fixtures.session("a"))]) }
-        try await Task.sleep(for: .milliseconds(100))
-        // Still blocked: nothing written while the lock is held.
-        #expect(fileStatus(directory.path + "/credentials") == nil)
-        close(holder)
-        let outcomes = try await task.value
+        let writtenWhileLocked = CallCounter()
+        // A plain thread, not a task: the writer blocks this one, and the release must not wait
+        // for a free thread in the cooperative pool.
+        let releaser = Thread {
+            usleep(100_000)
+            if fileStatus(path) != nil { writtenWhileLocked.increment() }
+            close(holder)
+        }
+        releaser.start()
+        let outcomes = try writer(directory).apply([.write(section: "dev", credentials: Fixtures.session("a"))])
+        #expect(writtenWhileLocked.value == 0)
         #expect(outcomes.map(\.change) == [.created])
     }
 

@@ -152,6 +152,23 @@ struct WriterFailureTests {
         #expect(try directory.read("credentials") == Self.original)
     }
 
+    @Test("a path that is a directory, or under a file, fails with the file named")
+    func unusablePaths() throws {
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
+        defer { directory.remove() }
+        try FileManager.default.createDirectory(atPath: directory.path + "/credentials", withIntermediateDirectories: true)
+        #expect(throws: CredentialsFileError.self) { try writer(directory).apply([.write(section: "dev", credentials: Fixtures.session("a"))]) }
+        try directory.write("plain-file", "", mode: nil)
+        let underFile = CredentialsFileWriter(path: directory.path + "/plain-file/credentials", clock: Fixtures.clock)
+        do {
+            try underFile.apply([.write(section: "dev", credentials: Fixtures.session("a"))])
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.file.hasPrefix(directory.path + "/plain-file"))
+            #expect(error.systemError != nil || error.message.contains("not a directory"))
+        }
+    }
+
     @Test("section names that cannot be a header are refused")
     func badSectionName() throws {
         let directory = try TemporaryDirectory(prefix: "credd-writer")
