@@ -68,7 +68,10 @@ let package = Package(
         .testTarget(name: "CreddINITests", dependencies: ["CreddINI"]),
         .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI"]),
         .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CreddSTSTests", dependencies: ["CreddSTS", "CreddSigV4", "CreddCore"]),
+        .testTarget(
+            name: "CreddSTSTests",
+            dependencies: ["CreddSTS", "CreddSigV4", "CreddCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI"]),
         .testTarget(name: "CreddRefreshTests", dependencies: ["CreddRefresh"]),
         .testTarget(name: "CreddEndpointTests", dependencies: ["CreddEndpoint"]),
