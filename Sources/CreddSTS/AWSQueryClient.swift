@@ -67,13 +67,16 @@ public struct AWSQueryClient: Sendable {
     public var clockOffset: TimeInterval { skew.offset }
 
     /// Calls `action` with `parameters` (in order, not encoded) signed with `credentials`.
+    /// Secret parameter values (an MFA code) go in `secretParameters` too, so an error message
+    /// that echoes them is redacted.
     public func perform(
         action: String,
         parameters: [(name: String, value: String)],
+        secretParameters: [Secret] = [],
         credentials: AWSCredentials
     ) async throws(AWSQueryError) -> Response {
         let body = formBody(action: action, parameters: parameters)
-        let scrub = [credentials.secretAccessKey.revealed, credentials.sessionToken?.revealed].compactMap { $0 }
+        let scrub = ([credentials.secretAccessKey, credentials.sessionToken].compactMap { $0 } + secretParameters).map(\.revealed)
         var attempts = 0
         var retries = 0
         var skewCorrected = false

@@ -195,6 +195,12 @@ import Testing
         #expect(error.message == "bad token <redacted> for key <redacted> second line")
     }
 
+    @Test func echoedMFACodeIsScrubbed() async throws {
+        let (error, _) = try await failAssumeRole(
+            [.error(400, code: "ValidationError", message: "Value '\(Fake.mfaCode)' at 'tokenCode' failed to satisfy constraint")])
+        #expect(error.message == "Value '<redacted>' at 'tokenCode' failed to satisfy constraint")
+    }
+
     @Test func cancelledBackoffEndsWithTheLastFailure() async throws {
         let transport = FakeTransport([.error(400, code: "Throttling", message: "Rate exceeded")])
         let client = STSClient(
