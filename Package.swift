@@ -80,7 +80,10 @@ let package = Package(
         .testTarget(name: "CreddINITests", dependencies: ["CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CreddSTSTests", dependencies: ["CreddSTS", "CreddSigV4", "CreddCore", "CreddTestSupport"]),
+        .testTarget(
+            name: "CreddSTSTests",
+            dependencies: ["CreddSTS", "CreddSigV4", "CreddCore", "CreddTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI", "CreddTestSupport"]),
         .testTarget(
             name: "CreddRefreshTests",

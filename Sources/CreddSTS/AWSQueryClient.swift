@@ -70,14 +70,17 @@ public struct AWSQueryClient: Sendable {
     ///
     /// Actions that return nothing (IAM `DeleteAccessKey`, `UpdateAccessKey`) answer with a bare
     /// `<ActionResponse>`: pass `expectsResult: false` and the response's `result` is empty.
+    /// Secret parameter values (an MFA code) go in `secretParameters` too, so an error message
+    /// that echoes them is redacted.
     public func perform(
         action: String,
         parameters: [(name: String, value: String)],
+        secretParameters: [Secret] = [],
         credentials: AWSCredentials,
         expectsResult: Bool = true
     ) async throws(AWSQueryError) -> Response {
         let body = formBody(action: action, parameters: parameters)
-        let scrub = [credentials.secretAccessKey.revealed, credentials.sessionToken?.revealed].compactMap { $0 }
+        let scrub = ([credentials.secretAccessKey, credentials.sessionToken].compactMap { $0 } + secretParameters).map(\.revealed)
         var attempts = 0
         var retries = 0
         var skewCorrected = false
@@ -222,18 +225,6 @@ public struct AWSQueryClient: Sendable {
         if let document { return "an unexpected <\(document.name)> document" }
         return "\(body.count) bytes of malformed or truncated XML"
     }
-}
-
-/// One line, at most 300 characters, with every occurrence of a secret replaced.
-func sanitized(_ text: String, removing secrets: [String]) -> String {
-    var result = text
-    for secret in secrets where !secret.isEmpty {
-        result = result.replacingOccurrences(of: secret, with: "<redacted>")
-    }
-    result = result.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-        .joined(separator: " ").trimmingCharacters(in: .whitespaces)
-    if result.count > 300 { result = String(result.prefix(300)) + "…" }
-    return result
 }
 
 /// The clock offset shared by copies of a client. A class around a `Mutex` so the `Sendable`

@@ -34,12 +34,13 @@ public enum CredentialProcess {
         timeout: Duration,
         environment: [String: String]? = nil
     ) async throws(ExternalCommandError) -> AWSCredentials {
-        let output = try await ExternalCommandError.run(
+        let result = try await ExternalCommand.run(
             commandLine, setting: .credentialProcess,
             configuration: ProcessRunner.Configuration(timeout: timeout, environment: environment))
-        let program = (try? CommandLineSplitter.split(commandLine))?.first ?? ""
+        let output = result.output
         func invalid(_ problem: String) -> ExternalCommandError {
-            ExternalCommandError(setting: .credentialProcess, program: program, reason: .invalidOutput(problem), stderr: output.stderr)
+            ExternalCommandError(
+                setting: .credentialProcess, program: result.program, reason: .invalidOutput(problem), stderr: output.stderr)
         }
         guard !output.stdoutTruncated else { throw invalid("more than \(output.stdout.count) bytes") }
         // The decoder's own errors can quote the input, so only the fact of failure is kept.

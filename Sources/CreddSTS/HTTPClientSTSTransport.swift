@@ -33,11 +33,11 @@ public final class HTTPClientSTSTransport: STSTransport {
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        var clientConfiguration = HTTPClient.Configuration(
+        // The default TLS configuration verifies against the system's CA store.
+        let clientConfiguration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: Self.timeAmount(configuration.connectTimeout), read: Self.timeAmount(configuration.readTimeout))
         )
-        clientConfiguration.httpVersion = .automatic
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
     }
 

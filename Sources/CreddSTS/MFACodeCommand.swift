@@ -10,15 +10,14 @@ public enum MFACodeCommand {
         timeout: Duration,
         environment: [String: String]? = nil
     ) async throws(ExternalCommandError) -> Secret {
-        let output = try await ExternalCommandError.run(
+        let result = try await ExternalCommand.run(
             commandLine, setting: .mfaProcess,
             configuration: ProcessRunner.Configuration(timeout: timeout, maxOutputBytes: 1024, environment: environment))
-        let code = String(decoding: output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let code = String(decoding: result.output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            let program = (try? CommandLineSplitter.split(commandLine))?.first ?? ""
             throw ExternalCommandError(
-                setting: .mfaProcess, program: program,
-                reason: .invalidOutput("expected a 6-digit code, got \(code.count) characters"), stderr: output.stderr)
+                setting: .mfaProcess, program: result.program,
+                reason: .invalidOutput("expected a 6-digit code, got \(code.count) characters"), stderr: result.output.stderr)
         }
         return Secret(code)
     }

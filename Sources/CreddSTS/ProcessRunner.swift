@@ -89,8 +89,6 @@ public enum ProcessRunner {
 
         let processGroup = launched.processGroup
         let limit = configuration.maxOutputBytes
-        async let stdout = onDedicatedThread { drain(launched.stdout, limit: limit) }
-        async let stderr = onDedicatedThread { drain(launched.stderr, limit: limit) }
         let outcome = Mutex<Failure?>(nil)
         let watchdog = Task {
             do {
@@ -101,16 +99,19 @@ public enum ProcessRunner {
             outcome.withLock { $0 = $0 ?? .timedOut(program: program, stderr: []) }
             killGroup(processGroup)
         }
-        let status = await withTaskCancellationHandler {
+        // The deadline covers the pipes too: a background grandchild holding stdout open is
+        // killed with its group instead of stalling the read forever.
+        let (status, stdoutCapture, stderrCapture) = await withTaskCancellationHandler {
+            async let stdout = onDedicatedThread { drain(launched.stdout, limit: limit) }
+            async let stderr = onDedicatedThread { drain(launched.stderr, limit: limit) }
             var status: Int32 = -1
             for await exitStatus in exits { status = exitStatus }
-            return status
+            return await (status, stdout, stderr)
         } onCancel: {
             outcome.withLock { $0 = $0 ?? .cancelled(program: program) }
             killGroup(processGroup)
         }
         watchdog.cancel()
-        let (stdoutCapture, stderrCapture) = await (stdout, stderr)
 
         switch outcome.withLock({ $0 }) {
         case .timedOut:
@@ -160,10 +161,10 @@ public enum ProcessRunner {
         return nil
     }
 
+    /// Kills the child's process group (the child leads it, so the group id is its pid).
     private static func killGroup(_ leader: Int32) {
         guard leader > 0 else { return }
         kill(-leader, SIGKILL)
-        kill(leader, SIGKILL)
     }
 
     /// Reads to end-of-file on a blocking descriptor, keeping the first `limit` bytes.

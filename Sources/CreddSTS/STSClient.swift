@@ -40,7 +40,9 @@ public struct STSClient: Sendable {
             parameters.append(("SerialNumber", mfa.serialNumber))
             parameters.append(("TokenCode", mfa.code.revealed))
         }
-        let response = try await query.perform(action: "GetSessionToken", parameters: parameters, credentials: credentials)
+        let response = try await query.perform(
+            action: "GetSessionToken", parameters: parameters, secretParameters: mfa.map { [$0.code] } ?? [],
+            credentials: credentials)
         return try session(from: response, action: "GetSessionToken", scrubbing: credentials)
     }
 
@@ -60,7 +62,9 @@ public struct STSClient: Sendable {
             parameters.append(("SerialNumber", mfa.serialNumber))
             parameters.append(("TokenCode", mfa.code.revealed))
         }
-        let response = try await query.perform(action: "AssumeRole", parameters: parameters, credentials: credentials)
+        let response = try await query.perform(
+            action: "AssumeRole", parameters: parameters, secretParameters: request.mfa.map { [$0.code] } ?? [],
+            credentials: credentials)
         return try session(from: response, action: "AssumeRole", scrubbing: credentials)
     }
 

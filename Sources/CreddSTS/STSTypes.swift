@@ -41,6 +41,12 @@ public struct STSSession: Sendable, Hashable {
     /// `AssumedRoleUser/Arn` for AssumeRole; `nil` for GetSessionToken.
     public let assumedRoleArn: String?
     public let requestId: String?
+
+    public init(credentials: AWSCredentials, assumedRoleArn: String?, requestId: String?) {
+        self.credentials = credentials
+        self.assumedRoleArn = assumedRoleArn
+        self.requestId = requestId
+    }
 }
 
 /// The identity `GetCallerIdentity` reports for a set of credentials.
@@ -49,6 +55,13 @@ public struct CallerIdentity: Sendable, Hashable {
     public let arn: String
     public let userId: String
     public let requestId: String?
+
+    public init(account: String, arn: String, userId: String, requestId: String?) {
+        self.account = account
+        self.arn = arn
+        self.userId = userId
+        self.requestId = requestId
+    }
 }
 
 /// Role session names: AWS allows 2 to 64 characters of `[\w+=,.@-]`.

@@ -34,6 +34,25 @@ func processIsAlive(_ pid: Int32) -> Bool {
         }
     }
 
+    @Test func backgroundGrandchildHoldingStdoutCannotStallTheRead() async throws {
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
+        let script = try dir.script("leaky", """
+            sleep 60 &
+            echo $! > '\(dir.file("child.pid"))'
+            echo '{"Version": 1, "AccessKeyId": "AKIA", "SecretAccessKey": "x"}'
+            """)
+        let error = try #require(await expectFailure(script, timeout: .milliseconds(500)))
+        #expect(error.reason == .timedOut(.milliseconds(500)))
+        let text = try String(contentsOfFile: dir.file("child.pid"), encoding: .utf8)
+        let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        var alive = processIsAlive(pid)
+        for _ in 0..<50 where alive {
+            try await Task.sleep(for: .milliseconds(20))
+            alive = processIsAlive(pid)
+        }
+        #expect(!alive)
+    }
+
     @Test func sessionCredentialsWithExpiration() async throws {
         let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("creds", """

@@ -75,6 +75,12 @@ import Testing
         return (error, transport)
     }
 
+    @Test func echoedMFACodeIsScrubbed() async throws {
+        let (error, _) = try await failAssumeRole(
+            [.error(400, code: "ValidationError", message: "Value '\(Fake.mfaCode)' at 'tokenCode' failed to satisfy constraint")])
+        #expect(error.message == "Value '<redacted>' at 'tokenCode' failed to satisfy constraint")
+    }
+
     @Test(arguments: [
         ("AccessDenied", "User: arn:aws:iam::111111111111:user/alice is not authorized to perform: sts:AssumeRole", FailureDisposition.needsChange, "trust policy"),
         ("AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. ", .needsMFA, "credd login"),

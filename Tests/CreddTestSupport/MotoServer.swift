@@ -3,11 +3,11 @@ import Foundation
 
 /// A real `moto_server` (STS/IAM emulator) on a free loopback port, for the life of a test.
 public final class MotoServer: Sendable {
-    public let port: Int
-    /// `http://127.0.0.1:port`, for clients that take a URL.
-    public let endpointURL: URL
-    private let process: SpawnedProcess
+    private let server: LoopbackServer
 
+    public var port: Int { server.port }
+    /// `http://127.0.0.1:port`, for clients that take a URL.
+    public var endpointURL: URL { server.endpoint }
     public var endpoint: String { "http://127.0.0.1:\(port)" }
 
     /// Whether `moto_server` is installed (scripts/install-deps installs it).
@@ -16,21 +16,7 @@ public final class MotoServer: Sendable {
     /// Starts the server and waits (bounded) until it answers.
     /// `environment` adds variables such as `INITIAL_NO_AUTH_ACTION_COUNT` (signature checking).
     public init(environment: [String: String] = [:]) throws {
-        let port = try FreePort.find()
-        guard let url = URL(string: "http://127.0.0.1:\(port)") else { throw TestSupportError("no URL for port \(port)") }
-        let process = try SpawnedProcess(
-            ["moto_server", "-H", "127.0.0.1", "-p", String(port)],
-            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
-        self.port = port
-        self.endpointURL = url
-        self.process = process
-        for _ in 0..<300 {
-            if FreePort.isListening(port) { return }
-            guard process.isRunning else { break }
-            usleep(50_000)
-        }
-        stop()
-        throw TestSupportError("moto_server did not start on port \(port)")
+        server = try LoopbackServer(["moto_server", "-H", "127.0.0.1", "-p", "{PORT}"], environment: environment)
     }
 
     /// ``init(environment:)`` from async code: the wait for the port happens on a dedicated thread.
@@ -38,14 +24,7 @@ public final class MotoServer: Sendable {
         try await onDedicatedThread { () throws -> MotoServer in try MotoServer(environment: environment) }
     }
 
-    /// Kills the emulator; it holds nothing worth a graceful exit.
-    public func stop() {
-        guard process.isRunning else { return }
-        process.signal(SIGKILL)
-        _ = try? process.wait(timeout: 10)
-    }
-
-    deinit { stop() }
+    public func stop() { server.stop() }
 }
 
 /// An IAM user made in the emulator by ``MotoServer/createUser(_:allowing:extraKeys:assumableRole:)``.
