@@ -77,6 +77,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),
+        .executableTarget(
+            name: "credd-bench",
+            dependencies: ["CreddCredentialsFile", "CreddCore", "CreddINI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "CreddINITests", dependencies: ["CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),

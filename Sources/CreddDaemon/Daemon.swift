@@ -101,6 +101,8 @@ public enum Daemon {
                 await untilGracefulShutdown {
                     do {
                         try await endpoint.run()
+                    } catch is CancellationError {
+                        // A normal shutdown.
                     } catch {
                         logger.critical("the credential endpoint stopped: \(error)")
                     }
