@@ -198,5 +198,5 @@ public enum Daemon {
 
 /// Runs `body` until it returns or a graceful shutdown begins, whichever is first.
 private func untilGracefulShutdown(_ body: @escaping @Sendable () async -> Void) async {
-    _ = try? await cancelWhenGracefulShutdown { await body() }
+    _ = await cancelWhenGracefulShutdown { await body() }
 }

@@ -126,7 +126,7 @@ struct ConfigCheckReportTests {
     @Test("never shows a secret, a token, an external id or a command line")
     func noSecrets() throws {
         let report = try Self.render()
-        for secret in ["FAKE-SECRET", "FAKE-TOKEN", "FAKE-EXTERNAL-ID", "FAKESECRETTOTPSEED", "FAKE-PROCESS-SECRET", "AKIAFAKEFAKEFAKE1234", "ASIAFAKESAMLKEY9876"] {
+        for secret in ["FAKE-SECRET", "FAKE-TOKEN", "FAKE-EXTERNAL-ID", "FAKESECRETTOTPSEED", "FAKE-PROCESS-SECRET", "AKIAFAKEEXAMPLE01234", "ASIAFAKESAMLKEY9876"] {
             #expect(!report.contains(secret), "\(secret) leaked")
         }
         let loaded = try FakeHome(config: Self.config, credentials: Self.credentials, awsConfig: Self.awsConfig).load()

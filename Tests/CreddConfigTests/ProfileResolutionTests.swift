@@ -54,7 +54,7 @@ struct ProfileResolutionTests {
             Issue.record("expected static keys, got \(mfa.source)")
             return
         }
-        #expect(keys.accessKeyId == "AKIAFAKEFAKEFAKE1234")
+        #expect(keys.accessKeyId == "AKIAFAKEEXAMPLE01234")
         #expect(keys.secretAccessKey.revealed == "FAKE-SECRET-long-term-do-not-print")
         #expect(keys.sessionToken == nil)
         #expect(origin == SourceLocation(file: FakeHome.credentialsPath, line: 2))
@@ -190,7 +190,7 @@ struct ProfileResolutionTests {
     func staticSessionForAssumeRole() throws {
         let credentials = """
         [saml]
-        aws_access_key_id = ASIAFAKEFAKEFAKE1234
+        aws_access_key_id = ASIAFAKEEXAMPLE01234
         aws_secret_access_key = FAKE-SECRET-saml
         aws_session_token = FAKE-TOKEN-new
         aws_security_token = FAKE-TOKEN-legacy

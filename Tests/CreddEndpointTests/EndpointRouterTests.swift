@@ -230,7 +230,7 @@ struct EndpointRouterTests {
                 roleArn: nil, lastUpdated: Self.start
             )
         case .longTermKeys:
-            lookup = .available(AWSCredentials(accessKeyId: "AKIAFAKEFAKEFAKE0001", secretAccessKey: Secret("long-term-secret")), roleArn: nil, lastUpdated: Self.start)
+            lookup = .available(AWSCredentials(accessKeyId: "AKIAFAKEEXAMPLE00001", secretAccessKey: Secret("long-term-secret")), roleArn: nil, lastUpdated: Self.start)
         case .noToken:
             lookup = .available(
                 AWSCredentials(accessKeyId: "ASIAFAKE", secretAccessKey: Secret("secret-no-token"), sessionToken: nil, expiration: Self.start.addingTimeInterval(3600)),

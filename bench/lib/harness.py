@@ -19,7 +19,7 @@ LIB = os.path.dirname(os.path.abspath(__file__))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 # The static keys the sessions are made from; the fake STS never checks them.
-SOURCE_KEYS = "[bench-source]\naws_access_key_id = AKIABENCHSOURCE00001\naws_secret_access_key = bench-source-secret-not-real\n"
+SOURCE_KEYS = "[bench-source]\naws_access_key_id = AKIABENCHEXAMPLE0001\naws_secret_access_key = bench-source-secret-not-real\n"
 
 
 def log(message):
