@@ -170,18 +170,18 @@ struct ProfileResolutionTests {
     func credentialsFileOverrides() throws {
         let awsConfig = """
         [profile base]
-        aws_access_key_id = AKIAFROMCONFIG000000
+        aws_access_key_id = AKIAEXAMPLEFIG000000
         aws_secret_access_key = FAKE-SECRET-config
         credential_process = /bin/creds
         """
-        let credentials = "[base]\naws_access_key_id = AKIAFROMCREDENTIALS0\n"
+        let credentials = "[base]\naws_access_key_id = AKIAEXAMPLEDENTIALS0\n"
         let loaded = try FakeHome(config: "[profile mfa]\nsource_profile = base\n", credentials: credentials, awsConfig: awsConfig).load()
         #expect(loaded.errors == [])
         guard case let .staticKeys(keys, origin) = loaded.profile(named: "mfa")?.source else {
             Issue.record("expected static keys")
             return
         }
-        #expect(keys.accessKeyId == "AKIAFROMCREDENTIALS0")
+        #expect(keys.accessKeyId == "AKIAEXAMPLEDENTIALS0")
         #expect(keys.secretAccessKey.revealed == "FAKE-SECRET-config")
         #expect(origin == SourceLocation(file: FakeHome.credentialsPath, line: 2))
     }

@@ -10,12 +10,12 @@ import Testing
 
 /// Fake key material: every message and log line is searched for these.
 enum Keys {
-    static let oldId = "AKIAOLDKEY0000000001"
+    static let oldId = "AKIAEXAMPLE000000001"
     static let oldSecret = "OLDsecret/never+print/0123456789abcdefghij"
-    static let newId = "AKIANEWKEY0000000002"
+    static let newId = "AKIAEXAMPLE000000002"
     static let newSecret = "NEWsecret/never+print/9876543210zyxwvutsrq"
-    static let otherId = "AKIAOTHERKEY00000003"
-    static let sessionId = "ASIASESSION000000004"
+    static let otherId = "AKIAEXAMPLEY00000003"
+    static let sessionId = "ASIAEXAMPLE000000004"
     static let sessionSecret = "SESSIONsecret/never+print/abcdefghij012345"
     static let sessionToken = "SESSIONtoken//never//print//FwoGZXIvYXdzEJr"
     static let secrets = [oldSecret, newSecret, sessionSecret, sessionToken]

@@ -67,7 +67,7 @@ import Testing
             #expect(mismatch?.description.contains("WRONG/secret") == false)
 
             // An unknown access key id.
-            let unknown = AWSCredentials(accessKeyId: "AKIAUNKNOWN000000000", secretAccessKey: user.secretAccessKey)
+            let unknown = AWSCredentials(accessKeyId: "AKIAEXAMPLE000000000", secretAccessKey: user.secretAccessKey)
             let invalid = await #expect(throws: STSError.self) {
                 try await client.getCallerIdentity(credentials: unknown)
             }
