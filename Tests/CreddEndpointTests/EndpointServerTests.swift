@@ -66,7 +66,7 @@ struct EndpointServerTests {
                 let token = "PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n"
                 let missing = RawHTTPClient.get("/v1/credentials/nosuch", port: port, headers: ["Authorization: \(TestEndpoint.containerToken.revealed)"])
                 RawHTTPClient.send(descriptor, Array((token + missing + Self.containerRequest(port: port)).utf8))
-                return (0..<3).map { _ in RawHTTPClient.readResponse(descriptor) }
+                return RawHTTPClient.readResponses(descriptor, count: 3)
             }
             #expect(responses.map { $0?.status } == [200, 404, 200])
             #expect(responses[0]?.header("X-aws-ec2-metadata-token-ttl-seconds") == "60")

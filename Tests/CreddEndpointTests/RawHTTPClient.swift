@@ -49,6 +49,18 @@ enum RawHTTPClient {
     /// Reads one response (head plus Content-Length body); `nil` on timeout, close or garbage.
     static func readResponse(_ descriptor: Int32) -> RawHTTPResponse? {
         var buffer = [UInt8]()
+        return nextResponse(descriptor, buffer: &buffer)
+    }
+
+    /// Reads `count` responses from one connection. Pipelined responses can arrive in one
+    /// segment, so bytes past a response are kept for the next one.
+    static func readResponses(_ descriptor: Int32, count: Int) -> [RawHTTPResponse?] {
+        var buffer = [UInt8]()
+        return (0..<count).map { _ in nextResponse(descriptor, buffer: &buffer) }
+    }
+
+    /// Parses the response at the start of `buffer`, receiving more as needed, and removes it.
+    private static func nextResponse(_ descriptor: Int32, buffer: inout [UInt8]) -> RawHTTPResponse? {
         var chunk = [UInt8](repeating: 0, count: 16384)
         func fill() -> Bool {
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
@@ -57,12 +69,14 @@ enum RawHTTPClient {
             return true
         }
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
-        var headEnd: Int?
+        func findHeadEnd() -> Int? {
+            guard buffer.count >= 4 else { return nil }
+            return (0...(buffer.count - 4)).first { Array(buffer[$0..<$0 + 4]) == separator }
+        }
+        var headEnd = findHeadEnd()
         while headEnd == nil {
             guard fill() else { return nil }
-            if buffer.count >= 4 {
-                headEnd = (0...(buffer.count - 4)).first { Array(buffer[$0..<$0 + 4]) == separator }
-            }
+            headEnd = findHeadEnd()
         }
         guard let headEnd else { return nil }
         let headText = String(decoding: buffer[0..<headEnd], as: UTF8.self)
@@ -78,6 +92,7 @@ enum RawHTTPClient {
             guard fill() else { return nil }
         }
         let body = String(decoding: buffer[(headEnd + 4)..<(headEnd + 4 + length)], as: UTF8.self)
+        buffer.removeFirst(headEnd + 4 + length)
         return RawHTTPResponse(status: status, headers: headers, body: body)
     }
 
