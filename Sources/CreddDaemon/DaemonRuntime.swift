@@ -177,9 +177,7 @@ actor DaemonRuntime {
         guard let name else { return .failure("credential-process needs a profile") }
         guard unknownProfiles([name]).isEmpty else { return .failure("not a managed profile: \(name)") }
         guard let credentials = await engine.credentials(for: name) else {
-            let status = await engine.statuses().first { $0.name == name }
-            let why = status.map { "state \($0.state.rawValue)" + ($0.lastError.map { ": \($0)" } ?? "") } ?? "unknown"
-            return .failure("\(name) has no valid credentials (\(why))")
+            return .failure(await engine.unavailableReason(for: name))
         }
         return ControlResponse(ok: true, credentials: ProcessCredentials(credentials))
     }

@@ -11,11 +11,20 @@ struct EngineCredentialSource: EndpointCredentialSource {
 
     func lookup(profile name: String) async -> EndpointLookup {
         guard let profile = profiles.profile(named: name) else { return .unknown }
-        let status = await engine.statuses().first { $0.name == name }
         guard let credentials = await engine.credentials(for: name) else {
-            let why = status.map { "state \($0.state.rawValue)" + ($0.lastError.map { ": \($0)" } ?? "") } ?? "state pending"
-            return .unavailable(reason: "profile \(name) has no valid credentials (\(why))")
+            return .unavailable(reason: await engine.unavailableReason(for: name))
         }
+        let status = await engine.statuses().first { $0.name == name }
         return .available(credentials, roleArn: profile.roleArn, lastUpdated: status?.lastRefresh ?? wallClock.now())
+    }
+}
+
+extension RefreshEngine {
+    /// Why `name` has nothing to serve, for `credd credential-process` and the endpoint:
+    /// its state and last error, never a secret.
+    func unavailableReason(for name: String) -> String {
+        let status = statuses().first { $0.name == name }
+        let why = status.map { "state \($0.state.rawValue)" + ($0.lastError.map { ": \($0)" } ?? "") } ?? "state pending"
+        return "profile \(name) has no valid credentials (\(why))"
     }
 }
