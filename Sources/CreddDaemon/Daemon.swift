@@ -113,9 +113,10 @@ public enum Daemon {
             ClosureService {
                 await untilGracefulShutdown {
                     for await _ in reloadRequests.events {
-                        notifier.send(.reloadingNow(), loggingFailureTo: logger)
+                        let answersHangup = reloadRequests.takeHangupRequest()
+                        if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
                         await runtime.reload()
-                        notifier.send(.ready, loggingFailureTo: logger)
+                        if answersHangup { notifier.send(.ready, loggingFailureTo: logger) }
                     }
                 }
             },

@@ -8,12 +8,17 @@ import Glibc
 
 /// Everything that asks for a config reload: an edit to a watched file (inotify) or SIGHUP.
 /// Bursts are coalesced: an editor's save or credd's own rewrite becomes one reload.
+///
+/// Only SIGHUP is a reload *request* in systemd's sense (it answers with `RELOADING=1`); file
+/// events are frequent (every rewrite of `~/.aws/credentials` by any program) and mostly change
+/// nothing credd uses, so they reload quietly.
 final class ReloadTriggers: Sendable {
     static let settleTime: Duration = .milliseconds(300)
 
     let events: AsyncStream<Void>
     private let watcher: Mutex<FileWatcher?>
     private let hangup: Mutex<(any DispatchSourceSignal)?>
+    private let hangupPending = Flag()
     private let forwarding: Task<Void, Never>
 
     init(watching paths: [String], logger: Logger) {
@@ -37,8 +42,9 @@ final class ReloadTriggers: Sendable {
         // SIGHUP reloads; it must never terminate the daemon.
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "credd.sighup"))
-        source.setEventHandler {
+        source.setEventHandler { [hangupPending] in
             logger.info("SIGHUP: reloading the config")
+            hangupPending.value.store(true, ordering: .releasing)
             rawContinuation.yield()
         }
         source.resume()
@@ -51,6 +57,16 @@ final class ReloadTriggers: Sendable {
             }
             continuation.finish()
         }
+    }
+
+    /// Whether a SIGHUP arrived since the last call: the reload about to run answers it.
+    func takeHangupRequest() -> Bool {
+        hangupPending.value.exchange(false, ordering: .acquiringAndReleasing)
+    }
+
+    /// A reference to the flag, so the signal handler can hold it before `self` exists.
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
     }
 
     func stop() {

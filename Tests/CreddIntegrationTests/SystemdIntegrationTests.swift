@@ -74,6 +74,8 @@ struct SystemdIntegrationTests {
             mfa_serial = arn:aws:iam::123456789012:mfa/alice
             """)
         try notifications.waitFor { $0.hasPrefix("STATUS=") && $0.contains("needs MFA") }
+        // A file edit reloads quietly: RELOADING=1 answers SIGHUP only.
+        #expect(notifications.received.allSatisfy { !$0.contains("RELOADING=1") })
 
         harness.signal(SIGHUP)
         try notifications.waitFor { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") }
@@ -146,6 +148,9 @@ final class DatagramListener: @unchecked Sendable {
             lock.unlock()
         }
     }
+
+    /// Every notification so far.
+    var received: [String] { snapshot() }
 
     private func snapshot() -> [String] {
         lock.lock()

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -56,9 +57,10 @@ def wait_for_port(port, timeout=20.0):
 class FakeSTSProcess:
     """bench/lib/fake_sts.py in its own process, so it never competes with the harness's GIL."""
 
-    def __init__(self):
+    def __init__(self, session_seconds=43200):
         self.port = free_port()
-        self.process = subprocess.Popen([sys.executable, os.path.join(LIB, "fake_sts.py"), str(self.port)])
+        self.process = subprocess.Popen([sys.executable, os.path.join(LIB, "fake_sts.py"), str(self.port),
+                                         "--session-seconds", str(session_seconds)])
         wait_for_port(self.port)
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -88,7 +90,7 @@ class CreddHome:
     """A throw-away HOME with a credd config of `profiles` profiles and a credentials file
     holding the source keys, plus the environment `credd run` gets."""
 
-    def __init__(self, profiles, sts_url, endpoint_port=None):
+    def __init__(self, profiles, sts_url, endpoint_port=None, user_credentials=""):
         self.directory = tempfile.mkdtemp(prefix="credd-bench.")
         self.home = os.path.join(self.directory, "home")
         self.runtime = os.path.join(self.directory, "run")
@@ -99,7 +101,7 @@ class CreddHome:
         self.credentials_path = os.path.join(self.home, ".aws", "credentials")
         self.config_path = os.path.join(self.home, ".config", "credd", "config")
         with open(self.credentials_path, "w") as file:
-            file.write(SOURCE_KEYS)
+            file.write(SOURCE_KEYS + ("\n" + user_credentials if user_credentials else ""))
         os.chmod(self.credentials_path, 0o600)
         with open(self.config_path, "w") as file:
             file.write(f"[credd]\nlisten = 127.0.0.1:{self.endpoint_port}\n\n" + "\n".join(profile_config(profiles)))
@@ -141,7 +143,19 @@ class ReadySocket:
             if "READY=1" in message.split("\n"):
                 return arrived
 
+    def drain(self):
+        """Keeps reading after READY=1, as systemd does: a sender blocks once the socket's queue
+        of unread datagrams is full, so a harness that stops reading would freeze credd."""
+        def discard():
+            self.socket.settimeout(None)
+            with contextlib.suppress(OSError):
+                while self.socket.recv(4096):
+                    pass
+        threading.Thread(target=discard, daemon=True).start()
+
     def close(self):
+        with contextlib.suppress(OSError):
+            self.socket.shutdown(socket.SHUT_RDWR)  # wakes the draining thread
         self.socket.close()
 
 
@@ -165,6 +179,7 @@ class CreddDaemon:
                                             stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             self.ready_at = self.notify.wait_for_ready(ready_timeout)
+            self.notify.drain()
         except Exception:
             self.stop()
             log(self.log())
