@@ -30,8 +30,11 @@ public struct RefreshSchedule: Sendable, Hashable {
     public var interactiveMinimumRenewalFraction: Double = 0.5
     /// First retry delay cap; doubles per consecutive failure.
     public var retryBaseDelay: TimeInterval = 5
-    /// Upper bound of any retry delay.
+    /// Upper bound of any retry delay while credentials are still in service.
     public var retryMaximumDelay: TimeInterval = 5 * 60
+    /// Upper bound once nothing is in service: every caller is failing meanwhile, so credd
+    /// notices the end of an outage within this (the SDKs' own retries cap at 20 s).
+    public var retryMaximumDelayWithoutCredentials: TimeInterval = 30
     /// Full jitter may draw zero; this floor keeps a failing profile from retrying in a hot loop.
     public var retryMinimumDelay: TimeInterval = 1
     /// A retry is scheduled at least this long before the credentials still in service expire,
@@ -61,13 +64,11 @@ public struct RefreshSchedule: Sendable, Hashable {
     public func retryTime(after failedAttempts: Int, now: Date, jitter: Double, servingUntil: Date?) -> Date {
         // Capping the exponent keeps the power finite for any count; 2^20 × base is far past the cap.
         let exponent = Double(min(max(failedAttempts, 1) - 1, 20))
-        let window = min(retryMaximumDelay, retryBaseDelay * pow(2, exponent))
-        let delay = max(retryMinimumDelay, jitter * window)
-        var retryAt = now.addingTimeInterval(delay)
-        if let servingUntil {
-            let lastUsefulRetry = servingUntil.addingTimeInterval(-retryMarginBeforeExpiry)
-            retryAt = min(retryAt, max(lastUsefulRetry, now.addingTimeInterval(retryMinimumDelay)))
-        }
-        return retryAt
+        let inService = servingUntil.map { $0 > now } ?? false
+        let window = min(inService ? retryMaximumDelay : retryMaximumDelayWithoutCredentials, retryBaseDelay * pow(2, exponent))
+        let retryAt = now.addingTimeInterval(max(retryMinimumDelay, jitter * window))
+        guard let servingUntil, inService else { return retryAt }
+        let lastUsefulRetry = servingUntil.addingTimeInterval(-retryMarginBeforeExpiry)
+        return min(retryAt, max(lastUsefulRetry, now.addingTimeInterval(retryMinimumDelay)))
     }
 }

@@ -65,13 +65,7 @@ struct DaemonEndToEndTests {
 
     /// Every secret that exists in this home: the long-term key and all issued session secrets.
     func secrets(in harness: CreddHarness) throws -> [String] {
-        let file = try harness.credentialsFile()
-        let issued = file.split(separator: "\n").compactMap { line -> String? in
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, ["aws_secret_access_key", "aws_session_token"].contains(parts[0]) else { return nil }
-            return parts[1]
-        }
-        return [Self.longTermSecret] + issued
+        [Self.longTermSecret] + harness.secretsInHome()
     }
 
     @Test func mfaSessionAndChainedRoleAreRenewedWrittenAndUsable() throws {

@@ -79,13 +79,30 @@ struct RefreshScheduleTests {
         BackoffCase(failedAttempts: Int.max, window: 300),
     ])
     func backoffBounds(_ example: BackoffCase) {
-        let lowest = schedule.retryTime(after: example.failedAttempts, now: epoch, jitter: 0, servingUntil: nil)
-        let highest = schedule.retryTime(after: example.failedAttempts, now: epoch, jitter: 0.999_999, servingUntil: nil)
-        let middle = schedule.retryTime(after: example.failedAttempts, now: epoch, jitter: 0.5, servingUntil: nil)
+        let serving = epoch.addingTimeInterval(12 * hour)
+        let lowest = schedule.retryTime(after: example.failedAttempts, now: epoch, jitter: 0, servingUntil: serving)
+        let highest = schedule.retryTime(after: example.failedAttempts, now: epoch, jitter: 0.999_999, servingUntil: serving)
+        let middle = schedule.retryTime(after: example.failedAttempts, now: epoch, jitter: 0.5, servingUntil: serving)
         // Full jitter: anywhere in the window, with a 1 s floor against hot loops.
         #expect(lowest.timeIntervalSince(epoch) == schedule.retryMinimumDelay)
         #expect(abs(highest.timeIntervalSince(epoch) - example.window) < 0.01)
         #expect(abs(middle.timeIntervalSince(epoch) - max(1, example.window / 2)) < 0.01)
+    }
+
+    @Test("with nothing in service, backoff stops growing at 30 s", arguments: [
+        BackoffCase(failedAttempts: 1, window: 5),
+        BackoffCase(failedAttempts: 3, window: 20),
+        BackoffCase(failedAttempts: 4, window: 30),
+        BackoffCase(failedAttempts: Int.max, window: 30),
+    ])
+    func backoffWithoutCredentials(_ example: BackoffCase) {
+        // Never obtained, and obtained but expired (the fault suite's long outage), alike.
+        for servingUntil in [nil, epoch.addingTimeInterval(-minute)] {
+            let highest = schedule.retryTime(after: example.failedAttempts, now: epoch, jitter: 0.999_999, servingUntil: servingUntil)
+            let lowest = schedule.retryTime(after: example.failedAttempts, now: epoch, jitter: 0, servingUntil: servingUntil)
+            #expect(abs(highest.timeIntervalSince(epoch) - example.window) < 0.01)
+            #expect(lowest.timeIntervalSince(epoch) == schedule.retryMinimumDelay)
+        }
     }
 
     @Test("a retry never waits past the credentials still in service")

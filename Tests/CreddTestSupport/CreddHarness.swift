@@ -12,6 +12,10 @@ public final class CreddHarness: @unchecked Sendable {
     private var daemon: SpawnedProcess?
     private var daemonLogDescriptor: Int32 = -1
     private var daemonLogPath: String { directory.file("credd.log") }
+    /// Everything credd printed to the tests (CLI output) and every secret seen in this home,
+    /// for the run-wide leak scan (`scripts/leak-scan`).
+    private var outputs: [String] = []
+    private var secretsSeen: Set<String> = []
 
     public var home: String { directory.file("home") }
     public var configPath: String { directory.file("home/.config/credd/config") }
@@ -38,6 +42,39 @@ public final class CreddHarness: @unchecked Sendable {
             _ = try? daemon.wait(timeout: 10)
         }
         if daemonLogDescriptor >= 0 { close(daemonLogDescriptor) }
+        recordForLeakScan()
+    }
+
+    /// The secrets that exist in this home right now: every secret key and session token in the
+    /// credentials file, and the container API token.
+    public func secretsInHome() -> [String] {
+        let token = (try? String(contentsOfFile: runtimeDirectory + "/credd/token", encoding: .utf8)).map { [$0] } ?? []
+        guard let file = try? credentialsFile() else { return token }
+        return token + file.split(whereSeparator: \.isNewline).compactMap { line -> String? in
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, ["aws_secret_access_key", "aws_session_token"].contains(parts[0]), !parts[1].isEmpty else { return nil }
+            return parts[1]
+        }
+    }
+
+    /// Adds secrets the test knows of that never reach the credentials file (e.g. a key only in
+    /// the environment).
+    public func noteSecrets(_ secrets: [String]) {
+        secretsSeen.formUnion(secrets)
+    }
+
+    /// With `CREDD_LEAK_SCAN_DIR` set (scripts/test sets it), writes this home's secrets and
+    /// everything credd printed as one JSON record there; `scripts/leak-scan` checks every
+    /// output of the run against every secret of the run.
+    private func recordForLeakScan() {
+        guard let directory = ProcessInfo.processInfo.environment["CREDD_LEAK_SCAN_DIR"] else { return }
+        let record: [String: Any] = [
+            "source": "swift test: \(self.directory.path)",
+            "secrets": Array(secretsSeen.union(secretsInHome())),
+            "outputs": outputs + [daemonLog()],
+        ]
+        guard let data = try? JSONSerialization.data(withJSONObject: record) else { return }
+        FileManager.default.createFile(atPath: "\(directory)/\(UUID().uuidString).json", contents: data, attributes: [.posixPermissions: 0o600])
     }
 
     /// The environment credd and the AWS tools run with: nothing from the real user's AWS setup.
@@ -105,7 +142,14 @@ public final class CreddHarness: @unchecked Sendable {
 
     /// Runs a `credd` CLI command against this home.
     public func cli(_ arguments: [String], stdin: String? = nil) throws -> ChildProcess.Output {
-        try ChildProcess.run([Self.binary] + arguments, environment: environment, stdin: stdin)
+        let output = try ChildProcess.run([Self.binary] + arguments, environment: environment, stdin: stdin)
+        secretsSeen.formUnion(secretsInHome())
+        // credential-process and login exist to hand secrets over; everything else must not.
+        if !["credential-process", "export-credentials"].contains(arguments.first ?? "") {
+            outputs.append(output.stdout)
+        }
+        outputs.append(output.stderr)
+        return output
     }
 
     /// Runs another program (the AWS CLI, python3) with this home's environment plus `extra`.

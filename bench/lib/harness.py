@@ -5,6 +5,7 @@ Nothing here touches the real ~/.aws: every run gets its own HOME and XDG direct
 """
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -55,18 +56,22 @@ def wait_for_port(port, timeout=20.0):
 
 
 class FakeSTSProcess:
-    """bench/lib/fake_sts.py in its own process, so it never competes with the harness's GIL."""
+    """bench/lib/fake_sts.py (or another `script` taking the same first arguments) in its own
+    process, so it never competes with the harness's GIL."""
 
-    def __init__(self, session_seconds=43200):
+    def __init__(self, session_seconds=43200, script="fake_sts.py", arguments=()):
         self.port = free_port()
-        self.process = subprocess.Popen([sys.executable, os.path.join(LIB, "fake_sts.py"), str(self.port),
-                                         "--session-seconds", str(session_seconds)])
+        self.process = subprocess.Popen([sys.executable, os.path.join(LIB, script), str(self.port),
+                                         "--session-seconds", str(session_seconds), *arguments])
         wait_for_port(self.port)
         self.url = f"http://127.0.0.1:{self.port}"
 
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=5) as response:
+            return response.read()
+
     def requests_served(self):
-        with urllib.request.urlopen(self.url + "/__requests", timeout=5) as response:
-            return int(response.read())
+        return int(self.get("/__requests"))
 
     def stop(self):
         self.process.terminate()
@@ -208,6 +213,33 @@ class CreddDaemon:
         self.notify.close()
 
 
+def record_for_leak_scan(source, outputs, secrets=()):
+    """With CREDD_LEAK_SCAN_DIR set (scripts/test sets it), leaves what credd printed in a run
+    for scripts/leak-scan, which fails the test run if any known secret shows up in it."""
+    directory = os.environ.get("CREDD_LEAK_SCAN_DIR")
+    if not directory:
+        return
+    import json
+    import uuid
+    path = os.path.join(directory, f"{uuid.uuid4()}.json")
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        json.dump({"source": source, "secrets": list(secrets), "outputs": list(outputs)}, file)
+
+
+def container_environment(binary, home, profile):
+    """AWS_CONTAINER_CREDENTIALS_FULL_URI and the token, as `credd env` gives them to a user."""
+    output = subprocess.run([binary, "env", profile], env=home.environment, check=True, capture_output=True, text=True).stdout
+    variables = {}
+    for line in output.splitlines():
+        words = shlex.split(line)
+        if words and words[0] == "export":
+            name, _, value = words[1].partition("=")
+            variables[name] = value
+    with open(variables["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]) as file:
+        token = file.read()
+    return variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"], token
+
+
 def status_field(pid, field):
     """A `kB` field of /proc/PID/status (VmRSS, VmHWM, RssAnon, …), in KiB."""
     with open(f"/proc/{pid}/status") as file:
@@ -247,9 +279,10 @@ def machine_load():
 
 
 def save_results(name, results):
-    """bench/results/NAME.json, for BENCHMARKS.md and for comparing runs."""
+    """bench/results/NAME.json (or $CREDD_BENCH_RESULTS/NAME.json), for BENCHMARKS.md and for
+    comparing runs."""
     import json
-    directory = os.path.join(REPO, "bench", "results")
+    directory = os.environ.get("CREDD_BENCH_RESULTS") or os.path.join(REPO, "bench", "results")
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, name + ".json")
     with open(path, "w") as file:
