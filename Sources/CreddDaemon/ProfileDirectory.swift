@@ -10,6 +10,7 @@ final class ProfileDirectory: Sendable {
         var configErrors: [String]
         /// The last credentials-file problem per profile, cleared by the next good write.
         var writeErrors: [String: String] = [:]
+        var rotatedKeys = RotatedKeys()
     }
 
     private let state: Mutex<State>
@@ -20,6 +21,7 @@ final class ProfileDirectory: Sendable {
 
     var configuration: LoadedConfiguration { state.withLock { $0.configuration } }
     var configErrors: [String] { state.withLock { $0.configErrors } }
+    var rotatedKeys: RotatedKeys { state.withLock { $0.rotatedKeys } }
 
     func profile(named name: String) -> ManagedProfile? {
         state.withLock { $0.configuration.profile(named: name) }
@@ -29,6 +31,15 @@ final class ProfileDirectory: Sendable {
         state.withLock {
             $0.configuration = configuration
             $0.configErrors = errors
+        }
+    }
+
+    /// Scheduled rotation replaced the keys in `section`: the config in force still holds the
+    /// old ones until the reload that follows.
+    func recordRotation(section: String, from oldAccessKeyId: String, to newAccessKeyId: String) {
+        state.withLock { state in
+            let profiles = state.configuration.profiles
+            state.rotatedKeys.record(section: section, from: oldAccessKeyId, to: newAccessKeyId, in: profiles)
         }
     }
 
