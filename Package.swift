@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(
             name: "CreddDaemonTests",
             dependencies: [
-                "CreddDaemon", "CreddCLI", "CreddCore", "CreddConfig", "CreddRotation", "CreddSTS", "CreddTestSupport",
+                "CreddDaemon", "CreddCLI", "CreddCore", "CreddConfig", "CreddRefresh", "CreddRotation", "CreddSTS", "CreddTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -120,7 +120,10 @@ public enum Daemon {
             ClosureService { await untilGracefulShutdown { await control.run(handler: runtime.handle) } },
             ClosureService {
                 await untilGracefulShutdown {
-                    await rotation.run { section, old, new in await runtime.sourceKeyReplaced(section: section, from: old, to: new) }
+                    // Renewals at start sign with the keys as loaded; rotating under them could
+                    // delete the key a first renewal is about to use.
+                    await engine.waitForFirstPass()
+                    await rotation.run(observer: runtime)
                 }
             },
             ClosureService {

@@ -5,7 +5,7 @@ import Foundation
 import Logging
 
 /// The running daemon as the control socket and reloads see it.
-actor DaemonRuntime {
+actor DaemonRuntime: RotationObserver {
     private let configPath: String?
     private let environment: [String: String]
     private let engine: RefreshEngine
@@ -99,10 +99,16 @@ actor DaemonRuntime {
         logger.info("config reloaded", metadata: ["credd.profiles": "\(kept.profiles.count)"])
     }
 
-    /// Scheduled rotation wrote a new key into `section`: read it in now, so the next renewal
-    /// signs with it, without renewing at once (see `RotatedKeys`).
-    func sourceKeyReplaced(section: String, from oldAccessKeyId: String, to newAccessKeyId: String) async {
-        profiles.recordRotation(section: section, from: oldAccessKeyId, to: newAccessKeyId)
+    // MARK: - Scheduled rotation
+
+    func willRotate(section: String) {
+        profiles.beginRotation(section: section)
+    }
+
+    /// Reads the key the rotation left in `section` in now, so the next renewal signs with it,
+    /// without renewing at once (see `RotatedKeys`).
+    func didRotate(section: String, fileHolds: String) async {
+        profiles.finishRotation(section: section, fileHolds: fileHolds)
         await reload()
     }
 

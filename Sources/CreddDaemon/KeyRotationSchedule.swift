@@ -41,7 +41,7 @@ struct KeyRotationSchedule: Sendable, Hashable {
     /// again before trusting what was known.
     private(set) var needsInspection = true
     private var activity = Activity.idle
-    /// Whether `lastError` is from a rotation (rather than a check).
+    /// Whether `lastError` is from a rotation (rather than a check); cleared by a successful one.
     private var rotationFailed = false
 
     init(job: RotationJob) {
@@ -56,13 +56,12 @@ struct KeyRotationSchedule: Sendable, Hashable {
     }
 
     /// A config change. A different key, interval or signer is a reason to check again now,
-    /// even after failures (as an edit is for a failed renewal).
+    /// even after failures (as an edit is for a failed renewal); the last error stays shown.
     mutating func reconfigure(_ newJob: RotationJob) {
         guard newJob != job else { return }
         job = newJob
         needsInspection = true
         consecutiveFailures = 0
-        rotationFailed = false
         retryAt = nil
     }
 
@@ -75,8 +74,9 @@ struct KeyRotationSchedule: Sendable, Hashable {
         }
     }
 
-    /// A successful check. A failed rotation's error and back-off stay while the key is still
-    /// due (the next attempt is its retry), so persistent failures wait longer and longer.
+    /// A successful check. A failed rotation's error stays (until a rotation succeeds: it may
+    /// have left a key behind), and so does its back-off while the key is still due, so
+    /// persistent failures wait longer and longer.
     /// `checked` is the job the check ran for: after a config change during the call, the
     /// result is stale and the new job is checked again.
     mutating func inspected(_ age: KeyAge, of checked: RotationJob, now: Date) {
@@ -86,11 +86,8 @@ struct KeyRotationSchedule: Sendable, Hashable {
         leftoverKeyIds = age.leftoverKeyIds
         retryAt = nil
         needsInspection = false
-        if !rotationFailed || now < age.createDate.addingTimeInterval(job.interval.timeInterval) {
-            lastError = nil
-            consecutiveFailures = 0
-            rotationFailed = false
-        }
+        if !rotationFailed { lastError = nil }
+        if !rotationFailed || now < age.createDate.addingTimeInterval(job.interval.timeInterval) { consecutiveFailures = 0 }
     }
 
     mutating func rotated(_ report: KeyRotationReport, now: Date) {
@@ -126,7 +123,7 @@ struct KeyRotationSchedule: Sendable, Hashable {
         switch activity {
         case .inspecting: state = "checking"
         case .rotating: state = "rotating"
-        case .idle where lastError != nil: state = "retrying"
+        case .idle where retryAt != nil: state = "retrying"
         case .idle: state = key == nil ? "pending" : "scheduled"
         }
         var nextRotation = key.map { $0.createDate.addingTimeInterval(job.interval.timeInterval) }

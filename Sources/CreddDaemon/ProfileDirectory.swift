@@ -34,13 +34,16 @@ final class ProfileDirectory: Sendable {
         }
     }
 
-    /// Scheduled rotation replaced the keys in `section`: the config in force still holds the
-    /// old ones until the reload that follows.
-    func recordRotation(section: String, from oldAccessKeyId: String, to newAccessKeyId: String) {
+    /// Scheduled rotation is about to rewrite the keys in `section`.
+    func beginRotation(section: String) {
         state.withLock { state in
             let profiles = state.configuration.profiles
-            state.rotatedKeys.record(section: section, from: oldAccessKeyId, to: newAccessKeyId, in: profiles)
+            state.rotatedKeys.begin(section: section, in: profiles)
         }
+    }
+
+    func finishRotation(section: String, fileHolds: String) {
+        state.withLock { $0.rotatedKeys.finish(section: section, fileHolds: fileHolds) }
     }
 
     func setConfigErrors(_ errors: [String]) {

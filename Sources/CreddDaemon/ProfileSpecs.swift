@@ -40,30 +40,32 @@ enum ProfileSpecs {
 /// it still renews its profiles at once, as any config change does.
 struct RotatedKeys: Sendable, Hashable {
     private struct Entry: Sendable, Hashable {
-        /// The access key id the last rotation wrote.
-        let current: String
+        /// The access key id the last rotation left in the file; `nil` while one is under way
+        /// (the file may be re-read before it ends).
+        var current: String?
         let original: AWSCredentials
     }
 
     private var sections: [String: Entry] = [:]
 
-    /// Called before the reload that reads `newAccessKeyId` from the file: `profiles` still
-    /// hold the old key.
-    mutating func record(section: String, from oldAccessKeyId: String, to newAccessKeyId: String, in profiles: [ManagedProfile]) {
-        if let entry = sections[section], entry.current == oldAccessKeyId {
-            sections[section] = Entry(current: newAccessKeyId, original: entry.original)
-            return
-        }
+    /// A rotation of `section` starts; `profiles` are the config in force.
+    mutating func begin(section: String, in profiles: [ManagedProfile]) {
         for profile in profiles where profile.sourceChain.last == section {
-            guard case let .staticKeys(credentials, _) = profile.source, credentials.accessKeyId == oldAccessKeyId else { continue }
-            sections[section] = Entry(current: newAccessKeyId, original: credentials)
+            guard case let .staticKeys(loaded, _) = profile.source else { continue }
+            let carried = sections[section].flatMap { $0.current == loaded.accessKeyId ? $0.original : nil }
+            sections[section] = Entry(current: nil, original: carried ?? loaded)
             return
         }
     }
 
+    /// The rotation ended with `fileHolds` in the file (the old key, after a roll-back).
+    mutating func finish(section: String, fileHolds: String) {
+        sections[section]?.current = fileHolds
+    }
+
     /// The keys to fingerprint a profile with whose source `section` holds `credentials`.
     func fingerprintKeys(section: String, holding credentials: AWSCredentials) -> AWSCredentials {
-        guard let entry = sections[section], entry.current == credentials.accessKeyId else { return credentials }
+        guard let entry = sections[section], entry.current == nil || entry.current == credentials.accessKeyId else { return credentials }
         return entry.original
     }
 }

@@ -50,13 +50,8 @@ actor RotationScheduler {
         sleeper?.cancel()
     }
 
-    /// Called with the section and the old and new key ids whenever a rotation left a new key in
-    /// the file (a failed one may too), before the next step: the daemon reloads, so renewals
-    /// use the new key.
-    typealias KeyReplaced = @Sendable (_ section: String, _ oldAccessKeyId: String, _ newAccessKeyId: String) async -> Void
-
     /// Runs until cancelled.
-    func run(keyReplaced: @escaping KeyReplaced) async {
+    func run(observer: some RotationObserver) async {
         while !Task.isCancelled {
             let now = wallClock.now()
             var wakeAt: Date?
@@ -68,7 +63,7 @@ actor RotationScheduler {
                     await inspect(job)
                     acted = true
                 case .rotate:
-                    await rotate(job, keyReplaced: keyReplaced)
+                    await rotate(job, observer: observer)
                     acted = true
                 case let .wait(until):
                     wakeAt = min(wakeAt ?? until, until)
@@ -131,21 +126,32 @@ actor RotationScheduler {
         }
     }
 
-    private func rotate(_ job: RotationJob, keyReplaced: KeyReplaced) async {
+    private func rotate(_ job: RotationJob, observer: some RotationObserver) async {
         schedules[job.section]?.begin(.rotate)
         logger.notice(
             "the access key is older than rotate_after; rotating it", metadata: ["credd.event": "key_rotation_due", "credd.section": "\(job.section)"])
+        await observer.willRotate(section: job.section)
+        let fileHolds: String
         do {
             let report = try await rotator.rotate(job, signingSession: await signingSession(job.mfaSessionProfiles))
             schedules[job.section]?.rotated(report, now: wallClock.now())
-            await keyReplaced(job.section, report.oldAccessKeyId, report.newAccessKeyId)
+            fileHolds = report.newAccessKeyId
         } catch {
             schedules[job.section]?.failed(error, now: wallClock.now())
-            if let holds = error.inventory?.fileHolds, holds != job.accessKeyId {
-                await keyReplaced(job.section, job.accessKeyId, holds)
-            }
+            // Without an inventory the rotation stopped before it could change the file.
+            fileHolds = error.inventory?.fileHolds ?? job.accessKeyId
         }
+        await observer.didRotate(section: job.section, fileHolds: fileHolds)
     }
+}
+
+/// What the daemon does around each rotation: the credentials file is re-read (the file
+/// watcher may do it mid-rotation too) and renewals must then sign with the key it holds.
+protocol RotationObserver: Sendable {
+    /// Before anything changes.
+    func willRotate(section: String) async
+    /// After the rotation, whatever its outcome, with the key id the file holds now.
+    func didRotate(section: String, fileHolds: String) async
 }
 
 /// Rotates with the real IAM and STS clients and the locked credentials-file writer.

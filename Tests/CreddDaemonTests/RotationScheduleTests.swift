@@ -1,5 +1,6 @@
 import CreddConfig
 import CreddCore
+import CreddRefresh
 @testable import CreddDaemon
 import CreddRotation
 import CreddSTS
@@ -144,8 +145,8 @@ enum RotationFixtures {
         #expect(status.last_error?.contains("--access-key-id \(F.oldId)") == true)
         #expect(schedule.nextStep(now: F.now) == .wait(until: F.now.addingTimeInterval(60)))
 
-        // The check after the back-off finds the new key in the file, young: nothing is due,
-        // the leftover stays named.
+        // The check after the back-off finds the new key in the file, young: nothing is due;
+        // the leftover and the error that left it stay named.
         let later = F.now.addingTimeInterval(60)
         #expect(schedule.nextStep(now: later) == .inspect)
         schedule.inspected(F.age(F.newId, created: F.now, leftovers: [F.oldId]), of: F.job(), now: later)
@@ -153,7 +154,12 @@ enum RotationFixtures {
         #expect(status.state == "scheduled")
         #expect(status.key_id == F.newId)
         #expect(status.leftover_key_ids == [F.oldId])
-        #expect(status.last_error == nil)
+        #expect(status.last_error?.contains("DeleteAccessKey") == true)
+        #expect(schedule.consecutiveFailures == 0, "nothing is due, so nothing is being retried")
+
+        // Only a successful rotation clears it.
+        schedule.rotated(F.report(created: later), now: later)
+        #expect(schedule.status(rotateAfter: F.ninetyDays, now: later).last_error == nil)
     }
 
     @Test func aRotationThatKeepsFailingWaitsLongerEachTime() {
@@ -316,9 +322,10 @@ enum RotationFixtures {
         }
     }
 
-    actor Replacements {
-        var seen: [String] = []
-        func add(_ text: String) { seen.append(text) }
+    actor RecordingObserver: RotationObserver {
+        var events: [String] = []
+        func willRotate(section: String) { events.append("will rotate \(section)") }
+        func didRotate(section: String, fileHolds: String) { events.append("\(section) holds \(fileHolds)") }
     }
 
     static func plan(_ job: RotationJob) throws -> RotationPlan {
@@ -341,8 +348,8 @@ enum RotationFixtures {
         let scheduler = RotationScheduler(
             plan: try Self.plan(F.job(interval: interval)), rotator: rotator, signingSession: { names in names == ["mfa"] ? session : nil },
             wallClock: wallClock, clock: clock, logger: Logger(label: "test"))
-        let replacements = Replacements()
-        let running = Task { await scheduler.run { section, old, new in await replacements.add("\(section) \(old) → \(new)") } }
+        let observer = RecordingObserver()
+        let running = Task { await scheduler.run(observer: observer) }
         defer { running.cancel() }
 
         var sleeps = clock.sleepStarted.makeAsyncIterator()
@@ -353,7 +360,7 @@ enum RotationFixtures {
         clock.advance(by: .seconds(1800))
         _ = await sleeps.next()
         #expect(rotator.recorded == ["keyAge signed=ASIAEXAMPLESESSION02", "rotate", "keyAge signed=ASIAEXAMPLESESSION02"])
-        #expect(await replacements.seen == ["alice \(F.oldId) → \(F.newId)"])
+        #expect(await observer.events == ["will rotate alice", "alice holds \(F.newId)"])
         let configuration = try #require(try Self.configuration(interval: interval))
         let status = try #require(await scheduler.statuses(of: configuration)["mfa"])
         #expect(status.state == "scheduled")
@@ -370,7 +377,7 @@ enum RotationFixtures {
         let scheduler = RotationScheduler(
             plan: try Self.plan(F.job()), rotator: rotator, signingSession: { _ in nil }, wallClock: wallClock, clock: clock,
             logger: Logger(label: "test"))
-        let running = Task { await scheduler.run { _, _, _ in } }
+        let running = Task { await scheduler.run(observer: RecordingObserver()) }
         defer { running.cancel() }
         var sleeps = clock.sleepStarted.makeAsyncIterator()
         _ = await sleeps.next()
@@ -392,7 +399,7 @@ enum RotationFixtures {
         let scheduler = RotationScheduler(
             plan: RotationPlan(configuration), rotator: ScriptedRotator(ages: []), signingSession: { _ in nil }, wallClock: wallClock,
             clock: clock, logger: Logger(label: "test"))
-        let running = Task { await scheduler.run { _, _, _ in } }
+        let running = Task { await scheduler.run(observer: RecordingObserver()) }
         defer { running.cancel() }
         var sleeps = clock.sleepStarted.makeAsyncIterator()
         _ = await sleeps.next()
@@ -408,5 +415,62 @@ enum RotationFixtures {
         try directory.write(".aws/credentials", "[alice]\naws_access_key_id = \(F.newId)\naws_secret_access_key = \(F.secret)\n")
         let path = try directory.write("config", "[profile mfa]\nsource_profile = alice\nrotate_after = \(interval)\n")
         return try ConfigLoader.load(explicitPath: path, environment: ["HOME": directory.path])
+    }
+}
+
+extension RotationSchedulerTests {
+    @Test func aFailedRotationReportsTheKeyTheFileHoldsAndBacksOff() async throws {
+        let wallClock = ManualWallClock(F.now)
+        let clock = TestClock(wallClock: wallClock)
+        let rotator = ScriptedRotator(ages: [.success(F.age(created: F.now.addingTimeInterval(-100 * F.day)))], rotations: [.failure(F.deleteFailed)])
+        let scheduler = RotationScheduler(
+            plan: try Self.plan(F.job()), rotator: rotator, signingSession: { _ in nil }, wallClock: wallClock, clock: clock,
+            logger: Logger(label: "test"))
+        let observer = RecordingObserver()
+        let running = Task { await scheduler.run(observer: observer) }
+        defer { running.cancel() }
+        var sleeps = clock.sleepStarted.makeAsyncIterator()
+        let wake = await sleeps.next()
+        #expect(wake == TestClock.Instant(offset: .seconds(60)), "the first retry waits a minute")
+        #expect(rotator.recorded == ["keyAge signed=long-term", "rotate"])
+        #expect(await observer.events == ["will rotate alice", "alice holds \(F.newId)"])
+        let configuration = try #require(try Self.configuration(interval: F.ninetyDays))
+        let status = try #require(await scheduler.statuses(of: configuration)["mfa"])
+        #expect(status.state == "retrying")
+        #expect(status.leftover_key_ids == [F.oldId])
+    }
+}
+
+/// Keys scheduled rotation writes do not renew profiles at once; keys edited in by hand do.
+@Suite struct RotatedKeysTests {
+    typealias F = RotationFixtures
+
+    static func profile(keyId: String, secret: String = F.secret) -> ManagedProfile {
+        ManagedProfile(
+            name: "mfa", kind: .sessionToken,
+            source: .staticKeys(AWSCredentials(accessKeyId: keyId, secretAccessKey: Secret(secret)), origin: SourceLocation(file: "/c", line: 2)),
+            mfaSerial: nil, mfaProcess: nil, durationSeconds: nil, region: nil, stsEndpoint: F.endpoint, writeCredentials: true,
+            credentialsSection: "mfa", location: SourceLocation(file: "/config", line: 1), sourceChain: ["mfa", "alice"],
+            rotateAfter: F.ninetyDays)
+    }
+
+    static func fingerprint(_ profile: ManagedProfile, _ keys: RotatedKeys) -> ConfigurationFingerprint? {
+        ProfileSpecs.make([profile], rotatedKeys: keys).first?.fingerprint
+    }
+
+    @Test func rotatedKeysKeepTheFingerprintEditedKeysChangeIt() {
+        let before = Self.profile(keyId: F.oldId)
+        let original = Self.fingerprint(before, RotatedKeys())
+        var keys = RotatedKeys()
+        keys.begin(section: "alice", in: [before])
+        #expect(Self.fingerprint(Self.profile(keyId: F.newId, secret: "new"), keys) == original, "re-read mid-rotation")
+        keys.finish(section: "alice", fileHolds: F.newId)
+        #expect(Self.fingerprint(Self.profile(keyId: F.newId, secret: "new"), keys) == original)
+        #expect(Self.fingerprint(Self.profile(keyId: F.strayId, secret: "edited"), keys) != original, "a hand edit renews")
+
+        // A second rotation still counts from the first key.
+        keys.begin(section: "alice", in: [Self.profile(keyId: F.newId, secret: "new")])
+        keys.finish(section: "alice", fileHolds: F.strayId)
+        #expect(Self.fingerprint(Self.profile(keyId: F.strayId, secret: "newer"), keys) == original)
     }
 }

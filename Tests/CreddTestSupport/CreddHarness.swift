@@ -69,6 +69,15 @@ public final class CreddHarness: @unchecked Sendable {
         try String(contentsOfFile: credentialsPath, encoding: .utf8)
     }
 
+    /// Every secret key and session token the credentials file holds now, for leak checks.
+    public func secretsInCredentialsFile() throws -> [String] {
+        try credentialsFile().split(whereSeparator: \.isNewline).compactMap { line -> String? in
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, ["aws_secret_access_key", "aws_session_token"].contains(parts[0]) else { return nil }
+            return parts[1]
+        }
+    }
+
     /// Starts `credd run` in the background, its stderr going to a log file. `launcher` runs
     /// in front of it (e.g. `systemd-socket-activate …`); `environment` adds variables.
     public func start(extraArguments: [String] = [], launcher: [String] = [], environment extra: [String: String] = [:]) throws {
@@ -111,6 +120,15 @@ public final class CreddHarness: @unchecked Sendable {
     /// Runs another program (the AWS CLI, python3) with this home's environment plus `extra`.
     public func run(_ arguments: [String], extra: [String: String] = [:]) throws -> ChildProcess.Output {
         try ChildProcess.run(arguments, environment: environment.merging(extra) { $1 })
+    }
+
+    /// `docs/status.schema.json`'s complaint about a `credd status --json` output (jsonschema,
+    /// in python3), or `nil` when it conforms.
+    public func statusSchemaViolation(_ json: String) throws -> String? {
+        let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/status.schema.json").standardized.path
+        let validation = try run(
+            ["python3", "-c", "import json, sys, jsonschema; jsonschema.validate(json.loads(sys.argv[2]), json.load(open(sys.argv[1])))", schema, json])
+        return validation.status == 0 ? nil : validation.stderr
     }
 
     /// Polls `condition` every 100 ms for at most `timeout` seconds.
