@@ -33,6 +33,33 @@ enum RotationFixtures {
             mfaSessionProfiles: sessions, stsEndpoint: endpoint, accessKeyId: keyId)
     }
 
+    /// Loads `config` as credd's config from a throw-away home whose `~/.aws/credentials` holds
+    /// `[alice]` with key `keyId` (plus session keys in `[session]`) and whose `~/.aws/config`
+    /// has a `credential_process` profile `vault`.
+    static func load(_ config: String, keyId: String = oldId) throws -> LoadedConfiguration {
+        let directory = try TemporaryDirectory(prefix: "credd-plan")
+        defer { directory.remove() }
+        try directory.write(".aws/credentials", """
+            [alice]
+            aws_access_key_id = \(keyId)
+            aws_secret_access_key = \(secret)
+
+            [session]
+            aws_access_key_id = ASIAEXAMPLESESSION01
+            aws_secret_access_key = \(secret)
+            aws_session_token = token
+
+            """)
+        try directory.write(".aws/config", "[profile vault]\ncredential_process = /bin/false\n")
+        let path = try directory.write("config", config)
+        return try ConfigLoader.load(explicitPath: path, environment: ["HOME": directory.path])
+    }
+
+    /// `[profile mfa]` with MFA and `rotate_after` on the keys in `[alice]`.
+    static func mfaConfiguration(interval: RotationInterval = ninetyDays, keyId: String = oldId) throws -> LoadedConfiguration {
+        try load("[profile mfa]\nsource_profile = alice\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\nrotate_after = \(interval)\n", keyId: keyId)
+    }
+
     static func age(_ id: String = oldId, created: Date, leftovers: [String] = []) -> KeyAge {
         KeyAge(section: "alice", userName: "alice", accessKeyId: id, createDate: created, age: now.timeIntervalSince(created), leftoverKeyIds: leftovers)
     }
@@ -205,26 +232,8 @@ enum RotationFixtures {
 }
 
 @Suite struct RotationPlanTests {
-    static func load(_ config: String) throws -> (LoadedConfiguration, TemporaryDirectory) {
-        let directory = try TemporaryDirectory(prefix: "credd-plan")
-        try directory.write(".aws/credentials", """
-            [alice]
-            aws_access_key_id = \(RotationFixtures.oldId)
-            aws_secret_access_key = \(RotationFixtures.secret)
-
-            [session]
-            aws_access_key_id = ASIAEXAMPLESESSION01
-            aws_secret_access_key = \(RotationFixtures.secret)
-            aws_session_token = token
-
-            """)
-        try directory.write(".aws/config", "[profile vault]\ncredential_process = /bin/false\n")
-        let path = try directory.write("config", config)
-        return (try ConfigLoader.load(explicitPath: path, environment: ["HOME": directory.path]), directory)
-    }
-
     @Test func profilesSharingKeysShareOneJobWithTheShortestInterval() throws {
-        let (configuration, directory) = try Self.load("""
+        let configuration = try RotationFixtures.load("""
             [profile mfa]
             source_profile = alice
             mfa_serial = arn:aws:iam::111111111111:mfa/alice
@@ -241,7 +250,6 @@ enum RotationFixtures {
             [profile other]
             source_profile = alice
             """)
-        defer { directory.remove() }
         #expect(configuration.errors == [])
         let plan = RotationPlan(configuration)
         #expect(plan.unavailable.isEmpty)
@@ -257,7 +265,7 @@ enum RotationFixtures {
     }
 
     @Test func sourcesThatAreNotWritableKeysAreUnavailableWithAReason() throws {
-        let (configuration, directory) = try Self.load("""
+        let configuration = try RotationFixtures.load("""
             [profile tool]
             source_profile = vault
             role_arn = arn:aws:iam::333333333333:role/Tool
@@ -268,7 +276,6 @@ enum RotationFixtures {
             role_arn = arn:aws:iam::333333333333:role/Tool
             rotate_after = 30d
             """)
-        defer { directory.remove() }
         let plan = RotationPlan(configuration)
         #expect(plan.jobs.isEmpty)
         #expect(plan.unavailable["tool"]?.contains("credential_process") == true)
@@ -328,15 +335,6 @@ enum RotationFixtures {
         func didRotate(section: String, fileHolds: String) { events.append("\(section) holds \(fileHolds)") }
     }
 
-    static func plan(_ job: RotationJob) throws -> RotationPlan {
-        let directory = try TemporaryDirectory(prefix: "credd-plan")
-        defer { directory.remove() }
-        try directory.write(".aws/credentials", "[alice]\naws_access_key_id = \(job.accessKeyId)\naws_secret_access_key = \(F.secret)\n")
-        let path = try directory.write(
-            "config", "[profile mfa]\nsource_profile = alice\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\nrotate_after = \(job.interval)\n")
-        return RotationPlan(try ConfigLoader.load(explicitPath: path, environment: ["HOME": directory.path]))
-    }
-
     @Test func sleepsUntilDueRotatesReportsTheNewKeyAndChecksAgain() async throws {
         let wallClock = ManualWallClock(F.now)
         let clock = TestClock(wallClock: wallClock)
@@ -346,7 +344,7 @@ enum RotationFixtures {
             rotations: [.success(F.report(created: F.now.addingTimeInterval(1800)))])
         let session = AWSCredentials(accessKeyId: "ASIAEXAMPLESESSION02", secretAccessKey: Secret(F.secret), sessionToken: Secret("t"))
         let scheduler = RotationScheduler(
-            plan: try Self.plan(F.job(interval: interval)), rotator: rotator, signingSession: { names in names == ["mfa"] ? session : nil },
+            plan: RotationPlan(try F.mfaConfiguration(interval: interval)), rotator: rotator, signingSession: { names in names == ["mfa"] ? session : nil },
             wallClock: wallClock, clock: clock, logger: Logger(label: "test"))
         let observer = RecordingObserver()
         let running = Task { await scheduler.run(observer: observer) }
@@ -361,7 +359,7 @@ enum RotationFixtures {
         _ = await sleeps.next()
         #expect(rotator.recorded == ["keyAge signed=ASIAEXAMPLESESSION02", "rotate", "keyAge signed=ASIAEXAMPLESESSION02"])
         #expect(await observer.events == ["will rotate alice", "alice holds \(F.newId)"])
-        let configuration = try #require(try Self.configuration(interval: interval))
+        let configuration = try F.mfaConfiguration(interval: interval, keyId: F.newId)
         let status = try #require(await scheduler.statuses(of: configuration)["mfa"])
         #expect(status.state == "scheduled")
         #expect(status.key_id == F.newId)
@@ -375,7 +373,7 @@ enum RotationFixtures {
             .success(F.age(created: F.now.addingTimeInterval(-F.day))), .success(F.age(F.newId, created: F.now)),
         ])
         let scheduler = RotationScheduler(
-            plan: try Self.plan(F.job()), rotator: rotator, signingSession: { _ in nil }, wallClock: wallClock, clock: clock,
+            plan: RotationPlan(try F.mfaConfiguration()), rotator: rotator, signingSession: { _ in nil }, wallClock: wallClock, clock: clock,
             logger: Logger(label: "test"))
         let running = Task { await scheduler.run(observer: RecordingObserver()) }
         defer { running.cancel() }
@@ -383,17 +381,13 @@ enum RotationFixtures {
         _ = await sleeps.next()
         #expect(rotator.recorded == ["keyAge signed=long-term"])
 
-        await scheduler.update(try Self.plan(F.job(keyId: F.newId)))
+        await scheduler.update(RotationPlan(try F.mfaConfiguration(keyId: F.newId)))
         _ = await sleeps.next()
         #expect(rotator.recorded == ["keyAge signed=long-term", "keyAge signed=long-term"])
     }
 
     @Test func unavailableSourcesShowWhyAndAreNeverCalled() async throws {
-        let directory = try TemporaryDirectory(prefix: "credd-plan")
-        defer { directory.remove() }
-        try directory.write(".aws/config", "[profile vault]\ncredential_process = /bin/false\n")
-        let path = try directory.write("config", "[profile tool]\nsource_profile = vault\nrole_arn = arn:aws:iam::333333333333:role/Tool\nrotate_after = 30d\n")
-        let configuration = try ConfigLoader.load(explicitPath: path, environment: ["HOME": directory.path])
+        let configuration = try F.load("[profile tool]\nsource_profile = vault\nrole_arn = arn:aws:iam::333333333333:role/Tool\nrotate_after = 30d\n")
         let wallClock = ManualWallClock(F.now)
         let clock = TestClock(wallClock: wallClock)
         let scheduler = RotationScheduler(
@@ -409,13 +403,6 @@ enum RotationFixtures {
         #expect(status.unavailable_reason?.contains("credential_process") == true)
     }
 
-    static func configuration(interval: RotationInterval) throws -> LoadedConfiguration? {
-        let directory = try TemporaryDirectory(prefix: "credd-plan")
-        defer { directory.remove() }
-        try directory.write(".aws/credentials", "[alice]\naws_access_key_id = \(F.newId)\naws_secret_access_key = \(F.secret)\n")
-        let path = try directory.write("config", "[profile mfa]\nsource_profile = alice\nrotate_after = \(interval)\n")
-        return try ConfigLoader.load(explicitPath: path, environment: ["HOME": directory.path])
-    }
 }
 
 extension RotationSchedulerTests {
@@ -424,7 +411,7 @@ extension RotationSchedulerTests {
         let clock = TestClock(wallClock: wallClock)
         let rotator = ScriptedRotator(ages: [.success(F.age(created: F.now.addingTimeInterval(-100 * F.day)))], rotations: [.failure(F.deleteFailed)])
         let scheduler = RotationScheduler(
-            plan: try Self.plan(F.job()), rotator: rotator, signingSession: { _ in nil }, wallClock: wallClock, clock: clock,
+            plan: RotationPlan(try F.mfaConfiguration()), rotator: rotator, signingSession: { _ in nil }, wallClock: wallClock, clock: clock,
             logger: Logger(label: "test"))
         let observer = RecordingObserver()
         let running = Task { await scheduler.run(observer: observer) }
@@ -434,7 +421,7 @@ extension RotationSchedulerTests {
         #expect(wake == TestClock.Instant(offset: .seconds(60)), "the first retry waits a minute")
         #expect(rotator.recorded == ["keyAge signed=long-term", "rotate"])
         #expect(await observer.events == ["will rotate alice", "alice holds \(F.newId)"])
-        let configuration = try #require(try Self.configuration(interval: F.ninetyDays))
+        let configuration = try F.mfaConfiguration()
         let status = try #require(await scheduler.statuses(of: configuration)["mfa"])
         #expect(status.state == "retrying")
         #expect(status.leftover_key_ids == [F.oldId])

@@ -44,9 +44,9 @@ struct ScheduledRotationTests {
     final class World {
         let moto: MotoServer
         let harness: CreddHarness
-        let oldKeyId: String
-        let oldSecret: String
-        let original: String
+        let original: HandEditedCredentials
+        var oldKeyId: String { original.keys.accessKeyId }
+        var oldSecret: String { original.keys.secretAccessKey.revealed }
         /// Every output the test saw, searched for secrets at the end.
         var outputs: [String] = []
 
@@ -56,24 +56,8 @@ struct ScheduledRotationTests {
             harness.emulator = moto
             let user = try await moto.createUser("alice", allowing: actions)
             try await moto.enableSignatureValidation()
-            oldKeyId = user.credentials.accessKeyId
-            oldSecret = user.credentials.secretAccessKey.revealed
-            original = """
-                # personal keys, edited by hand\r
-                [default]
-                region = eu-west-1
-
-                [alice]
-                ; the IAM user
-                  aws_access_key_id=\(oldKeyId)
-                  aws_secret_access_key = \(oldSecret)
-
-                [other]
-                aws_access_key_id = AKIAEXAMPLEOTHER0001
-                aws_secret_access_key = other/secret
-
-                """
-            try harness.writeCredentials(original)
+            original = HandEditedCredentials(keys: user.credentials)
+            try harness.writeCredentials(original.text)
             try harness.writeConfig("""
                 [credd]
                 listen = 127.0.0.1:\(harness.endpointPort)
@@ -102,17 +86,13 @@ struct ScheduledRotationTests {
                 .split(separator: "=", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
         }
 
-        /// The file credd should have written: the original with only the two key lines replaced.
-        func expectedFile(newKeyId: String, newSecret: String) -> String {
-            original
-                .replacingOccurrences(of: "  aws_access_key_id=\(oldKeyId)", with: "  aws_access_key_id = \(newKeyId)")
-                .replacingOccurrences(of: "  aws_secret_access_key = \(oldSecret)", with: "  aws_secret_access_key = \(newSecret)")
-        }
-
-        /// Whether the file is the original with only the two key lines replaced, followed by the
-        /// section credd manages for `base`.
+        /// Whether the file is the original with only the two key lines replaced, followed by
+        /// nothing but the section credd manages for `base`.
         func fileIsOriginalWithNewKey(_ keyId: String, secret: String) throws -> Bool {
-            try harness.credentialsFile().hasPrefix(expectedFile(newKeyId: keyId, newSecret: secret) + "\n[base]\n# managed by credd\n")
+            let expected = original.replacingKeys(with: AWSCredentials(accessKeyId: keyId, secretAccessKey: Secret(secret)))
+            let file = try harness.credentialsFile()
+            guard file.hasPrefix(expected) else { return false }
+            return file.dropFirst(expected.count).drop { $0 == "\n" }.hasPrefix("[base]\n# managed by credd\n")
         }
 
         /// `aws sts get-caller-identity` with exactly these keys.
