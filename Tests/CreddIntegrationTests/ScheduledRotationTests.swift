@@ -50,11 +50,15 @@ struct ScheduledRotationTests {
         /// Every output the test saw, searched for secrets at the end.
         var outputs: [String] = []
 
-        init(allowing actions: [String]) async throws {
+        /// The user's further keys (made with `extraKeys`), not in the file.
+        let extraKeyIds: [String]
+
+        init(allowing actions: [String], extraKeys: Int = 0) async throws {
             moto = try await MotoServer.start()
             harness = try CreddHarness(stsEndpoint: moto.endpoint)
             harness.emulator = moto
-            let user = try await moto.createUser("alice", allowing: actions)
+            let user = try await moto.createUser("alice", allowing: actions, extraKeys: extraKeys)
+            extraKeyIds = user.extraAccessKeyIds
             try await moto.enableSignatureValidation()
             original = HandEditedCredentials(keys: user.credentials)
             try harness.writeCredentials(original.text)
@@ -197,6 +201,25 @@ struct ScheduledRotationTests {
         #expect(try world.base()?.rotation?.leftover_key_ids == [world.oldKeyId])
         #expect(try harness.stop() == 0)
         try world.expectNoSecretLeaked(extra: [newSecret])
+    }
+
+    @Test func atTheTwoKeyLimitNothingChangesAndStatusNamesTheOtherKey() async throws {
+        let world = try await World(allowing: Self.allActions, extraKeys: 1)
+        let harness = world.harness
+        let other = try #require(world.extraKeyIds.first)
+        try harness.start()
+        try harness.waitUntil { try world.base()?.rotation?.state == "retrying" }
+        let rotation = try #require(try world.base()?.rotation)
+        #expect(rotation.key_id == world.oldKeyId)
+        #expect(rotation.leftover_key_ids == [other])
+        let error = try #require(rotation.last_error)
+        #expect(error.contains("two-key limit") && error.contains("Nothing was changed"), "\(error)")
+        #expect(error.contains("--access-key-id \(other)"))
+        #expect(try harness.credentialsFile().hasPrefix(world.original.text), "the user's sections are unchanged")
+        #expect(try harness.stop() == 0)
+        let accepted = try world.callerIdentity(keyId: world.oldKeyId, secret: world.oldSecret)
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        try world.expectNoSecretLeaked()
     }
 
     @Test func aCredentialProcessSourceShowsThatRotationIsUnavailable() throws {
