@@ -63,6 +63,7 @@ let package = Package(
             name: "CreddDaemon",
             dependencies: [
                 "CreddCore", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint", "CreddSystemd",
+                "CreddRotation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -97,7 +98,13 @@ let package = Package(
             name: "CreddEndpointTests",
             dependencies: ["CreddEndpoint", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]
         ),
-        .testTarget(name: "CreddDaemonTests", dependencies: ["CreddDaemon", "CreddCLI", "CreddCore", "CreddTestSupport"]),
+        .testTarget(
+            name: "CreddDaemonTests",
+            dependencies: [
+                "CreddDaemon", "CreddCLI", "CreddCore", "CreddConfig", "CreddRefresh", "CreddRotation", "CreddSTS", "CreddTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "CreddSystemdTests",
             dependencies: ["CreddSystemd", "CreddCore", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]

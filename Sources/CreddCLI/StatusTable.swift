@@ -41,8 +41,32 @@ enum StatusTable {
             if let error = profile.error {
                 out += "    \(profile.state == "fresh" ? "last error" : "error"): \(error)\n"
             }
+            if let rotation = profile.rotation {
+                out += rotationLines(rotation, now: now).map { "    \($0)\n" }.joined()
+            }
         }
         return out
+    }
+
+    /// `rotation: scheduled, key AKIA… 12d3h old, next in 77d20h (rotate_after 90d)`, then the
+    /// leftover keys and the last error on lines of their own.
+    static func rotationLines(_ rotation: StatusDocument.Rotation, now: Date) -> [String] {
+        if let reason = rotation.unavailable_reason {
+            return ["rotation: unavailable (rotate_after \(rotation.rotate_after)): \(reason)"]
+        }
+        var text = "rotation: \(rotation.state)"
+        if let key = rotation.key_id {
+            text += ", key \(key)" + (rotation.key_age_seconds.map { " \(compact(max(0, $0))) old" } ?? "")
+        }
+        if rotation.next_rotation != nil {
+            text += ", next \(relative(rotation.next_rotation, now: now, past: "due"))"
+        }
+        var lines = [text + " (rotate_after \(rotation.rotate_after))"]
+        if !rotation.leftover_key_ids.isEmpty {
+            lines.append("leftover keys: \(rotation.leftover_key_ids.joined(separator: ", ")) (delete once nothing uses them)")
+        }
+        if let error = rotation.last_error { lines.append("rotation error: \(error)") }
+        return lines
     }
 
     /// "in 3h12m", "5m ago" (with `past` for a time already passed), "-" when unknown.

@@ -19,7 +19,7 @@ public enum ConfigCheckReport {
         for profile in configuration.profiles {
             lines.append("")
             lines.append("[profile \(profile.name)]  (\(profile.location))")
-            lines += describe(profile).map { "  \($0.label.padding(to: 10)) \($0.value)" }
+            lines += describe(profile, in: configuration).map { "  \($0.label.padding(to: 10)) \($0.value)" }
         }
         lines.append("")
         let errors = configuration.errors
@@ -32,7 +32,7 @@ public enum ConfigCheckReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private static func describe(_ profile: ManagedProfile) -> [(label: String, value: String)] {
+    private static func describe(_ profile: ManagedProfile, in configuration: LoadedConfiguration) -> [(label: String, value: String)] {
         var rows: [(String, String)] = []
         switch profile.kind {
         case .sessionToken:
@@ -65,7 +65,24 @@ public enum ConfigCheckReport {
             mfa = "none"
         }
         rows.append(("mfa:", mfa))
+        if let rotation = rotation(of: profile, in: configuration) { rows.append(("rotation:", rotation)) }
         return rows
+    }
+
+    /// Scheduled key rotation: what `rotate_after` does here, or where it would go. Only the
+    /// profiles that set it, or whose own source is keys credd could rotate, get a row.
+    private static func rotation(of profile: ManagedProfile, in configuration: LoadedConfiguration) -> String? {
+        let target = RotationTarget.resolve(profile.name, in: configuration)
+        guard let interval = profile.rotateAfter else {
+            guard case let .success(target) = target, profile.sourceChain.count == 2 else { return nil }
+            return "off (rotate_after = 90d in this profile rotates the keys of [\(target.section)])"
+        }
+        switch target {
+        case let .success(target):
+            return "the keys of [\(target.section)] in \(target.credentialsFile) are replaced once \(interval) old (rotate_after)"
+        case let .failure(unavailable):
+            return "unavailable: \(unavailable.reason)"
+        }
     }
 }
 

@@ -44,11 +44,14 @@ public struct ManagedProfile: Sendable, Hashable {
     /// This profile's name, then its source's, down to the root source (`["dev", "mfa",
     /// "alice-long-term"]`), for `credd check` and `credd status`.
     public let sourceChain: [String]
+    /// `rotate_after`: the daemon replaces the long-term keys at the root of `sourceChain` once
+    /// they are this old; `nil` for no scheduled rotation.
+    public let rotateAfter: RotationInterval?
 
     public init(
         name: String, kind: Kind, source: Source, mfaSerial: String?, mfaProcess: String?, durationSeconds: Int?,
         region: String?, stsEndpoint: STSEndpoint, writeCredentials: Bool, credentialsSection: String,
-        location: SourceLocation, sourceChain: [String]
+        location: SourceLocation, sourceChain: [String], rotateAfter: RotationInterval? = nil
     ) {
         self.name = name
         self.kind = kind
@@ -62,6 +65,7 @@ public struct ManagedProfile: Sendable, Hashable {
         self.credentialsSection = credentialsSection
         self.location = location
         self.sourceChain = sourceChain
+        self.rotateAfter = rotateAfter
     }
 
     /// The role ARN for `AssumeRole` profiles.

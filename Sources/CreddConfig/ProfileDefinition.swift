@@ -23,11 +23,13 @@ struct ProfileDefinition: Sendable {
     let endpointURL: URL?
     let writeCredentials: Bool
     let credentialsSection: Located<String>
+    let rotateAfter: RotationInterval?
 
     /// AWS keys credd honours, and credd's own.
     static let supportedKeys: [String] = [
         "source_profile", "role_arn", "mfa_serial", "external_id", "role_session_name", "duration_seconds",
         "region", "endpoint_url", "mfa_process", "write_credentials", "credentials_section",
+        "rotate_after",
     ]
 
     /// AWS keys that mean something elsewhere but not in a credd profile, with what to do instead.
@@ -154,6 +156,16 @@ struct ProfileDefinition: Sendable {
             }
         }
 
+        // Scheduled rotation of the long-term keys at the root of this profile's source chain.
+        var rotateAfter: RotationInterval?
+        if let entry = values["rotate_after"] {
+            if let interval = RotationInterval(parsing: entry.value) {
+                rotateAfter = interval
+            } else {
+                fail(entry, key: "rotate_after", "'\(entry.value)' is not valid: expected \(RotationInterval.syntax)")
+            }
+        }
+
         guard errors.isEmpty, let sourceProfile else { return .invalid(errors) }
         return .valid(ProfileDefinition(
             name: name,
@@ -168,7 +180,8 @@ struct ProfileDefinition: Sendable {
             region: region?.value,
             endpointURL: endpointURL,
             writeCredentials: writeCredentials,
-            credentialsSection: credentialsSection
+            credentialsSection: credentialsSection,
+            rotateAfter: rotateAfter
         ))
     }
 }

@@ -76,7 +76,8 @@ struct ProfileResolver {
             writeCredentials: definition.writeCredentials,
             credentialsSection: definition.credentialsSection.value,
             location: definition.location,
-            sourceChain: chain
+            sourceChain: chain,
+            rotateAfter: definition.rotateAfter
         )
         resolved[name] = profile
         ordered.append(profile)

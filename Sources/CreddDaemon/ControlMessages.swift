@@ -71,6 +71,71 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         }
     }
 
+    /// Scheduled rotation of the long-term keys behind a profile that sets `rotate_after`.
+    /// Key ids are not secrets; no secret is ever here. Every key is always present.
+    public struct Rotation: Codable, Sendable, Hashable {
+        /// `pending` (age not checked yet), `checking`, `scheduled`, `rotating`, `retrying`
+        /// (the last check or rotation failed: see `last_error`) or `unavailable`.
+        public var state: String
+        /// The profile's own `rotate_after`, e.g. `90d`.
+        public var rotate_after: String
+        /// The credentials-file section holding the keys; null when unavailable.
+        public var section: String?
+        /// The access key id in that section, once checked with IAM.
+        public var key_id: String?
+        /// The key's `CreateDate` from ListAccessKeys.
+        public var key_created: String?
+        public var key_age_seconds: Int?
+        /// When the daemon next tries to rotate: the key's creation plus the shortest
+        /// `rotate_after` of the profiles sharing these keys, or the retry time after a failure.
+        public var next_rotation: String?
+        /// When this daemon last rotated these keys.
+        public var last_rotation: String?
+        /// The IAM user's other keys (left by a failed rotation, or made elsewhere), to delete
+        /// once nothing uses them.
+        public var leftover_key_ids: [String]
+        public var last_error: String?
+        /// Why these keys cannot be rotated (`state` is `unavailable`).
+        public var unavailable_reason: String?
+
+        public init(
+            state: String, rotate_after: String, section: String?, key_id: String?, key_created: String?, key_age_seconds: Int?,
+            next_rotation: String?, last_rotation: String?, leftover_key_ids: [String], last_error: String?, unavailable_reason: String?
+        ) {
+            self.state = state
+            self.rotate_after = rotate_after
+            self.section = section
+            self.key_id = key_id
+            self.key_created = key_created
+            self.key_age_seconds = key_age_seconds
+            self.next_rotation = next_rotation
+            self.last_rotation = last_rotation
+            self.leftover_key_ids = leftover_key_ids
+            self.last_error = last_error
+            self.unavailable_reason = unavailable_reason
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case state, rotate_after, section, key_id, key_created, key_age_seconds, next_rotation, last_rotation, leftover_key_ids,
+                last_error, unavailable_reason
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(state, forKey: .state)
+            try container.encode(rotate_after, forKey: .rotate_after)
+            try container.encode(section, forKey: .section)
+            try container.encode(key_id, forKey: .key_id)
+            try container.encode(key_created, forKey: .key_created)
+            try container.encode(key_age_seconds, forKey: .key_age_seconds)
+            try container.encode(next_rotation, forKey: .next_rotation)
+            try container.encode(last_rotation, forKey: .last_rotation)
+            try container.encode(leftover_key_ids, forKey: .leftover_key_ids)
+            try container.encode(last_error, forKey: .last_error)
+            try container.encode(unavailable_reason, forKey: .unavailable_reason)
+        }
+    }
+
     /// Every key is always present (null when unknown): scripts may index without checking.
     public struct Profile: Codable, Sendable, Hashable {
         public var name: String
@@ -81,8 +146,13 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         public var last_refresh: String?
         public var source: String
         public var error: String?
+        /// Null when the profile does not set `rotate_after`.
+        public var rotation: Rotation?
 
-        public init(name: String, state: String, expiration: String?, next_refresh: String?, last_refresh: String?, source: String, error: String?) {
+        public init(
+            name: String, state: String, expiration: String?, next_refresh: String?, last_refresh: String?, source: String, error: String?,
+            rotation: Rotation? = nil
+        ) {
             self.name = name
             self.state = state
             self.expiration = expiration
@@ -90,10 +160,11 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             self.last_refresh = last_refresh
             self.source = source
             self.error = error
+            self.rotation = rotation
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, state, expiration, next_refresh, last_refresh, source, error
+            case name, state, expiration, next_refresh, last_refresh, source, error, rotation
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -105,6 +176,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             try container.encode(last_refresh, forKey: .last_refresh)
             try container.encode(source, forKey: .source)
             try container.encode(error, forKey: .error)
+            try container.encode(rotation, forKey: .rotation)
         }
     }
 

@@ -2,6 +2,7 @@ import CreddConfig
 import CreddCore
 import CreddEndpoint
 import CreddRefresh
+import CreddRotation
 import CreddSTS
 import CreddSystemd
 import Dispatch
@@ -51,7 +52,7 @@ public enum Daemon {
         let transport = HTTPClientSTSTransport()
         let output = CredentialsOutput(profiles: directory, wallClock: wallClock, logger: logger)
         let engine = RefreshEngine(
-            profiles: ProfileSpecs.make(configuration.profiles),
+            profiles: ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys()),
             renewer: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger),
             sink: output,
             wallClock: wallClock,
@@ -81,9 +82,16 @@ public enum Daemon {
             throw error
         }
 
+        let rotation = RotationScheduler(
+            plan: RotationPlan(configuration),
+            rotator: LiveKeyRotator(
+                transport: transport, iamEndpoint: Result { () throws(AWSQueryError) in try IAMEndpoint.resolve(environment: environment) },
+                wallClock: wallClock, logger: logger),
+            signingSession: { names in await firstSession(of: names, engine: engine) },
+            wallClock: wallClock, clock: ContinuousClock(), logger: logger)
         let notifier = SystemdNotifiers.make(environment: environment)
         let runtime = DaemonRuntime(
-            configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory,
+            configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
             endpointHost: settings.listenHost, endpointPort: port, paths: paths,
             startedAt: wallClock.now(), logger: logger)
         await output.removeOrphanedSections(keeping: Set(configuration.errors.compactMap(\.profile)))
@@ -110,6 +118,14 @@ public enum Daemon {
                 }
             },
             ClosureService { await untilGracefulShutdown { await control.run(handler: runtime.handle) } },
+            ClosureService {
+                await untilGracefulShutdown {
+                    // Renewals at start sign with the keys as loaded; rotating under them could
+                    // delete the key a first renewal is about to use.
+                    await engine.waitForFirstPass()
+                    await rotation.run(observer: runtime)
+                }
+            },
             ClosureService {
                 await untilGracefulShutdown {
                     for await _ in reloadRequests.events {
@@ -195,6 +211,15 @@ public enum Daemon {
         await publish()
         for await _ in engine.statusChanges { await publish() }
     }
+}
+
+/// The served session of the first of `names` that has one: MFA sessions sign IAM calls, as
+/// `credd rotate` does, so MFA-guarded IAM policies pass.
+private func firstSession(of names: [String], engine: RefreshEngine) async -> AWSCredentials? {
+    for name in names {
+        if let credentials = await engine.credentials(for: name) { return credentials }
+    }
+    return nil
 }
 
 /// Runs `body` until it returns or a graceful shutdown begins, whichever is first.

@@ -5,12 +5,13 @@ import Foundation
 import Logging
 
 /// The running daemon as the control socket and reloads see it.
-actor DaemonRuntime {
+actor DaemonRuntime: RotationObserver {
     private let configPath: String?
     private let environment: [String: String]
     private let engine: RefreshEngine
     private let output: CredentialsOutput
     private let profiles: ProfileDirectory
+    private let rotation: RotationScheduler
     private let endpointHost: String
     private let endpointPort: Int
     private let paths: RuntimePaths
@@ -19,7 +20,7 @@ actor DaemonRuntime {
 
     init(
         configPath: String?, environment: [String: String], engine: RefreshEngine, output: CredentialsOutput,
-        profiles: ProfileDirectory, endpointHost: String, endpointPort: Int, paths: RuntimePaths, startedAt: Date,
+        profiles: ProfileDirectory, rotation: RotationScheduler, endpointHost: String, endpointPort: Int, paths: RuntimePaths, startedAt: Date,
         logger: Logger
     ) {
         self.configPath = configPath
@@ -27,6 +28,7 @@ actor DaemonRuntime {
         self.engine = engine
         self.output = output
         self.profiles = profiles
+        self.rotation = rotation
         self.endpointHost = endpointHost
         self.endpointPort = endpointPort
         self.paths = paths
@@ -91,9 +93,23 @@ actor DaemonRuntime {
             return
         }
         profiles.replace(with: kept, errors: loaded.errors.map(\.description))
-        await engine.update(profiles: ProfileSpecs.make(kept.profiles))
+        await engine.update(profiles: ProfileSpecs.make(kept.profiles, rotatedKeys: profiles.rotatedKeys))
+        await rotation.update(RotationPlan(kept))
         await output.removeOrphanedSections(keeping: broken)
         logger.info("config reloaded", metadata: ["credd.profiles": "\(kept.profiles.count)"])
+    }
+
+    // MARK: - Scheduled rotation
+
+    func willRotate(section: String) {
+        profiles.beginRotation(section: section)
+    }
+
+    /// Reads the key the rotation left in `section` in now, so the next renewal signs with it,
+    /// without renewing at once (see `RotatedKeys`).
+    func didRotate(section: String, fileHolds: String) async {
+        profiles.finishRotation(section: section, fileHolds: fileHolds)
+        await reload()
     }
 
     // MARK: - Commands
@@ -101,6 +117,7 @@ actor DaemonRuntime {
     private func statusDocument() async -> StatusDocument {
         let configuration = profiles.configuration
         let statuses = await engine.statuses()
+        let rotations = await rotation.statuses(of: configuration)
         let rows = statuses.map { status -> StatusDocument.Profile in
             let profile = configuration.profile(named: status.name)
             let fileProblem = profiles.writeError(for: status.name).map { "credentials file: \($0)" }
@@ -111,7 +128,8 @@ actor DaemonRuntime {
                 next_refresh: status.nextRefresh.map(AWSTimestamp.format),
                 last_refresh: status.lastRefresh.map(AWSTimestamp.format),
                 source: profile.map(Self.describeSource) ?? "-",
-                error: status.lastError ?? fileProblem
+                error: status.lastError ?? fileProblem,
+                rotation: rotations[status.name]
             )
         }
         return StatusDocument(

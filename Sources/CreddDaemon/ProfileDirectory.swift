@@ -10,6 +10,7 @@ final class ProfileDirectory: Sendable {
         var configErrors: [String]
         /// The last credentials-file problem per profile, cleared by the next good write.
         var writeErrors: [String: String] = [:]
+        var rotatedKeys = RotatedKeys()
     }
 
     private let state: Mutex<State>
@@ -20,6 +21,7 @@ final class ProfileDirectory: Sendable {
 
     var configuration: LoadedConfiguration { state.withLock { $0.configuration } }
     var configErrors: [String] { state.withLock { $0.configErrors } }
+    var rotatedKeys: RotatedKeys { state.withLock { $0.rotatedKeys } }
 
     func profile(named name: String) -> ManagedProfile? {
         state.withLock { $0.configuration.profile(named: name) }
@@ -30,6 +32,18 @@ final class ProfileDirectory: Sendable {
             $0.configuration = configuration
             $0.configErrors = errors
         }
+    }
+
+    /// Scheduled rotation is about to rewrite the keys in `section`.
+    func beginRotation(section: String) {
+        state.withLock { state in
+            let profiles = state.configuration.profiles
+            state.rotatedKeys.begin(section: section, in: profiles)
+        }
+    }
+
+    func finishRotation(section: String, fileHolds: String) {
+        state.withLock { $0.rotatedKeys.finish(section: section, fileHolds: fileHolds) }
     }
 
     func setConfigErrors(_ errors: [String]) {

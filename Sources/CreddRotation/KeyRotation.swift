@@ -171,7 +171,8 @@ public struct KeyRotation: Sendable {
         }
         return KeyAge(
             section: section, userName: userName, accessKeyId: key.accessKeyId, createDate: key.createDate,
-            age: wallClock.now().timeIntervalSince(key.createDate))
+            age: wallClock.now().timeIntervalSince(key.createDate),
+            leftoverKeyIds: KeyInventory(userName: userName, listed: listed, fileHolds: keys.accessKeyId).leftoverKeys)
     }
 
     // MARK: - Steps

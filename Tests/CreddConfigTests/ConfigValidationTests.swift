@@ -39,6 +39,9 @@ struct ConfigValidationTests {
         BadValue(key: "region", line: "region =", fragment: "has no value"),
         BadValue(key: "region", line: "region = eu-west-1 ; Ireland", fragment: "inline comments"),
         BadValue(key: "region", line: "region =\n  nested = eu-west-1", fragment: "nested block"),
+        BadValue(key: "rotate_after", line: "rotate_after = 90 days", fragment: "a whole number of days (90d)"),
+        BadValue(key: "rotate_after", line: "rotate_after = 0d", fragment: "is not valid"),
+        BadValue(key: "rotate_after", line: "rotate_after = 1w", fragment: "is not valid"),
     ])
     func badValues(bad: BadValue) throws {
         let config = "[profile ok]\nsource_profile = alice-long-term\n\n[profile broken]\nsource_profile = alice-long-term\n\(bad.extra.isEmpty ? "" : bad.extra + "\n")\(bad.line)\n"
@@ -73,6 +76,8 @@ struct ConfigValidationTests {
         "endpoint_url = https://sts.eu-west-1.amazonaws.com",
         "write_credentials = True",
         "credentials_section = dev-session",
+        "rotate_after = 90d",
+        "rotate_after = 3600",
     ])
     func goodValues(line: String) throws {
         let baseRole = line.hasPrefix("role_arn") ? "" : "role_arn = arn:aws:iam::123456789012:role/Base\n"
@@ -80,6 +85,14 @@ struct ConfigValidationTests {
         let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
         #expect(loaded.errors == [])
         #expect(loaded.profiles.count == 1)
+    }
+
+    @Test("rotate_after is parsed into the resolved profile")
+    func rotateAfter() throws {
+        let config = "[profile mfa]\nsource_profile = alice-long-term\nrotate_after = 12h\n\n[profile plain]\nsource_profile = alice-long-term\n"
+        let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
+        #expect(loaded.profile(named: "mfa")?.rotateAfter == RotationInterval(seconds: 43_200))
+        #expect(loaded.profile(named: "plain")?.rotateAfter == nil)
     }
 
     @Test("several problems in one profile are all reported at once")

@@ -137,6 +137,26 @@ struct ConfigCheckReportTests {
         }
     }
 
+    @Test("shows where rotate_after goes, what it rotates, and why it cannot", arguments: [
+        ("[profile mfa]\nsource_profile = alice-long-term\n",
+         "  rotation:  off (rotate_after = 90d in this profile rotates the keys of [alice-long-term])"),
+        ("[profile mfa]\nsource_profile = alice-long-term\nrotate_after = 90d\n",
+         "  rotation:  the keys of [alice-long-term] in \(FakeHome.credentialsPath) are replaced once 90d old (rotate_after)"),
+        ("[profile tool]\nsource_profile = vault\nrole_arn = arn:aws:iam::333333333333:role/Tool\nrotate_after = 30d\n",
+         "  rotation:  unavailable: [vault] gets its keys from credential_process (\(FakeHome.awsConfigPath):2); rotate them where that command keeps them"),
+    ])
+    func rotationRow(config: String, expected: String) throws {
+        let report = ConfigCheckReport.render(try FakeHome(config: config, credentials: FakeHome.longTermCredentials, awsConfig: Self.awsConfig).load())
+        #expect(report.contains(expected), "missing: \(expected)\n\(report)")
+        #expect(!report.contains("FAKE-PROCESS-SECRET") && !report.contains("AKIAFAKEEXAMPLE01234"))
+    }
+
+    @Test("chained profiles and session sources get no rotation row")
+    func noRotationRow() throws {
+        let report = try Self.render()
+        #expect(report.components(separatedBy: "rotation:").count == 2, "only [profile mfa] has keys to rotate:\n\(report)")
+    }
+
     @Test("a clean config says so")
     func noErrors() throws {
         let report = ConfigCheckReport.render(try FakeHome(config: "[credd]\nlisten = [::1]:9911\n[profile a]\nsource_profile = alice-long-term\n", credentials: FakeHome.longTermCredentials).load())

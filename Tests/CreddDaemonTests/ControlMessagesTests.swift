@@ -14,8 +14,23 @@ struct ControlMessagesTests {
         let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(document)) as? [String: Any])
         #expect(Set(object.keys) == ["daemon", "profiles"])
         let profile = try #require((object["profiles"] as? [[String: Any]])?.first)
-        #expect(Set(profile.keys) == ["name", "state", "expiration", "next_refresh", "last_refresh", "source", "error"])
+        #expect(Set(profile.keys) == ["name", "state", "expiration", "next_refresh", "last_refresh", "source", "error", "rotation"])
         #expect(profile["error"] is NSNull, "unknown values are null, not missing")
+        #expect(profile["rotation"] is NSNull, "no rotate_after: null")
+    }
+
+    @Test func rotationFieldsAreAllPresentAndNamedAsDocumented() throws {
+        let rotation = StatusDocument.Rotation(
+            state: "scheduled", rotate_after: "90d", section: "alice", key_id: "AKIAEXAMPLEKEY000001", key_created: "2026-11-01T10:00:00Z",
+            key_age_seconds: 60, next_rotation: "2027-01-30T10:00:00Z", last_rotation: nil, leftover_key_ids: [], last_error: nil,
+            unavailable_reason: nil)
+        let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(rotation)) as? [String: Any])
+        #expect(Set(object.keys) == [
+            "state", "rotate_after", "section", "key_id", "key_created", "key_age_seconds", "next_rotation", "last_rotation",
+            "leftover_key_ids", "last_error", "unavailable_reason",
+        ])
+        #expect(object["last_rotation"] is NSNull)
+        #expect(try JSONDecoder().decode(StatusDocument.Rotation.self, from: JSONEncoder().encode(rotation)) == rotation)
     }
 
     @Test func processCredentialsHaveVersionOneAsANumber() throws {

@@ -48,6 +48,24 @@ struct StatusTableTests {
         #expect(text.contains("no managed profiles"))
     }
 
+    @Test func rotationIsALineUnderTheRowWithLeftoversAndErrors() {
+        var mfa = Self.profile("mfa", "fresh", expiresIn: 3600, nextIn: 600)
+        mfa.rotation = StatusDocument.Rotation(
+            state: "retrying", rotate_after: "90d", section: "alice", key_id: "AKIAEXAMPLENEW000002",
+            key_created: AWSTimestamp.format(Self.now.addingTimeInterval(-3 * 86_400)), key_age_seconds: 3 * 86_400,
+            next_rotation: AWSTimestamp.format(Self.now.addingTimeInterval(87 * 86_400)), last_rotation: nil,
+            leftover_key_ids: ["AKIAEXAMPLEOLD000001"], last_error: "IAM DeleteAccessKey failed: AccessDenied", unavailable_reason: nil)
+        var tool = Self.profile("tool", "fresh", expiresIn: 3600, nextIn: 600)
+        tool.rotation = StatusDocument.Rotation(
+            state: "unavailable", rotate_after: "30d", section: nil, key_id: nil, key_created: nil, key_age_seconds: nil, next_rotation: nil,
+            last_rotation: nil, leftover_key_ids: [], last_error: nil, unavailable_reason: "[vault] gets its keys from credential_process")
+        let lines = StatusTable.render(Self.document([mfa, tool]), now: Self.now, colour: false).split(separator: "\n").map(String.init)
+        #expect(lines[2] == "    rotation: retrying, key AKIAEXAMPLENEW000002 3d0h old, next in 87d0h (rotate_after 90d)")
+        #expect(lines[3] == "    leftover keys: AKIAEXAMPLEOLD000001 (delete once nothing uses them)")
+        #expect(lines[4] == "    rotation error: IAM DeleteAccessKey failed: AccessDenied")
+        #expect(lines[6] == "    rotation: unavailable (rotate_after 30d): [vault] gets its keys from credential_process")
+    }
+
     @Test(arguments: [(0, "0s"), (59, "59s"), (60, "1m"), (3600, "1h00m"), (90061, "1d1h")])
     func compactDurations(seconds: Int, expected: String) {
         #expect(StatusTable.compact(seconds) == expected)

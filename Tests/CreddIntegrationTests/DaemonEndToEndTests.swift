@@ -98,10 +98,8 @@ struct DaemonEndToEndTests {
         #expect(boto3.stdout.contains("assumed-role/Developer/alice"), "boto3 reads the file credd wrote")
 
         let statusJSON = try harness.cli(["status", "--json"])
-        let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/status.schema.json").standardized.path
-        let validation = try harness.run(
-            ["python3", "-c", "import json, sys, jsonschema; jsonschema.validate(json.loads(sys.argv[2]), json.load(open(sys.argv[1])))", schema, statusJSON.stdout])
-        #expect(validation.status == 0, "status --json must match docs/status.schema.json: \(validation.stderr)")
+        let violation = try harness.statusSchemaViolation(statusJSON.stdout)
+        #expect(violation == nil, "status --json must match docs/status.schema.json: \(violation ?? "")")
 
         let refreshed = try harness.cli(["refresh"])
         #expect(refreshed.status == 0, "\(refreshed.stderr)")

@@ -1,3 +1,4 @@
+import CreddConfig
 import CreddCore
 import CreddCredentialsFile
 import CreddSTS
@@ -290,12 +291,21 @@ import Testing
         #expect(age.accessKeyId == Keys.oldId)
         #expect(age.userName == "alice")
         #expect(age.age == 100 * 86_400)
+        #expect(age.leftoverKeyIds.isEmpty)
         let ninety = try #require(RotationInterval(parsing: "90d"))
         let hundredTen = try #require(RotationInterval(parsing: "110d"))
         #expect(age.isDue(after: ninety))
         #expect(!age.isDue(after: hundredTen))
         #expect(age.nextRotation(after: ninety) == Keys.oldCreated.addingTimeInterval(90 * 86_400))
         #expect(harness.iam.calls.map(\.signedWith) == [Keys.sessionId])
+    }
+
+    @Test func namesTheUsersOtherKeys() async throws {
+        let harness = Harness(
+            iam: .init(list: [.success([Keys.metadata(Keys.otherId, status: .inactive), Keys.metadata(Keys.oldId)])]), sts: [Keys.oldId: [FakeSTS.alice()]])
+        let age = try await harness.rotation().keyAge(section: "alice")
+        #expect(age.accessKeyId == Keys.oldId)
+        #expect(age.leftoverKeyIds == [Keys.otherId])
     }
 
     @Test func keyMissingFromTheList() async throws {

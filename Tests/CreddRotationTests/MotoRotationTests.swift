@@ -29,7 +29,7 @@ struct MotoRotationTests {
         let transport = HTTPClientSTSTransport()
         let keys: AWSCredentials
         let extraKeys: [String]
-        let original: String
+        let original: HandEditedCredentials
         let iamEndpoint: IAMEndpoint
         let iam: IAMClient
         let sts: STSClient
@@ -46,22 +46,8 @@ struct MotoRotationTests {
             try await server.enableSignatureValidation()
             keys = alice.credentials
             extraKeys = alice.extraAccessKeyIds
-            original = """
-                # personal keys, edited by hand\r
-                [default]
-                region = eu-west-1
-
-                [alice]
-                ; the IAM user
-                  aws_access_key_id=\(keys.accessKeyId)
-                  aws_secret_access_key = \(keys.secretAccessKey.revealed)
-                mfa_serial = arn:aws:iam::123456789012:mfa/alice
-
-                [other]
-                aws_access_key_id = AKIAOTHER0000000000
-                aws_secret_access_key = other/secret
-                """
-            try directory.write("credentials", original, mode: nil)
+            original = HandEditedCredentials(keys: keys)
+            try directory.write("credentials", original.text, mode: nil)
             // Every component logs here, at every level, so tests can search it for secrets.
             logs = InMemoryLogHandler()
             let logger = Logger.recording(into: logs, label: "moto-test")
@@ -89,13 +75,6 @@ struct MotoRotationTests {
             }
         }
 
-        /// The original file with only the two key lines replaced, as credd writes them.
-        func expectedFile(with new: AWSCredentials) -> String {
-            original
-                .replacingOccurrences(of: "  aws_access_key_id=\(keys.accessKeyId)", with: "  aws_access_key_id = \(new.accessKeyId)")
-                .replacingOccurrences(of: "  aws_secret_access_key = \(keys.secretAccessKey.revealed)", with: "  aws_secret_access_key = \(new.secretAccessKey.revealed)")
-        }
-
         func close() async throws {
             try await transport.shutdown()
             server.stop()
@@ -110,7 +89,7 @@ struct MotoRotationTests {
 
             #expect(newKeys.accessKeyId == report.newAccessKeyId)
             #expect(newKeys.accessKeyId != world.keys.accessKeyId)
-            #expect(try world.directory.read("credentials") == world.expectedFile(with: newKeys))
+            #expect(try world.directory.read("credentials") == world.original.replacingKeys(with: newKeys))
             #expect(fileMode(world.directory.file("credentials")) == 0o600)
             #expect(report.oldAccessKeyId == world.keys.accessKeyId)
             #expect(report.userName == "alice")
@@ -151,7 +130,7 @@ struct MotoRotationTests {
             let error = try await #require(throws: KeyRotationError.self) { try await world.rotation().rotate(section: "alice") }
             #expect(error.stage == .twoKeyLimit)
             #expect(error.changedNothing)
-            #expect(try world.directory.read("credentials") == world.original)
+            #expect(try world.directory.read("credentials") == world.original.text)
             let listed = try await world.iam.listAccessKeys(userName: "alice", credentials: world.keys)
             #expect(Set(listed.map(\.accessKeyId)) == Set([world.keys.accessKeyId] + world.extraKeys))
             #expect(error.description.contains(try #require(world.extraKeys.first)))
@@ -179,7 +158,7 @@ struct MotoRotationTests {
             #expect(error.description.contains("--access-key-id \(world.keys.accessKeyId)"))
             #expect(error.description.contains("ServiceFailure") && error.description.contains("req-injected"))
             world.expectNoSecrets(error.description, newKeys: newKeys)
-            #expect(try world.directory.read("credentials") == world.expectedFile(with: newKeys))
+            #expect(try world.directory.read("credentials") == world.original.replacingKeys(with: newKeys))
 
             _ = try await world.sts.getCallerIdentity(credentials: newKeys)
             let listed = try await world.iam.listAccessKeys(userName: "alice", credentials: newKeys)

@@ -49,18 +49,7 @@ public final class CreddHarness: @unchecked Sendable {
     /// credentials file, and the container API token.
     public func secretsInHome() -> [String] {
         let token = (try? String(contentsOfFile: runtimeDirectory + "/credd/token", encoding: .utf8)).map { [$0] } ?? []
-        guard let file = try? credentialsFile() else { return token }
-        return token + file.split(whereSeparator: \.isNewline).compactMap { line -> String? in
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, ["aws_secret_access_key", "aws_session_token"].contains(parts[0]), !parts[1].isEmpty else { return nil }
-            return parts[1]
-        }
-    }
-
-    /// Adds secrets the test knows of that never reach the credentials file (e.g. a key only in
-    /// the environment).
-    public func noteSecrets(_ secrets: [String]) {
-        secretsSeen.formUnion(secrets)
+        return token + ((try? secretsInCredentialsFile()) ?? [])
     }
 
     /// With `CREDD_LEAK_SCAN_DIR` set (scripts/test sets it), writes this home's secrets and
@@ -104,6 +93,15 @@ public final class CreddHarness: @unchecked Sendable {
 
     public func credentialsFile() throws -> String {
         try String(contentsOfFile: credentialsPath, encoding: .utf8)
+    }
+
+    /// Every secret key and session token the credentials file holds now, for leak checks.
+    public func secretsInCredentialsFile() throws -> [String] {
+        try credentialsFile().split(whereSeparator: \.isNewline).compactMap { line -> String? in
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, ["aws_secret_access_key", "aws_session_token"].contains(parts[0]) else { return nil }
+            return parts[1]
+        }
     }
 
     /// Starts `credd run` in the background, its stderr going to a log file. `launcher` runs
@@ -155,6 +153,15 @@ public final class CreddHarness: @unchecked Sendable {
     /// Runs another program (the AWS CLI, python3) with this home's environment plus `extra`.
     public func run(_ arguments: [String], extra: [String: String] = [:]) throws -> ChildProcess.Output {
         try ChildProcess.run(arguments, environment: environment.merging(extra) { $1 })
+    }
+
+    /// `docs/status.schema.json`'s complaint about a `credd status --json` output (jsonschema,
+    /// in python3), or `nil` when it conforms.
+    public func statusSchemaViolation(_ json: String) throws -> String? {
+        let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/status.schema.json").standardized.path
+        let validation = try run(
+            ["python3", "-c", "import json, sys, jsonschema; jsonschema.validate(json.loads(sys.argv[2]), json.load(open(sys.argv[1])))", schema, json])
+        return validation.status == 0 ? nil : validation.stderr
     }
 
     /// Polls `condition` every 100 ms for at most `timeout` seconds.

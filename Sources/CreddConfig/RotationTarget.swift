@@ -1,17 +1,18 @@
-import CreddConfig
-
 /// Where a profile's long-term keys live, if credd can rotate them.
 public struct RotationTarget: Sendable, Hashable {
     /// The `~/.aws/credentials` section holding the keys.
     public let section: String
     public let credentialsFile: String
+    /// The access key id the section held when the config was loaded (not a secret).
+    public let accessKeyId: String
     /// Managed GetSessionToken profiles with MFA made directly from these keys: a current
     /// session of any of them can sign the IAM calls.
     public let mfaSessionProfiles: [String]
 
-    public init(section: String, credentialsFile: String, mfaSessionProfiles: [String]) {
+    public init(section: String, credentialsFile: String, accessKeyId: String, mfaSessionProfiles: [String]) {
         self.section = section
         self.credentialsFile = credentialsFile
+        self.accessKeyId = accessKeyId
         self.mfaSessionProfiles = mfaSessionProfiles
     }
 
@@ -33,6 +34,7 @@ public struct RotationTarget: Sendable, Hashable {
         guard let section = root.sourceChain.last else {
             return .failure(RotationUnavailable(profile: name, reason: "profile \(root.name) has no source"))
         }
+        let accessKeyId: String
         switch root.source {
         case let .staticKeys(credentials, origin):
             guard origin.file == credentialsFile else {
@@ -41,6 +43,7 @@ public struct RotationTarget: Sendable, Hashable {
             guard credentials.sessionToken == nil else {
                 return .failure(RotationUnavailable(profile: name, reason: "[\(section)] in \(credentialsFile) holds session credentials, not an IAM user's long-term keys"))
             }
+            accessKeyId = credentials.accessKeyId
         case let .credentialProcess(_, origin):
             return .failure(RotationUnavailable(profile: name, reason: "[\(section)] gets its keys from credential_process (\(origin.file):\(origin.line)); rotate them where that command keeps them"))
         case .managed:
@@ -50,7 +53,7 @@ public struct RotationTarget: Sendable, Hashable {
             guard profile.kind == .sessionToken, profile.mfaSerial != nil, isExternalSource(profile) else { return false }
             return profile.sourceChain.last == section
         }
-        return .success(RotationTarget(section: section, credentialsFile: credentialsFile, mfaSessionProfiles: sessions.map(\.name)))
+        return .success(RotationTarget(section: section, credentialsFile: credentialsFile, accessKeyId: accessKeyId, mfaSessionProfiles: sessions.map(\.name)))
     }
 
     /// Follows managed sources down to the profile whose source is outside credd's config.

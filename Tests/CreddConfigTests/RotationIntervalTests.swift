@@ -1,5 +1,5 @@
 import Testing
-@testable import CreddRotation
+import CreddConfig
 
 @Suite struct RotationIntervalTests {
     @Test(arguments: [

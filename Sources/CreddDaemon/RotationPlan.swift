@@ -1,0 +1,62 @@
+import CreddConfig
+import CreddCore
+
+/// One credentials-file section whose long-term keys the daemon rotates on a schedule.
+struct RotationJob: Sendable, Hashable {
+    /// The `~/.aws/credentials` section holding the keys.
+    let section: String
+    let credentialsFile: String
+    /// The shortest `rotate_after` of the profiles that ask for it.
+    let interval: RotationInterval
+    /// The profiles whose `rotate_after` covers these keys, for `credd status`.
+    let profiles: [String]
+    /// MFA sessions made from these keys: a current one signs the IAM calls.
+    let mfaSessionProfiles: [String]
+    /// Where GetCallerIdentity goes (the first covering profile's STS endpoint).
+    let stsEndpoint: STSEndpoint
+    /// The key id loaded from the file: when it changes (a rotation, an edit, `credd rotate`),
+    /// the key's age is checked again.
+    let accessKeyId: String
+}
+
+/// What `rotate_after` in the config asks of the daemon: a job per section of keys, and for
+/// profiles whose keys cannot be rotated, why. Pure: built from the loaded config alone.
+struct RotationPlan: Sendable, Hashable {
+    /// In config order of their first profile.
+    let jobs: [RotationJob]
+    /// Profile → why its `rotate_after` cannot be honoured.
+    let unavailable: [String: String]
+
+    init(_ configuration: LoadedConfiguration) {
+        var jobs: [RotationJob] = []
+        var unavailable: [String: String] = [:]
+        for profile in configuration.profiles {
+            guard let interval = profile.rotateAfter else { continue }
+            let target: RotationTarget
+            switch RotationTarget.resolve(profile.name, in: configuration) {
+            case let .success(resolved): target = resolved
+            case let .failure(reason):
+                unavailable[profile.name] = reason.reason
+                continue
+            }
+            if let index = jobs.firstIndex(where: { $0.section == target.section }) {
+                let job = jobs[index]
+                jobs[index] = RotationJob(
+                    section: job.section, credentialsFile: job.credentialsFile, interval: min(job.interval, interval),
+                    profiles: job.profiles + [profile.name], mfaSessionProfiles: job.mfaSessionProfiles,
+                    stsEndpoint: job.stsEndpoint, accessKeyId: job.accessKeyId)
+            } else {
+                jobs.append(RotationJob(
+                    section: target.section, credentialsFile: target.credentialsFile, interval: interval, profiles: [profile.name],
+                    mfaSessionProfiles: target.mfaSessionProfiles, stsEndpoint: profile.stsEndpoint, accessKeyId: target.accessKeyId))
+            }
+        }
+        self.jobs = jobs
+        self.unavailable = unavailable
+    }
+
+    /// The job covering `profile`, if its `rotate_after` is in force.
+    func job(covering profile: String) -> RotationJob? {
+        jobs.first { $0.profiles.contains(profile) }
+    }
+}
