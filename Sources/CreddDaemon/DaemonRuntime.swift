@@ -110,6 +110,11 @@ actor DaemonRuntime: RotationObserver {
     func didRotate(section: String, fileHolds: String) async {
         profiles.finishRotation(section: section, fileHolds: fileHolds)
         await reload()
+        let stuck = RotationPlan.profilesToRetry(afterRotating: section, statuses: await engine.statuses(), in: profiles.configuration)
+        if !stuck.isEmpty {
+            logger.info("renewing profiles that failed while their keys were rotated", metadata: ["credd.profiles": "\(stuck.joined(separator: ","))"])
+            _ = await engine.refresh(stuck)
+        }
     }
 
     // MARK: - Commands

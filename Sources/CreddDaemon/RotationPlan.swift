@@ -1,5 +1,6 @@
 import CreddConfig
 import CreddCore
+import CreddRefresh
 
 /// One credentials-file section whose long-term keys the daemon rotates on a schedule.
 struct RotationJob: Sendable, Hashable {
@@ -58,5 +59,17 @@ struct RotationPlan: Sendable, Hashable {
     /// The job covering `profile`, if its `rotate_after` is in force.
     func job(covering profile: String) -> RotationJob? {
         jobs.first { $0.profiles.contains(profile) }
+    }
+}
+
+extension RotationPlan {
+    /// Profiles made from the keys in `section` that wait for a change after a failure. A
+    /// renewal that signed with the old key just before it was deleted fails with
+    /// InvalidClientTokenId and then waits for a change; the rotated key is that change.
+    static func profilesToRetry(afterRotating section: String, statuses: [ProfileStatus], in configuration: LoadedConfiguration) -> [String] {
+        statuses.filter { $0.state == .error }.map(\.name).filter { name in
+            guard case let .success(target) = RotationTarget.resolve(name, in: configuration) else { return false }
+            return target.section == section
+        }
     }
 }

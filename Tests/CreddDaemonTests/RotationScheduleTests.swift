@@ -264,6 +264,33 @@ enum RotationFixtures {
         #expect(plan.job(covering: "other") == nil)
     }
 
+    @Test func afterARotationOnlyFailedProfilesOfThoseKeysAreRetried() throws {
+        let configuration = try RotationFixtures.load("""
+            [profile mfa]
+            source_profile = alice
+            mfa_serial = arn:aws:iam::111111111111:mfa/alice
+            rotate_after = 90d
+
+            [profile dev]
+            source_profile = mfa
+            role_arn = arn:aws:iam::222222222222:role/Developer
+
+            [profile healthy]
+            source_profile = alice
+
+            [profile tool]
+            source_profile = vault
+            role_arn = arn:aws:iam::333333333333:role/Tool
+            """)
+        func status(_ name: String, _ state: ProfileState) -> ProfileStatus {
+            ProfileStatus(name: name, state: state, expiration: nil, nextRefresh: nil, lastRefresh: nil, lastError: nil, sourceProfile: nil)
+        }
+        let statuses = [status("mfa", .fresh), status("dev", .error), status("healthy", .fresh), status("tool", .error)]
+        // `dev` signed with the deleted key; `tool` fails for its own reasons and other keys.
+        #expect(RotationPlan.profilesToRetry(afterRotating: "alice", statuses: statuses, in: configuration) == ["dev"])
+        #expect(RotationPlan.profilesToRetry(afterRotating: "bob", statuses: statuses, in: configuration) == [])
+    }
+
     @Test func sourcesThatAreNotWritableKeysAreUnavailableWithAReason() throws {
         let configuration = try RotationFixtures.load("""
             [profile tool]

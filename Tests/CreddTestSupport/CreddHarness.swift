@@ -63,7 +63,7 @@ public final class CreddHarness: @unchecked Sendable {
             "outputs": outputs + [daemonLog()],
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: record) else { return }
-        FileManager.default.createFile(atPath: "\(directory)/\(UUID().uuidString).json", contents: data, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: "\(directory)/\(UUID().uuidString).json", contents: data, attributes: [.posixPermissions: 0o600])
     }
 
     /// The environment credd and the AWS tools run with: nothing from the real user's AWS setup.
