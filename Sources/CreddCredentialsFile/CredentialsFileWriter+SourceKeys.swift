@@ -49,7 +49,7 @@ extension CredentialsFileWriter {
         } catch {
             throw CredentialsFileError(reason: .unwritableValue, file: target, section: section, message: "\(error.description); nothing was written")
         }
-        let bytes = Array(document.serialized().utf8)
+        let bytes = document.serializedBytes()
         if bytes != original {
             try writeAtomically(bytes, to: target, directory: directory)
         }

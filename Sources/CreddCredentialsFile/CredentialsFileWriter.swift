@@ -74,7 +74,7 @@ public struct CredentialsFileWriter: Sendable {
             outcomes.append(SectionOutcome(section: update.section, result: result))
         }
 
-        let bytes = Array(document.serialized().utf8)
+        let bytes = document.serializedBytes()
         if changed, bytes != original {
             try writeAtomically(bytes, to: target, directory: directory)
         }

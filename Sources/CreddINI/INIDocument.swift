@@ -42,15 +42,14 @@ public struct INIDocument: Sendable, Hashable {
 
     /// Parses text. Never fails: what AWS tools would reject is listed in `diagnostics`.
     public init(parsing text: String) {
-        var body = Substring(text)
-        let bom = body.unicodeScalars.first == "\u{FEFF}"
-        if bom { body = Substring(body.unicodeScalars.dropFirst()) }
+        let bom = text.unicodeScalars.first == "\u{FEFF}"
         self.hasByteOrderMark = bom
         var lines: [INILine] = []
         var headerIndices: [String: [Int]] = [:]
         var openIndent: Int?
-        Self.forEachLine(in: body) { text, terminator in
-            let kind = Self.classify(text, continuingIndent: openIndent).kind
+        Self.forEachLine(in: text, from: bom ? "\u{FEFF}".utf8.count : 0) { bytes, terminator in
+            let text = String(decoding: bytes, as: UTF8.self)
+            let kind = Self.classify(utf8: bytes, continuingIndent: openIndent).kind
             openIndent = Self.openIndent(after: kind, text: text, before: openIndent)
             if case let .sectionHeader(name) = kind { headerIndices[name, default: []].append(lines.count) }
             lines.append(INILine(text: text, terminator: terminator, kind: kind))
@@ -59,13 +58,23 @@ public struct INIDocument: Sendable, Hashable {
         self.headerIndices = headerIndices
     }
 
-    /// The document as bytes would be written: identical to the input when unedited.
+    /// The document as text would be written: identical to the input when unedited.
     public func serialized() -> String {
-        var out = hasByteOrderMark ? "\u{FEFF}" : ""
-        out.reserveCapacity(lines.reduce(3) { $0 + $1.text.utf8.count + $1.terminator.utf8.count })
+        String(decoding: serializedBytes(), as: UTF8.self)
+    }
+
+    /// `serialized()` as the UTF-8 bytes a file holds.
+    public func serializedBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        let byteOrderMark = "\u{FEFF}".utf8
+        out.reserveCapacity(lines.reduce(byteOrderMark.count) { $0 + $1.text.utf8.count + $1.terminator.utf8.count })
+        if hasByteOrderMark { out += byteOrderMark }
         for line in lines {
-            out += line.text
-            out += line.terminator
+            var text = line.text
+            var terminator = line.terminator
+            // A native string's bytes, appended as one copy rather than through its view.
+            text.withUTF8 { out.append(contentsOf: $0) }
+            terminator.withUTF8 { out.append(contentsOf: $0) }
         }
         return out
     }
@@ -136,7 +145,9 @@ public struct INIDocument: Sendable, Hashable {
     private func diagnostics(inLines range: Range<Int>) -> [INIDiagnostic] {
         var found: [INIDiagnostic] = []
         var currentSection: String?
-        var keyFirstLine: [String: Int] = [:]
+        // Sized once and reused per section: growing a dictionary from empty rehashes it at
+        // every doubling, which cost more than the rest of a section's check.
+        var keyFirstLine = [String: Int](minimumCapacity: min(range.count, 8))
         // Whether the open entry's first line has an empty value (a nested block).
         var openValueIsEmpty = false
         for index in range {
@@ -148,7 +159,7 @@ public struct INIDocument: Sendable, Hashable {
                     found.append(INIDiagnostic(line: number, column: 1, problem: .duplicateSection(name: name, firstLine: first + 1)))
                 }
                 currentSection = name
-                keyFirstLine = [:]
+                keyFirstLine.removeAll(keepingCapacity: true)
                 openValueIsEmpty = false
             case let .entry(key, value):
                 openValueIsEmpty = value.isEmpty
@@ -199,20 +210,31 @@ public struct INIDocument: Sendable, Hashable {
     @discardableResult
     public mutating func setValues(_ entries: [(key: String, value: String)], inSection sectionName: String) throws(INIError) -> Bool {
         for entry in entries { try Self.validateEntry(key: entry.key, value: entry.value) }
-        guard headerIndices[sectionName] != nil else { throw INIError.noSuchSection(sectionName) }
+        guard var layout = sectionLayout(named: sectionName) else { throw INIError.noSuchSection(sectionName) }
         var changed = false
         for (key, value) in entries {
-            guard let place = entryPlace(forKey: key, inSection: sectionName) else { break }
-            let newText = "\(key) = \(value)"
-            if let entry = place.entry {
+            let newText = Self.entryText(key: key, value: value)
+            let wanted = key.lowercasedForINI()
+            if let position = layout.entries.firstIndex(where: { $0.key == wanted }) {
+                let entry = layout.entries[position]
                 if entry.value == value && entry.continuationIndices.isEmpty { continue }
                 let old = lines[entry.lineIndex]
                 // The old indentation keeps the lines below reading as they did (configparser
                 // decides continuations by comparing indentation).
-                replaceLines(entry.lineIndex..<(entry.lineIndex + 1), with: [(Self.leadingWhitespace(of: old.text) + newText, old.terminator)])
-                removeLines(at: entry.continuationIndices)
+                let indentation = Self.leadingWhitespace(of: old.text)
+                // The kind is known: the validated key and value read back as exactly this.
+                let line = INILine(text: indentation.isEmpty ? newText : indentation + newText, terminator: old.terminator, kind: .entry(key: wanted, value: value))
+                replaceLines(entry.lineIndex..<(entry.lineIndex + 1), with: [line], classified: true)
+                if entry.continuationIndices.isEmpty {
+                    // Same lines, same places: the layout only needs the new value.
+                    layout.entries[position] = INISection.Entry(key: wanted, value: value, continuation: [], lineIndex: entry.lineIndex, continuationIndices: [])
+                } else {
+                    removeLines(at: entry.continuationIndices)
+                    layout = sectionLayout(named: sectionName) ?? layout
+                }
             } else {
-                insertLines([indentation(forInsertionAt: place.insertionIndex, sectionHeader: place.headerIndex) + newText], at: place.insertionIndex)
+                insertLines([indentation(forInsertionAt: layout.insertionIndex, sectionHeader: layout.headerIndex) + newText], at: layout.insertionIndex)
+                layout = sectionLayout(named: sectionName) ?? layout
             }
             changed = true
         }
@@ -222,7 +244,8 @@ public struct INIDocument: Sendable, Hashable {
     /// Removes `key` and its continuation lines from `section`; returns whether it was there.
     @discardableResult
     public mutating func removeValue(forKey key: String, inSection sectionName: String) -> Bool {
-        guard let entry = entryPlace(forKey: key, inSection: sectionName)?.entry else { return false }
+        let wanted = key.lowercasedForINI()
+        guard let entry = sectionLayout(named: sectionName)?.entries.first(where: { $0.key == wanted }) else { return false }
         removeLines(at: [entry.lineIndex] + entry.continuationIndices)
         return true
     }
@@ -238,7 +261,7 @@ public struct INIDocument: Sendable, Hashable {
         if let last = lines.last, last.kind != .blank { texts.append("") }
         texts.append("[\(name)]")
         texts += comments
-        texts += entries.map { "\($0.key) = \($0.value)" }
+        texts += entries.map { Self.entryText(key: $0.key, value: $0.value) }
         insertLines(texts, at: lines.count)
     }
 
@@ -254,12 +277,12 @@ public struct INIDocument: Sendable, Hashable {
 
     // MARK: - Internals
 
-    /// The entry for `key` in the first section named `name`, where a new entry would go, and
-    /// the header. Plain values, so that no view of `lines` outlives the lookup: one alive while
+    /// The entries of the first section named `name`, where a new entry would go, and its
+    /// header. Plain values, so that no view of `lines` outlives the lookup: one alive while
     /// `lines` is edited would make the edit copy the whole array.
-    private func entryPlace(forKey key: String, inSection name: String) -> (entry: INISection.Entry?, insertionIndex: Int, headerIndex: Int)? {
+    private func sectionLayout(named name: String) -> (entries: [INISection.Entry], insertionIndex: Int, headerIndex: Int)? {
         guard let section = section(named: name) else { return nil }
-        return (section.entry(forKey: key), section.insertionIndex, section.headerIndex)
+        return (section.entries, section.insertionIndex, section.headerIndex)
     }
 
     private func removalRange(ofSectionNamed name: String) -> Range<Int>? {
@@ -289,7 +312,7 @@ public struct INIDocument: Sendable, Hashable {
             setTerminator(terminator, ofLineAt: last)
             newLines[newLast].terminator = ""
         }
-        replaceLines(index..<index, with: newLines)
+        replaceLines(index..<index, with: newLines.map { INILine(text: $0.text, terminator: $0.terminator, kind: .blank) }, classified: false)
     }
 
     /// Removes lines while keeping whether the file ends with a newline.
@@ -304,7 +327,7 @@ public struct INIDocument: Sendable, Hashable {
                 runs.append(index..<(index + 1))
             }
         }
-        for run in runs.reversed() { replaceLines(run, with: []) }
+        for run in runs.reversed() { replaceLines(run, with: [], classified: true) }
         if endedWithoutNewline, let last = lines.indices.last {
             setTerminator("", ofLineAt: last)
         }
@@ -317,20 +340,33 @@ public struct INIDocument: Sendable, Hashable {
     }
 
     /// Replaces the lines in `range` with `newLines`, then gives every line the kind a fresh
-    /// parse would and moves the header index to match.
-    private mutating func replaceLines(_ range: Range<Int>, with newLines: [(text: String, terminator: String)]) {
+    /// parse would and moves the header index to match. `classified`: the new lines already
+    /// carry those kinds; otherwise their kinds are placeholders to be derived.
+    private mutating func replaceLines(_ range: Range<Int>, with newLines: [INILine], classified: Bool) {
         let oldCount = lines.count
+        let stateBefore = openIndent(before: range.lowerBound)
+        let stateAfterOldLines = lines[range].reduce(stateBefore) { Self.openIndent(after: $1.kind, text: $1.text, before: $0) }
         for index in range {
             if case let .sectionHeader(name) = lines[index].kind { removeHeader(name, at: index) }
         }
-        // `.blank` is a placeholder: `reclassify` gives each new line its kind.
-        lines.replaceSubrange(range, with: newLines.map { INILine(text: $0.text, terminator: $0.terminator, kind: .blank) })
+        lines.replaceSubrange(range, with: newLines)
         let shift = newLines.count - range.count
         if shift != 0, range.upperBound < oldCount {
             shiftHeaderIndices(from: range.upperBound, by: shift)
         }
-        reclassify(from: range.lowerBound, editedEnd: range.lowerBound + newLines.count)
-        for junction in [range.lowerBound + newLines.count, range.lowerBound] { joinSplitLineBreak(before: junction) }
+        let editedEnd = range.lowerBound + newLines.count
+        var state = stateBefore
+        var start = range.lowerBound
+        if classified {
+            for (index, line) in zip(range.lowerBound..<editedEnd, newLines) {
+                if case let .sectionHeader(name) = line.kind { addHeader(name, at: index) }
+                state = Self.openIndent(after: line.kind, text: line.text, before: state)
+            }
+            start = editedEnd
+        }
+        reclassify(from: start, editedEnd: editedEnd, stateBefore: state, stateAfterOldLines: stateAfterOldLines)
+        joinSplitLineBreak(before: range.lowerBound + newLines.count)
+        joinSplitLineBreak(before: range.lowerBound)
     }
 
     /// A line ending in a lone `\r` followed by an empty line ending in `\n` serialises as one
@@ -340,17 +376,19 @@ public struct INIDocument: Sendable, Hashable {
         guard index > 0, index < lines.count, lines[index - 1].terminator == "\r",
               lines[index].text.isEmpty, lines[index].terminator == "\n" else { return }
         setTerminator("\r\n", ofLineAt: index - 1)
-        replaceLines(index..<(index + 1), with: [])
+        replaceLines(index..<(index + 1), with: [], classified: true)
     }
 
     /// Re-derives kinds from `start`, where `lines[start..<editedEnd]` are new. A line's kind
-    /// depends only on its text and on the indentation of the entry open above it, and a
-    /// header, entry or invalid line fixes that state by itself; so once a line past the edit
-    /// keeps such a kind, every later line reads as before and the pass stops.
-    private mutating func reclassify(from start: Int, editedEnd: Int) {
-        var openIndent = openIndent(before: start)
+    /// depends only on its text and on the indentation of the entry open above it. So the pass
+    /// stops past the edit as soon as that state is what the old lines left (usually at once),
+    /// or a line keeps a kind that fixes the state by itself (a header, entry or invalid line):
+    /// every later line reads as before.
+    private mutating func reclassify(from start: Int, editedEnd: Int, stateBefore: Int?, stateAfterOldLines: Int?) {
+        var openIndent = stateBefore
         var index = start
         while index < lines.count {
+            if index == editedEnd, openIndent == stateAfterOldLines { return }
             let line = lines[index]
             let kind = Self.classify(line.text, continuingIndent: openIndent).kind
             if kind != line.kind {
@@ -432,6 +470,19 @@ public struct INIDocument: Sendable, Hashable {
         return ""
     }
 
+    /// `key = value`, built in one allocation (values are mostly ~400-byte session tokens).
+    private static func entryText(key: String, value: String) -> String {
+        var key = key
+        var value = value
+        let separator: StaticString = " = "
+        let count = key.utf8.count + separator.utf8CodeUnitCount + value.utf8.count
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var end = key.withUTF8 { buffer.initialize(fromContentsOf: $0) }
+            end = separator.withUTF8Buffer { buffer[end...].initialize(fromContentsOf: $0) }
+            return value.withUTF8 { buffer[end...].initialize(fromContentsOf: $0) }
+        }
+    }
+
     private static func leadingWhitespace(of text: String) -> String {
         String(Substring(text.unicodeScalars.prefix { $0.isINIWhitespace }))
     }
@@ -440,15 +491,18 @@ public struct INIDocument: Sendable, Hashable {
     /// would parse as something else, or whitespace the reader would trim. Never echoes the
     /// value, which may be a secret.
     private static func validateEntry(key: String, value: String) throws(INIError) {
-        let keyScalars = key.unicodeScalars
-        guard let first = keyScalars.first, let last = keyScalars.last,
-              !first.isINIWhitespace, !last.isINIWhitespace,
-              !["[", "#", ";"].contains(first),
-              !keyScalars.contains(where: { $0 == "=" || $0 == ":" || $0 == "\n" || $0 == "\r" })
-        else { throw INIError.invalidKey(key) }
-        let valueScalars = value.unicodeScalars
-        if valueScalars.contains(where: { $0 == "\n" || $0 == "\r" })
-            || valueScalars.first?.isINIWhitespace == true || valueScalars.last?.isINIWhitespace == true {
+        // On the bytes: every character that matters here is ASCII (see
+        // `UnsafeBufferPointer+INI`), and this runs on every value written.
+        var keyBytes = key
+        let keyIsValid = keyBytes.withUTF8 { bytes in
+            guard let first = bytes.first, bytes.iniTrimmed(0..<bytes.count) == 0..<bytes.count,
+                  first != UInt8(ascii: "["), first != UInt8(ascii: "#"), first != UInt8(ascii: ";")
+            else { return false }
+            return !bytes.contains { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+        }
+        guard keyIsValid else { throw INIError.invalidKey(key) }
+        var valueBytes = value
+        guard valueBytes.withUTF8({ $0.iniTrimmed(0..<$0.count) == 0..<$0.count && $0.firstLineBreak(from: 0) == nil }) else {
             throw INIError.invalidValue(key: key)
         }
     }
@@ -467,61 +521,65 @@ public struct INIDocument: Sendable, Hashable {
 
     /// Leading whitespace, counted in characters as configparser does.
     private static func indentation(of text: String) -> Int {
-        text.unicodeScalars.prefix { $0.isINIWhitespace }.count
+        var text = text
+        return text.withUTF8 { $0.iniIndentation() }
     }
 
     /// A line's kind as configparser reads it, given the indentation of the entry open above
     /// it; for an invalid line, also the column and the problem to report.
     private static func classify(_ text: String, continuingIndent: Int?) -> (kind: INILine.Kind, problem: (column: Int, problem: INIDiagnostic.Problem)?) {
-        let trimmed = text.trimmingINIWhitespace()
-        if trimmed.isEmpty { return (.blank, nil) }
-        if trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { return (.comment, nil) }
-        let indent = indentation(of: text)
-        if let continuingIndent, indent > continuingIndent { return (.continuation(text: trimmed), nil) }
-        if trimmed.hasPrefix("[") {
-            guard let close = trimmed.lastIndex(of: "]") else {
-                return (.invalid, (text.count + 1, .unterminatedSectionHeader))
+        var text = text
+        return text.withUTF8 { classify(utf8: $0, continuingIndent: continuingIndent) }
+    }
+
+    /// `classify` on the line's UTF-8 bytes (see `UnsafeBufferPointer+INI`).
+    private static func classify(utf8 line: UnsafeBufferPointer<UInt8>, continuingIndent: Int?) -> (kind: INILine.Kind, problem: (column: Int, problem: INIDiagnostic.Problem)?) {
+        let trimmed = line.iniTrimmed(0..<line.count)
+        guard let first = trimmed.first.map({ line[$0] }) else { return (.blank, nil) }
+        if first == UInt8(ascii: "#") || first == UInt8(ascii: ";") { return (.comment, nil) }
+        let indent = line.iniIndentation()
+        if let continuingIndent, indent > continuingIndent { return (.continuation(text: line.string(trimmed)), nil) }
+        if first == UInt8(ascii: "[") {
+            guard let close = trimmed.last(where: { line[$0] == UInt8(ascii: "]") }) else {
+                return (.invalid, (String(decoding: line, as: UTF8.self).count + 1, .unterminatedSectionHeader))
             }
-            let name = String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
+            let name = (trimmed.lowerBound + 1)..<close
             if name.isEmpty { return (.invalid, (indent + 2, .emptySectionName)) }
-            return (.sectionHeader(name: name), nil)
+            return (.sectionHeader(name: line.string(name)), nil)
         }
-        guard let delimiter = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+        guard let delimiter = trimmed.first(where: { line[$0] == UInt8(ascii: "=") || line[$0] == UInt8(ascii: ":") }) else {
             return (.invalid, (indent + 1, .missingDelimiter))
         }
-        let key = trimmed[..<delimiter].trimmingINIWhitespace().lowercased()
-        if key.isEmpty { return (.invalid, (indent + 1, .emptyKey)) }
-        let value = trimmed[trimmed.index(after: delimiter)...].trimmingINIWhitespace()
+        let keyBytes = line.iniTrimmed(trimmed.lowerBound..<delimiter)
+        if keyBytes.isEmpty { return (.invalid, (indent + 1, .emptyKey)) }
+        let key = line.mayNeedLowercasing(keyBytes) ? line.string(keyBytes).lowercased() : line.string(keyBytes)
+        let value = line.string(line.iniTrimmed((delimiter + 1)..<trimmed.upperBound))
         return (.entry(key: key, value: value), nil)
     }
 
-    /// Calls `body` with each line and its terminator, split where Python's universal newlines
-    /// split (`\n`, `\r\n`, a lone `\r`).
-    private static func forEachLine(in text: Substring, _ body: (String, String) -> Void) {
-        // Slices of the UTF-8 view: `\r` and `\n` are single bytes in UTF-8, so line breaks are
-        // found without decoding (`Character` would merge `\r\n`), and each line is copied once.
-        let utf8 = text.utf8
-        var lineStart = utf8.startIndex
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            guard byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") else {
-                index = utf8.index(after: index)
-                continue
+    /// Calls `body` with each line of `text` from byte offset `start` and its terminator, split
+    /// where Python's universal newlines split (`\n`, `\r\n`, a lone `\r`).
+    private static func forEachLine(in text: String, from start: Int, _ body: (UnsafeBufferPointer<UInt8>, String) -> Void) {
+        var text = text
+        // Raw UTF-8: `\r` and `\n` are single bytes in UTF-8, so line breaks are found without
+        // decoding (`Character` would merge `\r\n`), and each line is copied once.
+        text.withUTF8 { bytes in
+            let newline = UInt8(ascii: "\n")
+            let carriageReturn = UInt8(ascii: "\r")
+            var lineStart = start
+            while let index = bytes.firstLineBreak(from: lineStart) {
+                let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<index])
+                if bytes[index] == carriageReturn, index + 1 < bytes.count, bytes[index + 1] == newline {
+                    body(line, "\r\n")
+                    lineStart = index + 2
+                } else {
+                    body(line, bytes[index] == newline ? "\n" : "\r")
+                    lineStart = index + 1
+                }
             }
-            let line = String(Substring(utf8[lineStart..<index]))
-            var next = utf8.index(after: index)
-            if byte == UInt8(ascii: "\r"), next != utf8.endIndex, utf8[next] == UInt8(ascii: "\n") {
-                next = utf8.index(after: next)
-                body(line, "\r\n")
-            } else {
-                body(line, byte == UInt8(ascii: "\n") ? "\n" : "\r")
+            if lineStart < bytes.count {
+                body(UnsafeBufferPointer(rebasing: bytes[lineStart...]), "")
             }
-            lineStart = next
-            index = next
-        }
-        if lineStart != utf8.endIndex {
-            body(String(Substring(utf8[lineStart..<utf8.endIndex])), "")
         }
     }
 }
