@@ -145,9 +145,7 @@ public struct INIDocument: Sendable, Hashable {
     private func diagnostics(inLines range: Range<Int>) -> [INIDiagnostic] {
         var found: [INIDiagnostic] = []
         var currentSection: String?
-        // Sized once and reused per section: growing a dictionary from empty rehashes it at
-        // every doubling, which cost more than the rest of a section's check.
-        var keyFirstLine = [String: Int](minimumCapacity: min(range.count, 8))
+        var keyFirstLine = KeyFirstLines()
         // Whether the open entry's first line has an empty value (a nested block).
         var openValueIsEmpty = false
         for index in range {
@@ -159,7 +157,7 @@ public struct INIDocument: Sendable, Hashable {
                     found.append(INIDiagnostic(line: number, column: 1, problem: .duplicateSection(name: name, firstLine: first + 1)))
                 }
                 currentSection = name
-                keyFirstLine.removeAll(keepingCapacity: true)
+                keyFirstLine.removeAll()
                 openValueIsEmpty = false
             case let .entry(key, value):
                 openValueIsEmpty = value.isEmpty
@@ -167,10 +165,8 @@ public struct INIDocument: Sendable, Hashable {
                     found.append(INIDiagnostic(line: number, column: 1, problem: .entryOutsideSection))
                     continue
                 }
-                if let first = keyFirstLine[key] {
+                if let first = keyFirstLine.firstLine(of: key, recording: number) {
                     found.append(INIDiagnostic(line: number, column: 1, problem: .duplicateKey(key: key, section: section, firstLine: first)))
-                } else {
-                    keyFirstLine[key] = number
                 }
             case let .continuation(text):
                 // botocore parses an entry with an empty first line as nested `key = value`
@@ -224,11 +220,14 @@ public struct INIDocument: Sendable, Hashable {
                 let indentation = Self.leadingWhitespace(of: old.text)
                 // The kind is known: the validated key and value read back as exactly this.
                 let line = INILine(text: indentation.isEmpty ? newText : indentation + newText, terminator: old.terminator, kind: .entry(key: wanted, value: value))
-                replaceLines(entry.lineIndex..<(entry.lineIndex + 1), with: [line], classified: true)
                 if entry.continuationIndices.isEmpty {
-                    // Same lines, same places: the layout only needs the new value.
+                    // An entry stays an entry at the same indentation with the same line ending,
+                    // so no other line reads differently and no header moves: the common
+                    // renewal edit needs no re-derivation, and the layout only the new value.
+                    lines[entry.lineIndex] = line
                     layout.entries[position] = INISection.Entry(key: wanted, value: value, continuation: [], lineIndex: entry.lineIndex, continuationIndices: [])
                 } else {
+                    replaceLines(entry.lineIndex..<(entry.lineIndex + 1), with: [line], classified: true)
                     removeLines(at: entry.continuationIndices)
                     layout = sectionLayout(named: sectionName) ?? layout
                 }
@@ -349,7 +348,12 @@ public struct INIDocument: Sendable, Hashable {
         for index in range {
             if case let .sectionHeader(name) = lines[index].kind { removeHeader(name, at: index) }
         }
-        lines.replaceSubrange(range, with: newLines)
+        if range.count == newLines.count {
+            // In place: far cheaper than the general splice for the usual one-line replacement.
+            for (index, line) in zip(range, newLines) { lines[index] = line }
+        } else {
+            lines.replaceSubrange(range, with: newLines)
+        }
         let shift = newLines.count - range.count
         if shift != 0, range.upperBound < oldCount {
             shiftHeaderIndices(from: range.upperBound, by: shift)
@@ -581,6 +585,36 @@ public struct INIDocument: Sendable, Hashable {
                 body(UnsafeBufferPointer(rebasing: bytes[lineStart...]), "")
             }
         }
+    }
+}
+
+/// The line where each key of one section first appears, for duplicate detection. A section
+/// holds a handful of keys, where comparing with each is cheaper than hashing; a dictionary
+/// takes the keys beyond the first few, so big sections stay linear.
+private struct KeyFirstLines {
+    private var few: [(key: String, line: Int)]
+    private var many: [String: Int] = [:]
+
+    init() {
+        few = []
+        few.reserveCapacity(8)
+    }
+
+    /// The line `key` first appeared on; `nil` (and `line` recorded) if this is the first time.
+    mutating func firstLine(of key: String, recording line: Int) -> Int? {
+        if let known = few.first(where: { $0.key == key }) { return known.line }
+        if let known = many[key] { return known }
+        if few.count < 8 {
+            few.append((key, line))
+        } else {
+            many[key] = line
+        }
+        return nil
+    }
+
+    mutating func removeAll() {
+        few.removeAll(keepingCapacity: true)
+        many.removeAll(keepingCapacity: true)
     }
 }
 
