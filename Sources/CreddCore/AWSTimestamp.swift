@@ -5,11 +5,54 @@ public enum AWSTimestamp {
     /// `YYYY-MM-DDTHH:MM:SSZ`, UTC, no fractional seconds: what IMDS serves and botocore's
     /// strict parser accepts, and RFC 3339 for everything else credd prints.
     public static func format(_ date: Date) -> String {
-        let c = utcCalendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02dZ",
-            c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0
-        )
+        // Plain arithmetic: a calendar and `String(format:)` cost more than everything else a
+        // 1,000-section credentials-file rewrite does with each timestamp. UTC has no
+        // offsets or leap seconds to look up; RFC 3339 dates are proleptic Gregorian.
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds + 1) / 86_400 - 1
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civilDate(daysSince1970: days)
+        var text: [UInt8] = []
+        text.reserveCapacity(20)
+        appendPadded(year, width: 4, then: "-", to: &text)
+        appendPadded(month, width: 2, then: "-", to: &text)
+        appendPadded(day, width: 2, then: "T", to: &text)
+        appendPadded(secondOfDay / 3600, width: 2, then: ":", to: &text)
+        appendPadded(secondOfDay / 60 % 60, width: 2, then: ":", to: &text)
+        appendPadded(secondOfDay % 60, width: 2, then: "Z", to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// `%0<width>d` followed by `separator`.
+    private static func appendPadded(_ value: Int, width: Int, then separator: Unicode.Scalar, to text: inout [UInt8]) {
+        if value < 0 { text.append(UInt8(ascii: "-")) }
+        let magnitude = value.magnitude
+        var divisor: UInt = 1
+        var digits = 1
+        while magnitude / divisor >= 10 {
+            divisor *= 10
+            digits += 1
+        }
+        text.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, width - digits)))
+        while divisor > 0 {
+            text.append(UInt8(ascii: "0") + UInt8(magnitude / divisor % 10))
+            divisor /= 10
+        }
+        text.append(UInt8(ascii: separator))
+    }
+
+    /// Year, month and day of the Gregorian date `days` after 1970-01-01. Counts in 400-year
+    /// cycles of 146,097 days, with years starting on 1 March so that the leap day ends them.
+    private static func civilDate(daysSince1970 days: Int) -> (year: Int, month: Int, day: Int) {
+        let sinceMarch0000 = days + 719_468
+        let cycle = (sinceMarch0000 >= 0 ? sinceMarch0000 : sinceMarch0000 - 146_096) / 146_097
+        let dayOfCycle = sinceMarch0000 - cycle * 146_097
+        let yearOfCycle = (dayOfCycle - dayOfCycle / 1460 + dayOfCycle / 36_524 - dayOfCycle / 146_096) / 365
+        let dayOfYear = dayOfCycle - (365 * yearOfCycle + yearOfCycle / 4 - yearOfCycle / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        return (yearOfCycle + cycle * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Parses ISO 8601 / RFC 3339 date-times as STS and `credential_process` emit them:
@@ -29,12 +72,6 @@ public enum AWSTimestamp {
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
-    }
-
-    private static var utcCalendar: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
-        return calendar
     }
 
     private static var parsers: [ISO8601DateFormatter] {

@@ -49,7 +49,7 @@ extension CredentialsFileWriter {
         } catch {
             throw CredentialsFileError(reason: .unwritableValue, file: target, section: section, message: "\(error.description); nothing was written")
         }
-        let bytes = Array(document.serialized().utf8)
+        let bytes = document.serializedBytes()
         if bytes != original {
             try writeAtomically(bytes, to: target, directory: directory)
         }
@@ -65,8 +65,7 @@ extension CredentialsFileWriter {
         if CreddManagedSection.isManaged(section) {
             throw CredentialsFileError(reason: .notSourceKeys, file: file, line: section.headerLineNumber, section: name, message: "credd writes this section with session credentials; rotate the profile whose long-term keys it was made from")
         }
-        let sectionLines = section.headerLineNumber...section.endIndex
-        if let problem = document.diagnostics.first(where: { sectionLines.contains($0.line) && $0.problem != .byteOrderMark }) {
+        if let problem = document.diagnostics(in: section).first {
             throw CredentialsFileError(reason: .malformedSection, file: file, line: problem.line, section: name, message: "\(problem.message); fix the section by hand first")
         }
         if let token = section.entry(forKey: "aws_session_token") ?? section.entry(forKey: "aws_security_token") {

@@ -64,18 +64,17 @@ public struct CredentialsFileWriter: Sendable {
         var outcomes: [SectionOutcome] = []
         var changed = false
         for update in updates {
-            var candidate = document
+            // A refused update throws before its first edit, so the others edit in place.
             let result = Result { () throws(CredentialsFileError) -> SectionOutcome.Change in
-                try apply(update, to: &candidate, file: target, now: now)
+                try apply(update, to: &document, file: target, now: now)
             }
             if case let .success(change) = result, change != .unchanged, change != .absent {
-                document = candidate
                 changed = true
             }
             outcomes.append(SectionOutcome(section: update.section, result: result))
         }
 
-        let bytes = Array(document.serialized().utf8)
+        let bytes = document.serializedBytes()
         if changed, bytes != original {
             try writeAtomically(bytes, to: target, directory: directory)
         }
@@ -92,40 +91,46 @@ public struct CredentialsFileWriter: Sendable {
 
     // MARK: - Editing
 
+    /// Checks everything before the first edit (`INIDocument`'s edits validate before changing
+    /// anything too), so a refused update leaves `document` as it was.
     private func apply(_ update: SectionUpdate, to document: inout INIDocument, file: String, now: Date) throws(CredentialsFileError) -> SectionOutcome.Change {
         let name = update.section
-        let existing = document.section(named: name)
-        if let existing, document.sectionCount(named: name) > 1 {
-            let repeated = document.lines[existing.endIndex...].firstIndex { $0.kind == .sectionHeader(name: name) }.map { $0 + 1 }
-            throw CredentialsFileError(reason: .duplicateSection, file: file, line: repeated, section: name, message: "the section appears more than once (first at line \(existing.headerLineNumber)), which AWS tools reject; merge them by hand")
-        }
-        if let existing {
-            guard CreddManagedSection.isManaged(existing) else {
-                throw CredentialsFileError(reason: .notOwned, file: file, line: existing.headerLineNumber, section: name, message: "the section exists and was not written by credd (no '\(CreddManagedSection.marker)' line after the header); credd will not touch it: rename it, or set credentials_section to another name")
-            }
-            let sectionLines = existing.headerLineNumber...existing.endIndex
-            if let problem = document.diagnostics.first(where: { sectionLines.contains($0.line) && $0.problem != .byteOrderMark }) {
-                throw CredentialsFileError(reason: .malformedSection, file: file, line: problem.line, section: name, message: "\(problem.message); fix the section by hand or delete it")
-            }
-        }
-
+        let headerLine = try editableHeaderLine(of: name, in: document, file: file)
         switch update {
         case .remove:
-            guard existing != nil else { return .absent }
+            guard headerLine != nil else { return .absent }
             document.removeSection(named: name)
             return .removed
         case let .write(_, credentials):
             let values = try managedValues(credentials, file: file, section: name, now: now)
             do {
-                guard existing != nil else {
+                guard headerLine != nil else {
                     try document.appendSection(name, comments: [CreddManagedSection.marker], entries: values)
                     return .created
                 }
                 return try document.setValues(values, inSection: name) ? .updated : .unchanged
             } catch {
-                throw CredentialsFileError(reason: .unwritableValue, file: file, line: existing?.headerLineNumber, section: name, message: "\(error.description); nothing was written for this section")
+                throw CredentialsFileError(reason: .unwritableValue, file: file, line: headerLine, section: name, message: "\(error.description); nothing was written for this section")
             }
         }
+    }
+
+    /// The header's line number of section `name`, `nil` when there is none; throws when the
+    /// section is there but credd may not edit it. Returns a number rather than the section
+    /// view: a view alive during the edit would make the edit copy every line of the file.
+    private func editableHeaderLine(of name: String, in document: INIDocument, file: String) throws(CredentialsFileError) -> Int? {
+        guard let existing = document.section(named: name) else { return nil }
+        if document.sectionCount(named: name) > 1 {
+            let repeated = document.lines[existing.endIndex...].firstIndex { $0.kind == .sectionHeader(name: name) }.map { $0 + 1 }
+            throw CredentialsFileError(reason: .duplicateSection, file: file, line: repeated, section: name, message: "the section appears more than once (first at line \(existing.headerLineNumber)), which AWS tools reject; merge them by hand")
+        }
+        guard CreddManagedSection.isManaged(existing) else {
+            throw CredentialsFileError(reason: .notOwned, file: file, line: existing.headerLineNumber, section: name, message: "the section exists and was not written by credd (no '\(CreddManagedSection.marker)' line after the header); credd will not touch it: rename it, or set credentials_section to another name")
+        }
+        if let problem = document.diagnostics(in: existing).first {
+            throw CredentialsFileError(reason: .malformedSection, file: file, line: problem.line, section: name, message: "\(problem.message); fix the section by hand or delete it")
+        }
+        return existing.headerLineNumber
     }
 
     /// The five managed keys. Refuses what must never reach a user's file: incomplete or expired

@@ -34,7 +34,7 @@ public struct INILine: Sendable, Hashable {
 
     /// True for a `#`/`;` comment line whose text, trimmed, equals `comment`.
     public func isComment(_ comment: String) -> Bool {
-        kind == .comment && text.trimmingINIWhitespace() == comment
+        kind == .comment && text.trimmedINIWhitespace() == comment
     }
 }
 
@@ -42,18 +42,38 @@ extension Unicode.Scalar {
     /// Whitespace as Python's `str.strip()` sees it, which is what botocore trims from keys and
     /// values: Unicode White_Space (tab, space, NBSP, …) plus the ASCII separators U+001C–U+001F.
     var isINIWhitespace: Bool {
-        properties.isWhitespace || (0x1C...0x1F).contains(value)
+        // ASCII answers without the Unicode property lookup, which dominated parsing.
+        if value < 0x80 { return value == 0x20 || (0x09...0x0D).contains(value) || (0x1C...0x1F).contains(value) }
+        return properties.isWhitespace
     }
 }
 
 extension StringProtocol {
     /// Trims leading and trailing whitespace the way botocore does (see `isINIWhitespace`).
     func trimmingINIWhitespace() -> String {
-        var scalars = Substring(self).unicodeScalars[...]
-        while let first = scalars.first, first.isINIWhitespace { scalars = scalars.dropFirst() }
-        while let last = scalars.last, last.isINIWhitespace { scalars = scalars.dropLast() }
         // One copy of the trimmed slice; rebuilding a scalar view scalar by scalar dominated
         // parse time on large files.
-        return String(Substring(scalars))
+        String(trimmedINIWhitespace())
+    }
+
+    /// `trimmingINIWhitespace` without the copy.
+    func trimmedINIWhitespace() -> Substring {
+        let utf8 = Substring(self).utf8
+        let trimmed = utf8.withContiguousStorageIfAvailable { $0.iniTrimmed(0..<$0.count) } ?? {
+            // Only a bridged string is not contiguous; a native copy is.
+            var copy = String(self)
+            return copy.withUTF8 { $0.iniTrimmed(0..<$0.count) }
+        }()
+        let start = utf8.index(utf8.startIndex, offsetBy: trimmed.lowerBound)
+        let end = utf8.index(utf8.startIndex, offsetBy: trimmed.upperBound)
+        return Substring(utf8[start..<end])
+    }
+}
+
+extension String {
+    /// `lowercased()`, without a new copy for the usual key that has no capitals.
+    func lowercasedForINI() -> String {
+        var copy = self
+        return copy.withUTF8 { $0.mayNeedLowercasing(0..<$0.count) } ? lowercased() : self
     }
 }

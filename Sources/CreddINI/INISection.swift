@@ -50,6 +50,7 @@ public struct INISection: Sendable, Hashable {
         self.endIndex = endIndex
         self.lines = document.lines[headerIndex..<endIndex]
         var entries: [Entry] = []
+        entries.reserveCapacity(endIndex - headerIndex - 1)
         var pending: (key: String, value: String, index: Int, continuation: [String], indices: [Int])?
         var contentEnd = headerIndex + 1
         for index in (headerIndex + 1)..<endIndex {

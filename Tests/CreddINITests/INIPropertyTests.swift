@@ -29,17 +29,21 @@ struct RandomDocumentBuilder {
             let name = messy && chance(10) ? "profile p0" : "profile p\(sectionNumber)"
             lines.append(pick(["[\(name)]", "[\(name)] # note", "[\(name)]  "]))
             var unusedKeys = Self.keys
+            // Indented entries (and headers, below) are where configparser's reading of a line
+            // depends on the lines above it.
+            let indent = messy && chance(15) ? "  " : ""
             for _ in 0..<Int.random(in: 0...5, using: &generator) {
                 if chance(20) { lines.append(pick(Self.comments + ["", "  "])) }
                 let key = messy && chance(10) ? pick(Self.keys) : (unusedKeys.popLast() ?? "extra")
                 let value = pick(Self.values)
-                lines.append(pick(["\(key) = \(value)", "\(key)=\(value)", "\(key): \(value)", "\(key)\t=\t\(value)"]))
+                lines.append(indent + pick(["\(key) = \(value)", "\(key)=\(value)", "\(key): \(value)", "\(key)\t=\t\(value)"]))
                 if chance(15) {
-                    for _ in 0..<Int.random(in: 1...3, using: &generator) { lines.append("  nested_\(Int.random(in: 0...99, using: &generator)) = \(pick(Self.values))") }
+                    for _ in 0..<Int.random(in: 1...3, using: &generator) { lines.append(indent + "  nested_\(Int.random(in: 0...99, using: &generator)) = \(pick(Self.values))") }
                 }
             }
             if messy && chance(15) { lines.append(pick(["no delimiter here", " = nokey", "[unclosed", "[]"])) }
             if chance(60) { lines.append("") }
+            if messy && chance(5) { lines.append("    [indented \(sectionNumber)]") }
         }
         var text = ""
         for (index, line) in lines.enumerated() {
@@ -72,27 +76,20 @@ struct INIPropertyTests {
             for step in 0..<6 {
                 let context = "seed \(seed) step \(step)"
                 let before = document
-                let sectionNames = before.sections.map(\.name)
-                switch Int.random(in: 0..<4, using: &builder.generator) {
-                case 0 where !sectionNames.isEmpty:
-                    let name = builder.pick(sectionNames)
-                    let key = builder.pick(RandomDocumentBuilder.keys + ["new_key"])
-                    try document.setValue("v\(step)", forKey: key, inSection: name)
-                    #expect(document.value(forKey: key, inSection: name) == "v\(step)", "\(context)")
+                let edit = RandomEdit.pick(for: before, step: step, using: &builder)
+                try edit.apply(to: &document)
+                switch edit {
+                case let .set(name, entries):
+                    for entry in entries {
+                        #expect(document.value(forKey: entry.key, inSection: name) == entry.value, "\(context)")
+                    }
                     try expectLocal(before: before, after: document, section: name, context: context)
-                case 1 where !sectionNames.isEmpty:
-                    let name = builder.pick(sectionNames)
-                    let key = builder.pick(RandomDocumentBuilder.keys)
-                    document.removeValue(forKey: key, inSection: name)
+                case let .removeValue(name, _):
                     try expectLocal(before: before, after: document, section: name, context: context)
-                case 2 where !sectionNames.isEmpty:
-                    let name = builder.pick(sectionNames)
-                    document.removeSection(named: name)
-                    #expect(document.sections.filter { $0.name == name }.count == sectionNames.filter { $0 == name }.count - 1, "\(context)")
+                case let .removeSection(name):
+                    #expect(document.sectionCount(named: name) == before.sectionCount(named: name) - 1, "\(context)")
                     try expectLocal(before: before, after: document, section: name, context: context)
-                default:
-                    let name = "added \(step)"
-                    try document.appendSection(name, comments: ["# managed by credd"], entries: [(key: "k", value: "v")])
+                case let .append(name):
                     #expect(document.value(forKey: "k", inSection: name) == "v", "\(context)")
                     let unchangedCount = before.lines.count - 1
                     #expect(Array(document.lines.prefix(max(unchangedCount, 0)).map(\.text)) == Array(before.lines.prefix(max(unchangedCount, 0)).map(\.text)), "\(context)")
@@ -140,5 +137,70 @@ struct INIPropertyTests {
         let windows = [changedWindow(suffixFirst: false), changedWindow(suffixFirst: true)]
         let local = windows.contains { $0.isEmpty || (allowed.contains($0.lowerBound) && allowed.contains($0.upperBound)) }
         #expect(local, "\(context): changed \(windows) outside \(section.headerIndex)..<\(section.endIndex)")
+    }
+}
+
+/// One edit of the kinds credd makes, chosen at random.
+enum RandomEdit {
+    case set(section: String, entries: [(key: String, value: String)])
+    case removeValue(section: String, key: String)
+    case removeSection(String)
+    case append(String)
+
+    static func pick(for document: INIDocument, step: Int, using builder: inout RandomDocumentBuilder) -> RandomEdit {
+        let names = document.sections.map(\.name)
+        switch Int.random(in: 0..<4, using: &builder.generator) {
+        case 0 where !names.isEmpty:
+            let keys = Set((0..<Int.random(in: 1...3, using: &builder.generator)).map { _ in builder.pick(RandomDocumentBuilder.keys + ["new_key"]) })
+            // An empty value opens a nested block, which changes how indented lines below read.
+            return .set(section: builder.pick(names), entries: keys.sorted().map { (key: $0, value: builder.chance(20) ? "" : "v\(step)") })
+        case 1 where !names.isEmpty:
+            return .removeValue(section: builder.pick(names), key: builder.pick(RandomDocumentBuilder.keys))
+        case 2 where !names.isEmpty:
+            return .removeSection(builder.pick(names))
+        default:
+            return .append("added \(step)")
+        }
+    }
+
+    func apply(to document: inout INIDocument) throws {
+        switch self {
+        case let .set(section, entries): try document.setValues(entries, inSection: section)
+        case let .removeValue(section, key): document.removeValue(forKey: key, inSection: section)
+        case let .removeSection(name): document.removeSection(named: name)
+        case let .append(name): try document.appendSection(name, comments: ["# managed by credd"], entries: [(key: "k", value: "v")])
+        }
+    }
+}
+
+@Suite("Edits against a fresh parse")
+struct INIIncrementalParseTests {
+    /// Edits re-read only the lines they touch and keep a section index; after every edit of a
+    /// long random sequence, everything readable must equal what a from-scratch parse of the
+    /// new text gives.
+    @Test("after each of many random edits, lines, lookups and diagnostics equal a fresh parse", arguments: [false, true])
+    func editSequencesMatchFreshParse(messy: Bool) throws {
+        for seed in UInt64(1)...150 {
+            var builder = RandomDocumentBuilder(generator: SplitMix64(seed: seed &* 104_729), messy: messy)
+            var document = INIDocument(parsing: builder.makeText())
+            var everSeen = Set(document.sections.map(\.name))
+            for step in 0..<25 {
+                let edit = RandomEdit.pick(for: document, step: step, using: &builder)
+                try edit.apply(to: &document)
+                let context = "seed \(seed) step \(step) \(edit)"
+                let fresh = INIDocument(parsing: document.serialized())
+                #expect(document.lines == fresh.lines, "\(context)")
+                #expect(document.diagnostics == fresh.diagnostics, "\(context)")
+                everSeen.formUnion(fresh.sections.map(\.name))
+                for name in everSeen {
+                    #expect(document.section(named: name) == fresh.section(named: name), "\(context) [\(name)]")
+                    #expect(document.sectionCount(named: name) == fresh.sectionCount(named: name), "\(context) [\(name)]")
+                }
+                for section in fresh.sections {
+                    let expected = fresh.diagnostics.filter { (section.headerLineNumber...section.endIndex).contains($0.line) && $0.problem != .byteOrderMark }
+                    #expect(document.diagnostics(in: section) == expected, "\(context) [\(section.name)] line \(section.headerLineNumber)")
+                }
+            }
+        }
     }
 }
