@@ -161,7 +161,9 @@ public final class CredentialEndpoint: Sendable {
             try channel.pipeline.syncOperations.addHandler(connectionGuard)
             // Response headers are credd's own constants and digits: validating them per response
             // (NIO's default) costs ~7 % of a request and can find nothing.
-            try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true, withOutboundHeaderValidation: false)
+            // No pipelining assistance either: responses are written synchronously, in request order.
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
             try channel.pipeline.syncOperations.addHandler(
                 EndpointRequestHandler(router: router, connectionGuard: connectionGuard, logger: logger, verifyPeer: verifyPeer))
         }
