@@ -9,7 +9,9 @@ import Synchronization
 /// that requests are answered on the event loop without asking the engine's actor.
 ///
 /// Fed like the credentials file, by the engine's batches (`apply`), and by its status changes
-/// (`record`), which explain why a profile has nothing to serve.
+/// (`record`), which explain why a profile has nothing to serve. So renewed credentials reach the
+/// endpoint with their batch, as they reach the file (at most the engine's `maximumBatchDelay`
+/// late when renewals overlap); the previous ones, still valid, are served until then.
 final class EngineCredentialSource: EndpointCredentialSource, CredentialSink {
     private struct State {
         var published: [String: PublishedCredentials] = [:]
@@ -52,15 +54,6 @@ final class EngineCredentialSource: EndpointCredentialSource, CredentialSink {
     /// Keeps the profile's last state and error, the reason given when it has nothing to serve.
     func record(_ status: ProfileStatus) {
         state.withLock { $0.statuses[status.name] = status }
-    }
-}
-
-/// Sends every batch to each sink in turn: the endpoint first (memory only), then the file.
-struct CredentialSinks: CredentialSink {
-    let sinks: [any CredentialSink]
-
-    func apply(_ batch: [CredentialUpdate]) async {
-        for sink in sinks { await sink.apply(batch) }
     }
 }
 
