@@ -51,10 +51,11 @@ public enum Daemon {
         let directory = ProfileDirectory(configuration)
         let transport = HTTPClientSTSTransport()
         let output = CredentialsOutput(profiles: directory, wallClock: wallClock, logger: logger)
+        let served = EngineCredentialSource(profiles: directory, wallClock: wallClock)
         let engine = RefreshEngine(
             profiles: ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys()),
             renewer: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger),
-            sink: output,
+            sink: CredentialSinks(sinks: [served, output]),
             wallClock: wallClock,
             clock: ContinuousClock(),
             logger: logger
@@ -64,7 +65,7 @@ public enum Daemon {
             configuration: EndpointConfiguration(
                 host: settings.listenHost, port: settings.listenPort, imdsProfile: settings.imdsProfile,
                 containerToken: token),
-            source: EngineCredentialSource(engine: engine, profiles: directory, wallClock: wallClock),
+            source: served,
             wallClock: wallClock,
             logger: logger
         )
@@ -101,10 +102,22 @@ public enum Daemon {
             "credd.socket_activated": "\(!activated.isEmpty)",
         ])
 
+        // The engine's status changes have one consumer, which hands them to the endpoint (its
+        // reason for a profile with nothing to serve) and on to systemd's STATUS= line.
+        let (statusChanges, statusContinuation) = AsyncStream.makeStream(of: ProfileStatus.self, bufferingPolicy: .bufferingNewest(256))
         let endpointAlive = Atomic<Bool>(true)
         let reloadRequests = ReloadTriggers(watching: configuration.watchedFiles, logger: logger)
         var services: [any Service] = [
             ClosureService { await untilGracefulShutdown { await engine.run() } },
+            ClosureService {
+                await untilGracefulShutdown {
+                    for await status in engine.statusChanges {
+                        served.record(status)
+                        statusContinuation.yield(status)
+                    }
+                    statusContinuation.finish()
+                }
+            },
             ClosureService {
                 await untilGracefulShutdown {
                     do {
@@ -140,7 +153,7 @@ public enum Daemon {
                 await untilGracefulShutdown {
                     await engine.waitForFirstPass()
                     notifier.send(.ready, loggingFailureTo: logger)
-                    await keepStatusCurrent(engine: engine, notifier: notifier, wallClock: wallClock, logger: logger)
+                    await keepStatusCurrent(engine: engine, changes: statusChanges, notifier: notifier, wallClock: wallClock, logger: logger)
                 }
             },
             ClosureService {
@@ -200,7 +213,9 @@ public enum Daemon {
     }
 
     /// Keeps systemd's one-line `STATUS=` in step with the profiles' states.
-    private static func keepStatusCurrent(engine: RefreshEngine, notifier: any SystemdNotifier, wallClock: any WallClock, logger: Logger) async {
+    private static func keepStatusCurrent(
+        engine: RefreshEngine, changes: AsyncStream<ProfileStatus>, notifier: any SystemdNotifier, wallClock: any WallClock, logger: Logger
+    ) async {
         var last = ""
         func publish() async {
             let line = ProfileStatus.summary(of: await engine.statuses(), now: wallClock.now(), timeZone: .current)
@@ -209,7 +224,7 @@ public enum Daemon {
             notifier.send(.status(line), loggingFailureTo: logger)
         }
         await publish()
-        for await _ in engine.statusChanges { await publish() }
+        for await _ in changes { await publish() }
     }
 }
 

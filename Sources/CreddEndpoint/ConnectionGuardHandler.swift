@@ -25,7 +25,13 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     private let requestTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private let registry: ConnectionRegistry
-    private var timeout: Scheduled<Void>?
+    /// When the connection is closed unless something happens first; `nil` while a request is answered.
+    private var deadline: NIODeadline?
+    /// The one timer, which fires no later than `deadline` and then re-checks it: moving the
+    /// deadline later (every response does) needs no new timer.
+    private var timer: (task: Scheduled<Void>, firesAt: NIODeadline)?
+    /// Kept for `responseCompleted()`, which the request handler further down the pipeline calls.
+    private var context: ChannelHandlerContext?
     private var refused = false
     /// Requests whose head has arrived but whose response has not been written yet.
     private var unansweredRequests = 0
@@ -38,16 +44,18 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         // A new connection must start its request promptly.
         armTimeout(context: context, after: requestTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        cancelTimeout()
+        self.context = nil
+        stopTimer()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cancelTimeout()
+        stopTimer()
         context.fireChannelInactive()
     }
 
@@ -76,44 +84,41 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     /// Called on the event loop when a response has been written in full.
-    func responseCompleted(context: ChannelHandlerContext) {
+    func responseCompleted() {
         unansweredRequests = max(0, unansweredRequests - 1)
-        if unansweredRequests == 0 && framing.phase == .awaitingRequest {
+        if unansweredRequests == 0 && framing.phase == .awaitingRequest, let context {
             armTimeout(context: context, after: idleTimeout)
         }
     }
 
     private func cancelTimeout() {
-        timeout?.cancel()
-        timeout = nil
+        deadline = nil
+    }
+
+    private func stopTimer() {
+        deadline = nil
+        timer?.task.cancel()
+        timer = nil
     }
 
     private func armTimeout(context: ChannelHandlerContext, after amount: TimeAmount) {
-        cancelTimeout()
-        let channel = context.channel
-        timeout = context.eventLoop.scheduleTask(in: amount) {
-            channel.close(promise: nil)
-        }
-    }
-}
-
-/// Sits behind the HTTP codec and tells the guard when a response's last part is written.
-final class ResponseCompletionHandler: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private let connectionGuard: ConnectionGuardHandler
-    private var guardContext: ChannelHandlerContext?
-
-    init(connectionGuard: ConnectionGuardHandler) {
-        self.connectionGuard = connectionGuard
+        let newDeadline = NIODeadline.now() + amount
+        deadline = newDeadline
+        if let timer, timer.firesAt <= newDeadline { return }
+        timer?.task.cancel()
+        schedule(context: context, at: newDeadline)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let isEnd = if case .end = unwrapOutboundIn(data) { true } else { false }
-        context.write(data, promise: promise)
-        if isEnd, let guardContext = try? context.pipeline.syncOperations.context(handler: connectionGuard) {
-            connectionGuard.responseCompleted(context: guardContext)
+    private func schedule(context: ChannelHandlerContext, at firesAt: NIODeadline) {
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: firesAt) { [self] in
+            timer = nil
+            guard let deadline else { return }
+            if deadline <= NIODeadline.now() {
+                context.channel.close(promise: nil)
+            } else {
+                schedule(context: context, at: deadline)
+            }
         }
+        timer = (task, firesAt)
     }
 }

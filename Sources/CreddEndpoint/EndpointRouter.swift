@@ -18,7 +18,7 @@ struct EndpointRouter: Sendable {
     let source: any EndpointCredentialSource
     let wallClock: any WallClock
 
-    func respond(to head: HTTPRequestHead, peer: PeerVerdict) async -> EndpointResponse {
+    func respond(to head: HTTPRequestHead, peer: PeerVerdict) -> EndpointResponse {
         if let refusal = refusal(of: head, peer: peer) { return refusal }
         guard head.uri.hasPrefix("/") else {
             return .error(.badRequest, code: "BadRequest", message: "the request target must be a path", refusal: "target", closesConnection: true)
@@ -28,8 +28,8 @@ struct EndpointRouter: Sendable {
         case .PUT:
             return issueToken(path: path, headers: head.headers)
         case .GET, .HEAD:
-            if path.hasPrefix("/latest/") { return await imds(path: path, headers: head.headers) }
-            if path.hasPrefix(Self.containerPrefix) { return await container(path: path, headers: head.headers) }
+            if path.hasPrefix("/latest/") { return imds(path: path, headers: head.headers) }
+            if path.hasPrefix(Self.containerPrefix) { return container(path: path, headers: head.headers) }
             return .error(.notFound, code: "NotFound", message: "no such resource; credd serves /latest/… (IMDSv2) and /v1/credentials/PROFILE")
         default:
             var response = EndpointResponse.error(.methodNotAllowed, code: "MethodNotAllowed", message: "only GET, HEAD and PUT are served", refusal: "method")
@@ -86,7 +86,7 @@ struct EndpointRouter: Sendable {
             status: .ok,
             contentType: "text/plain",
             body: token.revealed,
-            extraHeaders: [(name: Self.tokenTTLHeader, value: String(ttl)), (name: "Cache-Control", value: "no-store")],
+            extraHeaders: [(name: Self.tokenTTLHeader, value: String(ttl))] + Self.noStore,
             route: .imdsToken
         )
     }
@@ -98,7 +98,7 @@ struct EndpointRouter: Sendable {
         return ttl
     }
 
-    private func imds(path: String, headers: HTTPHeaders) async -> EndpointResponse {
+    private func imds(path: String, headers: HTTPHeaders) -> EndpointResponse {
         let presented = headers[Self.tokenHeader]
         guard presented.count == 1, tokens.isValid(presented[0]) else {
             var response = EndpointResponse.error(
@@ -119,7 +119,7 @@ struct EndpointRouter: Sendable {
             return EndpointResponse(status: .ok, contentType: "text/plain", body: imdsProfile, route: .imdsRoleList)
         }
         if path.hasPrefix(Self.roleListPath), let profile = Self.profileName(in: path.dropFirst(Self.roleListPath.count)) {
-            return await credentials(for: profile, route: .imdsCredentials)
+            return credentials(for: profile, route: .imdsCredentials)
         }
         // Includes security-credentials-extended: newer SDKs try it first and fall back on 404.
         var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; credd serves only iam/security-credentials/")
@@ -127,7 +127,7 @@ struct EndpointRouter: Sendable {
         return response
     }
 
-    private func container(path: String, headers: HTTPHeaders) async -> EndpointResponse {
+    private func container(path: String, headers: HTTPHeaders) -> EndpointResponse {
         let presented = headers["Authorization"]
         guard presented.count == 1, RandomToken.constantTimeEquals(presented[0], containerToken.revealed) else {
             var response = EndpointResponse.error(
@@ -143,31 +143,34 @@ struct EndpointRouter: Sendable {
             response.route = .containerCredentials
             return response
         }
-        return await credentials(for: profile, route: .containerCredentials)
+        return credentials(for: profile, route: .containerCredentials)
     }
 
     /// The percent-decoded profile name in a path's last segment; `nil` for an empty or nested one.
     static func profileName(in segment: Substring) -> String? {
-        guard !segment.isEmpty, !segment.contains("/"), let name = String(segment).removingPercentEncoding,
-            !name.isEmpty, !name.contains("/")
-        else { return nil }
+        // Characters, not Foundation's string search; and most names need no decoding.
+        guard !segment.isEmpty, !segment.contains("/" as Character) else { return nil }
+        guard segment.contains("%" as Character) else { return String(segment) }
+        guard let name = String(segment).removingPercentEncoding, !name.isEmpty, !name.contains("/" as Character) else { return nil }
         return name
     }
 
-    private func credentials(for profile: String, route: EndpointResponse.Route) async -> EndpointResponse {
+    private func credentials(for profile: String, route: EndpointResponse.Route) -> EndpointResponse {
         var response: EndpointResponse
-        switch await source.lookup(profile: profile) {
+        switch source.lookup(profile: profile) {
         case .unknown:
             response = .error(.notFound, code: "NotFound", message: "credd manages no profile named \(profile); see `credd status`")
         case .unavailable(let reason):
             response = Self.unavailable(reason)
-        case .available(let credentials, let roleArn, let lastUpdated):
+        case .available(let published):
+            // Checked per request: credentials are published once but may outlive their expiry.
             let now = wallClock.now()
-            if let served = ServedCredentials(credentials, at: now) {
+            if let bodies = published.servableBodies(at: now) {
                 response = route == .imdsCredentials
-                    ? Self.imdsBody(served, lastUpdated: lastUpdated)
-                    : Self.containerBody(served, roleArn: roleArn)
-            } else if let expiration = credentials.expiration, expiration <= now {
+                    // EC2 serves metadata as text/plain; SDKs parse the body as JSON regardless.
+                    ? EndpointResponse(status: .ok, contentType: "text/plain", body: bodies.imds, extraHeaders: Self.noStore)
+                    : EndpointResponse(status: .ok, contentType: "application/json", body: bodies.container, extraHeaders: Self.noStore)
+            } else if let expiration = published.expiration, expiration <= now {
                 response = Self.unavailable("the credentials of profile \(profile) expired at \(AWSTimestamp.format(expiration)); see `credd status \(profile)`")
             } else {
                 response = Self.unavailable("profile \(profile) has no complete temporary credentials to serve; see `credd status \(profile)`")
@@ -178,65 +181,14 @@ struct EndpointRouter: Sendable {
         return response
     }
 
+    private static let noStore = [(name: "Cache-Control", value: "no-store")]
+
     /// 503: every SDK retries it a few times and then fails the credential fetch with this status,
     /// rather than treating it as a permanent client error.
     private static func unavailable(_ reason: String) -> EndpointResponse {
         var response = EndpointResponse.error(.serviceUnavailable, code: "CredentialsUnavailable", message: reason, refusal: "unavailable")
         response.extraHeaders = [(name: "Retry-After", value: "1")]
         return response
-    }
-
-    private static func imdsBody(_ served: ServedCredentials, lastUpdated: Date) -> EndpointResponse {
-        let body = JSONText.object([
-            (key: "Code", value: "Success"),
-            (key: "LastUpdated", value: AWSTimestamp.format(lastUpdated)),
-            (key: "Type", value: "AWS-HMAC"),
-            (key: "AccessKeyId", value: served.accessKeyId),
-            (key: "SecretAccessKey", value: served.secretAccessKey.revealed),
-            (key: "Token", value: served.sessionToken.revealed),
-            (key: "Expiration", value: AWSTimestamp.format(served.expiration)),
-        ])
-        // EC2 serves metadata as text/plain; SDKs parse the body as JSON regardless.
-        return EndpointResponse(status: .ok, contentType: "text/plain", body: body, extraHeaders: [(name: "Cache-Control", value: "no-store")])
-    }
-
-    private static func containerBody(_ served: ServedCredentials, roleArn: String?) -> EndpointResponse {
-        var members: [(key: String, value: String)] = [
-            (key: "AccessKeyId", value: served.accessKeyId),
-            (key: "SecretAccessKey", value: served.secretAccessKey.revealed),
-            (key: "Token", value: served.sessionToken.revealed),
-            (key: "Expiration", value: AWSTimestamp.format(served.expiration)),
-        ]
-        if let roleArn {
-            members.append((key: "RoleArn", value: roleArn))
-            if let account = accountID(inARN: roleArn) { members.append((key: "AccountId", value: account)) }
-        }
-        return EndpointResponse(status: .ok, contentType: "application/json", body: JSONText.object(members), extraHeaders: [(name: "Cache-Control", value: "no-store")])
-    }
-
-    /// The 12-digit account of `arn:PARTITION:iam::ACCOUNT:role/NAME`.
-    static func accountID(inARN arn: String) -> String? {
-        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count >= 6, parts[0] == "arn", parts[4].count == 12, parts[4].allSatisfy(\.isASCII), parts[4].allSatisfy(\.isNumber) else { return nil }
-        return String(parts[4])
-    }
-}
-
-/// Credentials fit to serve: complete, temporary (SDKs need the token and expiry) and unexpired.
-private struct ServedCredentials {
-    let accessKeyId: String
-    let secretAccessKey: Secret
-    let sessionToken: Secret
-    let expiration: Date
-
-    init?(_ credentials: AWSCredentials, at now: Date) {
-        guard credentials.isValid(at: now), let sessionToken = credentials.sessionToken, !sessionToken.isEmpty,
-            let expiration = credentials.expiration
-        else { return nil }
-        self.accessKeyId = credentials.accessKeyId
-        self.secretAccessKey = credentials.secretAccessKey
-        self.sessionToken = sessionToken
-        self.expiration = expiration
     }
 }
 

@@ -32,7 +32,7 @@ struct EndpointRouterTests {
     }
 
     func token(_ router: EndpointRouter, ttl: String = "21600") async throws -> String {
-        let response = await router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]), peer: .servedUser)
         try #require(response.status == .ok)
         return response.body
     }
@@ -44,18 +44,18 @@ struct EndpointRouterTests {
 
     @Test func imdsFlowServesTheConfiguredProfile() async throws {
         let router = makeRouter()
-        let tokenResponse = await router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "300")]), peer: .servedUser)
+        let tokenResponse = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "300")]), peer: .servedUser)
         #expect(tokenResponse.status == .ok)
         #expect(tokenResponse.extraHeaders.contains { $0.name == EndpointRouter.tokenTTLHeader && $0.value == "300" })
         #expect(tokenResponse.body.count >= 43)
         #expect(tokenResponse.body.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
         let token = tokenResponse.body
 
-        let listing = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let listing = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
         #expect(listing.status == .ok)
         #expect(listing.body == "dev")
 
-        let served = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "dev", [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let served = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "dev", [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
         #expect(served.status == .ok)
         #expect(served.profile == "dev")
         let body = try json(served)
@@ -73,7 +73,7 @@ struct EndpointRouterTests {
     @Test func everyManagedProfileIsReachableByName() async throws {
         let router = makeRouter()
         let token = try await token(router)
-        let served = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "mfa", [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let served = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "mfa", [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
         #expect(served.status == .ok)
         #expect(served.profile == "mfa")
     }
@@ -81,16 +81,16 @@ struct EndpointRouterTests {
     @Test(arguments: ["0", "21601", "-1", "+5", "abc", "", " 5", "5.0", "999999", "0x10"])
     func badTokenTTLIsRefusedWith400(ttl: String) async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]), peer: .servedUser)
         #expect(response.status == .badRequest)
         #expect(router.tokens.count == 0)
     }
 
     @Test func missingOrRepeatedTokenTTLIsRefusedWith400() async {
         let router = makeRouter()
-        let missing = await router.respond(to: Self.head(.PUT, "/latest/api/token"), peer: .servedUser)
+        let missing = router.respond(to: Self.head(.PUT, "/latest/api/token"), peer: .servedUser)
         #expect(missing.status == .badRequest)
-        let twice = await router.respond(
+        let twice = router.respond(
             to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "60"), (EndpointRouter.tokenTTLHeader, "60")]),
             peer: .servedUser
         )
@@ -100,27 +100,27 @@ struct EndpointRouterTests {
     @Test(arguments: ["1", "21600", "00060"])
     func tokenTTLBoundsAreAccepted(ttl: String) async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]), peer: .servedUser)
         #expect(response.status == .ok)
     }
 
     @Test(arguments: ["/2021-03-23/api/token", "/latest/api/token/", "/latest/meta-data/", "/v1/credentials/dev"])
     func putElsewhereIsForbidden(path: String) async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.PUT, path, [(EndpointRouter.tokenTTLHeader, "60")]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, path, [(EndpointRouter.tokenTTLHeader, "60")]), peer: .servedUser)
         #expect(response.status == .forbidden)
     }
 
     @Test func imdsGetWithoutTokenIs401() async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "dev"), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "dev"), peer: .servedUser)
         #expect(response.status == .unauthorized)
         #expect(!response.body.contains(credentials.accessKeyId))
     }
 
     @Test func imdsGetWithUnknownTokenIs401() async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, "not-a-token")]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, "not-a-token")]), peer: .servedUser)
         #expect(response.status == .unauthorized)
     }
 
@@ -128,10 +128,10 @@ struct EndpointRouterTests {
         let router = makeRouter()
         let token = try await token(router, ttl: "60")
         clock.advance(by: 59)
-        let before = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let before = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
         #expect(before.status == .ok)
         clock.advance(by: 1)
-        let after = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let after = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
         #expect(after.status == .unauthorized)
     }
 
@@ -147,7 +147,7 @@ struct EndpointRouterTests {
     func unknownImdsPathsAndProfilesAre404(path: String) async throws {
         let router = makeRouter()
         let token = try await token(router)
-        let response = await router.respond(to: Self.head(.GET, path, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, path, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
         #expect(response.status == .notFound)
         #expect(!response.body.contains("Success"))
     }
@@ -155,13 +155,13 @@ struct EndpointRouterTests {
     @Test func roleListingWithoutImdsProfileIs404() async throws {
         let router = makeRouter(imdsProfile: nil)
         let token = try await token(router)
-        let response = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
         #expect(response.status == .notFound)
     }
 
     @Test func containerApiServesWithTheRightToken() async throws {
         let router = makeRouter()
-        let response = await router.respond(
+        let response = router.respond(
             to: Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed), ("Accept", "application/json")]),
             peer: .servedUser
         )
@@ -175,7 +175,7 @@ struct EndpointRouterTests {
             "RoleArn": "arn:aws:iam::222222222222:role/Developer",
             "AccountId": "222222222222",
         ])
-        let session = await router.respond(to: Self.head(.GET, "/v1/credentials/mfa", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let session = router.respond(to: Self.head(.GET, "/v1/credentials/mfa", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
         #expect(try json(session)["RoleArn"] == nil)
     }
 
@@ -188,7 +188,7 @@ struct EndpointRouterTests {
     ])
     func containerApiWithoutTheTokenIs401(headers: [(String, String)]) async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.GET, "/v1/credentials/dev", headers), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, "/v1/credentials/dev", headers), peer: .servedUser)
         #expect(response.status == .unauthorized)
         #expect(!response.body.contains(credentials.accessKeyId))
         #expect(!response.body.contains(TestEndpoint.containerToken.revealed))
@@ -197,12 +197,12 @@ struct EndpointRouterTests {
     @Test func containerApiPercentDecodesProfileNames() async throws {
         let router = makeRouter()
         source.set(.available(credentials, roleArn: nil, lastUpdated: Self.start), for: "team dev@eu")
-        let response = await router.respond(
+        let response = router.respond(
             to: Self.head(.GET, "/v1/credentials/team%20dev%40eu", [("Authorization", TestEndpoint.containerToken.revealed)]),
             peer: .servedUser
         )
         #expect(response.status == .ok)
-        let nested = await router.respond(
+        let nested = router.respond(
             to: Self.head(.GET, "/v1/credentials/dev%2Fx", [("Authorization", TestEndpoint.containerToken.revealed)]),
             peer: .servedUser
         )
@@ -240,8 +240,8 @@ struct EndpointRouterTests {
         source.set(lookup, for: "broken")
         let token = try await token(router)
         let responses = [
-            await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "broken", [(EndpointRouter.tokenHeader, token)]), peer: .servedUser),
-            await router.respond(to: Self.head(.GET, "/v1/credentials/broken", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser),
+            router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "broken", [(EndpointRouter.tokenHeader, token)]), peer: .servedUser),
+            router.respond(to: Self.head(.GET, "/v1/credentials/broken", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser),
         ]
         for response in responses {
             #expect(response.status == .serviceUnavailable)
@@ -257,14 +257,14 @@ struct EndpointRouterTests {
 
     @Test func unknownProfileIs404() async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.GET, "/v1/credentials/nosuch", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, "/v1/credentials/nosuch", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
         #expect(response.status == .notFound)
     }
 
     @Test(arguments: [PeerVerdict.otherUser(uid: 65534), .unknown])
     func otherUsersAreRefusedWith403(peer: PeerVerdict) async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: peer)
+        let response = router.respond(to: Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: peer)
         #expect(response.status == .forbidden)
         #expect(response.closesConnection)
         #expect(!response.body.contains(credentials.accessKeyId))
@@ -274,16 +274,16 @@ struct EndpointRouterTests {
     @Test(arguments: ["attacker.example", "attacker.example:9911", "127.0.0.1.nip.io", "10.0.0.1", "[::2]:80", "localhost.attacker.example", "127.0.0.1:", "127.1", "[::1]x"])
     func foreignHostIsRefusedWith403(host: String) async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.GET, "/v1/credentials/dev", host: host, [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, "/v1/credentials/dev", host: host, [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
         #expect(response.status == .forbidden)
         #expect(!response.body.contains(credentials.accessKeyId))
     }
 
     @Test func missingOrDuplicateHostIs400() async {
         let router = makeRouter()
-        let missing = await router.respond(to: Self.head(.GET, "/v1/credentials/dev", host: nil), peer: .servedUser)
+        let missing = router.respond(to: Self.head(.GET, "/v1/credentials/dev", host: nil), peer: .servedUser)
         #expect(missing.status == .badRequest)
-        let twice = await router.respond(to: Self.head(.GET, "/v1/credentials/dev", [("Host", "127.0.0.1")]), peer: .servedUser)
+        let twice = router.respond(to: Self.head(.GET, "/v1/credentials/dev", [("Host", "127.0.0.1")]), peer: .servedUser)
         #expect(twice.status == .badRequest)
     }
 
@@ -304,7 +304,7 @@ struct EndpointRouterTests {
             Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed), (header, value)]),
         ]
         for request in requests {
-            let response = await router.respond(to: request, peer: .servedUser)
+            let response = router.respond(to: request, peer: .servedUser)
             #expect(response.status == .forbidden)
             #expect(!response.body.contains(credentials.accessKeyId))
         }
@@ -312,7 +312,7 @@ struct EndpointRouterTests {
 
     @Test func sameOriginFetchMetadataIsAllowed() async {
         let router = makeRouter()
-        let response = await router.respond(
+        let response = router.respond(
             to: Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed), ("Sec-Fetch-Site", "none")]),
             peer: .servedUser
         )
@@ -321,37 +321,37 @@ struct EndpointRouterTests {
 
     @Test func corsPreflightIsRefusedWith403() async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.OPTIONS, "/v1/credentials/dev", [("Access-Control-Request-Method", "GET")]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.OPTIONS, "/v1/credentials/dev", [("Access-Control-Request-Method", "GET")]), peer: .servedUser)
         #expect(response.status == .forbidden)
     }
 
     @Test(arguments: [[("Content-Length", "5")], [("Transfer-Encoding", "chunked")]])
     func requestsWithBodiesAreRefusedWith413(headers: [(String, String)]) async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "60")] + headers), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "60")] + headers), peer: .servedUser)
         #expect(response.status == .payloadTooLarge)
         #expect(response.closesConnection)
     }
 
     @Test func otherMethodsAre405() async {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.POST, "/v1/credentials/dev"), peer: .servedUser)
+        let response = router.respond(to: Self.head(.POST, "/v1/credentials/dev"), peer: .servedUser)
         #expect(response.status == .methodNotAllowed)
     }
 
     @Test func headAnswersLikeGet() async throws {
         let router = makeRouter()
-        let response = await router.respond(to: Self.head(.HEAD, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.HEAD, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
         #expect(response.status == .ok)
     }
 
     @Test func unknownPathsAre404() async {
         let router = makeRouter()
         for path in ["/", "/v1/credentials/", "/v2/credentials/dev", "/latest"] {
-            let response = await router.respond(to: Self.head(.GET, path, [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+            let response = router.respond(to: Self.head(.GET, path, [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
             #expect(response.status == .notFound, "\(path)")
         }
-        let absolute = await router.respond(to: Self.head(.GET, "http://127.0.0.1/v1/credentials/dev"), peer: .servedUser)
+        let absolute = router.respond(to: Self.head(.GET, "http://127.0.0.1/v1/credentials/dev"), peer: .servedUser)
         #expect(absolute.status == .badRequest)
     }
 
@@ -360,7 +360,7 @@ struct EndpointRouterTests {
         let first = try await token(router)
         for _ in 0..<10 { _ = try await token(router) }
         #expect(router.tokens.count == 4)
-        let evicted = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, first)]), peer: .servedUser)
+        let evicted = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, first)]), peer: .servedUser)
         #expect(evicted.status == .unauthorized)
     }
 
@@ -370,7 +370,7 @@ struct EndpointRouterTests {
         let live = try await token(router, ttl: "600")
         clock.advance(by: 5)
         _ = try await token(router, ttl: "600")
-        let response = await router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, live)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, live)]), peer: .servedUser)
         #expect(response.status == .ok)
     }
 
@@ -381,8 +381,8 @@ struct EndpointRouterTests {
     }
 
     @Test func accountIDComesFromTheRoleArn() {
-        #expect(EndpointRouter.accountID(inARN: "arn:aws:iam::222222222222:role/Developer") == "222222222222")
-        #expect(EndpointRouter.accountID(inARN: "arn:aws-cn:iam::123456789012:role/a/b") == "123456789012")
-        #expect(EndpointRouter.accountID(inARN: "not-an-arn") == nil)
+        #expect(PublishedCredentials.accountID(inARN: "arn:aws:iam::222222222222:role/Developer") == "222222222222")
+        #expect(PublishedCredentials.accountID(inARN: "arn:aws-cn:iam::123456789012:role/a/b") == "123456789012")
+        #expect(PublishedCredentials.accountID(inARN: "not-an-arn") == nil)
     }
 }

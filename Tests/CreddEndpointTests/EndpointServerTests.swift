@@ -289,4 +289,21 @@ struct EndpointServerTests {
         #expect(after < 0)
         if after >= 0 { close(after) }
     }
+
+    @Test func aChildProcessDoesNotKeepTheListenerOpen() async throws {
+        let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
+        let port = try await endpoint.bind()
+        let server = Task { try await endpoint.run() }
+        // posix_spawn passes on every descriptor not marked close-on-exec, as a daemon's helpers get them.
+        let child = try SpawnedProcess(["sleep", "30"], environment: ["PATH": "/usr/bin:/bin"])
+        defer {
+            child.signal(SIGKILL)
+            _ = try? child.wait(timeout: 10)
+        }
+        server.cancel()
+        _ = await server.result
+        let after = await onDedicatedThread { RawHTTPClient.connect(port: port) }
+        #expect(after < 0, "the child inherited the listening socket")
+        if after >= 0 { close(after) }
+    }
 }

@@ -113,7 +113,7 @@ struct FuzzTests {
             tokens: IMDSTokenStore(capacity: 100_000, wallClock: clock), source: source, wallClock: clock
         )
         let tokenHead = HTTPHeaders([("Host", "127.0.0.1"), (EndpointRouter.tokenTTLHeader, "21600")])
-        let imdsToken = await router.respond(to: HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/latest/api/token", headers: tokenHead), peer: .servedUser).body
+        let imdsToken = router.respond(to: HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/latest/api/token", headers: tokenHead), peer: .servedUser).body
         let secrets = [good.secretAccessKey.revealed, try #require(good.sessionToken).revealed]
         let neverServed = [expired.secretAccessKey.revealed, try #require(expired.sessionToken).revealed, TestEndpoint.containerToken.revealed]
         var rng = SplitMix64(seed: 0xC0FFEE)
@@ -122,7 +122,7 @@ struct FuzzTests {
         for iteration in 0..<100_000 {
             let head = randomHead(&rng, imdsToken: imdsToken)
             let peer: PeerVerdict = [.servedUser, .servedUser, .servedUser, .otherUser(uid: 65534), .unknown].randomElement(using: &rng) ?? .unknown
-            let response = await router.respond(to: head, peer: peer)
+            let response = router.respond(to: head, peer: peer)
             statuses[response.status.code, default: 0] += 1
             let carriesSecret = secrets.contains { response.body.contains($0) }
             if carriesSecret {

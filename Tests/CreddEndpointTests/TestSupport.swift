@@ -37,7 +37,7 @@ final class FakeCredentialSource: EndpointCredentialSource {
         entries.withLock { $0[profile] = lookup }
     }
 
-    func lookup(profile: String) async -> EndpointLookup {
+    func lookup(profile: String) -> EndpointLookup {
         lookups.withLock { $0 += 1 }
         return entries.withLock { $0[profile] } ?? .unknown
     }

@@ -1,0 +1,55 @@
+import CreddCore
+import Foundation
+
+/// One profile's credentials in the shapes the endpoint serves, rendered once when they are
+/// published: they change only on renewal but are served on every request.
+public struct PublishedCredentials: Sendable {
+    /// The IMDS credential document and the container API's, or `nil` when the credentials are
+    /// not complete temporary ones (SDKs need the token and the expiry).
+    let bodies: (imds: String, container: String)?
+    let expiration: Date?
+
+    public init(_ credentials: AWSCredentials, roleArn: String?, lastUpdated: Date) {
+        self.expiration = credentials.expiration
+        guard credentials.isComplete, let sessionToken = credentials.sessionToken, !sessionToken.isEmpty,
+            let expiration = credentials.expiration
+        else {
+            self.bodies = nil
+            return
+        }
+        let expires = AWSTimestamp.format(expiration)
+        let imds = JSONText.object([
+            (key: "Code", value: "Success"),
+            (key: "LastUpdated", value: AWSTimestamp.format(lastUpdated)),
+            (key: "Type", value: "AWS-HMAC"),
+            (key: "AccessKeyId", value: credentials.accessKeyId),
+            (key: "SecretAccessKey", value: credentials.secretAccessKey.revealed),
+            (key: "Token", value: sessionToken.revealed),
+            (key: "Expiration", value: expires),
+        ])
+        var container: [(key: String, value: String)] = [
+            (key: "AccessKeyId", value: credentials.accessKeyId),
+            (key: "SecretAccessKey", value: credentials.secretAccessKey.revealed),
+            (key: "Token", value: sessionToken.revealed),
+            (key: "Expiration", value: expires),
+        ]
+        if let roleArn {
+            container.append((key: "RoleArn", value: roleArn))
+            if let account = Self.accountID(inARN: roleArn) { container.append((key: "AccountId", value: account)) }
+        }
+        self.bodies = (imds: imds, container: JSONText.object(container))
+    }
+
+    /// The bodies to serve at `now`; `nil` once expired.
+    func servableBodies(at now: Date) -> (imds: String, container: String)? {
+        guard let bodies, let expiration, expiration > now else { return nil }
+        return bodies
+    }
+
+    /// The 12-digit account of `arn:PARTITION:iam::ACCOUNT:role/NAME`.
+    static func accountID(inARN arn: String) -> String? {
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 6, parts[0] == "arn", parts[4].count == 12, parts[4].allSatisfy(\.isASCII), parts[4].allSatisfy(\.isNumber) else { return nil }
+        return String(parts[4])
+    }
+}
