@@ -55,7 +55,6 @@ public enum Daemon {
             renewer: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger),
             sink: output,
             wallClock: wallClock,
-            clock: ContinuousClock(),
             logger: logger
         )
         let settings = configuration.settings

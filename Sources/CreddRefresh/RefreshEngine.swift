@@ -4,14 +4,12 @@ import Logging
 
 /// Keeps every managed profile fresh: drives one `ProfileRefreshMachine` per profile, runs the
 /// renewals it asks for (independent profiles concurrently, one at a time per profile), hands
-/// new and withdrawn credentials to the sink in batches, and sleeps until the next deadline in
-/// bounded chunks so that a suspend or a wall-clock jump is noticed within one chunk.
+/// new and withdrawn credentials to the sink in batches, and sleeps on the wall clock until the
+/// next deadline: no periodic wake-ups, and a suspend or a clock jump wakes it at once.
 public actor RefreshEngine {
     public struct Configuration: Sendable {
         /// Renewal and retry timing.
         public var schedule = RefreshSchedule()
-        /// The longest single sleep: how late a suspend or a wall-clock jump can be noticed.
-        public var maximumSleep: Duration = .seconds(30)
         /// How long a finished renewal's credentials may wait for concurrent renewals so that
         /// they share one credentials-file rewrite.
         public var maximumBatchDelay: TimeInterval = 5
@@ -40,7 +38,6 @@ public actor RefreshEngine {
 
     private let renewer: any CredentialRenewer
     private let wallClock: any WallClock
-    private let clock: any Clock<Duration>
     private let logger: Logger
     private let configuration: Configuration
     private var random: any RandomNumberGenerator & Sendable
@@ -70,14 +67,12 @@ public actor RefreshEngine {
         renewer: any CredentialRenewer,
         sink: any CredentialSink,
         wallClock: any WallClock,
-        clock: any Clock<Duration>,
         random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
         logger: Logger,
         configuration: Configuration = Configuration()
     ) {
         self.renewer = renewer
         self.wallClock = wallClock
-        self.clock = clock
         self.random = random
         self.logger = logger
         self.configuration = configuration
@@ -118,10 +113,9 @@ public actor RefreshEngine {
         isRunning = true
         while !Task.isCancelled {
             tickDueProfiles()
-            let now = wallClock.now()
-            let delay = sleepDuration(now: now)
-            let sleeper = Task { [clock] in _ = try? await clock.sleep(for: delay) }
-            timer = Timer(task: sleeper, wakeAt: now.addingTimeInterval(delay.seconds))
+            let wakeAt = nextWakeUp(now: wallClock.now())
+            let sleeper = Task { [wallClock] in _ = try? await wallClock.sleep(until: wakeAt) }
+            timer = Timer(task: sleeper, wakeAt: wakeAt)
             await withTaskCancellationHandler {
                 await sleeper.value
             } onCancel: {
@@ -359,12 +353,9 @@ public actor RefreshEngine {
         return deadlines.min()
     }
 
-    private func sleepDuration(now: Date) -> Duration {
+    private func nextWakeUp(now: Date) -> Date {
         // A floor keeps a deadline that is somehow still due from turning the loop into a spin.
-        let floor = Duration.milliseconds(10)
-        guard let deadline = nextDeadline() else { return configuration.maximumSleep }
-        let wait = Duration.milliseconds(Int64(max(0, min(deadline.timeIntervalSince(now), 86_400)) * 1000))
-        return max(floor, min(configuration.maximumSleep, wait))
+        max(nextDeadline() ?? .distantFuture, now.addingTimeInterval(0.01))
     }
 
     private func shutDown() async {
@@ -504,13 +495,5 @@ public actor RefreshEngine {
             disposition: .sourceExpired,
             message: "waiting for source profile '\(source)' (\(state)): it has no valid credentials"
         )
-    }
-}
-
-extension Duration {
-    /// The duration in (fractional) seconds.
-    fileprivate var seconds: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }
