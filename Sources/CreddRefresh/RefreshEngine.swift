@@ -11,7 +11,7 @@ public actor RefreshEngine {
         /// Renewal and retry timing.
         public var schedule = RefreshSchedule()
         /// How long a finished renewal's credentials may wait for concurrent renewals so that
-        /// they share one credentials-file rewrite.
+        /// they share one credentials-file rewrite. The first pass is always one batch.
         public var maximumBatchDelay: TimeInterval = 5
 
         public init() {}
@@ -36,6 +36,13 @@ public actor RefreshEngine {
 
     private typealias AttemptWaiter = CheckedContinuation<Result<ProfileStatus, RefreshFailure>, Never>
 
+    /// What the delivery task does next, in order: apply a batch, or tell a waiter that every
+    /// batch before this point has been applied.
+    private enum Delivery {
+        case batch([CredentialUpdate])
+        case applied(CheckedContinuation<Void, Never>)
+    }
+
     private let renewer: any CredentialRenewer
     private let wallClock: any WallClock
     private let logger: Logger
@@ -49,12 +56,14 @@ public actor RefreshEngine {
     private var nextRenewalID: UInt64 = 0
     private var attemptWaiters: [String: [AttemptWaiter]] = [:]
     private var firstPassWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Until every profile's first attempt has finished, the batch waits for the whole pass.
+    private var firstPassComplete = false
     private var batch: [CredentialUpdate] = []
     private var batchStartedAt: Date?
     private var timer: Timer?
     private var isRunning = false
     private var isStopped = false
-    private let deliveries: AsyncStream<[CredentialUpdate]>.Continuation
+    private let deliveries: AsyncStream<Delivery>.Continuation
     private let deliveryTask: Task<Void, Never>
     private let statusContinuation: AsyncStream<ProfileStatus>.Continuation
 
@@ -85,12 +94,15 @@ public actor RefreshEngine {
         }
         self.profiles = initialProfiles
         self.order = initialOrder
-        let (batches, deliveries) = AsyncStream.makeStream(of: [CredentialUpdate].self)
+        let (pending, deliveries) = AsyncStream.makeStream(of: Delivery.self)
         self.deliveries = deliveries
         // One consumer applies batches strictly in order, however the engine interleaves.
         self.deliveryTask = Task {
-            for await batch in batches {
-                await sink.apply(batch)
+            for await delivery in pending {
+                switch delivery {
+                case .batch(let batch): await sink.apply(batch)
+                case .applied(let waiter): waiter.resume()
+                }
             }
         }
         let (statusChanges, statusContinuation) = AsyncStream.makeStream(
@@ -204,10 +216,15 @@ public actor RefreshEngine {
     }
 
     /// Returns once every profile's first renewal finished or waits on the user (MFA code,
-    /// config fix) — the moment the daemon reports itself ready.
+    /// config fix), and the sink has applied that pass's credentials — the moment the daemon
+    /// reports itself ready.
     public func waitForFirstPass() async {
-        guard !isStopped, !allProfilesSettled() else { return }
-        await withCheckedContinuation { firstPassWaiters.append($0) }
+        guard !isStopped else { return }
+        guard allProfilesSettled() else {
+            await withCheckedContinuation { firstPassWaiters.append($0) }
+            return
+        }
+        await withCheckedContinuation { afterDeliveries(resume: $0) }
     }
 
     /// Renewals running right now; tests use it to know when the engine is idle.
@@ -307,24 +324,25 @@ public actor RefreshEngine {
 
     // MARK: - Bookkeeping after every change
 
-    /// Delivers the batch when it is complete, wakes first-pass waiters, and wakes the run
-    /// loop early when a deadline moved before its current sleep ends.
+    /// Delivers the batch when it is complete, wakes first-pass waiters once that pass is
+    /// delivered, and wakes the run loop early when a deadline moved before its sleep ends.
     private func settle() {
         let now = wallClock.now()
+        let passJustCompleted = !firstPassComplete && allProfilesSettled()
+        if passJustCompleted { firstPassComplete = true }
         if let batchStartedAt, !batch.isEmpty {
             let containsWithdrawal = batch.contains {
                 if case .withdrawn = $0 { true } else { false }
             }
-            if renewals.isEmpty || containsWithdrawal
-                || now.timeIntervalSince(batchStartedAt) >= configuration.maximumBatchDelay
-            {
+            let delayed = firstPassComplete && now.timeIntervalSince(batchStartedAt) >= configuration.maximumBatchDelay
+            if renewals.isEmpty || containsWithdrawal || passJustCompleted || delayed {
                 flushBatch()
             }
         }
-        if !firstPassWaiters.isEmpty, allProfilesSettled() {
+        if passJustCompleted {
             let waiters = firstPassWaiters
             firstPassWaiters = []
-            waiters.forEach { $0.resume() }
+            waiters.forEach(afterDeliveries(resume:))
         }
         if let timer, let deadline = nextDeadline(), deadline < timer.wakeAt {
             timer.task.cancel()
@@ -340,14 +358,20 @@ public actor RefreshEngine {
 
     private func flushBatch() {
         guard !batch.isEmpty else { return }
-        deliveries.yield(batch)
+        deliveries.yield(.batch(batch))
         batch = []
         batchStartedAt = nil
     }
 
+    /// Resumes `waiter` once every batch delivered so far has been applied (at once after
+    /// shutdown, when nothing is applied any more).
+    private func afterDeliveries(resume waiter: CheckedContinuation<Void, Never>) {
+        if case .terminated = deliveries.yield(.applied(waiter)) { waiter.resume() }
+    }
+
     private func nextDeadline() -> Date? {
         var deadlines = order.compactMap { profiles[$0]?.machine.nextDeadline }
-        if let batchStartedAt, !batch.isEmpty {
+        if let batchStartedAt, !batch.isEmpty, firstPassComplete {
             deadlines.append(batchStartedAt.addingTimeInterval(configuration.maximumBatchDelay))
         }
         return deadlines.min()

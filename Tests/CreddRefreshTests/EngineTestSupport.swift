@@ -113,11 +113,39 @@ final class FakeRenewer: CredentialRenewer {
     static func scripted(_ script: Script) -> Handler { { _ in await script.nextResponse() } }
 }
 
-/// Records every batch the engine delivers.
+/// Records every batch the engine delivers; while held, `apply` does not return (a slow
+/// credentials-file write).
 final class RecordingSink: CredentialSink {
-    private let recorded = Mutex<[[CredentialUpdate]]>([])
-    var batches: [[CredentialUpdate]] { recorded.withLock { $0 } }
-    func apply(_ batch: [CredentialUpdate]) async { recorded.withLock { $0.append(batch) } }
+    private struct State {
+        var batches: [[CredentialUpdate]] = []
+        var held = false
+        var parked: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    var batches: [[CredentialUpdate]] { state.withLock { $0.batches } }
+
+    func hold() { state.withLock { $0.held = true } }
+
+    func release() {
+        let parked = state.withLock { state in
+            state.held = false
+            defer { state.parked = [] }
+            return state.parked
+        }
+        parked.forEach { $0.resume() }
+    }
+
+    func apply(_ batch: [CredentialUpdate]) async {
+        await withCheckedContinuation { continuation in
+            let parked = state.withLock { state in
+                if state.held { state.parked.append(continuation) }
+                return state.held
+            }
+            if !parked { continuation.resume() }
+        }
+        state.withLock { $0.batches.append(batch) }
+    }
 }
 
 struct EngineDidNotSettle: Error {}

@@ -32,24 +32,71 @@ struct RefreshEngineTests {
         await running.value
     }
 
-    @Test("a renewal that outlasts the batch delay does not hold back the others")
+    @Test("after the first pass, a renewal that outlasts the batch delay does not hold back the others")
     func batchDelay() async throws {
+        let script = Script()
+        let harness = EngineHarness(
+            [spec("fast")],
+            handlers: ["fast": FakeRenewer.always(.succeed(lifetime: hour)), "slow": FakeRenewer.scripted(script)])
+        let running = harness.start()
+        try await harness.settle()
+        try await harness.waitForBatches(1)
+        await harness.engine.update(profiles: [spec("fast"), spec("slow")])
+        _ = await harness.engine.refresh(["fast"])
+        try await harness.settle(inFlight: 1)
+        #expect(harness.sink.batches.count == 1)
+        let start = harness.now
+        // Wake-ups until the 5 s batch delay has passed.
+        for _ in 0..<10 where harness.sink.batches.count == 1 {
+            guard let wakeAt = harness.wallClock.firstSleeper else { break }
+            harness.wallClock.advance(by: wakeAt.timeIntervalSince(harness.now))
+            try await harness.settle(inFlight: 1)
+        }
+        try await harness.waitForBatches(2)
+        #expect(harness.sink.batches[1].map(\.profile) == ["fast"])
+        #expect(harness.now.timeIntervalSince(start) <= 6)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("the first pass is one batch however long it runs, with no wake-up for the batch delay")
+    func firstPassIsOneBatch() async throws {
         let script = Script()
         let harness = EngineHarness(
             [spec("fast"), spec("slow")],
             handlers: ["fast": FakeRenewer.always(.succeed(lifetime: hour)), "slow": FakeRenewer.scripted(script)])
         let running = harness.start()
         try await harness.settle(inFlight: 1)
+        let wakeAt = try #require(harness.wallClock.firstSleeper)
+        #expect(wakeAt.timeIntervalSince(harness.now) > 10 * minute, "the next wake-up is fast's renewal")
+        harness.wallClock.advance(by: 5 * minute)
+        try await harness.settle(inFlight: 1)
         #expect(harness.sink.batches.isEmpty)
-        // Wake-ups until the 5 s batch delay has passed.
-        for _ in 0..<10 where harness.sink.batches.isEmpty {
-            guard let wakeAt = harness.wallClock.firstSleeper else { break }
-            harness.wallClock.advance(by: wakeAt.timeIntervalSince(harness.now))
-            try await harness.settle(inFlight: 1)
+        script.respond(.succeed(lifetime: hour))
+        await harness.engine.waitForFirstPass()
+        #expect(harness.sink.batches.count == 1)
+        #expect(Set(harness.sink.batches.first?.map(\.profile) ?? []) == ["fast", "slow"])
+        running.cancel()
+        await running.value
+    }
+
+    @Test("the first pass is over only once the sink has applied its credentials")
+    func firstPassWaitsForTheSink() async throws {
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.always(.succeed(lifetime: hour))])
+        harness.sink.hold()
+        let running = harness.start()
+        try await harness.settle()
+        let engine = harness.engine
+        let sink = harness.sink
+        let ready = Task {
+            await engine.waitForFirstPass()
+            return sink.batches.count
         }
-        try await harness.waitForBatches(1)
-        #expect(harness.sink.batches.first?.map(\.profile) == ["fast"])
-        #expect(harness.now.timeIntervalSince(epoch) <= 6)
+        for _ in 0..<1_000 { await Task.yield() }
+        harness.sink.release()
+        #expect(await ready.value == 1)
+        // Later callers wait for nothing more than what was delivered.
+        await engine.waitForFirstPass()
         running.cancel()
         await running.value
     }
