@@ -32,12 +32,17 @@ struct RefreshEngineTests {
         await running.value
     }
 
+    /// "fast" renews at once; "slow" waits for `slow`'s responses.
+    private func fastAndSlow(starting names: [String], slow: Script) -> EngineHarness {
+        EngineHarness(
+            names.map { spec($0) },
+            handlers: ["fast": FakeRenewer.always(.succeed(lifetime: hour)), "slow": FakeRenewer.scripted(slow)])
+    }
+
     @Test("after the first pass, a renewal that outlasts the batch delay does not hold back the others")
     func batchDelay() async throws {
         let script = Script()
-        let harness = EngineHarness(
-            [spec("fast")],
-            handlers: ["fast": FakeRenewer.always(.succeed(lifetime: hour)), "slow": FakeRenewer.scripted(script)])
+        let harness = fastAndSlow(starting: ["fast"], slow: script)
         let running = harness.start()
         try await harness.settle()
         try await harness.waitForBatches(1)
@@ -62,9 +67,7 @@ struct RefreshEngineTests {
     @Test("the first pass is one batch however long it runs, with no wake-up for the batch delay")
     func firstPassIsOneBatch() async throws {
         let script = Script()
-        let harness = EngineHarness(
-            [spec("fast"), spec("slow")],
-            handlers: ["fast": FakeRenewer.always(.succeed(lifetime: hour)), "slow": FakeRenewer.scripted(script)])
+        let harness = fastAndSlow(starting: ["fast", "slow"], slow: script)
         let running = harness.start()
         try await harness.settle(inFlight: 1)
         let wakeAt = try #require(harness.wallClock.firstSleeper)
