@@ -8,18 +8,18 @@ import Glibc
 #endif
 
 /// Why a ``RealtimeTimer`` woke.
-public enum RealtimeTimerWake: Sendable, Equatable {
+enum RealtimeTimerWake: Sendable, Equatable {
     case deadlineReached
     /// The wall clock was set (or the machine resumed) before the deadline.
     case clockChanged
 }
 
 /// A `timerfd` system call failed.
-public struct RealtimeTimerError: Error, Equatable, CustomStringConvertible {
-    public let call: String
-    public let errno: Int32
+struct RealtimeTimerError: Error, Equatable, CustomStringConvertible {
+    let call: String
+    let errno: Int32
 
-    public var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
+    var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
 }
 
 /// A one-shot `timerfd` on `CLOCK_REALTIME`, armed at an absolute deadline with
@@ -28,7 +28,7 @@ public struct RealtimeTimerError: Error, Equatable, CustomStringConvertible {
 /// The descriptor is watched by a dispatch source (epoll), so waiting costs no CPU.
 /// `@unchecked Sendable`: the dispatch source is not marked `Sendable`, but it is thread-safe
 /// and set up before the timer is shared; the mutable state is behind a `Mutex`.
-public final class RealtimeTimer: @unchecked Sendable {
+final class RealtimeTimer: @unchecked Sendable {
     private enum State {
         case armed
         /// Woke (or was cancelled) before anyone waited.
@@ -41,7 +41,7 @@ public final class RealtimeTimer: @unchecked Sendable {
     private let source: any DispatchSourceRead
     private let state = Mutex(State.armed)
 
-    public init(deadline: Date) throws(RealtimeTimerError) {
+    init(deadline: Date) throws(RealtimeTimerError) {
         let descriptor = timerfd_create(CLOCK_REALTIME, Int32(TFD_CLOEXEC | TFD_NONBLOCK))
         guard descriptor >= 0 else { throw RealtimeTimerError(call: "timerfd_create", errno: Glibc.errno) }
         let seconds = deadline.timeIntervalSince1970.rounded(.down)
@@ -68,7 +68,7 @@ public final class RealtimeTimer: @unchecked Sendable {
     }
 
     /// Waits for the deadline or a clock change. One wait per timer.
-    public func wait() async throws -> RealtimeTimerWake {
+    func wait() async throws -> RealtimeTimerWake {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let early = state.withLock { state -> Result<RealtimeTimerWake, any Error>? in
