@@ -18,7 +18,8 @@ let package = Package(
     targets: [
         // Pure logic: no I/O below this line.
         .target(name: "CreddINI"),
-        .target(name: "CreddCore"),
+        .target(name: "CreddCore", dependencies: ["CTimerFD"]),
+        .systemLibrary(name: "CTimerFD"),
         .target(name: "CreddSigV4", dependencies: ["CreddCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore"]),
         .target(
@@ -83,6 +84,7 @@ let package = Package(
             dependencies: ["CreddCredentialsFile", "CreddCore", "CreddINI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "CreddINITests", dependencies: ["CreddINI", "CreddTestSupport"]),
+        .testTarget(name: "CreddCoreTests", dependencies: ["CreddCore"]),
         .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),
         .testTarget(

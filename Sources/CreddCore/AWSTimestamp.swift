@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The timestamp formats AWS and the SDKs exchange, converted once at the edges.
 public enum AWSTimestamp {
@@ -59,26 +60,34 @@ public enum AWSTimestamp {
     /// `2026-11-22T22:50:26Z`, with optional fractional seconds, or with a numeric offset.
     public static func parse(_ text: String) -> Date? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        for formatter in parsers {
-            if let date = formatter.date(from: trimmed) { return date }
+        return parsers.withLock { parsers in
+            for formatter in parsers {
+                if let date = formatter.date(from: trimmed) { return date }
+            }
+            return nil
         }
-        return nil
     }
 
     /// The HTTP `Date` header format (RFC 7231 IMF-fixdate), used for clock-skew correction.
     public static func parseHTTPDate(_ text: String) -> Date? {
+        httpDateParser.date(from: text.trimmingCharacters(in: .whitespaces))
+    }
+
+    // Formatters are built once: creating one (ICU set-up) cost more than the renewal's
+    // signing. DateFormatter locks internally; ISO8601DateFormatter does not, hence the Mutex.
+    private static let httpDateParser: DateFormatter = {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
-    }
+        return formatter
+    }()
 
-    private static var parsers: [ISO8601DateFormatter] {
+    private static let parsers = Mutex({ () -> [ISO8601DateFormatter] in
         let plain = ISO8601DateFormatter()
         plain.formatOptions = [.withInternetDateTime]
         let fractional = ISO8601DateFormatter()
         fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return [plain, fractional]
-    }
+    }())
 }

@@ -57,7 +57,6 @@ public enum Daemon {
             renewer: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger),
             sink: CredentialSinks(sinks: [served, output]),
             wallClock: wallClock,
-            clock: ContinuousClock(),
             logger: logger
         )
         let settings = configuration.settings

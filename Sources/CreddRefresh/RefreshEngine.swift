@@ -4,16 +4,14 @@ import Logging
 
 /// Keeps every managed profile fresh: drives one `ProfileRefreshMachine` per profile, runs the
 /// renewals it asks for (independent profiles concurrently, one at a time per profile), hands
-/// new and withdrawn credentials to the sink in batches, and sleeps until the next deadline in
-/// bounded chunks so that a suspend or a wall-clock jump is noticed within one chunk.
+/// new and withdrawn credentials to the sink in batches, and sleeps on the wall clock until the
+/// next deadline: no periodic wake-ups, and a suspend or a clock jump wakes it at once.
 public actor RefreshEngine {
     public struct Configuration: Sendable {
         /// Renewal and retry timing.
         public var schedule = RefreshSchedule()
-        /// The longest single sleep: how late a suspend or a wall-clock jump can be noticed.
-        public var maximumSleep: Duration = .seconds(30)
         /// How long a finished renewal's credentials may wait for concurrent renewals so that
-        /// they share one credentials-file rewrite.
+        /// they share one credentials-file rewrite. The first pass is always one batch.
         public var maximumBatchDelay: TimeInterval = 5
 
         public init() {}
@@ -38,9 +36,15 @@ public actor RefreshEngine {
 
     private typealias AttemptWaiter = CheckedContinuation<Result<ProfileStatus, RefreshFailure>, Never>
 
+    /// What the delivery task does next, in order: apply a batch, or tell a waiter that every
+    /// batch before this point has been applied.
+    private enum Delivery {
+        case batch([CredentialUpdate])
+        case applied(CheckedContinuation<Void, Never>)
+    }
+
     private let renewer: any CredentialRenewer
     private let wallClock: any WallClock
-    private let clock: any Clock<Duration>
     private let logger: Logger
     private let configuration: Configuration
     private var random: any RandomNumberGenerator & Sendable
@@ -52,12 +56,14 @@ public actor RefreshEngine {
     private var nextRenewalID: UInt64 = 0
     private var attemptWaiters: [String: [AttemptWaiter]] = [:]
     private var firstPassWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Until every profile's first attempt has finished, the batch waits for the whole pass.
+    private var firstPassComplete = false
     private var batch: [CredentialUpdate] = []
     private var batchStartedAt: Date?
     private var timer: Timer?
     private var isRunning = false
     private var isStopped = false
-    private let deliveries: AsyncStream<[CredentialUpdate]>.Continuation
+    private let deliveries: AsyncStream<Delivery>.Continuation
     private let deliveryTask: Task<Void, Never>
     private let statusContinuation: AsyncStream<ProfileStatus>.Continuation
 
@@ -70,14 +76,12 @@ public actor RefreshEngine {
         renewer: any CredentialRenewer,
         sink: any CredentialSink,
         wallClock: any WallClock,
-        clock: any Clock<Duration>,
         random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
         logger: Logger,
         configuration: Configuration = Configuration()
     ) {
         self.renewer = renewer
         self.wallClock = wallClock
-        self.clock = clock
         self.random = random
         self.logger = logger
         self.configuration = configuration
@@ -90,12 +94,15 @@ public actor RefreshEngine {
         }
         self.profiles = initialProfiles
         self.order = initialOrder
-        let (batches, deliveries) = AsyncStream.makeStream(of: [CredentialUpdate].self)
+        let (pending, deliveries) = AsyncStream.makeStream(of: Delivery.self)
         self.deliveries = deliveries
         // One consumer applies batches strictly in order, however the engine interleaves.
         self.deliveryTask = Task {
-            for await batch in batches {
-                await sink.apply(batch)
+            for await delivery in pending {
+                switch delivery {
+                case .batch(let batch): await sink.apply(batch)
+                case .applied(let waiter): waiter.resume()
+                }
             }
         }
         let (statusChanges, statusContinuation) = AsyncStream.makeStream(
@@ -118,10 +125,9 @@ public actor RefreshEngine {
         isRunning = true
         while !Task.isCancelled {
             tickDueProfiles()
-            let now = wallClock.now()
-            let delay = sleepDuration(now: now)
-            let sleeper = Task { [clock] in _ = try? await clock.sleep(for: delay) }
-            timer = Timer(task: sleeper, wakeAt: now.addingTimeInterval(delay.seconds))
+            let wakeAt = nextWakeUp(now: wallClock.now())
+            let sleeper = Task { [wallClock] in _ = try? await wallClock.sleep(until: wakeAt) }
+            timer = Timer(task: sleeper, wakeAt: wakeAt)
             await withTaskCancellationHandler {
                 await sleeper.value
             } onCancel: {
@@ -210,10 +216,15 @@ public actor RefreshEngine {
     }
 
     /// Returns once every profile's first renewal finished or waits on the user (MFA code,
-    /// config fix) — the moment the daemon reports itself ready.
+    /// config fix), and the sink has applied that pass's credentials — the moment the daemon
+    /// reports itself ready.
     public func waitForFirstPass() async {
-        guard !isStopped, !allProfilesSettled() else { return }
-        await withCheckedContinuation { firstPassWaiters.append($0) }
+        guard !isStopped else { return }
+        guard allProfilesSettled() else {
+            await withCheckedContinuation { firstPassWaiters.append($0) }
+            return
+        }
+        await withCheckedContinuation { afterDeliveries(resume: $0) }
     }
 
     /// Renewals running right now; tests use it to know when the engine is idle.
@@ -313,24 +324,25 @@ public actor RefreshEngine {
 
     // MARK: - Bookkeeping after every change
 
-    /// Delivers the batch when it is complete, wakes first-pass waiters, and wakes the run
-    /// loop early when a deadline moved before its current sleep ends.
+    /// Delivers the batch when it is complete, wakes first-pass waiters once that pass is
+    /// delivered, and wakes the run loop early when a deadline moved before its sleep ends.
     private func settle() {
         let now = wallClock.now()
+        let passJustCompleted = !firstPassComplete && allProfilesSettled()
+        if passJustCompleted { firstPassComplete = true }
         if let batchStartedAt, !batch.isEmpty {
             let containsWithdrawal = batch.contains {
                 if case .withdrawn = $0 { true } else { false }
             }
-            if renewals.isEmpty || containsWithdrawal
-                || now.timeIntervalSince(batchStartedAt) >= configuration.maximumBatchDelay
-            {
+            let delayed = firstPassComplete && now.timeIntervalSince(batchStartedAt) >= configuration.maximumBatchDelay
+            if renewals.isEmpty || containsWithdrawal || passJustCompleted || delayed {
                 flushBatch()
             }
         }
-        if !firstPassWaiters.isEmpty, allProfilesSettled() {
+        if passJustCompleted {
             let waiters = firstPassWaiters
             firstPassWaiters = []
-            waiters.forEach { $0.resume() }
+            waiters.forEach(afterDeliveries(resume:))
         }
         if let timer, let deadline = nextDeadline(), deadline < timer.wakeAt {
             timer.task.cancel()
@@ -346,25 +358,28 @@ public actor RefreshEngine {
 
     private func flushBatch() {
         guard !batch.isEmpty else { return }
-        deliveries.yield(batch)
+        deliveries.yield(.batch(batch))
         batch = []
         batchStartedAt = nil
     }
 
+    /// Resumes `waiter` once every batch delivered so far has been applied (at once after
+    /// shutdown, when nothing is applied any more).
+    private func afterDeliveries(resume waiter: CheckedContinuation<Void, Never>) {
+        if case .terminated = deliveries.yield(.applied(waiter)) { waiter.resume() }
+    }
+
     private func nextDeadline() -> Date? {
         var deadlines = order.compactMap { profiles[$0]?.machine.nextDeadline }
-        if let batchStartedAt, !batch.isEmpty {
+        if let batchStartedAt, !batch.isEmpty, firstPassComplete {
             deadlines.append(batchStartedAt.addingTimeInterval(configuration.maximumBatchDelay))
         }
         return deadlines.min()
     }
 
-    private func sleepDuration(now: Date) -> Duration {
+    private func nextWakeUp(now: Date) -> Date {
         // A floor keeps a deadline that is somehow still due from turning the loop into a spin.
-        let floor = Duration.milliseconds(10)
-        guard let deadline = nextDeadline() else { return configuration.maximumSleep }
-        let wait = Duration.milliseconds(Int64(max(0, min(deadline.timeIntervalSince(now), 86_400)) * 1000))
-        return max(floor, min(configuration.maximumSleep, wait))
+        max(nextDeadline() ?? .distantFuture, now.addingTimeInterval(0.01))
     }
 
     private func shutDown() async {
@@ -504,13 +519,5 @@ public actor RefreshEngine {
             disposition: .sourceExpired,
             message: "waiting for source profile '\(source)' (\(state)): it has no valid credentials"
         )
-    }
-}
-
-extension Duration {
-    /// The duration in (fractional) seconds.
-    fileprivate var seconds: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }

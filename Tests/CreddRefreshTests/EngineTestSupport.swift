@@ -113,11 +113,39 @@ final class FakeRenewer: CredentialRenewer {
     static func scripted(_ script: Script) -> Handler { { _ in await script.nextResponse() } }
 }
 
-/// Records every batch the engine delivers.
+/// Records every batch the engine delivers; while held, `apply` does not return (a slow
+/// credentials-file write).
 final class RecordingSink: CredentialSink {
-    private let recorded = Mutex<[[CredentialUpdate]]>([])
-    var batches: [[CredentialUpdate]] { recorded.withLock { $0 } }
-    func apply(_ batch: [CredentialUpdate]) async { recorded.withLock { $0.append(batch) } }
+    private struct State {
+        var batches: [[CredentialUpdate]] = []
+        var held = false
+        var parked: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    var batches: [[CredentialUpdate]] { state.withLock { $0.batches } }
+
+    func hold() { state.withLock { $0.held = true } }
+
+    func release() {
+        let parked = state.withLock { state in
+            state.held = false
+            defer { state.parked = [] }
+            return state.parked
+        }
+        parked.forEach { $0.resume() }
+    }
+
+    func apply(_ batch: [CredentialUpdate]) async {
+        await withCheckedContinuation { continuation in
+            let parked = state.withLock { state in
+                if state.held { state.parked.append(continuation) }
+                return state.held
+            }
+            if !parked { continuation.resume() }
+        }
+        state.withLock { $0.batches.append(batch) }
+    }
 }
 
 struct EngineDidNotSettle: Error {}
@@ -125,18 +153,16 @@ struct EngineDidNotSettle: Error {}
 /// An engine wired to test doubles, plus the helpers that step it.
 struct EngineHarness {
     let wallClock = ManualWallClock(epoch)
-    let clock: TestClock
     let renewer: FakeRenewer
     let sink = RecordingSink()
     let logs = InMemoryLogHandler()
     let engine: RefreshEngine
 
     init(_ profiles: [ProfileSpec], random: FixedRandom = .lowest, handlers: [String: FakeRenewer.Handler]) {
-        clock = TestClock(wallClock: wallClock)
         renewer = FakeRenewer(wallClock: wallClock, handlers: handlers)
         let logger = Logger.recording(into: logs)
         engine = RefreshEngine(
-            profiles: profiles, renewer: renewer, sink: sink, wallClock: wallClock, clock: clock,
+            profiles: profiles, renewer: renewer, sink: sink, wallClock: wallClock,
             random: random, logger: logger)
     }
 
@@ -151,8 +177,8 @@ struct EngineHarness {
     /// Waits until the run loop sleeps with `inFlight` renewals running and nothing else pending.
     func settle(inFlight: Int = 0) async throws {
         for _ in 0..<100_000 {
-            if let sleeper = clock.firstSleeper, await engine.renewalsInFlight == inFlight,
-                clock.firstSleeper == sleeper
+            if let sleeper = wallClock.firstSleeper, await engine.renewalsInFlight == inFlight,
+                wallClock.firstSleeper == sleeper
             {
                 return
             }
@@ -182,11 +208,11 @@ struct EngineHarness {
         throw EngineDidNotSettle()
     }
 
-    /// Advances both clocks to the run loop's next wake-up and lets the engine settle again.
+    /// Advances the clock to the run loop's next wake-up and lets the engine settle again.
     func step() async throws {
         try await settle()
-        guard let sleeper = clock.firstSleeper else { throw EngineDidNotSettle() }
-        clock.advance(by: clock.now.duration(to: sleeper.deadline))
+        guard let wakeAt = wallClock.firstSleeper else { throw EngineDidNotSettle() }
+        wallClock.advance(by: wakeAt.timeIntervalSince(now))
         try await settle()
     }
 

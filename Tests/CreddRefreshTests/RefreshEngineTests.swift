@@ -32,24 +32,74 @@ struct RefreshEngineTests {
         await running.value
     }
 
-    @Test("a renewal that outlasts the batch delay does not hold back the others")
+    /// "fast" renews at once; "slow" waits for `slow`'s responses.
+    private func fastAndSlow(starting names: [String], slow: Script) -> EngineHarness {
+        EngineHarness(
+            names.map { spec($0) },
+            handlers: ["fast": FakeRenewer.always(.succeed(lifetime: hour)), "slow": FakeRenewer.scripted(slow)])
+    }
+
+    @Test("after the first pass, a renewal that outlasts the batch delay does not hold back the others")
     func batchDelay() async throws {
         let script = Script()
-        let harness = EngineHarness(
-            [spec("fast"), spec("slow")],
-            handlers: ["fast": FakeRenewer.always(.succeed(lifetime: hour)), "slow": FakeRenewer.scripted(script)])
+        let harness = fastAndSlow(starting: ["fast"], slow: script)
         let running = harness.start()
+        try await harness.settle()
+        try await harness.waitForBatches(1)
+        await harness.engine.update(profiles: [spec("fast"), spec("slow")])
+        _ = await harness.engine.refresh(["fast"])
         try await harness.settle(inFlight: 1)
-        #expect(harness.sink.batches.isEmpty)
+        #expect(harness.sink.batches.count == 1)
+        let start = harness.now
         // Wake-ups until the 5 s batch delay has passed.
-        for _ in 0..<10 where harness.sink.batches.isEmpty {
-            guard let sleeper = harness.clock.firstSleeper else { break }
-            harness.clock.advance(by: harness.clock.now.duration(to: sleeper.deadline))
+        for _ in 0..<10 where harness.sink.batches.count == 1 {
+            guard let wakeAt = harness.wallClock.firstSleeper else { break }
+            harness.wallClock.advance(by: wakeAt.timeIntervalSince(harness.now))
             try await harness.settle(inFlight: 1)
         }
-        try await harness.waitForBatches(1)
-        #expect(harness.sink.batches.first?.map(\.profile) == ["fast"])
-        #expect(harness.now.timeIntervalSince(epoch) <= 6)
+        try await harness.waitForBatches(2)
+        #expect(harness.sink.batches[1].map(\.profile) == ["fast"])
+        #expect(harness.now.timeIntervalSince(start) <= 6)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("the first pass is one batch however long it runs, with no wake-up for the batch delay")
+    func firstPassIsOneBatch() async throws {
+        let script = Script()
+        let harness = fastAndSlow(starting: ["fast", "slow"], slow: script)
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        let wakeAt = try #require(harness.wallClock.firstSleeper)
+        #expect(wakeAt.timeIntervalSince(harness.now) > 10 * minute, "the next wake-up is fast's renewal")
+        harness.wallClock.advance(by: 5 * minute)
+        try await harness.settle(inFlight: 1)
+        #expect(harness.sink.batches.isEmpty)
+        script.respond(.succeed(lifetime: hour))
+        await harness.engine.waitForFirstPass()
+        #expect(harness.sink.batches.count == 1)
+        #expect(Set(harness.sink.batches.first?.map(\.profile) ?? []) == ["fast", "slow"])
+        running.cancel()
+        await running.value
+    }
+
+    @Test("the first pass is over only once the sink has applied its credentials")
+    func firstPassWaitsForTheSink() async throws {
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.always(.succeed(lifetime: hour))])
+        harness.sink.hold()
+        let running = harness.start()
+        try await harness.settle()
+        let engine = harness.engine
+        let sink = harness.sink
+        let ready = Task {
+            await engine.waitForFirstPass()
+            return sink.batches.count
+        }
+        for _ in 0..<1_000 { await Task.yield() }
+        harness.sink.release()
+        #expect(await ready.value == 1)
+        // Later callers wait for nothing more than what was delivered.
+        await engine.waitForFirstPass()
         running.cancel()
         await running.value
     }
@@ -199,7 +249,7 @@ struct RefreshEngineTests {
         }
         #expect(failure.message.contains("shutting down"))
         #expect(await engine.renewalsInFlight == 0)
-        #expect(harness.clock.firstSleeper == nil)
+        #expect(harness.wallClock.firstSleeper == nil)
         await engine.waitForFirstPass()
         #expect(await engine.refresh(["dev"]).first.map { (try? $0.result.get()) == nil } == true)
     }
@@ -210,9 +260,9 @@ struct RefreshEngineTests {
         let running = harness.start()
         try await harness.settle()
         try await harness.waitForBatches(1)
-        // Suspended for 3 hours: the wall clock moves, the sleep ends at its next chunk.
+        // Suspended for 3 hours: the wall clock passes the sleep's deadline, which ends it.
         harness.wallClock.advance(by: 3 * hour)
-        try await harness.step()
+        try await harness.settle()
         #expect(harness.renewer.calls.count == 2)
         let served = try #require(await harness.engine.credentials(for: "dev"))
         #expect(served.expiration == harness.now.addingTimeInterval(hour))
@@ -223,123 +273,33 @@ struct RefreshEngineTests {
         await running.value
     }
 
-    @Test("the run loop sleeps in bounded chunks and never spins")
-    func boundedSleep() async throws {
+    @Test("the idle run loop sleeps until the next renewal, with no wake-ups in between")
+    func sleepsUntilNextDeadline() async throws {
         let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.always(.succeed(lifetime: 12 * hour))])
         let running = harness.start()
         try await harness.settle()
-        var wakeUps = 0
-        while harness.now < epoch.addingTimeInterval(hour) {
-            let sleeper = try #require(harness.clock.firstSleeper)
-            let chunk = harness.clock.now.duration(to: sleeper.deadline)
-            #expect(chunk == .seconds(30))
-            try await harness.step()
-            wakeUps += 1
-        }
-        #expect(wakeUps == 120)
-        #expect(harness.renewer.calls.count == 1)
-        running.cancel()
-        await running.value
-    }
-}
-
-@Suite("Refresh engine: chains", .timeLimit(.minutes(1)))
-struct RefreshEngineChainTests {
-    @Test("a dependent waits for its MFA source, renews with its credentials, and is undisturbed while the source waits")
-    func chainWithMFASource() async throws {
-        let harness = EngineHarness(
-            [spec("dev", source: "mfa"), spec("mfa", mfa: true)],
-            handlers: [
-                "mfa": FakeRenewer.always(.succeed(lifetime: 12 * hour)),
-                "dev": FakeRenewer.always(.succeed(lifetime: hour)),
-            ])
-        let running = harness.start()
-        try await harness.settle()
-        await harness.engine.waitForFirstPass()
-        #expect(await harness.status("mfa")?.state == .needsMFA)
-        #expect(await harness.status("dev")?.state == .pending)
-        #expect(await harness.status("dev")?.lastError?.contains("waiting for source profile 'mfa'") == true)
-        #expect(harness.renewer.calls.isEmpty)
-
-        _ = await harness.engine.login(profile: "mfa", code: Secret("123456"))
-        try await harness.settle()
-        let source = try #require(await harness.engine.credentials(for: "mfa"))
-        #expect(harness.renewer.calls(for: "dev").last?.source == source)
-        #expect(await harness.status("dev")?.state == .fresh)
-        // The source and its first dependent landed in one rewrite.
-        try await harness.waitForBatches(1)
-        #expect(Set(harness.sink.batches[0].map(\.profile)) == ["mfa", "dev"])
-
-        // At 8 h the source asks for a code; the dependent keeps renewing with the source's
-        // still-valid credentials.
-        while await harness.status("mfa")?.state != .needsMFA {
-            try await harness.step()
-        }
-        let devRenewals = harness.renewer.calls(for: "dev").count
-        while harness.now < epoch.addingTimeInterval(11 * hour) {
-            try await harness.step()
-            #expect(await harness.status("dev")?.state != .retrying)
-        }
-        #expect(harness.renewer.calls(for: "dev").count > devRenewals)
-
-        // Nobody answered: the source expires at 12 h; the dependent serves until its own
-        // credentials run out, then waits.
-        while harness.now < epoch.addingTimeInterval(14 * hour) {
-            try await harness.step()
-            if let served = await harness.engine.credentials(for: "dev") {
-                #expect(served.isValid(at: harness.now))
-            }
-        }
-        #expect(await harness.engine.credentials(for: "mfa") == nil)
-        #expect(await harness.engine.credentials(for: "dev") == nil)
-        #expect(await harness.status("dev")?.state == .expired)
-        let stalledCalls = harness.renewer.calls(for: "dev").count
+        let nextRefresh = try #require(await harness.status("dev")?.nextRefresh)
+        #expect(harness.wallClock.firstSleeper == nextRefresh)
         try await harness.step()
-        #expect(harness.renewer.calls(for: "dev").count == stalledCalls, "no calls without a source")
-
-        // A code for the source brings the dependent back at once.
-        _ = await harness.engine.login(profile: "mfa", code: Secret("123456"))
-        try await harness.settle()
-        #expect(await harness.status("dev")?.state == .fresh)
-        #expect(await harness.engine.credentials(for: "dev") != nil)
+        #expect(harness.now == nextRefresh)
+        #expect(harness.renewer.calls.count == 2)
         running.cancel()
         await running.value
     }
 
-    @Test("ExpiredToken from a source: the source renews first, then the dependent retries")
-    func sourceExpired() async throws {
-        let failOnce = Mutex(true)
-        let harness = EngineHarness(
-            [spec("mfa", mfa: true, mfaProcess: true), spec("dev", source: "mfa")],
-            handlers: [
-                "mfa": FakeRenewer.always(.succeed(lifetime: 12 * hour)),
-                "dev": { _ in
-                    failOnce.withLock { first in
-                        defer { first = false }
-                        return first ? .fail(.sourceTokenExpired) : .succeed(lifetime: hour)
-                    }
-                },
-            ])
+    @Test("a wall clock set backwards or forwards wakes the engine, which plans again from the new time")
+    func clockSet() async throws {
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.always(.succeed(lifetime: hour))])
         let running = harness.start()
         try await harness.settle()
-        #expect(harness.renewer.calls(for: "mfa").count == 1)
-        // The source was too fresh to renew on the report at once; the dependent's own backoff
-        // retries it.
-        #expect(await harness.status("dev")?.state == .retrying)
-        #expect(harness.renewer.calls(for: "dev").count == 1)
-        while harness.renewer.calls(for: "dev").count < 2 {
-            try await harness.step()
-        }
-        #expect(await harness.status("dev")?.state == .fresh)
-
-        // Hours later the same report makes the source renew, and the dependent follows.
-        harness.wallClock.advance(by: 4 * hour)
-        failOnce.withLock { $0 = true }
-        _ = await harness.engine.refresh(["dev"])
+        let nextRefresh = try #require(await harness.status("dev")?.nextRefresh)
+        harness.wallClock.set(harness.now.addingTimeInterval(-hour))
         try await harness.settle()
-        #expect(harness.renewer.calls(for: "mfa").count == 2)
-        #expect(harness.renewer.calls(for: "dev").count == 4)
-        #expect(await harness.status("dev")?.state == .fresh)
+        #expect(harness.renewer.calls.count == 1, "a clock set backwards renews no earlier")
+        #expect(harness.wallClock.firstSleeper == nextRefresh)
+        harness.wallClock.set(nextRefresh.addingTimeInterval(minute))
+        try await harness.settle()
+        #expect(harness.renewer.calls.count == 2, "a clock set past the deadline renews at once")
         running.cancel()
         await running.value
     }
