@@ -238,9 +238,22 @@ public struct INIDocument: Sendable, Hashable {
     /// Removes lines while keeping whether the file ends with a newline.
     private mutating func removeLines(at indices: [Int]) {
         let endedWithoutNewline = lines.last?.terminator.isEmpty ?? false
-        for index in Set(indices).sorted(by: >) { lines.remove(at: index) }
+        for index in Set(indices).sorted(by: >) {
+            lines.remove(at: index)
+            // A lone CR now followed by an empty LF line would read back as one CRLF: merge them
+            // as a parse of the output does, so the document stays what its text says.
+            if index > 0, index < lines.count, lines[index - 1].terminator == "\r", lines[index].text.isEmpty, lines[index].terminator == "\n" {
+                lines[index - 1] = INILine(text: lines[index - 1].text, terminator: "\r\n", kind: lines[index - 1].kind)
+                lines.remove(at: index)
+            }
+        }
         if endedWithoutNewline, let last = lines.indices.last {
-            lines[last] = INILine(text: lines[last].text, terminator: "", kind: lines[last].kind)
+            if lines[last].text.isEmpty {
+                // An empty line without an ending is no line at all: a parse of the output would not have it.
+                lines.removeLast()
+            } else {
+                lines[last] = INILine(text: lines[last].text, terminator: "", kind: lines[last].kind)
+            }
         }
     }
 
