@@ -253,7 +253,7 @@ public final class CredentialEndpoint: Sendable {
         }
     }
 
-    private static func parts(of response: EndpointResponse, answering head: HTTPRequestHead, closing: Bool) -> [HTTPServerResponsePart] {
+    static func parts(of response: EndpointResponse, answering head: HTTPRequestHead, closing: Bool) -> [HTTPServerResponsePart] {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.utf8.count))
