@@ -6,6 +6,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "credd", targets: ["credd"]),
+        // For the fuzz package in Fuzz/, which must be a package of its own (see Fuzz/Package.swift).
+        .library(name: "CreddINI", targets: ["CreddINI"]),
+        .library(name: "CreddCore", targets: ["CreddCore"]),
+        .library(name: "CreddEndpoint", targets: ["CreddEndpoint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
