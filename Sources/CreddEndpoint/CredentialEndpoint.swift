@@ -157,16 +157,24 @@ public final class CredentialEndpoint: Sendable {
                 channel.close(promise: nil)
             }
             channel.closeFuture.whenComplete { _ in registry.remove(channel) }
-            let connectionGuard = ConnectionGuardHandler(limits: limits, registry: registry)
-            try channel.pipeline.syncOperations.addHandler(connectionGuard)
-            // Response headers are credd's own constants and digits: validating them per response
-            // (NIO's default) costs ~7 % of a request and can find nothing.
-            // No pipelining assistance either: responses are written synchronously, in request order.
-            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
-            try channel.pipeline.syncOperations.addHandler(
-                EndpointRequestHandler(router: router, connectionGuard: connectionGuard, logger: logger, verifyPeer: verifyPeer))
+            try Self.configureConnection(channel, limits: limits, registry: registry, router: router, logger: logger, verifyPeer: verifyPeer)
         }
+    }
+
+    /// A connection's handlers, in order; also what the endpoint fuzzer drives (Fuzz/).
+    static func configureConnection(
+        _ channel: any Channel, limits: EndpointConfiguration.Limits, registry: ConnectionRegistry, router: EndpointRouter,
+        logger: Logger, verifyPeer: @escaping (any Channel) -> PeerVerdict
+    ) throws {
+        let connectionGuard = ConnectionGuardHandler(limits: limits, registry: registry)
+        try channel.pipeline.syncOperations.addHandler(connectionGuard)
+        // Response headers are credd's own constants and digits: validating them per response
+        // (NIO's default) costs ~7 % of a request and can find nothing.
+        // No pipelining assistance either: responses are written synchronously, in request order.
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+            withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
+        try channel.pipeline.syncOperations.addHandler(
+            EndpointRequestHandler(router: router, connectionGuard: connectionGuard, logger: logger, verifyPeer: verifyPeer))
     }
 
     private func verifyPeer(of channel: any Channel) -> PeerVerdict {

@@ -328,7 +328,13 @@ public struct INIDocument: Sendable, Hashable {
         }
         for run in runs.reversed() { replaceLines(run, with: [], classified: true) }
         if endedWithoutNewline, let last = lines.indices.last {
-            setTerminator("", ofLineAt: last)
+            if lines[last].text.isEmpty {
+                // An empty line without an ending is no line at all: a parse of the output would
+                // not have it (found by fuzzing).
+                replaceLines(last..<(last + 1), with: [], classified: true)
+            } else {
+                setTerminator("", ofLineAt: last)
+            }
         }
     }
 
