@@ -18,9 +18,9 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
-from fake_sts import ASSUMED, RESPONSE
+from fake_sts import ASSUMED, RESPONSE, FakeSTS
 
 FAULT_CYCLE = ["ok", "5xx", "ok", "throttle", "ok", "reset", "ok", "malformed", "ok", "stall", "ok", "skew",
                "ok", "expired-source", "ok", "outage"]
@@ -46,16 +46,12 @@ class Schedule:
         return "ok"
 
 
-class FaultSTS(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class FaultSTS(FakeSTS):
     serials = itertools.count(1)
     lock = threading.Lock()
     ledger = []
     schedule = None
     session_seconds = 24
-
-    def log_message(self, *args):
-        pass
 
     def do_GET(self):
         if self.path == "/__ledger":
@@ -64,11 +60,12 @@ class FaultSTS(BaseHTTPRequestHandler):
         elif self.path == "/__phases":
             body = json.dumps(self.schedule.phases)
         else:
-            return self.reply(404, "not found", "text/plain")
-        self.reply(200, body, "application/json")
+            return self.reply(404, b"not found", "text/plain")
+        self.reply(200, body.encode(), "application/json")
 
     def error(self, status, code, message, kind="Sender", date=None):
-        self.reply(status, ERROR.format(kind=kind, code=code, message=message, id=uuid.uuid4()), "text/xml", date)
+        self.date_override = date
+        self.reply(status, ERROR.format(kind=kind, code=code, message=message, id=uuid.uuid4()).encode(), "text/xml")
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
@@ -92,7 +89,7 @@ class FaultSTS(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if phase == "malformed":
-            return self.reply(200, "<GetSessionTokenResponse><GetSessionTokenResult><Credentials><AccessKeyId>ASIA", "text/xml")
+            return self.reply(200, b"<GetSessionTokenResponse><GetSessionTokenResult><Credentials><AccessKeyId>ASIA", "text/xml")
         if phase == "skew":
             server_now = time.time() + SKEW_SECONDS
             signed = self.headers.get("X-Amz-Date", "")
@@ -122,21 +119,12 @@ class FaultSTS(BaseHTTPRequestHandler):
         with self.lock:
             self.ledger.append({"key": key, "action": action, "role": form.get("RoleArn", [""])[0],
                                 "issued_at": issued, "expiration": expiration.timestamp(), "phase": phase})
-        self.reply(200, body, "text/xml")
-
-    def reply(self, status, body, content_type, date=None):
-        data = body.encode()
-        self.date_override = date
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        self.end_headers()
-        self.wfile.write(data)
+        self.reply(200, body.encode(), "text/xml")
 
     def date_time_string(self, timestamp=None):
         # send_response adds Date itself; the skew phase answers with the server's own clock.
-        return getattr(self, "date_override", None) or super().date_time_string(timestamp)
+        date, self.date_override = getattr(self, "date_override", None), None
+        return date or super().date_time_string(timestamp)
 
 
 def main():
