@@ -47,9 +47,7 @@ enum FakeWorld {
     ]
     static let limits = EndpointConfiguration.Limits(maxHeaderBytes: 512)
 
-    struct Clock: WallClock {
-        func now() -> Date { FakeWorld.now }
-    }
+    static let clock = ManualWallClock(now)
 
     struct Source: EndpointCredentialSource {
         func lookup(profile: String) -> EndpointLookup {
@@ -72,11 +70,11 @@ struct EndpointFuzzCase {
     let stream: [UInt8]
 
     func run() {
-        let tokens = IMDSTokenStore(capacity: 16, wallClock: FakeWorld.Clock())
+        let tokens = IMDSTokenStore(capacity: 16, wallClock: FakeWorld.clock)
         let imdsToken = tokens.issue(ttlSeconds: 600).revealed
         let router = EndpointRouter(
             imdsProfile: "dev", containerToken: FakeWorld.containerToken, tokens: tokens,
-            source: FakeWorld.Source(), wallClock: FakeWorld.Clock()
+            source: FakeWorld.Source(), wallClock: FakeWorld.clock
         )
         let bytes = replacing(Array("@TOKEN@".utf8), with: Array(imdsToken.utf8), in: stream)
         let channel = EmbeddedChannel()
