@@ -14,6 +14,8 @@ public struct CredentialsFileError: Error, Sendable, Hashable, CustomStringConve
         case expiredCredentials
         /// A section name or value that cannot be written as one INI line.
         case unwritableValue
+        /// Removing credd's section would change how the user's next section reads.
+        case wouldChangeNextSection
         /// The file is not valid UTF-8.
         case invalidUTF8
         case unreadable

@@ -98,7 +98,10 @@ public struct CredentialsFileWriter: Sendable {
         let headerLine = try editableHeaderLine(of: name, in: document, file: file)
         switch update {
         case .remove:
-            guard headerLine != nil else { return .absent }
+            guard let headerLine else { return .absent }
+            if document.removingSectionChangesFollowingLines(named: name) {
+                throw CredentialsFileError(reason: .wouldChangeNextSection, file: file, line: headerLine, section: name, message: "removing this section would make the indented section header after it part of the value before it (AWS tools read an indented line after a key as its continuation); unindent that header, or delete this section by hand; nothing was removed")
+            }
             document.removeSection(named: name)
             return .removed
         case let .write(_, credentials):

@@ -274,6 +274,18 @@ public struct INIDocument: Sendable, Hashable {
         return true
     }
 
+    /// Whether removing the first section named `name` would change how the lines after it
+    /// read. Only a header ends a value in configparser's reading: an indented line after an
+    /// entry continues it, blank lines and comments notwithstanding. So a whitespace-indented
+    /// header right after the section would become part of the value before the section.
+    public func removingSectionChangesFollowingLines(named name: String) -> Bool {
+        guard let range = removalRange(ofSectionNamed: name), range.upperBound < lines.count else { return false }
+        var trial = self
+        trial.removeLines(at: Array(range))
+        let following = lines[range.upperBound...]
+        return !trial.lines.suffix(following.count).map(\.kind).elementsEqual(following.map(\.kind))
+    }
+
     // MARK: - Internals
 
     /// The entries of the first section named `name`, where a new entry would go, and its

@@ -64,6 +64,20 @@ struct WriterFailureTests {
         #expect(try directory.read("credentials") == "[other]\na = 1\na = 2\n")
     }
 
+    @Test("a removal that would fold the user's indented header into the section before it is refused")
+    func removalThatChangesTheNextSection() throws {
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
+        defer { directory.remove() }
+        // After [gone]'s marker the indented header is a header; after [user]'s key it would
+        // continue that key's value, as botocore reads it.
+        let text = "[user]\nregion = eu-west-1\n\n[gone]\n# managed by credd\n  [work]\nregion = us-east-1\n"
+        try directory.write("credentials", text, mode: nil)
+        let outcomes = try writer(directory).apply([.remove(section: "gone")])
+        #expect(outcomes.first?.failure?.reason == .wouldChangeNextSection)
+        #expect(outcomes.first?.failure?.line == 4)
+        #expect(try directory.read("credentials") == text)
+    }
+
     @Test("a failed write (disk full) leaves the original intact and no temp file behind")
     func diskFull() throws {
         let directory = try TemporaryDirectory(prefix: "credd-writer")

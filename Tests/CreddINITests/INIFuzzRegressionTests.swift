@@ -24,4 +24,20 @@ struct INIFuzzRegressionTests {
         #expect(document.serialized() == "[m]\r\n")
         #expect(document == INIDocument(parsing: document.serialized()))
     }
+
+    @Test("removing a section announces when an indented header after it would become a continuation")
+    func removalBeforeAnIndentedHeader() {
+        // Minimised from Fuzz/Open/fuzz-ini: only a header ends a value in configparser.
+        let text = "[a]\nk = v\n\n[b]\n# note\n  [c]\nx = 1\n"
+        var document = INIDocument(parsing: text)
+        #expect(document.section(named: "c") != nil)
+        #expect(document.removingSectionChangesFollowingLines(named: "b"))
+        #expect(!document.removingSectionChangesFollowingLines(named: "a"))
+        #expect(!document.removingSectionChangesFollowingLines(named: "c"))
+        #expect(!document.removingSectionChangesFollowingLines(named: "missing"))
+        let removed = document.removeSection(named: "b")
+        #expect(removed)
+        #expect(document.section(named: "c") == nil, "what botocore reads too")
+        #expect(document == INIDocument(parsing: document.serialized()))
+    }
 }
