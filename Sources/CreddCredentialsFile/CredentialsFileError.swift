@@ -23,6 +23,8 @@ public struct CredentialsFileError: Error, Sendable, Hashable, CustomStringConve
         /// Another process held the lock for longer than `Configuration.lockTimeout`.
         case lockTimedOut
         case writeFailed
+        /// Another program changed the file between credd's read and its rename, on every attempt.
+        case changedDuringWrite
         /// The path is a chain of symlinks that does not end.
         case symlinkLoop
         /// Key rotation: the section, or its `aws_access_key_id` / `aws_secret_access_key`, is not there.

@@ -72,6 +72,34 @@ extension CredentialsFileWriter {
         return descriptor
     }
 
+    /// How often one rewrite starts again because another program changed the file between
+    /// credd's read and its rename.
+    static let maximumAttempts = 5
+
+    /// Under the lock: reads the file, lets `edit` compute the new bytes (`nil`: nothing to
+    /// write) and replaces the file with them. Programs that ignore credd's lock (editors,
+    /// `aws configure`, other tools) can still change the file meanwhile; when one did, the edit
+    /// starts again from what that program wrote, so its change is kept rather than overwritten.
+    func rewrite<Outcome>(
+        _ target: String, directory: String,
+        _ edit: (_ original: [UInt8]?) throws(CredentialsFileError) -> (bytes: [UInt8]?, outcome: Outcome)
+    ) throws(CredentialsFileError) -> Outcome {
+        let lock = try acquireLock(for: target)
+        defer { close(lock) }
+        var attempt = 1
+        while true {
+            let original = try readFile(target)
+            let (bytes, outcome) = try edit(original)
+            guard let bytes else { return outcome }
+            do throws(CredentialsFileError) {
+                try writeAtomically(bytes, to: target, directory: directory, replacing: original)
+                return outcome
+            } catch where error.reason == .changedDuringWrite && attempt < Self.maximumAttempts {
+                attempt += 1
+            }
+        }
+    }
+
     /// The file's bytes, or `nil` when it does not exist yet.
     func readFile(_ target: String) throws(CredentialsFileError) -> [UInt8]? {
         let descriptor = open(target, O_RDONLY | O_CLOEXEC)
@@ -99,7 +127,8 @@ extension CredentialsFileWriter {
 
     /// Temp file beside the target (0600, `O_EXCL`), write, fsync, rename, fsync the directory.
     /// On any failure before the rename the temp file is removed and the target is untouched.
-    func writeAtomically(_ bytes: [UInt8], to target: String, directory: String) throws(CredentialsFileError) {
+    /// The rename happens only while the target still holds `original` (`nil`: still absent).
+    func writeAtomically(_ bytes: [UInt8], to target: String, directory: String, replacing original: [UInt8]?) throws(CredentialsFileError) {
         let base = target.lastIndex(of: "/").map { String(target[target.index(after: $0)...]) } ?? target
         let temporaryPrefix = ".\(base).credd-"
         removeStaleTemporaryFiles(in: directory, prefix: temporaryPrefix)
@@ -126,6 +155,11 @@ extension CredentialsFileWriter {
             throw error
         }
         if close(descriptor) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot close the new file; nothing was written") }
+        // Checked after the slow fsync, so that only the few microseconds before the rename stay
+        // open to a change credd cannot see.
+        if try readFile(target) != original {
+            throw CredentialsFileError(reason: .changedDuringWrite, file: target, message: "another program kept changing the file while credd wrote it (\(Self.maximumAttempts) attempts), without taking credd's lock \(target).lock; nothing was written so that its changes are kept, credd tries again shortly")
+        }
         if rename(temporary, target) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot replace the file; nothing was written") }
         renamed = true
         // Make the rename itself durable; the new content is already complete either way.

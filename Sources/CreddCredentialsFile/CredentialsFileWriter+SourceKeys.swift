@@ -35,23 +35,20 @@ extension CredentialsFileWriter {
         }
         let target = try resolveSymlinks(path)
         let directory = Self.directory(of: target)
-        let lock = try acquireLock(for: target)
-        defer { close(lock) }
-
-        guard let original = try readFile(target) else { throw missingFile(target, section: section) }
-        var document = try parse(original, file: target)
-        let current = try sourceKeys(in: document, section: section, file: target)
-        guard current.accessKeyId == expectedAccessKeyId else {
-            throw CredentialsFileError(reason: .sourceKeysChanged, file: target, line: document.section(named: section)?.entry(forKey: "aws_access_key_id")?.lineNumber, section: section, message: "the section now holds key \(current.accessKeyId), not \(expectedAccessKeyId): it was edited meanwhile; nothing was written")
-        }
-        do {
-            try document.setValues([("aws_access_key_id", newKeys.accessKeyId), ("aws_secret_access_key", newKeys.secretAccessKey.revealed)], inSection: section)
-        } catch {
-            throw CredentialsFileError(reason: .unwritableValue, file: target, section: section, message: "\(error.description); nothing was written")
-        }
-        let bytes = document.serializedBytes()
-        if bytes != original {
-            try writeAtomically(bytes, to: target, directory: directory)
+        try rewrite(target, directory: directory) { (original: [UInt8]?) throws(CredentialsFileError) -> (bytes: [UInt8]?, outcome: Void) in
+            guard let original else { throw missingFile(target, section: section) }
+            var document = try parse(original, file: target)
+            let current = try sourceKeys(in: document, section: section, file: target)
+            guard current.accessKeyId == expectedAccessKeyId else {
+                throw CredentialsFileError(reason: .sourceKeysChanged, file: target, line: document.section(named: section)?.entry(forKey: "aws_access_key_id")?.lineNumber, section: section, message: "the section now holds key \(current.accessKeyId), not \(expectedAccessKeyId): it was edited meanwhile; nothing was written")
+            }
+            do throws(INIError) {
+                try document.setValues([("aws_access_key_id", newKeys.accessKeyId), ("aws_secret_access_key", newKeys.secretAccessKey.revealed)], inSection: section)
+            } catch {
+                throw CredentialsFileError(reason: .unwritableValue, file: target, section: section, message: "\(error.description); nothing was written")
+            }
+            let bytes = document.serializedBytes()
+            return (bytes != original ? bytes : nil, ())
         }
     }
 

@@ -55,30 +55,24 @@ public struct CredentialsFileWriter: Sendable {
         let target = try resolveSymlinks(path)
         let directory = Self.directory(of: target)
         try ensureDirectory(directory, for: target)
-        let lock = try acquireLock(for: target)
-        defer { close(lock) }
-
-        let original = try readFile(target)
-        var document = try parse(original ?? [], file: target)
-        let now = clock.now()
-        var outcomes: [SectionOutcome] = []
-        var changed = false
-        for update in updates {
-            // A refused update throws before its first edit, so the others edit in place.
-            let result = Result { () throws(CredentialsFileError) -> SectionOutcome.Change in
-                try apply(update, to: &document, file: target, now: now)
+        return try rewrite(target, directory: directory) { original throws(CredentialsFileError) in
+            var document = try parse(original ?? [], file: target)
+            let now = clock.now()
+            var outcomes: [SectionOutcome] = []
+            var changed = false
+            for update in updates {
+                // A refused update throws before its first edit, so the others edit in place.
+                let result = Result { () throws(CredentialsFileError) -> SectionOutcome.Change in
+                    try apply(update, to: &document, file: target, now: now)
+                }
+                if case let .success(change) = result, change != .unchanged, change != .absent {
+                    changed = true
+                }
+                outcomes.append(SectionOutcome(section: update.section, result: result))
             }
-            if case let .success(change) = result, change != .unchanged, change != .absent {
-                changed = true
-            }
-            outcomes.append(SectionOutcome(section: update.section, result: result))
+            let bytes = document.serializedBytes()
+            return (changed && bytes != original ? bytes : nil, outcomes)
         }
-
-        let bytes = document.serializedBytes()
-        if changed, bytes != original {
-            try writeAtomically(bytes, to: target, directory: directory)
-        }
-        return outcomes
     }
 
     /// The sections that carry credd's marker, so the daemon can remove those whose profiles

@@ -3,22 +3,48 @@ import CreddCore
 import CreddCredentialsFile
 import CreddRefresh
 import Dispatch
+import Foundation
 import Logging
+import Synchronization
 
 /// Writes renewed credentials into the managed sections of the credentials file, one rewrite
 /// per batch, and records per-profile problems for `credd status`. The endpoint reads the
 /// engine directly, so a file problem never stops it serving.
+///
+/// A rewrite that fails as a whole (the lock held too long, the disk, another program changing
+/// the file throughout) is tried again with backoff, and each later rewrite carries the updates
+/// still unwritten: otherwise the file would keep credentials that expire before the next renewal.
 final class CredentialsOutput: CredentialSink {
+    /// The first wait before a failed rewrite is tried again; it doubles up to the maximum.
+    static let firstRetryDelay: TimeInterval = 1
+    static let maximumRetryDelay: TimeInterval = 30
+
+    private struct PendingUpdate: Sendable {
+        let profile: String
+        let update: SectionUpdate
+    }
+
+    private struct RetryState {
+        /// Updates of failed rewrites, at most one per section (the latest).
+        var unwritten: [PendingUpdate] = []
+        var consecutiveFailures = 0
+        var retryScheduled = false
+    }
+
     private let profiles: ProfileDirectory
     private let wallClock: any WallClock
     private let logger: Logger
+    private let writerConfiguration: CredentialsFileWriter.Configuration
     /// Serialises rewrites and keeps blocking file I/O (flock, fsync) off the cooperative pool.
     private let queue = DispatchQueue(label: "credd.credentials-file")
+    /// Read and changed only on `queue`, so a retry and a new batch never reorder a section's updates.
+    private let retry = Mutex(RetryState())
 
-    init(profiles: ProfileDirectory, wallClock: any WallClock, logger: Logger) {
+    init(profiles: ProfileDirectory, wallClock: any WallClock, logger: Logger, writerConfiguration: CredentialsFileWriter.Configuration = .init()) {
         self.profiles = profiles
         self.wallClock = wallClock
         self.logger = logger
+        self.writerConfiguration = writerConfiguration
     }
 
     func apply(_ batch: [CredentialUpdate]) async {
@@ -37,10 +63,10 @@ final class CredentialsOutput: CredentialSink {
     /// config is broken right now are kept: a typo must not delete anything.
     func removeOrphanedSections(keeping protectedProfiles: Set<String>) async {
         let configuration = profiles.configuration
-        let writer = CredentialsFileWriter(path: configuration.settings.credentialsFile, clock: wallClock)
+        let writer = CredentialsFileWriter(path: configuration.settings.credentialsFile, clock: wallClock, configuration: writerConfiguration)
         let owned: [String]
         do {
-            owned = try await onQueue { () throws(CredentialsFileError) in try writer.ownedSections() }
+            owned = try await onQueue { Result { () throws(CredentialsFileError) in try writer.ownedSections() } }.get()
         } catch {
             logger.warning("cannot read the credentials file: \(error)")
             return
@@ -53,13 +79,31 @@ final class CredentialsOutput: CredentialSink {
 
     private func write(_ updates: [(profile: String, update: SectionUpdate)]) async {
         guard !updates.isEmpty else { return }
-        let writer = CredentialsFileWriter(path: profiles.configuration.settings.credentialsFile, clock: wallClock)
-        let sections = updates.map(\.update)
-        do {
-            let outcomes = try await onQueue { () throws(CredentialsFileError) in try writer.apply(sections) }
+        await write(updates.map { PendingUpdate(profile: $0.profile, update: $0.update) })
+    }
+
+    /// One rewrite of `updates` plus whatever earlier failed rewrites left unwritten.
+    private func write(_ updates: [PendingUpdate]) async {
+        let writer = CredentialsFileWriter(path: profiles.configuration.settings.credentialsFile, clock: wallClock, configuration: writerConfiguration)
+        let (attempted, result) = await onQueue { [self] in
+            let attempted = retry.withLock { state in
+                let newer = Set(updates.map(\.update.section))
+                let carried = state.unwritten.filter { !newer.contains($0.update.section) }
+                state.unwritten = []
+                return carried + updates
+            }
+            guard !attempted.isEmpty else { return (attempted, Result<[SectionOutcome], CredentialsFileError>.success([])) }
+            let result = Result { () throws(CredentialsFileError) in try writer.apply(attempted.map(\.update)) }
+            if case .failure = result { retry.withLock { $0.unwritten = attempted } }
+            return (attempted, result)
+        }
+        guard !attempted.isEmpty else { return }
+        switch result {
+        case let .success(outcomes):
+            retry.withLock { $0.consecutiveFailures = 0 }
             var failed: [String: String] = [:]
             var succeeded: [String] = []
-            for (entry, outcome) in zip(updates, outcomes) {
+            for (entry, outcome) in zip(attempted, outcomes) {
                 switch outcome.result {
                 case .success:
                     succeeded.append(entry.profile)
@@ -70,24 +114,37 @@ final class CredentialsOutput: CredentialSink {
             }
             profiles.recordWrite(errors: failed, succeeded: succeeded)
             if !succeeded.isEmpty {
-                logger.info("credentials file updated", metadata: ["credd.sections": "\(sections.map(\.section).joined(separator: ","))"])
+                logger.info("credentials file updated", metadata: ["credd.sections": "\(attempted.map(\.update.section).joined(separator: ","))"])
             }
-        } catch {
-            logger.error("credentials file not written", metadata: ["error": "\(error)"])
-            profiles.recordWrite(errors: Dictionary(updates.map { ($0.profile, error.description) }) { $1 }, succeeded: [])
+        case let .failure(error):
+            profiles.recordWrite(errors: Dictionary(attempted.map { ($0.profile, error.description) }) { $1 }, succeeded: [])
+            let delay = scheduleRetry()
+            logger.error("credentials file not written", metadata: ["error": "\(error)", "credd.retry-in": "\(Int(delay)) s"])
         }
     }
 
-    private func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws(CredentialsFileError) -> T) async throws(CredentialsFileError) -> T {
-        let result: Result<T, CredentialsFileError> = await withCheckedContinuation { continuation in
-            queue.async {
-                do throws(CredentialsFileError) {
-                    continuation.resume(returning: .success(try work()))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
+    /// Starts the one retry task unless it is already waiting; returns the wait.
+    private func scheduleRetry() -> TimeInterval {
+        let (delay, start) = retry.withLock { state in
+            state.consecutiveFailures += 1
+            let delay = min(Self.firstRetryDelay * pow(2, Double(min(state.consecutiveFailures - 1, 30))), Self.maximumRetryDelay)
+            defer { state.retryScheduled = true }
+            return (delay, !state.retryScheduled)
+        }
+        if start {
+            let deadline = wallClock.now().addingTimeInterval(delay)
+            Task {
+                try? await wallClock.sleep(until: deadline)
+                retry.withLock { $0.retryScheduled = false }
+                await write([PendingUpdate]())
             }
         }
-        return try result.get()
+        return delay
+    }
+
+    private func onQueue<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: work()) }
+        }
     }
 }
