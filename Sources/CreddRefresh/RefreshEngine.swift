@@ -51,6 +51,9 @@ public actor RefreshEngine {
     private var profiles: [String: Profile] = [:]
     /// Config order, for `statuses()`.
     private var order: [String] = []
+    /// Each profile's dependents (the profiles it is the source of), in config order: every
+    /// successful renewal notifies them, so finding them must not scan all profiles.
+    private var dependents: [String: [String]] = [:]
     private var renewals: [String: Renewal] = [:]
     private var nextRenewalID: UInt64 = 0
     private var attemptWaiters: [String: [AttemptWaiter]] = [:]
@@ -100,6 +103,7 @@ public actor RefreshEngine {
         }
         self.profiles = initialProfiles
         self.order = initialOrder
+        self.dependents = Self.dependents(of: initialOrder.compactMap { initialProfiles[$0]?.spec })
         self.awaitingFirstAttempt = Set(initialOrder)
         let (pending, deliveries) = AsyncStream.makeStream(of: Delivery.self)
         self.deliveries = deliveries
@@ -153,6 +157,7 @@ public actor RefreshEngine {
         let specs = newSpecs.filter { seen.insert($0.name).inserted }
         let removed = order.filter { !seen.contains($0) }
         order = specs.map(\.name)
+        dependents = Self.dependents(of: specs)
         for name in removed {
             renewals.removeValue(forKey: name)?.task.cancel()
             profiles[name] = nil
@@ -270,7 +275,7 @@ public actor RefreshEngine {
         case .withdraw:
             enqueue(.withdrawn(profile: name, reason: .expired))
         case .notifyDependents:
-            for dependent in order where profiles[dependent]?.spec.sourceProfile == name {
+            for dependent in dependents[name] ?? [] {
                 send(.sourceRenewed, to: dependent)
             }
         case .requestSourceRenewal:
@@ -278,6 +283,14 @@ public actor RefreshEngine {
                 send(.dependentReportedExpiry, to: source)
             }
         }
+    }
+
+    private static func dependents(of specs: [ProfileSpec]) -> [String: [String]] {
+        var dependents: [String: [String]] = [:]
+        for spec in specs {
+            if let source = spec.sourceProfile { dependents[source, default: []].append(spec.name) }
+        }
+        return dependents
     }
 
     private func startRenewal(_ name: String, mfaCode: Secret?, now: Date) {
