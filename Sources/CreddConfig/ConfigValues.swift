@@ -3,35 +3,58 @@ import Foundation
 /// Validation of individual config values, following what AWS accepts. Each check returns the
 /// parsed value or a message saying what a valid value looks like.
 enum ConfigValues {
+    // The patterns below are AWS's regular expressions matched by hand: a `Regex` literal is
+    // compiled again on every call (most of a config load's CPU), and `Regex` is not Sendable,
+    // so it cannot be kept in a static. Every class is ASCII, so matching UTF-8 bytes is the
+    // same as matching characters. `ConfigValuesTests` checks each against its regex.
+
+    /// `arn:aws[a-z-]*:iam::[0-9]{12}:role\/[A-Za-z0-9_+=,.@\/-]{1,512}`, i.e.
     /// `arn:aws[-partition]:iam::123456789012:role/[path/]Name`.
     static func isRoleARN(_ value: String) -> Bool {
-        value.wholeMatch(of: /arn:aws[a-z-]*:iam::[0-9]{12}:role\/[A-Za-z0-9_+=,.@\/-]{1,512}/) != nil
+        isIAMARN(value, resource: "role/")
     }
 
-    /// A virtual MFA device ARN, or a hardware token's serial number (e.g. `GAHT12345678`).
+    /// A virtual MFA device ARN (`arn:aws[a-z-]*:iam::[0-9]{12}:mfa\/[A-Za-z0-9_+=,.@\/-]{1,512}`),
+    /// or a hardware token's serial number (`[A-Za-z0-9]{9,256}`, e.g. `GAHT12345678`).
     static func isMFASerial(_ value: String) -> Bool {
-        value.wholeMatch(of: /arn:aws[a-z-]*:iam::[0-9]{12}:mfa\/[A-Za-z0-9_+=,.@\/-]{1,512}/) != nil
-            || value.wholeMatch(of: /[A-Za-z0-9]{9,256}/) != nil
+        isIAMARN(value, resource: "mfa/") || ASCIIClass.alphanumeric.matchesWhole(value.utf8[...], count: 9...256)
     }
 
     /// STS's `RoleSessionName` pattern, `[\w+=,.@-]{2,64}`.
     static func isRoleSessionName(_ value: String) -> Bool {
-        value.wholeMatch(of: /[A-Za-z0-9_+=,.@-]{2,64}/) != nil
+        ASCIIClass.sessionName.matchesWhole(value.utf8[...], count: 2...64)
     }
 
     /// STS's `ExternalId`: 2 to 1224 characters of `[\w+=,.@:\/-]`.
     static func isExternalId(_ value: String) -> Bool {
-        value.wholeMatch(of: /[A-Za-z0-9_+=,.@:\/-]{2,1224}/) != nil
+        ASCIIClass.externalId.matchesWhole(value.utf8[...], count: 2...1224)
     }
 
-    /// A region name such as `eu-west-1`, `us-gov-west-1` or `cn-north-1`.
+    /// A region name such as `eu-west-1`, `us-gov-west-1` or `cn-north-1`:
+    /// `[a-z]{2,}(-[a-z0-9]+)+`.
     static func isRegion(_ value: String) -> Bool {
-        value.wholeMatch(of: /[a-z]{2,}(-[a-z0-9]+)+/) != nil
+        let parts = value.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        guard parts.count >= 2, ASCIIClass.lowercase.matchesWhole(parts[0], count: 2...Int.max) else { return false }
+        return parts.dropFirst().allSatisfy { ASCIIClass.lowercaseAlphanumeric.matchesWhole($0, count: 1...Int.max) }
     }
 
-    /// The characters the AWS SDKs accept in profile names (Java's rule, the strictest).
+    /// The characters the AWS SDKs accept in profile names (Java's rule, the strictest):
+    /// `[A-Za-z0-9_\/.%@-]+`.
     static func isProfileName(_ value: String) -> Bool {
-        value.wholeMatch(of: /[A-Za-z0-9_\/.%@-]+/) != nil
+        ASCIIClass.profileName.matchesWhole(value.utf8[...], count: 1...Int.max)
+    }
+
+    /// `arn:aws[a-z-]*:iam::[0-9]{12}:` then `resource`, then 1 to 512 of `[A-Za-z0-9_+=,.@\/-]`.
+    private static func isIAMARN(_ value: String, resource: String) -> Bool {
+        var rest = value.utf8[...]
+        guard rest.starts(with: "arn:aws".utf8) else { return false }
+        rest = rest.dropFirst(7).drop { ASCIIClass.partition.contains($0) }
+        guard rest.starts(with: ":iam::".utf8) else { return false }
+        rest = rest.dropFirst(6)
+        guard ASCIIClass.digits.matchesWhole(rest.prefix(12), count: 12...12) else { return false }
+        rest = rest.dropFirst(12)
+        guard rest.first == UInt8(ascii: ":"), rest.dropFirst().starts(with: resource.utf8) else { return false }
+        return ASCIIClass.arnResource.matchesWhole(rest.dropFirst(1 + resource.utf8.count), count: 1...512)
     }
 
     /// `true` or `false`, in any case, as the AWS SDKs read booleans.
@@ -132,6 +155,50 @@ enum ConfigValues {
         }
         return previous[b.count]
     }
+}
+
+/// A set of ASCII characters: one character class of the patterns above.
+struct ASCIIClass: Sendable {
+    private let low: UInt64
+    private let high: UInt64
+
+    /// The characters of `members`, where `a-z` stands for a range (a `-` first or last is itself).
+    init(_ members: String) {
+        let bytes = Array(members.utf8)
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        var index = 0
+        while index < bytes.count {
+            let isRange = index + 2 < bytes.count && bytes[index + 1] == UInt8(ascii: "-")
+            let last = isRange ? bytes[index + 2] : bytes[index]
+            precondition(bytes[index] <= last && last < 128, "ASCIIClass holds ASCII characters and ascending ranges")
+            for byte in bytes[index]...last {
+                if byte < 64 { low |= 1 << UInt64(byte) } else { high |= 1 << UInt64(byte - 64) }
+            }
+            index += isRange ? 3 : 1
+        }
+        self.low = low
+        self.high = high
+    }
+
+    func contains(_ byte: UInt8) -> Bool {
+        byte < 64 ? low & (1 << UInt64(byte)) != 0 : byte < 128 && high & (1 << UInt64(byte - 64)) != 0
+    }
+
+    /// Whether `bytes` is `count` characters of this class and nothing else.
+    func matchesWhole(_ bytes: Substring.UTF8View, count: ClosedRange<Int>) -> Bool {
+        count.contains(bytes.count) && bytes.allSatisfy(contains)
+    }
+
+    static let digits = ASCIIClass("0-9")
+    static let lowercase = ASCIIClass("a-z")
+    static let lowercaseAlphanumeric = ASCIIClass("a-z0-9")
+    static let alphanumeric = ASCIIClass("A-Za-z0-9")
+    static let partition = ASCIIClass("a-z-")
+    static let arnResource = ASCIIClass("A-Za-z0-9_+=,.@/-")
+    static let sessionName = ASCIIClass("A-Za-z0-9_+=,.@-")
+    static let externalId = ASCIIClass("A-Za-z0-9_+=,.@:/-")
+    static let profileName = ASCIIClass("A-Za-z0-9_/.%@-")
 }
 
 /// Why a value was rejected, in words for the user.

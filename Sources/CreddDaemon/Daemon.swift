@@ -103,7 +103,9 @@ public enum Daemon {
 
         // The engine's status changes have one consumer, which hands them to the endpoint (its
         // reason for a profile with nothing to serve) and on to systemd's STATUS= line.
-        let (statusChanges, statusContinuation) = AsyncStream.makeStream(of: ProfileStatus.self, bufferingPolicy: .bufferingNewest(256))
+        // STATUS= summarises every profile, so changes that queue up while it is being built
+        // coalesce into one rebuild (a pass of 1,000 renewals would otherwise rebuild it per change).
+        let (statusChanges, statusContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let endpointAlive = Atomic<Bool>(true)
         let reloadRequests = ReloadTriggers(watching: configuration.watchedFiles, logger: logger)
         var services: [any Service] = [
@@ -112,7 +114,7 @@ public enum Daemon {
                 await untilGracefulShutdown {
                     for await status in engine.statusChanges {
                         served.record(status)
-                        statusContinuation.yield(status)
+                        statusContinuation.yield()
                     }
                     statusContinuation.finish()
                 }
@@ -213,7 +215,7 @@ public enum Daemon {
 
     /// Keeps systemd's one-line `STATUS=` in step with the profiles' states.
     private static func keepStatusCurrent(
-        engine: RefreshEngine, changes: AsyncStream<ProfileStatus>, notifier: any SystemdNotifier, wallClock: any WallClock, logger: Logger
+        engine: RefreshEngine, changes: AsyncStream<Void>, notifier: any SystemdNotifier, wallClock: any WallClock, logger: Logger
     ) async {
         var last = ""
         func publish() async {

@@ -20,7 +20,6 @@ public actor RefreshEngine {
     private struct Profile {
         var spec: ProfileSpec
         var machine: ProfileRefreshMachine
-        var firstAttemptFinished = false
         var loggedState: ProfileState?
     }
 
@@ -52,13 +51,23 @@ public actor RefreshEngine {
     private var profiles: [String: Profile] = [:]
     /// Config order, for `statuses()`.
     private var order: [String] = []
+    /// Each profile's dependents (the profiles it is the source of), in config order: every
+    /// successful renewal notifies them, so finding them must not scan all profiles.
+    private var dependents: [String: [String]] = [:]
     private var renewals: [String: Renewal] = [:]
     private var nextRenewalID: UInt64 = 0
     private var attemptWaiters: [String: [AttemptWaiter]] = [:]
     private var firstPassWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Profiles whose first renewal has not finished yet: only these can keep the first pass
+    /// from being settled, so checking it costs little while most profiles are renewing.
+    private var awaitingFirstAttempt: Set<String> = []
     /// Until every profile's first attempt has finished, the batch waits for the whole pass.
     private var firstPassComplete = false
     private var batch: [CredentialUpdate] = []
+    /// The profiles in `batch`, and whether it withdraws any: kept so that each event costs
+    /// O(1) rather than a scan of a batch that holds a whole pass.
+    private var batchProfiles: Set<String> = []
+    private var batchWithdraws = false
     private var batchStartedAt: Date?
     private var timer: Timer?
     private var isRunning = false
@@ -94,6 +103,8 @@ public actor RefreshEngine {
         }
         self.profiles = initialProfiles
         self.order = initialOrder
+        self.dependents = Self.dependents(of: initialOrder.compactMap { initialProfiles[$0]?.spec })
+        self.awaitingFirstAttempt = Set(initialOrder)
         let (pending, deliveries) = AsyncStream.makeStream(of: Delivery.self)
         self.deliveries = deliveries
         // One consumer applies batches strictly in order, however the engine interleaves.
@@ -146,9 +157,11 @@ public actor RefreshEngine {
         let specs = newSpecs.filter { seen.insert($0.name).inserted }
         let removed = order.filter { !seen.contains($0) }
         order = specs.map(\.name)
+        dependents = Self.dependents(of: specs)
         for name in removed {
             renewals.removeValue(forKey: name)?.task.cancel()
             profiles[name] = nil
+            awaitingFirstAttempt.remove(name)
             resumeAttemptWaiters(
                 name,
                 with: .failure(RefreshFailure(
@@ -165,6 +178,7 @@ public actor RefreshEngine {
             } else {
                 profiles[spec.name] = Profile(
                     spec: spec, machine: ProfileRefreshMachine(spec: spec, schedule: configuration.schedule))
+                awaitingFirstAttempt.insert(spec.name)
                 send(.tick, to: spec.name)
             }
         }
@@ -236,12 +250,16 @@ public actor RefreshEngine {
     // MARK: - Events and actions
 
     private func send(_ event: ProfileRefreshMachine.Event, to name: String, mfaCode: Secret? = nil) {
-        guard var profile = profiles[name] else { return }
+        guard let index = profiles.index(forKey: name) else { return }
         let now = wallClock.now()
         var generator = random
-        let actions = profile.machine.handle(event, now: now, using: &generator)
+        // Through the index, the machine changes in place: no copy of the profile per event.
+        let actions = profiles.values[index].machine.handle(event, now: now, using: &generator)
         random = generator
-        profiles[name] = profile
+        // Only the profile that changed can have moved its deadline before the run loop's wake-up.
+        if let timer, let deadline = profiles.values[index].machine.nextDeadline, deadline < timer.wakeAt {
+            timer.task.cancel()
+        }
         for action in actions {
             perform(action, for: name, mfaCode: mfaCode, now: now)
         }
@@ -257,7 +275,7 @@ public actor RefreshEngine {
         case .withdraw:
             enqueue(.withdrawn(profile: name, reason: .expired))
         case .notifyDependents:
-            for dependent in order where profiles[dependent]?.spec.sourceProfile == name {
+            for dependent in dependents[name] ?? [] {
                 send(.sourceRenewed, to: dependent)
             }
         case .requestSourceRenewal:
@@ -265,6 +283,14 @@ public actor RefreshEngine {
                 send(.dependentReportedExpiry, to: source)
             }
         }
+    }
+
+    private static func dependents(of specs: [ProfileSpec]) -> [String: [String]] {
+        var dependents: [String: [String]] = [:]
+        for spec in specs {
+            if let source = spec.sourceProfile { dependents[source, default: []].append(spec.name) }
+        }
+        return dependents
     }
 
     private func startRenewal(_ name: String, mfaCode: Secret?, now: Date) {
@@ -300,14 +326,14 @@ public actor RefreshEngine {
             resumeAttemptWaiters(name, with: .failure(shuttingDown))
             return
         }
-        profiles[name]?.firstAttemptFinished = true
+        awaitingFirstAttempt.remove(name)
         switch result {
         case .success(let credentials):
             send(.renewalSucceeded(credentials), to: name)
         case .failure(let failure):
             send(.renewalFailed(failure), to: name)
         }
-        if renewals[name] == nil {
+        if renewals[name] == nil, attemptWaiters[name] != nil {
             resumeAttemptWaiters(name, with: result.flatMap { _ in attemptOutcome(name) })
         }
         settle()
@@ -331,11 +357,8 @@ public actor RefreshEngine {
         let passJustCompleted = !firstPassComplete && allProfilesSettled()
         if passJustCompleted { firstPassComplete = true }
         if let batchStartedAt, !batch.isEmpty {
-            let containsWithdrawal = batch.contains {
-                if case .withdrawn = $0 { true } else { false }
-            }
             let delayed = firstPassComplete && now.timeIntervalSince(batchStartedAt) >= configuration.maximumBatchDelay
-            if renewals.isEmpty || containsWithdrawal || passJustCompleted || delayed {
+            if renewals.isEmpty || batchWithdraws || passJustCompleted || delayed {
                 flushBatch()
             }
         }
@@ -344,7 +367,8 @@ public actor RefreshEngine {
             firstPassWaiters = []
             waiters.forEach(afterDeliveries(resume:))
         }
-        if let timer, let deadline = nextDeadline(), deadline < timer.wakeAt {
+        // Profiles' deadlines are checked as they change (`send`); here, the batch's.
+        if let timer, let deadline = batchDeadline, deadline < timer.wakeAt {
             timer.task.cancel()
         }
     }
@@ -352,7 +376,11 @@ public actor RefreshEngine {
     private func enqueue(_ update: CredentialUpdate) {
         if batch.isEmpty { batchStartedAt = wallClock.now() }
         // A later update for the same profile supersedes an undelivered earlier one.
-        batch.removeAll { $0.profile == update.profile }
+        if !batchProfiles.insert(update.profile).inserted {
+            batch.removeAll { $0.profile == update.profile }
+            batchWithdraws = batch.contains { if case .withdrawn = $0 { true } else { false } }
+        }
+        if case .withdrawn = update { batchWithdraws = true }
         batch.append(update)
     }
 
@@ -360,6 +388,8 @@ public actor RefreshEngine {
         guard !batch.isEmpty else { return }
         deliveries.yield(.batch(batch))
         batch = []
+        batchProfiles = []
+        batchWithdraws = false
         batchStartedAt = nil
     }
 
@@ -369,12 +399,15 @@ public actor RefreshEngine {
         if case .terminated = deliveries.yield(.applied(waiter)) { waiter.resume() }
     }
 
+    /// When the pending batch goes out even if renewals are still running.
+    private var batchDeadline: Date? {
+        guard let batchStartedAt, !batch.isEmpty, firstPassComplete else { return nil }
+        return batchStartedAt.addingTimeInterval(configuration.maximumBatchDelay)
+    }
+
     private func nextDeadline() -> Date? {
-        var deadlines = order.compactMap { profiles[$0]?.machine.nextDeadline }
-        if let batchStartedAt, !batch.isEmpty, firstPassComplete {
-            deadlines.append(batchStartedAt.addingTimeInterval(configuration.maximumBatchDelay))
-        }
-        return deadlines.min()
+        let earliestProfile = profiles.values.lazy.compactMap(\.machine.nextDeadline).min()
+        return [batchDeadline, earliestProfile].compactMap { $0 }.min()
     }
 
     private func nextWakeUp(now: Date) -> Date {
@@ -455,11 +488,11 @@ public actor RefreshEngine {
     /// Settled: the first renewal finished, or the profile waits on the user or on a source
     /// that is itself settled.
     private func allProfilesSettled() -> Bool {
-        order.allSatisfy { isSettled($0, depth: 0) }
+        awaitingFirstAttempt.allSatisfy { isSettled($0, depth: 0) }
     }
 
     private func isSettled(_ name: String, depth: Int) -> Bool {
-        guard let profile = profiles[name], !profile.firstAttemptFinished else { return true }
+        guard awaitingFirstAttempt.contains(name), let profile = profiles[name] else { return true }
         switch profile.machine.state {
         case .needsMFA, .error:
             return true

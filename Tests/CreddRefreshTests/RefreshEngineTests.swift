@@ -209,6 +209,31 @@ struct RefreshEngineTests {
         await running.value
     }
 
+    @Test("update: a role moved to another source is started by that source's renewal")
+    func updateMovesDependent() async throws {
+        let stuck = Script()
+        let harness = EngineHarness(
+            [spec("a"), spec("role", source: "a")],
+            handlers: [
+                "a": FakeRenewer.scripted(stuck), "b": FakeRenewer.always(.succeed(lifetime: hour)),
+                "role": FakeRenewer.always(.succeed(lifetime: hour)),
+            ])
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        #expect(harness.renewer.calls(for: "role").isEmpty, "waits for a, which never answers")
+
+        await harness.engine.update(profiles: [spec("a"), spec("b"), spec("role", source: "b", version: 2)])
+        try await harness.settle(inFlight: 1)
+        let roleCalls = harness.renewer.calls(for: "role")
+        #expect(roleCalls.count == 1)
+        let fromB = await harness.engine.credentials(for: "b")
+        #expect(fromB != nil)
+        #expect(roleCalls.first?.source == fromB, "signed with b's session")
+        #expect(await harness.status("role")?.state == .fresh)
+        running.cancel()
+        await running.value
+    }
+
     @Test("removing a profile mid-renewal cancels it and answers its waiters")
     func removeDuringRenewal() async throws {
         let script = Script()

@@ -73,6 +73,12 @@ class FakeSTSProcess:
     def requests_served(self):
         return int(self.get("/__requests"))
 
+    def timings(self, since):
+        """The STS calls that arrived at or after `since` (time.monotonic()), as
+        {"action", "arrived", "sent"} (fake_sts.py only)."""
+        import json
+        return [call for call in json.loads(self.get("/__timings")) if call["arrived"] >= since]
+
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=10)
