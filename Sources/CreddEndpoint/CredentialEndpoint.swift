@@ -168,11 +168,10 @@ public final class CredentialEndpoint: Sendable {
     ) throws {
         let connectionGuard = ConnectionGuardHandler(limits: limits, registry: registry)
         try channel.pipeline.syncOperations.addHandler(connectionGuard)
-        // Response headers are credd's own constants and digits: validating them per response
-        // (NIO's default) costs ~7 % of a request and can find nothing.
-        // No pipelining assistance either: responses are written synchronously, in request order.
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
+        // Only NIO's request parser: responses are written as bytes, synchronously and in request
+        // order, so the encoder, header validation and pipelining assistance have nothing to do,
+        // and the request handler answers parse errors itself.
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
         try channel.pipeline.syncOperations.addHandler(
             EndpointRequestHandler(router: router, connectionGuard: connectionGuard, logger: logger, verifyPeer: verifyPeer))
     }

@@ -165,11 +165,8 @@ struct EndpointRouter: Sendable {
         case .available(let published):
             // Checked per request: credentials are published once but may outlive their expiry.
             let now = wallClock.now()
-            if let bodies = published.servableBodies(at: now) {
-                response = route == .imdsCredentials
-                    // EC2 serves metadata as text/plain; SDKs parse the body as JSON regardless.
-                    ? EndpointResponse(status: .ok, contentType: "text/plain", body: bodies.imds, extraHeaders: Self.noStore)
-                    : EndpointResponse(status: .ok, contentType: "application/json", body: bodies.container, extraHeaders: Self.noStore)
+            if let responses = published.servableResponses(at: now) {
+                response = route == .imdsCredentials ? responses.imds : responses.container
             } else if let expiration = published.expiration, expiration <= now {
                 response = Self.unavailable("the credentials of profile \(profile) expired at \(AWSTimestamp.format(expiration)); see `credd status \(profile)`")
             } else {
@@ -181,7 +178,7 @@ struct EndpointRouter: Sendable {
         return response
     }
 
-    private static let noStore = [(name: "Cache-Control", value: "no-store")]
+    static let noStore = [(name: "Cache-Control", value: "no-store")]
 
     /// 503: every SDK retries it a few times and then fails the credential fetch with this status,
     /// rather than treating it as a permanent client error.

@@ -188,6 +188,51 @@ struct EndpointServerTests {
         }
     }
 
+    /// After a parse error: one 400 that closes, after the answers to the requests before it, and nothing more.
+    @Test(arguments: [
+        "GARBAGE\r\n\r\n",
+        "GET /v1/credentials/dev HTTP/1.1\r\nHost: 127.0.0.1\r\n folded: value\r\n\r\n",
+        "GET /v1/credentials/dev HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+        "GET /v1/credentials/dev HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ])
+    func aParseErrorAfterPipelinedRequestsIsAnsweredOnceAndCloses(malformed: String) async throws {
+        try await TestEndpoint.withRunning(source: source) { port in
+            let (responses, closed) = await onDedicatedThread { () -> ([RawHTTPResponse?], Bool) in
+                let descriptor = RawHTTPClient.connect(port: port)
+                defer { close(descriptor) }
+                RawHTTPClient.send(descriptor, Array((Self.containerRequest(port: port) + malformed + Self.containerRequest(port: port)).utf8))
+                let responses = RawHTTPClient.readResponses(descriptor, count: 2)
+                return (responses, RawHTTPClient.waitForClose(descriptor))
+            }
+            #expect(responses.map { $0?.status } == [200, 400])
+            #expect(responses[1]?.header("Connection") == "close")
+            #expect(responses[1]?.header("Content-Type") == "application/json")
+            #expect(closed)
+        }
+    }
+
+    @Test func http10ClientsGetKeepAliveOnlyWhenTheyAskForIt() async throws {
+        try await TestEndpoint.withRunning(source: source) { port in
+            let (kept, last, closed) = await onDedicatedThread { () -> (RawHTTPResponse?, RawHTTPResponse?, Bool) in
+                let descriptor = RawHTTPClient.connect(port: port)
+                defer { close(descriptor) }
+                let request = Self.containerRequest(port: port).replacingOccurrences(of: "HTTP/1.1", with: "HTTP/1.0")
+                RawHTTPClient.send(descriptor, Array(request.replacingOccurrences(of: "\r\n\r\n", with: "\r\nConnection: keep-alive\r\n\r\n").utf8))
+                let kept = RawHTTPClient.readResponse(descriptor)
+                RawHTTPClient.send(descriptor, Array(request.utf8))
+                let last = RawHTTPClient.readResponse(descriptor)
+                return (kept, last, RawHTTPClient.waitForClose(descriptor))
+            }
+            #expect(kept?.version == "HTTP/1.0")
+            #expect(kept?.status == 200)
+            #expect(kept?.header("Connection") == "keep-alive")
+            #expect(last?.status == 200)
+            #expect(last?.header("Connection") == "close")
+            #expect(last?.body.contains(credentials.secretAccessKey.revealed) == true)
+            #expect(closed)
+        }
+    }
+
     @Test func stalledAndIdleConnectionsAreClosed() async throws {
         let limits = EndpointConfiguration.Limits(requestTimeout: .seconds(1), idleTimeout: .seconds(1))
         try await TestEndpoint.withRunning(configuration: TestEndpoint.configuration(limits: limits), source: source) { port in
