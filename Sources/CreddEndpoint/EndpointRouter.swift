@@ -23,7 +23,9 @@ struct EndpointRouter: Sendable {
         guard head.uri.hasPrefix("/") else {
             return .error(.badRequest, code: "BadRequest", message: "the request target must be a path", refusal: "target", closesConnection: true)
         }
-        let path = String(head.uri.prefix { $0 != "?" && $0 != "#" })
+        // On the bytes: the target is ASCII as HTTP sends it, and Character iteration costs per request.
+        let end = head.uri.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? head.uri.endIndex
+        let path = String(head.uri[..<end])
         switch head.method {
         case .PUT:
             return issueToken(path: path, headers: head.headers)
@@ -148,9 +150,9 @@ struct EndpointRouter: Sendable {
 
     /// The percent-decoded profile name in a path's last segment; `nil` for an empty or nested one.
     static func profileName(in segment: Substring) -> String? {
-        // Characters, not Foundation's string search; and most names need no decoding.
-        guard !segment.isEmpty, !segment.contains("/" as Character) else { return nil }
-        guard segment.contains("%" as Character) else { return String(segment) }
+        // Bytes, not Foundation's string search or Characters; and most names need no decoding.
+        guard !segment.isEmpty, !segment.utf8.contains(UInt8(ascii: "/")) else { return nil }
+        guard segment.utf8.contains(UInt8(ascii: "%")) else { return String(segment) }
         guard let name = String(segment).removingPercentEncoding, !name.isEmpty, !name.contains("/" as Character) else { return nil }
         return name
     }

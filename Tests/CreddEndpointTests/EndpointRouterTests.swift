@@ -210,6 +210,17 @@ struct EndpointRouterTests {
         #expect(nested.status == .notFound)
     }
 
+    /// The target is split on its bytes: a query or fragment ends the path even where a combining
+    /// mark follows, and a slash nests the name whatever follows it.
+    @Test(arguments: [
+        ("/v1/credentials/dev?x=1", HTTPResponseStatus.ok), ("/v1/credentials/dev#top", .ok), ("/v1/credentials/dev?\u{301}", .ok),
+        ("/v1/credentials/dev/\u{301}", .notFound), ("/v1/credentials/\u{301}dev", .notFound),
+    ])
+    func targetsSplitOnTheirBytes(target: String, status: HTTPResponseStatus) {
+        let response = makeRouter().respond(to: Self.head(.GET, target, [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        #expect(response.status == status)
+    }
+
     enum Unservable: String, CaseIterable {
         case expired, expiresNow, unavailable, incomplete, longTermKeys, noToken
     }
