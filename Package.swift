@@ -32,10 +32,11 @@ let package = Package(
         ),
         // Adapters that do I/O.
         .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore"]),
+        .systemLibrary(name: "CAccept4"),
         .target(
             name: "CreddEndpoint",
             dependencies: [
-                "CreddCore",
+                "CreddCore", "CAccept4",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

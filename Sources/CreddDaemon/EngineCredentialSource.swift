@@ -28,7 +28,7 @@ final class EngineCredentialSource: EndpointCredentialSource, CredentialSink {
     }
 
     func lookup(profile name: String) -> EndpointLookup {
-        guard profiles.profile(named: name) != nil else { return .unknown }
+        guard profiles.manages(name) else { return .unknown }
         let (published, status) = state.withLock { ($0.published[name], $0.statuses[name]) }
         if let published { return .available(published) }
         return .unavailable(reason: RefreshEngine.unavailableReason(for: name, status: status))

@@ -5,18 +5,28 @@ import Synchronization
 /// Replaced whole on reload; readers see either the old or the new one, never a mix.
 final class ProfileDirectory: Sendable {
     private struct State {
-        var configuration: LoadedConfiguration
+        var configuration: LoadedConfiguration {
+            didSet { names = Set(configuration.profiles.map(\.name)) }
+        }
+        /// The managed profiles' names, for the endpoint's per-request check (no search, no copy).
+        var names: Set<String>
         /// Config problems to show in `credd status` (the last reload's, or why it was refused).
         var configErrors: [String]
         /// The last credentials-file problem per profile, cleared by the next good write.
         var writeErrors: [String: String] = [:]
         var rotatedKeys = RotatedKeys()
+
+        init(configuration: LoadedConfiguration) {
+            self.configuration = configuration
+            self.names = Set(configuration.profiles.map(\.name))
+            self.configErrors = configuration.errors.map(\.description)
+        }
     }
 
     private let state: Mutex<State>
 
     init(_ configuration: LoadedConfiguration) {
-        self.state = Mutex(State(configuration: configuration, configErrors: configuration.errors.map(\.description)))
+        self.state = Mutex(State(configuration: configuration))
     }
 
     var configuration: LoadedConfiguration { state.withLock { $0.configuration } }
@@ -25,6 +35,11 @@ final class ProfileDirectory: Sendable {
 
     func profile(named name: String) -> ManagedProfile? {
         state.withLock { $0.configuration.profile(named: name) }
+    }
+
+    /// Whether a managed profile has this name.
+    func manages(_ name: String) -> Bool {
+        state.withLock { $0.names.contains(name) }
     }
 
     func replace(with configuration: LoadedConfiguration, errors: [String]) {

@@ -9,14 +9,14 @@ import Synchronization
 /// HTTP/1.1 listener, served only to processes of one user.
 ///
 /// Start it with `bind()` (the configured host and port) or `adopt(descriptor:)` (a socket passed
-/// by systemd), which serve from then on, and `run()` until the task is cancelled, which stops
-/// serving. `run()` binds by itself when neither was called. Requests are answered on the
+/// by systemd), which listen from then on (connections wait in the backlog), and `run()`, which
+/// serves until the task is cancelled. `run()` binds by itself when neither was called. Requests are answered on the
 /// connections' event loops, with no hop to Swift concurrency: everything a response needs is
 /// in memory.
 public final class CredentialEndpoint: Sendable {
     private enum ListenerState {
         case unbound
-        case listening(any Channel, port: Int)
+        case listening(descriptor: CInt, port: Int)
         case running(port: Int)
     }
 
@@ -73,14 +73,7 @@ public final class CredentialEndpoint: Sendable {
             let address = try? SocketAddress(ipAddress: host, port: configuration.port)
         else { throw .notLoopback(host) }
         let descriptor = try ListeningSocket.open(address, host: host, port: configuration.port, backlog: 511)
-        let channel: any Channel
-        do {
-            channel = try await makeBootstrap().withBoundSocket(descriptor).get()
-        } catch {
-            close(descriptor)
-            throw .bindFailed(host: host, port: configuration.port, reason: String(describing: error))
-        }
-        return try await install(channel)
+        return try install(descriptor, port: ListeningSocket.localEndpoint(descriptor).map { Int($0.port) } ?? 0)
     }
 
     /// Serves on an already listening TCP socket (systemd socket activation). The socket must be
@@ -88,58 +81,51 @@ public final class CredentialEndpoint: Sendable {
     @discardableResult
     public func adopt(descriptor: CInt) async throws(EndpointError) -> Int {
         ListeningSocket.closeOnExec(descriptor)
-        let channel: any Channel
-        do {
-            channel = try await makeBootstrap().withBoundSocket(descriptor).get()
-        } catch {
-            throw .adoptFailed(descriptor: descriptor, reason: String(describing: error))
+        guard let local = ListeningSocket.localEndpoint(descriptor) else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw .adoptFailed(descriptor: descriptor, reason: "not a bound IP socket (\(reason))")
         }
-        let local = channel.localAddress.flatMap(SocketEndpoint.init)
-        guard let local, RequestPolicy.isLoopbackIPv6(Self.ipv6Text(local)) else {
-            try? await channel.close()
-            throw .notLoopback(local.map(String.init(describing:)) ?? "the socket passed as fd \(descriptor)")
+        guard RequestPolicy.isLoopbackIPv6(Self.ipv6Text(local)) else {
+            close(descriptor)
+            throw .notLoopback(String(describing: local))
         }
-        return try await install(channel)
+        return try install(descriptor, port: Int(local.port))
     }
 
     /// Serves connections until the calling task is cancelled, then closes the listener and
     /// every connection. Errors on one connection close that connection only.
     public func run() async throws {
         if boundPort == nil { try await bind() }
-        let channel: (any Channel)? = listener.withLock { state in
-            guard case .listening(let channel, let port) = state else { return nil }
+        let descriptor: CInt? = listener.withLock { state in
+            guard case .listening(let descriptor, let port) = state else { return nil }
             state = .running(port: port)
-            return channel
+            return descriptor
         }
-        guard let channel else { throw EndpointError.alreadyStarted }
+        guard let descriptor else { throw EndpointError.alreadyStarted }
         logger.info("credential endpoint listening", metadata: ["http.port": "\(boundPort ?? 0)"])
         let registry = self.registry
-        try await withTaskCancellationHandler {
-            try await channel.closeFuture.get()
+        await withTaskCancellationHandler {
+            await ConnectionAcceptor.run(listener: descriptor, group: eventLoopGroup, initializer: initializeConnection, logger: logger)
         } onCancel: {
-            channel.close(promise: nil)
+            // Wakes the acceptor's blocked accept(2), which then returns.
+            shutdown(descriptor, CInt(SHUT_RDWR))
             registry.closeAll()
         }
+        close(descriptor)
     }
 
-    private func install(_ channel: any Channel) async throws(EndpointError) -> Int {
-        let port = channel.localAddress?.port ?? 0
+    private func install(_ descriptor: CInt, port: Int) throws(EndpointError) -> Int {
         let installed = listener.withLock { state in
             guard case .unbound = state else { return false }
-            state = .listening(channel, port: port)
+            state = .listening(descriptor: descriptor, port: port)
             return true
         }
         guard installed else {
-            try? await channel.close()
+            close(descriptor)
             throw .alreadyStarted
         }
         return port
-    }
-
-    private func makeBootstrap() -> ServerBootstrap {
-        ServerBootstrap(group: eventLoopGroup)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer(initializeConnection)
     }
 
     /// Runs on the connection's event loop before it reads anything.
@@ -168,11 +154,10 @@ public final class CredentialEndpoint: Sendable {
     ) throws {
         let connectionGuard = ConnectionGuardHandler(limits: limits, registry: registry)
         try channel.pipeline.syncOperations.addHandler(connectionGuard)
-        // Response headers are credd's own constants and digits: validating them per response
-        // (NIO's default) costs ~7 % of a request and can find nothing.
-        // No pipelining assistance either: responses are written synchronously, in request order.
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
+        // Only NIO's request parser: responses are written as bytes, synchronously and in request
+        // order, so the encoder, header validation and pipelining assistance have nothing to do,
+        // and the request handler answers parse errors itself.
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
         try channel.pipeline.syncOperations.addHandler(
             EndpointRequestHandler(router: router, connectionGuard: connectionGuard, logger: logger, verifyPeer: verifyPeer))
     }

@@ -3,10 +3,11 @@ import NIOCore
 import NIOHTTP1
 
 /// Answers a connection's requests on its event loop: the router's checks and the credentials
-/// are all in memory, so a response is one synchronous step and one write-and-flush.
+/// are all in memory, so a response is one synchronous step and one write-and-flush of its bytes
+/// (rendered here, or ahead of time for served credentials), with no HTTP encoder in between.
 final class EndpointRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = ByteBuffer
 
     private let router: EndpointRouter
     private let connectionGuard: ConnectionGuardHandler
@@ -46,10 +47,22 @@ final class EndpointRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A client that vanishes mid-request is routine; the error text names no secret.
+        // The parser stops at the first malformed byte: tell the client once, then hang up. A
+        // client that vanishes mid-request is routine; the error text names no secret.
         logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        if error is HTTPParserError, !closing {
+            closing = true
+            var buffer = context.channel.allocator.buffer(capacity: 0)
+            Self.malformedRequest.write(to: &buffer, version: .http1_1, closing: true, includeBody: true)
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { [channel = context.channel] _ in
+                channel.close(promise: nil)
+            }
+        } else {
+            context.close(promise: nil)
+        }
     }
+
+    private static let malformedRequest = EndpointResponse.error(.badRequest, code: "BadRequest", message: "malformed HTTP/1.1 request")
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let verdict = peer ?? verifyPeer(context.channel)
@@ -58,28 +71,20 @@ final class EndpointRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         log(response, for: head, peer: verdict)
         closing = response.closesConnection || !head.isKeepAlive
 
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(4 + response.extraHeaders.count)
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: String(response.body.utf8.count))
-        for header in response.extraHeaders {
-            headers.add(name: header.name, value: header.value)
+        let bytes: ByteBuffer
+        if let prerendered = response.prerendered, !closing, head.version == .http1_1, head.method == .GET {
+            bytes = prerendered
+        } else {
+            var buffer = context.channel.allocator.buffer(capacity: 0)
+            response.write(to: &buffer, version: head.version, closing: closing, includeBody: head.method != .HEAD)
+            bytes = buffer
         }
         if closing {
-            headers.add(name: "Connection", value: "close")
-        } else if head.version == .http1_0 {
-            headers.add(name: "Connection", value: "keep-alive")
-        }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
-        if head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: response.body)))), promise: nil)
-        }
-        if closing {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
+            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { [channel = context.channel] _ in
                 channel.close(promise: nil)
             }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
         }
         connectionGuard.responseCompleted()
     }

@@ -23,7 +23,9 @@ struct EndpointRouter: Sendable {
         guard head.uri.hasPrefix("/") else {
             return .error(.badRequest, code: "BadRequest", message: "the request target must be a path", refusal: "target", closesConnection: true)
         }
-        let path = String(head.uri.prefix { $0 != "?" && $0 != "#" })
+        // On the bytes: the target is ASCII as HTTP sends it, and Character iteration costs per request.
+        let end = head.uri.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? head.uri.endIndex
+        let path = String(head.uri[..<end])
         switch head.method {
         case .PUT:
             return issueToken(path: path, headers: head.headers)
@@ -148,9 +150,9 @@ struct EndpointRouter: Sendable {
 
     /// The percent-decoded profile name in a path's last segment; `nil` for an empty or nested one.
     static func profileName(in segment: Substring) -> String? {
-        // Characters, not Foundation's string search; and most names need no decoding.
-        guard !segment.isEmpty, !segment.contains("/" as Character) else { return nil }
-        guard segment.contains("%" as Character) else { return String(segment) }
+        // Bytes, not Foundation's string search or Characters; and most names need no decoding.
+        guard !segment.isEmpty, !segment.utf8.contains(UInt8(ascii: "/")) else { return nil }
+        guard segment.utf8.contains(UInt8(ascii: "%")) else { return String(segment) }
         guard let name = String(segment).removingPercentEncoding, !name.isEmpty, !name.contains("/" as Character) else { return nil }
         return name
     }
@@ -165,11 +167,8 @@ struct EndpointRouter: Sendable {
         case .available(let published):
             // Checked per request: credentials are published once but may outlive their expiry.
             let now = wallClock.now()
-            if let bodies = published.servableBodies(at: now) {
-                response = route == .imdsCredentials
-                    // EC2 serves metadata as text/plain; SDKs parse the body as JSON regardless.
-                    ? EndpointResponse(status: .ok, contentType: "text/plain", body: bodies.imds, extraHeaders: Self.noStore)
-                    : EndpointResponse(status: .ok, contentType: "application/json", body: bodies.container, extraHeaders: Self.noStore)
+            if let responses = published.servableResponses(at: now) {
+                response = route == .imdsCredentials ? responses.imds : responses.container
             } else if let expiration = published.expiration, expiration <= now {
                 response = Self.unavailable("the credentials of profile \(profile) expired at \(AWSTimestamp.format(expiration)); see `credd status \(profile)`")
             } else {
@@ -181,7 +180,7 @@ struct EndpointRouter: Sendable {
         return response
     }
 
-    private static let noStore = [(name: "Cache-Control", value: "no-store")]
+    static let noStore = [(name: "Cache-Control", value: "no-store")]
 
     /// 503: every SDK retries it a few times and then fails the credential fetch with this status,
     /// rather than treating it as a permanent client error.

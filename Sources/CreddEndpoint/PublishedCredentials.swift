@@ -2,11 +2,11 @@ import CreddCore
 import Foundation
 
 /// One profile's credentials in the shapes the endpoint serves, rendered once when they are
-/// published: they change only on renewal but are served on every request.
+/// published, down to the bytes on the wire: they change only on renewal but are served on every request.
 public struct PublishedCredentials: Sendable {
-    /// The IMDS credential document and the container API's, or `nil` when the credentials are
-    /// not complete temporary ones (SDKs need the token and the expiry).
-    let bodies: (imds: String, container: String)?
+    /// The answers with the IMDS credential document and the container API's, or `nil` when the
+    /// credentials are not complete temporary ones (SDKs need the token and the expiry).
+    let responses: (imds: EndpointResponse, container: EndpointResponse)?
     let expiration: Date?
 
     public init(_ credentials: AWSCredentials, roleArn: String?, lastUpdated: Date) {
@@ -14,7 +14,7 @@ public struct PublishedCredentials: Sendable {
         guard credentials.isComplete, let sessionToken = credentials.sessionToken, !sessionToken.isEmpty,
             let expiration = credentials.expiration
         else {
-            self.bodies = nil
+            self.responses = nil
             return
         }
         let expires = AWSTimestamp.format(expiration)
@@ -37,13 +37,21 @@ public struct PublishedCredentials: Sendable {
             container.append((key: "RoleArn", value: roleArn))
             if let account = Self.accountID(inARN: roleArn) { container.append((key: "AccountId", value: account)) }
         }
-        self.bodies = (imds: imds, container: JSONText.object(container))
+        self.responses = (
+            // EC2 serves metadata as text/plain; SDKs parse the body as JSON regardless.
+            imds: EndpointResponse(status: .ok, contentType: "text/plain", body: imds, extraHeaders: EndpointRouter.noStore, route: .imdsCredentials)
+                .prerendering(),
+            container: EndpointResponse(
+                status: .ok, contentType: "application/json", body: JSONText.object(container), extraHeaders: EndpointRouter.noStore,
+                route: .containerCredentials
+            ).prerendering()
+        )
     }
 
-    /// The bodies to serve at `now`; `nil` once expired.
-    func servableBodies(at now: Date) -> (imds: String, container: String)? {
-        guard let bodies, let expiration, expiration > now else { return nil }
-        return bodies
+    /// The responses to serve at `now`; `nil` once expired.
+    func servableResponses(at now: Date) -> (imds: EndpointResponse, container: EndpointResponse)? {
+        guard let responses, let expiration, expiration > now else { return nil }
+        return responses
     }
 
     /// The 12-digit account of `arn:PARTITION:iam::ACCOUNT:role/NAME`.

@@ -17,14 +17,19 @@ enum RandomToken {
     }
 
     /// Compares in time that depends only on the lengths, so a client cannot find the token byte by byte.
+    /// Checked on every container request, so on the strings' own bytes, without copies.
     static func constantTimeEquals(_ candidate: String, _ expected: String) -> Bool {
-        let lhs = Array(candidate.utf8)
-        let rhs = Array(expected.utf8)
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices {
-            difference |= lhs[index] ^ rhs[index]
+        var candidate = candidate
+        var expected = expected
+        return candidate.withUTF8 { lhs in
+            expected.withUTF8 { rhs in
+                guard lhs.count == rhs.count else { return false }
+                var difference: UInt8 = 0
+                for index in lhs.indices {
+                    difference |= lhs[index] ^ rhs[index]
+                }
+                return difference == 0
+            }
         }
-        return difference == 0
     }
 }

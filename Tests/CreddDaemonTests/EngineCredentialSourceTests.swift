@@ -60,7 +60,7 @@ struct EngineCredentialSourceTests {
             return
         }
         #expect(published.expiration == Self.credentials.expiration)
-        let container = try #require(published.servableBodies(at: Self.now)?.container)
+        let container = try #require(published.servableResponses(at: Self.now)?.container.body)
         #expect(container.contains("\"AccessKeyId\":\"ASIAENGINESOURCEEXAMPLE\""))
         #expect(container.contains("\"RoleArn\":\"arn:aws:iam::222222222222:role/Developer\",\"AccountId\":\"222222222222\""))
 

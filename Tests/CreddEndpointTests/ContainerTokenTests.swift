@@ -73,6 +73,14 @@ struct ContainerTokenTests {
         #expect(!message.contains(token.revealed))
     }
 
+    @Test(arguments: [
+        ("abcdef", "abcdef", true), ("abcdef", "abcdeg", false), ("bbcdef", "abcdef", false), ("abcde", "abcdef", false),
+        ("", "", true), ("", "a", false), ("é", "e\u{301}", false),
+    ])
+    func tokensCompareByTheirBytes(candidate: String, expected: String, equal: Bool) {
+        #expect(RandomToken.constantTimeEquals(candidate, expected) == equal)
+    }
+
     static func mode(_ path: String) throws -> mode_t {
         var status = stat()
         try #require(lstat(path, &status) == 0)

@@ -1,5 +1,6 @@
 import CreddCore
 import Foundation
+import NIOCore
 import NIOHTTP1
 import Testing
 
@@ -209,6 +210,17 @@ struct EndpointRouterTests {
         #expect(nested.status == .notFound)
     }
 
+    /// The target is split on its bytes: a query or fragment ends the path even where a combining
+    /// mark follows, and a slash nests the name whatever follows it.
+    @Test(arguments: [
+        ("/v1/credentials/dev?x=1", HTTPResponseStatus.ok), ("/v1/credentials/dev#top", .ok), ("/v1/credentials/dev?\u{301}", .ok),
+        ("/v1/credentials/dev/\u{301}", .notFound), ("/v1/credentials/\u{301}dev", .notFound),
+    ])
+    func targetsSplitOnTheirBytes(target: String, status: HTTPResponseStatus) {
+        let response = makeRouter().respond(to: Self.head(.GET, target, [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        #expect(response.status == status)
+    }
+
     enum Unservable: String, CaseIterable {
         case expired, expiresNow, unavailable, incomplete, longTermKeys, noToken
     }
@@ -384,5 +396,30 @@ struct EndpointRouterTests {
         #expect(PublishedCredentials.accountID(inARN: "arn:aws:iam::222222222222:role/Developer") == "222222222222")
         #expect(PublishedCredentials.accountID(inARN: "arn:aws-cn:iam::123456789012:role/a/b") == "123456789012")
         #expect(PublishedCredentials.accountID(inARN: "not-an-arn") == nil)
+    }
+
+    /// Served credentials go out as bytes rendered when they were published: exactly the response
+    /// the generic writer produces, with one Content-Length that frames the body.
+    @Test(arguments: [(EndpointRouter.roleListPath + "dev", "text/plain"), ("/v1/credentials/dev", "application/json")])
+    func servedCredentialsAreRenderedAhead(path: String, contentType: String) async throws {
+        let router = makeRouter()
+        let token = try await token(router)
+        let response = router.respond(
+            to: Self.head(.GET, path, [(EndpointRouter.tokenHeader, token), ("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let prerendered = try #require(response.prerendered)
+        let expected = "HTTP/1.1 200 OK\r\nContent-Type: \(contentType)\r\nContent-Length: \(response.body.utf8.count)\r\n"
+            + "Cache-Control: no-store\r\n\r\n" + response.body
+        #expect(String(buffer: prerendered) == expected)
+        #expect(response.body.contains(credentials.secretAccessKey.revealed))
+        var head = ByteBuffer()
+        response.write(to: &head, version: .http1_0, closing: true, includeBody: false)
+        #expect(String(buffer: head) == expected.replacingOccurrences(of: "HTTP/1.1", with: "HTTP/1.0")
+            .replacingOccurrences(of: "\r\n\r\n" + response.body, with: "\r\nConnection: close\r\n\r\n"))
+    }
+
+    @Test func refusalsAreNotRenderedAhead() {
+        let response = makeRouter().respond(to: Self.head(.GET, "/v1/credentials/dev"), peer: .servedUser)
+        #expect(response.status == .unauthorized)
+        #expect(response.prerendered == nil)
     }
 }

@@ -188,6 +188,51 @@ struct EndpointServerTests {
         }
     }
 
+    /// After a parse error: one 400 that closes, after the answers to the requests before it, and nothing more.
+    @Test(arguments: [
+        "GARBAGE\r\n\r\n",
+        "GET /v1/credentials/dev HTTP/1.1\r\nHost: 127.0.0.1\r\n folded: value\r\n\r\n",
+        "GET /v1/credentials/dev HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+        "GET /v1/credentials/dev HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ])
+    func aParseErrorAfterPipelinedRequestsIsAnsweredOnceAndCloses(malformed: String) async throws {
+        try await TestEndpoint.withRunning(source: source) { port in
+            let (responses, closed) = await onDedicatedThread { () -> ([RawHTTPResponse?], Bool) in
+                let descriptor = RawHTTPClient.connect(port: port)
+                defer { close(descriptor) }
+                RawHTTPClient.send(descriptor, Array((Self.containerRequest(port: port) + malformed + Self.containerRequest(port: port)).utf8))
+                let responses = RawHTTPClient.readResponses(descriptor, count: 2)
+                return (responses, RawHTTPClient.waitForClose(descriptor))
+            }
+            #expect(responses.map { $0?.status } == [200, 400])
+            #expect(responses[1]?.header("Connection") == "close")
+            #expect(responses[1]?.header("Content-Type") == "application/json")
+            #expect(closed)
+        }
+    }
+
+    @Test func http10ClientsGetKeepAliveOnlyWhenTheyAskForIt() async throws {
+        try await TestEndpoint.withRunning(source: source) { port in
+            let (kept, last, closed) = await onDedicatedThread { () -> (RawHTTPResponse?, RawHTTPResponse?, Bool) in
+                let descriptor = RawHTTPClient.connect(port: port)
+                defer { close(descriptor) }
+                let request = Self.containerRequest(port: port).replacingOccurrences(of: "HTTP/1.1", with: "HTTP/1.0")
+                RawHTTPClient.send(descriptor, Array(request.replacingOccurrences(of: "\r\n\r\n", with: "\r\nConnection: keep-alive\r\n\r\n").utf8))
+                let kept = RawHTTPClient.readResponse(descriptor)
+                RawHTTPClient.send(descriptor, Array(request.utf8))
+                let last = RawHTTPClient.readResponse(descriptor)
+                return (kept, last, RawHTTPClient.waitForClose(descriptor))
+            }
+            #expect(kept?.version == "HTTP/1.0")
+            #expect(kept?.status == 200)
+            #expect(kept?.header("Connection") == "keep-alive")
+            #expect(last?.status == 200)
+            #expect(last?.header("Connection") == "close")
+            #expect(last?.body.contains(credentials.secretAccessKey.revealed) == true)
+            #expect(closed)
+        }
+    }
+
     @Test func stalledAndIdleConnectionsAreClosed() async throws {
         let limits = EndpointConfiguration.Limits(requestTimeout: .seconds(1), idleTimeout: .seconds(1))
         try await TestEndpoint.withRunning(configuration: TestEndpoint.configuration(limits: limits), source: source) { port in
@@ -277,6 +322,16 @@ struct EndpointServerTests {
         #expect(endpoint.boundPort == nil)
     }
 
+    @Test func refusesToAdoptASocketThatIsNotIP() async throws {
+        var pair: [CInt] = [-1, -1]
+        #expect(socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue), 0, &pair) == 0)
+        defer { close(pair[1]) }
+        let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
+        let error = await #expect(throws: EndpointError.self) { try await endpoint.adopt(descriptor: pair[0]) }
+        #expect(error?.description.contains("not a bound IP socket") == true, "\(String(describing: error))")
+        #expect(endpoint.boundPort == nil)
+    }
+
     @Test func cancellingRunClosesTheListener() async throws {
         let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
         let port = try await endpoint.bind()
@@ -305,5 +360,34 @@ struct EndpointServerTests {
         let after = await onDedicatedThread { RawHTTPClient.connect(port: port) }
         #expect(after < 0, "the child inherited the listening socket")
         if after >= 0 { close(after) }
+    }
+
+    @Test func acceptedConnectionsAreCloseOnExec() async throws {
+        let limits = EndpointConfiguration.Limits(requestTimeout: .seconds(1), idleTimeout: .seconds(1))
+        try await TestEndpoint.withRunning(configuration: TestEndpoint.configuration(limits: limits), source: source) { port in
+            let client = RawHTTPClient.connect(port: port, receiveTimeoutSeconds: 10)
+            defer { close(client) }
+            let served = await onDedicatedThread { () -> Int? in
+                RawHTTPClient.send(client, Array(Self.containerRequest(port: port).utf8))
+                return RawHTTPClient.readResponse(client)?.status
+            }
+            #expect(served == 200)
+            // This process is the server: the listener and the accepted socket are its descriptors bound to `port`.
+            let serverSockets = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap(CInt.init)
+                .filter { ListeningSocket.localEndpoint($0)?.port == UInt16(port) }
+            #expect(serverSockets.count >= 2)
+            for descriptor in serverSockets {
+                #expect(fcntl(descriptor, F_GETFD) & FD_CLOEXEC != 0, "fd \(descriptor) is inherited by child processes")
+            }
+            // posix_spawn passes on every descriptor not marked close-on-exec; a copy in the child
+            // would keep the connection open after the idle timeout closes credd's.
+            let child = try SpawnedProcess(["sleep", "30"], environment: ["PATH": "/usr/bin:/bin"])
+            defer {
+                child.signal(SIGKILL)
+                _ = try? child.wait(timeout: 10)
+            }
+            let closed = await onDedicatedThread { RawHTTPClient.waitForClose(client) }
+            #expect(closed, "the child kept the client connection open")
+        }
     }
 }

@@ -3,6 +3,8 @@ import Foundation
 /// A deliberately dumb HTTP/1.1 client over blocking POSIX sockets, for requests no real client
 /// would send (oversize headers, hostile hosts, idle sockets). Call it from `onDedicatedThread`.
 struct RawHTTPResponse: Sendable {
+    /// As the status line gives it, e.g. `HTTP/1.1`.
+    let version: String
     let status: Int
     let headers: [(name: String, value: String)]
     let body: String
@@ -93,7 +95,7 @@ enum RawHTTPClient {
         }
         let body = String(decoding: buffer[(headEnd + 4)..<(headEnd + 4 + length)], as: UTF8.self)
         buffer.removeFirst(headEnd + 4 + length)
-        return RawHTTPResponse(status: status, headers: headers, body: body)
+        return RawHTTPResponse(version: String(statusLine[0]), status: status, headers: headers, body: body)
     }
 
     /// Whether the peer closed the connection (EOF) before the receive timeout.
@@ -139,6 +141,6 @@ extension RawHTTPClient {
         let lines = String(decoding: buffer, as: UTF8.self).components(separatedBy: "\r\n")
         let statusLine = lines[0].split(separator: " ")
         guard statusLine.count >= 2, let status = Int(statusLine[1]) else { return nil }
-        return RawHTTPResponse(status: status, headers: [], body: "")
+        return RawHTTPResponse(version: String(statusLine[0]), status: status, headers: [], body: "")
     }
 }
