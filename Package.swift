@@ -14,7 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "CreddINI"),
         .target(name: "CreddCore", dependencies: ["CTimerFD"]),
         .systemLibrary(name: "CTimerFD"),
+        .systemLibrary(name: "CPipe2"),
         .target(name: "CreddSigV4", dependencies: ["CreddCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore"]),
         .target(
@@ -51,7 +52,7 @@ let package = Package(
         .target(
             name: "CreddSTS",
             dependencies: [
-                "CreddCore", "CreddSigV4",
+                "CreddCore", "CreddSigV4", "CPipe2",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,7 +1,8 @@
 import ArgumentParser
 import CreddCore
 import CreddDaemon
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Shared plumbing of the commands that talk to a running daemon.
 enum DaemonConnection {
@@ -31,7 +32,18 @@ enum DaemonConnection {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    writeToStandardError(message + "\n")
+}
+
+/// Unbuffered, like Foundation's `FileHandle.standardError`, so a prompt shows before `readLine`.
+func writeToStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else { return }
+        bytes = bytes.dropFirst(written)
+    }
 }
 
 struct Status: ParsableCommand {
@@ -82,11 +94,11 @@ struct Login: ParsableCommand {
         if let code {
             entered = code
         } else {
-            FileHandle.standardError.write(Data("MFA code for \(profile): ".utf8))
+            writeToStandardError("MFA code for \(profile): ")
             guard let line = readLine() else { throw ValidationError("no MFA code was entered") }
             entered = line
         }
-        let trimmed = entered.trimmingCharacters(in: .whitespaces)
+        let trimmed = entered.trimmingWhitespace()
         guard trimmed.count == 6, trimmed.allSatisfy(\.isASCII), trimmed.allSatisfy(\.isNumber) else {
             throw ValidationError("an MFA code is six digits")
         }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CreddConfig
 import CreddDaemon
-import Foundation
+import FoundationEssentials
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,8 @@
 import ArgumentParser
 import CreddDaemon
 import CreddEndpoint
-import Foundation
+import FoundationEssentials
+import Glibc
 
 struct Env: ParsableCommand {
     static let configuration = CommandConfiguration(

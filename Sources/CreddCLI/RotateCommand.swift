@@ -5,7 +5,7 @@ import CreddCredentialsFile
 import CreddDaemon
 import CreddRotation
 import CreddSTS
-import Foundation
+import FoundationEssentials
 import Logging
 
 struct Rotate: AsyncParsableCommand {

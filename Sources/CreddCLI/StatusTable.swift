@@ -1,6 +1,6 @@
 import CreddCore
 import CreddDaemon
-import Foundation
+import FoundationEssentials
 
 /// Renders `credd status` for a person: one row per profile, times relative to now, the last
 /// error on its own line under the row, colour only when asked (a terminal).
@@ -21,7 +21,7 @@ enum StatusTable {
         }
         func line(_ cells: [String], state: String?) -> String {
             cells.enumerated().map { column, cell in
-                let padded = column == cells.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                let padded = column == cells.count - 1 ? cell : cell.padding(to: widths[column])
                 guard colour, column == 1, let state else { return padded }
                 return paint(padded, state: state)
             }
@@ -81,7 +81,7 @@ enum StatusTable {
         let hours = seconds / 3600
         let minutes = (seconds % 3600) / 60
         if hours >= 24 { return "\(hours / 24)d\(hours % 24)h" }
-        if hours > 0 { return "\(hours)h\(String(format: "%02d", minutes))m" }
+        if hours > 0 { return "\(hours)h\(minutes < 10 ? "0" : "")\(minutes)m" }
         if minutes > 0 { return "\(minutes)m" }
         return "\(seconds)s"
     }

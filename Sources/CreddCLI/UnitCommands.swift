@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreddSystemd
-import Foundation
+import FoundationEssentials
+import Glibc
 
 struct InstallUnits: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,7 @@ struct InstallUnits: ParsableCommand {
     @Option(help: "The credd binary the service runs (default: this one).") var binary: String?
 
     func run() throws {
-        let path = binary ?? Bundle.main.executableURL?.resolvingSymlinksInPath().path ?? CommandLine.arguments[0]
+        let path = binary ?? Self.runningExecutable() ?? CommandLine.arguments[0]
         do {
             let installed = try UnitInstaller(environment: ProcessInfo.processInfo.environment).install(binaryPath: path)
             for unit in installed { print("installed \(unit.path)") }
@@ -21,6 +22,14 @@ struct InstallUnits: ParsableCommand {
             throw ExitCode.failure
         }
         print("now run: systemctl --user daemon-reload && systemctl --user enable --now credd.socket credd.service")
+    }
+
+    /// This binary's real path, symlinks resolved (the kernel's `/proc/self/exe`).
+    private static func runningExecutable() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -1,3 +1,5 @@
+import CreddCore
+
 /// What `credd check` prints: the resolved settings and profiles, then every error. Pure, and
 /// free of secrets by construction: static keys appear only as the last four characters of
 /// the access key id, and external ids only as "set".
@@ -83,12 +85,5 @@ public enum ConfigCheckReport {
         case let .failure(unavailable):
             return "unavailable: \(unavailable.reason)"
         }
-    }
-}
-
-extension String {
-    /// `self` padded with spaces to at least `width` characters.
-    fileprivate func padding(to width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Validation of individual config values, following what AWS accepts. Each check returns the
 /// parsed value or a message saying what a valid value looks like.

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// A profile credd keeps fresh, fully resolved and validated.
 public struct ManagedProfile: Sendable, Hashable {

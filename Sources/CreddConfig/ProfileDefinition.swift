@@ -1,5 +1,5 @@
 import CreddINI
-import Foundation
+import FoundationEssentials
 
 /// A `[profile NAME]` section of credd's config with every value validated on its own;
 /// relations between profiles are `ProfileResolver`'s job.

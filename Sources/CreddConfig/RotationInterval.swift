@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `rotate_after`: how old a key may get before scheduled rotation replaces it.
 ///
@@ -18,7 +18,7 @@ public struct RotationInterval: Sendable, Hashable, Comparable, CustomStringConv
 
     /// Parses `90d`, `12h`, `30m`, `45s` or `3600`; `nil` for anything else.
     public init?(parsing text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingWhitespace()
         guard let last = trimmed.last else { return nil }
         let unit: Int
         let digits: Substring

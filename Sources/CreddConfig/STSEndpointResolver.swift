@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Resolves the STS endpoint as the AWS SDKs do, from the environment and the profile:
 ///

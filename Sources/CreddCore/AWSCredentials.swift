@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A set of AWS credentials: long-term keys (no token, no expiry) or an STS session.
 ///

@@ -1,6 +1,6 @@
 import CTimerFD
 @preconcurrency import Dispatch
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 #if canImport(Glibc)

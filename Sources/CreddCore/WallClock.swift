@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The source of wall-clock time. Injected everywhere a decision depends on "now", so tests
 /// can move time (and simulate a suspend or a clock jump) without sleeping.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The system calls whose failures tests need to simulate (a full disk, a failing fsync), which

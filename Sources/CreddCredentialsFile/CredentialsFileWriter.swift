@@ -1,6 +1,6 @@
 import CreddCore
 import CreddINI
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Writes credd's sections of `~/.aws/credentials` without disturbing anything else

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// One request from the CLI to the daemon over the control socket (one JSON line).
 public struct ControlRequest: Codable, Sendable, Hashable {

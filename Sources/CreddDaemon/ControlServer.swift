@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOPosix

@@ -6,7 +6,8 @@ import CreddRotation
 import CreddSTS
 import CreddSystemd
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -213,13 +214,22 @@ public enum Daemon {
         }
     }
 
+    /// The local time zone's offset at `date`, from the C library (TZ, /etc/localtime): Foundation's
+    /// time zones other than UTC need ICU.
+    private static func localSecondsFromGMT(_ date: Date) -> Int {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        guard localtime_r(&seconds, &parts) != nil else { return 0 }
+        return parts.tm_gmtoff
+    }
+
     /// Keeps systemd's one-line `STATUS=` in step with the profiles' states.
     private static func keepStatusCurrent(
         engine: RefreshEngine, changes: AsyncStream<Void>, notifier: any SystemdNotifier, wallClock: any WallClock, logger: Logger
     ) async {
         var last = ""
         func publish() async {
-            let line = ProfileStatus.summary(of: await engine.statuses(), now: wallClock.now(), timeZone: .current)
+            let line = ProfileStatus.summary(of: await engine.statuses(), now: wallClock.now(), secondsFromGMT: localSecondsFromGMT)
             guard line != last else { return }
             last = line
             notifier.send(.status(line), loggingFailureTo: logger)

@@ -1,7 +1,8 @@
 import CreddConfig
 import CreddCore
 import CreddRefresh
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// The running daemon as the control socket and reloads see it.

@@ -2,7 +2,7 @@ import CreddConfig
 import CreddCore
 import CreddEndpoint
 import CreddRefresh
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// What the endpoint serves: the credentials the engine publishes, kept rendered in memory so

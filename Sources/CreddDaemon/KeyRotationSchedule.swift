@@ -1,7 +1,8 @@
 import CreddConfig
 import CreddCore
 import CreddRotation
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// When to check and rotate one section's keys, and what `credd status` shows about it.
 /// A value driven by `RotationScheduler`: `nextStep(now:)` says what to do, the outcome goes

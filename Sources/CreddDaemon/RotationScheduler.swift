@@ -3,7 +3,7 @@ import CreddCore
 import CreddCredentialsFile
 import CreddRotation
 import CreddSTS
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Checks and rotates one job's keys. `LiveKeyRotator` in production; tests script a fake.

@@ -2,7 +2,7 @@ import CreddConfig
 import CreddCore
 import CreddRefresh
 import CreddSTS
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
 

@@ -1,5 +1,6 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The secret that container-API clients present as `Authorization`, and its file.
 ///
@@ -16,8 +17,8 @@ public enum ContainerToken {
     ///
     /// An existing directory must be a real directory owned by this user; its mode is tightened to 0700.
     public static func write(_ token: Secret, to path: String) throws(EndpointError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        try prepareDirectory(directory.isEmpty ? "." : directory)
+        let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        try prepareDirectory(directory)
         let temporary = try writeTemporaryFile(token, besides: path, in: directory.isEmpty ? "." : directory)
         guard rename(temporary, path) == 0 else {
             let error = errno
@@ -67,7 +68,7 @@ public enum ContainerToken {
             let bytes = Array(token.revealed.utf8)
             var written = 0
             while written < bytes.count {
-                let result = bytes[written...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+                let result = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
                 if result < 0 {
                     if errno == EINTR { continue }
                     throw .tokenFile(path: path, operation: "write", errno: errno)

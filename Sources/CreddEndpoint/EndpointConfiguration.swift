@@ -1,5 +1,6 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Everything the credential endpoint needs to know besides where credentials come from.
 public struct EndpointConfiguration: Sendable {

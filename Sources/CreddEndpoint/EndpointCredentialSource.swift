@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// What the endpoint knows about one profile when a client asks for it.
 public enum EndpointLookup: Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Why the credential endpoint could not start, or a helper it offers failed.
 ///

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 import NIOHTTP1
 
 /// The endpoint's request handling, free of I/O: a request head and the peer's identity in,
@@ -153,8 +153,32 @@ struct EndpointRouter: Sendable {
         // Bytes, not Foundation's string search or Characters; and most names need no decoding.
         guard !segment.isEmpty, !segment.utf8.contains(UInt8(ascii: "/")) else { return nil }
         guard segment.utf8.contains(UInt8(ascii: "%")) else { return String(segment) }
-        guard let name = String(segment).removingPercentEncoding, !name.isEmpty, !name.contains("/" as Character) else { return nil }
+        guard let name = percentDecoded(segment), !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")) else { return nil }
         return name
+    }
+
+    /// `%XX` escapes decoded; `nil` for a malformed escape or bytes that are not UTF-8.
+    private static func percentDecoded(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var rest = text.utf8[...]
+        while let byte = rest.popFirst() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = rest.popFirst().flatMap(hexValue), let low = rest.popFirst().flatMap(hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     private func credentials(for profile: String, route: EndpointResponse.Route) -> EndpointResponse {

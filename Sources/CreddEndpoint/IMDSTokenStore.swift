@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// The IMDSv2 session tokens handed out, each valid until its TTL runs out.

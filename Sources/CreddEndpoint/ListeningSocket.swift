@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
 
 /// The endpoint's listening socket, opened close-on-exec: NIO opens its sockets without it, so

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// One profile's credentials in the shapes the endpoint serves, rendered once when they are
 /// published, down to the bytes on the wire: they change only on renewal but are served on every request.

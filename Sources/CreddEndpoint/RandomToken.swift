@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Unguessable, URL- and header-safe token strings.
 enum RandomToken {
@@ -11,9 +11,9 @@ enum RandomToken {
             withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
         }
         return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+            .replacingEvery("+", with: "-")
+            .replacingEvery("/", with: "_")
+            .replacingEvery("=", with: "")
     }
 
     /// Compares in time that depends only on the lengths, so a client cannot find the token byte by byte.

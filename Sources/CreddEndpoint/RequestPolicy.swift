@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Checks that keep the endpoint to local, non-browser clients: the `Host` a request names
 /// (DNS-rebinding defence) and the headers a browser adds to cross-origin requests.
@@ -44,7 +45,7 @@ enum RequestPolicy {
     static func looksLikeBrowserRequest(origin: [String], fetchSite: [String]) -> Bool {
         if !origin.isEmpty { return true }
         return fetchSite.contains { site in
-            let normalized = site.trimmingCharacters(in: .whitespaces).lowercased()
+            let normalized = site.trimmingWhitespace().lowercased()
             return normalized == "cross-site" || normalized == "same-site"
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The environment that points AWS SDKs at the endpoint's container API for one profile:
 /// what `credd env PROFILE` prints and what `credd exec PROFILE -- CMD` runs CMD with.
@@ -77,7 +77,7 @@ public enum ShellEnvironment {
 
     /// POSIX single quoting: everything literal, each `'` written as `'\''`.
     public static func singleQuoted(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+        "'" + value.replacingEvery("'", with: #"'\''"#) + "'"
     }
 
     /// RFC 3986 unreserved characters stay; every other byte becomes `%XX`.

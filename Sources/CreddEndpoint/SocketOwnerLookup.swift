@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Finds which user runs the process at the other end of a loopback TCP connection.
 public protocol SocketOwnerLookup: Sendable {

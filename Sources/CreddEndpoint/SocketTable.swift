@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One end of a TCP connection: an address in 16-byte IPv6 form (IPv4 as `::ffff:a.b.c.d`, so
 /// both kernel tables and both socket families compare alike) and a port.

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// The refresh schedule of one profile as a value: `handle(event)` moves it to its next state and
 /// returns what the driver must do. It performs no I/O and reads no clock; the driver passes

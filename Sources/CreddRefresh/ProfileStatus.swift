@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// One profile as `credd status` shows it. Holds no secrets.
 public struct ProfileStatus: Sendable, Hashable {

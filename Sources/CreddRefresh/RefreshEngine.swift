@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Keeps every managed profile fresh: drives one `ProfileRefreshMachine` per profile, runs the

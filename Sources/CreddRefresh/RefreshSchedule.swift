@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The timing rules of design.md §3, as pure functions of a session's lifetime.
 ///

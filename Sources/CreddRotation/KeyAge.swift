@@ -1,5 +1,5 @@
 import CreddConfig
-import Foundation
+import FoundationEssentials
 
 /// How old the key in the credentials file is, for scheduled rotation.
 public struct KeyAge: Sendable, Hashable {

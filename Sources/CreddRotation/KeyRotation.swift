@@ -1,6 +1,6 @@
 import CreddCore
 import CreddSTS
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Replaces the long-term access key in a credentials file section without ever leaving the

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A finished rotation: the new key is in the file and works, the old one is gone.
 public struct KeyRotationReport: Sendable, Hashable, CustomStringConvertible {

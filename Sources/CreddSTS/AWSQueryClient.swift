@@ -1,6 +1,6 @@
 import CreddCore
 import CreddSigV4
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
 
@@ -181,7 +181,7 @@ public struct AWSQueryClient: Sendable {
         }
 
         let errorElement = document?.firstDescendant("Error")
-        let code = errorElement?.child("Code")?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let code = errorElement?.child("Code")?.text.trimmingWhitespace(newlines: true)
         let message = errorElement?.child("Message")?.text
             ?? "the response had \(bodySummary(response.body, document: document)), not an AWS error document"
         let requestId = (document?.firstDescendant("RequestId") ?? document?.firstDescendant("RequestID"))?.text ?? headerRequestId

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// Source credentials from a `credential_process` command, run as the AWS CLI runs it.
 public enum CredentialProcess {

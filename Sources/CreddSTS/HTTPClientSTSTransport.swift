@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import NIOCore
 
 /// `STSTransport` over async-http-client: HTTPS with the system CA store, connect and read

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// The IAM Query API (2010-05-08) calls that manage a user's access keys.
@@ -107,5 +107,5 @@ public struct IAMClient: Sendable {
 }
 
 extension String {
-    fileprivate var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+    fileprivate var trimmed: String { trimmingWhitespace(newlines: true) }
 }

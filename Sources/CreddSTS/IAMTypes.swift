@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// Whether IAM accepts an access key for signing.
 public enum AccessKeyStatus: String, Sendable, Hashable {
@@ -57,7 +57,7 @@ public struct IAMEndpoint: Sendable, Hashable, CustomStringConvertible {
     public static func resolve(environment: [String: String]) throws(AWSQueryError) -> IAMEndpoint {
         if environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true" { return global }
         for name in ["AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL"] {
-            guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { continue }
+            guard let value = environment[name]?.trimmingWhitespace(), !value.isEmpty else { continue }
             guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
                 let host = url.host, !host.isEmpty
             else {

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// An MFA code from an `mfa_process` command (e.g. `oathtool --totp …`, `ykman oath accounts code -s …`).
 public enum MFACodeCommand {
@@ -13,7 +13,7 @@ public enum MFACodeCommand {
         let result = try await ExternalCommand.run(
             commandLine, setting: .mfaProcess,
             configuration: ProcessRunner.Configuration(timeout: timeout, maxOutputBytes: 1024, environment: environment))
-        let code = String(decoding: result.output.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let code = String(decoding: result.output.stdout, as: UTF8.self).trimmingWhitespace(newlines: true)
         guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
             throw ExternalCommandError(
                 setting: .mfaProcess, program: result.program,

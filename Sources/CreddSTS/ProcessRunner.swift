@@ -1,10 +1,12 @@
-import Foundation
+import CPipe2
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Runs a program without a shell, with a timeout and bounded output capture.
 ///
 /// Used for `credential_process` and `mfa_process`. The child gets its own process group
-/// (Foundation's `Process` makes it a group leader), so a timeout or a cancelled task kills
+/// (`POSIX_SPAWN_SETPGROUP`), so a timeout or a cancelled task kills
 /// the whole group, grandchildren included.
 public enum ProcessRunner {
     public struct Configuration: Sendable {
@@ -50,44 +52,9 @@ public enum ProcessRunner {
             throw .launchFailed(program: program, reason: "no executable of that name in PATH")
         }
 
-        let (exits, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
-        let launch = await onDedicatedThread { () -> Result<Launched, Failure> in
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = Array(arguments.dropFirst())
-            process.environment = environment
-            let stdoutPipe = Pipe()
-            let stderrPipe = Pipe()
-            process.standardOutput = stdoutPipe
-            process.standardError = stderrPipe
-            process.standardInput = FileHandle.nullDevice
-            process.terminationHandler = { finished in
-                let status = finished.terminationReason == .uncaughtSignal
-                    ? 128 + finished.terminationStatus : finished.terminationStatus
-                exitContinuation.yield(status)
-                exitContinuation.finish()
-            }
-            unblockSignalsInheritedByChildren()
-            do {
-                try process.run()
-            } catch {
-                return .failure(.launchFailed(program: program, reason: error.localizedDescription))
-            }
-            // The parent's copies of the write ends must close, or reads never see end-of-file.
-            try? stdoutPipe.fileHandleForWriting.close()
-            try? stderrPipe.fileHandleForWriting.close()
-            return .success(
-                Launched(
-                    processGroup: process.processIdentifier, stdout: stdoutPipe.fileHandleForReading,
-                    stderr: stderrPipe.fileHandleForReading))
-        }
-        let launched: Launched
-        switch launch {
-        case .success(let value): launched = value
-        case .failure(let failure): throw failure
-        }
+        let spawned = try spawn(executable, arguments: arguments, environment: environment)
 
-        let processGroup = launched.processGroup
+        let processGroup = spawned.processGroup
         let limit = configuration.maxOutputBytes
         let outcome = Mutex<Failure?>(nil)
         let watchdog = Task {
@@ -102,11 +69,7 @@ public enum ProcessRunner {
         // The deadline covers the pipes too: a background grandchild holding stdout open is
         // killed with its group instead of stalling the read forever.
         let (status, stdoutCapture, stderrCapture) = await withTaskCancellationHandler {
-            async let stdout = onDedicatedThread { drain(launched.stdout, limit: limit) }
-            async let stderr = onDedicatedThread { drain(launched.stderr, limit: limit) }
-            var status: Int32 = -1
-            for await exitStatus in exits { status = exitStatus }
-            return await (status, stdout, stderr)
+            await onDedicatedThread { spawned.collect(limit: limit) }
         } onCancel: {
             outcome.withLock { $0 = $0 ?? .cancelled(program: program) }
             killGroup(processGroup)
@@ -125,38 +88,141 @@ public enum ProcessRunner {
         }
     }
 
-    private struct Launched: Sendable {
-        let processGroup: Int32
-        let stdout: FileHandle
-        let stderr: FileHandle
+    /// A started child and the read ends of its stdout and stderr pipes.
+    private struct Spawned: Sendable {
+        let processGroup: pid_t
+        let stdout: Int32
+        let stderr: Int32
+
+        /// Reads both pipes to end-of-file, then reaps the child. Blocking: run it off the pool.
+        func collect(limit: Int) -> (Int32, (bytes: [UInt8], truncated: Bool), (bytes: [UInt8], truncated: Bool)) {
+            var captures = [(bytes: [UInt8](), truncated: false), (bytes: [UInt8](), truncated: false)]
+            var open = [stdout, stderr]
+            var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+            // One thread serves both pipes, so a child filling stderr never blocks while we wait on stdout.
+            while open.contains(where: { $0 >= 0 }) {
+                var polled = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+                if poll(&polled, nfds_t(polled.count), -1) < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                for index in open.indices where open[index] >= 0 && polled[index].revents != 0 {
+                    let count = buffer.withUnsafeMutableBytes { read(open[index], $0.baseAddress, $0.count) }
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else {
+                        close(open[index])
+                        open[index] = -1
+                        continue
+                    }
+                    let room = limit - captures[index].bytes.count
+                    if count > room { captures[index].truncated = true }
+                    if room > 0 { captures[index].bytes.append(contentsOf: buffer.prefix(min(count, room))) }
+                }
+            }
+            for descriptor in open where descriptor >= 0 { close(descriptor) }
+            return (reap(), captures[0], captures[1])
+        }
+
+        /// The exit status, or 128 + signal number when a signal ended the child.
+        private func reap() -> Int32 {
+            var status: Int32 = 0
+            while waitpid(processGroup, &status, 0) < 0 {
+                guard errno == EINTR else { return -1 }
+            }
+            let signal = status & 0x7f
+            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        }
     }
 
-    /// Runs blocking work (spawning, pipe reads) on its own thread so it never occupies one of
-    /// the few threads of Swift's cooperative pool.
+    /// Starts the child in a process group of its own, stdin from /dev/null, stdout and stderr
+    /// into pipes, with default signal dispositions and an empty signal mask: threads started
+    /// by Swift's runtime block nearly every signal and NIO ignores SIGPIPE, and a child must
+    /// inherit neither (a shell with SIGCHLD blocked hangs in `wait`).
+    private static func spawn(
+        _ executable: String, arguments: [String], environment: [String: String]
+    ) throws(Failure) -> Spawned {
+        func failure(_ errorNumber: Int32) -> Failure {
+            .launchFailed(program: arguments[0], reason: String(cString: strerror(errorNumber)))
+        }
+        var stdoutPipe: [Int32] = [-1, -1]
+        var stderrPipe: [Int32] = [-1, -1]
+        // O_CLOEXEC: a child spawned concurrently by another task must not hold these open.
+        guard pipe2(&stdoutPipe, O_CLOEXEC) == 0 else { throw failure(errno) }
+        guard pipe2(&stderrPipe, O_CLOEXEC) == 0 else {
+            let error = errno
+            stdoutPipe.forEach { close($0) }
+            throw failure(error)
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments.dropFirst()).map { strdup($0) }
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") }
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], envp + [nil])
+        // The parent's copies of the write ends must close, or reads never see end-of-file.
+        close(stdoutPipe[1])
+        close(stderrPipe[1])
+        guard result == 0 else {
+            close(stdoutPipe[0])
+            close(stderrPipe[0])
+            throw failure(result)
+        }
+        return Spawned(processGroup: pid, stdout: stdoutPipe[0], stderr: stderrPipe[0])
+    }
+
+    /// Runs blocking work (pipe reads, `waitpid`) on a thread of its own so it never occupies
+    /// one of the few threads of Swift's cooperative pool.
     private static func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: body()) }
+            let work = Unmanaged.passRetained(DetachedWork { continuation.resume(returning: body()) })
+            var thread = pthread_t()
+            let started = pthread_create(&thread, nil, { context in
+                guard let context else { return nil }
+                Unmanaged<DetachedWork>.fromOpaque(context).takeRetainedValue().body()
+                return nil
+            }, work.toOpaque())
+            if started == 0 {
+                pthread_detach(thread)
+            } else {
+                // No thread to be had: do the work here rather than never resuming.
+                work.takeRetainedValue().body()
+            }
         }
     }
 
-    /// A child inherits the spawning thread's signal mask, and threads started by Swift's
-    /// runtime block nearly every signal; a shell child with SIGCHLD blocked hangs in `wait`.
-    /// So the spawning thread (created only for this) unblocks everything except the signals a
-    /// daemon reads synchronously (signalfd/dispatch sources rely on them staying blocked).
-    private static func unblockSignalsInheritedByChildren() {
-        var mask = sigset_t()
-        sigfillset(&mask)
-        for daemonSignal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
-            sigdelset(&mask, daemonSignal)
-        }
-        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
+    private final class DetachedWork: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
-    static func resolveExecutable(_ program: String, path: String?) -> URL? {
-        if program.contains("/") { return URL(fileURLWithPath: program) }
+    static func resolveExecutable(_ program: String, path: String?) -> String? {
+        if program.contains("/") { return program }
         for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") where !directory.isEmpty {
-            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(program)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            let candidate = String(directory) + (directory.hasSuffix("/") ? "" : "/") + program
+            var status = stat()
+            if stat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {
+                return candidate
+            }
         }
         return nil
     }
@@ -165,20 +231,5 @@ public enum ProcessRunner {
     private static func killGroup(_ leader: Int32) {
         guard leader > 0 else { return }
         kill(-leader, SIGKILL)
-    }
-
-    /// Reads to end-of-file on a blocking descriptor, keeping the first `limit` bytes.
-    private static func drain(_ handle: FileHandle, limit: Int) -> (bytes: [UInt8], truncated: Bool) {
-        var kept: [UInt8] = []
-        var truncated = false
-        while true {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            let room = limit - kept.count
-            if chunk.count > room { truncated = true }
-            if room > 0 { kept.append(contentsOf: chunk.prefix(room)) }
-        }
-        try? handle.close()
-        return (kept, truncated)
     }
 }

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// The STS Query API (2011-06-15): GetSessionToken, AssumeRole and GetCallerIdentity.
@@ -85,7 +85,7 @@ public struct STSClient: Sendable {
     ) throws(STSError) -> STSSession {
         let element = response.result.child("Credentials")
         func field(_ name: String) -> String? {
-            element?.child(name)?.text.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
+            element?.child(name)?.text.trimmingWhitespace(newlines: true).nonEmpty
         }
         guard let accessKeyId = field("AccessKeyId"), let secret = field("SecretAccessKey"), let token = field("SessionToken"),
             let expirationText = field("Expiration")

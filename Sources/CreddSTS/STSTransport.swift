@@ -1,5 +1,5 @@
 import CreddSigV4
-import Foundation
+import FoundationEssentials
 
 /// One HTTP request as the Query client sends it: always a `POST` (the Query protocol has no other method).
 public struct TransportRequest: Sendable, Hashable {

@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 
 /// An MFA device and the one-time code it shows now.
 public struct MFAToken: Sendable, Hashable {

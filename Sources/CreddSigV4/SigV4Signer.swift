@@ -1,6 +1,6 @@
 import CreddCore
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// AWS Signature Version 4 header signing, as a pure function of its inputs.
 ///

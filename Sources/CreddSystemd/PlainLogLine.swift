@@ -1,5 +1,5 @@
 import CreddCore
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Formats one log event as one line for stderr:
@@ -23,14 +23,14 @@ public enum PlainLogLine {
 
     /// Keeps an entry on one line.
     private static func escaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "\r", with: "\\r")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        text.replacingEvery("\\", with: "\\\\")
+            .replacingEvery("\r", with: "\\r")
+            .replacingEvery("\n", with: "\\n")
     }
 
     private static func quotedIfNeeded(_ value: String) -> String {
         let needsQuotes = value.isEmpty || value.contains { $0.isWhitespace || $0 == "\"" || $0 == "=" }
         let body = escaped(value)
-        return needsQuotes ? "\"" + body.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : body
+        return needsQuotes ? "\"" + body.replacingEvery("\"", with: "\\\"") + "\"" : body
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Writes and removes credd's systemd user units (`credd install-units` / `credd uninstall-units`).
 ///
@@ -88,9 +88,9 @@ public struct UnitInstaller: Sendable {
         }
         let escaped =
             binaryPath
-            .replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "%", with: "%%")
-            .replacingOccurrences(of: "$", with: "$$")
+            .replacingEvery("\\", with: "\\\\")
+            .replacingEvery("%", with: "%%")
+            .replacingEvery("$", with: "$$")
         let needsQuotes = binaryPath.contains { $0.isWhitespace || $0 == "\\" || $0 == ";" }
         return needsQuotes ? "\"" + escaped + "\"" : escaped
     }
@@ -146,11 +146,10 @@ public struct UnitInstaller: Sendable {
     }
 
     private static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
-        {
-            return SystemdError.describe(errno: CInt(underlying.code))
+        // FileManager's errors carry the errno as their underlying POSIXError.
+        if let cocoa = error as? CocoaError, let posix = cocoa.userInfo["NSUnderlyingError"] as? POSIXError {
+            return SystemdError.describe(errno: posix.code.rawValue)
         }
-        return nsError.localizedDescription
+        return String(describing: error)
     }
 }

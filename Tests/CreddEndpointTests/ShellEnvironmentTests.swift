@@ -32,6 +32,16 @@ struct ShellEnvironmentTests {
         #expect(EndpointRouter.profileName(in: "team%20dev%27s") == "team dev's")
     }
 
+    @Test(arguments: [("d%C3%a9v", "dév"), ("%41%2b", "A+"), ("plain", "plain")])
+    func profileNamesArePercentDecoded(segment: String, expected: String) {
+        #expect(EndpointRouter.profileName(in: segment[...]) == expected)
+    }
+
+    @Test(arguments: ["%", "a%4", "%zz", "%C3", "%FF%FE", "a%2Fb", "%00x%", ""])
+    func malformedOrNestedNamesAreRejected(segment: String) {
+        #expect(EndpointRouter.profileName(in: segment[...]) == nil)
+    }
+
     @Test(arguments: ["plain", "it's", "a'b'c", "$HOME `id` $(id) \\ \" ; & | *", "line\nbreak", "''", "", "tab\there", "ünï"])
     func singleQuotingSurvivesEvalInPosixShells(value: String) async throws {
         for shell in ["/bin/bash", "/bin/sh"] where FileManager.default.isExecutableFile(atPath: shell) {

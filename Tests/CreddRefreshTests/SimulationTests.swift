@@ -131,19 +131,20 @@ struct StatusSummaryTests {
 
     @Test("counts states and names the next refresh in the given time zone")
     func summary() throws {
-        let berlin = try #require(TimeZone(identifier: "Europe/Berlin"))
-        let utc = try #require(TimeZone(identifier: "UTC"))
+        let berlinZone = try #require(TimeZone(identifier: "Europe/Berlin"))
+        let berlin = { berlinZone.secondsFromGMT(for: $0) }
+        let utc = { (_: Date) in 0 }
         let statuses = [
             status("a", .fresh, next: epoch.addingTimeInterval(14 * hour + 5 * minute)),
             status("b", .fresh, next: epoch.addingTimeInterval(15 * hour)),
             status("c", .needsMFA),
             status("d", .fresh, next: epoch.addingTimeInterval(20 * hour)),
         ]
-        #expect(ProfileStatus.summary(of: statuses, now: epoch, timeZone: utc) == "3 fresh, 1 needs MFA; next refresh 14:05")
-        #expect(ProfileStatus.summary(of: statuses, now: epoch, timeZone: berlin) == "3 fresh, 1 needs MFA; next refresh 15:05")
-        #expect(ProfileStatus.summary(of: [status("a", .error)], now: epoch, timeZone: utc) == "1 failed")
-        #expect(ProfileStatus.summary(of: [], now: epoch, timeZone: utc) == "no profiles")
+        #expect(ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: utc) == "3 fresh, 1 needs MFA; next refresh 14:05")
+        #expect(ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: berlin) == "3 fresh, 1 needs MFA; next refresh 15:05")
+        #expect(ProfileStatus.summary(of: [status("a", .error)], now: epoch, secondsFromGMT: utc) == "1 failed")
+        #expect(ProfileStatus.summary(of: [], now: epoch, secondsFromGMT: utc) == "no profiles")
         let tomorrow = [status("a", .retrying, next: epoch.addingTimeInterval(25 * hour))]
-        #expect(ProfileStatus.summary(of: tomorrow, now: epoch, timeZone: utc) == "1 retrying; next refresh 2026-01-02 01:00")
+        #expect(ProfileStatus.summary(of: tomorrow, now: epoch, secondsFromGMT: utc) == "1 retrying; next refresh 2026-01-02 01:00")
     }
 }
