@@ -1,4 +1,5 @@
 import CPipe2
+import CreddCore
 import FoundationEssentials
 import Glibc
 import Synchronization
@@ -135,9 +136,7 @@ public enum ProcessRunner {
     }
 
     /// Starts the child in a process group of its own, stdin from /dev/null, stdout and stderr
-    /// into pipes, with default signal dispositions and an empty signal mask: threads started
-    /// by Swift's runtime block nearly every signal and NIO ignores SIGPIPE, and a child must
-    /// inherit neither (a shell with SIGCHLD blocked hangs in `wait`).
+    /// into pipes, with default signal dispositions and an empty signal mask.
     private static func spawn(
         _ executable: String, arguments: [String], environment: [String: String]
     ) throws(Failure) -> Spawned {
@@ -161,24 +160,13 @@ public enum ProcessRunner {
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
         let argv = ([executable] + arguments.dropFirst()).map { strdup($0) }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") }
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], envp + [nil])
+        let result = withCleanSpawnAttributes(ownProcessGroup: true) { attributes in
+            posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], envp + [nil])
+        }
         // The parent's copies of the write ends must close, or reads never see end-of-file.
         close(stdoutPipe[1])
         close(stderrPipe[1])
