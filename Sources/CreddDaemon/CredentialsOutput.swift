@@ -3,7 +3,8 @@ import CreddCore
 import CreddCredentialsFile
 import CreddRefresh
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 

@@ -1,5 +1,6 @@
 import CAccept4
-import Foundation
+import CreddCore
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOPosix
@@ -15,13 +16,13 @@ enum ConnectionAcceptor {
         listener: CInt, group: any EventLoopGroup, initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>, logger: Logger
     ) async {
         await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
+            let acceptLoop: @Sendable () -> Void = {
                 let bootstrap = ClientBootstrap(group: group).channelOption(.tcpOption(.tcp_nodelay), value: 1).channelInitializer(initializer)
                 acceptUntilShutDown(listener: listener, bootstrap: bootstrap, logger: logger)
                 finished.resume()
             }
-            thread.name = "credd-accept"
-            thread.start()
+            // No thread to be had: accept on this one rather than not at all.
+            if !detachThread(acceptLoop) { acceptLoop() }
         }
     }
 

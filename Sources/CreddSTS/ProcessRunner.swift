@@ -182,25 +182,10 @@ public enum ProcessRunner {
     /// one of the few threads of Swift's cooperative pool.
     private static func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            let work = Unmanaged.passRetained(DetachedWork { continuation.resume(returning: body()) })
-            var thread = pthread_t()
-            let started = pthread_create(&thread, nil, { context in
-                guard let context else { return nil }
-                Unmanaged<DetachedWork>.fromOpaque(context).takeRetainedValue().body()
-                return nil
-            }, work.toOpaque())
-            if started == 0 {
-                pthread_detach(thread)
-            } else {
-                // No thread to be had: do the work here rather than never resuming.
-                work.takeRetainedValue().body()
-            }
+            let work: @Sendable () -> Void = { continuation.resume(returning: body()) }
+            // No thread to be had: do the work here rather than never resuming.
+            if !detachThread(work) { work() }
         }
-    }
-
-    private final class DetachedWork: Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
     static func resolveExecutable(_ program: String, path: String?) -> String? {
