@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "CreddINI"),
         .target(name: "CreddCore", dependencies: ["CTimerFD"]),
         .systemLibrary(name: "CTimerFD"),
-        .systemLibrary(name: "CPipe2"),
+        .systemLibrary(name: "CGlibcGNU"),
         .target(name: "CreddSigV4", dependencies: ["CreddCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore"]),
         .target(
@@ -33,11 +33,10 @@ let package = Package(
         ),
         // Adapters that do I/O.
         .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore"]),
-        .systemLibrary(name: "CAccept4"),
         .target(
             name: "CreddEndpoint",
             dependencies: [
-                "CreddCore", "CAccept4",
+                "CreddCore", "CGlibcGNU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -52,7 +51,7 @@ let package = Package(
         .target(
             name: "CreddSTS",
             dependencies: [
-                "CreddCore", "CreddSigV4", "CPipe2",
+                "CreddCore", "CreddSigV4", "CGlibcGNU",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,4 @@
-import CAccept4
+import CGlibcGNU
 import CreddCore
 import FoundationEssentials
 import Logging

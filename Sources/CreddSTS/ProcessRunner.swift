@@ -1,4 +1,4 @@
-import CPipe2
+import CGlibcGNU
 import CreddCore
 import FoundationEssentials
 import Glibc
@@ -159,6 +159,9 @@ public enum ProcessRunner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        // Only the three above: the endpoint's and control socket's connections, inotify and
+        // timer descriptors stay with credd even where NIO left them inheritable.
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
 
         let argv = ([executable] + arguments.dropFirst()).map { strdup($0) }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") }

@@ -29,6 +29,18 @@ import Testing
         #expect(lines.last == "/dev/null")
     }
 
+    @Test func childInheritsNoDescriptorBeyondStdinStdoutAndStderr() async throws {
+        // As NIO leaves an accepted connection: open without close-on-exec.
+        let inheritable = open("/dev/null", O_RDONLY)
+        try #require(inheritable > 2)
+        defer { close(inheritable) }
+        // `[` is the shell's builtin, so /proc/self is the shell that posix_spawn started.
+        let output = try await ProcessRunner.run(
+            ["/bin/sh", "-c", "[ -e /proc/self/fd/\(inheritable) ] && echo inherited || echo closed; [ -e /proc/self/fd/2 ] && echo stderr"],
+            configuration: configuration)
+        #expect(String(decoding: output.stdout, as: UTF8.self) == "closed\nstderr\n")
+    }
+
     @Test func exitStatusAndSignalAreReported() async throws {
         let exited = try await ProcessRunner.run(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], configuration: configuration)
         #expect(exited.exitStatus == 3)
