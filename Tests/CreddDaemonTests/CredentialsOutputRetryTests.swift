@@ -33,19 +33,7 @@ struct CredentialsOutputRetryTests {
     }
 
     static func makeOutput() throws -> Setup {
-        let home = try TemporaryDirectory(prefix: "credd-output-retry")
-        _ = try home.write(".aws/credentials", "[alice]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = not-a-real-secret\n")
-        let config = try home.write("config", """
-            [profile dev]
-            source_profile = alice
-            role_arn = arn:aws:iam::222222222222:role/Developer
-
-            [profile ops]
-            source_profile = alice
-            role_arn = arn:aws:iam::222222222222:role/Operator
-            """)
-        let configuration = try ConfigLoader.load(explicitPath: config, environment: ["HOME": home.path])
-        try #require(configuration.profiles.count == 2, "\(configuration.errors)")
+        let (home, configuration) = try makeRoleProfilesHome(prefix: "credd-output-retry", roles: ["dev": "Developer", "ops": "Operator"])
         let clock = ManualWallClock(now)
         let profiles = ProfileDirectory(configuration)
         let output = CredentialsOutput(

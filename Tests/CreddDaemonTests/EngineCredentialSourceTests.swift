@@ -19,15 +19,7 @@ struct EngineCredentialSourceTests {
         expiration: now.addingTimeInterval(3600))
 
     static func makeSource() throws -> (EngineCredentialSource, TemporaryDirectory) {
-        let home = try TemporaryDirectory(prefix: "credd-engine-source")
-        _ = try home.write(".aws/credentials", "[alice]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = not-a-real-secret\n")
-        let config = try home.write("config", """
-            [profile dev]
-            source_profile = alice
-            role_arn = arn:aws:iam::222222222222:role/Developer
-            """)
-        let configuration = try ConfigLoader.load(explicitPath: config, environment: ["HOME": home.path])
-        try #require(configuration.profile(named: "dev") != nil, "\(configuration.errors)")
+        let (home, configuration) = try makeRoleProfilesHome(prefix: "credd-engine-source", roles: ["dev": "Developer"])
         return (EngineCredentialSource(profiles: ProfileDirectory(configuration), wallClock: ManualWallClock(now)), home)
     }
 
