@@ -4,7 +4,6 @@ import CreddCredentialsFile
 import CreddRefresh
 import Dispatch
 import FoundationEssentials
-import Glibc
 import Logging
 import Synchronization
 
@@ -38,7 +37,8 @@ final class CredentialsOutput: CredentialSink {
     private let writerConfiguration: CredentialsFileWriter.Configuration
     /// Serialises rewrites and keeps blocking file I/O (flock, fsync) off the cooperative pool.
     private let queue = DispatchQueue(label: "credd.credentials-file")
-    /// Read and changed only on `queue`, so a retry and a new batch never reorder a section's updates.
+    /// `unwritten` is read and changed only on `queue`, so a retry and a new batch never reorder a
+    /// section's updates.
     private let retry = Mutex(RetryState())
 
     init(profiles: ProfileDirectory, wallClock: any WallClock, logger: Logger, writerConfiguration: CredentialsFileWriter.Configuration = .init()) {
@@ -49,13 +49,14 @@ final class CredentialsOutput: CredentialSink {
     }
 
     func apply(_ batch: [CredentialUpdate]) async {
-        var updates: [(profile: String, update: SectionUpdate)] = []
+        var updates: [PendingUpdate] = []
         for update in batch {
             guard case let .published(name, credentials) = update,
                 let profile = profiles.profile(named: name), profile.writeCredentials
             else { continue }
-            updates.append((name, .write(section: profile.credentialsSection, credentials: credentials)))
+            updates.append(PendingUpdate(profile: name, update: .write(section: profile.credentialsSection, credentials: credentials)))
         }
+        guard !updates.isEmpty else { return }
         await write(updates)
     }
 
@@ -75,12 +76,7 @@ final class CredentialsOutput: CredentialSink {
         let wanted = Set(configuration.profiles.filter(\.writeCredentials).map(\.credentialsSection)).union(protectedProfiles)
         let orphans = owned.filter { !wanted.contains($0) }
         guard !orphans.isEmpty else { return }
-        await write(orphans.map { ($0, .remove(section: $0)) })
-    }
-
-    private func write(_ updates: [(profile: String, update: SectionUpdate)]) async {
-        guard !updates.isEmpty else { return }
-        await write(updates.map { PendingUpdate(profile: $0.profile, update: $0.update) })
+        await write(orphans.map { PendingUpdate(profile: $0, update: .remove(section: $0)) })
     }
 
     /// One rewrite of `updates` plus whatever earlier failed rewrites left unwritten.
@@ -128,7 +124,7 @@ final class CredentialsOutput: CredentialSink {
     private func scheduleRetry() -> TimeInterval {
         let (delay, start) = retry.withLock { state in
             state.consecutiveFailures += 1
-            let delay = min(Self.firstRetryDelay * pow(2, Double(min(state.consecutiveFailures - 1, 30))), Self.maximumRetryDelay)
+            let delay = exponentialBackoff(afterFailures: state.consecutiveFailures, first: Self.firstRetryDelay, maximum: Self.maximumRetryDelay)
             defer { state.retryScheduled = true }
             return (delay, !state.retryScheduled)
         }
@@ -137,7 +133,7 @@ final class CredentialsOutput: CredentialSink {
             Task {
                 try? await wallClock.sleep(until: deadline)
                 retry.withLock { $0.retryScheduled = false }
-                await write([PendingUpdate]())
+                await write([])
             }
         }
         return delay

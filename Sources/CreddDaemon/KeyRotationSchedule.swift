@@ -2,7 +2,6 @@ import CreddConfig
 import CreddCore
 import CreddRotation
 import FoundationEssentials
-import Glibc
 
 /// When to check and rotate one section's keys, and what `credd status` shows about it.
 /// A value driven by `RotationScheduler`: `nextStep(now:)` says what to do, the outcome goes
@@ -113,8 +112,8 @@ struct KeyRotationSchedule: Sendable, Hashable {
         }
         lastError = error.description
         consecutiveFailures += 1
-        let delay = Self.firstRetryDelay * pow(2, Double(min(consecutiveFailures - 1, 30)))
-        retryAt = now.addingTimeInterval(min(delay, Self.maximumRetryDelay))
+        retryAt = now.addingTimeInterval(
+            exponentialBackoff(afterFailures: consecutiveFailures, first: Self.firstRetryDelay, maximum: Self.maximumRetryDelay))
         needsInspection = true
     }
 

@@ -1,5 +1,5 @@
+import CreddCore
 import FoundationEssentials
-import Glibc
 
 /// The timing rules of design.md §3, as pure functions of a session's lifetime.
 ///
@@ -63,10 +63,10 @@ public struct RefreshSchedule: Sendable, Hashable {
     ///   - jitter: a value in `0..<1` picking the delay uniformly within the backoff window.
     ///   - servingUntil: the expiry of the credentials still in service, if any.
     public func retryTime(after failedAttempts: Int, now: Date, jitter: Double, servingUntil: Date?) -> Date {
-        // Capping the exponent keeps the power finite for any count; 2^20 × base is far past the cap.
-        let exponent = Double(min(max(failedAttempts, 1) - 1, 20))
         let inService = servingUntil.map { $0 > now } ?? false
-        let window = min(inService ? retryMaximumDelay : retryMaximumDelayWithoutCredentials, retryBaseDelay * pow(2, exponent))
+        let window = exponentialBackoff(
+            afterFailures: failedAttempts, first: retryBaseDelay,
+            maximum: inService ? retryMaximumDelay : retryMaximumDelayWithoutCredentials)
         let retryAt = now.addingTimeInterval(max(retryMinimumDelay, jitter * window))
         guard let servingUntil, inService else { return retryAt }
         let lastUsefulRetry = servingUntil.addingTimeInterval(-retryMarginBeforeExpiry)
