@@ -11,7 +11,9 @@ public actor RefreshEngine {
         /// Renewal and retry timing.
         public var schedule = RefreshSchedule()
         /// How long a finished renewal's credentials may wait for concurrent renewals so that
-        /// they share one credentials-file rewrite. The first pass is always one batch.
+        /// they share one credentials-file rewrite. The first pass is always one batch; after
+        /// it, credentials for a profile whose delivered ones have expired, or would expire
+        /// within this delay, never wait.
         public var maximumBatchDelay: TimeInterval = 5
 
         public init() {}
@@ -64,10 +66,15 @@ public actor RefreshEngine {
     /// Until every profile's first attempt has finished, the batch waits for the whole pass.
     private var firstPassComplete = false
     private var batch: [CredentialUpdate] = []
-    /// The profiles in `batch`, and whether it withdraws any: kept so that each event costs
-    /// O(1) rather than a scan of a batch that holds a whole pass.
+    /// The profiles in `batch`, and whether it must go out without waiting for concurrent
+    /// renewals (`isUrgent`): kept so that each event costs O(1) rather than a scan of a batch
+    /// that holds a whole pass.
     private var batchProfiles: Set<String> = []
-    private var batchWithdraws = false
+    private var batchIsUrgent = false
+    /// When the credentials last delivered for each profile expire (`distantPast` once
+    /// withdrawn, `distantFuture` for credentials without an expiration); absent before any
+    /// delivery.
+    private var deliveredExpirations: [String: Date] = [:]
     private var batchStartedAt: Date?
     private var timer: Timer?
     private var isRunning = false
@@ -358,7 +365,7 @@ public actor RefreshEngine {
         if passJustCompleted { firstPassComplete = true }
         if let batchStartedAt, !batch.isEmpty {
             let delayed = firstPassComplete && now.timeIntervalSince(batchStartedAt) >= configuration.maximumBatchDelay
-            if renewals.isEmpty || batchWithdraws || passJustCompleted || delayed {
+            if renewals.isEmpty || batchIsUrgent || passJustCompleted || delayed {
                 flushBatch()
             }
         }
@@ -374,22 +381,47 @@ public actor RefreshEngine {
     }
 
     private func enqueue(_ update: CredentialUpdate) {
-        if batch.isEmpty { batchStartedAt = wallClock.now() }
+        let now = wallClock.now()
+        if batch.isEmpty { batchStartedAt = now }
         // A later update for the same profile supersedes an undelivered earlier one.
         if !batchProfiles.insert(update.profile).inserted {
             batch.removeAll { $0.profile == update.profile }
-            batchWithdraws = batch.contains { if case .withdrawn = $0 { true } else { false } }
+            batchIsUrgent = batch.contains { isUrgent($0, now: now) }
         }
-        if case .withdrawn = update { batchWithdraws = true }
+        if isUrgent(update, now: now) { batchIsUrgent = true }
         batch.append(update)
+    }
+
+    /// A withdrawal goes out at once, and so do credentials for a profile that has nothing valid
+    /// delivered: waiting for other renewals would leave the file and the endpoint without
+    /// valid credentials that credd already holds (an STS call stalled on another profile can
+    /// take a read timeout, several times over).
+    private func isUrgent(_ update: CredentialUpdate, now: Date) -> Bool {
+        switch update {
+        case .withdrawn:
+            return true
+        case .published(let profile, _):
+            guard firstPassComplete, let delivered = deliveredExpirations[profile] else { return false }
+            return delivered <= now.addingTimeInterval(configuration.maximumBatchDelay)
+        }
     }
 
     private func flushBatch() {
         guard !batch.isEmpty else { return }
         deliveries.yield(.batch(batch))
+        for update in batch {
+            switch update {
+            case .published(let profile, let credentials):
+                deliveredExpirations[profile] = credentials.expiration ?? .distantFuture
+            case .withdrawn(let profile, .removed):
+                deliveredExpirations[profile] = nil
+            case .withdrawn(let profile, _):
+                deliveredExpirations[profile] = .distantPast
+            }
+        }
         batch = []
         batchProfiles = []
-        batchWithdraws = false
+        batchIsUrgent = false
         batchStartedAt = nil
     }
 

@@ -64,6 +64,33 @@ struct RefreshEngineTests {
         await running.value
     }
 
+    @Test("credentials for a profile whose delivered ones expired go out at once, not after a concurrent renewal")
+    func credentialsReplacingExpiredOnesDoNotWait() async throws {
+        let first = Script()
+        let second = Script()
+        let harness = EngineHarness(
+            [spec("a"), spec("b")], handlers: ["a": FakeRenewer.scripted(first), "b": FakeRenewer.scripted(second)])
+        let running = harness.start()
+        try await harness.settle(inFlight: 2)
+        first.respond(.succeed(lifetime: 30 * minute))
+        second.respond(.succeed(lifetime: 30 * minute))
+        try await harness.settle()
+        try await harness.waitForBatches(1)
+        // Both renew and stall past expiry, so both are withdrawn.
+        harness.wallClock.advance(by: 31 * minute)
+        try await harness.settle(inFlight: 2)
+        try await harness.waitForBatches(2)
+        #expect(Set(harness.sink.batches[1]) == [.withdrawn(profile: "a", reason: .expired), .withdrawn(profile: "b", reason: .expired)])
+        let renewedAt = harness.now
+        first.respond(.succeed(lifetime: 30 * minute))
+        try await harness.settle(inFlight: 1)
+        try await harness.waitForBatches(3)
+        #expect(harness.sink.batches[2].map(\.profile) == ["a"])
+        #expect(harness.now == renewedAt, "no batch delay while b's renewal still runs")
+        running.cancel()
+        await running.value
+    }
+
     @Test("the first pass is one batch however long it runs, with no wake-up for the batch delay")
     func firstPassIsOneBatch() async throws {
         let script = Script()

@@ -15,6 +15,7 @@ import argparse
 import datetime
 import itertools
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -100,15 +101,24 @@ class FakeSTS(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-request (the crash suite kills credd) is expected, not a
+    traceback on the console."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("port", type=int)
     parser.add_argument("--session-seconds", type=int, default=43200)
     arguments = parser.parse_args()
     FakeSTS.session_seconds = arguments.session_seconds
-    server = ThreadingHTTPServer(("127.0.0.1", arguments.port), FakeSTS)
-    server.daemon_threads = True
-    server.serve_forever()
+    QuietServer(("127.0.0.1", arguments.port), FakeSTS).serve_forever()
 
 
 if __name__ == "__main__":

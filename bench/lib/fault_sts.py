@@ -18,9 +18,8 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import ThreadingHTTPServer
 
-from fake_sts import ASSUMED, RESPONSE, FakeSTS
+from fake_sts import ASSUMED, RESPONSE, FakeSTS, QuietServer
 
 FAULT_CYCLE = ["ok", "5xx", "ok", "throttle", "ok", "reset", "ok", "malformed", "ok", "stall", "ok", "skew",
                "ok", "expired-source", "ok", "outage"]
@@ -137,9 +136,7 @@ def main():
     arguments = parser.parse_args()
     FaultSTS.session_seconds = arguments.session_seconds
     FaultSTS.schedule = Schedule(arguments.phase_seconds, arguments.outage_seconds, arguments.cycles)
-    server = ThreadingHTTPServer(("127.0.0.1", arguments.port), FaultSTS)
-    server.daemon_threads = True
-    server.serve_forever()
+    QuietServer(("127.0.0.1", arguments.port), FaultSTS).serve_forever()
 
 
 if __name__ == "__main__":
