@@ -55,9 +55,16 @@ struct CrashSafetyTests {
             child.environment = ProcessInfo.processInfo.environment.merging([CrashChild.environmentKey: path]) { _, new in new }
             child.standardOutput = FileHandle.nullDevice
             child.standardError = FileHandle.nullDevice
+            let inodeBefore = fileStatus(path)?.st_ino
             try child.run()
-            // Start-up takes tens of milliseconds; the kill lands before, during or between writes.
-            try await Task.sleep(for: .microseconds(Int.random(in: 20_000...120_000)))
+            // Kill inside the write loop whatever the machine's load: wait for the child's first
+            // rename (a new inode), then let it run a few more writes, each a few milliseconds.
+            var waited = 0
+            while fileStatus(path)?.st_ino == inodeBefore, waited < 30_000 {
+                try await Task.sleep(for: .milliseconds(1))
+                waited += 1
+            }
+            try await Task.sleep(for: .microseconds(Int.random(in: 0...10_000)))
             Glibc.kill(child.processIdentifier, SIGKILL)
             child.waitUntilExit()
 
@@ -72,7 +79,7 @@ struct CrashSafetyTests {
             if text != Self.expected(round: round) { break }
         }
         // The kills must have hit running writers, many of them between creating the temp file
-        // and the rename (about 200 of 500 in a typical run).
+        // and the rename.
         #expect(rewritesSeen > 0)
         #expect(killsMidWrite > 0)
         // The next write cleans up temp files killed writers left behind.
