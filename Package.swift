@@ -83,18 +83,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(
-            name: "credd",
-            dependencies: ["CreddCLI"],
-            // Release builds link with lld to pack the relative relocations (DT_RELR, glibc 2.36+):
-            // the loader reads ~20 KB instead of 2 MiB of them at each start, ~4 MiB less resident.
-            // The executable exports no symbols, so the loader does not probe a 34,000-entry table.
-            linkerSettings: [
-                .unsafeFlags(
-                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
-                    .when(configuration: .release))
-            ]
-        ),
+        .executableTarget(name: "credd", dependencies: ["CreddCLI"]),
         .executableTarget(
             name: "credd-bench",
             dependencies: ["CreddCredentialsFile", "CreddCore", "CreddINI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
