@@ -153,3 +153,32 @@ struct MainThreadExecutorTests {
         #expect(try await eventually { ended.isSet })
     }
 }
+
+@Suite("Thread pool executor under load", .timeLimit(.minutes(2)))
+struct ThreadPoolExecutorLoadTests {
+    actor Counter {
+        var value = 0
+        func increment() { value += 1 }
+    }
+
+    @Test("tasks that sleep, hop to an actor and are resumed from other threads all finish")
+    func mixedLoad() async throws {
+        let pool = try ThreadPoolExecutor(threadCount: 2)
+        defer { pool.shutDown() }
+        let counter = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<200 {
+                group.addTask(executorPreference: pool) {
+                    for step in 0..<20 {
+                        try? await Task.sleep(for: .microseconds((task * 7 + step * 13) % 2000))
+                        await counter.increment()
+                        await withCheckedContinuation { continuation in
+                            if !detachThread({ continuation.resume() }) { continuation.resume() }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(await counter.value == 4000)
+    }
+}
