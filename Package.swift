@@ -22,7 +22,7 @@ let package = Package(
     targets: [
         // Pure logic: no I/O below this line.
         .target(name: "CreddINI"),
-        .target(name: "CreddCore", dependencies: ["CTimerFD"]),
+        .target(name: "CreddCore", dependencies: ["CTimerFD", "CGlibcGNU"]),
         .systemLibrary(name: "CTimerFD"),
         .systemLibrary(name: "CGlibcGNU"),
         .target(name: "CreddSigV4", dependencies: ["CreddCore", .product(name: "Crypto", package: "swift-crypto")]),

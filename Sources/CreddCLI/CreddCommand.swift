@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreddCore
 
 /// The `credd` command tree. Client commands reach the daemon through the control socket only.
 public struct CreddCommand: AsyncParsableCommand {
@@ -26,6 +27,12 @@ struct ConfigOption: ParsableArguments {
 }
 
 extension CreddCommand {
+    /// The process: ``runFromCommandLine()`` on credd's own executors, which never start
+    /// libdispatch's worker pool (an idle daemon must not wake).
+    public static func runProcess() -> Never {
+        runOnProcessExecutors { await runFromCommandLine() }
+    }
+
     /// Parses the command line and runs the chosen command, awaiting the asynchronous ones
     /// (`run`); ArgumentParser's own `main()` cannot tell them apart across modules on Linux.
     public static func runFromCommandLine() async {

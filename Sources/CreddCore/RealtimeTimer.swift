@@ -1,5 +1,4 @@
 import CTimerFD
-@preconcurrency import Dispatch
 import FoundationEssentials
 import Synchronization
 
@@ -25,10 +24,9 @@ struct RealtimeTimerError: Error, Equatable, CustomStringConvertible {
 /// A one-shot `timerfd` on `CLOCK_REALTIME`, armed at an absolute deadline with
 /// `TFD_TIMER_CANCEL_ON_SET`: the kernel wakes it at the deadline, or early with `ECANCELED`
 /// when the wall clock is set, and a suspend is covered because the deadline is wall time.
-/// The descriptor is watched by a dispatch source (epoll), so waiting costs no CPU.
-/// `@unchecked Sendable`: the dispatch source is not marked `Sendable`, but it is thread-safe
-/// and set up before the timer is shared; the mutable state is behind a `Mutex`.
-final class RealtimeTimer: @unchecked Sendable {
+/// A thread of its own waits in `read()` on the descriptor, so waiting costs no CPU and needs
+/// no libdispatch (whose worker pool, once started, wakes every second for good).
+final class RealtimeTimer: Sendable {
     private enum State {
         case armed
         /// Woke (or was cancelled) before anyone waited.
@@ -37,34 +35,28 @@ final class RealtimeTimer: @unchecked Sendable {
         case finished
     }
 
-    private let descriptor: Int32
-    private let source: any DispatchSourceRead
+    private let descriptor: SharedDescriptor
     private let state = Mutex(State.armed)
 
-    init(deadline: Date) throws(RealtimeTimerError) {
-        let descriptor = timerfd_create(CLOCK_REALTIME, Int32(TFD_CLOEXEC | TFD_NONBLOCK))
-        guard descriptor >= 0 else { throw RealtimeTimerError(call: "timerfd_create", errno: Glibc.errno) }
-        let seconds = deadline.timeIntervalSince1970.rounded(.down)
-        var value = itimerspec()
-        // A zero deadline would disarm the timer: 1 ns past the epoch fires at once instead.
-        value.it_value.tv_sec = max(0, Int(seconds))
-        value.it_value.tv_nsec = seconds < 0 ? 1 : max(1, Int((deadline.timeIntervalSince1970 - seconds) * 1e9))
-        let flags = Int32(TFD_TIMER_ABSTIME) | Int32(TFD_TIMER_CANCEL_ON_SET)
-        guard timerfd_settime(descriptor, flags, &value, nil) == 0 else {
-            let error = RealtimeTimerError(call: "timerfd_settime", errno: Glibc.errno)
-            close(descriptor)
-            throw error
-        }
+    convenience init(deadline: Date) throws(RealtimeTimerError) {
+        try self.init(deadline: deadline, startThread: detachThread)
+    }
+
+    /// With a different way to start the waiting thread: tests use it to make starting fail.
+    init(deadline: Date, startThread: (@escaping @Sendable () -> Void) -> Bool) throws(RealtimeTimerError) {
+        let descriptor = try SharedDescriptor.timer(deadline: deadline)
         self.descriptor = descriptor
-        self.source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: Self.queue)
-        // Weak: a timer dropped without waiting must deinit, which cancels the source.
-        source.setEventHandler { [weak self] in self?.readExpiry() }
-        source.setCancelHandler { close(descriptor) }
-        source.resume()
+        // Weak: a timer dropped without waiting must deinit, which releases the thread.
+        let started = startThread { [weak self] in
+            nameCurrentThread("credd-walltimer")
+            let result = descriptor.awaitExpiry()
+            self?.complete(with: result)
+        }
+        guard started else { throw RealtimeTimerError(call: "pthread_create", errno: EAGAIN) }
     }
 
     deinit {
-        source.cancel()
+        descriptor.expireNow()
     }
 
     /// Waits for the deadline or a clock change. One wait per timer.
@@ -90,17 +82,6 @@ final class RealtimeTimer: @unchecked Sendable {
         }
     }
 
-    private func readExpiry() {
-        var expirations: UInt64 = 0
-        let count = read(descriptor, &expirations, MemoryLayout<UInt64>.size)
-        do {
-            guard let wake = try Self.interpretRead(byteCount: count, errno: count < 0 ? Glibc.errno : 0) else { return }
-            complete(with: .success(wake))
-        } catch {
-            complete(with: .failure(error))
-        }
-    }
-
     /// The first outcome wins: it goes to the waiter, or is kept for the wait to come.
     private func complete(with result: Result<RealtimeTimerWake, any Error>) {
         let continuation = state.withLock { state -> CheckedContinuation<RealtimeTimerWake, any Error>? in
@@ -115,7 +96,7 @@ final class RealtimeTimer: @unchecked Sendable {
                 return nil
             }
         }
-        source.cancel()
+        descriptor.expireNow()
         continuation?.resume(with: result)
     }
 
@@ -129,6 +110,44 @@ final class RealtimeTimer: @unchecked Sendable {
         default: throw RealtimeTimerError(call: "read(timerfd)", errno: byteCount < 0 ? errno : EIO)
         }
     }
+}
 
-    private static let queue = DispatchQueue(label: "credd.realtime-timer")
+/// How the timer and its thread use the descriptor.
+extension SharedDescriptor {
+    /// A `timerfd` armed at `deadline`.
+    fileprivate static func timer(deadline: Date) throws(RealtimeTimerError) -> SharedDescriptor {
+        let value = timerfd_create(CLOCK_REALTIME, Int32(TFD_CLOEXEC))
+        guard value >= 0 else { throw RealtimeTimerError(call: "timerfd_create", errno: Glibc.errno) }
+        let descriptor = SharedDescriptor(value)
+        let seconds = deadline.timeIntervalSince1970.rounded(.down)
+        var setting = itimerspec()
+        // A zero deadline would disarm the timer: 1 ns past the epoch fires at once instead.
+        setting.it_value.tv_sec = max(0, Int(seconds))
+        setting.it_value.tv_nsec = seconds < 0 ? 1 : max(1, Int((deadline.timeIntervalSince1970 - seconds) * 1e9))
+        let flags = Int32(TFD_TIMER_ABSTIME) | Int32(TFD_TIMER_CANCEL_ON_SET)
+        guard timerfd_settime(value, flags, &setting, nil) == 0 else {
+            throw RealtimeTimerError(call: "timerfd_settime", errno: Glibc.errno)
+        }
+        return descriptor
+    }
+
+    /// Blocks until the deadline, a clock change or an ``expireNow()``.
+    fileprivate func awaitExpiry() -> Result<RealtimeTimerWake, any Error> {
+        while true {
+            var expirations: UInt64 = 0
+            let count = read(value, &expirations, MemoryLayout<UInt64>.size)
+            do {
+                if let wake = try RealtimeTimer.interpretRead(byteCount: count, errno: count < 0 ? Glibc.errno : 0) { return .success(wake) }
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// Re-arms the timer in the past, which ends a thread's wait in ``awaitExpiry()``.
+    fileprivate func expireNow() {
+        var setting = itimerspec()
+        setting.it_value.tv_nsec = 1
+        timerfd_settime(value, Int32(TFD_TIMER_ABSTIME), &setting, nil)
+    }
 }

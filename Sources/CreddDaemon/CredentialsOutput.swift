@@ -2,7 +2,6 @@ import CreddConfig
 import CreddCore
 import CreddCredentialsFile
 import CreddRefresh
-import Dispatch
 import FoundationEssentials
 import Logging
 import Synchronization
@@ -35,10 +34,10 @@ final class CredentialsOutput: CredentialSink {
     private let wallClock: any WallClock
     private let logger: Logger
     private let writerConfiguration: CredentialsFileWriter.Configuration
-    /// Serialises rewrites and keeps blocking file I/O (flock, fsync) off the cooperative pool.
-    private let queue = DispatchQueue(label: "credd.credentials-file")
-    /// `unwritten` is read and changed only on `queue`, so a retry and a new batch never reorder a
-    /// section's updates.
+    /// Serialises rewrites and keeps blocking file I/O (flock, fsync) off the executor's threads.
+    private let fileThread = SerialWorkThread()
+    /// `unwritten` is read and changed only on `fileThread`, so a retry and a new batch never
+    /// reorder a section's updates.
     private let retry = Mutex(RetryState())
 
     init(profiles: ProfileDirectory, wallClock: any WallClock, logger: Logger, writerConfiguration: CredentialsFileWriter.Configuration = .init()) {
@@ -68,7 +67,7 @@ final class CredentialsOutput: CredentialSink {
         let writer = CredentialsFileWriter(path: configuration.settings.credentialsFile, clock: wallClock, configuration: writerConfiguration)
         let owned: [String]
         do {
-            owned = try await onQueue { Result { () throws(CredentialsFileError) in try writer.ownedSections() } }.get()
+            owned = try await fileThread.run { Result { () throws(CredentialsFileError) in try writer.ownedSections() } }.get()
         } catch {
             logger.warning("cannot read the credentials file: \(error)")
             return
@@ -82,7 +81,7 @@ final class CredentialsOutput: CredentialSink {
     /// One rewrite of `updates` plus whatever earlier failed rewrites left unwritten.
     private func write(_ updates: [PendingUpdate]) async {
         let writer = CredentialsFileWriter(path: profiles.configuration.settings.credentialsFile, clock: wallClock, configuration: writerConfiguration)
-        let (attempted, result) = await onQueue { [self] in
+        let (attempted, result) = await fileThread.run { [self] in
             let attempted = retry.withLock { state in
                 let newer = Set(updates.map(\.update.section))
                 let carried = state.unwritten.filter { !newer.contains($0.update.section) }
@@ -137,11 +136,5 @@ final class CredentialsOutput: CredentialSink {
             }
         }
         return delay
-    }
-
-    private func onQueue<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: work()) }
-        }
     }
 }

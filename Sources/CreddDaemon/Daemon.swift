@@ -5,7 +5,6 @@ import CreddRefresh
 import CreddRotation
 import CreddSTS
 import CreddSystemd
-import Dispatch
 import FoundationEssentials
 import Glibc
 import Logging
@@ -49,6 +48,10 @@ public enum Daemon {
             throw DaemonError.runtimeDirectory(paths.tokenFile, "\(error)")
         }
 
+        // Not ServiceGroup's signal handling, which uses libdispatch (see ProcessSignals). From
+        // here on SIGTERM shuts down gracefully, even before the services start.
+        let signals = try ProcessSignals([SIGHUP, SIGTERM, SIGINT])
+
         let directory = ProfileDirectory(configuration)
         let transport = HTTPClientSTSTransport()
         let output = CredentialsOutput(profiles: directory, wallClock: wallClock, logger: logger)
@@ -79,6 +82,7 @@ public enum Daemon {
                 control = try await ControlServer.bind(path: paths.controlSocket, logger: logger)
             }
         } catch {
+            signals.stop()
             try? await transport.shutdown()
             throw error
         }
@@ -179,17 +183,29 @@ public enum Daemon {
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
         // An idle client connection must not hold a shutdown open (systemd would SIGKILL).
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(5)
         groupConfiguration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        let signalHandling = Task {
+            for await signal in signals.received {
+                if signal == SIGHUP {
+                    reloadRequests.hangup()
+                } else {
+                    logger.info("signal \(signal): shutting down")
+                    await group.triggerGracefulShutdown()
+                }
+            }
+        }
         do {
-            try await ServiceGroup(configuration: groupConfiguration).run()
+            try await group.run()
         } catch {
             logger.error("shutdown: \(error)")
         }
+        signals.stop()
+        await signalHandling.value
         reloadRequests.stop()
         try? await transport.shutdown()
         if activated.control == nil { unlink(paths.controlSocket) }

@@ -1,4 +1,3 @@
-import Dispatch
 import FoundationEssentials
 import Logging
 import Synchronization
@@ -6,7 +5,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// Everything that asks for a config reload: an edit to a watched file (inotify) or SIGHUP.
+/// Everything that asks for a config reload: an edit to a watched file (inotify) or SIGHUP
+/// (``hangup()``, from ``ProcessSignals``).
 /// Bursts are coalesced: an editor's save or credd's own rewrite becomes one reload.
 ///
 /// Only SIGHUP is a reload *request* in systemd's sense (it answers with `RELOADING=1`); file
@@ -17,8 +17,9 @@ final class ReloadTriggers: Sendable {
 
     let events: AsyncStream<Void>
     private let watcher: Mutex<FileWatcher?>
-    private let hangup: Mutex<(any DispatchSourceSignal)?>
-    private let hangupPending = Flag()
+    private let hangupPending = Atomic<Bool>(false)
+    private let request: AsyncStream<Void>.Continuation
+    private let logger: Logger
     private let forwarding: Task<Void, Never>
 
     init(watching paths: [String], logger: Logger) {
@@ -39,16 +40,8 @@ final class ReloadTriggers: Sendable {
         }
         self.watcher = Mutex(watcher)
 
-        // SIGHUP reloads; it must never terminate the daemon.
-        signal(SIGHUP, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "credd.sighup"))
-        source.setEventHandler { [hangupPending] in
-            logger.info("SIGHUP: reloading the config")
-            hangupPending.value.store(true, ordering: .releasing)
-            rawContinuation.yield()
-        }
-        source.resume()
-        self.hangup = Mutex(source)
+        self.request = rawContinuation
+        self.logger = logger
 
         self.forwarding = Task {
             for await _ in raw {
@@ -59,19 +52,20 @@ final class ReloadTriggers: Sendable {
         }
     }
 
-    /// Whether a SIGHUP arrived since the last call: the reload about to run answers it.
-    func takeHangupRequest() -> Bool {
-        hangupPending.value.exchange(false, ordering: .acquiringAndReleasing)
+    /// SIGHUP arrived: a reload that answers it.
+    func hangup() {
+        logger.info("SIGHUP: reloading the config")
+        hangupPending.store(true, ordering: .releasing)
+        request.yield()
     }
 
-    /// A reference to the flag, so the signal handler can hold it before `self` exists.
-    private final class Flag: Sendable {
-        let value = Atomic<Bool>(false)
+    /// Whether a SIGHUP arrived since the last call: the reload about to run answers it.
+    func takeHangupRequest() -> Bool {
+        hangupPending.exchange(false, ordering: .acquiringAndReleasing)
     }
 
     func stop() {
         watcher.withLock { $0?.stop() }
-        hangup.withLock { $0?.cancel() }
         forwarding.cancel()
     }
 }

@@ -1,3 +1,3 @@
 import CreddCLI
 
-await CreddCommand.runFromCommandLine()
+CreddCommand.runProcess()

@@ -28,6 +28,27 @@ struct RealtimeTimerTests {
         await #expect(throws: CancellationError.self) { try await waiting.value }
     }
 
+    @Test("fails when its waiting thread cannot start")
+    func threadFails() {
+        #expect(throws: RealtimeTimerError(call: "pthread_create", errno: EAGAIN)) {
+            try RealtimeTimer(deadline: Date().addingTimeInterval(3600), startThread: { _ in false })
+        }
+    }
+
+    @Test("a timer dropped without a wait lets its thread go")
+    func droppedTimer() async throws {
+        let ended = Flag()
+        var timer: RealtimeTimer? = try RealtimeTimer(deadline: Date().addingTimeInterval(3600)) { body in
+            detachThread {
+                body()
+                ended.set()
+            }
+        }
+        _ = timer
+        timer = nil
+        #expect(try await eventually { ended.isSet })
+    }
+
     @Test("a task cancelled before it waits does not wait")
     func cancelledBeforeWaiting() async throws {
         let timer = try RealtimeTimer(deadline: Date().addingTimeInterval(3600))

@@ -1,0 +1,41 @@
+import Foundation
+import Synchronization
+
+@testable import CreddCore
+
+/// The name of the calling thread, as `/proc/PID/task/*/comm` shows it.
+func currentThreadName() -> String {
+    ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .newlines)
+}
+
+/// Waits, bounded, until `condition` holds.
+func eventually(_ condition: () -> Bool) async throws -> Bool {
+    for _ in 0..<500 where !condition() {
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
+
+/// Values appended from any thread.
+final class Recorder<Value: Sendable>: Sendable {
+    private let values = Mutex<[Value]>([])
+    func append(_ value: Value) { values.withLock { $0.append(value) } }
+    var all: [Value] { values.withLock { $0 } }
+}
+
+/// A flag set from any thread.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
+/// A way to start threads that succeeds `successes` times, then fails.
+func threadStarter(failingAfter successes: Int) -> @Sendable (@escaping @Sendable () -> Void) -> Bool {
+    let started = Recorder<Void>()
+    return { body in
+        started.append(())
+        guard started.all.count <= successes else { return false }
+        return detachThread(body)
+    }
+}
