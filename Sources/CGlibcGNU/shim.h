@@ -21,4 +21,29 @@ extern int posix_spawn_file_actions_addclosefrom_np(void *actions, int from);
 // apart. `thread` is a pthread_t.
 extern int pthread_setname_np(unsigned long thread, const char *name);
 
+// sched_setattr(2) has no glibc wrapper, and Swift cannot call the variadic syscall(2).
+// <sys/syscall.h> only defines numbers.
+#include <sys/syscall.h>
+extern long syscall(long number, ...);
+
+// struct sched_attr, first version (48 bytes).
+struct credd_sched_attr {
+    unsigned int size;
+    unsigned int policy;
+    unsigned long long flags;
+    int nice;
+    unsigned int priority;
+    unsigned long long runtime;
+    unsigned long long deadline;
+    unsigned long long period;
+};
+
+// Sets the calling thread's policy and nice value (pass the current ones to keep them) and, for
+// SCHED_OTHER on Linux 6.12+, the slice `runtime_ns` it asks the EEVDF scheduler for. Returns 0,
+// or -1 with errno set.
+static inline int credd_sched_setattr_self(unsigned int policy, int nice, unsigned long long runtime_ns) {
+    struct credd_sched_attr attr = {sizeof(struct credd_sched_attr), policy, 0, nice, 0, runtime_ns, 0, 0};
+    return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
 #endif

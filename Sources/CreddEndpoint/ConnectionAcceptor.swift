@@ -17,6 +17,7 @@ enum ConnectionAcceptor {
     ) async {
         await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
             let acceptLoop: @Sendable () -> Void = {
+                requestShortSchedulerSlice()
                 let bootstrap = ClientBootstrap(group: group).channelOption(.tcpOption(.tcp_nodelay), value: 1).channelInitializer(initializer)
                 acceptUntilShutDown(listener: listener, bootstrap: bootstrap, logger: logger)
                 finished.resume()

@@ -104,6 +104,11 @@ public final class CredentialEndpoint: Sendable {
         }
         guard let descriptor else { throw EndpointError.alreadyStarted }
         logger.info("credential endpoint listening", metadata: ["http.port": "\(boundPort ?? 0)"])
+        // Requests are answered on these threads in microseconds: they should not wait for a
+        // busy neighbour's scheduler slice to end (p99 latency, BENCHMARKS.md).
+        for loop in eventLoopGroup.makeIterator() {
+            loop.execute { requestShortSchedulerSlice() }
+        }
         let registry = self.registry
         await withTaskCancellationHandler {
             await ConnectionAcceptor.run(listener: descriptor, group: eventLoopGroup, initializer: initializeConnection, logger: logger)
