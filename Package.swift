@@ -43,10 +43,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(
             name: "CreddSystemd",
-            dependencies: ["CSystemd", "CreddCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CreddCore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "CreddSTS",

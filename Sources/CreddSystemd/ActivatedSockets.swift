@@ -1,5 +1,3 @@
-import CSystemd
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,20 +26,42 @@ public struct ActivatedSockets: Sendable, Hashable {
     ///
     /// - Parameter expectedControlPath: when set, the control socket must be bound to this path.
     public static func take(expectedControlPath: String? = nil) throws(SystemdError) -> ActivatedSockets {
-        var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-        let count = sd_listen_fds_with_names(1, &names)
-        if count < 0 {
-            throw SystemdError(.listenFdsFailed(errno: -count))
+        try adopt(passedSockets(), expectedControlPath: expectedControlPath)
+    }
+
+    /// The first descriptor systemd passes (sd_listen_fds(3)).
+    static let firstPassedDescriptor: CInt = 3
+
+    /// Reads the sockets systemd passed, as sd_listen_fds_with_names(3) with `unset_environment`
+    /// set: the variables go in every case, and each descriptor becomes close-on-exec.
+    private static func passedSockets() throws(SystemdError) -> [PassedSocket] {
+        let pid = environmentValue("LISTEN_PID")
+        let count = environmentValue("LISTEN_FDS")
+        let names = environmentValue("LISTEN_FDNAMES")
+        for variable in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+            unsetenv(variable)
         }
-        defer { freeNames(names) }
-        let nameStrings = readNames(names)
-        var passed: [PassedSocket] = []
-        for index in 0..<count {
-            // libsystemd names every fd ("unknown" when it has none); a missing entry reads alike.
-            let name = Int(index) < nameStrings.count ? nameStrings[Int(index)] : "unknown"
-            passed.append(PassedSocket(fileDescriptor: SD_LISTEN_FDS_START + index, name: name))
+        guard let pid else { return [] }
+        guard let owner = pid_t(pid), owner > 0 else { throw SystemdError(.listenFdsFailed(errno: EINVAL)) }
+        // Inherited from a socket-activated parent: not ours.
+        guard owner == getpid() else { return [] }
+        guard let count, let passed = CInt(count), passed > 0, passed <= CInt.max - firstPassedDescriptor else {
+            throw SystemdError(.listenFdsFailed(errno: EINVAL))
         }
-        return try adopt(passed, expectedControlPath: expectedControlPath)
+        // systemd names every fd when it sets LISTEN_FDNAMES; without it each is "unknown".
+        let nameList = names.map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
+            ?? Array(repeating: "unknown", count: Int(passed))
+        guard nameList.count == Int(passed) else { throw SystemdError(.listenFdsFailed(errno: EINVAL)) }
+        var sockets: [PassedSocket] = []
+        for (offset, name) in nameList.enumerated() {
+            let fd = firstPassedDescriptor + CInt(offset)
+            let flags = fcntl(fd, F_GETFD)
+            guard flags >= 0, fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0 else {
+                throw SystemdError(.listenFdsFailed(errno: errno))
+            }
+            sockets.append(PassedSocket(fileDescriptor: fd, name: name))
+        }
+        return sockets
     }
 
     /// One fd as systemd passed it.
@@ -60,8 +80,8 @@ public struct ActivatedSockets: Sendable, Hashable {
                 guard endpoint == nil else {
                     throw SystemdError(.duplicateSocketName(fd: socket.fileDescriptor, name: socket.name))
                 }
-                try verify(socket, expected: "a listening TCP socket") {
-                    sd_is_socket_inet($0, AF_UNSPEC, CInt(SOCK_STREAM.rawValue), 1, 0)
+                try verify(socket, expected: "a listening TCP socket") { fd throws(ListeningSocketCheck.Failure) in
+                    try ListeningSocketCheck.isTCP(fd)
                 }
                 endpoint = socket.fileDescriptor
             case "control":
@@ -71,9 +91,8 @@ public struct ActivatedSockets: Sendable, Hashable {
                 let expected =
                     expectedControlPath.map { "a listening AF_UNIX stream socket at \($0)" }
                     ?? "a listening AF_UNIX stream socket"
-                try verify(socket, expected: expected) { fd in
-                    // length 0: the path is NUL-terminated (sd_is_socket_unix(3)); nil skips the check.
-                    sd_is_socket_unix(fd, CInt(SOCK_STREAM.rawValue), 1, expectedControlPath, 0)
+                try verify(socket, expected: expected) { fd throws(ListeningSocketCheck.Failure) in
+                    try ListeningSocketCheck.isUnix(fd, boundTo: expectedControlPath)
                 }
                 control = socket.fileDescriptor
             default:
@@ -86,37 +105,16 @@ public struct ActivatedSockets: Sendable, Hashable {
     private static func verify(
         _ socket: PassedSocket,
         expected: String,
-        check: (CInt) -> CInt
+        check: (CInt) throws(ListeningSocketCheck.Failure) -> Bool
     ) throws(SystemdError) {
-        let result = check(socket.fileDescriptor)
-        if result < 0 {
-            throw SystemdError(.socketTypeCheckFailed(fd: socket.fileDescriptor, name: socket.name, errno: -result))
+        let matches: Bool
+        do {
+            matches = try check(socket.fileDescriptor)
+        } catch {
+            throw SystemdError(.socketTypeCheckFailed(fd: socket.fileDescriptor, name: socket.name, errno: error.errno))
         }
-        if result == 0 {
+        if !matches {
             throw SystemdError(.wrongSocketType(fd: socket.fileDescriptor, name: socket.name, expected: expected))
         }
-    }
-
-    /// The names in libsystemd's NULL-terminated array.
-    private static func readNames(_ names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String] {
-        guard let names else { return [] }
-        var result: [String] = []
-        var index = 0
-        while let name = names[index] {
-            result.append(String(cString: name))
-            index += 1
-        }
-        return result
-    }
-
-    /// sd_listen_fds_with_names(3): the caller frees each name and then the array.
-    private static func freeNames(_ names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
-        guard let names else { return }
-        var index = 0
-        while let name = names[index] {
-            free(name)
-            index += 1
-        }
-        free(names)
     }
 }

@@ -9,9 +9,6 @@ public struct JournalField: Sendable, Hashable {
         self.name = name
         self.value = value
     }
-
-    /// The bytes sd_journal_sendv receives for this field.
-    var assignment: String { name + "=" + value }
 }
 
 /// Builds journal entries from swift-log events. Pure, so the field mapping is tested directly.

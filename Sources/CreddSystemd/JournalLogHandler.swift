@@ -12,7 +12,7 @@ public struct JournalLogHandler: LogHandler {
     public init(
         label: String,
         logLevel: Logger.Level = .info,
-        writer: any JournalWriter = LibsystemdJournalWriter(),
+        writer: any JournalWriter = NativeJournalWriter(),
         clock: any WallClock,
         fallbackOutput: any LogLineOutput = StandardErrorOutput(),
         metadataProvider: Logger.MetadataProvider? = nil

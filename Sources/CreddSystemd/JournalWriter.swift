@@ -1,5 +1,3 @@
-import CSystemd
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,27 +7,38 @@ public protocol JournalWriter: Sendable {
     func write(_ fields: [JournalField]) throws(SystemdError)
 }
 
-/// Writes entries over journald's native protocol with `sd_journal_sendv`, which carries any value
-/// (including newlines) without escaping.
-public struct LibsystemdJournalWriter: JournalWriter {
+/// Writes entries over journald's native protocol (one datagram per entry to
+/// `/run/systemd/journal/socket`), which carries any value, newlines included, without escaping.
+public struct NativeJournalWriter: JournalWriter {
+    static let socketPath = "/run/systemd/journal/socket"
+
     public init() {}
 
     public func write(_ fields: [JournalField]) throws(SystemdError) {
-        // One contiguous buffer keeps every iovec's pointer valid for the single call below.
-        let assignments = fields.map { Array($0.assignment.utf8) }
-        var storage = assignments.flatMap { $0 }
-        let result = storage.withUnsafeMutableBytes { bytes -> CInt in
-            guard let base = bytes.baseAddress else { return -EINVAL }
-            var vectors: [iovec] = []
-            var offset = 0
-            for assignment in assignments {
-                vectors.append(iovec(iov_base: base + offset, iov_len: assignment.count))
-                offset += assignment.count
+        let failure = UnixDatagram.send(Self.datagram(fields), to: Self.socketPath)
+        // No socket at all: no journald on this machine. sd_journal_sendv(3) drops the entry then,
+        // and so does credd; a socket nobody reads (journald died) is an error.
+        if failure != 0 && failure != ENOENT {
+            throw SystemdError(.journalSendFailed(errno: failure))
+        }
+    }
+
+    /// The native protocol's entry: `NAME=value\n` per field, or for a value with a newline
+    /// `NAME\n`, its length as a 64-bit little-endian integer, the value and `\n`.
+    static func datagram(_ fields: [JournalField]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for field in fields {
+            let value = Array(field.value.utf8)
+            bytes += field.name.utf8
+            if value.contains(UInt8(ascii: "\n")) {
+                bytes.append(UInt8(ascii: "\n"))
+                withUnsafeBytes(of: UInt64(value.count).littleEndian) { bytes += $0 }
+            } else {
+                bytes.append(UInt8(ascii: "="))
             }
-            return sd_journal_sendv(vectors, CInt(vectors.count))
+            bytes += value
+            bytes.append(UInt8(ascii: "\n"))
         }
-        if result < 0 {
-            throw SystemdError(.journalSendFailed(errno: -result))
-        }
+        return bytes
     }
 }

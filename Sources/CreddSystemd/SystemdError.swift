@@ -34,18 +34,18 @@ extension SystemdError: CustomStringConvertible {
     public var description: String {
         switch problem {
         case .notifyFailed(let state, let errno):
-            return "sd_notify(\"\(state)\") failed: \(Self.describe(errno: errno)); "
+            return "notifying systemd of \"\(state)\" failed: \(Self.describe(errno: errno)); "
                 + "check that NOTIFY_SOCKET names a socket systemd is listening on"
         case .notifySocketVanished(let state):
-            return "sd_notify(\"\(state)\") sent nothing: NOTIFY_SOCKET is no longer set in the environment"
+            return "notifying systemd of \"\(state)\" sent nothing: NOTIFY_SOCKET is no longer set in the environment"
         case .watchdogQueryFailed(let errno):
-            return "sd_watchdog_enabled failed: \(Self.describe(errno: errno)); "
+            return "reading the watchdog settings failed: \(Self.describe(errno: errno)); "
                 + "WATCHDOG_USEC/WATCHDOG_PID are malformed (set WatchdogSec= in credd.service, or unset them)"
         case .listenFdsFailed(let errno):
-            return "sd_listen_fds_with_names failed: \(Self.describe(errno: errno)); "
+            return "reading the activated sockets failed: \(Self.describe(errno: errno)); "
                 + "LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES are malformed"
         case .journalSendFailed(let errno):
-            return "sd_journal_sendv failed: \(Self.describe(errno: errno)); is journald running "
+            return "sending to the journal failed: \(Self.describe(errno: errno)); is journald running "
                 + "(/run/systemd/journal/socket)?"
         case .unexpectedSocketName(let fd, let name):
             return "socket activation passed fd \(fd) named \"\(name)\"; credd expects "

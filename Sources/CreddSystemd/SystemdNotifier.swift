@@ -49,10 +49,10 @@ extension SystemdNotifier {
 
 /// Chooses the notifier for this process.
 public enum SystemdNotifiers {
-    /// The libsystemd notifier when `NOTIFY_SOCKET` is set (credd runs under systemd), else a no-op.
+    /// The `NOTIFY_SOCKET` notifier when `NOTIFY_SOCKET` is set (credd runs under systemd), else a no-op.
     public static func make(environment: [String: String]) -> any SystemdNotifier {
         if let socket = environment["NOTIFY_SOCKET"], !socket.isEmpty {
-            return LibsystemdNotifier()
+            return NotifySocketNotifier()
         }
         return DisabledSystemdNotifier()
     }

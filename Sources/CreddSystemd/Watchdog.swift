@@ -1,4 +1,6 @@
-import CSystemd
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// The watchdog interval systemd asked for (`WatchdogSec=` in credd.service).
@@ -14,16 +16,17 @@ public struct WatchdogSettings: Sendable, Hashable {
     /// ping never costs a restart.
     public var pingInterval: Duration { timeout / 2 }
 
-    /// Reads `WATCHDOG_USEC`/`WATCHDOG_PID` through `sd_watchdog_enabled`; nil when systemd did not
-    /// enable the watchdog for this process.
+    /// Reads `WATCHDOG_USEC`/`WATCHDOG_PID` as sd_watchdog_enabled(3) does; nil when systemd did
+    /// not enable the watchdog for this process (a `WATCHDOG_PID` of another process included).
     public static func fromEnvironment() throws(SystemdError) -> WatchdogSettings? {
-        var microseconds: UInt64 = 0
-        // unset_environment = 0: the variables stay for anyone else who inspects them.
-        let result = sd_watchdog_enabled(0, &microseconds)
-        if result < 0 {
-            throw SystemdError(.watchdogQueryFailed(errno: -result))
+        guard let timeout = environmentValue("WATCHDOG_USEC") else { return nil }
+        guard let microseconds = UInt64(timeout), microseconds > 0, microseconds < UInt64.max else {
+            throw SystemdError(.watchdogQueryFailed(errno: EINVAL))
         }
-        guard result > 0 else { return nil }
+        if let pid = environmentValue("WATCHDOG_PID") {
+            guard let owner = pid_t(pid), owner > 0 else { throw SystemdError(.watchdogQueryFailed(errno: EINVAL)) }
+            guard owner == getpid() else { return nil }
+        }
         return WatchdogSettings(timeout: .microseconds(microseconds))
     }
 }

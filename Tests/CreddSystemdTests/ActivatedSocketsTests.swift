@@ -96,7 +96,7 @@ struct ActivatedSocketsTests {
         #expect(error.map(String.init(describing:))?.contains("errno \(EBADF)") == true)
     }
 
-    /// The real path through libsystemd, in a child process that may set LISTEN_* freely. Fds 3 and
+    /// The real path through the environment, in a child process that may set LISTEN_* freely. Fds 3 and
     /// 4 are left as they are (there they belong to libdispatch; replacing them crashes it), only
     /// filled with /dev/null when still free, so "sockets" named endpoint and control must fail the
     /// type check on fd 3. Adopting real listening sockets is covered by `adoptsEndpointAndControlByName`.
@@ -109,7 +109,7 @@ struct ActivatedSocketsTests {
             let none = try ActivatedSockets.take()
             #expect(none.isEmpty)
 
-            // systemd never passes LISTEN_FDS=0; libsystemd calls it malformed.
+            // systemd never passes LISTEN_FDS=0; sd_listen_fds calls it malformed, and so does credd.
             let zero = take(count: 0, pid: getpid(), names: "")
             #expect(throws: SystemdError.self) { try zero.sockets.get() }
 
@@ -124,10 +124,23 @@ struct ActivatedSocketsTests {
 
             let namesMismatch = take(count: 2, pid: getpid(), names: "endpoint")
             if case .failure(let error) = namesMismatch.sockets {
-                #expect(error.description.contains("sd_listen_fds_with_names failed"), "\(error)")
+                #expect(error.description.contains("reading the activated sockets failed"), "\(error)")
                 #expect(error.description.contains("errno \(EINVAL)"), "\(error)")
             } else {
                 Issue.record("a LISTEN_FDNAMES with fewer names than LISTEN_FDS must be an error")
+            }
+        }
+    }
+
+    /// Variables that are not numbers are named as malformed, and still removed.
+    @Test func malformedVariablesAreRefused() async {
+        await #expect(processExitsWith: .success) {
+            for (pid, count) in [("abc", "1"), ("-4", "1"), (String(getpid()), "two"), (String(getpid()), "")] {
+                setenv("LISTEN_PID", pid, 1)
+                setenv("LISTEN_FDS", count, 1)
+                let error = #expect(throws: SystemdError.self) { try ActivatedSockets.take() }
+                #expect(error?.description.contains("LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES are malformed") == true)
+                #expect(getenv("LISTEN_PID") == nil && getenv("LISTEN_FDS") == nil)
             }
         }
     }

@@ -27,7 +27,7 @@ struct JournalFieldsTests {
             metadata: ["credd.profile": "dev", "credd.event": "refreshed", "sts.request_id": "abc-123"]
         )
         #expect(
-            fields.map(\.assignment) == [
+            fields.map { "\($0.name)=\($0.value)" } == [
                 "MESSAGE=Renewed session",
                 "PRIORITY=4",
                 "SYSLOG_IDENTIFIER=credd",
@@ -78,7 +78,7 @@ struct JournalFieldsTests {
             label: "credd",
             metadata: ["credd.secret": .stringConvertible(secret), "credentials": "\(credentials)"]
         )
-        let text = fields.map(\.assignment).joined(separator: "\n")
+        let text = fields.map { "\($0.name)=\($0.value)" }.joined(separator: "\n")
         #expect(!text.contains(secret.revealed))
         #expect(!text.contains("FwoGZXIvYXdzEXAMPLETOKEN"))
         #expect(text.contains("CREDD_SECRET=<redacted>"))

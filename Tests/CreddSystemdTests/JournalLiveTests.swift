@@ -9,16 +9,16 @@ import Testing
 import Glibc
 #endif
 
-/// Real sd_journal_sendv calls. With journald running, one entry is sent and must be accepted.
+/// Real sends over journald's native protocol. With journald running, one entry is sent and must be accepted.
 /// Without it (containers, CI), and when running as root, the test stands in for journald: it binds
-/// the native protocol socket itself, checks the exact bytes libsystemd sent, and removes it again.
+/// the native protocol socket itself, checks the exact bytes credd sent, and removes it again.
 @Suite("journal, live", .serialized)
 struct JournalLiveTests {
     static let journalSocket = "/run/systemd/journal/socket"
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: journalSocket), "no journald socket"))
     func runningJournaldAcceptsAnEntry() throws {
-        try LibsystemdJournalWriter().write([
+        try NativeJournalWriter().write([
             JournalField(name: "MESSAGE", value: "credd test entry"),
             JournalField(name: "PRIORITY", value: "7"),
             JournalField(name: "SYSLOG_IDENTIFIER", value: "credd-test"),
@@ -60,13 +60,13 @@ struct JournalLiveTests {
         #expect(!entry.contains(secret.revealed))
 
         // A journal socket nobody reads (journald died): the writer names the failure. (When the
-        // socket file is missing altogether, libsystemd drops entries by design and reports success.)
+        // socket file is missing altogether, entries are dropped by design, as sd_journal_sendv does.)
         close(journald)
         let error = #expect(throws: SystemdError.self) {
-            try LibsystemdJournalWriter().write([JournalField(name: "MESSAGE", value: "credd test entry")])
+            try NativeJournalWriter().write([JournalField(name: "MESSAGE", value: "credd test entry")])
         }
         #expect(
-            error.map(String.init(describing:))?.contains("sd_journal_sendv failed") == true,
+            error.map(String.init(describing:))?.contains("sending to the journal failed") == true,
             "\(String(describing: error))")
     }
 }

@@ -28,14 +28,14 @@ struct NotifierTests {
         #expect(SystemdNotifiers.make(environment: [:]) is DisabledSystemdNotifier)
         #expect(SystemdNotifiers.make(environment: ["NOTIFY_SOCKET": ""]) is DisabledSystemdNotifier)
         #expect(
-            SystemdNotifiers.make(environment: ["NOTIFY_SOCKET": "/run/user/1000/systemd/notify"]) is LibsystemdNotifier
+            SystemdNotifiers.make(environment: ["NOTIFY_SOCKET": "/run/user/1000/systemd/notify"]) is NotifySocketNotifier
         )
         try DisabledSystemdNotifier().ready()
     }
 
-    /// libsystemd reads NOTIFY_SOCKET from the process environment, so this runs in a child process
+    /// The notifier reads NOTIFY_SOCKET from the process environment, as sd_notify does, so this runs in a child process
     /// (an exit test) that may set it without touching the test runner's environment.
-    @Test func libsystemdSendsTheExactDatagrams() async {
+    @Test func sendsTheExactDatagrams() async {
         await #expect(processExitsWith: .success) {
             try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
                 let path = directory.appendingPathComponent("notify").path
@@ -67,23 +67,57 @@ struct NotifierTests {
         }
     }
 
-    @Test func libsystemdFailureNamesTheStateAndErrno() async {
+    @Test func failureNamesTheStateAndErrno() async {
         await #expect(processExitsWith: .success) {
-            // A socket path nobody listens on: sd_notify fails with ENOENT.
+            // A socket path nobody listens on: ENOENT.
             setenv("NOTIFY_SOCKET", "/tmp/credd-systemd-no-such-dir/notify", 1)
-            let error = #expect(throws: SystemdError.self) { try LibsystemdNotifier().ready() }
+            let error = #expect(throws: SystemdError.self) { try NotifySocketNotifier().ready() }
             let message = error.map(String.init(describing:)) ?? ""
-            #expect(message.contains("sd_notify(\"READY=1\") failed"))
+            #expect(message.contains("notifying systemd of \"READY=1\" failed"))
             #expect(message.contains("errno \(ENOENT)"))
         }
     }
 
-    @Test func libsystemdReportsAVanishedNotifySocket() async {
+    @Test func reportsAVanishedNotifySocket() async {
         await #expect(processExitsWith: .success) {
             unsetenv("NOTIFY_SOCKET")
-            let error = #expect(throws: SystemdError.self) { try LibsystemdNotifier().stopping() }
+            let error = #expect(throws: SystemdError.self) { try NotifySocketNotifier().stopping() }
             #expect(error.map(String.init(describing:))?.contains("NOTIFY_SOCKET is no longer set") == true)
         }
+    }
+
+    /// systemd may name an abstract socket (`@name`); the datagram must reach it.
+    @Test func sendsToAnAbstractSocket() async {
+        await #expect(processExitsWith: .success) {
+            let name = "credd-test-notify-\(getpid())"
+            let listener = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            try #require(listener >= 0)
+            defer { close(listener) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let bytes = [0] + Array(name.utf8)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(listener, $0, socklen_t(MemoryLayout<sa_family_t>.size + bytes.count))
+                }
+            }
+            try #require(bound == 0, "bind: errno \(errno)")
+            setenv("NOTIFY_SOCKET", "@" + name, 1)
+            try NotifySocketNotifier().ready()
+            #expect(queuedDatagrams(on: listener) == ["READY=1"])
+        }
+    }
+
+    @Test(arguments: [
+        ("@", EINVAL),
+        ("relative/notify", EAFNOSUPPORT),
+        ("vsock:2:1234", EAFNOSUPPORT),
+        ("/" + String(repeating: "x", count: 108), ENAMETOOLONG),
+        ("@" + String(repeating: "x", count: 108), ENAMETOOLONG),
+    ])
+    func unusableAddressesAreRefusedWithAReason(address: String, expected: CInt) {
+        #expect(UnixDatagram.send(Array("READY=1".utf8), to: address) == expected)
     }
 }
 

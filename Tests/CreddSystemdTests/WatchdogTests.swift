@@ -109,7 +109,7 @@ struct WatchdogTests {
         await running.value  // Returns without the clock moving.
     }
 
-    /// sd_watchdog_enabled reads WATCHDOG_USEC/WATCHDOG_PID from the environment: child process.
+    /// WATCHDOG_USEC/WATCHDOG_PID come from the process environment: child process.
     @Test func settingsComeFromTheEnvironmentForThisProcessOnly() async {
         await #expect(processExitsWith: .success) {
             unsetenv("WATCHDOG_USEC")
