@@ -17,7 +17,9 @@ public struct NativeJournalWriter: JournalWriter {
     public func write(_ fields: [JournalField]) throws(SystemdError) {
         let failure = UnixDatagram.send(Self.datagram(fields), to: Self.socketPath)
         // No socket at all: no journald on this machine. sd_journal_sendv(3) drops the entry then,
-        // and so does credd; a socket nobody reads (journald died) is an error.
+        // and so does credd; a socket nobody reads (journald died) is an error. So is an entry
+        // over the datagram limit (EMSGSIZE, ~200 KiB; credd's are lines), which the handler
+        // then writes to stderr, where sd_journal_sendv would pass it in a memfd.
         if failure != 0 && failure != ENOENT {
             throw SystemdError(.journalSendFailed(errno: failure))
         }
