@@ -1,3 +1,4 @@
+import CreddCore
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -23,17 +24,10 @@ public struct ControlClient: Sendable {
         guard fd >= 0 else { throw DaemonError.controlSocket(path, String(cString: strerror(errno))) }
         defer { close(fd) }
 
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard pathBytes.count < capacity else { throw DaemonError.controlSocket(path, "path too long for a unix socket") }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: pathBytes)
+        guard let address = UnixSocketAddress(path: path) else {
+            throw DaemonError.controlSocket(path, "path too long for a unix socket")
         }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let connected = address.withSockaddr { connect(fd, $0, $1) }
         guard connected == 0 else { throw DaemonError.noDaemon(path) }
 
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
