@@ -16,8 +16,9 @@ struct WireResponse {
 
 /// Splits what the server wrote into responses, failing on anything that is not a well-formed
 /// HTTP/1.x response with exactly one `Content-Length` that frames its body.
-/// `bodyless(index)` says whether response `index` answers a HEAD request (no body follows).
-func splitResponses(_ bytes: [UInt8], bodyless: (Int) -> Bool) -> Result<[WireResponse], ResponseStreamError> {
+/// `bodyless(rest)` says, from the bytes after a response's head, whether it answers a HEAD
+/// request (no body follows).
+func splitResponses(_ bytes: [UInt8], bodyless: (ArraySlice<UInt8>) -> Bool) -> Result<[WireResponse], ResponseStreamError> {
     var responses: [WireResponse] = []
     var start = 0
     let separator = Array("\r\n\r\n".utf8)
@@ -40,7 +41,7 @@ func splitResponses(_ bytes: [UInt8], bodyless: (Int) -> Bool) -> Result<[WireRe
         let lengths = headers.filter { $0.name.lowercased() == "content-length" }
         guard lengths.count == 1, let length = Int(lengths[0].value), length >= 0 else { return .failure(.badContentLength(response: responses.count)) }
         let bodyStart = headEnd + separator.count
-        let bodyEnd = bodyStart + (bodyless(responses.count) ? 0 : length)
+        let bodyEnd = bodyStart + (bodyless(bytes[bodyStart...]) ? 0 : length)
         guard bodyEnd <= bytes.count else { return .failure(.truncatedBody(response: responses.count)) }
         responses.append(WireResponse(
             version: String(statusParts[0]), status: status, headers: headers,
