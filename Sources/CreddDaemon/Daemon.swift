@@ -112,6 +112,7 @@ public enum Daemon {
         // coalesce into one rebuild (a pass of 1,000 renewals would otherwise rebuild it per change).
         let (statusChanges, statusContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let endpointAlive = Atomic<Bool>(true)
+        let codeRelease = CodeRelease(quietPeriod: .seconds(3), clock: ContinuousClock(), logger: logger)
         let reloadRequests = ReloadTriggers(watching: configuration.watchedFiles, logger: logger)
         var services: [any Service] = [
             ClosureService { await untilGracefulShutdown { await engine.run() } },
@@ -120,6 +121,7 @@ public enum Daemon {
                     for await status in engine.statusChanges {
                         served.record(status)
                         statusContinuation.yield()
+                        codeRelease.noteActivity()
                     }
                     statusContinuation.finish()
                 }
@@ -137,6 +139,7 @@ public enum Daemon {
                 }
             },
             ClosureService { await untilGracefulShutdown { await control.run(handler: runtime.handle) } },
+            ClosureService { await untilGracefulShutdown { await codeRelease.run() } },
             ClosureService {
                 await untilGracefulShutdown {
                     // Renewals at start sign with the keys as loaded; rotating under them could
