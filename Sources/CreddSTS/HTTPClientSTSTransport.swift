@@ -14,17 +14,21 @@ public final class HTTPClientSTSTransport: STSTransport {
         public var requestTimeout: Duration
         /// STS responses are a few KB; anything far larger is not STS.
         public var maxResponseBytes: Int
+        /// How long a connection is kept for reuse after its last request.
+        public var idleConnectionTimeout: Duration
 
         public init(
             connectTimeout: Duration = .seconds(5),
             readTimeout: Duration = .seconds(15),
             requestTimeout: Duration = .seconds(30),
-            maxResponseBytes: Int = 1 << 20
+            maxResponseBytes: Int = 1 << 20,
+            idleConnectionTimeout: Duration = .seconds(1)
         ) {
             self.connectTimeout = connectTimeout
             self.readTimeout = readTimeout
             self.requestTimeout = requestTimeout
             self.maxResponseBytes = maxResponseBytes
+            self.idleConnectionTimeout = idleConnectionTimeout
         }
     }
 
@@ -34,10 +38,14 @@ public final class HTTPClientSTSTransport: STSTransport {
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         // The default TLS configuration verifies against the system's CA store.
-        let clientConfiguration = HTTPClient.Configuration(
+        var clientConfiguration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: Self.timeAmount(configuration.connectTimeout), read: Self.timeAmount(configuration.readTimeout))
         )
+        // Renewals come in bursts tens of minutes apart, and a burst reuses its connections. An
+        // idle connection kept longer (the default is 60 s) would only wake the idle daemon later
+        // to close it, paging code back in after the daemon has handed it back (CodeRelease).
+        clientConfiguration.connectionPool = .init(idleTimeout: Self.timeAmount(configuration.idleConnectionTimeout))
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
     }
 
