@@ -64,11 +64,12 @@ public enum Daemon {
             logger: logger
         )
         let settings = configuration.settings
+        let codeRelease = CodeRelease(quietPeriod: .seconds(3), clock: ContinuousClock(), logger: logger)
         let endpoint = CredentialEndpoint(
             configuration: EndpointConfiguration(
                 host: settings.listenHost, port: settings.listenPort, imdsProfile: settings.imdsProfile,
                 containerToken: token),
-            source: served,
+            source: ActivityReportingSource(source: served, codeRelease: codeRelease),
             wallClock: wallClock,
             logger: logger
         )
@@ -112,7 +113,6 @@ public enum Daemon {
         // coalesce into one rebuild (a pass of 1,000 renewals would otherwise rebuild it per change).
         let (statusChanges, statusContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let endpointAlive = Atomic<Bool>(true)
-        let codeRelease = CodeRelease(quietPeriod: .seconds(3), clock: ContinuousClock(), logger: logger)
         let reloadRequests = ReloadTriggers(watching: configuration.watchedFiles, logger: logger)
         var services: [any Service] = [
             ClosureService { await untilGracefulShutdown { await engine.run() } },

@@ -1,4 +1,5 @@
 @testable import CreddCore
+import CreddEndpoint
 import CreddTestSupport
 import Logging
 import Synchronization
@@ -107,6 +108,49 @@ import Testing
         running.cancel()
         await running.value
         #expect(harness.releaseCount == 2)
+    }
+
+    @Test func credentialRequestsToTheEndpointCountAsActivity() async {
+        struct NoProfiles: EndpointCredentialSource {
+            func lookup(profile: String) -> EndpointLookup { .unknown }
+        }
+        let harness = Harness()
+        var sleeps = harness.clock.sleepStarted.makeAsyncIterator()
+        let running = Task { await harness.codeRelease.run() }
+        let source = ActivityReportingSource(source: NoProfiles(), codeRelease: harness.codeRelease)
+        guard case .unknown = source.lookup(profile: "dev") else {
+            Issue.record("the lookup is not the wrapped source's")
+            return
+        }
+        await harness.advanceAfterNextSleep(&sleeps, by: 3)
+        await waitUntil { harness.releaseCount == 1 }
+        running.cancel()
+        await running.value
+        #expect(harness.releaseCount == 1)
+    }
+
+    @Test func manyRequestsUnderLoadLeadToOneRelease() async {
+        let harness = Harness()
+        var sleeps = harness.clock.sleepStarted.makeAsyncIterator()
+        let running = Task { await harness.codeRelease.run() }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask { for _ in 0..<1_000 { harness.codeRelease.noteActivity() } }
+            }
+        }
+        var deadline = await sleeps.next()
+        // The loads came while it waited (or before it looked): at most one more quiet period.
+        while harness.releaseCount == 0 {
+            harness.clock.advance(by: .seconds(3))
+            await waitUntil { harness.releaseCount == 1 || harness.clock.firstSleeper != nil }
+            if harness.releaseCount == 0 { deadline = await sleeps.next() }
+        }
+        #expect(deadline != nil)
+        await Task.yield()
+        #expect(harness.clock.firstSleeper == nil, "no further wake-up once the activity is covered")
+        running.cancel()
+        await running.value
+        #expect(harness.releaseCount == 1)
     }
 
     private func waitUntil(_ condition: @Sendable () -> Bool) async {
