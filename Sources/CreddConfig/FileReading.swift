@@ -1,3 +1,4 @@
+import CreddCore
 import Glibc
 
 /// What reading a file found.
@@ -44,16 +45,9 @@ public struct SystemFileReader: FileReading {
         if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
             throw FileReadError(path: path, reason: "is a directory")
         }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { return .contents(bytes) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileReadError(path: path, reason: Self.describe(errno))
-            }
-            bytes.append(contentsOf: buffer[0..<count])
+        switch readToEnd(descriptor) {
+        case let .success(bytes): return .contents(bytes)
+        case let .failure(failure): throw FileReadError(path: path, reason: Self.describe(failure.errno))
         }
     }
 

@@ -83,15 +83,7 @@ public enum ResidentCode {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            bytes.append(contentsOf: buffer[..<count])
-        }
+        guard case let .success(bytes) = readToEnd(descriptor) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 }

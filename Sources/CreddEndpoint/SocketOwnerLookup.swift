@@ -1,3 +1,4 @@
+import CreddCore
 import FoundationEssentials
 import Glibc
 
@@ -33,22 +34,13 @@ public struct ProcNetSocketOwnerLookup: SocketOwnerLookup {
         return nil
     }
 
-    /// procfs files report size 0, so read until EOF rather than trusting `stat`.
     private static func readWholeFile(_ path: String) throws(EndpointError) -> String {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .socketTableUnreadable(path: path, errno: errno) }
         defer { close(descriptor) }
-        var contents = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .socketTableUnreadable(path: path, errno: errno)
-            }
-            contents.append(contentsOf: chunk[0..<count])
+        switch readToEnd(descriptor) {
+        case let .success(contents): return String(decoding: contents, as: UTF8.self)
+        case let .failure(failure): throw .socketTableUnreadable(path: path, errno: failure.errno)
         }
-        return String(decoding: contents, as: UTF8.self)
     }
 }

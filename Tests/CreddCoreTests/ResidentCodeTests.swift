@@ -88,3 +88,20 @@ import Testing
         return nil
     }
 }
+
+@Suite struct ReadToEndTests {
+    @Test func readsAProcFileWhoseSizeIsZero() throws {
+        let descriptor = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        let bytes = try readToEnd(descriptor).get()
+        #expect(String(decoding: bytes, as: UTF8.self).contains("VmRSS:"))
+    }
+
+    @Test func reportsTheErrnoOfAFailedRead() throws {
+        let descriptor = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        #expect(readToEnd(descriptor) == .failure(ReadFailure(errno: EISDIR)))
+    }
+}
