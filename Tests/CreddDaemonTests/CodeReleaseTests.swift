@@ -17,6 +17,8 @@ import Testing
         let clock = TestClock()
         let releases = Counter()
         let codeRelease: CodeRelease<TestClock>
+        /// The releaser, started with the harness.
+        let running: Task<Void, Never>
 
         init(smapsReadable: Bool = true) {
             let releases = releases
@@ -24,36 +26,41 @@ import Testing
                 releases.value.withLock { $0 += 1 }
                 return smapsReadable ? ResidentCode.Release(releasedKiB: 100, failedMappings: 0) : nil
             }
+            running = Task { [codeRelease] in await codeRelease.run() }
+        }
+
+        /// Shuts the releaser down; returns how many releases it made.
+        func stop() async -> Int {
+            running.cancel()
+            await running.value
+            return releaseCount
         }
 
         var releaseCount: Int { releases.value.withLock { $0 } }
 
-        /// Advances by `seconds` once a sleep has begun, then lets the woken task run on.
-        func advanceAfterNextSleep(_ sleeps: inout AsyncStream<TestClock.Instant>.Iterator, by seconds: Int) async {
+        /// Lets the quiet period that has begun pass, and waits for release number `count`.
+        func passQuietPeriod(_ sleeps: inout AsyncStream<TestClock.Instant>.Iterator, expectingRelease count: Int) async {
             _ = await sleeps.next()
-            clock.advance(by: .seconds(seconds))
+            clock.advance(by: .seconds(3))
+            await waitUntil { releaseCount >= count }
         }
     }
 
     @Test func releasesOnceTheQuietPeriodAfterActivityHasPassed() async {
         let harness = Harness()
         var sleeps = harness.clock.sleepStarted.makeAsyncIterator()
-        let running = Task { await harness.codeRelease.run() }
         harness.codeRelease.noteActivity()
         let deadline = await sleeps.next()
         #expect(deadline == TestClock.Instant(offset: .seconds(3)))
         #expect(harness.releaseCount == 0, "nothing is released while the work may go on")
         harness.clock.advance(by: .seconds(3))
         await waitUntil { harness.releaseCount == 1 }
-        running.cancel()
-        await running.value
-        #expect(harness.releaseCount == 1)
+        #expect(await harness.stop() == 1)
     }
 
     @Test func activityDuringTheQuietPeriodPostponesTheRelease() async {
         let harness = Harness()
         var sleeps = harness.clock.sleepStarted.makeAsyncIterator()
-        let running = Task { await harness.codeRelease.run() }
         harness.codeRelease.noteActivity()
         _ = await sleeps.next()
         harness.codeRelease.noteActivity()
@@ -67,47 +74,33 @@ import Testing
         await waitUntil { harness.releaseCount == 1 }
         // The burst's buffered activity was covered by that release: no second one follows.
         harness.codeRelease.noteActivity()
-        await harness.advanceAfterNextSleep(&sleeps, by: 3)
-        await waitUntil { harness.releaseCount == 2 }
-        running.cancel()
-        await running.value
-        #expect(harness.releaseCount == 2, "one release per settled burst")
+        await harness.passQuietPeriod(&sleeps, expectingRelease: 2)
+        #expect(await harness.stop() == 2, "one release per settled burst")
     }
 
     @Test func anIdleDaemonNeitherSleepsNorReleases() async {
         let harness = Harness()
-        let running = Task { await harness.codeRelease.run() }
         await Task.yield()
         #expect(harness.clock.firstSleeper == nil, "no timer without activity")
-        running.cancel()
-        await running.value
-        #expect(harness.releaseCount == 0)
+        #expect(await harness.stop() == 0)
     }
 
     @Test func shuttingDownDuringTheQuietPeriodReleasesNothing() async {
         let harness = Harness()
         var sleeps = harness.clock.sleepStarted.makeAsyncIterator()
-        let running = Task { await harness.codeRelease.run() }
         harness.codeRelease.noteActivity()
         _ = await sleeps.next()
-        running.cancel()
-        await running.value
-        #expect(harness.releaseCount == 0)
+        #expect(await harness.stop() == 0)
     }
 
     @Test func anUnreadableSmapsDoesNotStopLaterReleases() async {
         let harness = Harness(smapsReadable: false)
         var sleeps = harness.clock.sleepStarted.makeAsyncIterator()
-        let running = Task { await harness.codeRelease.run() }
         harness.codeRelease.noteActivity()
-        await harness.advanceAfterNextSleep(&sleeps, by: 3)
-        await waitUntil { harness.releaseCount == 1 }
+        await harness.passQuietPeriod(&sleeps, expectingRelease: 1)
         harness.codeRelease.noteActivity()
-        await harness.advanceAfterNextSleep(&sleeps, by: 3)
-        await waitUntil { harness.releaseCount == 2 }
-        running.cancel()
-        await running.value
-        #expect(harness.releaseCount == 2)
+        await harness.passQuietPeriod(&sleeps, expectingRelease: 2)
+        #expect(await harness.stop() == 2)
     }
 
     @Test func credentialRequestsToTheEndpointCountAsActivity() async {
@@ -116,23 +109,18 @@ import Testing
         }
         let harness = Harness()
         var sleeps = harness.clock.sleepStarted.makeAsyncIterator()
-        let running = Task { await harness.codeRelease.run() }
         let source = ActivityReportingSource(source: NoProfiles(), codeRelease: harness.codeRelease)
         guard case .unknown = source.lookup(profile: "dev") else {
             Issue.record("the lookup is not the wrapped source's")
             return
         }
-        await harness.advanceAfterNextSleep(&sleeps, by: 3)
-        await waitUntil { harness.releaseCount == 1 }
-        running.cancel()
-        await running.value
-        #expect(harness.releaseCount == 1)
+        await harness.passQuietPeriod(&sleeps, expectingRelease: 1)
+        #expect(await harness.stop() == 1)
     }
 
     @Test func manyRequestsUnderLoadLeadToOneRelease() async {
         let harness = Harness()
         var sleeps = harness.clock.sleepStarted.makeAsyncIterator()
-        let running = Task { await harness.codeRelease.run() }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask { for _ in 0..<1_000 { harness.codeRelease.noteActivity() } }
@@ -148,12 +136,12 @@ import Testing
         #expect(deadline != nil)
         await Task.yield()
         #expect(harness.clock.firstSleeper == nil, "no further wake-up once the activity is covered")
-        running.cancel()
-        await running.value
-        #expect(harness.releaseCount == 1)
+        #expect(await harness.stop() == 1)
     }
 
-    private func waitUntil(_ condition: @Sendable () -> Bool) async {
-        for _ in 0..<10_000 where !condition() { await Task.yield() }
-    }
+}
+
+/// Yields until `condition` holds, a bounded number of times.
+private func waitUntil(_ condition: @Sendable () -> Bool) async {
+    for _ in 0..<10_000 where !condition() { await Task.yield() }
 }
