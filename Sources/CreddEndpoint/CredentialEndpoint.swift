@@ -38,7 +38,7 @@ public final class CredentialEndpoint: Sendable {
         wallClock: any WallClock,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        socketOwners: any SocketOwnerLookup = ProcNetSocketOwnerLookup()
+        socketOwners: any SocketOwnerLookup = KernelSocketOwnerLookup()
     ) {
         self.configuration = configuration
         self.router = EndpointRouter(

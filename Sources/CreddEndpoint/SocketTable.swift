@@ -16,8 +16,13 @@ public struct SocketEndpoint: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
+    /// An IPv4 address, in its IPv6 form `::ffff:a.b.c.d`.
+    var isIPv4Mapped: Bool {
+        address.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF])
+    }
+
     public var description: String {
-        if address.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] {
+        if isIPv4Mapped {
             return address.suffix(4).map(String.init).joined(separator: ".") + ":\(port)"
         }
         let groups = stride(from: 0, to: 16, by: 2).map { String(UInt16(address[$0]) << 8 | UInt16(address[$0 + 1]), radix: 16) }

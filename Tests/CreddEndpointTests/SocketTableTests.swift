@@ -102,39 +102,9 @@ struct SocketTableTests {
     }
 
     @Test func liveLoopbackConnectionBelongsToThisUser() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(listener >= 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try #require(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } } == 0)
-        try #require(listen(listener, 1) == 0)
-        let server = try Self.localEndpoint(of: listener)
-
-        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(client >= 0)
-        defer { close(client) }
-        var target = sockaddr_in()
-        target.sin_family = sa_family_t(AF_INET)
-        target.sin_addr.s_addr = inet_addr("127.0.0.1")
-        target.sin_port = in_port_t(server.port.bigEndian)
-        try #require(withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) } } == 0)
-        let accepted = accept(listener, nil, nil)
-        defer { close(accepted) }
-        let clientEndpoint = try Self.localEndpoint(of: client)
-
-        let uid = try ProcNetSocketOwnerLookup().ownerUID(client: clientEndpoint, server: server)
+        let connection = try LoopbackConnection()
+        defer { connection.close() }
+        let uid = try ProcNetSocketOwnerLookup().ownerUID(client: connection.client, server: connection.server)
         #expect(uid == getuid())
-    }
-
-    static func localEndpoint(of descriptor: Int32) throws -> SocketEndpoint {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try #require(withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } } == 0)
-        let bytes = withUnsafeBytes(of: address.sin_addr) { Array($0) }
-        return try #require(SocketEndpoint(address: bytes, port: UInt16(bigEndian: address.sin_port)))
     }
 }

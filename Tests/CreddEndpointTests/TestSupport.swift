@@ -64,7 +64,7 @@ enum TestEndpoint {
         source: any EndpointCredentialSource,
         wallClock: any WallClock = SystemWallClock(),
         logHandler: InMemoryLogHandler = InMemoryLogHandler(),
-        socketOwners: any SocketOwnerLookup = ProcNetSocketOwnerLookup(),
+        socketOwners: any SocketOwnerLookup = KernelSocketOwnerLookup(),
         _ body: (Int) async throws -> T
     ) async throws -> T {
         let endpoint = CredentialEndpoint(
