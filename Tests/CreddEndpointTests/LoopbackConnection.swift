@@ -10,27 +10,30 @@ struct LoopbackConnection {
     let server: SocketEndpoint
     private let descriptors: [CInt]
 
-    init(ipv6: Bool = false) throws {
-        let family = ipv6 ? AF_INET6 : AF_INET
+    /// - Parameters:
+    ///   - ipv6: listen and connect on ::1 instead of 127.0.0.1.
+    ///   - mappedClient: connect to the IPv4 listener from an IPv6 socket (`::ffff:127.0.0.1`), as
+    ///     dual-stack clients do; `client` is then the address the server sees, 127.0.0.1.
+    init(ipv6: Bool = false, mappedClient: Bool = false) throws {
         var opened: [CInt] = []
         do {
-            let listener = socket(family, CInt(SOCK_STREAM.rawValue), 0)
+            let listener = socket(ipv6 ? AF_INET6 : AF_INET, CInt(SOCK_STREAM.rawValue), 0)
             try #require(listener >= 0)
             opened.append(listener)
             var address = Self.loopback(ipv6: ipv6, port: 0)
             try #require(Self.withSocketAddress(&address) { bind(listener, $0, $1) } == 0)
             try #require(listen(listener, 1) == 0)
-            let server = try Self.localEndpoint(of: listener)
+            let server = try Self.endpoint(of: listener, getsockname)
 
-            let client = socket(family, CInt(SOCK_STREAM.rawValue), 0)
+            let client = socket(ipv6 || mappedClient ? AF_INET6 : AF_INET, CInt(SOCK_STREAM.rawValue), 0)
             try #require(client >= 0)
             opened.append(client)
-            var target = Self.loopback(ipv6: ipv6, port: server.port)
+            var target = mappedClient ? Self.mappedLoopback(port: server.port) : Self.loopback(ipv6: ipv6, port: server.port)
             try #require(Self.withSocketAddress(&target) { connect(client, $0, $1) } == 0)
             let accepted = accept(listener, nil, nil)
             try #require(accepted >= 0)
             opened.append(accepted)
-            self.client = try Self.localEndpoint(of: client)
+            self.client = try Self.endpoint(of: accepted, getpeername)
             self.server = server
             self.descriptors = opened
         } catch {
@@ -47,7 +50,7 @@ struct LoopbackConnection {
         defer { _ = Glibc.close(descriptor) }
         var address = loopback(ipv6: false, port: 0)
         try #require(withSocketAddress(&address) { bind(descriptor, $0, $1) } == 0)
-        try body(try localEndpoint(of: descriptor))
+        try body(try endpoint(of: descriptor, getsockname))
     }
 
     func close() {
@@ -74,15 +77,32 @@ struct LoopbackConnection {
         return storage
     }
 
+    private static func mappedLoopback(port: UInt16) -> sockaddr_storage {
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { raw in
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            withUnsafeMutableBytes(of: &address.sin6_addr) { bytes in
+                bytes.copyBytes(from: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 127, 0, 0, 1] as [UInt8])
+            }
+            withUnsafeBytes(of: address) { raw.copyMemory(from: $0) }
+        }
+        return storage
+    }
+
     private static func withSocketAddress(_ storage: inout sockaddr_storage, _ body: (UnsafePointer<sockaddr>, socklen_t) -> CInt) -> CInt {
         let length = socklen_t(storage.ss_family == sa_family_t(AF_INET6) ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
         return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) } }
     }
 
-    private static func localEndpoint(of descriptor: CInt) throws -> SocketEndpoint {
+    /// The address `name` (getsockname or getpeername) gives for `descriptor`.
+    private static func endpoint(
+        of descriptor: CInt, _ name: (CInt, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> CInt
+    ) throws -> SocketEndpoint {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        try #require(withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } } == 0)
+        try #require(withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { name(descriptor, $0, &length) } } == 0)
         return try withUnsafeBytes(of: storage) { raw in
             if storage.ss_family == sa_family_t(AF_INET6) {
                 let address = raw.loadUnaligned(as: sockaddr_in6.self)

@@ -76,6 +76,15 @@ struct SockDiagTests {
         #expect(query.ask(client: connection.client, server: connection.server) == .owner(uid: getuid()))
     }
 
+    @Test func kernelFindsAnIPv6ClientOfTheIPv4Listener() throws {
+        // The server sees 127.0.0.1; the client's socket is an IPv6 one, connected to ::ffff:127.0.0.1.
+        let connection = try LoopbackConnection(mappedClient: true)
+        defer { connection.close() }
+        #expect(connection.client.description.hasPrefix("127.0.0.1:"))
+        let query = NetlinkSocketQuery(netlinkProtocol: SockDiagMessage.netlinkProtocol)
+        #expect(query.ask(client: connection.client, server: connection.server) == .owner(uid: getuid()))
+    }
+
     @Test func kernelFindsNoSocketOnAPortNobodyConnected() throws {
         try LoopbackConnection.withBoundEndpoint { unconnected in
             let server = try #require(SocketEndpoint(address: [127, 0, 0, 1], port: 1))
