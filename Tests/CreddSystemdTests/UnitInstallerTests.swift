@@ -18,6 +18,14 @@ struct UnitInstallerTests {
         }
     }
 
+    @Test func sandboxLetsTheEndpointAskTheKernelWhoAClientIs() throws {
+        // Without AF_NETLINK the sock_diag lookup fails and every new connection costs a
+        // /proc/net/tcp read (milliseconds, on the event loop).
+        let service = UnitFiles.service(execStart: UnitFiles.defaultExecStart)
+        let families = try #require(service.split(separator: "\n").first { $0.hasPrefix("RestrictAddressFamilies=") })
+        #expect(families.split(separator: "=")[1].split(separator: " ").contains("AF_NETLINK"))
+    }
+
     @Test func unitDirectoryFollowsXDGConfigHome() throws {
         #expect(
             try UnitInstaller(environment: ["XDG_CONFIG_HOME": "/x/cfg", "HOME": "/home/a"]).unitDirectory.path
