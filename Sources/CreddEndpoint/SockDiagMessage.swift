@@ -55,23 +55,22 @@ enum SockDiagMessage {
     /// Reads the reply to `ownerQuery(client:server:)`.
     static func parseReply(_ reply: [UInt8], client: SocketEndpoint, server: SocketEndpoint) -> Reply {
         guard reply.count >= headerSize,
-            let length = nativeUInt32(reply, at: 0), Int(length) <= reply.count, Int(length) >= headerSize,
-            let type = nativeUInt16(reply, at: 4),
-            nativeUInt32(reply, at: 8) == sequence
+            let length = native(UInt32.self, in: reply, at: 0), Int(length) <= reply.count, Int(length) >= headerSize,
+            let type = native(UInt16.self, in: reply, at: 4),
+            native(UInt32.self, in: reply, at: 8) == sequence
         else { return .malformed }
         switch type {
         case errorType:
             // nlmsgerr: a negative errno (0 would be an acknowledgement, which a query never gets).
-            guard length >= headerSize + 4, let error = nativeUInt32(reply, at: headerSize), Int32(bitPattern: error) < 0 else {
+            guard length >= headerSize + 4, let error = native(UInt32.self, in: reply, at: headerSize), Int32(bitPattern: error) < 0 else {
                 return .malformed
             }
             return .failed(errno: -Int32(bitPattern: error))
         case requestType:
             let ports = headerSize + 4
             guard length >= uidOffset + 4,
-                reply[ports] == UInt8(client.port >> 8), reply[ports + 1] == UInt8(client.port & 0xFF),
-                reply[ports + 2] == UInt8(server.port >> 8), reply[ports + 3] == UInt8(server.port & 0xFF),
-                let uid = nativeUInt32(reply, at: uidOffset)
+                reply[ports..<ports + 4].elementsEqual(portBytes(client: client, server: server)),
+                let uid = native(UInt32.self, in: reply, at: uidOffset)
             else { return .malformed }
             return .owner(uid: uid)
         default:
@@ -80,7 +79,7 @@ enum SockDiagMessage {
     }
 
     private static func appendSocketID(client: SocketEndpoint, server: SocketEndpoint, family: CInt, to message: inout [UInt8]) {
-        message += [UInt8(client.port >> 8), UInt8(client.port & 0xFF), UInt8(server.port >> 8), UInt8(server.port & 0xFF)]
+        message += portBytes(client: client, server: server)
         for end in [client, server] {
             // IPv4 addresses go in the first four bytes of the 16.
             let address = family == AF_INET ? Array(end.address.suffix(4)) + [UInt8](repeating: 0, count: 12) : end.address
@@ -96,13 +95,13 @@ enum SockDiagMessage {
         withUnsafeBytes(of: value) { message += $0 }
     }
 
-    private static func nativeUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32? {
-        guard offset >= 0, offset + 4 <= bytes.count else { return nil }
-        return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+    /// The socket id's source and destination ports, in network order.
+    private static func portBytes(client: SocketEndpoint, server: SocketEndpoint) -> [UInt8] {
+        [UInt8(client.port >> 8), UInt8(client.port & 0xFF), UInt8(server.port >> 8), UInt8(server.port & 0xFF)]
     }
 
-    private static func nativeUInt16(_ bytes: [UInt8], at offset: Int) -> UInt16? {
-        guard offset >= 0, offset + 2 <= bytes.count else { return nil }
-        return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt16.self) }
+    private static func native<Integer: FixedWidthInteger>(_ type: Integer.Type, in bytes: [UInt8], at offset: Int) -> Integer? {
+        guard offset >= 0, offset + MemoryLayout<Integer>.size <= bytes.count else { return nil }
+        return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Integer.self) }
     }
 }

@@ -62,7 +62,8 @@ struct NetlinkSocketQuery: Sendable {
             received = reply.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
         } while received < 0 && errno == EINTR
         guard received >= 0 else { return .failed(errno: errno) }
-        return SockDiagMessage.parseReply(Array(reply.prefix(received)), client: client, server: server)
+        reply.removeLast(reply.count - received)
+        return SockDiagMessage.parseReply(reply, client: client, server: server)
     }
 }
 
