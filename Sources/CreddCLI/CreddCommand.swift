@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreddCore
+import CreddDaemon
 
 /// The `credd` command tree. Client commands reach the daemon through the control socket only.
 public struct CreddCommand: AsyncParsableCommand {
@@ -27,9 +28,10 @@ struct ConfigOption: ParsableArguments {
 }
 
 extension CreddCommand {
-    /// The process: ``runFromCommandLine()`` on credd's own executors, which never start
-    /// libdispatch's worker pool (an idle daemon must not wake).
+    /// The process: one NIO event loop, and ``runFromCommandLine()`` on credd's own executors,
+    /// which never start libdispatch's worker pool (an idle daemon must not wake).
     public static func runProcess() -> Never {
+        ProcessEventLoops.useOneLoop()
         runOnProcessExecutors { await runFromCommandLine() }
     }
 

@@ -154,6 +154,19 @@ struct DaemonEndToEndTests {
         try harness.stop()
     }
 
+    @Test func daemonRunsOneEventLoop() throws {
+        let harness = try startFreshDaemon()
+        let pid = try #require(harness.daemonPID)
+        let threadNames = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap { task in
+            try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8)
+        }
+        // NIO names its singleton group's loop threads NIO-SGLTN-GROUP-#LOOP.
+        #expect(threadNames.filter { $0.hasPrefix("NIO-SGLTN-") }.count == 1, "\(threadNames)")
+        let fetched = try harness.cli(["exec", "dev", "--", "aws", "sts", "get-caller-identity", "--output", "text"])
+        #expect(fetched.status == 0, "the one loop serves the endpoint: \(fetched.stderr)")
+        try harness.stop()
+    }
+
     @Test func statusWithoutADaemonExitsThree() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
         let output = try harness.cli(["status"])
