@@ -102,7 +102,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CreddEndpointTests",
-            dependencies: ["CreddEndpoint", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]
+            dependencies: [
+                "CreddEndpoint", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "CreddDaemonTests",

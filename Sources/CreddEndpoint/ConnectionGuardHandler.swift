@@ -1,8 +1,8 @@
 import NIOCore
-import NIOHTTP1
 
-/// First handler of every connection: sees the raw bytes before the HTTP parser, enforces the
-/// head size limit (431) and the request and idle timeouts, and reports activity to the registry.
+/// First handler of every connection: cuts request heads out of the raw bytes and passes each on
+/// whole, enforces the head size limit (431) and the request and idle timeouts, and reports
+/// activity to the registry.
 ///
 /// Timers: a request must arrive whole within the request timeout of its first byte (or of the
 /// accept); between requests the idle timeout runs. No timer runs while a request is being
@@ -33,6 +33,8 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     /// Kept for `responseCompleted()`, which the request handler further down the pipeline calls.
     private var context: ChannelHandlerContext?
     private var refused = false
+    /// The start of a head whose end has not arrived yet, at most the head limit.
+    private var partialHead: ByteBuffer?
     /// Requests whose head has arrived but whose response has not been written yet.
     private var unansweredRequests = 0
 
@@ -61,25 +63,55 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
-        let buffer = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        registry.recordActivity(context.channel)
         let before = framing.phase
-        switch framing.receive(buffer.readableBytesView) {
-        case .headTooLarge:
-            refused = true
-            cancelTimeout()
-            let response = context.channel.allocator.buffer(string: Self.headTooLargeResponse)
-            context.writeAndFlush(wrapOutboundOut(response)).whenComplete { [channel = context.channel] _ in
-                channel.close(promise: nil)
-            }
-        case .accepted(let phase, let completedHeads):
-            registry.recordActivity(context.channel)
-            unansweredRequests += completedHeads
-            if phase == .readingHead {
-                if before != .readingHead || completedHeads > 0 { armTimeout(context: context, after: requestTimeout) }
-            } else if completedHeads > 0 {
+        var completedHeads = 0
+        while bytes.readableBytes > 0 {
+            switch bytes.withUnsafeReadableBytes({ framing.scan($0) }) {
+            case .headTooLarge:
+                refuseOversizeHead(context: context)
+                return
+            case .headEnded(let length):
+                guard var head = bytes.readSlice(length: length) else { return }
+                if var partial = partialHead {
+                    partial.writeBuffer(&head)
+                    head = partial
+                    partialHead = nil
+                }
+                completedHeads += 1
+                unansweredRequests += 1
+                // No timer runs while a request is answered; the answer restarts the clock.
                 cancelTimeout()
+                context.fireChannelRead(wrapInboundOut(head))
+                guard !refused, context.channel.isActive else { return }
+            case .needsMore(let phase):
+                // Between requests only empty lines can have arrived: nothing to keep.
+                if phase == .readingHead {
+                    if partialHead == nil {
+                        // The head's own bytes in a buffer of their own: neither the empty lines
+                        // before it nor the whole receive buffer stay held while the rest arrives.
+                        let emptyLines = bytes.readableBytesView.prefix { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }.count
+                        bytes.moveReaderIndex(forwardBy: emptyLines)
+                        partialHead = context.channel.allocator.buffer(capacity: bytes.readableBytes)
+                    }
+                    partialHead?.writeBuffer(&bytes)
+                }
+                bytes.moveReaderIndex(to: bytes.writerIndex)
             }
-            context.fireChannelRead(data)
+        }
+        if framing.phase == .readingHead && (before != .readingHead || completedHeads > 0) {
+            armTimeout(context: context, after: requestTimeout)
+        }
+    }
+
+    private func refuseOversizeHead(context: ChannelHandlerContext) {
+        refused = true
+        partialHead = nil
+        cancelTimeout()
+        let response = context.channel.allocator.buffer(string: Self.headTooLargeResponse)
+        context.writeAndFlush(wrapOutboundOut(response)).whenComplete { [channel = context.channel] _ in
+            channel.close(promise: nil)
         }
     }
 

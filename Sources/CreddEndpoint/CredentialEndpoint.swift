@@ -1,7 +1,6 @@
 import CreddCore
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import Synchronization
 
@@ -159,10 +158,8 @@ public final class CredentialEndpoint: Sendable {
     ) throws {
         let connectionGuard = ConnectionGuardHandler(limits: limits, registry: registry)
         try channel.pipeline.syncOperations.addHandler(connectionGuard)
-        // Only NIO's request parser: responses are written as bytes, synchronously and in request
-        // order, so the encoder, header validation and pipelining assistance have nothing to do,
-        // and the request handler answers parse errors itself.
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        // No HTTP codec: the guard cuts out whole heads, the request handler parses each one and
+        // writes its response as bytes, synchronously and in request order.
         try channel.pipeline.syncOperations.addHandler(
             EndpointRequestHandler(router: router, connectionGuard: connectionGuard, logger: logger, verifyPeer: verifyPeer))
     }

@@ -6,7 +6,7 @@ import NIOHTTP1
 /// are all in memory, so a response is one synchronous step and one write-and-flush of its bytes
 /// (rendered here, or ahead of time for served credentials), with no HTTP encoder in between.
 final class EndpointRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let router: EndpointRouter
@@ -15,8 +15,6 @@ final class EndpointRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     private let logger: Logger
     /// The peer's user, looked up once per connection on its first request.
     private var peer: PeerVerdict?
-    /// A head whose `.end` has not arrived yet: requests are answered at their end.
-    private var pending: HTTPRequestHead?
     /// Set once a response closes the connection: later requests are ignored.
     private var closing = false
 
@@ -27,39 +25,28 @@ final class EndpointRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         self.verifyPeer = verifyPeer
     }
 
+    /// Each read is one whole request head, cut out by the connection guard.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            // Bodies are refused at once rather than read.
-            if EndpointRouter.declaresBody(head) {
-                respond(to: head, context: context)
-            } else {
-                pending = head
-            }
-        case .body:
-            break
-        case .end:
-            guard let head = pending else { return }
-            pending = nil
+        switch unwrapInboundIn(data).withUnsafeReadableBytes(RequestHeadParser.parse) {
+        case .success(let head):
             respond(to: head, context: context)
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // The parser stops at the first malformed byte: tell the client once, then hang up. A
-        // client that vanishes mid-request is routine; the error text names no secret.
-        logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
-        if error is HTTPParserError, !closing {
+        case .failure(let malformed):
+            // Tell the client once, then hang up: nothing after a malformed head can be trusted.
+            logger.debug("refused a malformed request", metadata: ["credd.refusal": "malformed", "reason": "\(malformed.reason)"])
             closing = true
             var buffer = context.channel.allocator.buffer(capacity: 0)
             Self.malformedRequest.write(to: &buffer, version: .http1_1, closing: true, includeBody: true)
             context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { [channel = context.channel] _ in
                 channel.close(promise: nil)
             }
-        } else {
-            context.close(promise: nil)
         }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A client that vanishes mid-request is routine; the error text names no secret.
+        logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
     }
 
     private static let malformedRequest = EndpointResponse.error(.badRequest, code: "BadRequest", message: "malformed HTTP/1.1 request")

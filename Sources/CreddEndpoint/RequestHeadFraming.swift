@@ -1,9 +1,11 @@
-/// Tracks where request heads begin and end in a connection's raw bytes, to bound their size and
-/// time them before the HTTP parser buffers anything.
+/// Finds where request heads end in a connection's raw bytes, to cut them out for the parser and to
+/// bound their size and time them before anything is buffered.
 ///
 /// A head ends at its first empty line (CRLF CRLF, or bare LF LF, which the parser also accepts).
 /// This is exact because the endpoint refuses every request with a body: after a head, the next
 /// byte starts the next request. Empty lines before a request line are skipped, as RFC 9112 allows.
+/// A line of nothing but CRs counts as empty here, so that such a head ends too; the parser then
+/// refuses its stray CR.
 struct RequestHeadFraming: Sendable, Hashable {
     enum Phase: Sendable, Hashable {
         /// Between requests: the idle timeout applies.
@@ -13,8 +15,11 @@ struct RequestHeadFraming: Sendable, Hashable {
     }
 
     enum Outcome: Sendable, Hashable {
-        /// Bytes accepted; `phase` is where the connection stands after them.
-        case accepted(phase: Phase, completedHeads: Int)
+        /// A head ended after the first `length` of the bytes scanned (its final line feed
+        /// included); the bytes after it have not been scanned yet.
+        case headEnded(length: Int)
+        /// Every byte was scanned and no head ended; `phase` is where the connection stands.
+        case needsMore(phase: Phase)
         /// A head grew beyond the limit: answer 431 and close.
         case headTooLarge
     }
@@ -28,18 +33,17 @@ struct RequestHeadFraming: Sendable, Hashable {
         self.maxHeadBytes = maxHeadBytes
     }
 
-    mutating func receive(_ bytes: some Sequence<UInt8>) -> Outcome {
-        var completedHeads = 0
-        for byte in bytes {
+    /// Scans bytes up to the end of the next head; call again with the rest.
+    mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+        for (offset, byte) in bytes.enumerated() {
             switch byte {
             case UInt8(ascii: "\n"):
                 if lineHasContent {
                     lineHasContent = false
                 } else if phase == .readingHead {
-                    completedHeads += 1
                     phase = .awaitingRequest
                     headBytes = 0
-                    continue
+                    return .headEnded(length: offset + 1)
                 }
             case UInt8(ascii: "\r"):
                 break
@@ -52,6 +56,6 @@ struct RequestHeadFraming: Sendable, Hashable {
                 if headBytes > maxHeadBytes { return .headTooLarge }
             }
         }
-        return .accepted(phase: phase, completedHeads: completedHeads)
+        return .needsMore(phase: phase)
     }
 }

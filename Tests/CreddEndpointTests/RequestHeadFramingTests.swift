@@ -3,49 +3,68 @@ import Testing
 @testable import CreddEndpoint
 
 struct RequestHeadFramingTests {
-    @Test func completeHeadReturnsToAwaitingRequest() {
-        var framing = RequestHeadFraming(maxHeadBytes: 100)
-        #expect(framing.receive(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)) == .accepted(phase: .awaitingRequest, completedHeads: 1))
+    /// Scans `text` to its end, as the connection guard does, and returns every outcome.
+    private func scanAll(_ framing: inout RequestHeadFraming, _ text: String) -> [RequestHeadFraming.Outcome] {
+        Array(text.utf8).withUnsafeBytes { bytes in
+            var outcomes: [RequestHeadFraming.Outcome] = []
+            var start = 0
+            while true {
+                let outcome = framing.scan(UnsafeRawBufferPointer(rebasing: bytes[start...]))
+                outcomes.append(outcome)
+                guard case .headEnded(let length) = outcome, start + length < bytes.count else { return outcomes }
+                start += length
+            }
+        }
     }
 
-    @Test func partialHeadIsReadingHead() {
+    @Test func completeHeadEndsAtItsEmptyLine() {
         var framing = RequestHeadFraming(maxHeadBytes: 100)
-        #expect(framing.receive(Array("GET / HTTP/1.1\r\nHo".utf8)) == .accepted(phase: .readingHead, completedHeads: 0))
-        #expect(framing.receive(Array("st: x\r\n\r".utf8)) == .accepted(phase: .readingHead, completedHeads: 0))
-        #expect(framing.receive(Array("\n".utf8)) == .accepted(phase: .awaitingRequest, completedHeads: 1))
+        let head = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        #expect(scanAll(&framing, head) == [.headEnded(length: head.utf8.count)])
+        #expect(framing.phase == .awaitingRequest)
     }
 
-    @Test func pipelinedHeadsAreCountedSeparately() {
+    @Test func partialHeadNeedsMore() {
+        var framing = RequestHeadFraming(maxHeadBytes: 100)
+        #expect(scanAll(&framing, "GET / HTTP/1.1\r\nHo") == [.needsMore(phase: .readingHead)])
+        #expect(scanAll(&framing, "st: x\r\n\r") == [.needsMore(phase: .readingHead)])
+        #expect(scanAll(&framing, "\n") == [.headEnded(length: 1)])
+    }
+
+    @Test func pipelinedHeadsEndOneAtATime() {
         var framing = RequestHeadFraming(maxHeadBytes: 30)
         let one = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-        #expect(framing.receive(Array((one + one + one).utf8)) == .accepted(phase: .awaitingRequest, completedHeads: 3))
+        let length = one.utf8.count
+        #expect(scanAll(&framing, one + one + one + "GET") == [.headEnded(length: length), .headEnded(length: length), .headEnded(length: length), .needsMore(phase: .readingHead)])
     }
 
     @Test func bareLineFeedsEndAHead() {
         var framing = RequestHeadFraming(maxHeadBytes: 100)
-        #expect(framing.receive(Array("GET / HTTP/1.1\nHost: x\n\n".utf8)) == .accepted(phase: .awaitingRequest, completedHeads: 1))
+        #expect(scanAll(&framing, "GET / HTTP/1.1\nHost: x\n\n") == [.headEnded(length: 24)])
     }
 
     @Test func leadingEmptyLinesAreNotRequests() {
         var framing = RequestHeadFraming(maxHeadBytes: 100)
-        #expect(framing.receive(Array("\r\n\r\n\r\n".utf8)) == .accepted(phase: .awaitingRequest, completedHeads: 0))
+        #expect(scanAll(&framing, "\r\n\r\n\r\n") == [.needsMore(phase: .awaitingRequest)])
+        // They belong to the head that follows them.
+        #expect(scanAll(&framing, "\r\nGET / HTTP/1.1\r\n\r\n") == [.headEnded(length: 20)])
     }
 
     @Test func oversizeHeadIsRefusedEvenWhenDribbled() {
         var framing = RequestHeadFraming(maxHeadBytes: 64)
-        var outcome = RequestHeadFraming.Outcome.accepted(phase: .awaitingRequest, completedHeads: 0)
-        for _ in 0..<100 where outcome != .headTooLarge {
-            outcome = framing.receive(Array("X-A: b\r\n".utf8))
+        var outcomes: [RequestHeadFraming.Outcome] = []
+        for _ in 0..<100 where outcomes.last != .headTooLarge {
+            outcomes += scanAll(&framing, "X-A: b\r\n")
         }
-        #expect(outcome == .headTooLarge)
+        #expect(outcomes.last == .headTooLarge)
     }
 
     @Test func headOfExactlyTheLimitIsAccepted() {
         let head = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
         // The final line feed ends the head and is not counted.
         var framing = RequestHeadFraming(maxHeadBytes: head.utf8.count - 1)
-        #expect(framing.receive(Array(head.utf8)) == .accepted(phase: .awaitingRequest, completedHeads: 1))
+        #expect(scanAll(&framing, head) == [.headEnded(length: head.utf8.count)])
         var tight = RequestHeadFraming(maxHeadBytes: head.utf8.count - 2)
-        #expect(tight.receive(Array(head.utf8)) == .headTooLarge)
+        #expect(scanAll(&tight, head) == [.headTooLarge])
     }
 }

@@ -62,8 +62,8 @@ enum FakeWorld {
 }
 
 /// One connection's worth of bytes through the endpoint's own connection pipeline
-/// (`CredentialEndpoint.configureConnection`: head framing and timeouts, NIO's HTTP/1.1 codec with
-/// its error handling, the request handler and router), on an `EmbeddedChannel`.
+/// (`CredentialEndpoint.configureConnection`: head framing and timeouts, the head parser with its
+/// 400 for malformed heads, the request handler and router), on an `EmbeddedChannel`.
 struct EndpointFuzzCase {
     let peer: PeerVerdict
     let readSize: Int
@@ -81,7 +81,7 @@ struct EndpointFuzzCase {
         let registry = ConnectionRegistry(capacity: 1)
         _ = registry.admit(channel)
         do {
-            // A connected channel is an active one: the guard and the codec act only then.
+            // A connected channel is an active one: the guard acts only then.
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9911)).wait()
             try channel.pipeline.syncOperations.addHandler(SocketWrites())
             try CredentialEndpoint.configureConnection(
@@ -97,7 +97,7 @@ struct EndpointFuzzCase {
                 try channel.writeInbound(channel.allocator.buffer(bytes: bytes[offset..<end]))
                 try channel.throwIfErrorCaught()
             } catch {
-                // A parse error, answered 400 by the codec's error handler, which closes.
+                // An error the pipeline did not handle: the connection closes, as on a socket.
                 channel.close(promise: nil)
             }
             offset = end
