@@ -84,7 +84,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
                 // No timer runs while a request is answered; the answer restarts the clock.
                 cancelTimeout()
                 context.fireChannelRead(wrapInboundOut(head))
-                guard !refused, context.channel.isActive else { return }
+                guard context.channel.isActive else { return }
             case .needsMore(let phase):
                 // Between requests only empty lines can have arrived: nothing to keep.
                 if phase == .readingHead {

@@ -5,7 +5,9 @@
 /// This is exact because the endpoint refuses every request with a body: after a head, the next
 /// byte starts the next request. Empty lines before a request line are skipped, as RFC 9112 allows.
 /// A line of nothing but CRs counts as empty here, so that such a head ends too; the parser then
-/// refuses its stray CR.
+/// refuses its stray CR. A byte that no head may hold where it stands (a control byte, or a
+/// non-ASCII byte outside a field value) ends the head at once: the parser refuses it without
+/// waiting for the rest, as an incremental parser would.
 struct RequestHeadFraming: Sendable, Hashable {
     enum Phase: Sendable, Hashable {
         /// Between requests: the idle timeout applies.
@@ -15,8 +17,8 @@ struct RequestHeadFraming: Sendable, Hashable {
     }
 
     enum Outcome: Sendable, Hashable {
-        /// A head ended after the first `length` of the bytes scanned (its final line feed
-        /// included); the bytes after it have not been scanned yet.
+        /// A head ended after the first `length` of the bytes scanned (its final line feed, or the
+        /// byte that cut it short, included); the bytes after it have not been scanned yet.
         case headEnded(length: Int)
         /// Every byte was scanned and no head ended; `phase` is where the connection stands.
         case needsMore(phase: Phase)
@@ -28,6 +30,10 @@ struct RequestHeadFraming: Sendable, Hashable {
     private(set) var phase = Phase.awaitingRequest
     private var headBytes = 0
     private var lineHasContent = false
+    /// Lines of the current head that have ended; the first is the request line.
+    private var headLines = 0
+    /// Past the colon of a field line, where non-ASCII bytes are allowed.
+    private var inFieldValue = false
 
     init(maxHeadBytes: Int) {
         self.maxHeadBytes = maxHeadBytes
@@ -40,14 +46,20 @@ struct RequestHeadFraming: Sendable, Hashable {
             case UInt8(ascii: "\n"):
                 if lineHasContent {
                     lineHasContent = false
+                    inFieldValue = false
+                    headLines += 1
                 } else if phase == .readingHead {
-                    phase = .awaitingRequest
-                    headBytes = 0
+                    endHead()
                     return .headEnded(length: offset + 1)
                 }
             case UInt8(ascii: "\r"):
                 break
             default:
+                guard Self.mayHold(byte, inFieldValue: inFieldValue) else {
+                    endHead()
+                    return .headEnded(length: offset + 1)
+                }
+                if byte == UInt8(ascii: ":") && headLines > 0 { inFieldValue = true }
                 lineHasContent = true
                 phase = .readingHead
             }
@@ -57,5 +69,22 @@ struct RequestHeadFraming: Sendable, Hashable {
             }
         }
         return .needsMore(phase: phase)
+    }
+
+    private mutating func endHead() {
+        phase = .awaitingRequest
+        headBytes = 0
+        lineHasContent = false
+        headLines = 0
+        inFieldValue = false
+    }
+
+    /// Whether a head may hold `byte` (not CR or LF) where it stands.
+    private static func mayHold(_ byte: UInt8, inFieldValue: Bool) -> Bool {
+        switch byte {
+        case UInt8(ascii: "\t"), 0x20...0x7E: true
+        case 0x80...: inFieldValue
+        default: false
+        }
     }
 }

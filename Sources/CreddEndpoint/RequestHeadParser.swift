@@ -128,7 +128,10 @@ enum RequestHeadParser {
         mutating func next() throws(Malformed) -> Slice<UnsafeRawBufferPointer>? {
             guard position < bytes.count else { return nil }
             let rest = bytes[position...]
-            guard let newline = rest.firstIndex(of: UInt8(ascii: "\n")) else { throw Malformed(reason: "the last line has no line end") }
+            // Framing cuts a head short only at a byte no head may hold there.
+            guard let newline = rest.firstIndex(of: UInt8(ascii: "\n")) else {
+                throw Malformed(reason: "a line breaks off at a control byte or a non-ASCII byte outside a field value")
+            }
             position = newline + 1
             var line = bytes[rest.startIndex..<newline]
             if line.last == UInt8(ascii: "\r") { line.removeLast() }

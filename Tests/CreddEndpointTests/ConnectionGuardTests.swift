@@ -70,6 +70,13 @@ struct ConnectionGuardTests {
         _ = try channel.finish()
     }
 
+    @Test func aHeadWithAControlByteIsPassedOnWithoutWaitingForItsEnd() throws {
+        let channel = try connectedChannel()
+        try send("GET /v1/cred\u{1}entials/dev HTTP/1.1\r\nHo", to: channel)
+        #expect(try forwardedHeads(channel) == ["GET /v1/cred\u{1}"])
+        _ = try channel.finish()
+    }
+
     @Test func anOversizeHeadIsAnswered431AndNothingIsPassedOn() throws {
         let channel = try connectedChannel(maxHeaderBytes: 64)
         try send("GET / HTTP/1.1\r\n", to: channel)

@@ -50,6 +50,24 @@ struct RequestHeadFramingTests {
         #expect(scanAll(&framing, "\r\nGET / HTTP/1.1\r\n\r\n") == [.headEnded(length: 20)])
     }
 
+    @Test(arguments: [
+        ("GET /\u{0} HTTP/1.1\r\n\r\n", 6),
+        ("G\u{E9}T / HTTP/1.1\r\n\r\n", 2),
+        ("GET / HTTP/1.1\r\nX-\u{E9}: a\r\n\r\n", 19),
+        ("GET / HTTP/1.1\r\nX-A: a\u{7F}\r\n\r\n", 23),
+        ("\u{1B}", 1),
+    ])
+    func aByteNoHeadMayHoldThereEndsTheHeadAtOnce(text: String, length: Int) {
+        var framing = RequestHeadFraming(maxHeadBytes: 100)
+        #expect(scanAll(&framing, text).first == .headEnded(length: length))
+    }
+
+    @Test func fieldValuesMayHoldNonASCIIAndTabs() {
+        var framing = RequestHeadFraming(maxHeadBytes: 100)
+        let head = "GET /a:b HTTP/1.1\r\nX-A: caf\u{E9}\t:\u{FF}\r\n\r\n"
+        #expect(scanAll(&framing, head) == [.headEnded(length: head.utf8.count)])
+    }
+
     @Test func oversizeHeadIsRefusedEvenWhenDribbled() {
         var framing = RequestHeadFraming(maxHeadBytes: 64)
         var outcomes: [RequestHeadFraming.Outcome] = []
