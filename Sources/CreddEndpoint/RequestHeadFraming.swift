@@ -79,12 +79,9 @@ struct RequestHeadFraming: Sendable, Hashable {
         inFieldValue = false
     }
 
-    /// Whether a head may hold `byte` (not CR or LF) where it stands.
+    /// Whether a head may hold `byte` (not CR or LF) where it stands: what a field value may hold,
+    /// and outside a value only ASCII.
     private static func mayHold(_ byte: UInt8, inFieldValue: Bool) -> Bool {
-        switch byte {
-        case UInt8(ascii: "\t"), 0x20...0x7E: true
-        case 0x80...: inFieldValue
-        default: false
-        }
+        RequestHeadParser.isFieldValueByte(byte) && (inFieldValue || byte < 0x80)
     }
 }

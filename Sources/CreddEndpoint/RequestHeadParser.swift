@@ -10,7 +10,7 @@ import NIOHTTP1
 /// The endpoint refuses bodies, so a head is a whole request.
 enum RequestHeadParser {
     /// Why a head was refused, in words that quote none of its bytes (they may hold a token).
-    struct Malformed: Error, Equatable {
+    struct Malformed: Error {
         let reason: String
     }
 
@@ -112,7 +112,7 @@ enum RequestHeadParser {
     }
 
     /// Visible ASCII, space, tab and `obs-text` (bytes from 0x80), as RFC 9110's `field-value`.
-    private static func isFieldValueByte(_ byte: UInt8) -> Bool {
+    static func isFieldValueByte(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: "\t") || (0x20...0x7E).contains(byte) || byte >= 0x80
     }
 
