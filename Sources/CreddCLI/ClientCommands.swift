@@ -74,7 +74,7 @@ struct Refresh: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Renew now (all profiles, or the ones named).")
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "Profiles to renew; all when none is given.") var profiles: [String] = []
+    @Argument(help: "Profiles to renew; all when none is given.", completion: .profileNames) var profiles: [String] = []
 
     func run() throws {
         let response = try DaemonConnection.call(ControlRequest(command: .refresh, profiles: profiles))
@@ -86,7 +86,7 @@ struct Login: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Give an MFA code to a profile that needs one.")
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The profile waiting for an MFA code.") var profile: String
+    @Argument(help: "The profile waiting for an MFA code.", completion: .profileNames) var profile: String
     @Option(help: "The code; prompted for on the terminal when omitted.") var code: String?
 
     func run() throws {
@@ -115,7 +115,7 @@ struct CredentialProcessCommand: ParsableCommand {
     )
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The managed profile.") var profile: String
+    @Argument(help: "The managed profile.", completion: .profileNames) var profile: String
 
     func run() throws {
         let response = try DaemonConnection.call(ControlRequest(command: .credentials, profile: profile))

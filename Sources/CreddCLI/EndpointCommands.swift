@@ -11,7 +11,7 @@ struct Env: ParsableCommand {
     )
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The managed profile.") var profile: String
+    @Argument(help: "The managed profile.", completion: .profileNames) var profile: String
 
     func run() throws {
         let environment = try EndpointLookupCall.environment(for: profile)
@@ -30,7 +30,7 @@ struct Exec: ParsableCommand {
     )
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The managed profile.") var profile: String
+    @Argument(help: "The managed profile.", completion: .profileNames) var profile: String
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String]
 
     func validate() throws {
