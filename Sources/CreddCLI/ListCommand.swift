@@ -73,11 +73,12 @@ enum ProfileList {
                 [profile.name, kind(profile), source(profile), profile.region ?? "-", states?[profile.name] ?? "-"]
             } + invalid.map { [$0, "-", "-", "-", "invalid"] }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        var out = ([header] + rows).map { cells in
-            cells.enumerated().map { column, cell in column == cells.count - 1 ? cell : cell.padding(to: widths[column]) }
-                .joined(separator: "  ")
-        }
-        .joined(separator: "\n") + "\n"
+        var out =
+            ([header] + rows).map { cells in
+                cells.enumerated().map { column, cell in column == cells.count - 1 ? cell : cell.padding(to: widths[column]) }
+                    .joined(separator: "  ")
+            }
+            .joined(separator: "\n") + "\n"
         if !invalid.isEmpty {
             out += "\(invalid.count == 1 ? "1 profile has" : "\(invalid.count) profiles have") errors: run `credd check`\n"
         }

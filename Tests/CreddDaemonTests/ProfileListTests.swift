@@ -55,11 +55,12 @@ struct ProfileListTests {
 
     @Test func columnsLineUp() throws {
         let lines = ProfileList.render(try Self.load(), states: nil).split(separator: "\n").prefix(3).map(String.init)
-        #expect(lines == [
-            "PROFILE  KIND     SOURCE                       REGION     STATE",
-            "dev      role     mfa                          eu-west-1  -",
-            "mfa      session  alice (keys)                 -          -",
-        ])
+        #expect(
+            lines == [
+                "PROFILE  KIND     SOURCE                       REGION     STATE",
+                "dev      role     mfa                          eu-west-1  -",
+                "mfa      session  alice (keys)                 -          -",
+            ])
     }
 
     @Test func namesIncludeBrokenProfiles() throws {

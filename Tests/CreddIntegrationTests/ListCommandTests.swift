@@ -33,11 +33,12 @@ struct ListCommandTests {
         let table = try harness.cli(["list"])
         #expect(table.status == 0, "\(table.stderr)")
         let rows = table.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
-        #expect(rows == [
-            ["PROFILE", "KIND", "SOURCE", "REGION", "STATE"],
-            ["mfa", "session", "alice-long-term", "(keys)", "-", "-"],
-            ["dev", "role", "mfa", "eu-west-1", "-"],
-        ])
+        #expect(
+            rows == [
+                ["PROFILE", "KIND", "SOURCE", "REGION", "STATE"],
+                ["mfa", "session", "alice-long-term", "(keys)", "-", "-"],
+                ["dev", "role", "mfa", "eu-west-1", "-"],
+            ])
         #expect(!table.stdout.contains(DaemonEndToEndTests.longTermSecret) && !table.stderr.contains(DaemonEndToEndTests.longTermSecret))
     }
 
