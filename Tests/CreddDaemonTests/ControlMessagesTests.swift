@@ -36,6 +36,25 @@ struct ControlMessagesTests {
         #expect(try JSONDecoder().decode(StatusDocument.Rotation.self, from: JSONEncoder().encode(rotation)) == rotation)
     }
 
+    @Test func actionFieldsAreAllPresentAndNamedAsDocumented() throws {
+        let action = StatusDocument.Action(kind: "retry", profile: "dev", command: "credd refresh dev", deadline: nil, mfaSerial: nil)
+        var profile = StatusDocument.Profile(
+            name: "dev", state: "error", expiration: nil, nextRefresh: nil, lastRefresh: nil, source: "mfa", error: "AccessDenied")
+        profile.action = action
+        let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(profile)) as? [String: Any])
+        let encoded = try #require(object["action"] as? [String: Any])
+        #expect(Set(encoded.keys) == ["kind", "profile", "command", "deadline", "mfa_serial"])
+        #expect(encoded["deadline"] is NSNull && encoded["mfa_serial"] is NSNull)
+        #expect(try JSONDecoder().decode(StatusDocument.Profile.self, from: JSONEncoder().encode(profile)) == profile)
+    }
+
+    @Test func aRejectedCodeTravelsAsCodeRejected() throws {
+        let response = ControlResponse(ok: false, error: "mfa: AccessDenied", codeRejected: true)
+        let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(response)) as? [String: Any])
+        #expect(object["code_rejected"] as? Bool == true)
+        #expect(try JSONDecoder().decode(ControlResponse.self, from: JSONEncoder().encode(response)).codeRejected == true)
+    }
+
     @Test func processCredentialsHaveVersionOneAsANumber() throws {
         let credentials = AWSCredentials(
             accessKeyId: "ASIAEXAMPLE", secretAccessKey: Secret(Self.secret), sessionToken: Secret(Self.token),

@@ -67,6 +67,40 @@ struct StatusTableTests {
         #expect(lines[6] == "    rotation: unavailable (rotate_after 30d): [vault] gets its keys from credential_process")
     }
 
+    static func action(_ kind: String, _ profile: String, _ command: String, deadlineIn: TimeInterval?) -> StatusDocument.Action {
+        StatusDocument.Action(
+            kind: kind, profile: profile, command: command, deadline: deadlineIn.map { AWSTimestamp.format(now.addingTimeInterval($0)) },
+            mfaSerial: kind == "mfa_code" ? "arn:aws:iam::123456789012:mfa/alice" : nil)
+    }
+
+    @Test func profilesThatNeedTheUserGetALineUnderTheTableWithTheCommandAndTheDeadline() {
+        var mfa = Self.profile("mfa", "needs_mfa", expiresIn: 2 * 3600 + 10 * 60, nextIn: nil, error: "needs an MFA code: run `credd login mfa`")
+        mfa.action = Self.action("mfa_code", "mfa", "credd login mfa", deadlineIn: 2 * 3600 + 10 * 60)
+        var dev = Self.profile("dev", "expired", expiresIn: -60, nextIn: nil, error: "needs an MFA code for mfa: run `credd login mfa`")
+        dev.action = Self.action("mfa_code", "mfa", "credd login mfa", deadlineIn: nil)
+        var ops = Self.profile("ops", "error", expiresIn: 25 * 3600, nextIn: 600, error: "AccessDenied (request id r-2)")
+        ops.action = Self.action("retry", "ops", "credd refresh ops", deadlineIn: 25 * 3600)
+        var old = Self.profile("old", "fresh", expiresIn: 45 * 60, nextIn: 600)
+        old.action = Self.action("fix_config", "old", "credd check", deadlineIn: 45 * 60)
+        let fine = Self.profile("fine", "fresh", expiresIn: 3600, nextIn: 600)
+        // 1_800_000_000 is 2027-01-15T08:00:00Z; clock times are shown in the zone given (UTC+1 here).
+        let text = StatusTable.render(Self.document([mfa, dev, ops, old, fine]), now: Self.now, colour: false) { _ in 3600 }
+        let actionLines = text.components(separatedBy: "\n\n").last?.split(separator: "\n").map(String.init)
+        #expect(actionLines == [
+            "mfa needs an MFA code: run `credd login mfa` (its session ends 11:10, in 2 h 10 min)",
+            "dev needs an MFA code for mfa: run `credd login mfa` (no session in service)",
+            "ops: renewal failed; once the cause is fixed, run `credd refresh ops` to retry now (its session ends 2027-01-16 10:00, in 1 d 1 h)",
+            "old: its config has errors (it runs on its last good definition): run `credd check` (its session ends 09:45, in 45 min)",
+        ])
+        #expect(!StatusTable.render(Self.document([fine]), now: Self.now, colour: false, secondsFromGMT: Self.utc).contains("\n\n"),
+                "nothing to do: no lines under the table")
+    }
+
+    @Test(arguments: [(30, "30 s"), (45 * 60, "45 min"), (2 * 3600, "2 h"), (2 * 3600 + 600, "2 h 10 min"), (86_400 + 3600, "1 d 1 h")])
+    func spokenDurations(seconds: Int, expected: String) {
+        #expect(StatusTable.spoken(seconds) == expected)
+    }
+
     @Test(arguments: [(0, "0s"), (59, "59s"), (60, "1m"), (3600, "1h00m"), (90061, "1d1h")])
     func compactDurations(seconds: Int, expected: String) {
         #expect(StatusTable.compact(seconds) == expected)
