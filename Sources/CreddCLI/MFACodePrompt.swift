@@ -92,12 +92,17 @@ enum MFACode {
     }
 
     /// Before `exec`, `env` and `credential-process` use `profile`: when it (or its source) waits
-    /// for an MFA code, asks for it on the terminal and hands it to the daemon, which answers once
-    /// `profile` renewed. Off a terminal, exits 1 with the command to run.
+    /// for an MFA code and has no session in service, asks for the code on the terminal and hands
+    /// it to the daemon, which answers once `profile` renewed. Off a terminal, exits 1 with the
+    /// command to run. A session still in service is used, with a reminder on stderr.
     static func obtainIfNeeded(for profile: String) throws {
         let status = try DaemonConnection.call(ControlRequest(command: .status)).status
         guard let action = status?.profiles.first(where: { $0.name == profile })?.action, action.kind == ProfileAction.Kind.mfaCode.rawValue
         else { return }
+        if let deadline = action.deadline, let ends = AWSTimestamp.parse(deadline), ends > SystemWallClock().now() {
+            printError("credd: \(profile) \(action.reason(for: profile)) (its session ends \(deadline))")
+            return
+        }
         guard let terminal = Terminal.open() else {
             printError("credd: \(profile) \(action.reason(for: profile))")
             throw ExitCode.failure

@@ -44,12 +44,15 @@ struct MFAPromptTests {
 
     /// A daemon whose `mfa` waits for `credd login` and whose `dev` is chained from it; STS is
     /// moto, or `stsEndpoint` when given.
-    func startWaitingDaemon(moto: MotoServer, stsEndpoint: String? = nil, extraProfiles: String = "") throws -> CreddHarness {
+    func startWaitingDaemon(
+        moto: MotoServer, stsEndpoint: String? = nil, notifications: (CreddHarness) throws -> DatagramListener? = { _ in nil }
+    ) throws -> CreddHarness {
         let harness = try CreddHarness(stsEndpoint: stsEndpoint ?? moto.endpoint)
         harness.emulator = moto
         try harness.writeCredentials(DaemonEndToEndTests.userSection)
-        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false, extraProfiles: extraProfiles))
-        try harness.start()
+        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
+        let listener = try notifications(harness)
+        try harness.start(environment: listener.map { ["NOTIFY_SOCKET": $0.path] } ?? [:])
         try harness.waitUntil { try status(harness).document?.profile("dev")?.action?.kind == "mfa_code" }
         return harness
     }
@@ -67,7 +70,13 @@ struct MFAPromptTests {
 
     @Test func statusNamesTheCommandAndExecAsksForTheCodeOnlyOnATerminal() throws {
         let moto = try MotoServer()
-        let harness = try startWaitingDaemon(moto: moto)
+        var listener: DatagramListener?
+        let harness = try startWaitingDaemon(moto: moto) { harness in
+            listener = try DatagramListener(path: harness.directory.file("notify.sock"))
+            return listener
+        }
+        let notifications = try #require(listener)
+        try notifications.waitFor { $0.hasPrefix("STATUS=") && $0.contains("1 needs MFA (mfa: credd login mfa)") }
 
         let table = try harness.cli(["status"])
         #expect(table.status == 1)
@@ -110,6 +119,17 @@ struct MFAPromptTests {
         #expect(try status(harness).exit == 0, "the code renewed mfa, and dev from it")
         expectNoSecrets(session.transcript + harness.daemonLog() + table.stdout + waiting.json, harness)
         #expect(!harness.daemonLog().contains("123456"), "the code is never logged")
+
+        // `credd refresh mfa` asks for a new code, but the session in service keeps working:
+        // the line under the table says until when, and exec goes on with a reminder.
+        #expect(try harness.cli(["refresh", "mfa"]).status == 1)
+        let reminded = try harness.cli(["status"])
+        #expect(reminded.stdout.contains("\nmfa needs an MFA code: run `credd login mfa` (its session ends "), "\(reminded.stdout)")
+        #expect(reminded.stdout.contains(", in 11 h "), "a 12 h session: \(reminded.stdout)")
+        let stillServed = try withoutTerminal(harness, ["exec", "mfa", "--", "sh", "-c", "touch \(marker)"])
+        #expect(stillServed.status == 0, "\(stillServed.stderr)")
+        #expect(stillServed.stderr.hasPrefix("credd: mfa needs an MFA code: run `credd login mfa` (its session ends "))
+        #expect(FileManager.default.fileExists(atPath: marker))
         try harness.stop()
     }
 
@@ -227,7 +247,8 @@ struct MFAPromptTests {
             role_arn = arn:aws:iam::123456789012:role/Broken
             """
         try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, extraProfiles: broken))
-        try harness.start()
+        let notifications = try DatagramListener(path: harness.directory.file("notify.sock"))
+        try harness.start(environment: ["NOTIFY_SOCKET": notifications.path])
         try harness.waitUntil { try status(harness).document?.profiles.allSatisfy { $0.state == "fresh" } == true }
         let current = try status(harness)
         #expect(current.exit == 1, "every profile is fresh, but one does not resolve")
@@ -236,6 +257,7 @@ struct MFAPromptTests {
         let table = try harness.cli(["status"])
         #expect(table.status == 1)
         #expect(table.stdout.hasPrefix("config: "), "\(table.stdout)")
+        try notifications.waitFor { $0.hasPrefix("STATUS=config error in ") && $0.contains("[profile broken]") && $0.contains("2 fresh") }
         try harness.stop()
     }
 }
