@@ -65,8 +65,8 @@ enum MFACode {
     /// for again, at most ``attempts`` times in all. Returns the daemon's answer to the code it
     /// accepted; otherwise says why on stderr and exits 1.
     static func login(_ profile: String, action: StatusDocument.Action?, on terminal: Terminal) throws -> ControlResponse {
-        let device = action?.mfaSerial.map { "\($0) " } ?? ""
-        let prompt = "Enter MFA code for \(device)(profile \(action?.profile ?? profile)): "
+        let target = action?.profile ?? profile
+        let prompt = action?.mfaSerial.map { "Enter MFA code for \($0) (profile \(target)): " } ?? "Enter MFA code for profile \(target): "
         for attempt in 1...attempts {
             let isLast = attempt == attempts
             guard let line = terminal.ask(prompt) else {
