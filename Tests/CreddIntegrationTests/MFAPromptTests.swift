@@ -258,6 +258,18 @@ struct MFAPromptTests {
         #expect(table.status == 1)
         #expect(table.stdout.hasPrefix("config: "), "\(table.stdout)")
         try notifications.waitFor { $0.hasPrefix("STATUS=config error in ") && $0.contains("[profile broken]") && $0.contains("2 fresh") }
+
+        // A running profile whose definition breaks keeps its last good one, and says to fix it.
+        let brokenDev = DaemonEndToEndTests.config(port: harness.endpointPort).replacingOccurrences(
+            of: "role_arn = arn:aws:iam::123456789012:role/Developer", with: "role_arn = Developer")
+        try harness.writeConfig(brokenDev)
+        try harness.waitUntil { try status(harness).document?.profile("dev")?.action?.kind == "fix_config" }
+        let dev = try #require(try status(harness).document?.profile("dev"))
+        #expect(dev.state == "fresh")
+        #expect(dev.action?.command == "credd check" && dev.action?.profile == "dev" && dev.action?.deadline != nil)
+        #expect(dev.error == "its config has errors (it runs on its last good definition): run `credd check`")
+        #expect(try harness.cli(["status"]).stdout.contains("\ndev: its config has errors (it runs on its last good definition): run `credd check` (its session ends "))
+        #expect(try harness.statusSchemaViolation(try status(harness).json) == nil)
         try harness.stop()
     }
 }
