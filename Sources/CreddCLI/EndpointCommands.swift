@@ -58,7 +58,10 @@ struct Exec: ParsableCommand {
 }
 
 enum EndpointLookupCall {
+    /// The endpoint for `profile`, once it has credentials to serve or waits for nothing the user
+    /// can give (asking for an MFA code first when it needs one: a command must not meet a 503).
     static func environment(for profile: String) throws -> EndpointEnvironment {
+        try MFACode.obtainIfNeeded(for: profile)
         let response = try DaemonConnection.call(ControlRequest(command: .environment, profile: profile))
         guard let environment = response.environment else { throw ExitCode.failure }
         return environment
