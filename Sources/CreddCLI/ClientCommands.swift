@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreddCore
 import CreddDaemon
+import CreddPlatform
 import FoundationEssentials
 import Glibc
 

@@ -1,6 +1,7 @@
 import ArgumentParser
-import CreddCore
 import CreddDaemon
+import Dispatch
+import Glibc
 
 /// The `credd` command tree. Client commands reach the daemon through the control socket only.
 public struct CreddCommand: AsyncParsableCommand {
@@ -28,11 +29,15 @@ struct ConfigOption: ParsableArguments {
 }
 
 extension CreddCommand {
-    /// The process: one NIO event loop, and ``runFromCommandLine()`` on credd's own executors,
-    /// which never start libdispatch's worker pool (an idle daemon must not wake).
+    /// The process: ``runFromCommandLine()`` on NIO's event loop as Swift concurrency's executor,
+    /// while the main thread parks in `dispatchMain()`, as Swift's own async `main` does.
     public static func runProcess() -> Never {
-        ProcessEventLoops.useOneLoop()
-        runOnProcessExecutors { await runFromCommandLine() }
+        ProcessEventLoops.install()
+        Task {
+            await runFromCommandLine()
+            Glibc.exit(EXIT_SUCCESS)
+        }
+        dispatchMain()
     }
 
     /// Parses the command line and runs the chosen command, awaiting the asynchronous ones

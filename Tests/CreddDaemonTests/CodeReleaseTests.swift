@@ -1,5 +1,6 @@
-@testable import CreddCore
+import CreddCore
 import CreddEndpoint
+@testable import CreddPlatform
 import CreddTestSupport
 import Logging
 import Synchronization
