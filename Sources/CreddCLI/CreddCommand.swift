@@ -32,6 +32,11 @@ extension CreddCommand {
     /// The process: ``runFromCommandLine()`` on NIO's event loop as Swift concurrency's executor,
     /// while the main thread parks in `dispatchMain()`, as Swift's own async `main` does.
     public static func runProcess() -> Never {
+        // libdispatch's manager thread (started by the signal sources) asks for nice -4, which a
+        // user service may not have, and logs the refusal ("Failed to set thread priority for
+        // worker thread: … errno=13") to syslog, the journal, at every start. Unless the user
+        // chose a LIBDISPATCH_LOG, libdispatch logs nothing.
+        setenv("LIBDISPATCH_LOG", "NO", 0)
         ProcessEventLoops.install()
         Task {
             await runFromCommandLine()
