@@ -1,4 +1,3 @@
-import CreddCore
 import CreddEndpoint
 @testable import CreddPlatform
 import CreddTestSupport
