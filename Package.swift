@@ -25,7 +25,6 @@ let package = Package(
         .target(name: "CreddINI"),
         .target(name: "CreddCore"),
         .target(name: "CreddSigV4", dependencies: ["CreddCore", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
         .target(
             name: "CreddRefresh",
             dependencies: ["CreddCore", .product(name: "Logging", package: "swift-log")]
@@ -38,6 +37,7 @@ let package = Package(
         .systemLibrary(name: "CTimerFD"),
         .systemLibrary(name: "CGlibcGNU"),
         // Adapters that do I/O.
+        .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
         .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore"]),
         .target(
             name: "CreddEndpoint",
