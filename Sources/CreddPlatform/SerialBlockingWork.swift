@@ -15,8 +15,8 @@ public final class SerialBlockingWork: Sendable {
         pool.shutdownGracefully { _ in }
     }
 
-    /// Runs `work` after everything submitted before it, and returns its result. Work submitted
-    /// after the pool stopped runs on the caller: late, but never skipped.
+    /// Runs `work` after everything submitted before it, and returns its result. The pool stops
+    /// only in `deinit`, after the last call, so no work is ever skipped.
     public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             pool.submit { _ in continuation.resume(returning: work()) }
