@@ -35,7 +35,7 @@ extension CreddCommand {
         // libdispatch's manager thread (started by the signal sources) asks for nice -4, which a
         // user service may not have, and logs the refusal ("Failed to set thread priority for
         // worker thread: … errno=13") to syslog, the journal, at every start. Unless the user
-        // chose a LIBDISPATCH_LOG, libdispatch logs nothing.
+        // chose a LIBDISPATCH_LOG, libdispatch logs nothing (here and in the helpers credd starts).
         setenv("LIBDISPATCH_LOG", "NO", 0)
         ProcessEventLoops.install()
         Task {
