@@ -27,7 +27,8 @@ extension ConfigWarning {
         for configuration: LoadedConfiguration, environment: [String: String],
         systemUnitDirectories: [String] = SocketUnitListen.systemDirectories, reader: some FileReading = .system
     ) -> [ConfigWarning] {
-        var warnings = credentialsFileMode(configuration.settings.credentialsFile).map { [$0] } ?? []
+        let credentialsFile = configuration.settings.credentialsFile
+        var warnings = [credentialsFileMode(credentialsFile), leftoverTemporaryFiles(besides: credentialsFile, reader: reader)].compactMap { $0 }
         var seen: Set<ConfigWarning> = []
         for warning in helperPrograms(configuration.profiles, path: environment["PATH"]) where seen.insert(warning).inserted {
             warnings.append(warning)
@@ -51,6 +52,25 @@ extension ConfigWarning {
             subject: path,
             message: "\(access.joined(separator: " and ")) by group or others (mode \(String(mode, radix: 8).leftPadded(to: 4))), and it holds long-term keys",
             fix: "chmod 600 \(shellQuoted(path))")
+    }
+
+    /// Temp files a credd killed mid-write left beside the credentials file. credd never deletes
+    /// them itself (a file merely named like one may be the user's), so the user is told.
+    static func leftoverTemporaryFiles(besides credentialsFile: String, reader: some FileReading) -> ConfigWarning? {
+        // The writer puts them beside the file a symlink leads to.
+        let target = realpath(credentialsFile, nil).map { resolved in
+            defer { free(resolved) }
+            return String(cString: resolved)
+        } ?? credentialsFile
+        let directory = ConfigLoader.directory(of: target)
+        let prefix = "." + target.dropFirst(directory.count + (directory == "/" ? 0 : 1)) + ".credd-"
+        let leftovers = reader.entries(ofDirectory: directory).filter { $0.hasPrefix(prefix) && $0.hasSuffix(".tmp") }.sorted()
+        guard !leftovers.isEmpty else { return nil }
+        let paths = leftovers.map { shellQuoted(directory + "/" + $0) }
+        return ConfigWarning(
+            subject: directory,
+            message: "\(leftovers.count == 1 ? "a temp file" : "\(leftovers.count) temp files") of credd's left by a write that was killed midway, which may hold session credentials",
+            fix: "unless you made them yourself, remove them: rm -- \(paths.joined(separator: " "))")
     }
 
     /// `mfa_process` and `credential_process` programs that would not start.

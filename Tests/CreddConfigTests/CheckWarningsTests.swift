@@ -110,6 +110,20 @@ struct CheckWarningsTests {
         }
     }
 
+    @Test("temp files a killed writer left are listed with the rm that removes them")
+    func leftoverTemporaryFiles() throws {
+        let home = try Home(config: Self.plainProfile)
+        let names = [".credentials.credd-4242-00ff.tmp", ".credentials.credd-4243-0aff.tmp"]
+        for name in names { try home.directory.write(".aws/\(name)", "x") }
+        try home.directory.write(".aws/.config.credd-1-1.tmp", "not beside the credentials file's name")
+        let warnings = try home.warnings()
+        let aws = home.directory.file(".aws")
+        #expect(warnings == [ConfigWarning(
+            subject: aws,
+            message: "2 temp files of credd's left by a write that was killed midway, which may hold session credentials",
+            fix: "unless you made them yourself, remove them: rm -- \(aws)/\(names[0]) \(aws)/\(names[1])")])
+    }
+
     @Test("no installed credd.socket, no listen warning")
     func noUnit() throws {
         let home = try Home(config: "[credd]\nlisten = 127.0.0.1:9912\n" + Self.plainProfile)
