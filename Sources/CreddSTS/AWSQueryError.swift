@@ -2,9 +2,11 @@ import CreddCore
 
 /// A failed AWS Query API call: what failed, what AWS said, and what it means for the refresh schedule.
 ///
-/// Every text field is secret-free: AWS messages are scrubbed of the caller's secret key and
-/// session token (raw or percent-encoded) by the client, and every field is redacted again here
-/// (`Redaction`), so an error built anywhere stores no credential-shaped text and no long body.
+/// Every text field is secret-free: whatever the service sent (code, message, request id) is
+/// redacted by the client before it is stored (`Redaction`: the caller's secret key and session
+/// token raw or percent-encoded, and anything credential-shaped), and cut to a short excerpt.
+/// credd's own messages name what the user needs, such as a new access key id to delete, never
+/// a secret.
 public struct AWSQueryError: Error, Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// The service answered with an error status (and usually an error document).
@@ -39,9 +41,9 @@ public struct AWSQueryError: Error, Sendable, Hashable {
         self.service = service
         self.action = action
         self.kind = kind
-        self.code = code.map { Redaction.excerpt($0) }
-        self.message = Redaction.excerpt(message)
-        self.requestId = requestId.map { Redaction.excerpt($0) }
+        self.code = code
+        self.message = message
+        self.requestId = requestId
         self.httpStatus = httpStatus
         self.attempts = attempts
         self.disposition = disposition

@@ -1,4 +1,5 @@
 import CreddCore
+import Foundation
 import Testing
 
 @Suite("Redaction")
@@ -103,10 +104,5 @@ struct RedactionTests {
 
 /// Percent-encoding as a form body spells it: every byte outside `[A-Za-z0-9._~-]` as `%XX`.
 func percentEncoded(_ text: String) -> String {
-    text.utf8.map { byte -> String in
-        let unreserved = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || "-._~".utf8.contains(byte)
-        if unreserved { return String(UnicodeScalar(byte)) }
-        let hex = String(byte, radix: 16, uppercase: true)
-        return "%" + (hex.count == 1 ? "0" + hex : hex)
-    }.joined()
+    text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
 }

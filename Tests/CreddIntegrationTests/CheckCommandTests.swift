@@ -102,6 +102,34 @@ struct CheckCommandTests {
         #expect(text.utf8.count < 4_000)
     }
 
+    @Test("a helper run with set -x that prints the secret puts no secret in status, status --json or the log")
+    func failingHelperPrintsTheSecret() throws {
+        let harness = try CreddHarness(stsEndpoint: "http://127.0.0.1:9")
+        // The secret also sits in the credentials file, so the run-wide leak scan knows it.
+        try harness.writeCredentials(Self.longTermKeys)
+        let helper = try harness.directory.write("vault-helper", """
+            #!/bin/sh
+            set -x
+            SECRET='\(Self.longTermSecret)'
+            echo "vault sealed; last key $SECRET" >&2
+            exit 2
+            """, mode: 0o700)
+        try harness.directory.write("home/.aws/config", "[profile vault]\ncredential_process = \(helper)\n")
+        try harness.writeConfig("[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n\n[profile dev]\nsource_profile = vault\nrole_arn = arn:aws:iam::111111111111:role/Dev\n")
+        try harness.start()
+        defer { _ = try? harness.stop() }
+        var table = ""
+        try harness.waitUntil(timeout: 30) {
+            table = try harness.cli(["status"]).stdout
+            return table.contains("credential_process failed")
+        }
+        let json = try harness.cli(["status", "--json"]).stdout
+        for text in [table, json, harness.daemonLog()] {
+            #expect(!text.contains(Self.longTermSecret) && !text.contains("wJalrXUtnFEMI") && !text.contains("CHECKLONGKEY"))
+        }
+        #expect(table.contains("SECRET=<redacted>"), "\(table)")
+    }
+
     @Test("a FIFO at the credentials path is named, and neither check, the daemon nor status hangs on it")
     func fifoAtCredentialsPath() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
