@@ -90,14 +90,9 @@ extension ConfigWarning {
     }
 
     private static func helperProgram(_ command: String, setting: String, subject: String, path: String?) -> ConfigWarning? {
-        let program: String
-        do {
-            guard let first = try CommandLineSplitter.split(command).first else {
-                return ConfigWarning(subject: subject, message: "\(setting) is empty", fix: "write the command in \(setting)")
-            }
-            program = first
-        } catch {
-            return ConfigWarning(subject: subject, message: "\(setting) cannot be split into arguments (an unclosed quote or a trailing backslash)", fix: "fix the quoting of \(setting)")
+        // The config guarantees a non-empty command; only bad quoting leaves no program.
+        guard let program = try? CommandLineSplitter.split(command).first else {
+            return ConfigWarning(subject: subject, message: "\(setting) cannot be split into a program and its arguments (an unclosed quote or a trailing backslash)", fix: "fix the quoting of \(setting)")
         }
         // A path is longer than a config error's value prefix; still never a secret.
         let shown = Redaction.excerpt(program)

@@ -209,39 +209,51 @@ extension CredentialsFileWriter {
 /// The temp files this process created and has not yet renamed or removed. Only these are ever
 /// deleted: a file in `~/.aws` that merely looks like a credd temp file may be the user's.
 enum TemporaryFiles {
-    private struct Identity {
+    /// The file credd created at a path, held open by a descriptor of its own so that its
+    /// inode number cannot be reused: a file someone puts in its place never matches.
+    private struct Created {
+        let descriptor: Int32
         let device: UInt64
         let inode: UInt64
+
+        func isStill(at path: String) -> Bool {
+            var status = stat()
+            return lstat(path, &status) == 0 && UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
+        }
     }
 
     private struct Registry {
-        /// Being written: path to the file credd created there, so that a file someone put in
-        /// its place is left alone.
-        var pending: [String: Identity] = [:]
+        /// Being written.
+        var pending: [String: Created] = [:]
         /// Created by this process, whose removal failed; retried before the next write.
-        var leftovers: [String: Identity] = [:]
+        var leftovers: [String: Created] = [:]
     }
 
     private static let registry = Mutex(Registry())
 
     static func created(_ path: String, descriptor: Int32) {
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return }
-        registry.withLock { $0.pending[path] = Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)) }
+        let held = dup(descriptor)
+        guard held >= 0, fcntl(held, F_SETFD, FD_CLOEXEC) == 0, fstat(held, &status) == 0 else {
+            if held >= 0 { close(held) }
+            return
+        }
+        let file = Created(descriptor: held, device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+        registry.withLock { $0.pending[path] = file }
     }
 
     static func renamed(_ path: String) {
-        _ = registry.withLock { $0.pending.removeValue(forKey: path) }
+        if let file = registry.withLock({ $0.pending.removeValue(forKey: path) }) { close(file.descriptor) }
     }
 
     /// Unlinks `path` if it is still the file this process created there.
     static func remove(_ path: String) {
-        guard let identity = registry.withLock({ $0.pending.removeValue(forKey: path) ?? $0.leftovers.removeValue(forKey: path) }) else { return }
-        var status = stat()
-        guard lstat(path, &status) == 0, UInt64(status.st_dev) == identity.device, UInt64(status.st_ino) == identity.inode else { return }
-        if unlink(path) != 0 {
-            registry.withLock { $0.leftovers[path] = identity }
+        guard let file = registry.withLock({ $0.pending.removeValue(forKey: path) ?? $0.leftovers.removeValue(forKey: path) }) else { return }
+        if file.isStill(at: path), unlink(path) != 0 {
+            registry.withLock { $0.leftovers[path] = file }
+            return
         }
+        close(file.descriptor)
     }
 
     /// Retries the removals that failed earlier in this process.

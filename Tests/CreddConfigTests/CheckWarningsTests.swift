@@ -69,10 +69,15 @@ struct CheckWarningsTests {
         source_profile = alice-long-term
         mfa_serial = arn:aws:iam::111111111111:mfa/alice
         mfa_process = sh -c 'echo 123456'
+        [profile quoted]
+        source_profile = alice-long-term
+        mfa_serial = arn:aws:iam::111111111111:mfa/alice
+        mfa_process = sh -c 'echo 123456
         """
         let home = try Home(config: config, awsConfig: "[profile from-vault]\ncredential_process = /opt/none/vault-helper get\n")
         let warnings = try home.warnings()
-        #expect(warnings.count == 3)
+        #expect(warnings.count == 4)
+        #expect(warnings.contains { $0.subject.hasPrefix("[profile quoted] at ") && $0.message.hasPrefix("mfa_process cannot be split") && $0.fix == "fix the quoting of mfa_process" })
         let notOnPath = try #require(warnings.first { $0.message.contains("no-such-otp-tool") })
         #expect(notOnPath.subject.hasPrefix("[profile mfa] at "))
         #expect(notOnPath.message == "the mfa_process program 'no-such-otp-tool' is not on PATH (/usr/bin:/bin)")

@@ -105,6 +105,20 @@ struct UnsafeTargetTests {
         #expect(try shared.contents() == ["shared-credentials"])
     }
 
+    @Test("a temp file replaced by someone else's file before credd removes it is left alone")
+    func replacedTemporaryFile() throws {
+        let directory = try TemporaryDirectory(prefix: "credd-writer-replaced")
+        let path = directory.file(".credentials.credd-1-abcd.tmp")
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        #expect(descriptor >= 0)
+        TemporaryFiles.created(path, descriptor: descriptor)
+        close(descriptor)
+        #expect(unlink(path) == 0)
+        try directory.write(".credentials.credd-1-abcd.tmp", "the user's own\n")
+        TemporaryFiles.remove(path)
+        #expect(try directory.read(".credentials.credd-1-abcd.tmp") == "the user's own\n")
+    }
+
     @Test("a user's file named like credd's temp files is never deleted")
     func lookalikeTemporaryFile() throws {
         let directory = try TemporaryDirectory(prefix: "credd-writer-lookalike")
