@@ -111,6 +111,10 @@ actor DaemonRuntime: RotationObserver {
     func didRotate(section: String, fileHolds: String) async {
         profiles.finishRotation(section: section, fileHolds: fileHolds)
         await reload()
+        // The sessions in service stay; written again, they carry the new key's identity, so
+        // that a restart still adopts them.
+        let rotated = profiles.configuration.profiles.filter { $0.sourceChain.last == section }.map(\.name)
+        await engine.republish(rotated)
         let stuck = RotationPlan.profilesToRetry(afterRotating: section, statuses: await engine.statuses(), in: profiles.configuration)
         if !stuck.isEmpty {
             logger.info("renewing profiles that failed while their keys were rotated", metadata: ["credd.profiles": "\(stuck.joined(separator: ","))"])
