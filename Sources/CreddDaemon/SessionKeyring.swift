@@ -105,8 +105,9 @@ final class SessionKeyring: CredentialSink {
         for update in batch {
             switch update {
             case let .published(name, credentials):
+                // Profiles that write the file are adopted from there; a stale entry left by an
+                // earlier write_credentials = false expires with its session.
                 guard let profile = configuration.profile(named: name), !profile.writeCredentials, let identity = identities[name] else {
-                    forget(name)
                     continue
                 }
                 store(Entry(identity: identity, credentials: credentials, obtainedAt: now), for: name, now: now)
