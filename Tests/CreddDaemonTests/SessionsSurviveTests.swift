@@ -2,6 +2,7 @@ import CreddConfig
 import CreddCore
 import CreddCredentialsFile
 import CreddRefresh
+import CreddSTS
 import CreddTestSupport
 import Foundation
 import Glibc
@@ -201,4 +202,48 @@ extension SessionKeyring.Calls {
     static let unavailable = SessionKeyring.Calls(
         linkUserKeyring: { -Int(EPERM) }, add: { _, _ in -Int(EPERM) }, search: { _ in -Int(ENOSYS) }, read: { _ in nil },
         setTimeout: { _, _ in -Int(EPERM) }, invalidate: { _ in -Int(EPERM) })
+}
+
+@Suite("an unknown session key means the source renews")
+struct RejectedSourceSessionTests {
+    /// STS refusing every call as it refuses a revoked or unknown key.
+    struct InvalidClientTokenId: STSTransport {
+        func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
+            let body = """
+                <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+                  <Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error>
+                  <RequestId>4fc0d3ee-efef-11e9-9282-3b7bffe54a9b</RequestId>
+                </ErrorResponse>
+                """
+            return TransportResponse(status: 403, body: Array(body.utf8))
+        }
+    }
+
+    @Test("InvalidClientTokenId with a managed source's session asks that source to renew; with static keys it needs a change")
+    func disposition() async throws {
+        let home = try TemporaryDirectory(prefix: "credd-rejected")
+        defer { home.remove() }
+        let configuration = try loadChain(in: home)
+        let clock = ManualWallClock(SessionAdoptionTests.now)
+        let renewer = STSRenewer(
+            profiles: ProfileDirectory(configuration), transport: InvalidClientTokenId(), wallClock: clock, logger: Logger(label: "test"))
+        let specs = Dictionary(uniqueKeysWithValues: ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys()).map { ($0.name, $0) })
+        let source = SessionAdoptionTests.session("mfa", validFor: 3600)
+        let dev = try #require(specs["dev"])
+        let plain = try #require(specs["plain"])
+        do throws(RefreshFailure) {
+            _ = try await renewer.renew(profile: dev, source: source, mfaCode: nil)
+            Issue.record("the renewal must fail")
+        } catch {
+            #expect(error.disposition == .sourceExpired)
+            #expect(error.message.contains("InvalidClientTokenId"))
+            #expect(!error.message.contains("kept-secret") && !error.message.contains("kept-token"))
+        }
+        do throws(RefreshFailure) {
+            _ = try await renewer.renew(profile: plain, source: nil, mfaCode: nil)
+            Issue.record("the renewal must fail")
+        } catch {
+            #expect(error.disposition == .needsChange)
+        }
+    }
 }

@@ -195,6 +195,15 @@ struct DaemonEndToEndTests {
         #expect(try state(harness, "mfa") == "fresh")
         #expect(try sessionKey(harness, section: "mfa") == mfaKey)
 
+        // Nor is a new key for the same user (what `credd rotate mfa` writes into the file).
+        let rotatedKeys = Self.userSection.replacingOccurrences(of: "AKIAIOSFODNN7EXAMPLE", with: "AKIAROTATEDEXAMPLE01")
+        try harness.writeCredentials(rotatedKeys + (try harness.credentialsFile()).dropFirst(Self.userSection.count))
+        let reloads = harness.daemonLog().components(separatedBy: "config reloaded").count
+        harness.signal(SIGHUP)
+        try harness.waitUntil { harness.daemonLog().components(separatedBy: "config reloaded").count > reloads }
+        #expect(try state(harness, "mfa") == "fresh")
+        #expect(try sessionKey(harness, section: "mfa") == mfaKey)
+
         // A new role is: dev renews, mfa stays.
         let devBefore = try sessionKey(harness, section: "dev")
         let newRole = config.replacingOccurrences(of: "role/Developer", with: "role/Admin")
