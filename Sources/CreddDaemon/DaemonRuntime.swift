@@ -95,6 +95,10 @@ actor DaemonRuntime: RotationObserver {
         }
         profiles.replace(with: kept, errors: loaded.errors.map(\.description))
         await engine.update(profiles: ProfileSpecs.make(kept.profiles, rotatedKeys: profiles.rotatedKeys))
+        // A session whose profile moved between the file and the keyring (write_credentials
+        // edited) stays in service; written where it now belongs, a restart still adopts it.
+        let moved = kept.profiles.filter { previous.profile(named: $0.name).map(\.writeCredentials) == !$0.writeCredentials }
+        await engine.republish(moved.map(\.name))
         await rotation.update(RotationPlan(kept))
         await output.removeOrphanedSections(keeping: broken)
         logger.info("config reloaded", metadata: ["credd.profiles": "\(kept.profiles.count)"])

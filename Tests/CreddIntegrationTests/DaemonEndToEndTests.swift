@@ -266,6 +266,10 @@ struct DaemonEndToEndTests {
             #expect(after.stdout == before.stdout, "the same session is served")
             #expect(try !harness.credentialsFile().contains("[mfa]"))
         }
+        // Writing the file from now on: the session in service goes there at once, no code.
+        try edit(harness, to: config.replacingOccurrences(of: "write_credentials = false", with: "write_credentials = true"))
+        try harness.waitUntil { try harness.credentialsFile().contains("[mfa]\n# managed by credd") }
+        #expect(try state(harness, "mfa") == "fresh")
         // Removing the profile removes its key too.
         try edit(harness, to: "[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n")
         #expect(try harness.stop() == 0)
