@@ -36,6 +36,9 @@ public struct ProfileRefreshMachine: Sendable {
         public var renewAgain: Bool
         /// Consecutive attempts that ended in `error` before this one; drives the slow retries.
         public var errorRetries: Int = 0
+        /// Settings changed while in flight: should this attempt fail, the new settings get
+        /// their own try at once (the edit may be the fix); a success stands.
+        public var retryIfFailed = false
     }
 
     public enum State: Sendable, Hashable {
@@ -297,7 +300,7 @@ public struct ProfileRefreshMachine: Sendable {
     ) -> [Action] {
         guard case .refreshing(let attempt) = state else { return [] }
         lastError = failure
-        if attempt.renewAgain {
+        if attempt.renewAgain || attempt.retryIfFailed {
             // The attempt ran with the old configuration; the new one deserves its own try.
             return beginRenewal(failedAttempts: attempt.failedAttempts + 1)
         }
@@ -426,7 +429,11 @@ public struct ProfileRefreshMachine: Sendable {
     /// is what an `error` waits for and a new `mfa_process` is what `needs_mfa` waits for.
     private mutating func handleSettingsChange() -> [Action] {
         switch state {
-        case .pending, .fresh, .refreshing:
+        case .refreshing(var attempt):
+            attempt.retryIfFailed = true
+            state = .refreshing(attempt)
+            return []
+        case .pending, .fresh:
             return []
         case .needsMFA:
             return waitsForInteractiveMFA ? [] : beginRenewal(failedAttempts: 0)

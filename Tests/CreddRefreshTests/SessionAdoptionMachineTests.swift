@@ -109,6 +109,18 @@ struct SessionAdoptionMachineTests {
         #expect(harness.send(.settingsChanged(spec("dev", version: 3, identityVersion: 1))) == [.renew(withMFACode: false)])
     }
 
+    @Test("a settings-only edit during a renewal retries at once if that renewal fails, and not if it succeeds")
+    func settingsChangeInFlight() {
+        var harness = MachineHarness(spec("dev"))
+        harness.send(.tick)
+        #expect(harness.send(.settingsChanged(spec("dev", version: 2, identityVersion: 1))).isEmpty)
+        #expect(harness.send(.renewalFailed(.accessDenied)) == [.renew(withMFACode: false)])
+        #expect(harness.send(.settingsChanged(spec("dev", version: 3, identityVersion: 1))).isEmpty)
+        let credentials = sessionCredentials(expiring: harness.now.addingTimeInterval(hour))
+        #expect(harness.send(.renewalSucceeded(credentials)) == [.publish(credentials), .notifyDependents])
+        #expect(harness.machine.status == .fresh)
+    }
+
     @Test("an identity change withdraws the session at once and renews (or waits for a code)")
     func identityChangeDropsSession() {
         var harness = MachineHarness(spec("dev"))
