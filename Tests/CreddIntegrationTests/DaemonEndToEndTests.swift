@@ -164,7 +164,7 @@ struct DaemonEndToEndTests {
         try harness.writeConfig(config)
         try harness.start()
         try harness.waitUntil { try state(harness, "mfa") == "needs_mfa" }
-        let login = try harness.cli(["login", "mfa", "--code", "123456"])
+        let login = try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n")
         #expect(login.status == 0, "\(login.stderr)")
         try harness.waitUntil { try status(harness).exit == 0 }
         let mfaKey = try #require(try sessionKey(harness, section: "mfa"))
@@ -247,7 +247,7 @@ struct DaemonEndToEndTests {
         try harness.writeConfig(config)
         try harness.start()
         try harness.waitUntil { try state(harness, "mfa") == "needs_mfa" }
-        #expect(try harness.cli(["login", "mfa", "--code", "123456"]).status == 0)
+        #expect(try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n").status == 0)
         try harness.waitUntil { try state(harness, "mfa") == "fresh" }
         let before = try harness.cli(["credential-process", "mfa"])
         #expect(before.status == 0)

@@ -1,3 +1,4 @@
+import CreddCore
 import CreddTestSupport
 import Foundation
 import Testing
@@ -120,12 +121,22 @@ struct MFAPromptTests {
         expectNoSecrets(session.transcript + harness.daemonLog() + table.stdout + waiting.json, harness)
         #expect(!harness.daemonLog().contains("123456"), "the code is never logged")
 
-        // `credd refresh mfa` asks for a new code, but the session in service keeps working:
-        // the line under the table says until when, and exec goes on with a reminder.
-        #expect(try harness.cli(["refresh", "mfa"]).status == 1)
+        // `credd refresh mfa` keeps a valid MFA session rather than ask for a code.
+        #expect(try harness.cli(["refresh", "mfa"]).status == 0)
+        // A kept session that is due for renewal (17 minutes left, as after a night) is adopted
+        // at start and stays in service: the line under the table says until when, and exec goes
+        // on with a reminder.
+        #expect(try harness.stop() == 0)
+        let dueSoon = AWSTimestamp.format(Date().addingTimeInterval(17 * 60))
+        let credentials = try harness.credentialsFile()
+        let rewritten = credentials.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.hasPrefix("x_security_token_expires") ? "x_security_token_expires = \(dueSoon)" : String(line)
+        }
+        try harness.writeCredentials(rewritten.joined(separator: "\n"))
+        try harness.start()
+        try harness.waitUntil { try harness.cli(["status"]).stdout.contains("\nmfa needs an MFA code: run `credd login mfa` (its session ends ") }
         let reminded = try harness.cli(["status"])
-        #expect(reminded.stdout.contains("\nmfa needs an MFA code: run `credd login mfa` (its session ends "), "\(reminded.stdout)")
-        #expect(reminded.stdout.contains(", in 11 h "), "a 12 h session: \(reminded.stdout)")
+        #expect(reminded.stdout.contains(", in 16 min") || reminded.stdout.contains(", in 17 min"), "a session with 17 minutes left: \(reminded.stdout)")
         let stillServed = try withoutTerminal(harness, ["exec", "mfa", "--", "sh", "-c", "touch \(marker)"])
         #expect(stillServed.status == 0, "\(stillServed.stderr)")
         #expect(stillServed.stderr.hasPrefix("credd: mfa needs an MFA code: run `credd login mfa` (its session ends "))
