@@ -38,7 +38,7 @@ let package = Package(
         .systemLibrary(name: "CGlibcGNU"),
         // Adapters that do I/O.
         .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
-        .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore"]),
+        .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
         .target(
             name: "CreddEndpoint",
             dependencies: [

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import Glibc
 
 /// Something that does not stop the config from loading but will hurt at run time, found by
