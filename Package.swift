@@ -68,7 +68,7 @@ let package = Package(
             name: "CreddDaemon",
             dependencies: [
                 "CreddCore", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint", "CreddSystemd",
-                "CreddRotation",
+                "CreddRotation", "CGlibcGNU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -22,6 +22,8 @@ public enum Daemon {
         let logLevel = environment["CREDD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap(CreddLogging.bootstrapHandler(environment: environment, logLevel: logLevel, clock: wallClock))
         let logger = Logger(label: "credd")
+        // Before anything secret is read.
+        try CoreDumps.disable()
 
         let configuration: LoadedConfiguration
         do {
