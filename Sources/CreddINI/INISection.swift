@@ -89,11 +89,5 @@ public struct INISection: Sendable, Hashable {
         entry(forKey: key)?.value
     }
 
-    /// Whether a full-line comment equal to `comment` (trimmed) appears in the section before
-    /// its last entry, i.e. inside the section rather than introducing the next one.
-    public func containsComment(_ comment: String) -> Bool {
-        lines.prefix(contentEndIndex - headerIndex).contains { $0.isComment(comment) }
-    }
-
     var insertionIndex: Int { contentEndIndex }
 }

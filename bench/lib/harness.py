@@ -255,6 +255,19 @@ def status_field(pid, field):
     raise KeyError(field)
 
 
+def smaps_rollup(pid):
+    """The kB fields of /proc/PID/smaps_rollup (Pss, Private_Dirty, Anonymous, …), in KiB: PSS and
+    private memory are what a process costs the machine; VmRSS also counts shared, clean code
+    pages that the page cache shares and reclaims."""
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup") as file:
+        for line in file:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                fields[parts[0].rstrip(":")] = int(parts[1])
+    return fields
+
+
 def cpu_seconds(pid):
     """utime + stime of /proc/PID/stat, in seconds (all threads)."""
     with open(f"/proc/{pid}/stat") as file:
@@ -285,7 +298,7 @@ def machine_load():
 
 
 def save_results(name, results):
-    """bench/results/NAME.json (or $CREDD_BENCH_RESULTS/NAME.json), for BENCHMARKS.md and for
+    """bench/results/NAME.json (or $CREDD_BENCH_RESULTS/NAME.json), for docs/performance.md and for
     comparing runs."""
     import json
     directory = os.environ.get("CREDD_BENCH_RESULTS") or os.path.join(REPO, "bench", "results")
