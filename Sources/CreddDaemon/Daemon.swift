@@ -42,7 +42,7 @@ public enum Daemon {
             settings: startup.configuration.settings, profiles: startup.configuration.profiles,
             errors: startup.configuration.errors + activated.problems.map { ConfigError(file: "", message: "socket activation: \($0)") },
             watchedFiles: startup.configuration.watchedFiles)
-        let token = ContainerToken.generate()
+        let token = ContainerToken.kept(at: paths.tokenFile) ?? ContainerToken.generate()
         do {
             try ContainerToken.write(token, to: paths.tokenFile)
         } catch {

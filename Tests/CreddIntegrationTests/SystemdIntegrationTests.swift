@@ -127,6 +127,24 @@ struct DaemonStartTests {
         #expect(try harness.stop(timeout: 10) == 0)
     }
 
+    /// A client that read the token file just before an on-demand start must not be refused by
+    /// the daemon it started (design.md: the token is kept across restarts).
+    @Test func theContainerTokenSurvivesARestart() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        try harness.writeConfig("[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n")
+        let tokenPath = harness.runtimeDirectory + "/credd/token"
+        try harness.start()
+        try harness.waitUntil { FreePort.isListening(harness.endpointPort) }
+        let first = try String(contentsOfFile: tokenPath, encoding: .utf8)
+        #expect(try harness.stop(timeout: 10) == 0)
+        try harness.start()
+        try harness.waitUntil { FreePort.isListening(harness.endpointPort) }
+        // Compared apart from #expect, which would print a differing token.
+        let kept = try String(contentsOfFile: tokenPath, encoding: .utf8) == first
+        #expect(kept, "the restarted daemon made a new container token")
+        #expect(try harness.stop(timeout: 10) == 0)
+    }
+
     /// Started by socket activation on a free port: without a config credd would bind 9911.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
     func aMissingConfigLeavesTheDaemonRunningUntilOneIsWritten() throws {
