@@ -79,7 +79,7 @@ let package = Package(
             name: "CreddCLI",
             dependencies: [
                 "CreddDaemon", "CreddConfig", "CreddCore", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS", "CreddCredentialsFile",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CreddRefresh", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),

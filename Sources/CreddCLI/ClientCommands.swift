@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreddCore
 import CreddDaemon
+import CreddRefresh
 import FoundationEssentials
 import Glibc
 
@@ -12,17 +13,21 @@ enum DaemonConnection {
         ControlClient(path: RuntimePaths(environment: environment).controlSocket)
     }
 
-    /// Sends `request`; a missing daemon exits with status 3 (as `credd status` documents),
-    /// a failed command with status 1 and the daemon's message on stderr.
-    static func call(_ request: ControlRequest) throws -> ControlResponse {
-        let result = Result { () throws(DaemonError) in try client.send(request) }
-        guard case let .success(response) = result else {
-            if case let .failure(error) = result {
-                printError("credd: \(error)")
-                if case .noDaemon = error { throw ExitCode(3) }
-            }
+    /// Sends `request` and returns the answer, whether the command succeeded or not; a missing
+    /// daemon exits with status 3 (as `credd status` documents), a broken connection with 1.
+    static func send(_ request: ControlRequest) throws -> ControlResponse {
+        do {
+            return try client.send(request)
+        } catch {
+            printError("credd: \(error)")
+            if case .noDaemon = error { throw ExitCode(3) }
             throw ExitCode.failure
         }
+    }
+
+    /// Sends `request`; a failed command exits with status 1 and the daemon's message on stderr.
+    static func call(_ request: ControlRequest) throws -> ControlResponse {
+        let response = try send(request)
         guard response.ok else {
             printError("credd: \(response.error ?? "the daemon refused the request")")
             throw ExitCode.failure
@@ -48,8 +53,11 @@ func writeToStandardError(_ text: String) {
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show each profile's state, expiry, next refresh, source and last error.",
-        discussion: "Exit status: 0 when every profile is fresh, 1 when any is not, 3 when no daemon answers."
+        abstract: "Show each profile's state, expiry, next refresh, source and last error, and what to run for the ones that need you.",
+        discussion: """
+            Exit status: 0 when every profile is fresh and the config has no errors, 1 when a profile is not fresh \
+            or the config has errors (a profile that does not resolve among them), 3 when no daemon answers.
+            """
     )
 
     @OptionGroup var options: ConfigOption
@@ -64,9 +72,10 @@ struct Status: ParsableCommand {
             print(String(decoding: try encoder.encode(document), as: UTF8.self))
         } else {
             let colour = isatty(STDOUT_FILENO) == 1 && DaemonConnection.environment["NO_COLOR"] == nil
-            print(StatusTable.render(document, now: SystemWallClock().now(), colour: colour), terminator: "")
+            let table = StatusTable.render(document, now: SystemWallClock().now(), colour: colour, secondsFromGMT: LocalTime.secondsFromGMT)
+            print(table, terminator: "")
         }
-        if !document.allFresh { throw ExitCode.failure }
+        if !document.isHealthy { throw ExitCode.failure }
     }
 }
 
@@ -74,7 +83,7 @@ struct Refresh: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Renew now (all profiles, or the ones named).")
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "Profiles to renew; all when none is given.") var profiles: [String] = []
+    @Argument(help: "Profiles to renew; all when none is given.", completion: .profileNames) var profiles: [String] = []
 
     func run() throws {
         let response = try DaemonConnection.call(ControlRequest(command: .refresh, profiles: profiles))
@@ -83,26 +92,48 @@ struct Refresh: ParsableCommand {
 }
 
 struct Login: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Give an MFA code to a profile that needs one.")
+    static let configuration = CommandConfiguration(
+        abstract: "Give an MFA code to a profile that needs one (or to the source in its chain that does).",
+        discussion: """
+            Asks for the code on the terminal, again after a mistyped or rejected code (3 attempts). With \
+            --code - it reads one line from stdin instead, for scripts. A code is never taken from the command \
+            line: every local user can read a process's arguments in /proc.
+            """
+    )
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The profile waiting for an MFA code.") var profile: String
-    @Option(help: "The code; prompted for on the terminal when omitted.") var code: String?
+    @Argument(help: "The profile waiting for an MFA code, or a role chained from it.", completion: .profileNames) var profile: String
+    @Option(help: ArgumentHelp("`-`: read the code from stdin (one line).", valueName: "-")) var code: String?
+
+    func validate() throws {
+        if let code, code != "-" {
+            throw ValidationError(
+                "--code takes only `-` (read the code from stdin): a code in the arguments is readable by every local user in /proc/PID/cmdline. Use: echo CODE | credd login \(profile) --code -")
+        }
+    }
 
     func run() throws {
-        let entered: String
-        if let code {
-            entered = code
-        } else {
-            writeToStandardError("MFA code for \(profile): ")
-            guard let line = readLine() else { throw ValidationError("no MFA code was entered") }
-            entered = line
+        guard code == nil else { return try loginFromStandardInput() }
+        guard let terminal = Terminal.open() else {
+            printError("credd: no terminal to ask for the MFA code on; pipe it in: credd login \(profile) --code -")
+            throw ExitCode.failure
         }
-        let trimmed = entered.trimmingWhitespace()
-        guard trimmed.count == 6, trimmed.allSatisfy(\.isASCII), trimmed.allSatisfy(\.isNumber) else {
-            throw ValidationError("an MFA code is six digits")
+        let status = try DaemonConnection.call(ControlRequest(command: .status)).status
+        let action = status?.profiles.first { $0.name == profile }?.action
+        let response = try MFACode.login(profile, action: action?.kind == ProfileAction.Kind.mfaCode.rawValue ? action : nil, on: terminal)
+        print(response.message ?? "\(profile): renewed")
+    }
+
+    private func loginFromStandardInput() throws {
+        guard let line = readLine() else {
+            printError("credd: no MFA code on stdin")
+            throw ExitCode.failure
         }
-        let response = try DaemonConnection.call(ControlRequest(command: .login, profile: profile, code: Secret(trimmed)))
+        guard let code = MFACode.parse(line) else {
+            printError("credd: \(MFACode.formatProblem)")
+            throw ExitCode.failure
+        }
+        let response = try DaemonConnection.call(ControlRequest(command: .login, profile: profile, code: code))
         print(response.message ?? "\(profile): renewed")
     }
 }
@@ -115,10 +146,15 @@ struct CredentialProcessCommand: ParsableCommand {
     )
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The managed profile.") var profile: String
+    @Argument(help: "The managed profile.", completion: .profileNames) var profile: String
 
     func run() throws {
-        let response = try DaemonConnection.call(ControlRequest(command: .credentials, profile: profile))
+        var response = try DaemonConnection.send(ControlRequest(command: .credentials, profile: profile))
+        if !response.ok {
+            // Only a profile that has nothing to serve costs a status call and perhaps a prompt.
+            try MFACode.obtainIfNeeded(for: profile)
+            response = try DaemonConnection.call(ControlRequest(command: .credentials, profile: profile))
+        }
         guard let credentials = response.credentials else { throw ExitCode.failure }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

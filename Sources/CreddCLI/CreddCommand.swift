@@ -7,18 +7,15 @@ public struct CreddCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "credd",
         abstract: "Keeps AWS credentials fresh: renews STS sessions before they expire, writes them to ~/.aws/credentials and serves them to SDKs.",
-        version: CreddVersion.current,
+        version: "\(CreddVersion.number) (commit \(BuildInfo.commit))",
         subcommands: [
             Run.self, Status.self, Refresh.self, Login.self, Env.self, Exec.self, CredentialProcessCommand.self, Check.self,
             Rotate.self, InstallUnits.self, UninstallUnits.self,
+            ListProfiles.self,
         ]
     )
 
     public init() {}
-}
-
-enum CreddVersion {
-    static let current = "0.1.0"
 }
 
 /// `--config PATH`, accepted by every command.

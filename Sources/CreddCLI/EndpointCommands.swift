@@ -11,7 +11,7 @@ struct Env: ParsableCommand {
     )
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The managed profile.") var profile: String
+    @Argument(help: "The managed profile.", completion: .profileNames) var profile: String
 
     func run() throws {
         let environment = try EndpointLookupCall.environment(for: profile)
@@ -30,7 +30,7 @@ struct Exec: ParsableCommand {
     )
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The managed profile.") var profile: String
+    @Argument(help: "The managed profile.", completion: .profileNames) var profile: String
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String]
 
     func validate() throws {
@@ -58,7 +58,10 @@ struct Exec: ParsableCommand {
 }
 
 enum EndpointLookupCall {
+    /// The endpoint for `profile`, once it has credentials to serve or waits for nothing the user
+    /// can give (asking for an MFA code first when it needs one: a command must not meet a 503).
     static func environment(for profile: String) throws -> EndpointEnvironment {
+        try MFACode.obtainIfNeeded(for: profile)
         let response = try DaemonConnection.call(ControlRequest(command: .environment, profile: profile))
         guard let environment = response.environment else { throw ExitCode.failure }
         return environment

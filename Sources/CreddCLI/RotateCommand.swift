@@ -20,7 +20,7 @@ struct Rotate: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "A managed profile (its source is rotated) or the source section itself.") var profile: String
+    @Argument(help: "A managed profile (its source is rotated) or the source section itself.", completion: .profileNames) var profile: String
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment

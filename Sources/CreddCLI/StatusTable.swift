@@ -1,18 +1,21 @@
 import CreddCore
 import CreddDaemon
+import CreddRefresh
 import FoundationEssentials
 
 /// Renders `credd status` for a person: one row per profile, times relative to now, the last
-/// error on its own line under the row, colour only when asked (a terminal).
+/// error on its own line under the row, then one line per profile that waits on the user with
+/// the command to run; colour only when asked (a terminal). Clock times are in the time zone
+/// whose offset from UTC at a date is `secondsFromGMT(date)`.
 enum StatusTable {
-    static func render(_ document: StatusDocument, now: Date, colour: Bool) -> String {
+    static func render(_ document: StatusDocument, now: Date, colour: Bool, secondsFromGMT: (Date) -> Int) -> String {
         let header = ["PROFILE", "STATE", "EXPIRES", "NEXT REFRESH", "SOURCE"]
         let rows = document.profiles.map { profile in
             [
                 profile.name,
                 profile.state,
                 relative(profile.expiration, now: now, past: "expired"),
-                relative(profile.next_refresh, now: now, past: "due"),
+                relative(profile.nextRefresh, now: now, past: "due"),
                 profile.source,
             ]
         }
@@ -29,11 +32,11 @@ enum StatusTable {
         }
 
         var out = ""
-        for problem in document.daemon.config_errors {
+        for problem in document.daemon.configErrors {
             out += "config: \(problem)\n"
         }
         if document.profiles.isEmpty {
-            return out + "no managed profiles in \(document.daemon.config_file)\n"
+            return out + "no managed profiles in \(document.daemon.configFile)\n"
         }
         out += line(header, state: nil) + "\n"
         for (profile, row) in zip(document.profiles, rows) {
@@ -45,27 +48,52 @@ enum StatusTable {
                 out += rotationLines(rotation, now: now).map { "    \($0)\n" }.joined()
             }
         }
+        let actions = document.profiles.compactMap { actionLine($0, now: now, secondsFromGMT: secondsFromGMT) }
+        if !actions.isEmpty { out += "\n" + actions.map { $0 + "\n" }.joined() }
         return out
+    }
+
+    /// `mfa needs an MFA code: run `credd login mfa` (its session ends 18:05, in 2 h 10 min)`,
+    /// or `nil` when the profile needs nothing from the user.
+    static func actionLine(_ profile: StatusDocument.Profile, now: Date, secondsFromGMT: (Date) -> Int) -> String? {
+        guard let action = profile.action else { return nil }
+        let reason = action.reason(for: profile.name)
+        let separator = action.kind == ProfileAction.Kind.mfaCode.rawValue ? " " : ": "
+        guard let deadline = action.deadline.flatMap(AWSTimestamp.parse), deadline > now else {
+            return profile.name + separator + reason + " (no session in service)"
+        }
+        let clock = ProfileStatus.clockTime(deadline, now: now, secondsFromGMT: secondsFromGMT)
+        let remaining = spoken(Int(deadline.timeIntervalSince(now).rounded()))
+        return profile.name + separator + reason + " (its session ends \(clock), in \(remaining))"
+    }
+
+    /// "2 h 10 min", "45 min", "30 s", "3 d 4 h": for sentences, where the table is compact.
+    static func spoken(_ seconds: Int) -> String {
+        let (days, hours, minutes) = (seconds / 86_400, (seconds % 86_400) / 3600, (seconds % 3600) / 60)
+        if days > 0 { return "\(days) d" + (hours > 0 ? " \(hours) h" : "") }
+        if hours > 0 { return "\(hours) h" + (minutes > 0 ? " \(minutes) min" : "") }
+        if minutes > 0 { return "\(minutes) min" }
+        return "\(seconds) s"
     }
 
     /// `rotation: scheduled, key AKIA… 12d3h old, next in 77d20h (rotate_after 90d)`, then the
     /// leftover keys and the last error on lines of their own.
     static func rotationLines(_ rotation: StatusDocument.Rotation, now: Date) -> [String] {
-        if let reason = rotation.unavailable_reason {
-            return ["rotation: unavailable (rotate_after \(rotation.rotate_after)): \(reason)"]
+        if let reason = rotation.unavailableReason {
+            return ["rotation: unavailable (rotate_after \(rotation.rotateAfter)): \(reason)"]
         }
         var text = "rotation: \(rotation.state)"
-        if let key = rotation.key_id {
-            text += ", key \(key)" + (rotation.key_age_seconds.map { " \(compact(max(0, $0))) old" } ?? "")
+        if let key = rotation.keyId {
+            text += ", key \(key)" + (rotation.keyAgeSeconds.map { " \(compact(max(0, $0))) old" } ?? "")
         }
-        if rotation.next_rotation != nil {
-            text += ", next \(relative(rotation.next_rotation, now: now, past: "due"))"
+        if rotation.nextRotation != nil {
+            text += ", next \(relative(rotation.nextRotation, now: now, past: "due"))"
         }
-        var lines = [text + " (rotate_after \(rotation.rotate_after))"]
-        if !rotation.leftover_key_ids.isEmpty {
-            lines.append("leftover keys: \(rotation.leftover_key_ids.joined(separator: ", ")) (delete once nothing uses them)")
+        var lines = [text + " (rotate_after \(rotation.rotateAfter))"]
+        if !rotation.leftoverKeyIds.isEmpty {
+            lines.append("leftover keys: \(rotation.leftoverKeyIds.joined(separator: ", ")) (delete once nothing uses them)")
         }
-        if let error = rotation.last_error { lines.append("rotation error: \(error)") }
+        if let error = rotation.lastError { lines.append("rotation error: \(error)") }
         return lines
     }
 

@@ -11,8 +11,14 @@ struct InstallUnits: ParsableCommand {
 
     @OptionGroup var options: ConfigOption
     @Option(help: "The credd binary the service runs (default: this one).") var binary: String?
+    @Flag(help: "Install even when credd's package already installed its units in /usr/lib/systemd/user.") var force = false
 
     func run() throws {
+        if !force && UnitInstaller.packagedUnitsExist() {
+            print("credd's package installed its units in \(UnitInstaller.packagedUnitDirectory.path); nothing to install.")
+            print("enable them: systemctl --user enable --now credd.socket credd-control.socket (--force installs a copy that overrides them)")
+            return
+        }
         let path = binary ?? Self.runningExecutable() ?? CommandLine.arguments[0]
         do {
             let installed = try UnitInstaller(environment: ProcessInfo.processInfo.environment).install(binaryPath: path)

@@ -27,17 +27,20 @@ public struct ControlRequest: Codable, Sendable, Hashable {
 public struct ControlResponse: Codable, Sendable {
     public var ok: Bool
     public var error: String?
+    /// For `login`: STS rejected the code (a wrong or used code), so asking again may help.
+    public var codeRejected: Bool?
     public var message: String?
     public var status: StatusDocument?
     public var credentials: ProcessCredentials?
     public var environment: EndpointEnvironment?
 
     public init(
-        ok: Bool, error: String? = nil, message: String? = nil, status: StatusDocument? = nil,
+        ok: Bool, error: String? = nil, codeRejected: Bool? = nil, message: String? = nil, status: StatusDocument? = nil,
         credentials: ProcessCredentials? = nil, environment: EndpointEnvironment? = nil
     ) {
         self.ok = ok
         self.error = error
+        self.codeRejected = codeRejected
         self.message = message
         self.status = status
         self.credentials = credentials
@@ -47,27 +50,43 @@ public struct ControlResponse: Codable, Sendable {
     public static func failure(_ message: String) -> ControlResponse {
         ControlResponse(ok: false, error: message)
     }
+
+    enum CodingKeys: String, CodingKey {
+        case ok, error, message, status, credentials, environment
+        case codeRejected = "code_rejected"
+    }
 }
 
-/// The stable `credd status --json` document (design.md §6).
+/// The stable `credd status --json` document (design.md §6). Its keys are snake_case.
 public struct StatusDocument: Codable, Sendable, Hashable {
     public struct Daemon: Codable, Sendable, Hashable {
         public var pid: Int32
         public var version: String
-        public var started_at: String
-        public var config_file: String
-        public var credentials_file: String
+        public var startedAt: String
+        public var configFile: String
+        public var credentialsFile: String
         public var endpoint: String?
-        public var config_errors: [String]
+        public var configErrors: [String]
 
-        public init(pid: Int32, version: String, started_at: String, config_file: String, credentials_file: String, endpoint: String?, config_errors: [String]) {
+        public init(
+            pid: Int32, version: String, startedAt: String, configFile: String, credentialsFile: String, endpoint: String?,
+            configErrors: [String]
+        ) {
             self.pid = pid
             self.version = version
-            self.started_at = started_at
-            self.config_file = config_file
-            self.credentials_file = credentials_file
+            self.startedAt = startedAt
+            self.configFile = configFile
+            self.credentialsFile = credentialsFile
             self.endpoint = endpoint
-            self.config_errors = config_errors
+            self.configErrors = configErrors
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case pid, version, endpoint
+            case startedAt = "started_at"
+            case configFile = "config_file"
+            case credentialsFile = "credentials_file"
+            case configErrors = "config_errors"
         }
     }
 
@@ -75,64 +94,109 @@ public struct StatusDocument: Codable, Sendable, Hashable {
     /// Key ids are not secrets; no secret is ever here. Every key is always present.
     public struct Rotation: Codable, Sendable, Hashable {
         /// `pending` (age not checked yet), `checking`, `scheduled`, `rotating`, `retrying`
-        /// (the last check or rotation failed: see `last_error`) or `unavailable`.
+        /// (the last check or rotation failed: see `lastError`) or `unavailable`.
         public var state: String
         /// The profile's own `rotate_after`, e.g. `90d`.
-        public var rotate_after: String
+        public var rotateAfter: String
         /// The credentials-file section holding the keys; null when unavailable.
         public var section: String?
         /// The access key id in that section, once checked with IAM.
-        public var key_id: String?
+        public var keyId: String?
         /// The key's `CreateDate` from ListAccessKeys.
-        public var key_created: String?
-        public var key_age_seconds: Int?
+        public var keyCreated: String?
+        public var keyAgeSeconds: Int?
         /// When the daemon next tries to rotate: the key's creation plus the shortest
         /// `rotate_after` of the profiles sharing these keys, or the retry time after a failure.
-        public var next_rotation: String?
+        public var nextRotation: String?
         /// When this daemon last rotated these keys.
-        public var last_rotation: String?
+        public var lastRotation: String?
         /// The IAM user's other keys (left by a failed rotation, or made elsewhere), to delete
         /// once nothing uses them.
-        public var leftover_key_ids: [String]
-        public var last_error: String?
+        public var leftoverKeyIds: [String]
+        public var lastError: String?
         /// Why these keys cannot be rotated (`state` is `unavailable`).
-        public var unavailable_reason: String?
+        public var unavailableReason: String?
 
         public init(
-            state: String, rotate_after: String, section: String?, key_id: String?, key_created: String?, key_age_seconds: Int?,
-            next_rotation: String?, last_rotation: String?, leftover_key_ids: [String], last_error: String?, unavailable_reason: String?
+            state: String, rotateAfter: String, section: String?, keyId: String?, keyCreated: String?, keyAgeSeconds: Int?,
+            nextRotation: String?, lastRotation: String?, leftoverKeyIds: [String], lastError: String?, unavailableReason: String?
         ) {
             self.state = state
-            self.rotate_after = rotate_after
+            self.rotateAfter = rotateAfter
             self.section = section
-            self.key_id = key_id
-            self.key_created = key_created
-            self.key_age_seconds = key_age_seconds
-            self.next_rotation = next_rotation
-            self.last_rotation = last_rotation
-            self.leftover_key_ids = leftover_key_ids
-            self.last_error = last_error
-            self.unavailable_reason = unavailable_reason
+            self.keyId = keyId
+            self.keyCreated = keyCreated
+            self.keyAgeSeconds = keyAgeSeconds
+            self.nextRotation = nextRotation
+            self.lastRotation = lastRotation
+            self.leftoverKeyIds = leftoverKeyIds
+            self.lastError = lastError
+            self.unavailableReason = unavailableReason
         }
 
         enum CodingKeys: String, CodingKey {
-            case state, rotate_after, section, key_id, key_created, key_age_seconds, next_rotation, last_rotation, leftover_key_ids,
-                last_error, unavailable_reason
+            case state, section
+            case rotateAfter = "rotate_after"
+            case keyId = "key_id"
+            case keyCreated = "key_created"
+            case keyAgeSeconds = "key_age_seconds"
+            case nextRotation = "next_rotation"
+            case lastRotation = "last_rotation"
+            case leftoverKeyIds = "leftover_key_ids"
+            case lastError = "last_error"
+            case unavailableReason = "unavailable_reason"
         }
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(state, forKey: .state)
-            try container.encode(rotate_after, forKey: .rotate_after)
+            try container.encode(rotateAfter, forKey: .rotateAfter)
             try container.encode(section, forKey: .section)
-            try container.encode(key_id, forKey: .key_id)
-            try container.encode(key_created, forKey: .key_created)
-            try container.encode(key_age_seconds, forKey: .key_age_seconds)
-            try container.encode(next_rotation, forKey: .next_rotation)
-            try container.encode(last_rotation, forKey: .last_rotation)
-            try container.encode(leftover_key_ids, forKey: .leftover_key_ids)
-            try container.encode(last_error, forKey: .last_error)
-            try container.encode(unavailable_reason, forKey: .unavailable_reason)
+            try container.encode(keyId, forKey: .keyId)
+            try container.encode(keyCreated, forKey: .keyCreated)
+            try container.encode(keyAgeSeconds, forKey: .keyAgeSeconds)
+            try container.encode(nextRotation, forKey: .nextRotation)
+            try container.encode(lastRotation, forKey: .lastRotation)
+            try container.encode(leftoverKeyIds, forKey: .leftoverKeyIds)
+            try container.encode(lastError, forKey: .lastError)
+            try container.encode(unavailableReason, forKey: .unavailableReason)
+        }
+    }
+
+    /// What the user must do for a profile that cannot renew by itself (see `ProfileAction`).
+    /// Every key is always present.
+    public struct Action: Codable, Sendable, Hashable {
+        /// `mfa_code`, `retry` or `fix_config`.
+        public var kind: String
+        /// The profile the command acts on: this one, or the source in its chain it waits on.
+        public var profile: String
+        /// The command to run, e.g. `credd login mfa`.
+        public var command: String
+        /// When the credentials in service expire; null when none are in service.
+        public var deadline: String?
+        /// For `mfa_code`: the MFA device whose code `profile` needs (not a secret; prompts name it).
+        public var mfaSerial: String?
+
+        public init(kind: String, profile: String, command: String, deadline: String?, mfaSerial: String?) {
+            self.kind = kind
+            self.profile = profile
+            self.command = command
+            self.deadline = deadline
+            self.mfaSerial = mfaSerial
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case kind, profile, command, deadline
+            case mfaSerial = "mfa_serial"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(profile, forKey: .profile)
+            try container.encode(command, forKey: .command)
+            try container.encode(deadline, forKey: .deadline)
+            try container.encode(mfaSerial, forKey: .mfaSerial)
         }
     }
 
@@ -142,29 +206,35 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         /// `pending`, `fresh`, `refreshing`, `retrying`, `needs_mfa`, `expired` or `error`.
         public var state: String
         public var expiration: String?
-        public var next_refresh: String?
-        public var last_refresh: String?
+        public var nextRefresh: String?
+        public var lastRefresh: String?
         public var source: String
+        /// Never null while `action` is set: it says in words why the profile waits.
         public var error: String?
+        /// Null when the profile is fine or heals by itself.
+        public var action: Action?
         /// Null when the profile does not set `rotate_after`.
         public var rotation: Rotation?
 
         public init(
-            name: String, state: String, expiration: String?, next_refresh: String?, last_refresh: String?, source: String, error: String?,
-            rotation: Rotation? = nil
+            name: String, state: String, expiration: String?, nextRefresh: String?, lastRefresh: String?, source: String, error: String?,
+            action: Action? = nil, rotation: Rotation? = nil
         ) {
             self.name = name
             self.state = state
             self.expiration = expiration
-            self.next_refresh = next_refresh
-            self.last_refresh = last_refresh
+            self.nextRefresh = nextRefresh
+            self.lastRefresh = lastRefresh
             self.source = source
             self.error = error
+            self.action = action
             self.rotation = rotation
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, state, expiration, next_refresh, last_refresh, source, error, rotation
+            case name, state, expiration, source, error, action, rotation
+            case nextRefresh = "next_refresh"
+            case lastRefresh = "last_refresh"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -172,10 +242,11 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             try container.encode(name, forKey: .name)
             try container.encode(state, forKey: .state)
             try container.encode(expiration, forKey: .expiration)
-            try container.encode(next_refresh, forKey: .next_refresh)
-            try container.encode(last_refresh, forKey: .last_refresh)
+            try container.encode(nextRefresh, forKey: .nextRefresh)
+            try container.encode(lastRefresh, forKey: .lastRefresh)
             try container.encode(source, forKey: .source)
             try container.encode(error, forKey: .error)
+            try container.encode(action, forKey: .action)
             try container.encode(rotation, forKey: .rotation)
         }
     }
@@ -188,8 +259,9 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         self.profiles = profiles
     }
 
-    /// Every profile fresh: what `credd status` reports with exit status 0.
-    public var allFresh: Bool { profiles.allSatisfy { $0.state == "fresh" } }
+    /// Every profile fresh and the config without errors: what `credd status` reports with
+    /// exit status 0.
+    public var isHealthy: Bool { daemon.configErrors.isEmpty && profiles.allSatisfy { $0.state == "fresh" } }
 }
 
 /// `credential_process` output (`"Version": 1` as a JSON number, as botocore requires).

@@ -14,8 +14,6 @@ import Synchronization
 /// The composition root: wires configuration, the refresh engine, the STS renewer, the
 /// credentials file, the endpoint, the control socket and systemd, and runs them until SIGTERM.
 public enum Daemon {
-    static let version = "0.1.0"
-
     /// Runs `credd run`. Returns after a clean shutdown; throws if the daemon cannot start (no
     /// private runtime directory, core dumps cannot be turned off). A config file or activated
     /// socket that is wrong does not stop it: it serves what it can and reports the problem.
@@ -104,7 +102,7 @@ public enum Daemon {
         if startup.loadedConfigFile {
             await output.removeOrphanedSections(keeping: Set(configuration.errors.compactMap(\.profile)))
         }
-        logger.info("credd \(version) started", metadata: [
+        logger.info("credd \(CreddVersion.number) started", metadata: [
             "credd.event": "started", "credd.endpoint": "\(settings.listenHost):\(port)",
             "credd.profiles": "\(configuration.profiles.count)",
             "credd.socket_activated": "\(!activated.isEmpty)",
@@ -157,6 +155,7 @@ public enum Daemon {
                         let answersHangup = reloadRequests.takeHangupRequest()
                         if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
                         await runtime.reload()
+                        statusContinuation.yield()  // STATUS= names config errors
                         if answersHangup { notifier.send(.ready, loggingFailureTo: logger) }
                     }
                 }
@@ -165,7 +164,8 @@ public enum Daemon {
                 await untilGracefulShutdown {
                     await engine.waitForFirstPass()
                     notifier.send(.ready, loggingFailureTo: logger)
-                    await keepStatusCurrent(engine: engine, changes: statusChanges, notifier: notifier, wallClock: wallClock, logger: logger)
+                    await keepStatusCurrent(
+                        engine: engine, profiles: directory, changes: statusChanges, notifier: notifier, wallClock: wallClock, logger: logger)
                 }
             },
             ClosureService {
@@ -236,22 +236,15 @@ public enum Daemon {
         }
     }
 
-    /// The local time zone's offset at `date`, from the C library (TZ, /etc/localtime): Foundation's
-    /// time zones other than UTC need ICU.
-    private static func localSecondsFromGMT(_ date: Date) -> Int {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        guard localtime_r(&seconds, &parts) != nil else { return 0 }
-        return parts.tm_gmtoff
-    }
-
-    /// Keeps systemd's one-line `STATUS=` in step with the profiles' states.
+    /// Keeps systemd's one-line `STATUS=` in step with the profiles' states and the config's errors.
     private static func keepStatusCurrent(
-        engine: RefreshEngine, changes: AsyncStream<Void>, notifier: any SystemdNotifier, wallClock: any WallClock, logger: Logger
+        engine: RefreshEngine, profiles: ProfileDirectory, changes: AsyncStream<Void>, notifier: any SystemdNotifier,
+        wallClock: any WallClock, logger: Logger
     ) async {
         var last = ""
         func publish() async {
-            let line = ProfileStatus.summary(of: await engine.statuses(), now: wallClock.now(), secondsFromGMT: localSecondsFromGMT)
+            let line = ProfileStatus.summary(
+                of: await engine.statuses(), configErrors: profiles.configErrors, now: wallClock.now(), secondsFromGMT: LocalTime.secondsFromGMT)
             guard line != last else { return }
             last = line
             notifier.send(.status(line), loggingFailureTo: logger)

@@ -123,28 +123,41 @@ actor DaemonRuntime: RotationObserver {
     private func statusDocument() async -> StatusDocument {
         let configuration = profiles.configuration
         let statuses = await engine.statuses()
+        let byName = Dictionary(statuses.map { ($0.name, $0) }) { first, _ in first }
+        let broken = Set(configuration.errors.compactMap(\.profile))
         let rotations = await rotation.statuses(of: configuration)
         let rows = statuses.map { status -> StatusDocument.Profile in
             let profile = configuration.profile(named: status.name)
             let fileProblem = profiles.writeError(for: status.name).map { "credentials file: \($0)" }
+            let action = ProfileAction.needed(by: status) { byName[$0] }
+                ?? (broken.contains(status.name) ? ProfileAction.fixConfig(status.name, deadline: status.expiration) : nil)
+            // A profile waiting for a code says so in words, whatever its last error was.
+            let waitsForCode = action.map { $0.kind == .mfaCode } ?? false
+            let reason = waitsForCode ? action?.reason(for: status.name) : nil
             return StatusDocument.Profile(
                 name: status.name,
                 state: status.state.rawValue,
                 expiration: status.expiration.map(AWSTimestamp.format),
-                next_refresh: status.nextRefresh.map(AWSTimestamp.format),
-                last_refresh: status.lastRefresh.map(AWSTimestamp.format),
+                nextRefresh: status.nextRefresh.map(AWSTimestamp.format),
+                lastRefresh: status.lastRefresh.map(AWSTimestamp.format),
                 source: profile.map(Self.describeSource) ?? "-",
-                error: status.lastError ?? fileProblem,
+                error: reason ?? status.lastError ?? fileProblem ?? action?.reason(for: status.name),
+                action: action.map { action in
+                    StatusDocument.Action(
+                        kind: action.kind.rawValue, profile: action.profile, command: action.command,
+                        deadline: action.deadline.map(AWSTimestamp.format),
+                        mfaSerial: action.kind == .mfaCode ? configuration.profile(named: action.profile)?.mfaSerial : nil)
+                },
                 rotation: rotations[status.name]
             )
         }
         return StatusDocument(
             daemon: StatusDocument.Daemon(
-                pid: getpid(), version: Daemon.version, started_at: AWSTimestamp.format(startedAt),
-                config_file: configuration.settings.configFile,
-                credentials_file: configuration.settings.credentialsFile,
+                pid: getpid(), version: CreddVersion.number, startedAt: AWSTimestamp.format(startedAt),
+                configFile: configuration.settings.configFile,
+                credentialsFile: configuration.settings.credentialsFile,
                 endpoint: "http://\(endpointHost):\(endpointPort)",
-                config_errors: profiles.configErrors),
+                configErrors: profiles.configErrors),
             profiles: rows)
     }
 
@@ -186,14 +199,33 @@ actor DaemonRuntime: RotationObserver {
         return ControlResponse(ok: !failed, error: failed ? lines.joined(separator: "\n") : nil, message: lines.joined(separator: "\n"))
     }
 
+    /// Logs in the nearest profile of `name`'s chain (itself first) that takes an MFA code, and
+    /// when that is a source, answers once `name` itself renewed with the new session.
     private func login(_ name: String?, code: Secret?) async -> ControlResponse {
         guard let name, let code else { return .failure("login needs a profile and a code") }
-        guard unknownProfiles([name]).isEmpty else { return .failure("not a managed profile: \(name)") }
-        switch await engine.login(profile: name, code: code) {
+        let configuration = profiles.configuration
+        guard let profile = configuration.profile(named: name) else { return .failure("not a managed profile: \(name)") }
+        guard let target = profile.sourceChain.lazy.compactMap(configuration.profile(named:)).first(where: { $0.mfaSerial != nil }) else {
+            return .failure("\(name): no profile in its chain (\(profile.sourceChain.joined(separator: " > "))) sets mfa_serial; nothing to log in to")
+        }
+        let via = target.name == name ? "" : "\(name) is chained from \(target.name): logging in \(target.name)\n"
+        switch await engine.login(profile: target.name, code: code) {
         case .success:
-            return ControlResponse(ok: true, message: "\(name): renewed with the MFA code")
+            guard target.name != name else { return ControlResponse(ok: true, message: "\(name): renewed with the MFA code") }
+            let outcome = await engine.refresh([name]).first?.result
+            if case let .success(status) = outcome, status.state == .fresh {
+                return ControlResponse(ok: true, message: via + "\(target.name): renewed with the MFA code\n\(name): fresh")
+            }
+            let problem: String
+            switch outcome {
+            case let .success(status): problem = status.lastError ?? status.state.rawValue
+            case let .failure(failure): problem = failure.message
+            case nil: problem = "not renewed"
+            }
+            return .failure(via + "\(target.name): renewed with the MFA code, but \(name): \(problem)")
         case let .failure(failure):
-            return .failure("\(name): \(failure.message)")
+            return ControlResponse(
+                ok: false, error: via + "\(target.name): \(failure.message)", codeRejected: failure.disposition == .needsMFA)
         }
     }
 

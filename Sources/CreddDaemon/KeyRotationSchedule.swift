@@ -129,18 +129,18 @@ struct KeyRotationSchedule: Sendable, Hashable {
         var nextRotation = key.map { $0.createDate.addingTimeInterval(job.interval.timeInterval) }
         if let next = nextRotation, let retryAt { nextRotation = max(next, retryAt) }
         return StatusDocument.Rotation(
-            state: state, rotate_after: rotateAfter.description, section: job.section, key_id: key?.accessKeyId,
-            key_created: key.map { AWSTimestamp.format($0.createDate) },
-            key_age_seconds: key.map { max(0, Int(now.timeIntervalSince($0.createDate).rounded(.down))) },
-            next_rotation: nextRotation.map(AWSTimestamp.format), last_rotation: lastRotation.map(AWSTimestamp.format),
-            leftover_key_ids: leftoverKeyIds, last_error: lastError, unavailable_reason: nil)
+            state: state, rotateAfter: rotateAfter.description, section: job.section, keyId: key?.accessKeyId,
+            keyCreated: key.map { AWSTimestamp.format($0.createDate) },
+            keyAgeSeconds: key.map { max(0, Int(now.timeIntervalSince($0.createDate).rounded(.down))) },
+            nextRotation: nextRotation.map(AWSTimestamp.format), lastRotation: lastRotation.map(AWSTimestamp.format),
+            leftoverKeyIds: leftoverKeyIds, lastError: lastError, unavailableReason: nil)
     }
 
     /// The `rotation` object for a profile whose `rotate_after` cannot be honoured.
     static func unavailableStatus(rotateAfter: RotationInterval, reason: String) -> StatusDocument.Rotation {
         StatusDocument.Rotation(
-            state: "unavailable", rotate_after: rotateAfter.description, section: nil, key_id: nil, key_created: nil,
-            key_age_seconds: nil, next_rotation: nil, last_rotation: nil, leftover_key_ids: [], last_error: nil,
-            unavailable_reason: reason)
+            state: "unavailable", rotateAfter: rotateAfter.description, section: nil, keyId: nil, keyCreated: nil,
+            keyAgeSeconds: nil, nextRotation: nil, lastRotation: nil, leftoverKeyIds: [], lastError: nil,
+            unavailableReason: reason)
     }
 }

@@ -562,7 +562,8 @@ public actor RefreshEngine {
         case .pending, .fresh: .info
         case .retrying, .needsMFA, .expired, .error: .warning
         }
-        logger.log(level: level, "profile is \(status.state.rawValue)", metadata: metadata)
+        let action = ProfileAction.needed(by: status, lookup: self.status(of:))
+        logger.log(level: level, "\(status.journalMessage(action: action, now: wallClock.now()))", metadata: metadata)
         statusContinuation.yield(status)
     }
 

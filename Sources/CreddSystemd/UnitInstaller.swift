@@ -12,6 +12,15 @@ public struct UnitInstaller: Sendable {
         self.unitDirectory = unitDirectory
     }
 
+    /// Where distribution packages put user units; the credd package installs its units there.
+    public static let packagedUnitDirectory = URL(fileURLWithPath: "/usr/lib/systemd/user")
+
+    /// Whether a package installed credd's units in `directory`: a copy in the user's directory
+    /// would then override them, so `credd install-units` writes none unless forced.
+    public static func packagedUnitsExist(in directory: URL = packagedUnitDirectory) -> Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent(UnitFiles.serviceName).path)
+    }
+
     /// The unit directory systemd's user manager reads for this environment.
     public init(environment: [String: String]) throws(SystemdError) {
         if let configHome = environment["XDG_CONFIG_HOME"], configHome.hasPrefix("/") {

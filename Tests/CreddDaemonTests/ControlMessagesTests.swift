@@ -9,21 +9,24 @@ struct ControlMessagesTests {
 
     @Test func statusJSONUsesTheDocumentedFieldNames() throws {
         let document = StatusDocument(
-            daemon: .init(pid: 1, version: "0.1.0", started_at: "2026-11-22T10:00:00Z", config_file: "c", credentials_file: "f", endpoint: nil, config_errors: []),
-            profiles: [.init(name: "dev", state: "fresh", expiration: "2026-11-22T11:00:00Z", next_refresh: nil, last_refresh: nil, source: "mfa", error: nil)])
+            daemon: .init(pid: 1, version: "0.1.0", startedAt: "2026-11-22T10:00:00Z", configFile: "c", credentialsFile: "f", endpoint: "http://127.0.0.1:9911", configErrors: []),
+            profiles: [.init(name: "dev", state: "fresh", expiration: "2026-11-22T11:00:00Z", nextRefresh: nil, lastRefresh: nil, source: "mfa", error: nil)])
         let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(document)) as? [String: Any])
         #expect(Set(object.keys) == ["daemon", "profiles"])
         let profile = try #require((object["profiles"] as? [[String: Any]])?.first)
-        #expect(Set(profile.keys) == ["name", "state", "expiration", "next_refresh", "last_refresh", "source", "error", "rotation"])
+        #expect(Set(profile.keys) == ["name", "state", "expiration", "next_refresh", "last_refresh", "source", "error", "action", "rotation"])
+        let daemon = try #require(object["daemon"] as? [String: Any])
+        #expect(Set(daemon.keys) == ["pid", "version", "started_at", "config_file", "credentials_file", "endpoint", "config_errors"])
+        #expect(profile["action"] is NSNull, "a fresh profile needs nothing: null")
         #expect(profile["error"] is NSNull, "unknown values are null, not missing")
         #expect(profile["rotation"] is NSNull, "no rotate_after: null")
     }
 
     @Test func rotationFieldsAreAllPresentAndNamedAsDocumented() throws {
         let rotation = StatusDocument.Rotation(
-            state: "scheduled", rotate_after: "90d", section: "alice", key_id: "AKIAEXAMPLEKEY000001", key_created: "2026-11-01T10:00:00Z",
-            key_age_seconds: 60, next_rotation: "2027-01-30T10:00:00Z", last_rotation: nil, leftover_key_ids: [], last_error: nil,
-            unavailable_reason: nil)
+            state: "scheduled", rotateAfter: "90d", section: "alice", keyId: "AKIAEXAMPLEKEY000001", keyCreated: "2026-11-01T10:00:00Z",
+            keyAgeSeconds: 60, nextRotation: "2027-01-30T10:00:00Z", lastRotation: nil, leftoverKeyIds: [], lastError: nil,
+            unavailableReason: nil)
         let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(rotation)) as? [String: Any])
         #expect(Set(object.keys) == [
             "state", "rotate_after", "section", "key_id", "key_created", "key_age_seconds", "next_rotation", "last_rotation",
@@ -31,6 +34,25 @@ struct ControlMessagesTests {
         ])
         #expect(object["last_rotation"] is NSNull)
         #expect(try JSONDecoder().decode(StatusDocument.Rotation.self, from: JSONEncoder().encode(rotation)) == rotation)
+    }
+
+    @Test func actionFieldsAreAllPresentAndNamedAsDocumented() throws {
+        let action = StatusDocument.Action(kind: "retry", profile: "dev", command: "credd refresh dev", deadline: nil, mfaSerial: nil)
+        var profile = StatusDocument.Profile(
+            name: "dev", state: "error", expiration: nil, nextRefresh: nil, lastRefresh: nil, source: "mfa", error: "AccessDenied")
+        profile.action = action
+        let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(profile)) as? [String: Any])
+        let encoded = try #require(object["action"] as? [String: Any])
+        #expect(Set(encoded.keys) == ["kind", "profile", "command", "deadline", "mfa_serial"])
+        #expect(encoded["deadline"] is NSNull && encoded["mfa_serial"] is NSNull)
+        #expect(try JSONDecoder().decode(StatusDocument.Profile.self, from: JSONEncoder().encode(profile)) == profile)
+    }
+
+    @Test func aRejectedCodeTravelsAsCodeRejected() throws {
+        let response = ControlResponse(ok: false, error: "mfa: AccessDenied", codeRejected: true)
+        let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(response)) as? [String: Any])
+        #expect(object["code_rejected"] as? Bool == true)
+        #expect(try JSONDecoder().decode(ControlResponse.self, from: JSONEncoder().encode(response)).codeRejected == true)
     }
 
     @Test func processCredentialsHaveVersionOneAsANumber() throws {

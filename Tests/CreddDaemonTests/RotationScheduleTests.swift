@@ -97,7 +97,7 @@ enum RotationFixtures {
         #expect(schedule.nextStep(now: F.now) == .inspect)
         let status = schedule.status(rotateAfter: F.ninetyDays, now: F.now)
         #expect(status.state == "pending")
-        #expect(status.key_id == nil && status.next_rotation == nil)
+        #expect(status.keyId == nil && status.nextRotation == nil)
     }
 
     @Test func aYoungKeyWaitsUntilItIsDue() {
@@ -113,11 +113,11 @@ enum RotationFixtures {
 
         let status = schedule.status(rotateAfter: F.ninetyDays, now: F.now)
         #expect(status.state == "scheduled")
-        #expect(status.key_id == F.oldId)
-        #expect(status.key_age_seconds == 10 * 86_400)
-        #expect(status.key_created == AWSTimestamp.format(created))
-        #expect(status.next_rotation == AWSTimestamp.format(due))
-        #expect(status.leftover_key_ids.isEmpty && status.last_error == nil && status.unavailable_reason == nil)
+        #expect(status.keyId == F.oldId)
+        #expect(status.keyAgeSeconds == 10 * 86_400)
+        #expect(status.keyCreated == AWSTimestamp.format(created))
+        #expect(status.nextRotation == AWSTimestamp.format(due))
+        #expect(status.leftoverKeyIds.isEmpty && status.lastError == nil && status.unavailableReason == nil)
     }
 
     @Test func anOldKeyIsRotatedAtOnceThenCheckedAgain() {
@@ -129,9 +129,9 @@ enum RotationFixtures {
         schedule.rotated(F.report(created: F.now), now: F.now)
         #expect(schedule.nextStep(now: F.now) == .inspect, "ListAccessKeys again after every rotation")
         let status = schedule.status(rotateAfter: F.ninetyDays, now: F.now)
-        #expect(status.key_id == F.newId)
-        #expect(status.last_rotation == AWSTimestamp.format(F.now))
-        #expect(status.next_rotation == AWSTimestamp.format(F.now.addingTimeInterval(90 * F.day)))
+        #expect(status.keyId == F.newId)
+        #expect(status.lastRotation == AWSTimestamp.format(F.now))
+        #expect(status.nextRotation == AWSTimestamp.format(F.now.addingTimeInterval(90 * F.day)))
     }
 
     @Test func failuresBackOffExponentiallyUpToSixHours() {
@@ -153,10 +153,10 @@ enum RotationFixtures {
         #expect(waits.last == 21_600.0)
         let status = schedule.status(rotateAfter: F.ninetyDays, now: now)
         #expect(status.state == "retrying")
-        #expect(status.last_error?.contains("Throttling") == true)
+        #expect(status.lastError?.contains("Throttling") == true)
 
         schedule.inspected(F.age(created: F.now.addingTimeInterval(-F.day)), of: F.job(), now: now)
-        #expect(schedule.status(rotateAfter: F.ninetyDays, now: now).last_error == nil, "a good check clears a check's error")
+        #expect(schedule.status(rotateAfter: F.ninetyDays, now: now).lastError == nil, "a good check clears a check's error")
         #expect(schedule.consecutiveFailures == 0)
     }
 
@@ -167,9 +167,9 @@ enum RotationFixtures {
         schedule.failed(F.deleteFailed, now: F.now)
         var status = schedule.status(rotateAfter: F.ninetyDays, now: F.now)
         #expect(status.state == "retrying")
-        #expect(status.leftover_key_ids == [F.oldId])
-        #expect(status.key_id == nil, "the file holds a key whose age is not known yet")
-        #expect(status.last_error?.contains("--access-key-id \(F.oldId)") == true)
+        #expect(status.leftoverKeyIds == [F.oldId])
+        #expect(status.keyId == nil, "the file holds a key whose age is not known yet")
+        #expect(status.lastError?.contains("--access-key-id \(F.oldId)") == true)
         #expect(schedule.nextStep(now: F.now) == .wait(until: F.now.addingTimeInterval(60)))
 
         // The check after the back-off finds the new key in the file, young: nothing is due;
@@ -179,14 +179,14 @@ enum RotationFixtures {
         schedule.inspected(F.age(F.newId, created: F.now, leftovers: [F.oldId]), of: F.job(), now: later)
         status = schedule.status(rotateAfter: F.ninetyDays, now: later)
         #expect(status.state == "scheduled")
-        #expect(status.key_id == F.newId)
-        #expect(status.leftover_key_ids == [F.oldId])
-        #expect(status.last_error?.contains("DeleteAccessKey") == true)
+        #expect(status.keyId == F.newId)
+        #expect(status.leftoverKeyIds == [F.oldId])
+        #expect(status.lastError?.contains("DeleteAccessKey") == true)
         #expect(schedule.consecutiveFailures == 0, "nothing is due, so nothing is being retried")
 
         // Only a successful rotation clears it.
         schedule.rotated(F.report(created: later), now: later)
-        #expect(schedule.status(rotateAfter: F.ninetyDays, now: later).last_error == nil)
+        #expect(schedule.status(rotateAfter: F.ninetyDays, now: later).lastError == nil)
     }
 
     @Test func aRotationThatKeepsFailingWaitsLongerEachTime() {
@@ -389,8 +389,8 @@ enum RotationFixtures {
         let configuration = try F.mfaConfiguration(interval: interval, keyId: F.newId)
         let status = try #require(await scheduler.statuses(of: configuration)["mfa"])
         #expect(status.state == "scheduled")
-        #expect(status.key_id == F.newId)
-        #expect(status.last_rotation == AWSTimestamp.format(F.now.addingTimeInterval(1800)))
+        #expect(status.keyId == F.newId)
+        #expect(status.lastRotation == AWSTimestamp.format(F.now.addingTimeInterval(1800)))
     }
 
     @Test func aConfigChangeWakesTheSleepingSchedulerToCheckAgain() async throws {
@@ -426,8 +426,8 @@ enum RotationFixtures {
         _ = await sleeps.next()
         let status = try #require(await scheduler.statuses(of: configuration)["tool"])
         #expect(status.state == "unavailable")
-        #expect(status.rotate_after == "30d")
-        #expect(status.unavailable_reason?.contains("credential_process") == true)
+        #expect(status.rotateAfter == "30d")
+        #expect(status.unavailableReason?.contains("credential_process") == true)
     }
 
 }
@@ -451,7 +451,7 @@ extension RotationSchedulerTests {
         let configuration = try F.mfaConfiguration()
         let status = try #require(await scheduler.statuses(of: configuration)["mfa"])
         #expect(status.state == "retrying")
-        #expect(status.leftover_key_ids == [F.oldId])
+        #expect(status.leftoverKeyIds == [F.oldId])
     }
 }
 

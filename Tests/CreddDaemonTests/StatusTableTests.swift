@@ -6,11 +6,12 @@ import Testing
 
 struct StatusTableTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
+    static func utc(_: Date) -> Int { 0 }
 
     static func document(_ profiles: [StatusDocument.Profile], configErrors: [String] = []) -> StatusDocument {
         StatusDocument(
-            daemon: .init(pid: 42, version: "0.1.0", started_at: AWSTimestamp.format(now), config_file: "/home/a/.config/credd/config",
-                          credentials_file: "/home/a/.aws/credentials", endpoint: "http://127.0.0.1:9911", config_errors: configErrors),
+            daemon: .init(pid: 42, version: "0.1.0", startedAt: AWSTimestamp.format(now), configFile: "/home/a/.config/credd/config",
+                          credentialsFile: "/home/a/.aws/credentials", endpoint: "http://127.0.0.1:9911", configErrors: configErrors),
             profiles: profiles)
     }
 
@@ -18,8 +19,8 @@ struct StatusTableTests {
         StatusDocument.Profile(
             name: name, state: state,
             expiration: expiresIn.map { AWSTimestamp.format(now.addingTimeInterval($0)) },
-            next_refresh: nextIn.map { AWSTimestamp.format(now.addingTimeInterval($0)) },
-            last_refresh: nil, source: "alice-long-term (keys)", error: error)
+            nextRefresh: nextIn.map { AWSTimestamp.format(now.addingTimeInterval($0)) },
+            lastRefresh: nil, source: "alice-long-term (keys)", error: error)
     }
 
     @Test func rowsShowRelativeTimesAndErrorsUnderTheRow() {
@@ -27,7 +28,7 @@ struct StatusTableTests {
             Self.profile("mfa", "fresh", expiresIn: 11 * 3600 + 59 * 60, nextIn: 7 * 3600 + 60),
             Self.profile("dev", "retrying", expiresIn: 40 * 60, nextIn: 30, error: "STS AssumeRole: Throttling (request id r-1)"),
             Self.profile("old", "expired", expiresIn: -300, nextIn: nil),
-        ]), now: Self.now, colour: false)
+        ]), now: Self.now, colour: false, secondsFromGMT: Self.utc)
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("PROFILE"))
         #expect(lines[1].contains("mfa") && lines[1].contains("fresh") && lines[1].contains("in 11h59m") && lines[1].contains("in 7h01m"))
@@ -38,12 +39,12 @@ struct StatusTableTests {
     }
 
     @Test func colourOnlyColoursTheState() {
-        let text = StatusTable.render(Self.document([Self.profile("mfa", "fresh", expiresIn: 3600, nextIn: 600)]), now: Self.now, colour: true)
+        let text = StatusTable.render(Self.document([Self.profile("mfa", "fresh", expiresIn: 3600, nextIn: 600)]), now: Self.now, colour: true, secondsFromGMT: Self.utc)
         #expect(text.contains("\u{1B}[32mfresh"))
     }
 
     @Test func configErrorsAndEmptyConfigAreShown() {
-        let text = StatusTable.render(Self.document([], configErrors: ["/c:3: [profile x] key 'y': unknown key"]), now: Self.now, colour: false)
+        let text = StatusTable.render(Self.document([], configErrors: ["/c:3: [profile x] key 'y': unknown key"]), now: Self.now, colour: false, secondsFromGMT: Self.utc)
         #expect(text.contains("config: /c:3"))
         #expect(text.contains("no managed profiles"))
     }
@@ -51,19 +52,53 @@ struct StatusTableTests {
     @Test func rotationIsALineUnderTheRowWithLeftoversAndErrors() {
         var mfa = Self.profile("mfa", "fresh", expiresIn: 3600, nextIn: 600)
         mfa.rotation = StatusDocument.Rotation(
-            state: "retrying", rotate_after: "90d", section: "alice", key_id: "AKIAEXAMPLENEW000002",
-            key_created: AWSTimestamp.format(Self.now.addingTimeInterval(-3 * 86_400)), key_age_seconds: 3 * 86_400,
-            next_rotation: AWSTimestamp.format(Self.now.addingTimeInterval(87 * 86_400)), last_rotation: nil,
-            leftover_key_ids: ["AKIAEXAMPLEOLD000001"], last_error: "IAM DeleteAccessKey failed: AccessDenied", unavailable_reason: nil)
+            state: "retrying", rotateAfter: "90d", section: "alice", keyId: "AKIAEXAMPLENEW000002",
+            keyCreated: AWSTimestamp.format(Self.now.addingTimeInterval(-3 * 86_400)), keyAgeSeconds: 3 * 86_400,
+            nextRotation: AWSTimestamp.format(Self.now.addingTimeInterval(87 * 86_400)), lastRotation: nil,
+            leftoverKeyIds: ["AKIAEXAMPLEOLD000001"], lastError: "IAM DeleteAccessKey failed: AccessDenied", unavailableReason: nil)
         var tool = Self.profile("tool", "fresh", expiresIn: 3600, nextIn: 600)
         tool.rotation = StatusDocument.Rotation(
-            state: "unavailable", rotate_after: "30d", section: nil, key_id: nil, key_created: nil, key_age_seconds: nil, next_rotation: nil,
-            last_rotation: nil, leftover_key_ids: [], last_error: nil, unavailable_reason: "[vault] gets its keys from credential_process")
-        let lines = StatusTable.render(Self.document([mfa, tool]), now: Self.now, colour: false).split(separator: "\n").map(String.init)
+            state: "unavailable", rotateAfter: "30d", section: nil, keyId: nil, keyCreated: nil, keyAgeSeconds: nil, nextRotation: nil,
+            lastRotation: nil, leftoverKeyIds: [], lastError: nil, unavailableReason: "[vault] gets its keys from credential_process")
+        let lines = StatusTable.render(Self.document([mfa, tool]), now: Self.now, colour: false, secondsFromGMT: Self.utc).split(separator: "\n").map(String.init)
         #expect(lines[2] == "    rotation: retrying, key AKIAEXAMPLENEW000002 3d0h old, next in 87d0h (rotate_after 90d)")
         #expect(lines[3] == "    leftover keys: AKIAEXAMPLEOLD000001 (delete once nothing uses them)")
         #expect(lines[4] == "    rotation error: IAM DeleteAccessKey failed: AccessDenied")
         #expect(lines[6] == "    rotation: unavailable (rotate_after 30d): [vault] gets its keys from credential_process")
+    }
+
+    static func action(_ kind: String, _ profile: String, _ command: String, deadlineIn: TimeInterval?) -> StatusDocument.Action {
+        StatusDocument.Action(
+            kind: kind, profile: profile, command: command, deadline: deadlineIn.map { AWSTimestamp.format(now.addingTimeInterval($0)) },
+            mfaSerial: kind == "mfa_code" ? "arn:aws:iam::123456789012:mfa/alice" : nil)
+    }
+
+    @Test func profilesThatNeedTheUserGetALineUnderTheTableWithTheCommandAndTheDeadline() {
+        var mfa = Self.profile("mfa", "needs_mfa", expiresIn: 2 * 3600 + 10 * 60, nextIn: nil, error: "needs an MFA code: run `credd login mfa`")
+        mfa.action = Self.action("mfa_code", "mfa", "credd login mfa", deadlineIn: 2 * 3600 + 10 * 60)
+        var dev = Self.profile("dev", "expired", expiresIn: -60, nextIn: nil, error: "needs an MFA code for mfa: run `credd login mfa`")
+        dev.action = Self.action("mfa_code", "mfa", "credd login mfa", deadlineIn: nil)
+        var ops = Self.profile("ops", "error", expiresIn: 25 * 3600, nextIn: 600, error: "AccessDenied (request id r-2)")
+        ops.action = Self.action("retry", "ops", "credd refresh ops", deadlineIn: 25 * 3600)
+        var old = Self.profile("old", "fresh", expiresIn: 45 * 60, nextIn: 600)
+        old.action = Self.action("fix_config", "old", "credd check", deadlineIn: 45 * 60)
+        let fine = Self.profile("fine", "fresh", expiresIn: 3600, nextIn: 600)
+        // 1_800_000_000 is 2027-01-15T08:00:00Z; clock times are shown in the zone given (UTC+1 here).
+        let text = StatusTable.render(Self.document([mfa, dev, ops, old, fine]), now: Self.now, colour: false) { _ in 3600 }
+        let actionLines = text.components(separatedBy: "\n\n").last?.split(separator: "\n").map(String.init)
+        #expect(actionLines == [
+            "mfa needs an MFA code: run `credd login mfa` (its session ends 11:10, in 2 h 10 min)",
+            "dev needs an MFA code for mfa: run `credd login mfa` (no session in service)",
+            "ops: renewal failed; once the cause is fixed, run `credd refresh ops` to retry now (its session ends 2027-01-16 10:00, in 1 d 1 h)",
+            "old: its config has errors (it runs on its last good definition): run `credd check` (its session ends 09:45, in 45 min)",
+        ])
+        #expect(!StatusTable.render(Self.document([fine]), now: Self.now, colour: false, secondsFromGMT: Self.utc).contains("\n\n"),
+                "nothing to do: no lines under the table")
+    }
+
+    @Test(arguments: [(30, "30 s"), (45 * 60, "45 min"), (2 * 3600, "2 h"), (2 * 3600 + 600, "2 h 10 min"), (86_400 + 3600, "1 d 1 h")])
+    func spokenDurations(seconds: Int, expected: String) {
+        #expect(StatusTable.spoken(seconds) == expected)
     }
 
     @Test(arguments: [(0, "0s"), (59, "59s"), (60, "1m"), (3600, "1h00m"), (90061, "1d1h")])

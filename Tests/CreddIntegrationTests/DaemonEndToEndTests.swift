@@ -128,7 +128,7 @@ struct DaemonEndToEndTests {
         try harness.waitUntil { try status(harness).document?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
         #expect(try status(harness).exit == 1)
 
-        let login = try harness.cli(["login", "mfa", "--code", "123456"])
+        let login = try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n")
         #expect(login.status == 0, "\(login.stderr)")
         try harness.waitUntil { try status(harness).exit == 0 }
         #expect(try harness.credentialsFile().contains("[dev]"))

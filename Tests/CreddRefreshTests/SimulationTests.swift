@@ -111,8 +111,9 @@ struct SimulationTests {
             #expect(!line.contains("123456"))
             #expect(!line.contains("987654"))
         }
-        let stateLines = lines.filter { $0.contains("profile is") }
+        let stateLines = lines.filter { $0.contains("credd.state=") }
         #expect(stateLines.allSatisfy { $0.contains("credd.profile=") })
+        #expect(stateLines.allSatisfy { line in ["mfa", "dev"].contains { line.contains(" \($0): ") && line.contains("credd.profile=\($0)") } })
         let devStates = stateLines.filter { $0.contains("credd.profile=dev") }.compactMap {
             $0.components(separatedBy: "credd.state=").last?.components(separatedBy: " ").first
         }
@@ -140,9 +141,9 @@ struct StatusSummaryTests {
             status("c", .needsMFA),
             status("d", .fresh, next: epoch.addingTimeInterval(20 * hour)),
         ]
-        #expect(ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: utc) == "3 fresh, 1 needs MFA; next refresh 14:05")
-        #expect(ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: berlin) == "3 fresh, 1 needs MFA; next refresh 15:05")
-        #expect(ProfileStatus.summary(of: [status("a", .error)], now: epoch, secondsFromGMT: utc) == "1 failed")
+        #expect(ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: utc) == "3 fresh, 1 needs MFA (c: credd login c); next refresh 14:05")
+        #expect(ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: berlin) == "3 fresh, 1 needs MFA (c: credd login c); next refresh 15:05")
+        #expect(ProfileStatus.summary(of: [status("a", .error)], now: epoch, secondsFromGMT: utc) == "1 failed (a: credd refresh a)")
         #expect(ProfileStatus.summary(of: [], now: epoch, secondsFromGMT: utc) == "no profiles")
         let tomorrow = [status("a", .retrying, next: epoch.addingTimeInterval(25 * hour))]
         #expect(ProfileStatus.summary(of: tomorrow, now: epoch, secondsFromGMT: utc) == "1 retrying; next refresh 2026-01-02 01:00")
