@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CreddINI", targets: ["CreddINI"]),
         .library(name: "CreddCore", targets: ["CreddCore"]),
         .library(name: "CreddEndpoint", targets: ["CreddEndpoint"]),
+        .library(name: "CreddTestSupport", targets: ["CreddTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,21 +23,26 @@ let package = Package(
     targets: [
         // Pure logic: no I/O below this line.
         .target(name: "CreddINI"),
-        .target(name: "CreddCore", dependencies: ["CTimerFD", "CGlibcGNU"]),
-        .systemLibrary(name: "CTimerFD"),
-        .systemLibrary(name: "CGlibcGNU"),
+        .target(name: "CreddCore"),
         .target(name: "CreddSigV4", dependencies: ["CreddCore", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore"]),
         .target(
             name: "CreddRefresh",
             dependencies: ["CreddCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // Threads, timers, spawning and sockets, for the adapters.
+        .target(
+            name: "CreddPlatform",
+            dependencies: ["CreddCore", "CTimerFD", "CGlibcGNU", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .systemLibrary(name: "CTimerFD"),
+        .systemLibrary(name: "CGlibcGNU"),
         // Adapters that do I/O.
+        .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
         .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore"]),
         .target(
             name: "CreddEndpoint",
             dependencies: [
-                "CreddCore", "CGlibcGNU",
+                "CreddCore", "CreddPlatform", "CGlibcGNU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -45,12 +51,12 @@ let package = Package(
         ),
         .target(
             name: "CreddSystemd",
-            dependencies: ["CreddCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CreddCore", "CreddPlatform", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "CreddSTS",
             dependencies: [
-                "CreddCore", "CreddSigV4", "CGlibcGNU",
+                "CreddCore", "CreddPlatform", "CreddSigV4", "CGlibcGNU",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -67,33 +73,35 @@ let package = Package(
         .target(
             name: "CreddDaemon",
             dependencies: [
-                "CreddCore", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint", "CreddSystemd",
+                "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint", "CreddSystemd",
                 "CreddRotation", "CGlibcGNU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "CreddCLI",
             dependencies: [
-                "CreddDaemon", "CreddConfig", "CreddCore", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS", "CreddCredentialsFile",
+                "CreddDaemon", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS", "CreddCredentialsFile",
                 "CreddRefresh", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),
         .executableTarget(
             name: "credd-bench",
-            dependencies: ["CreddCredentialsFile", "CreddCore", "CreddINI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CreddCredentialsFile", "CreddCore", "CreddPlatform", "CreddINI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "CreddINITests", dependencies: ["CreddINI", "CreddTestSupport"]),
-        .testTarget(name: "CreddCoreTests", dependencies: ["CreddCore"]),
+        .testTarget(name: "CreddCoreTests", dependencies: ["CreddCore", "CreddTestSupport"]),
+        .testTarget(name: "CreddPlatformTests", dependencies: ["CreddPlatform", "CreddCore"]),
         .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CreddSTSTests",
-            dependencies: ["CreddSTS", "CreddSigV4", "CreddCore", "CreddTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CreddSTS", "CreddSigV4", "CreddCore", "CreddPlatform", "CreddTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI", "CreddTestSupport"]),
         .testTarget(
@@ -103,14 +111,14 @@ let package = Package(
         .testTarget(
             name: "CreddEndpointTests",
             dependencies: [
-                "CreddEndpoint", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log"),
+                "CreddEndpoint", "CreddPlatform", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "CreddDaemonTests",
             dependencies: [
-                "CreddDaemon", "CreddCLI", "CreddCore", "CreddConfig", "CreddRefresh", "CreddRotation", "CreddSTS", "CreddTestSupport",
+                "CreddDaemon", "CreddCLI", "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddRotation", "CreddSTS", "CreddTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -121,7 +129,7 @@ let package = Package(
         .target(
             name: "CreddTestSupport",
             dependencies: [
-                "CreddCore",
+                "CreddCore", "CreddPlatform",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -131,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "CreddRotationTests",
             dependencies: [
-                "CreddRotation", "CreddSTS", "CreddCredentialsFile", "CreddConfig", "CreddCore", "CreddINI", "CreddTestSupport",
+                "CreddRotation", "CreddSTS", "CreddCredentialsFile", "CreddConfig", "CreddCore", "CreddPlatform", "CreddINI", "CreddTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]

@@ -29,6 +29,7 @@ let package = Package(
                 "FuzzSupport",
                 .product(name: "CreddEndpoint", package: "credd"),
                 .product(name: "CreddCore", package: "credd"),
+                .product(name: "CreddTestSupport", package: "credd"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -22,7 +22,7 @@ extern int pipe2(int pipefd[2], int flags);
 // NIO or a library left inheritable (glibc 2.34+). `actions` is a posix_spawn_file_actions_t *.
 extern int posix_spawn_file_actions_addclosefrom_np(void *actions, int from);
 
-// credd's own threads are named (`credd-worker-0`, …) so that `/proc/PID/task/*/comm` tells them
+// credd's own threads are named (`credd-inotify`, `credd-walltimer`, …) so that `/proc/PID/task/*/comm` tells them
 // apart. `thread` is a pthread_t.
 extern int pthread_setname_np(unsigned long thread, const char *name);
 

@@ -1,7 +1,7 @@
 #ifndef CREDD_CTIMERFD_SHIM_H
 #define CREDD_CTIMERFD_SHIM_H
 
-// timerfd is in glibc but not in Swift's Glibc module; CreddCore's wall clock sleeps on one.
+// timerfd is in glibc but not in Swift's Glibc module; CreddPlatform's wall clock sleeps on one.
 #include <sys/timerfd.h>
 
 #endif

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreddCore
 import CreddDaemon
+import CreddPlatform
 import CreddRefresh
 import FoundationEssentials
 import Glibc

@@ -1,6 +1,7 @@
 import ArgumentParser
-import CreddCore
 import CreddDaemon
+import Dispatch
+import Glibc
 
 /// The `credd` command tree. Client commands reach the daemon through the control socket only.
 public struct CreddCommand: AsyncParsableCommand {
@@ -25,11 +26,20 @@ struct ConfigOption: ParsableArguments {
 }
 
 extension CreddCommand {
-    /// The process: one NIO event loop, and ``runFromCommandLine()`` on credd's own executors,
-    /// which never start libdispatch's worker pool (an idle daemon must not wake).
+    /// The process: ``runFromCommandLine()`` on NIO's event loop as Swift concurrency's executor,
+    /// while the main thread parks in `dispatchMain()`, as Swift's own async `main` does.
     public static func runProcess() -> Never {
-        ProcessEventLoops.useOneLoop()
-        runOnProcessExecutors { await runFromCommandLine() }
+        // libdispatch's manager thread (started by the signal sources) asks for nice -4, which a
+        // user service may not have, and logs the refusal ("Failed to set thread priority for
+        // worker thread: … errno=13") to syslog, the journal, at every start. Unless the user
+        // chose a LIBDISPATCH_LOG, libdispatch logs nothing (here and in the helpers credd starts).
+        setenv("LIBDISPATCH_LOG", "NO", 0)
+        ProcessEventLoops.install()
+        Task {
+            await runFromCommandLine()
+            Glibc.exit(EXIT_SUCCESS)
+        }
+        dispatchMain()
     }
 
     /// Parses the command line and runs the chosen command, awaiting the asynchronous ones

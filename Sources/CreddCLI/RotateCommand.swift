@@ -3,6 +3,7 @@ import CreddConfig
 import CreddCore
 import CreddCredentialsFile
 import CreddDaemon
+import CreddPlatform
 import CreddRotation
 import CreddSTS
 import FoundationEssentials

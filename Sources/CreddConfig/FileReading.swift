@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import Glibc
 
 /// What reading a file found.

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc

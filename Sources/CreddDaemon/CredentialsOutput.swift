@@ -1,6 +1,7 @@
 import CreddConfig
 import CreddCore
 import CreddCredentialsFile
+import CreddPlatform
 import CreddRefresh
 import FoundationEssentials
 import Logging
@@ -35,7 +36,7 @@ final class CredentialsOutput: CredentialSink {
     private let logger: Logger
     private let writerConfiguration: CredentialsFileWriter.Configuration
     /// Serialises rewrites and keeps blocking file I/O (flock, fsync) off the executor's threads.
-    private let fileThread = SerialWorkThread()
+    private let fileThread = SerialBlockingWork()
     /// `unwritten` is read and changed only on `fileThread`, so a retry and a new batch never
     /// reorder a section's updates.
     private let retry = Mutex(RetryState())

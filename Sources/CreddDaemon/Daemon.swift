@@ -1,6 +1,7 @@
 import CreddConfig
 import CreddCore
 import CreddEndpoint
+import CreddPlatform
 import CreddRefresh
 import CreddRotation
 import CreddSTS
@@ -10,6 +11,7 @@ import Glibc
 import Logging
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// The composition root: wires configuration, the refresh engine, the STS renewer, the
 /// credentials file, the endpoint, the control socket and systemd, and runs them until SIGTERM.
@@ -47,9 +49,9 @@ public enum Daemon {
             throw DaemonError.runtimeDirectory(paths.tokenFile, "\(error)")
         }
 
-        // Not ServiceGroup's signal handling, which uses libdispatch (see ProcessSignals). From
-        // here on SIGTERM shuts down gracefully, even before the services start.
-        let signals = try ProcessSignals([SIGHUP, SIGTERM, SIGINT])
+        // Trapped before the services start, so that SIGTERM shuts down gracefully from here on.
+        // Not ServiceGroup's own signal handling, which begins only in `run()`.
+        let signals = await UnixSignalsSequence(trapping: .sighup, .sigterm, .sigint)
 
         let directory = ProfileDirectory(configuration)
         let transport = HTTPClientSTSTransport()
@@ -82,7 +84,6 @@ public enum Daemon {
                 control = try await ControlServer.bind(path: paths.controlSocket, logger: logger)
             }
         } catch {
-            signals.stop()
             try? await transport.shutdown()
             throw error
         }
@@ -196,11 +197,11 @@ public enum Daemon {
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         let group = ServiceGroup(configuration: groupConfiguration)
         let signalHandling = Task {
-            for await signal in signals.received {
-                if signal == SIGHUP {
+            for await signal in signals {
+                if signal == .sighup {
                     reloadRequests.hangup()
                 } else {
-                    logger.info("signal \(signal): shutting down")
+                    logger.info("\(signal): shutting down")
                     await group.triggerGracefulShutdown()
                 }
             }
@@ -210,7 +211,7 @@ public enum Daemon {
         } catch {
             logger.error("shutdown: \(error)")
         }
-        signals.stop()
+        signalHandling.cancel()
         await signalHandling.value
         reloadRequests.stop()
         try? await transport.shutdown()

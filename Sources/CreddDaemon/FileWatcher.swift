@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import FoundationEssentials
 import Logging
 import Synchronization
@@ -9,8 +10,7 @@ import Glibc
 /// Tells when any of a set of files changes, with inotify on their directories: editors and
 /// credd itself replace files by rename, which a watch on the file alone would miss.
 /// Changes are debounced so an editor's burst of writes becomes one reload. A thread of its
-/// own blocks reading the inotify descriptor (libdispatch's sources would start its worker
-/// pool, which then wakes every second).
+/// own blocks reading the inotify descriptor, so waiting costs no CPU.
 final class FileWatcher: Sendable {
     private struct State {
         var watches: [CInt]

@@ -1,13 +1,19 @@
 import NIOCore
+import NIOPosix
 
-/// How many NIO event loops the process runs: the endpoint, the control socket and the STS client
-/// share NIO's singleton group.
+/// The process's NIO event loops, which also run Swift concurrency: the endpoint, the control
+/// socket, the STS client and every task share NIO's singleton group.
 public enum ProcessEventLoops {
-    /// One. It serves some 50,000 credential requests a second, far more than one user's SDKs ask
-    /// for, and leaves the other cores to them: with a loop per core, the endpoint competed with
-    /// its clients for the CPU, spent more of it per request and gave them a longer latency tail
-    /// (BENCHMARKS.md, "One event loop"). Must run before anything uses the singleton group.
-    public static func useOneLoop() {
+    /// Makes NIO's singleton group of one loop Swift concurrency's global executor, so that tasks
+    /// and NIO's channels run on the same thread without hops between them. Call it first thing
+    /// in `main`, on the main thread, before any task starts; never in a test process.
+    ///
+    /// One loop serves some 50,000 credential requests a second, far more than one user's SDKs
+    /// ask for, and leaves the other cores to them: with a loop per core, the endpoint competed
+    /// with its clients for the CPU. Blocking work (flock, fsync, waiting for a child) runs off
+    /// the loop: ``SerialBlockingWork`` and threads of its own.
+    public static func install() {
         NIOSingletons.groupLoopCountSuggestion = 1
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 }

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Everything that asks for a config reload: an edit to a watched file (inotify) or SIGHUP
-/// (``hangup()``, from ``ProcessSignals``).
+/// (``hangup()``, from the daemon's signal handling).
 /// Bursts are coalesced: an editor's save or credd's own rewrite becomes one reload.
 ///
 /// Only SIGHUP is a reload *request* in systemd's sense (it answers with `RELOADING=1`); file

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import Logging
 import NIOCore
 import NIOPosix

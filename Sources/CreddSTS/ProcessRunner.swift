@@ -1,5 +1,6 @@
 import CGlibcGNU
 import CreddCore
+import CreddPlatform
 import FoundationEssentials
 import Glibc
 import Synchronization

@@ -1,6 +1,7 @@
 import CreddCore
 
 #if canImport(Glibc)
+import CreddPlatform
 import Glibc
 #endif
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import CreddCore
 import CreddCredentialsFile
 import CreddINI
+import CreddPlatform
 import Foundation
 
 /// Times `CredentialsFileWriter.apply` (lock, re-read, edit, temp file, fsync, rename, fsync of

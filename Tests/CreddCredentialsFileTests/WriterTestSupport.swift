@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import Glibc
 import Synchronization

@@ -1,5 +1,5 @@
-@testable import CreddCore
 import CreddEndpoint
+@testable import CreddPlatform
 import CreddTestSupport
 import Logging
 import Synchronization

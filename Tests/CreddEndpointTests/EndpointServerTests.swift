@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import CreddTestSupport
 import Foundation
 import InMemoryLogging

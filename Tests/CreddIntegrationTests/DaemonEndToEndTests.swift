@@ -205,13 +205,30 @@ struct DaemonEndToEndTests {
         try harness.stop()
     }
 
-    @Test func sighupReloadsAndKeepsRunning() throws {
-        let harness = try startFreshDaemon()
+    @Test func sighupReloadsTheConfig() throws {
+        let moto = try MotoServer()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(Self.userSection)
+        // No profiles yet: nothing renews, so credd never rewrites a watched file by itself.
+        try harness.writeConfig("[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n")
+        try harness.start()
+        try harness.waitUntil { try status(harness).document?.profiles.isEmpty == true }
+
+        // Rewritten in place and left open: the watcher reacts to a file closed after writing or
+        // renamed into place, so only the SIGHUP can make the daemon read this edit.
+        let config = open(harness.configPath, O_WRONLY | O_TRUNC)
+        try #require(config >= 0)
+        defer { close(config) }
+        let edited = Self.config(port: harness.endpointPort)
+        #expect(edited.utf8.withContiguousStorageIfAvailable { write(config, $0.baseAddress, $0.count) } == edited.utf8.count)
+        #expect(try status(harness).document?.profiles.isEmpty == true, "no reload before the SIGHUP")
+
         harness.signal(SIGHUP)
-        usleep(500_000)
+        try harness.waitUntil { try status(harness).document?.profiles.map(\.name).sorted() == ["dev", "mfa"] }
+        #expect(harness.daemonLog().contains("SIGHUP: reloading the config"))
         #expect(harness.daemonIsRunning)
-        #expect(try status(harness).exit == 0)
-        try harness.stop()
+        #expect(try harness.stop() == 0)
     }
 
     @Test func checkNamesFileLineAndKeyOfABadConfig() throws {

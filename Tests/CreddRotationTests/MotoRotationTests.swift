@@ -1,5 +1,6 @@
 import CreddCore
 import CreddCredentialsFile
+import CreddPlatform
 import CreddRotation
 import CreddSTS
 import CreddTestSupport

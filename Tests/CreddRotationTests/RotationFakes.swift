@@ -1,6 +1,7 @@
 import CreddCore
 import CreddCredentialsFile
 @testable import CreddSTS
+import CreddTestSupport
 import Foundation
 import InMemoryLogging
 import Logging

@@ -1,5 +1,6 @@
 import CreddCore
 import CreddSTS
+import CreddTestSupport
 import Foundation
 import Logging
 import Synchronization

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import CreddSTS
 import CreddTestSupport
 import Foundation

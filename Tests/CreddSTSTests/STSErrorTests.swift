@@ -1,6 +1,7 @@
 import CreddCore
 import CreddSTS
 import CreddSigV4
+import CreddTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import Foundation
 
 /// A child process started with `posix_spawnp` and reaped with `waitpid` on its own pid.

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 
-@testable import CreddCore
+@testable import CreddPlatform
 
 @Suite("Scheduler slice")
 struct SchedulerSliceTests {

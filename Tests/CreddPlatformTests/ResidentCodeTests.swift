@@ -1,4 +1,4 @@
-@testable import CreddCore
+@testable import CreddPlatform
 import Glibc
 import Testing
 

@@ -1,4 +1,4 @@
-import CreddCore
+import CreddPlatform
 import Foundation
 import Testing
 

@@ -24,8 +24,7 @@ struct RealtimeTimerError: Error, Equatable, CustomStringConvertible {
 /// A one-shot `timerfd` on `CLOCK_REALTIME`, armed at an absolute deadline with
 /// `TFD_TIMER_CANCEL_ON_SET`: the kernel wakes it at the deadline, or early with `ECANCELED`
 /// when the wall clock is set, and a suspend is covered because the deadline is wall time.
-/// A thread of its own waits in `read()` on the descriptor, so waiting costs no CPU and needs
-/// no libdispatch (whose worker pool, once started, wakes every second for good).
+/// A thread of its own waits in `read()` on the descriptor, so waiting costs no CPU.
 final class RealtimeTimer: Sendable {
     private enum State {
         case armed

@@ -1,8 +1,6 @@
 import Foundation
 import Synchronization
 
-@testable import CreddCore
-
 /// The name of the calling thread, as `/proc/PID/task/*/comm` shows it.
 func currentThreadName() -> String {
     ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .newlines)
@@ -28,14 +26,4 @@ final class Flag: Sendable {
     private let value = Atomic<Bool>(false)
     func set() { value.store(true, ordering: .releasing) }
     var isSet: Bool { value.load(ordering: .acquiring) }
-}
-
-/// A way to start threads that succeeds `successes` times, then fails.
-func threadStarter(failingAfter successes: Int) -> @Sendable (@escaping @Sendable () -> Void) -> Bool {
-    let started = Recorder<Void>()
-    return { body in
-        started.append(())
-        guard started.all.count <= successes else { return false }
-        return detachThread(body)
-    }
 }
