@@ -1,5 +1,6 @@
 import CreddCore
 import CreddEndpoint
+import CreddPlatform
 import Glibc
 
 extension ContainerToken {
