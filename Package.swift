@@ -74,7 +74,7 @@ let package = Package(
             name: "CreddDaemon",
             dependencies: [
                 "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint", "CreddSystemd",
-                "CreddRotation", "CGlibcGNU",
+                "CreddRotation", "CreddSigV4", "CGlibcGNU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,7 +119,8 @@ let package = Package(
             name: "CreddDaemonTests",
             dependencies: [
                 "CreddDaemon", "CreddCLI", "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddRotation", "CreddSTS", "CreddTestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "CreddCredentialsFile",
+                .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
         .testTarget(

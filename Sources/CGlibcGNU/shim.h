@@ -51,4 +51,13 @@ static inline int credd_sched_setattr_self(unsigned int policy, int nice, unsign
     return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
 }
 
+// add_key(2) and keyctl(2): libkeyutils wraps them, but one small wrapper each spares a library.
+static inline long credd_add_key(const char *type, const char *description, const void *payload, unsigned long length, int keyring) {
+    return syscall(SYS_add_key, type, description, payload, length, keyring);
+}
+
+static inline long credd_keyctl(int operation, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5) {
+    return syscall(SYS_keyctl, operation, arg2, arg3, arg4, arg5);
+}
+
 #endif

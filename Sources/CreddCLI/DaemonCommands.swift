@@ -23,20 +23,22 @@ struct Run: AsyncParsableCommand {
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate the config and show the resolved profiles (never a secret).",
-        discussion: "Exit status: 0 when the config is valid, 1 when it has errors."
+        discussion: "Also warns about a credentials file others can read, helper programs that would not start and a listen address credd.socket does not serve. Exit status: 0 when the config is valid (warnings or not), 1 when it has errors."
     )
 
     @OptionGroup var options: ConfigOption
 
     func run() throws {
+        let environment = ProcessInfo.processInfo.environment
         let configuration: LoadedConfiguration
         do {
-            configuration = try ConfigLoader.load(explicitPath: options.config, environment: ProcessInfo.processInfo.environment)
+            configuration = try ConfigLoader.load(explicitPath: options.config, environment: environment)
         } catch {
             printError("credd: \(error)")
             throw ExitCode.failure
         }
-        print(ConfigCheckReport.render(configuration), terminator: "")
+        let warnings = ConfigWarning.all(for: configuration, environment: environment)
+        print(ConfigCheckReport.render(configuration, warnings: warnings), terminator: "")
         if !configuration.errors.isEmpty { throw ExitCode.failure }
     }
 }

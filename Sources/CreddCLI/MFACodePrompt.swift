@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreddCore
+import CreddPlatform
 import CreddDaemon
 import CreddRefresh
 import FoundationEssentials

@@ -4,8 +4,9 @@ import CreddCore
 /// free of secrets by construction: static keys appear only as the last four characters of
 /// the access key id, and external ids only as "set".
 public enum ConfigCheckReport {
-    /// The report for `configuration`, one line per fact, ending with a newline.
-    public static func render(_ configuration: LoadedConfiguration) -> String {
+    /// The report for `configuration`, one line per fact, ending with a newline. Each error
+    /// is a root cause; profiles that only wait for a broken one are listed apart, one line each.
+    public static func render(_ configuration: LoadedConfiguration, warnings: [ConfigWarning] = []) -> String {
         let settings = configuration.settings
         let listenHost = settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost
         var lines = [
@@ -24,12 +25,22 @@ public enum ConfigCheckReport {
             lines += describe(profile, in: configuration).map { "  \($0.label.padding(to: 10)) \($0.value)" }
         }
         lines.append("")
-        let errors = configuration.errors
-        if errors.isEmpty {
+        let causes = configuration.errors.filter { $0.waitsOn == nil }
+        let waiting = configuration.errors.filter { $0.waitsOn != nil }
+        if causes.isEmpty && waiting.isEmpty {
             lines.append("no errors")
         } else {
-            lines.append(errors.count == 1 ? "1 error:" : "\(errors.count) errors:")
-            lines += errors.map { "  \($0)" }
+            lines.append(causes.count == 1 ? "1 error:" : "\(causes.count) errors:")
+            lines += causes.map { "  \($0)" }
+        }
+        if !waiting.isEmpty {
+            lines.append(waiting.count == 1 ? "1 profile waits for them:" : "\(waiting.count) profiles wait for them:")
+            lines += waiting.map { "  \($0)" }
+        }
+        if !warnings.isEmpty {
+            lines.append("")
+            lines.append(warnings.count == 1 ? "1 warning:" : "\(warnings.count) warnings:")
+            lines += warnings.map { "  \($0)" }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -58,7 +69,7 @@ public enum ConfigCheckReport {
         rows.append(("source:", profile.sourceChain.joined(separator: " ← ") + " (\(root))"))
         rows.append(("sts:", profile.stsEndpoint.description))
         rows.append(("region:", profile.region ?? "none (from the environment, else global STS)"))
-        rows.append(("duration:", profile.durationSeconds.map { "\($0) s" } ?? "STS default"))
+        rows.append(("duration:", profile.durationSeconds.map { "\(ConfigDuration.describe(seconds: $0)) (\($0) s)" } ?? "STS default"))
         rows.append(("output:", profile.writeCredentials ? "[\(profile.credentialsSection)] in the credentials file" : "endpoint only"))
         let mfa: String
         if let serial = profile.mfaSerial {

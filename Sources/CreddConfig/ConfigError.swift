@@ -28,14 +28,18 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     public let key: String?
     /// What is wrong and what to do about it.
     public let message: String
+    /// Set when this is not a problem of its own: the profile only waits for `waitsOn`, the
+    /// broken profile at the root of its `source_profile` chain, whose error says what to fix.
+    public let waitsOn: String?
 
-    public init(file: String, line: Int? = nil, column: Int? = nil, profile: String? = nil, key: String? = nil, message: String) {
+    public init(file: String, line: Int? = nil, column: Int? = nil, profile: String? = nil, key: String? = nil, message: String, waitsOn: String? = nil) {
         self.file = file
         self.line = line
         self.column = column
         self.profile = profile
         self.key = key
         self.message = message
+        self.waitsOn = waitsOn
     }
 
     /// `file:line:column: [profile dev] key 'role_arn': message`, leaving out what is unknown.
@@ -47,7 +51,7 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         }
         var parts: [String] = location.isEmpty ? [] : [location + ":"]
         if let profile { parts.append("[profile \(profile)]") }
-        if let key { parts.append("key '\(key)':") }
+        if let key { parts.append("key \(ConfigValues.quoted(key)):") }
         parts.append(message)
         return parts.joined(separator: " ")
     }

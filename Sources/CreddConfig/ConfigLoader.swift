@@ -1,3 +1,4 @@
+import CreddCore
 import CreddINI
 
 /// Finds, reads and resolves credd's configuration (design.md §2).
@@ -64,7 +65,7 @@ public enum ConfigLoader {
                     profileSections.append((name, section))
                 }
             } else {
-                errors.append(ConfigError(file: file, line: section.headerLineNumber, message: "unknown section [\(section.name)]: credd reads [credd] and [profile NAME]\(sectionHint(section.name))"))
+                errors.append(ConfigError(file: file, line: section.headerLineNumber, message: "unknown section [\(Redaction.valuePrefix(section.name))]: credd reads [credd] and [profile NAME]\(sectionHint(section.name))"))
             }
         }
         for diagnostic in document.diagnostics {
@@ -132,7 +133,7 @@ public enum ConfigLoader {
                 errors.append(ConfigError(file: file, line: imdsProfile.line, key: "imds_profile", message: "profile '\(imdsProfile.name)' has errors (reported separately), so the IMDS endpoint names no role until they are fixed"))
             } else {
                 let suggestion = ConfigValues.suggestion(for: imdsProfile.name, among: profileSections.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
-                errors.append(ConfigError(file: file, line: imdsProfile.line, key: "imds_profile", message: "no [profile \(imdsProfile.name)] in this file\(suggestion)\(ConfigValues.inlineCommentHint(imdsProfile.name))"))
+                errors.append(ConfigError(file: file, line: imdsProfile.line, key: "imds_profile", message: "no [profile \(Redaction.valuePrefix(imdsProfile.name))] in this file\(suggestion)\(ConfigValues.inlineCommentHint(imdsProfile.name))"))
             }
         }
 
@@ -188,10 +189,10 @@ public enum ConfigLoader {
         let bare = name.trimmingSpacesAndTabs()
         let words = bare.split(whereSeparator: { $0 == " " || $0 == "\t" })
         if words.count == 2, ConfigValues.editDistance(String(words[0]), "profile") <= 2 {
-            return "; did you mean [profile \(words[1])]?"
+            return "; did you mean [profile \(Redaction.valuePrefix(String(words[1])))]?"
         }
         if ConfigValues.editDistance(bare, "credd") <= 2 { return "; did you mean [credd]?" }
-        return words.count == 1 ? "; did you mean [profile \(bare)]?" : ""
+        return words.count == 1 ? "; did you mean [profile \(Redaction.valuePrefix(bare))]?" : ""
     }
 
     static func directory(of path: String) -> String {

@@ -1,3 +1,4 @@
+import CreddCore
 import FoundationEssentials
 
 /// Validation of individual config values, following what AWS accepts. Each check returns the
@@ -86,11 +87,11 @@ enum ConfigValues {
             portText = value[value.index(after: colon)...]
             if host.contains(":") { return .failure(ValueProblem("write an IPv6 address in brackets: [::1]:PORT")) }
             guard isIPv4Loopback(host) else {
-                return .failure(ValueProblem("'\(host)' is not a loopback address; credd serves credentials on 127.0.0.0/8 or [::1] only"))
+                return .failure(ValueProblem("\(quoted(String(host))) is not a loopback address; credd serves credentials on 127.0.0.0/8 or [::1] only"))
             }
         }
         guard portText.allSatisfy(\.isASCII), let port = Int(portText), (1...65535).contains(port) else {
-            return .failure(ValueProblem("'\(portText)' is not a port number (1-65535)"))
+            return .failure(ValueProblem("\(quoted(String(portText))) is not a port number (1-65535)"))
         }
         return .success((String(host), port))
     }
@@ -111,7 +112,7 @@ enum ConfigValues {
         guard let components = URLComponents(string: value), let scheme = components.scheme?.lowercased(),
               let host = components.host, !host.isEmpty, let url = components.url
         else {
-            return .failure(ValueProblem("'\(value)' is not a URL such as https://sts.eu-west-1.amazonaws.com"))
+            return .failure(ValueProblem("\(quoted(value)) is not a URL such as https://sts.eu-west-1.amazonaws.com"))
         }
         switch scheme {
         case "https":
@@ -123,8 +124,14 @@ enum ConfigValues {
             }
             return .success(url)
         default:
-            return .failure(ValueProblem("'\(value)' must start with https://"))
+            return .failure(ValueProblem("\(quoted(value)) must start with https://"))
         }
+    }
+
+    /// A value as an error message quotes it: a short, redacted prefix in quotes, so a secret
+    /// pasted into the wrong key is not echoed and a huge value does not become a huge message.
+    static func quoted(_ value: String) -> String {
+        "'\(Redaction.valuePrefix(value))'"
     }
 
     /// A hint for values that look like they carry an inline comment, which botocore (and so
@@ -199,6 +206,8 @@ struct ASCIIClass: Sendable {
     static let sessionName = ASCIIClass("A-Za-z0-9_+=,.@-")
     static let externalId = ASCIIClass("A-Za-z0-9_+=,.@:/-")
     static let profileName = ASCIIClass("A-Za-z0-9_/.%@-")
+    /// Characters a shell word needs no quotes for.
+    static let shellPlain = ASCIIClass("A-Za-z0-9_/.,:@%+=-")
 }
 
 /// Why a value was rejected, in words for the user.

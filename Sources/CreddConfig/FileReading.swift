@@ -9,10 +9,11 @@ public enum FileReadResult: Sendable, Hashable {
     case missing
 }
 
-/// A file that exists but could not be read; `reason` is the system's explanation.
+/// A file that exists but could not be read, or is not a regular file.
 public struct FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
     public let path: String
-    /// The system's explanation, e.g. "Permission denied".
+    /// The system's explanation ("Permission denied"), or what is there instead of a file
+    /// ("is a FIFO, not a regular file").
     public let reason: String
 
     public init(path: String, reason: String) {
@@ -27,6 +28,8 @@ public struct FileReadError: Error, Sendable, Hashable, CustomStringConvertible 
 public protocol FileReading: Sendable {
     /// The bytes at `path`, or `.missing`; throws when something is there but cannot be read.
     func read(_ path: String) throws(FileReadError) -> FileReadResult
+    /// The names of the entries of directory `path`; empty when there is no such directory.
+    func entries(ofDirectory path: String) -> [String]
 }
 
 /// Reads from the real file system.
@@ -34,22 +37,34 @@ public struct SystemFileReader: FileReading {
     public init() {}
 
     /// Opens and reads the whole file; a missing file or directory component is `.missing`.
+    /// Anything but a regular file (a FIFO, a directory, a device) is refused without blocking.
     public func read(_ path: String) throws(FileReadError) -> FileReadResult {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { return .missing }
-            throw FileReadError(path: path, reason: Self.describe(code))
+        let descriptor: Int32
+        switch openRegularFile(path) {
+        case let .success(opened):
+            descriptor = opened
+        case let .failure(.system(code)) where code == ENOENT || code == ENOTDIR:
+            return .missing
+        case let .failure(failure):
+            throw FileReadError(path: path, reason: failure.reason)
         }
         defer { close(descriptor) }
-        var status = stat()
-        if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
-            throw FileReadError(path: path, reason: "is a directory")
-        }
         switch readToEnd(descriptor) {
         case let .success(bytes): return .contents(bytes)
         case let .failure(failure): throw FileReadError(path: path, reason: Self.describe(failure.errno))
         }
+    }
+
+    /// The names in `path`, `.` and `..` left out; empty when it cannot be listed.
+    public func entries(ofDirectory path: String) -> [String] {
+        guard let directory = opendir(path) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     private static func describe(_ code: Int32) -> String {
@@ -78,5 +93,11 @@ public struct InMemoryFileReader: FileReading {
     public func read(_ path: String) throws(FileReadError) -> FileReadResult {
         if let reason = unreadable[path] { throw FileReadError(path: path, reason: reason) }
         return files[path].map(FileReadResult.contents) ?? .missing
+    }
+
+    /// The names of stored files directly inside `path`.
+    public func entries(ofDirectory path: String) -> [String] {
+        let prefix = path.hasSuffix("/") ? path : path + "/"
+        return files.keys.filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") }.map { String($0.dropFirst(prefix.count)) }
     }
 }

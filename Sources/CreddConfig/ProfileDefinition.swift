@@ -85,7 +85,7 @@ struct ProfileDefinition: Sendable {
         func checked(_ key: String, _ isValid: (String) -> Bool, _ expectation: String) -> INISection.Entry? {
             guard let entry = values[key] else { return nil }
             guard isValid(entry.value) else {
-                fail(entry, key: key, "'\(entry.value)' is not valid: expected \(expectation)")
+                fail(entry, key: key, "\(ConfigValues.quoted(entry.value)) is not valid: expected \(expectation)")
                 return nil
             }
             return entry
@@ -123,10 +123,15 @@ struct ProfileDefinition: Sendable {
         if let entry = values["duration_seconds"] {
             let range = isAssumeRole ? 900...43200 : 900...129_600
             let call = isAssumeRole ? "AssumeRole" : "GetSessionToken"
-            if let seconds = Int(entry.value), range.contains(seconds) {
-                duration = Located(value: seconds, line: entry.lineNumber)
+            let limits = "\(call) accepts \(range.lowerBound) to \(range.upperBound) seconds (\(ConfigDuration.describe(seconds: range.lowerBound)) to \(ConfigDuration.describe(seconds: range.upperBound)))"
+            if let seconds = ConfigDuration.seconds(parsing: entry.value) {
+                if range.contains(seconds) {
+                    duration = Located(value: seconds, line: entry.lineNumber)
+                } else {
+                    fail(entry, key: "duration_seconds", "\(ConfigValues.quoted(entry.value)) is out of range: \(limits)")
+                }
             } else {
-                fail(entry, key: "duration_seconds", "'\(entry.value)' is out of range: \(call) accepts \(range.lowerBound) to \(range.upperBound) seconds")
+                fail(entry, key: "duration_seconds", "\(ConfigValues.quoted(entry.value)) is not valid: expected \(ConfigDuration.syntax); \(limits)")
             }
         }
 
@@ -143,7 +148,7 @@ struct ProfileDefinition: Sendable {
             if let flag = ConfigValues.parseBoolean(entry.value) {
                 writeCredentials = flag
             } else {
-                fail(entry, key: "write_credentials", "'\(entry.value)' is not a boolean: use true or false")
+                fail(entry, key: "write_credentials", "\(ConfigValues.quoted(entry.value)) is not a boolean: use true or false")
             }
         }
 
@@ -152,7 +157,7 @@ struct ProfileDefinition: Sendable {
             if ConfigValues.isProfileName(entry.value) {
                 credentialsSection = Located(value: entry.value, line: entry.lineNumber)
             } else {
-                fail(entry, key: "credentials_section", "'\(entry.value)' is not a usable profile name: letters, digits and _ - / . % @ only")
+                fail(entry, key: "credentials_section", "\(ConfigValues.quoted(entry.value)) is not a usable profile name: letters, digits and _ - / . % @ only")
             }
         }
 
@@ -162,7 +167,7 @@ struct ProfileDefinition: Sendable {
             if let interval = RotationInterval(parsing: entry.value) {
                 rotateAfter = interval
             } else {
-                fail(entry, key: "rotate_after", "'\(entry.value)' is not valid: expected \(RotationInterval.syntax)")
+                fail(entry, key: "rotate_after", "\(ConfigValues.quoted(entry.value)) is not valid: expected \(RotationInterval.syntax)")
             }
         }
 

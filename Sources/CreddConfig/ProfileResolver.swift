@@ -17,7 +17,9 @@ struct ProfileResolver {
     private(set) var ordered: [ManagedProfile] = []
     private(set) var errors: [ConfigError] = []
     private var resolved: [String: ManagedProfile] = [:]
-    private var failed: Set<String> = []
+    /// Each failed profile and the profile whose own error is the root cause (itself, a cycle's
+    /// reported member, or the broken profile down its source chain).
+    private var failed: [String: String] = [:]
 
     init(configFile: String, definitions: [String: ProfileDefinition], managedNames: Set<String>, shared: AWSSharedFiles, outputSections: [String: String], endpoints: STSEndpointResolver) {
         self.configFile = configFile
@@ -33,14 +35,15 @@ struct ProfileResolver {
         for name in names { _ = resolve(name, visiting: []) }
     }
 
-    private mutating func fail(_ definition: ProfileDefinition, line: Int? = nil, key: String? = "source_profile", _ message: String) {
-        guard failed.insert(definition.name).inserted else { return }
-        errors.append(ConfigError(file: configFile, line: line ?? definition.sourceProfile.line, profile: definition.name, key: key, message: message))
+    private mutating func fail(_ definition: ProfileDefinition, line: Int? = nil, key: String? = "source_profile", _ message: String, waitsOn: String? = nil) {
+        guard failed[definition.name] == nil else { return }
+        failed[definition.name] = waitsOn ?? definition.name
+        errors.append(ConfigError(file: configFile, line: line ?? definition.sourceProfile.line, profile: definition.name, key: key, message: message, waitsOn: waitsOn))
     }
 
     private mutating func resolve(_ name: String, visiting: [String]) -> ManagedProfile? {
         if let done = resolved[name] { return done }
-        guard !failed.contains(name), let definition = definitions[name] else { return nil }
+        guard failed[name] == nil, let definition = definitions[name] else { return nil }
         let sourceName = definition.sourceProfile.value
 
         let source: ManagedProfile.Source
@@ -52,7 +55,10 @@ struct ProfileResolver {
                 return nil
             }
             guard let sourceProfile = resolve(sourceName, visiting: path) else {
-                fail(definition, "source profile '\(sourceName)' has errors (reported separately); this profile waits for them to be fixed")
+                // One line naming the root cause, not a cascade of "has errors" down the chain.
+                let root = failed[sourceName] ?? sourceName
+                let via = root == sourceName ? "" : " (through '\(sourceName)')"
+                fail(definition, "waits for profile '\(root)'\(via), whose error is reported on its own line", waitsOn: root)
                 return nil
             }
             guard let checked = checkManagedSource(definition, source: sourceProfile) else { return nil }
@@ -84,14 +90,19 @@ struct ProfileResolver {
         return profile
     }
 
+    /// Reports a cycle once, on its member that comes first in the file; the other members
+    /// wait for that one.
     private mutating func failCycle(_ cycle: [String]) {
-        let description = cycle.joined(separator: " → ")
-        for member in Set(cycle) {
-            guard let definition = definitions[member] else { continue }
-            let message = cycle.count == 2
-                ? "source_profile names the profile itself; a managed profile needs another profile as its source"
-                : "source_profile forms a cycle: \(description)"
-            fail(definition, message)
+        let members = Array(cycle.dropLast())
+        let ordered = members.compactMap { definitions[$0] }.sorted { $0.location.line < $1.location.line }
+        guard let reported = ordered.first, let start = members.firstIndex(of: reported.name) else { return }
+        let rotated = Array(members[start...] + members[..<start]) + [reported.name]
+        let message = members.count == 1
+            ? "source_profile names the profile itself; a managed profile needs another profile as its source"
+            : "source_profile forms a cycle: \(rotated.joined(separator: " → ")); name a profile outside the cycle in one of them"
+        fail(reported, message)
+        for member in ordered.dropFirst() {
+            fail(member, "is in the source_profile cycle reported on profile '\(reported.name)'", waitsOn: reported.name)
         }
     }
 
@@ -116,7 +127,9 @@ struct ProfileResolver {
             return nil
         }
         guard let profile = shared.profile(named: sourceName) else {
-            var message = "source profile '\(sourceName)' not found: no [profile \(sourceName)] in \(configFile), no [\(sourceName)] in \(shared.credentialsPath), no [profile \(sourceName)] in \(shared.configPath)"
+            // A name found nowhere may be a pasted secret: quote only a redacted prefix.
+            let shown = Redaction.valuePrefix(sourceName)
+            var message = "source profile '\(shown)' not found: no [profile \(shown)] in \(configFile), no [\(shown)] in \(shared.credentialsPath), no [profile \(shown)] in \(shared.configPath)"
             let candidates = managedNames.union(shared.profileNames)
             if let suggestion = ConfigValues.suggestion(for: sourceName, among: candidates) { message += "; did you mean '\(suggestion)'?" }
             for (file, reason) in shared.unreadable.sorted(by: { $0.key < $1.key }) { message += " (\(file) could not be read: \(reason))" }

@@ -40,7 +40,7 @@ struct STSEndpointResolver: Sendable {
             if ConfigValues.isRegion(value) {
                 region = value
             } else {
-                errors.append(ConfigError(file: "environment", key: name, message: "'\(value)' is not a region name such as eu-west-1; ignoring it"))
+                errors.append(ConfigError(file: "environment", key: name, message: "\(ConfigValues.quoted(value)) is not a region name such as eu-west-1; ignoring it"))
             }
         }
         environmentRegion = region

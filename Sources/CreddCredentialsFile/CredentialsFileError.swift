@@ -27,6 +27,12 @@ public struct CredentialsFileError: Error, Sendable, Hashable, CustomStringConve
         case changedDuringWrite
         /// The path is a chain of symlinks that does not end.
         case symlinkLoop
+        /// A FIFO, a directory, a device or a socket is where the file should be: credd never
+        /// opens one (a FIFO would block it) nor replaces it.
+        case notRegularFile
+        /// The file (usually reached through a symlink) belongs to another user: replacing it
+        /// would take it from them.
+        case ownedByAnotherUser
         /// Key rotation: the section, or its `aws_access_key_id` / `aws_secret_access_key`, is not there.
         case sourceKeysMissing
         /// Key rotation: the section holds session credentials or is credd's own, not long-term keys.

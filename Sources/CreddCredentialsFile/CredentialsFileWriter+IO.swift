@@ -1,5 +1,7 @@
+import CreddCore
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// The system calls whose failures tests need to simulate (a full disk, a failing fsync), which
 /// running as root or on an ordinary file system cannot produce on demand.
@@ -32,6 +34,17 @@ extension CredentialsFileWriter {
         throw CredentialsFileError(reason: .symlinkLoop, file: start, message: "too many levels of symlinks; point the link at a real file")
     }
 
+    /// Refuses to replace a file that belongs to another user, typically one a symlink leads
+    /// to: the rename would make it the user's, mode 0600, and lock its owner out.
+    func requireOwnTarget(_ target: String, linkedFrom start: String) throws(CredentialsFileError) {
+        var status = stat()
+        guard lstat(target, &status) == 0 else { return }
+        let user = geteuid()
+        guard status.st_uid != user else { return }
+        let through = target == start ? "" : " (\(start) is a symlink to it)"
+        throw CredentialsFileError(reason: .ownedByAnotherUser, file: target, message: "belongs to uid \(status.st_uid), not to credd's user (uid \(user))\(through); credd will not replace another user's file: point the link at a file of your own, or set credentials_file; nothing was written")
+    }
+
     /// Creates missing parent directories with mode 0700 (`~/.aws` holds secrets).
     func ensureDirectory(_ directory: String, for target: String) throws(CredentialsFileError) {
         var status = stat()
@@ -52,8 +65,12 @@ extension CredentialsFileWriter {
     /// Returns the lock's descriptor; closing it releases the lock.
     func acquireLock(for target: String) throws(CredentialsFileError) -> Int32 {
         let lockPath = target + ".lock"
-        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        if descriptor < 0 { throw systemError(.lockFailed, file: lockPath, errno, "cannot open the lock file") }
+        let descriptor: Int32
+        switch openRegularFile(lockPath, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600) {
+        case let .success(opened): descriptor = opened
+        case let .failure(.system(code)): throw systemError(.lockFailed, file: lockPath, code, "cannot open the lock file")
+        case let .failure(failure): throw notRegularFile(lockPath, failure)
+        }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: configuration.lockTimeout)
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
@@ -84,6 +101,7 @@ extension CredentialsFileWriter {
         _ target: String, directory: String,
         _ edit: (_ original: [UInt8]?) throws(CredentialsFileError) -> (bytes: [UInt8]?, outcome: Outcome)
     ) throws(CredentialsFileError) -> Outcome {
+        try requireOwnTarget(target, linkedFrom: path)
         let lock = try acquireLock(for: target)
         defer { close(lock) }
         var attempt = 1
@@ -101,12 +119,14 @@ extension CredentialsFileWriter {
     }
 
     /// The file's bytes, or `nil` when it does not exist yet.
+    /// Anything but a regular file is refused without blocking (a FIFO would hang the open).
     func readFile(_ target: String) throws(CredentialsFileError) -> [UInt8]? {
-        let descriptor = open(target, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 {
-            let code = errno
-            if code == ENOENT { return nil }
-            throw systemError(.unreadable, file: target, code, "cannot read the credentials file; nothing was written")
+        let descriptor: Int32
+        switch openRegularFile(target) {
+        case let .success(opened): descriptor = opened
+        case .failure(.system(ENOENT)): return nil
+        case let .failure(.system(code)): throw systemError(.unreadable, file: target, code, "cannot read the credentials file; nothing was written")
+        case let .failure(failure): throw notRegularFile(target, failure)
         }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
@@ -125,18 +145,19 @@ extension CredentialsFileWriter {
         }
     }
 
-    /// Temp file beside the target (0600, `O_EXCL`), write, fsync, rename, fsync the directory.
-    /// On any failure before the rename the temp file is removed and the target is untouched.
-    /// The rename happens only while the target still holds `original` (`nil`: still absent).
+    /// Temp file beside the target (0600, `O_EXCL`, a name no one can predict), write, fsync,
+    /// rename, fsync the directory. On any failure before the rename the temp file is removed
+    /// and the target is untouched. The rename happens only while the target still holds
+    /// `original` (`nil`: still absent).
     func writeAtomically(_ bytes: [UInt8], to target: String, directory: String, replacing original: [UInt8]?) throws(CredentialsFileError) {
         let base = target.lastIndex(of: "/").map { String(target[target.index(after: $0)...]) } ?? target
-        let temporaryPrefix = ".\(base).credd-"
-        removeStaleTemporaryFiles(in: directory, prefix: temporaryPrefix)
-        let temporary = "\(directory)/\(temporaryPrefix)\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).tmp"
+        TemporaryFiles.removeLeftovers()
+        let temporary = "\(directory)/.\(base).credd-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         if descriptor < 0 { throw systemError(.writeFailed, file: target, errno, "cannot create a temporary file in \(directory); nothing was written") }
+        TemporaryFiles.created(temporary, descriptor: descriptor)
         var renamed = false
-        defer { if !renamed { unlink(temporary) } }
+        defer { if !renamed { TemporaryFiles.remove(temporary) } }
         do throws(CredentialsFileError) {
             // The umask may only remove bits, but make the mode exact anyway.
             if fchmod(descriptor, 0o600) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot set mode 0600 on the temporary file") }
@@ -162,6 +183,7 @@ extension CredentialsFileWriter {
         }
         if rename(temporary, target) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot replace the file; nothing was written") }
         renamed = true
+        TemporaryFiles.renamed(temporary)
         // Make the rename itself durable; the new content is already complete either way.
         let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryDescriptor >= 0 {
@@ -170,13 +192,8 @@ extension CredentialsFileWriter {
         }
     }
 
-    /// Deletes temp files a writer killed mid-write left behind: they hold secrets. Called with
-    /// the lock held, so no live writer owns one.
-    private func removeStaleTemporaryFiles(in directory: String, prefix: String) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
-            unlink(directory + "/" + name)
-        }
+    func notRegularFile(_ path: String, _ failure: RegularFileOpenFailure) -> CredentialsFileError {
+        CredentialsFileError(reason: .notRegularFile, file: path, message: "\(failure.reason); credd reads and replaces only regular files: move it away or set credentials_file; nothing was written")
     }
 
     func systemError(_ reason: CredentialsFileError.Reason, file: String, _ code: Int32, _ message: String) -> CredentialsFileError {
@@ -186,5 +203,61 @@ extension CredentialsFileWriter {
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// The temp files this process created and has not yet renamed or removed. Only these are ever
+/// deleted: a file in `~/.aws` that merely looks like a credd temp file may be the user's.
+enum TemporaryFiles {
+    /// The file credd created at a path, held open by a descriptor of its own so that its
+    /// inode number cannot be reused: a file someone puts in its place never matches.
+    private struct Created {
+        let descriptor: Int32
+        let device: UInt64
+        let inode: UInt64
+
+        func isStill(at path: String) -> Bool {
+            var status = stat()
+            return lstat(path, &status) == 0 && UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
+        }
+    }
+
+    private struct Registry {
+        /// Being written.
+        var pending: [String: Created] = [:]
+        /// Created by this process, whose removal failed; retried before the next write.
+        var leftovers: [String: Created] = [:]
+    }
+
+    private static let registry = Mutex(Registry())
+
+    static func created(_ path: String, descriptor: Int32) {
+        var status = stat()
+        let held = dup(descriptor)
+        guard held >= 0, fcntl(held, F_SETFD, FD_CLOEXEC) == 0, fstat(held, &status) == 0 else {
+            if held >= 0 { close(held) }
+            return
+        }
+        let file = Created(descriptor: held, device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+        registry.withLock { $0.pending[path] = file }
+    }
+
+    static func renamed(_ path: String) {
+        if let file = registry.withLock({ $0.pending.removeValue(forKey: path) }) { close(file.descriptor) }
+    }
+
+    /// Unlinks `path` if it is still the file this process created there.
+    static func remove(_ path: String) {
+        guard let file = registry.withLock({ $0.pending.removeValue(forKey: path) ?? $0.leftovers.removeValue(forKey: path) }) else { return }
+        if file.isStill(at: path), unlink(path) != 0 {
+            registry.withLock { $0.leftovers[path] = file }
+            return
+        }
+        close(file.descriptor)
+    }
+
+    /// Retries the removals that failed earlier in this process.
+    static func removeLeftovers() {
+        for path in registry.withLock({ Array($0.leftovers.keys) }) { remove(path) }
     }
 }

@@ -27,7 +27,10 @@ public struct CredentialsFileWriter: Sendable {
     }
 
     /// The keys of a managed section, in the order credd writes them.
-    static let managedKeys = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "x_security_token_expires"]
+    static let managedKeys = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "x_security_token_expires", identityKey]
+    /// The key that carries the profile identity a session was issued for. AWS tools ignore
+    /// keys they do not know, as they ignore `x_security_token_expires`.
+    public static let identityKey = "x_credd_identity"
 
     /// The credentials file as configured; symlinks are followed on every write.
     public let path: String
@@ -98,8 +101,9 @@ public struct CredentialsFileWriter: Sendable {
             }
             document.removeSection(named: name)
             return .removed
-        case let .write(_, credentials):
-            let values = try managedValues(credentials, file: file, section: name, now: now)
+        case let .write(_, credentials, identity):
+            var values = try managedValues(credentials, file: file, section: name, now: now)
+            if let identity { values.append((Self.identityKey, identity)) }
             do {
                 guard headerLine != nil else {
                     try document.appendSection(name, comments: [CreddManagedSection.marker], entries: values)

@@ -2,15 +2,17 @@ import CreddCore
 
 /// One change to a credd-managed section of the credentials file.
 public enum SectionUpdate: Sendable, Hashable {
-    /// Create the section, or replace the credentials in a section credd owns.
-    case write(section: String, credentials: AWSCredentials)
+    /// Create the section, or replace the credentials in a section credd owns. `identity` is
+    /// the digest of the profile definition the session was issued for, written beside it so
+    /// that a later start adopts the session only for that definition.
+    case write(section: String, credentials: AWSCredentials, identity: String? = nil)
     /// Delete a section credd owns (its profile left the config).
     case remove(section: String)
 
     /// The section the update concerns.
     public var section: String {
         switch self {
-        case let .write(section, _), let .remove(section): return section
+        case let .write(section, _, _), let .remove(section): return section
         }
     }
 }

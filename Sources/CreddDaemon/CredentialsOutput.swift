@@ -50,11 +50,16 @@ final class CredentialsOutput: CredentialSink {
 
     func apply(_ batch: [CredentialUpdate]) async {
         var updates: [PendingUpdate] = []
+        let configuration = profiles.configuration
+        // The keys as loaded, not as scheduled rotation counts them: a later start compares
+        // with what it loads.
+        let identities = ProfileIdentity.digests(of: configuration.profiles)
         for update in batch {
             guard case let .published(name, credentials) = update,
-                let profile = profiles.profile(named: name), profile.writeCredentials
+                let profile = configuration.profile(named: name), profile.writeCredentials
             else { continue }
-            updates.append(PendingUpdate(profile: name, update: .write(section: profile.credentialsSection, credentials: credentials)))
+            updates.append(PendingUpdate(profile: name, update: .write(
+                section: profile.credentialsSection, credentials: credentials, identity: identities[name])))
         }
         guard !updates.isEmpty else { return }
         await write(updates)

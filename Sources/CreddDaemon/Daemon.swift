@@ -57,13 +57,19 @@ public enum Daemon {
         let transport = HTTPClientSTSTransport()
         let output = CredentialsOutput(profiles: directory, wallClock: wallClock, logger: logger)
         let served = EngineCredentialSource(profiles: directory, wallClock: wallClock)
+        let keyring = SessionKeyring(scope: configuration.settings.configFile, profiles: directory, wallClock: wallClock, logger: logger)
+        let specs = ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys())
         let engine = RefreshEngine(
-            profiles: ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys()),
+            profiles: specs,
             renewer: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger),
-            sink: CredentialSinks(sinks: [served, output]),
+            sink: CredentialSinks(sinks: [served, output, keyring]),
             wallClock: wallClock,
             logger: logger
         )
+        // Before the first pass: adopted profiles are served at once, and dependents renew
+        // with an adopted source session instead of waiting for it.
+        await SessionAdoption.adopt(
+            into: engine, specs: specs, configuration: configuration, keyring: keyring, wallClock: wallClock, logger: logger)
         let settings = configuration.settings
         let codeRelease = CodeRelease(quietPeriod: .seconds(3), clock: ContinuousClock(), logger: logger)
         let endpoint = CredentialEndpoint(

@@ -95,6 +95,10 @@ actor DaemonRuntime: RotationObserver {
         }
         profiles.replace(with: kept, errors: loaded.errors.map(\.description))
         await engine.update(profiles: ProfileSpecs.make(kept.profiles, rotatedKeys: profiles.rotatedKeys))
+        // A session whose profile moved between the file and the keyring (write_credentials
+        // edited) stays in service; written where it now belongs, a restart still adopts it.
+        let moved = kept.profiles.filter { previous.profile(named: $0.name).map(\.writeCredentials) == !$0.writeCredentials }
+        await engine.republish(moved.map(\.name))
         await rotation.update(RotationPlan(kept))
         await output.removeOrphanedSections(keeping: broken)
         logger.info("config reloaded", metadata: ["credd.profiles": "\(kept.profiles.count)"])
@@ -111,6 +115,10 @@ actor DaemonRuntime: RotationObserver {
     func didRotate(section: String, fileHolds: String) async {
         profiles.finishRotation(section: section, fileHolds: fileHolds)
         await reload()
+        // The sessions in service stay; written again, they carry the new key's identity, so
+        // that a restart still adopts them.
+        let rotated = profiles.configuration.profiles.filter { $0.sourceChain.last == section }.map(\.name)
+        await engine.republish(rotated)
         let stuck = RotationPlan.profilesToRetry(afterRotating: section, statuses: await engine.statuses(), in: profiles.configuration)
         if !stuck.isEmpty {
             logger.info("renewing profiles that failed while their keys were rotated", metadata: ["credd.profiles": "\(stuck.joined(separator: ","))"])

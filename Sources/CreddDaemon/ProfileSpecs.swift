@@ -5,7 +5,11 @@ import CreddRefresh
 /// Maps resolved config profiles onto what the refresh engine schedules.
 enum ProfileSpecs {
     static func make(_ profiles: [ManagedProfile], rotatedKeys: RotatedKeys) -> [ProfileSpec] {
-        profiles.map { profile in
+        let identities = ProfileIdentity.digests(of: profiles) { profile, credentials in
+            guard let section = profile.sourceChain.last else { return credentials }
+            return rotatedKeys.fingerprintKeys(section: section, holding: credentials)
+        }
+        return profiles.map { profile in
             let managedSource: String?
             if case let .managed(name) = profile.source { managedSource = name } else { managedSource = nil }
             return ProfileSpec(
@@ -13,6 +17,7 @@ enum ProfileSpecs {
                 sourceProfile: managedSource,
                 requiresMFACode: profile.mfaSerial != nil,
                 hasMFAProcess: profile.mfaProcess != nil,
+                identity: identities[profile.name] ?? profile.name,
                 fingerprint: fingerprint(profile, rotatedKeys: rotatedKeys)
             )
         }

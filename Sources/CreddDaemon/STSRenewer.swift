@@ -44,6 +44,12 @@ final class STSRenewer: CredentialRenewer {
                 return try await client.assumeRole(credentials: caller, request).credentials
             }
         } catch {
+            // Signed with a managed session, an unknown key id means that session was revoked
+            // or is not what credd believed: the source renews (design: never keep a session STS
+            // rejects), rather than this profile waiting for a config change.
+            if case .managed = profile.source, error.code == "InvalidClientTokenId" {
+                throw RefreshFailure(disposition: .sourceExpired, message: error.description)
+            }
             throw error.refreshFailure
         }
     }

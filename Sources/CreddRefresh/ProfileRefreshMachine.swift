@@ -9,6 +9,9 @@ public struct ProfileRefreshMachine: Sendable {
     public struct Session: Sendable, Hashable {
         public let credentials: AWSCredentials
         public let obtainedAt: Date
+        /// Taken over from an earlier run (`adopt`) rather than renewed here: STS has not vouched
+        /// for it in this run, so a rejection drops it at once.
+        public let adopted: Bool
     }
 
     /// A failed renewal waiting to be retried.
@@ -31,6 +34,11 @@ public struct ProfileRefreshMachine: Sendable {
         public var failedAttempts: Int
         /// The configuration changed while in flight: renew again once this attempt ends.
         public var renewAgain: Bool
+        /// Consecutive attempts that ended in `error` before this one; drives the slow retries.
+        public var errorRetries: Int = 0
+        /// Settings changed while in flight: should this attempt fail, the new settings get
+        /// their own try at once (the edit may be the fix); a success stands.
+        public var retryIfFailed = false
     }
 
     public enum State: Sendable, Hashable {
@@ -45,8 +53,9 @@ public struct ProfileRefreshMachine: Sendable {
         case needsMFA(RefreshFailure?)
         /// Waiting to retry after the credentials in service expired.
         case expired(Retry)
-        /// Waiting for a change; credentials may still be in service until they expire.
-        case error(RefreshFailure)
+        /// Waiting for a change, retried on a slow schedule (users fix such errors on the AWS
+        /// side); credentials may still be in service until they expire.
+        case error(Retry)
     }
 
     public enum Event: Sendable, Hashable {
@@ -58,12 +67,21 @@ public struct ProfileRefreshMachine: Sendable {
         case sourceUnavailable(RefreshFailure)
         /// The managed source profile obtained new credentials.
         case sourceRenewed
-        /// A dependent's renewal was refused because these credentials expired upstream.
+        /// A dependent's renewal was refused because these credentials expired upstream (or STS
+        /// did not recognise them).
         case dependentReportedExpiry
         /// `credd refresh`.
         case manualRefresh
-        /// The profile's configuration changed.
+        /// A session obtained earlier (by a previous run of the daemon) that is still valid and
+        /// was issued for this profile's identity: serve it and schedule its renewal as if it had
+        /// just been renewed at `obtainedAt`.
+        case adopt(AWSCredentials, obtainedAt: Date)
+        /// The profile's identity changed (source, `mfa_serial`, role, external id): the session
+        /// in service belongs to the old definition, so it leaves service and the profile renews.
         case configurationChanged(ProfileSpec)
+        /// Settings that do not change whose session this is changed (duration, region,
+        /// `mfa_process`, …): the session stays; they apply from the next renewal.
+        case settingsChanged(ProfileSpec)
         /// `credd login` supplied a code.
         case mfaCodeReceived
     }
@@ -112,9 +130,9 @@ public struct ProfileRefreshMachine: Sendable {
             return .distantPast
         case .fresh(let renewAt):
             return earliest(renewAt, expiry)
-        case .retrying(let retry), .expired(let retry):
+        case .retrying(let retry), .expired(let retry), .error(let retry):
             return earliest(retry.retryAt, expiry)
-        case .refreshing, .needsMFA, .error:
+        case .refreshing, .needsMFA:
             return expiry
         }
     }
@@ -124,9 +142,9 @@ public struct ProfileRefreshMachine: Sendable {
         switch state {
         case .fresh(let renewAt):
             return renewAt
-        case .retrying(let retry), .expired(let retry):
+        case .retrying(let retry), .expired(let retry), .error(let retry):
             return retry.retryAt
-        case .pending, .refreshing, .needsMFA, .error:
+        case .pending, .refreshing, .needsMFA:
             return nil
         }
     }
@@ -166,12 +184,16 @@ public struct ProfileRefreshMachine: Sendable {
             actions += handleSourceRenewed()
         case .dependentReportedExpiry:
             actions += handleDependentReportedExpiry(now: now)
+        case .adopt(let credentials, let obtainedAt):
+            actions += handleAdoption(credentials, obtainedAt: obtainedAt, now: now, random: &random)
         case .manualRefresh:
             actions += renewOnRequest()
         case .configurationChanged(let spec):
-            requiresMFACode = spec.requiresMFACode
-            waitsForInteractiveMFA = spec.waitsForInteractiveMFA
-            actions += handleConfigurationChange()
+            adoptSettings(of: spec)
+            actions += handleIdentityChange()
+        case .settingsChanged(let spec):
+            adoptSettings(of: spec)
+            actions += handleSettingsChange()
         case .mfaCodeReceived:
             actions += handleMFACode()
         }
@@ -204,7 +226,10 @@ public struct ProfileRefreshMachine: Sendable {
         case .retrying(let retry), .expired(let retry):
             guard let retryAt = retry.retryAt, retryAt <= now else { return [] }
             return beginRenewal(failedAttempts: retry.failedAttempts)
-        case .refreshing, .needsMFA, .error:
+        case .error(let retry):
+            guard let retryAt = retry.retryAt, retryAt <= now else { return [] }
+            return beginRenewal(failedAttempts: 0, errorRetries: retry.failedAttempts)
+        case .refreshing, .needsMFA:
             return []
         }
     }
@@ -224,21 +249,48 @@ public struct ProfileRefreshMachine: Sendable {
             )
             return handleFailure(failure, now: now, random: &random)
         }
-        session = Session(credentials: credentials, obtainedAt: now)
-        lastRefresh = now
+        let published = putInService(credentials, obtainedAt: now, adopted: false, random: &random)
+        guard attempt.renewAgain else { return published }
+        return published + beginRenewal(failedAttempts: 0)
+    }
+
+    /// Only a profile with nothing in service adopts: a session this run obtained is never
+    /// replaced by an older one.
+    private mutating func handleAdoption(
+        _ credentials: AWSCredentials,
+        obtainedAt: Date,
+        now: Date,
+        random: inout some RandomNumberGenerator
+    ) -> [Action] {
+        guard session == nil, credentials.isValid(at: now), credentials.expiration != nil else { return [] }
+        switch state {
+        case .pending, .needsMFA, .retrying, .expired, .error:
+            return putInService(credentials, obtainedAt: min(obtainedAt, now), adopted: true, random: &random)
+        case .fresh, .refreshing:
+            return []
+        }
+    }
+
+    /// Serves `credentials` and schedules their renewal from `obtainedAt`.
+    private mutating func putInService(
+        _ credentials: AWSCredentials,
+        obtainedAt: Date,
+        adopted: Bool,
+        random: inout some RandomNumberGenerator
+    ) -> [Action] {
+        session = Session(credentials: credentials, obtainedAt: obtainedAt, adopted: adopted)
+        lastRefresh = obtainedAt
         lastError = nil
         let renewAt = credentials.expiration.map {
             schedule.renewalTime(
-                obtainedAt: now,
+                obtainedAt: obtainedAt,
                 expiration: $0,
                 interactive: waitsForInteractiveMFA,
                 jitter: Double.random(in: 0..<1, using: &random)
             )
         }
         state = .fresh(renewAt: renewAt)
-        let published: [Action] = [.publish(credentials), .notifyDependents]
-        guard attempt.renewAgain else { return published }
-        return published + beginRenewal(failedAttempts: 0)
+        return [.publish(credentials), .notifyDependents]
     }
 
     private mutating func handleFailure(
@@ -248,7 +300,7 @@ public struct ProfileRefreshMachine: Sendable {
     ) -> [Action] {
         guard case .refreshing(let attempt) = state else { return [] }
         lastError = failure
-        if attempt.renewAgain {
+        if attempt.renewAgain || attempt.retryIfFailed {
             // The attempt ran with the old configuration; the new one deserves its own try.
             return beginRenewal(failedAttempts: attempt.failedAttempts + 1)
         }
@@ -265,7 +317,11 @@ public struct ProfileRefreshMachine: Sendable {
             state = waiting(for: retry(after: attempt, failure, now: now, random: &random, untilSourceRenews: true))
             return [.requestSourceRenewal]
         case .needsChange:
-            state = .error(failure)
+            let errorRetries = attempt.errorRetries + 1
+            let retryAt = schedule.errorRetryTime(
+                after: errorRetries, now: now, jitter: Double.random(in: 0..<1, using: &random))
+            state = .error(Retry(
+                failure: failure, failedAttempts: errorRetries, retryAt: retryAt, resumesWhenSourceRenews: false))
             return []
         case .needsMFA:
             state = .needsMFA(failure)
@@ -303,6 +359,20 @@ public struct ProfileRefreshMachine: Sendable {
     }
 
     private mutating func handleDependentReportedExpiry(now: Date) -> [Action] {
+        if let session, session.adopted {
+            // STS refused a session taken over from an earlier run: it was revoked or belongs to
+            // keys that changed meanwhile. Never serve it again.
+            switch state {
+            case .refreshing:
+                return []
+            case .pending, .fresh, .retrying, .needsMFA, .expired, .error:
+                self.session = nil
+                lastError = RefreshFailure(
+                    disposition: .sourceExpired,
+                    message: "STS rejected the session credd kept from its previous run; renewing it")
+                return [.withdraw] + beginRenewal(failedAttempts: 0)
+            }
+        }
         switch state {
         case .fresh:
             // Within the minimum interval the report cannot be about these credentials being
@@ -318,10 +388,14 @@ public struct ProfileRefreshMachine: Sendable {
         }
     }
 
-    /// `credd refresh`: renew now, whatever the schedule or the last error said.
+    /// `credd refresh`: renew now, whatever the schedule or the last error said, except that a
+    /// profile waiting for `credd login` keeps its valid session in service rather than asking
+    /// for a code early (`credd login` renews it on demand).
     private mutating func renewOnRequest() -> [Action] {
         switch state {
         case .refreshing:
+            return []
+        case .fresh where waitsForInteractiveMFA && session != nil:
             return []
         case .retrying(let retry), .expired(let retry):
             return beginRenewal(failedAttempts: retry.failedAttempts)
@@ -330,13 +404,40 @@ public struct ProfileRefreshMachine: Sendable {
         }
     }
 
-    private mutating func handleConfigurationChange() -> [Action] {
+    private mutating func adoptSettings(of spec: ProfileSpec) {
+        requiresMFACode = spec.requiresMFACode
+        waitsForInteractiveMFA = spec.waitsForInteractiveMFA
+    }
+
+    private mutating func handleIdentityChange() -> [Action] {
+        var actions: [Action] = []
+        if session != nil {
+            session = nil
+            actions.append(.withdraw)
+        }
         switch state {
         case .refreshing(var attempt):
             attempt.renewAgain = true
             state = .refreshing(attempt)
-            return []
+            return actions
         case .pending, .fresh, .retrying, .needsMFA, .expired, .error:
+            return actions + beginRenewal(failedAttempts: 0)
+        }
+    }
+
+    /// The session stays in service; a profile that waits retries at once, since a config edit
+    /// is what an `error` waits for and a new `mfa_process` is what `needs_mfa` waits for.
+    private mutating func handleSettingsChange() -> [Action] {
+        switch state {
+        case .refreshing(var attempt):
+            attempt.retryIfFailed = true
+            state = .refreshing(attempt)
+            return []
+        case .pending, .fresh:
+            return []
+        case .needsMFA:
+            return waitsForInteractiveMFA ? [] : beginRenewal(failedAttempts: 0)
+        case .retrying, .expired, .error:
             return beginRenewal(failedAttempts: 0)
         }
     }
@@ -355,7 +456,7 @@ public struct ProfileRefreshMachine: Sendable {
     // MARK: - Helpers
 
     /// Starts a renewal, or waits for `credd login` when only the user can supply the code.
-    private mutating func beginRenewal(failedAttempts: Int) -> [Action] {
+    private mutating func beginRenewal(failedAttempts: Int, errorRetries: Int = 0) -> [Action] {
         if waitsForInteractiveMFA {
             switch state {
             case .needsMFA:
@@ -365,7 +466,8 @@ public struct ProfileRefreshMachine: Sendable {
             }
             return []
         }
-        state = .refreshing(Attempt(usesMFACode: false, failedAttempts: failedAttempts, renewAgain: false))
+        state = .refreshing(Attempt(
+            usesMFACode: false, failedAttempts: failedAttempts, renewAgain: false, errorRetries: errorRetries))
         return [.renew(withMFACode: false)]
     }
 

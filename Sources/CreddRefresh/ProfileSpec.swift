@@ -13,8 +13,13 @@ public struct ProfileSpec: Sendable, Hashable {
     public let requiresMFACode: Bool
     /// Whether the renewer can obtain the code itself by running `mfa_process`.
     public let hasMFAProcess: Bool
-    /// Changes whenever anything that affects renewal changes; `update(profiles:)` renews
-    /// profiles whose fingerprint differs.
+    /// Whose session this profile's credentials are: a digest of what decides that (the
+    /// profile's name, its source's identity or keys, `mfa_serial`, the role and external id),
+    /// never a secret. A session is only ever served, adopted or kept across a config change
+    /// under the identity it was obtained for.
+    public let identity: String
+    /// Changes whenever anything that affects renewal changes. `update(profiles:)` renews
+    /// profiles whose identity differs; a fingerprint change alone keeps the session in service.
     public let fingerprint: ConfigurationFingerprint
 
     public init(
@@ -22,12 +27,14 @@ public struct ProfileSpec: Sendable, Hashable {
         sourceProfile: String? = nil,
         requiresMFACode: Bool = false,
         hasMFAProcess: Bool = false,
+        identity: String,
         fingerprint: ConfigurationFingerprint
     ) {
         self.name = name
         self.sourceProfile = sourceProfile
         self.requiresMFACode = requiresMFACode
         self.hasMFAProcess = hasMFAProcess
+        self.identity = identity
         self.fingerprint = fingerprint
     }
 

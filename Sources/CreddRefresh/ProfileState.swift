@@ -13,7 +13,8 @@ public enum ProfileState: String, Sendable, Hashable, CaseIterable, Codable {
     case needsMFA = "needs_mfa"
     /// The credentials expired and are no longer served; renewal is still being retried.
     case expired
-    /// Renewal failed in a way that will not fix itself: waits for a config change,
-    /// `credd refresh` or `credd login`.
+    /// Renewal failed in a way that needs a change (AccessDenied, an unknown key, a bad
+    /// parameter), usually on the AWS side: retried slowly (5 minutes, doubling to an hour; the
+    /// next retry is `nextRefresh`), and at once on a config change or `credd refresh`.
     case error
 }

@@ -157,7 +157,8 @@ public actor RefreshEngine {
     }
 
     /// Applies a new configuration: added profiles start, removed ones stop and are withdrawn
-    /// (`.removed`), profiles whose fingerprint changed renew.
+    /// (`.removed`), profiles whose identity changed drop their session and renew, and profiles
+    /// with other changes keep their session and apply the change from their next renewal.
     public func update(profiles newSpecs: [ProfileSpec]) {
         guard !isStopped else { return }
         var seen = Set<String>()
@@ -181,13 +182,41 @@ public actor RefreshEngine {
             if let existing = profiles[spec.name] {
                 guard existing.spec != spec else { continue }
                 profiles[spec.name]?.spec = spec
-                send(.configurationChanged(spec), to: spec.name)
+                let identityChanged = existing.spec.identity != spec.identity
+                send(identityChanged ? .configurationChanged(spec) : .settingsChanged(spec), to: spec.name)
             } else {
                 profiles[spec.name] = Profile(
                     spec: spec, machine: ProfileRefreshMachine(spec: spec, schedule: configuration.schedule))
                 awaitingFirstAttempt.insert(spec.name)
                 send(.tick, to: spec.name)
             }
+        }
+        settle()
+    }
+
+    /// Puts a still-valid session obtained by an earlier run back in service, for a profile that
+    /// has none: it is served at once and renewed on the schedule it would have had. The caller
+    /// vouches that the session was issued for the profile's current identity. Returns whether
+    /// the session was taken (not when expired or when the profile already has one).
+    @discardableResult
+    public func adopt(profile name: String, credentials: AWSCredentials, obtainedAt: Date) -> Bool {
+        guard profiles[name] != nil, !isStopped else { return false }
+        send(.adopt(credentials, obtainedAt: obtainedAt), to: name)
+        let adopted = profiles[name]?.machine.session?.credentials == credentials
+        // An adopted session settles the profile: the first pass need not wait for STS.
+        if adopted { awaitingFirstAttempt.remove(name) }
+        settle()
+        return adopted
+    }
+
+    /// Delivers the named profiles' sessions in service to the sink again, unchanged: after a
+    /// key rotation the sink records them under the profile's new keys.
+    public func republish(_ names: [String]) {
+        guard !isStopped else { return }
+        let now = wallClock.now()
+        for name in names {
+            guard let credentials = profiles[name]?.machine.servedCredentials(at: now) else { continue }
+            enqueue(.published(profile: name, credentials: credentials))
         }
         settle()
     }

@@ -41,6 +41,15 @@ public struct RefreshSchedule: Sendable, Hashable {
     /// A retry is scheduled at least this long before the credentials still in service expire,
     /// so that a long backoff does not leave a gap.
     public var retryMarginBeforeExpiry: TimeInterval = 30
+    /// First retry after an error that needs a change (AccessDenied, an unknown key, a bad
+    /// parameter): users fix those on the AWS side, so credd looks again, slowly. Doubles per
+    /// consecutive error.
+    public var errorRetryBaseDelay: TimeInterval = 5 * 60
+    /// Upper bound of the retries after errors that need a change.
+    public var errorRetryMaximumDelay: TimeInterval = 60 * 60
+    /// Jitter moves an error retry earlier by up to this fraction of its delay, so profiles that
+    /// failed together do not retry together.
+    public var errorRetryJitterFraction: Double = 0.2
 
     public init() {}
 
@@ -71,5 +80,13 @@ public struct RefreshSchedule: Sendable, Hashable {
         guard let servingUntil, inService else { return retryAt }
         let lastUsefulRetry = servingUntil.addingTimeInterval(-retryMarginBeforeExpiry)
         return min(retryAt, max(lastUsefulRetry, now.addingTimeInterval(retryMinimumDelay)))
+    }
+
+    /// When to retry after the `errorRetries`-th consecutive error that needs a change (1-based):
+    /// minutes at first, growing to an hour.
+    /// - Parameter jitter: a value in `0..<1` choosing how far within the jitter window the retry moves earlier.
+    public func errorRetryTime(after errorRetries: Int, now: Date, jitter: Double) -> Date {
+        let delay = exponentialBackoff(afterFailures: errorRetries, first: errorRetryBaseDelay, maximum: errorRetryMaximumDelay)
+        return now.addingTimeInterval(delay * (1 - jitter * errorRetryJitterFraction))
     }
 }

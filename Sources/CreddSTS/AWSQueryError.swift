@@ -2,8 +2,11 @@ import CreddCore
 
 /// A failed AWS Query API call: what failed, what AWS said, and what it means for the refresh schedule.
 ///
-/// Every text field is secret-free: AWS messages are cut to one line and scrubbed of the
-/// caller's secret key and session token before they are stored.
+/// Every text field is secret-free: whatever the service sent (code, message, request id) is
+/// redacted by the client before it is stored (`Redaction`: the caller's secret key and session
+/// token raw or percent-encoded, and anything credential-shaped), and cut to a short excerpt.
+/// credd's own messages name what the user needs, such as a new access key id to delete, never
+/// a secret.
 public struct AWSQueryError: Error, Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// The service answered with an error status (and usually an error document).

@@ -2,8 +2,9 @@ import CreddCore
 
 /// A `credential_process` or `mfa_process` command that did not produce what credd needs.
 ///
-/// Messages quote at most a short excerpt of the command's **stderr**, never its stdout
-/// (which may hold secrets), and name only the program, not its arguments.
+/// Messages quote at most a short, redacted excerpt of the command's **stderr** (a helper run
+/// with `set -x` prints its secrets there), never its stdout, and name only the program, not
+/// its arguments.
 public struct ExternalCommandError: Error, Sendable, Hashable {
     /// Which profile setting the command came from.
     public enum Setting: String, Sendable, Hashable {
@@ -25,7 +26,7 @@ public struct ExternalCommandError: Error, Sendable, Hashable {
     /// `argv[0]`: arguments can carry tokens or passwords, so they are left out.
     public let program: String
     public let reason: Reason
-    /// Up to 200 characters of stderr, on one line; empty when there was none.
+    /// A redacted excerpt of stderr (`Redaction.excerpt`), on one line; empty when there was none.
     public let stderrExcerpt: String
 
     public init(setting: Setting, program: String, reason: Reason, stderr: [UInt8]) {
@@ -55,9 +56,9 @@ public struct ExternalCommandError: Error, Sendable, Hashable {
         RefreshFailure(disposition: disposition, message: description)
     }
 
+    /// Redacted before it is cut, so a credential straddling the cut is still recognised whole.
     static func excerpt(_ stderr: [UInt8]) -> String {
-        let text = String(decoding: stderr, as: UTF8.self)
-        return sanitized(String(text.prefix(400)), removing: []).prefix(200).description
+        sanitized(String(decoding: stderr, as: UTF8.self), removing: [])
     }
 }
 

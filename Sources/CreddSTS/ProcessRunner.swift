@@ -50,8 +50,12 @@ public enum ProcessRunner {
             throw .launchFailed(program: "", reason: "the command line is empty")
         }
         let environment = configuration.environment ?? ProcessInfo.processInfo.environment
-        guard let executable = resolveExecutable(program, path: environment["PATH"]) else {
-            throw .launchFailed(program: program, reason: "no executable of that name in PATH")
+        let executable: String
+        switch ExecutableSearch.locate(program, path: environment["PATH"]) {
+        case let .success(found): executable = found
+        case .failure(.notOnPath): throw .launchFailed(program: program, reason: "no executable of that name in PATH")
+        // A path is handed to posix_spawn as it is, which names the exact problem.
+        case .failure(.missing), .failure(.notExecutable): executable = program
         }
 
         let spawned = try spawn(executable, arguments: arguments, environment: environment)
@@ -190,18 +194,6 @@ public enum ProcessRunner {
             // No thread to be had: do the work here rather than never resuming.
             if !detachThread(work) { work() }
         }
-    }
-
-    static func resolveExecutable(_ program: String, path: String?) -> String? {
-        if program.contains("/") { return program }
-        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") where !directory.isEmpty {
-            let candidate = String(directory) + (directory.hasSuffix("/") ? "" : "/") + program
-            var status = stat()
-            if stat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {
-                return candidate
-            }
-        }
-        return nil
     }
 
     /// Kills the child's process group (the child leads it, so the group id is its pid).

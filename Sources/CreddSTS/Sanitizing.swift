@@ -1,13 +1,8 @@
-import FoundationEssentials
+import CreddCore
 
-/// One line, at most 300 characters, with every occurrence of a secret replaced.
+/// What an AWS message or a helper's stderr may become in an error: one line, at most
+/// `Redaction.excerptLength` characters, with `secrets` (raw or percent-encoded) and anything
+/// shaped like a credential replaced.
 func sanitized(_ text: String, removing secrets: [String]) -> String {
-    var result = text
-    for secret in secrets where !secret.isEmpty {
-        result = result.replacingEvery(secret, with: "<redacted>")
-    }
-    result = result.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace() }
-        .joined(separator: " ").trimmingWhitespace()
-    if result.count > 300 { result = String(result.prefix(300)) + "…" }
-    return result
+    Redaction.excerpt(text, secrets: secrets)
 }

@@ -175,7 +175,7 @@ struct ConfigLoaderTests {
         let file = try temporary.write("config", "[credd]\n", mode: nil)
         #expect(try SystemFileReader().read(file) == .contents(Array("[credd]\n".utf8)))
         #expect(try SystemFileReader().read(directory + "/absent") == .missing)
-        #expect(throws: FileReadError(path: directory, reason: "is a directory")) { try SystemFileReader().read(directory) }
+        #expect(throws: FileReadError(path: directory, reason: "is a directory, not a regular file")) { try SystemFileReader().read(directory) }
         let loaded = try ConfigLoader.load(explicitPath: file, environment: ["HOME": directory])
         #expect(loaded.settings.configFile == file)
     }

@@ -105,7 +105,7 @@ struct ConfigCheckReportTests {
             "  kind:      GetSessionToken",
             "  source:    mfa ← alice-long-term (static keys …1234 at \(FakeHome.credentialsPath):2)",
             "  sts:       https://sts.amazonaws.com (signing region us-east-1)",
-            "  duration:  43200 s",
+            "  duration:  12h (43200 s)",
             "  output:    [mfa] in the credentials file",
             "  mfa:       arn:aws:iam::111111111111:mfa/alice, code from mfa_process",
             "  kind:      AssumeRole arn:aws:iam::222222222222:role/Developer (session name alice, external id set)",

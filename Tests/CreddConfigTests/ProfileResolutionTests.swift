@@ -91,7 +91,7 @@ struct ProfileResolutionTests {
         #expect(loaded.profile(named: "c")?.sourceChain == ["c", "b", "a", "alice-long-term"])
     }
 
-    @Test("a cycle is reported on every member with the whole cycle; dependents wait", arguments: [
+    @Test("a cycle is reported once, on its first member in the file; the rest wait for it, without a cascade", arguments: [
         ["x", "y", "z"], ["y", "z", "x"],
     ])
     func cycles(names: [String]) throws {
@@ -109,20 +109,29 @@ struct ProfileResolutionTests {
         [profile dependent]
         source_profile = x
         role_arn = arn:aws:iam::111111111111:role/D
+        [profile grandchild]
+        source_profile = dependent
+        role_arn = arn:aws:iam::111111111111:role/E
         [profile fine]
         source_profile = alice-long-term
         """
         let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
         #expect(loaded.profiles.map(\.name) == ["fine"])
-        for (name, line) in [(first, 2), (second, 5), (third, 8)] {
-            let errors = loaded.errors(for: name)
-            #expect(errors.count == 1)
-            #expect(errors.first?.line == line)
-            #expect(errors.first?.key == "source_profile")
-            #expect(errors.first?.message.contains("cycle: ") == true)
-            #expect(["x → y → z → x", "y → z → x → y", "z → x → y → z"].contains { errors.first?.message.contains($0) == true })
+        let causes = loaded.errors.filter { $0.waitsOn == nil }
+        #expect(causes.count == 1)
+        #expect(causes.first?.profile == first && causes.first?.line == 2 && causes.first?.key == "source_profile")
+        #expect(causes.first?.message.contains("cycle: \(first) → \(second) → \(third) → \(first)") == true)
+        #expect(loaded.errors.filter { $0.message.contains("→") }.count == 1)
+        for name in [second, third] {
+            #expect(loaded.errors(for: name).map(\.waitsOn) == [first])
         }
-        #expect(loaded.errors(for: "dependent").first?.message.contains("'x' has errors") == true)
+        // Every profile behind the cycle names the one broken profile, never "has errors".
+        #expect(loaded.errors(for: "dependent").map(\.waitsOn) == [first])
+        #expect(loaded.errors(for: "grandchild").map(\.waitsOn) == [first])
+        #expect(loaded.errors(for: "grandchild").first?.message.contains("'\(first)' (through 'dependent')") == true)
+        #expect(!loaded.errors.contains { $0.message.contains("has errors") })
+        let report = ConfigCheckReport.render(loaded)
+        #expect(report.contains("1 error:\n") && report.contains("4 profiles wait for them:\n"))
     }
 
     @Test("a profile naming itself as its source is a cycle of one")

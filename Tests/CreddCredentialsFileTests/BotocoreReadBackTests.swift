@@ -43,7 +43,8 @@ struct BotocoreReadBackTests {
         try directory.write("credentials", original, mode: nil)
         let writer = CredentialsFileWriter(path: directory.path + "/credentials", clock: Fixtures.clock)
         try writer.apply([
-            .write(section: "dev", credentials: Fixtures.session("dev")),
+            // The identity line beside the expiry is ignored by botocore, like the expiry.
+            .write(section: "dev", credentials: Fixtures.session("dev"), identity: "0123456789abcdef0123456789abcdef"),
             .write(section: "prod", credentials: Fixtures.session("prod")),
         ])
         let seen = try botocoreCredentials(path: directory.path + "/credentials", profiles: ["default", "dev", "prod", "other"])

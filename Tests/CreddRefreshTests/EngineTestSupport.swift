@@ -152,13 +152,18 @@ struct EngineDidNotSettle: Error {}
 
 /// An engine wired to test doubles, plus the helpers that step it.
 struct EngineHarness {
-    let wallClock = ManualWallClock(epoch)
+    let wallClock: ManualWallClock
     let renewer: FakeRenewer
     let sink = RecordingSink()
     let logs = InMemoryLogHandler()
     let engine: RefreshEngine
 
-    init(_ profiles: [ProfileSpec], random: FixedRandom = .lowest, handlers: [String: FakeRenewer.Handler]) {
+    /// - Parameter wallClock: shared with an earlier harness to simulate a daemon restart.
+    init(
+        _ profiles: [ProfileSpec], random: FixedRandom = .lowest, wallClock: ManualWallClock = ManualWallClock(epoch),
+        handlers: [String: FakeRenewer.Handler]
+    ) {
+        self.wallClock = wallClock
         renewer = FakeRenewer(wallClock: wallClock, handlers: handlers)
         let logger = Logger.recording(into: logs)
         engine = RefreshEngine(

@@ -76,6 +76,92 @@ struct SimulationTests {
         await running.value
     }
 
+    /// The last credentials the sink received per profile: what the credentials file holds.
+    private func lastPublished(_ harness: EngineHarness) -> [String: AWSCredentials] {
+        var published: [String: AWSCredentials] = [:]
+        for case .published(let name, let credentials) in harness.sink.batches.joined() {
+            published[name] = credentials
+        }
+        return published
+    }
+
+    /// A day from 08:00 with 3 restarts, 2 reloads, a `credd refresh` and a key rotation, for
+    /// an MFA session of `mfaLifetime` and a 1-hour role on it. A restart is a new engine that
+    /// adopts what the previous one published, as the daemon adopts from the credentials file
+    /// (`SessionAdoption`, start estimated from the lifetime); an edit that keeps the identity
+    /// is a fingerprint-only change, as `ProfileSpecs` makes it. The user types a code whenever
+    /// one is asked; the codes are counted, and the role must be served throughout.
+    @Test("a day of restarts, reloads, a refresh and a rotation asks for codes only on the session's schedule",
+          arguments: [(36 * hour, [0.0]), (12 * hour, [0.0, 8, 16])])
+    func dayOfEverydayEvents(mfaLifetime: TimeInterval, expectedCodesAt: [Double]) async throws {
+        let clock = ManualWallClock(epoch)
+        var version = 1
+        func specs() -> [ProfileSpec] {
+            [spec("mfa", mfa: true, version: version, identityVersion: 1), spec("dev", source: "mfa", version: version, identityVersion: 1)]
+        }
+        func makeHarness() -> EngineHarness {
+            EngineHarness(specs(), wallClock: clock, handlers: [
+                "mfa": FakeRenewer.always(.succeed(lifetime: mfaLifetime)),
+                "dev": FakeRenewer.always(.succeed(lifetime: hour)),
+            ])
+        }
+        var harness = makeHarness()
+        var running = harness.start()
+        try await harness.settle()
+        // Hours after 08:00 → what happens.
+        let events: [Double: String] = [1: "restart", 2: "reload", 3: "refresh", 4: "restart", 5: "rotation", 6: "reload", 7: "restart"]
+        var done: Set<Double> = []
+        var codesAt: [Double] = []
+        while harness.now < epoch.addingTimeInterval(24 * hour) {
+            let hours = harness.now.timeIntervalSince(epoch) / hour
+            if await harness.status("mfa")?.state == .needsMFA {
+                #expect((try? await harness.engine.login(profile: "mfa", code: Secret("123456")).get()) != nil)
+                codesAt.append(hours)
+                try await harness.settle()
+            }
+            if hours > 0.1 {
+                let remaining = await harness.engine.credentials(for: "dev")?.remainingLifetime(at: harness.now) ?? 0
+                #expect(remaining > 15 * minute, "dev at \(hours) h")
+            }
+            for (at, event) in events where at <= hours && !done.contains(at) {
+                done.insert(at)
+                switch event {
+                case "restart":
+                    let kept = lastPublished(harness)
+                    running.cancel()
+                    await running.value
+                    harness = makeHarness()
+                    for (name, credentials) in kept {
+                        let lifetime = name == "mfa" ? mfaLifetime : hour
+                        let expiration = try #require(credentials.expiration)
+                        await harness.engine.adopt(profile: name, credentials: credentials, obtainedAt: expiration.addingTimeInterval(-lifetime))
+                    }
+                    running = harness.start()
+                case "refresh":
+                    _ = await harness.engine.refresh()
+                default:
+                    // A reload after an edit, or after a rotation put a new key in: settings change.
+                    version += 1
+                    await harness.engine.update(profiles: specs())
+                }
+                try await harness.settle()
+            }
+            if let next = harness.wallClock.firstSleeper, let event = events.keys.filter({ !done.contains($0) }).min() {
+                let eventAt = epoch.addingTimeInterval(event * hour)
+                if eventAt < next {
+                    harness.wallClock.advance(by: eventAt.timeIntervalSince(harness.now))
+                    try await harness.settle()
+                    continue
+                }
+            }
+            try await harness.step()
+        }
+        #expect(done.count == events.count)
+        #expect(codesAt.map { $0.rounded() } == expectedCodesAt)
+        running.cancel()
+        await running.value
+    }
+
     @Test("logs have one line per state change, tagged with the profile, and never a secret")
     func logsNeverLeakSecrets() async throws {
         let failures = Mutex(2)

@@ -35,13 +35,15 @@ func spec(
     source: String? = nil,
     mfa: Bool = false,
     mfaProcess: Bool = false,
-    version: Int = 1
+    version: Int = 1,
+    identityVersion: Int? = nil
 ) -> ProfileSpec {
     ProfileSpec(
         name: name,
         sourceProfile: source,
         requiresMFACode: mfa,
         hasMFAProcess: mfaProcess,
+        identity: "\(name)-identity-v\(identityVersion ?? version)",
         fingerprint: ConfigurationFingerprint("\(name)-v\(version)")
     )
 }

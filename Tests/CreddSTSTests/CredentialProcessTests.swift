@@ -137,7 +137,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
         let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("creds", "i=0; while [ $i -lt 100 ]; do printf 'line %s\\n' $i >&2; i=$((i+1)); done; exit 1")
         let error = try #require(await expectFailure(script))
-        #expect(error.stderrExcerpt.count <= 200)
+        #expect(error.stderrExcerpt.count <= Redaction.excerptLength)
         #expect(error.stderrExcerpt.hasPrefix("line 0 line 1 line 2"))
     }
 

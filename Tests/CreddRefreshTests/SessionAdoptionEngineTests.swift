@@ -1,0 +1,159 @@
+import CreddCore
+import Foundation
+import Testing
+
+@testable import CreddRefresh
+
+@Suite("Refresh engine: sessions survive", .timeLimit(.minutes(1)))
+struct SessionAdoptionEngineTests {
+    private static let keptMFA = sessionCredentials(expiring: epoch.addingTimeInterval(10 * hour), key: "ASIAKEPTMFA")
+
+    /// `mfa` waits for typed codes; `dev` is a role chained on it.
+    private func chain() -> EngineHarness {
+        EngineHarness(
+            [spec("mfa", mfa: true), spec("dev", source: "mfa")],
+            handlers: [
+                "mfa": { _ in .succeed(lifetime: 12 * hour) },
+                "dev": FakeRenewer.always(.succeed(lifetime: hour)),
+            ])
+    }
+
+    @Test("an adopted MFA session is served before the first pass, and its dependent renews with it")
+    func adoptionAtStart() async throws {
+        let harness = chain()
+        #expect(await harness.engine.adopt(profile: "mfa", credentials: Self.keptMFA, obtainedAt: epoch.addingTimeInterval(-2 * hour)))
+        let running = harness.start()
+        await harness.engine.waitForFirstPass()
+        try await harness.settle()
+        #expect(await harness.status("mfa")?.state == .fresh)
+        #expect(await harness.status("dev")?.state == .fresh)
+        #expect(harness.renewer.calls(for: "mfa").isEmpty, "no code asked, no STS call for the adopted session")
+        #expect(harness.renewer.calls(for: "dev").first?.source == Self.keptMFA)
+        #expect(await harness.engine.credentials(for: "mfa") == Self.keptMFA)
+        let published = harness.sink.batches.flatMap { $0 }
+        #expect(published.contains(.published(profile: "mfa", credentials: Self.keptMFA)))
+        running.cancel()
+        await running.value
+    }
+
+    @Test("the first pass does not wait for STS for an adopted profile")
+    func readyWithoutSTS() async throws {
+        let script = Script()
+        let harness = EngineHarness([spec("base")], handlers: ["base": FakeRenewer.scripted(script)])
+        // Past its renewal point: it renews at once, but the adopted session already settles it.
+        let kept = sessionCredentials(expiring: epoch.addingTimeInterval(15 * minute))
+        await harness.engine.adopt(profile: "base", credentials: kept, obtainedAt: epoch.addingTimeInterval(-45 * minute))
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        await harness.engine.waitForFirstPass()
+        #expect(await harness.engine.credentials(for: "base") == kept)
+        script.respond(.succeed(lifetime: hour))
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "base") != kept)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("credd refresh keeps the adopted MFA session in service and renews its dependents with it")
+    func refreshKeepsMFASession() async throws {
+        let harness = chain()
+        await harness.engine.adopt(profile: "mfa", credentials: Self.keptMFA, obtainedAt: epoch)
+        let running = harness.start()
+        try await harness.settle()
+        let outcomes = await harness.engine.refresh()
+        #expect(outcomes.map { (try? $0.result.get())?.state } == [.fresh, .fresh])
+        #expect(harness.renewer.calls(for: "mfa").isEmpty)
+        #expect(harness.renewer.calls(for: "dev").count == 2)
+        #expect(harness.renewer.calls(for: "dev").allSatisfy { $0.source == Self.keptMFA })
+        #expect(await harness.engine.credentials(for: "mfa") == Self.keptMFA)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("a reload that changes settings only keeps every session; an identity change renews that profile")
+    func reloadKeepsSessions() async throws {
+        let harness = chain()
+        await harness.engine.adopt(profile: "mfa", credentials: Self.keptMFA, obtainedAt: epoch)
+        let running = harness.start()
+        try await harness.settle()
+        let devBefore = await harness.engine.credentials(for: "dev")
+
+        // duration_seconds, mfa_process removed, region, …: the fingerprint changes, not the identity.
+        await harness.engine.update(profiles: [
+            spec("mfa", mfa: true, version: 2, identityVersion: 1), spec("dev", source: "mfa", version: 2, identityVersion: 1),
+        ])
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "mfa") == Self.keptMFA)
+        #expect(await harness.engine.credentials(for: "dev") == devBefore)
+        #expect(harness.renewer.calls(for: "dev").count == 1)
+
+        // dev's role_arn changed: its session goes, mfa's stays.
+        await harness.engine.update(profiles: [
+            spec("mfa", mfa: true, version: 2, identityVersion: 1), spec("dev", source: "mfa", version: 3),
+        ])
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "mfa") == Self.keptMFA)
+        #expect(harness.renewer.calls(for: "dev").count == 2)
+        #expect(await harness.engine.credentials(for: "dev") != devBefore)
+        #expect(harness.sink.batches.flatMap { $0 }.contains(.withdrawn(profile: "dev", reason: .expired)))
+
+        // mfa_serial changed: the MFA session goes too, and a code is needed.
+        await harness.engine.update(profiles: [spec("mfa", mfa: true, version: 4), spec("dev", source: "mfa", version: 4)])
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "mfa") == nil)
+        #expect(await harness.status("mfa")?.state == .needsMFA)
+        #expect(await harness.engine.credentials(for: "dev") == nil)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("a dependent's ExpiredToken on an adopted source drops that session and asks for a code")
+    func rejectedAdoptedSource() async throws {
+        let harness = EngineHarness(
+            [spec("mfa", mfa: true), spec("dev", source: "mfa")],
+            handlers: ["dev": FakeRenewer.always(.fail(.sourceTokenExpired))])
+        await harness.engine.adopt(profile: "mfa", credentials: Self.keptMFA, obtainedAt: epoch)
+        let running = harness.start()
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "mfa") == nil)
+        #expect(await harness.status("mfa")?.state == .needsMFA)
+        #expect(harness.sink.batches.flatMap { $0 }.contains(.withdrawn(profile: "mfa", reason: .expired)))
+        #expect(harness.renewer.calls(for: "dev").count == 1)
+        #expect(await harness.status("dev")?.state == .retrying)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("republish delivers the sessions in service again, unchanged")
+    func republish() async throws {
+        let harness = chain()
+        await harness.engine.adopt(profile: "mfa", credentials: Self.keptMFA, obtainedAt: epoch)
+        let running = harness.start()
+        try await harness.settle()
+        let before = harness.sink.batches.count
+        await harness.engine.republish(["mfa", "unknown"])
+        try await harness.waitForBatches(before + 1)
+        #expect(harness.sink.batches.last == [.published(profile: "mfa", credentials: Self.keptMFA)])
+        #expect(harness.renewer.calls(for: "mfa").isEmpty)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("a profile in error shows its next retry and heals by itself once AWS is fixed")
+    func errorHeals() async throws {
+        let script = Script()
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.scripted(script)])
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        script.respond(.fail(.accessDenied))
+        try await harness.settle()
+        let status = try #require(await harness.status("dev"))
+        #expect(status.state == .error)
+        #expect(status.nextRefresh == harness.now.addingTimeInterval(5 * minute))
+        script.respond(.succeed(lifetime: hour))
+        try await harness.step()
+        #expect(await harness.status("dev")?.state == .fresh)
+        running.cancel()
+        await running.value
+    }
+}
