@@ -49,4 +49,8 @@ private struct EmptyFile<Others: FileReading>: FileReading {
     func read(_ path: String) throws(FileReadError) -> FileReadResult {
         path == self.path ? .contents([]) : try others.read(path)
     }
+
+    func entries(ofDirectory path: String) -> [String] {
+        others.entries(ofDirectory: path)
+    }
 }
