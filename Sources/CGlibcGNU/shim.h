@@ -9,6 +9,11 @@ struct sockaddr;
 // The endpoint accepts with accept4 so that client sockets are close-on-exec from the start.
 extern int accept4(int fd, struct sockaddr *address, unsigned int *length, int flags);
 
+// The daemon turns itself non-dumpable (no core dumps, no same-uid ptrace or /proc/PID/mem), and
+// Swift cannot call the variadic prctl(2). 4 is PR_SET_DUMPABLE.
+extern int prctl(int option, ...);
+static inline int credd_set_dumpable(int dumpable) { return prctl(4, (unsigned long)dumpable, 0UL, 0UL, 0UL); }
+
 // ProcessRunner creates its pipes close-on-exec atomically, so that a concurrent spawn cannot
 // inherit them.
 extern int pipe2(int pipefd[2], int flags);

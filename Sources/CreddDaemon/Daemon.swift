@@ -16,32 +16,33 @@ import UnixSignals
 /// The composition root: wires configuration, the refresh engine, the STS renewer, the
 /// credentials file, the endpoint, the control socket and systemd, and runs them until SIGTERM.
 public enum Daemon {
-    /// Runs `credd run`. Returns after a clean shutdown; throws if the daemon cannot start.
+    /// Runs `credd run`. Returns after a clean shutdown; throws if the daemon cannot start (no
+    /// private runtime directory, core dumps cannot be turned off). A config file or activated
+    /// socket that is wrong does not stop it: it serves what it can and reports the problem.
     public static func run(configPath: String?, environment: [String: String]) async throws(DaemonError) {
         let wallClock = SystemWallClock()
         let logLevel = environment["CREDD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap(CreddLogging.bootstrapHandler(environment: environment, logLevel: logLevel, clock: wallClock))
         let logger = Logger(label: "credd")
-
-        let configuration: LoadedConfiguration
-        do {
-            configuration = try ConfigLoader.load(explicitPath: configPath, environment: environment)
-        } catch {
-            throw DaemonError.configuration("\(error)")
-        }
-        for problem in configuration.errors {
-            logger.error("config: \(problem)", metadata: ["credd.event": "config_error"])
-        }
+        // Before anything secret is read.
+        try CoreDumps.disable()
 
         let paths = RuntimePaths(environment: environment)
         try paths.prepare()
-        let activated: ActivatedSockets
-        do {
-            activated = try ActivatedSockets.take(expectedControlPath: paths.controlSocket)
-        } catch {
-            throw DaemonError.configuration("socket activation: \(error)")
+        let activated = ActivatedSockets.take(expectedControlPath: paths.controlSocket)
+        let startup = StartupConfiguration.load(explicitPath: configPath, environment: environment)
+        for problem in startup.configuration.errors {
+            logger.error("config: \(problem)", metadata: ["credd.event": "config_error"])
         }
-        let token = ContainerToken.generate()
+        for problem in activated.problems {
+            logger.error("socket activation: \(problem)", metadata: ["credd.event": "socket_activation_error"])
+        }
+        // Activation problems show in `credd status` beside the config's, until the next reload.
+        let configuration = LoadedConfiguration(
+            settings: startup.configuration.settings, profiles: startup.configuration.profiles,
+            errors: startup.configuration.errors + activated.problems.map { ConfigError(file: "", message: "socket activation: \($0)") },
+            watchedFiles: startup.configuration.watchedFiles)
+        let token = ContainerToken.kept(at: paths.tokenFile) ?? ContainerToken.generate()
         do {
             try ContainerToken.write(token, to: paths.tokenFile)
         } catch {
@@ -105,7 +106,9 @@ public enum Daemon {
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
             endpointHost: settings.listenHost, endpointPort: port, paths: paths,
             startedAt: wallClock.now(), logger: logger)
-        await output.removeOrphanedSections(keeping: Set(configuration.errors.compactMap(\.profile)))
+        if startup.loadedConfigFile {
+            await output.removeOrphanedSections(keeping: Set(configuration.errors.compactMap(\.profile)))
+        }
         logger.info("credd \(CreddVersion.number) started", metadata: [
             "credd.event": "started", "credd.endpoint": "\(settings.listenHost):\(port)",
             "credd.profiles": "\(configuration.profiles.count)",

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Why the daemon, or a CLI call to it, failed. Messages name the file or profile involved and
 /// never hold a secret.
 public enum DaemonError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -6,6 +8,8 @@ public enum DaemonError: Error, Sendable, Hashable, CustomStringConvertible {
     case noDaemon(String)
     case protocolError(String)
     case configuration(String)
+    /// Turning core dumps off failed (the call and its errno): credd refuses to hold credentials then.
+    case hardening(String, CInt)
 
     public var description: String {
         switch self {
@@ -19,6 +23,9 @@ public enum DaemonError: Error, Sendable, Hashable, CustomStringConvertible {
             return "unexpected answer from the daemon: \(reason)"
         case let .configuration(reason):
             return reason
+        case let .hardening(call, code):
+            return "cannot turn off core dumps: \(call) failed: \(String(cString: strerror(code))) (errno \(code)); "
+                + "credd does not run where a core dump could hold its credentials (a seccomp filter may refuse prctl)"
         }
     }
 }

@@ -7,38 +7,63 @@ import Glibc
 /// API token, in a directory only the user can enter.
 public struct RuntimePaths: Sendable, Hashable {
     public let directory: String
+    /// The directory is the fallback in a directory every user can write (no XDG_RUNTIME_DIR):
+    /// anyone may have created it first, so an existing one is used only if it is exactly ours.
+    let isSharedFallback: Bool
 
     public var controlSocket: String { directory + "/control.sock" }
     public var tokenFile: String { directory + "/token" }
 
     public init(directory: String) {
-        self.directory = directory
+        self.init(directory: directory, isSharedFallback: false)
     }
 
-    /// `$XDG_RUNTIME_DIR/credd`; without it (a bare root shell, CI), `/tmp/credd-UID`, which
-    /// `prepare()` refuses to use unless this user owns it.
-    public init(environment: [String: String]) {
+    init(directory: String, isSharedFallback: Bool) {
+        self.directory = directory
+        self.isSharedFallback = isSharedFallback
+    }
+
+    /// `$XDG_RUNTIME_DIR/credd`; without it (a bare root shell, CI), `/tmp/credd-UID`
+    /// (`fallbackParent` is for tests), which `prepare()` uses only if this user made it private.
+    public init(environment: [String: String], fallbackParent: String = "/tmp") {
         if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
             self.init(directory: runtime + "/credd")
         } else {
-            self.init(directory: "/tmp/credd-\(getuid())")
+            self.init(directory: "\(fallbackParent)/credd-\(getuid())", isSharedFallback: true)
         }
     }
 
-    /// Creates the directory with mode 0700 (or checks an existing one is ours and private).
+    /// Creates the directory with mode 0700, or checks that an existing one is ours and private.
+    /// Inside XDG_RUNTIME_DIR (private to the user) a too open mode is tightened; the shared
+    /// fallback must already be a 0700 directory of ours, since others could have reached into it.
     public func prepare() throws(DaemonError) {
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw DaemonError.runtimeDirectory(directory, String(cString: strerror(errno)))
+        let created = mkdir(directory, 0o700) == 0
+        if !created, errno != EEXIST {
+            throw DaemonError.runtimeDirectory(directory, String(cString: strerror(errno)) + fallbackAdvice)
         }
         var info = stat()
         guard lstat(directory, &info) == 0 else {
-            throw DaemonError.runtimeDirectory(directory, String(cString: strerror(errno)))
+            throw DaemonError.runtimeDirectory(directory, String(cString: strerror(errno)) + fallbackAdvice)
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid() else {
-            throw DaemonError.runtimeDirectory(directory, "not a directory owned by uid \(getuid())")
+            let problem = (info.st_mode & S_IFMT) == S_IFDIR ? "is owned by uid \(info.st_uid), not by uid \(getuid())" : "is not a directory"
+            throw DaemonError.runtimeDirectory(directory, problem + fallbackAdvice)
         }
-        if info.st_mode & 0o077 != 0, chmod(directory, 0o700) != 0 {
+        let mode = info.st_mode & 0o777
+        guard mode != 0o700 else { return }
+        if isSharedFallback && !created {
+            throw DaemonError.runtimeDirectory(
+                directory, "has mode \(String(mode, radix: 8)), not 700, so other users may have put files in it" + fallbackAdvice)
+        }
+        guard chmod(directory, 0o700) == 0 else {
             throw DaemonError.runtimeDirectory(directory, String(cString: strerror(errno)))
         }
+    }
+
+    private var fallbackAdvice: String {
+        guard isSharedFallback else { return "" }
+        return "; credd falls back to it because XDG_RUNTIME_DIR is not set, and will not use it: "
+            + "set XDG_RUNTIME_DIR to a directory only you can enter (a login session sets /run/user/\(getuid())), "
+            + "or remove \(directory) if it is yours"
     }
 }

@@ -11,13 +11,17 @@ public struct ActivatedSockets: Sendable, Hashable {
     public let endpoint: CInt?
     /// The control socket: a listening `AF_UNIX` stream socket (`FileDescriptorName=control`).
     public let control: CInt?
+    /// Why passed sockets were left out, each naming the socket, the cause and the fix. A wrong
+    /// socket never stops the daemon: it runs with the sockets that are right and reports these.
+    public let problems: [SystemdError]
 
-    public init(endpoint: CInt? = nil, control: CInt? = nil) {
+    public init(endpoint: CInt? = nil, control: CInt? = nil, problems: [SystemdError] = []) {
         self.endpoint = endpoint
         self.control = control
+        self.problems = problems
     }
 
-    /// True when systemd passed nothing and the daemon binds both sockets itself.
+    /// True when systemd passed nothing usable and the daemon binds both sockets itself.
     public var isEmpty: Bool { endpoint == nil && control == nil }
 
     /// Takes the sockets systemd passed to this process (`LISTEN_FDS`, `LISTEN_PID`,
@@ -25,8 +29,12 @@ public struct ActivatedSockets: Sendable, Hashable {
     /// so child processes do not inherit them. Empty when the process was not socket-activated.
     ///
     /// - Parameter expectedControlPath: when set, the control socket must be bound to this path.
-    public static func take(expectedControlPath: String? = nil) throws(SystemdError) -> ActivatedSockets {
-        try adopt(passedSockets(), expectedControlPath: expectedControlPath)
+    public static func take(expectedControlPath: String? = nil) -> ActivatedSockets {
+        do {
+            return adopt(try passedSockets(), expectedControlPath: expectedControlPath)
+        } catch {
+            return ActivatedSockets(problems: [error])
+        }
     }
 
     /// The first descriptor systemd passes (sd_listen_fds(3)).
@@ -70,51 +78,70 @@ public struct ActivatedSockets: Sendable, Hashable {
         let name: String
     }
 
-    /// Sorts passed fds by name and verifies each is the kind of listening socket its name promises.
-    static func adopt(_ passed: [PassedSocket], expectedControlPath: String?) throws(SystemdError) -> ActivatedSockets {
+    /// Sorts passed fds by name and keeps each that is the kind of listening socket its name
+    /// promises; the others become ``problems``.
+    static func adopt(_ passed: [PassedSocket], expectedControlPath: String?) -> ActivatedSockets {
         var endpoint: CInt?
         var control: CInt?
+        var problems: [SystemdError] = []
         for socket in passed {
+            let problem: SystemdError.Problem?
             switch socket.name {
             case "endpoint":
-                guard endpoint == nil else {
-                    throw SystemdError(.duplicateSocketName(fd: socket.fileDescriptor, name: socket.name))
-                }
-                try verify(socket, expected: "a listening TCP socket") { fd throws(ListeningSocketCheck.Failure) in
-                    try ListeningSocketCheck.isTCP(fd)
-                }
-                endpoint = socket.fileDescriptor
+                problem = endpoint != nil
+                    ? .duplicateSocketName(fd: socket.fileDescriptor, name: socket.name)
+                    : check(socket, unit: UnitFiles.endpointSocketName, wants: .tcp)
+                if problem == nil { endpoint = socket.fileDescriptor }
             case "control":
-                guard control == nil else {
-                    throw SystemdError(.duplicateSocketName(fd: socket.fileDescriptor, name: socket.name))
-                }
-                let expected =
-                    expectedControlPath.map { "a listening AF_UNIX stream socket at \($0)" }
-                    ?? "a listening AF_UNIX stream socket"
-                try verify(socket, expected: expected) { fd throws(ListeningSocketCheck.Failure) in
-                    try ListeningSocketCheck.isUnix(fd, boundTo: expectedControlPath)
-                }
-                control = socket.fileDescriptor
+                problem = control != nil
+                    ? .duplicateSocketName(fd: socket.fileDescriptor, name: socket.name)
+                    : check(socket, unit: UnitFiles.controlSocketName, wants: .unix(path: expectedControlPath))
+                if problem == nil { control = socket.fileDescriptor }
             default:
-                throw SystemdError(.unexpectedSocketName(fd: socket.fileDescriptor, name: socket.name))
+                problem = .unexpectedSocketName(fd: socket.fileDescriptor, name: socket.name)
             }
+            if let problem { problems.append(SystemdError(problem)) }
         }
-        return ActivatedSockets(endpoint: endpoint, control: control)
+        return ActivatedSockets(endpoint: endpoint, control: control, problems: problems)
     }
 
-    private static func verify(
-        _ socket: PassedSocket,
-        expected: String,
-        check: (CInt) throws(ListeningSocketCheck.Failure) -> Bool
-    ) throws(SystemdError) {
-        let matches: Bool
+    /// The listening socket a name stands for: TCP, or AF_UNIX bound to `path` when it is known.
+    private enum Expectation {
+        case tcp
+        case unix(path: String?)
+    }
+
+    /// What is wrong with `socket`, if anything.
+    private static func check(_ socket: PassedSocket, unit: String, wants expectation: Expectation) -> SystemdError.Problem? {
+        let fd = socket.fileDescriptor
+        let name = socket.name
+        let verdict: ListeningSocketCheck.Verdict
         do {
-            matches = try check(socket.fileDescriptor)
+            verdict = try ListeningSocketCheck.inspect(fd)
         } catch {
-            throw SystemdError(.socketTypeCheckFailed(fd: socket.fileDescriptor, name: socket.name, errno: error.errno))
+            return .socketTypeCheckFailed(fd: fd, name: name, errno: error.errno)
         }
-        if !matches {
-            throw SystemdError(.wrongSocketType(fd: socket.fileDescriptor, name: socket.name, expected: expected))
+        switch verdict {
+        case .notASocket:
+            return .notASocket(fd: fd, name: name, unit: unit)
+        case .notAStreamSocket:
+            return .notAStreamSocket(fd: fd, name: name, unit: unit)
+        case .notListening:
+            return .notListening(fd: fd, name: name, unit: unit)
+        case let .listening(family, unixPath):
+            switch (expectation, unixPath) {
+            case (.tcp, nil):
+                return family == AF_INET || family == AF_INET6
+                    ? nil : .wrongFamily(fd: fd, name: name, unit: unit, found: "a socket of family \(family)", expected: "TCP on a loopback address")
+            case (.tcp, .some):
+                return .wrongFamily(fd: fd, name: name, unit: unit, found: "an AF_UNIX socket", expected: "TCP on a loopback address")
+            case (.unix, nil):
+                return .wrongFamily(fd: fd, name: name, unit: unit, found: "a TCP socket", expected: "an AF_UNIX socket")
+            case let (.unix(wanted?), found?) where found != wanted:
+                return .unixPathMismatch(fd: fd, name: name, unit: unit, found: found, expected: wanted)
+            case (.unix, .some):
+                return nil
+            }
         }
     }
 }

@@ -15,7 +15,11 @@ public struct SystemdError: Error, Sendable, Hashable {
         case unexpectedSocketName(fd: CInt, name: String)
         case duplicateSocketName(fd: CInt, name: String)
         case socketTypeCheckFailed(fd: CInt, name: String, errno: CInt)
-        case wrongSocketType(fd: CInt, name: String, expected: String)
+        case notASocket(fd: CInt, name: String, unit: String)
+        case notAStreamSocket(fd: CInt, name: String, unit: String)
+        case notListening(fd: CInt, name: String, unit: String)
+        case wrongFamily(fd: CInt, name: String, unit: String, found: String, expected: String)
+        case unixPathMismatch(fd: CInt, name: String, unit: String, found: String, expected: String)
         case relativeBinaryPath(String)
         case unsupportedCharacterInBinaryPath(String)
         case missingHome
@@ -55,8 +59,22 @@ extension SystemdError: CustomStringConvertible {
                 + "credd.socket must have one ListenStream= per FileDescriptorName="
         case .socketTypeCheckFailed(let fd, let name, let errno):
             return "cannot inspect activated socket \"\(name)\" (fd \(fd)): \(Self.describe(errno: errno))"
-        case .wrongSocketType(let fd, let name, let expected):
-            return "activated socket \"\(name)\" (fd \(fd)) is not \(expected); fix its ListenStream= in credd.socket"
+        case .notASocket(let fd, let name, let unit):
+            return "activated socket \"\(name)\" (fd \(fd)) is not a socket at all: whatever started credd "
+                + "set LISTEN_FDS for files that are not \(unit)'s; start credd through \(unit)"
+        case .notAStreamSocket(let fd, let name, let unit):
+            return "activated socket \"\(name)\" (fd \(fd)) is not a stream socket; \(unit) needs ListenStream=, "
+                + "not ListenDatagram= or ListenSequentialPacket="
+        case .notListening(let fd, let name, let unit):
+            return "activated socket \"\(name)\" (fd \(fd)) is not listening: systemd passes listening sockets, so a "
+                + "process that shared it has most likely called shutdown(2) on it (the journal then says \"Got POLLHUP on "
+                + "a listening socket\"); run `systemctl --user restart \(unit)` to get a fresh one"
+        case .wrongFamily(let fd, let name, let unit, let found, let expected):
+            return "activated socket \"\(name)\" (fd \(fd)) is \(found), but credd expects \(expected) here; "
+                + "fix ListenStream= in \(unit)"
+        case .unixPathMismatch(let fd, let name, let unit, let found, let expected):
+            return "activated socket \"\(name)\" (fd \(fd)) is bound to \(found), but credd looks for it at \(expected); "
+                + "\(unit) needs ListenStream=%t/credd/control.sock, and credd the same XDG_RUNTIME_DIR as the user manager"
         case .relativeBinaryPath(let path):
             return "the credd binary path \"\(path)\" is not absolute; systemd needs an absolute ExecStart= path"
         case .unsupportedCharacterInBinaryPath(let path):

@@ -32,6 +32,10 @@ public enum UnitFiles {
         Description=credd: keeps AWS STS credentials fresh and serves them locally
         Requires=\(endpointSocketName) \(controlSocketName)
         After=\(endpointSocketName) \(controlSocketName)
+        # A crash loop stops after 10 starts in a minute (with RestartSec=2s it never reaches systemd's
+        # default of 5 in 10 s); `systemctl --user reset-failed` clears it. Manual restarts count too.
+        StartLimitIntervalSec=60s
+        StartLimitBurst=10
 
         [Service]
         Type=notify
@@ -48,6 +52,8 @@ public enum UnitFiles {
         TimeoutAbortSec=5s
         Environment=SWIFT_BACKTRACE=enable=no
         UMask=0077
+        # A core dump would hold every credential credd serves (credd also turns dumps off itself).
+        LimitCORE=0
         # %t/credd holds the control socket (made by credd-control.socket) and the endpoint token.
         # Preserve it across restarts: removing it would delete the socket systemd listens on.
         RuntimeDirectory=credd

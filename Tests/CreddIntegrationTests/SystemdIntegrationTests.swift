@@ -99,6 +99,82 @@ struct SystemdIntegrationTests {
     }
 }
 
+/// What `credd run` does at start whatever its config: no core dumps, and a config that cannot be
+/// loaded never stops it.
+@Suite(.serialized)
+struct DaemonStartTests {
+    /// Root without capabilities: a same-uid process can read a dumpable process's
+    /// /proc/PID/environ only when both have no more capabilities than the other, so credd and
+    /// the probe both drop all of them.
+    static let withoutCapabilities = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
+
+    @Test(.enabled(if: getuid() == 0 && ChildProcess.executable(named: "setpriv") != nil, "needs root and setpriv (util-linux)"))
+    func theDaemonIsNotDumpable() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        try harness.writeConfig("[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n")
+        try harness.start(launcher: Self.withoutCapabilities)
+        try harness.waitUntil { FreePort.isListening(harness.endpointPort) }
+        let pid = try #require(harness.daemonPID)
+
+        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+        #expect(limits.split(separator: "\n").contains { $0.hasPrefix("Max core file size") && $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"] }, "\(limits)")
+        // The probe reads a dumpable neighbour of its own (showing it could) and then credd.
+        let probe = try ChildProcess.run(
+            Self.withoutCapabilities + ["sh", "-c", "sleep 30 & neighbour=$!; cat /proc/$neighbour/environ >/dev/null && echo neighbour-readable; kill $neighbour; cat /proc/\(pid)/environ >/dev/null"],
+            environment: harness.environment, timeout: 20)
+        #expect(probe.stdout.contains("neighbour-readable"), "the probe cannot tell: \(probe.stderr)")
+        #expect(probe.status != 0 && probe.stderr.contains("Permission denied"), "credd's environment was readable: \(probe.stderr)")
+        #expect(try harness.stop(timeout: 10) == 0)
+    }
+
+    /// A client that read the token file just before an on-demand start must not be refused by
+    /// the daemon it started (design.md: the token is kept across restarts).
+    @Test func theContainerTokenSurvivesARestart() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        try harness.writeConfig("[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n")
+        let tokenPath = harness.runtimeDirectory + "/credd/token"
+        try harness.start()
+        try harness.waitUntil { FreePort.isListening(harness.endpointPort) }
+        let first = try String(contentsOfFile: tokenPath, encoding: .utf8)
+        #expect(try harness.stop(timeout: 10) == 0)
+        try harness.start()
+        try harness.waitUntil { FreePort.isListening(harness.endpointPort) }
+        // Compared apart from #expect, which would print a differing token.
+        let kept = try String(contentsOfFile: tokenPath, encoding: .utf8) == first
+        #expect(kept, "the restarted daemon made a new container token")
+        #expect(try harness.stop(timeout: 10) == 0)
+    }
+
+    /// Started by socket activation on a free port: without a config credd would bind 9911.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
+    func aMissingConfigLeavesTheDaemonRunningUntilOneIsWritten() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        try harness.writeCredentials(SystemdIntegrationTests.credentials)
+        try harness.start(
+            launcher: ["systemd-socket-activate", "-l", "127.0.0.1:\(harness.endpointPort)", "--fdname=endpoint"]
+                + SystemdIntegrationTests.passedVariables.flatMap { ["-E", $0] })
+        try harness.waitUntil { FreePort.isListening(harness.endpointPort) }
+        try harness.waitUntil { try harness.cli(["status", "--json"]).status != 3 }
+        let status = try harness.cli(["status", "--json"])
+        #expect(status.stdout.contains("no credd config found"), "\(status.stdout)")
+        #expect(status.stdout.contains(harness.configPath), "the error names where credd looked: \(status.stdout)")
+        #expect(harness.daemonLog().contains("no credd config found"))
+        #expect(harness.daemonIsRunning)
+
+        try harness.writeConfig("""
+            [credd]
+            listen = 127.0.0.1:\(harness.endpointPort)
+
+            [profile ops]
+            source_profile = alice-long-term
+            mfa_serial = arn:aws:iam::123456789012:mfa/alice
+            """)
+        try harness.waitUntil { try harness.cli(["status", "--json"]).stdout.contains("\"ops\"") }
+        #expect(!(try harness.cli(["status", "--json"]).stdout.contains("no credd config found")))
+        #expect(try harness.stop(timeout: 10) == 0)
+    }
+}
+
 /// A bound `AF_UNIX` datagram socket standing in for systemd's notification socket. A thread
 /// drains it continuously, as systemd does: the kernel queues only ten datagrams, and a daemon
 /// whose notifications nobody reads blocks in sd_notify.

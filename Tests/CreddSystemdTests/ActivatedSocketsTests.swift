@@ -23,34 +23,41 @@ struct ActivatedSocketsTests {
                 ActivatedSockets.PassedSocket(fileDescriptor: control, name: "control"),
                 ActivatedSockets.PassedSocket(fileDescriptor: endpoint, name: "endpoint"),
             ]
-            let sockets = try ActivatedSockets.adopt(passed, expectedControlPath: controlPath)
+            let sockets = ActivatedSockets.adopt(passed, expectedControlPath: controlPath)
             #expect(sockets == ActivatedSockets(endpoint: endpoint, control: control))
             #expect(!sockets.isEmpty)
-            #expect(try ActivatedSockets.adopt(passed, expectedControlPath: nil) == sockets)
+            #expect(ActivatedSockets.adopt(passed, expectedControlPath: nil) == sockets)
         }
     }
 
     @Test func nothingPassedMeansTheDaemonBindsItself() throws {
-        let sockets = try ActivatedSockets.adopt([], expectedControlPath: nil)
+        let sockets = ActivatedSockets.adopt([], expectedControlPath: nil)
         #expect(sockets.isEmpty)
+        #expect(sockets.problems.isEmpty)
     }
 
-    /// Each case: what systemd passed, and the words the error must contain.
+    /// Each case: what systemd passed, and the words the problem must contain. The wrong socket is
+    /// left out and named; the daemon runs on with the rest.
     enum Misconfiguration: CaseIterable {
-        case unknownName, endpointNotListening, endpointIsUnix, controlIsTCP, controlAtOtherPath, duplicateEndpoint
+        case unknownName, endpointNeverListened, endpointShutDown, endpointIsUnix, endpointIsDatagram, endpointIsAFile
+        case controlIsTCP, controlAtOtherPath, duplicateEndpoint
     }
 
     @Test(arguments: Misconfiguration.allCases)
-    func rejectsWrongNamesAndTypes(_ misconfiguration: Misconfiguration) throws {
+    func leavesOutWrongNamesAndTypes(_ misconfiguration: Misconfiguration) throws {
         try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
             let controlPath = directory.appendingPathComponent("control.sock").path
             let listeningTCP = try TCPSocket.bound(listening: true)
             let idleTCP = try TCPSocket.bound(listening: false)
+            // What an older credd left of systemd's socket when it stopped.
+            let shutDownTCP = try TCPSocket.bound(listening: true)
+            shutdown(shutDownTCP, CInt(SHUT_RDWR))
+            let datagram = try boundUnixSocket(
+                path: directory.appendingPathComponent("datagram.sock").path, type: Int32(SOCK_DGRAM.rawValue), listening: false)
+            let file = open("/dev/null", O_RDONLY | O_CLOEXEC)
             let control = try boundUnixSocket(path: controlPath, type: Int32(SOCK_STREAM.rawValue), listening: true)
             defer {
-                close(listeningTCP)
-                close(idleTCP)
-                close(control)
+                for fd in [listeningTCP, idleTCP, shutDownTCP, datagram, file, control] { close(fd) }
             }
             let passed: [(CInt, String)]
             let expectedWords: [String]
@@ -59,41 +66,72 @@ struct ActivatedSocketsTests {
             case .unknownName:
                 passed = [(listeningTCP, "credd.socket")]
                 expectedWords = ["fd \(listeningTCP)", "\"credd.socket\"", "FileDescriptorName=endpoint"]
-            case .endpointNotListening:
+            case .endpointNeverListened:
                 passed = [(idleTCP, "endpoint")]
-                expectedWords = ["\"endpoint\"", "not a listening TCP socket", "ListenStream="]
+                expectedWords = ["\"endpoint\"", "is not listening", "systemctl --user restart credd.socket"]
+            case .endpointShutDown:
+                passed = [(shutDownTCP, "endpoint")]
+                expectedWords = ["\"endpoint\" (fd \(shutDownTCP))", "shutdown(2)", "systemctl --user restart credd.socket"]
             case .endpointIsUnix:
                 passed = [(control, "endpoint")]
-                expectedWords = ["\"endpoint\"", "not a listening TCP socket"]
+                expectedWords = ["\"endpoint\"", "is an AF_UNIX socket", "TCP on a loopback address", "ListenStream= in credd.socket"]
+            case .endpointIsDatagram:
+                passed = [(datagram, "endpoint")]
+                expectedWords = ["\"endpoint\"", "not a stream socket", "credd.socket needs ListenStream="]
+            case .endpointIsAFile:
+                passed = [(file, "endpoint")]
+                expectedWords = ["\"endpoint\"", "not a socket at all", "start credd through credd.socket"]
             case .controlIsTCP:
                 passed = [(listeningTCP, "control")]
-                expectedWords = ["\"control\"", "not a listening AF_UNIX stream socket"]
+                expectedWords = ["\"control\"", "is a TCP socket", "an AF_UNIX socket", "ListenStream= in credd-control.socket"]
             case .controlAtOtherPath:
                 passed = [(control, "control")]
                 expectedControlPath = "/run/user/0/credd/control.sock"
-                expectedWords = ["not a listening AF_UNIX stream socket at /run/user/0/credd/control.sock"]
+                expectedWords = ["bound to \(controlPath)", "looks for it at /run/user/0/credd/control.sock", "XDG_RUNTIME_DIR"]
             case .duplicateEndpoint:
                 passed = [(listeningTCP, "endpoint"), (listeningTCP, "endpoint")]
                 expectedWords = ["second socket named \"endpoint\""]
             }
-            let sockets = passed.map { ActivatedSockets.PassedSocket(fileDescriptor: $0.0, name: $0.1) }
-            let error = #expect(throws: SystemdError.self) {
-                try ActivatedSockets.adopt(sockets, expectedControlPath: expectedControlPath)
-            }
-            let message = error.map(String.init(describing:)) ?? ""
+            let sockets = ActivatedSockets.adopt(
+                passed.map { ActivatedSockets.PassedSocket(fileDescriptor: $0.0, name: $0.1) }, expectedControlPath: expectedControlPath)
+            try #require(sockets.problems.count == 1, "\(sockets.problems)")
+            let message = sockets.problems[0].description
             for word in expectedWords {
                 #expect(message.contains(word), "\(message)")
             }
+            #expect(!message.contains("fix its ListenStream="), "the old catch-all hint blamed ListenStream= for everything")
+            // Only the duplicate leaves a socket to use: the first of the two.
+            #expect(sockets.endpoint == (misconfiguration == .duplicateEndpoint ? listeningTCP : nil))
+            #expect(sockets.control == nil)
+        }
+    }
+
+    /// A wrong socket costs only itself: the right one beside it is still adopted.
+    @Test func adoptsTheRightSocketBesideAWrongOne() throws {
+        try TemporaryDirectory.with(prefix: "credd-systemd", in: "/tmp") { directory in
+            let controlPath = directory.appendingPathComponent("control.sock").path
+            let shutDownTCP = try TCPSocket.bound(listening: true)
+            shutdown(shutDownTCP, CInt(SHUT_RDWR))
+            let control = try boundUnixSocket(path: controlPath, type: Int32(SOCK_STREAM.rawValue), listening: true)
+            defer {
+                close(shutDownTCP)
+                close(control)
+            }
+            let sockets = ActivatedSockets.adopt(
+                [.init(fileDescriptor: shutDownTCP, name: "endpoint"), .init(fileDescriptor: control, name: "control")],
+                expectedControlPath: controlPath)
+            #expect(sockets.control == control)
+            #expect(sockets.endpoint == nil)
+            #expect(sockets.problems.map(\.description).joined().contains("is not listening"))
         }
     }
 
     @Test func closedDescriptorReportsErrno() throws {
         let fd = try TCPSocket.bound(listening: true)
         close(fd)
-        let error = #expect(throws: SystemdError.self) {
-            try ActivatedSockets.adopt([.init(fileDescriptor: fd, name: "endpoint")], expectedControlPath: nil)
-        }
-        #expect(error.map(String.init(describing:))?.contains("errno \(EBADF)") == true)
+        let sockets = ActivatedSockets.adopt([.init(fileDescriptor: fd, name: "endpoint")], expectedControlPath: nil)
+        #expect(sockets.endpoint == nil)
+        #expect(sockets.problems.first?.description.contains("errno \(EBADF)") == true)
     }
 
     /// The real path through the environment, in a child process that may set LISTEN_* freely. Fds 3 and
@@ -103,32 +141,28 @@ struct ActivatedSocketsTests {
     @Test func takeReadsSystemdsEnvironment() async {
         await #expect(processExitsWith: .success) {
             let forAnotherProcess = take(count: 2, pid: getppid(), names: "endpoint:control")
-            #expect(try forAnotherProcess.sockets.get().isEmpty)
+            #expect(forAnotherProcess.sockets == ActivatedSockets())
 
             // Not socket-activated at all.
-            let none = try ActivatedSockets.take()
-            #expect(none.isEmpty)
+            let none = ActivatedSockets.take()
+            #expect(none == ActivatedSockets())
 
             // systemd never passes LISTEN_FDS=0; sd_listen_fds calls it malformed, and so does credd.
             let zero = take(count: 0, pid: getpid(), names: "")
-            #expect(throws: SystemdError.self) { try zero.sockets.get() }
+            #expect(zero.sockets.isEmpty)
+            #expect(zero.sockets.problems.count == 1)
 
             try occupyDescriptorsThreeAndFour()
             let notSockets = take(count: 2, pid: getpid(), names: "endpoint:control")
-            #expect(throws: SystemdError.self) { try notSockets.sockets.get() }
-            if case .failure(let error) = notSockets.sockets {
-                #expect(error.description.contains("\"endpoint\" (fd 3)"), "\(error)")
-            }
+            #expect(notSockets.sockets.isEmpty)
+            #expect(notSockets.sockets.problems.first?.description.contains("\"endpoint\" (fd 3)") == true, "\(notSockets.sockets.problems)")
             // unset_environment = 1: child processes must not think the sockets are theirs.
             #expect(notSockets.variablesLeft.isEmpty)
 
             let namesMismatch = take(count: 2, pid: getpid(), names: "endpoint")
-            if case .failure(let error) = namesMismatch.sockets {
-                #expect(error.description.contains("reading the activated sockets failed"), "\(error)")
-                #expect(error.description.contains("errno \(EINVAL)"), "\(error)")
-            } else {
-                Issue.record("a LISTEN_FDNAMES with fewer names than LISTEN_FDS must be an error")
-            }
+            let mismatch = namesMismatch.sockets.problems.map(\.description).joined()
+            #expect(mismatch.contains("reading the activated sockets failed"), "\(mismatch)")
+            #expect(mismatch.contains("errno \(EINVAL)"), "\(mismatch)")
         }
     }
 
@@ -138,8 +172,9 @@ struct ActivatedSocketsTests {
             for (pid, count) in [("abc", "1"), ("-4", "1"), (String(getpid()), "two"), (String(getpid()), "")] {
                 setenv("LISTEN_PID", pid, 1)
                 setenv("LISTEN_FDS", count, 1)
-                let error = #expect(throws: SystemdError.self) { try ActivatedSockets.take() }
-                #expect(error?.description.contains("LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES are malformed") == true)
+                let sockets = ActivatedSockets.take()
+                #expect(sockets.isEmpty)
+                #expect(sockets.problems.first?.description.contains("LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES are malformed") == true)
                 #expect(getenv("LISTEN_PID") == nil && getenv("LISTEN_FDS") == nil)
             }
         }
@@ -166,7 +201,7 @@ private func take(
     count: Int,
     pid: pid_t,
     names: String
-) -> (sockets: Result<ActivatedSockets, SystemdError>, variablesLeft: [String]) {
+) -> (sockets: ActivatedSockets, variablesLeft: [String]) {
     let variables = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"]
     setenv("LISTEN_FDS", String(count), 1)
     setenv("LISTEN_PID", String(pid), 1)
@@ -174,6 +209,6 @@ private func take(
     defer {
         for variable in variables { unsetenv(variable) }
     }
-    let result = Result { () throws(SystemdError) in try ActivatedSockets.take() }
-    return (result, variables.filter { getenv($0) != nil })
+    let sockets = ActivatedSockets.take()
+    return (sockets, variables.filter { getenv($0) != nil })
 }
