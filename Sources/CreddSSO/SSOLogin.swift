@@ -154,7 +154,7 @@ public struct SSOLogin: Sendable {
         let previous = try? cache.load(sessionName: session.name, startURL: session.startURL)
         let token = SSOToken(
             startURL: session.startURL, region: session.region, accessToken: response.accessToken,
-            expiresAt: wallClock.now().addingTimeInterval(TimeInterval(response.expiresIn)), clientId: registration.clientId,
+            expiresAt: SSOToken.expiry(issuedAt: wallClock.now(), lifetime: response.expiresIn), clientId: registration.clientId,
             clientSecret: registration.clientSecret, registrationExpiresAt: registration.expiresAt, refreshToken: response.refreshToken,
             otherFields: previous?.otherFields ?? [:])
         try cache.store(token, sessionName: session.name)

@@ -56,6 +56,12 @@ public struct SSOTokenResponse: Sendable, Hashable {
     public let expiresIn: Int
     /// Sent on the first grant and sometimes on a refresh; keep the old one when absent.
     public let refreshToken: Secret?
+
+    public init(accessToken: Secret, expiresIn: Int, refreshToken: Secret?) {
+        self.accessToken = accessToken
+        self.expiresIn = expiresIn
+        self.refreshToken = refreshToken
+    }
 }
 
 /// The sso-oidc API: RegisterClient, StartDeviceAuthorization, CreateToken.

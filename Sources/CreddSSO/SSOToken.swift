@@ -36,6 +36,11 @@ public struct SSOToken: Sendable, Hashable {
         self.otherFields = otherFields
     }
 
+    /// The expiry of a token issued at `now` for `seconds`, in the whole seconds the cache keeps.
+    public static func expiry(issuedAt now: Date, lifetime seconds: Int) -> Date {
+        Date(timeIntervalSince1970: (now.timeIntervalSince1970 + TimeInterval(seconds)).rounded(.down))
+    }
+
     public func isValid(at now: Date) -> Bool { !accessToken.isEmpty && expiresAt > now }
 
     /// Whether CreateToken with the refresh token can be tried at `now`: botocore's own test

@@ -122,12 +122,15 @@ public struct SSOTokenRefreshMachine: Sendable {
     public var nextDeadline: Date? {
         switch state {
         case .pending: .distantPast
-        case .fresh(let refreshAt): earliest(refreshAt, token?.expiresAt)
-        case .retrying(_, let retryAt): retryAt
-        case .needsLogin: token?.expiresAt
+        case .fresh(let refreshAt): earliest(refreshAt, unwithdrawnExpiry)
+        case .retrying(_, let retryAt): earliest(retryAt, unwithdrawnExpiry)
+        case .needsLogin: unwithdrawnExpiry
         case .readingCache, .refreshing: nil
         }
     }
+
+    /// The expiry of the token in service, until it is withdrawn.
+    private var unwithdrawnExpiry: Date? { withdrawn ? nil : token?.expiresAt }
 
     /// When a sign-in will be needed, if known: the expiry of a token that cannot be refreshed,
     /// or of the client registration.
@@ -175,8 +178,13 @@ public struct SSOTokenRefreshMachine: Sendable {
 
     /// Whether `.withdraw` was sent for the current token.
     private var withdrawn = false
-    /// The refresh token CreateToken last refused for good.
-    private var refusedRefreshToken: Secret?
+    /// The refresh token CreateToken last refused for good, and why.
+    private var refusal: Refusal?
+
+    private struct Refusal: Sendable, Hashable {
+        var refreshToken: Secret?
+        var reason: NeedsLoginReason
+    }
 
     private mutating func handleTick(now: Date) -> [Action] {
         switch state {
@@ -237,8 +245,9 @@ public struct SSOTokenRefreshMachine: Sendable {
                 return actions + plan(now: now, random: &random)
             }
             if !error.isTransient {
-                refusedRefreshToken = token.refreshToken
-                state = .needsLogin(error.code == "InvalidGrantException" ? .sessionEnded : .refreshRefused(code: error.code ?? "none"))
+                let reason: NeedsLoginReason = error.code == "InvalidGrantException" ? .sessionEnded : .refreshRefused(code: error.code ?? "none")
+                refusal = Refusal(refreshToken: token.refreshToken, reason: reason)
+                state = .needsLogin(reason)
                 return actions
             }
             state = .retrying(failures: failures, retryAt: schedule.retryTime(after: failures, now: now, jitter: Double.random(in: 0..<1, using: &random)))
@@ -249,7 +258,7 @@ public struct SSOTokenRefreshMachine: Sendable {
     private mutating func handleRefreshSucceeded(_ response: SSOTokenResponse, now: Date, random: inout some RandomNumberGenerator) -> [Action] {
         guard case .refreshing = state, var refreshed = token else { return [] }
         refreshed.accessToken = response.accessToken
-        refreshed.expiresAt = now.addingTimeInterval(TimeInterval(response.expiresIn))
+        refreshed.expiresAt = SSOToken.expiry(issuedAt: now, lifetime: response.expiresIn)
         // botocore keeps the old refresh token unless a new one is returned.
         if let newRefreshToken = response.refreshToken { refreshed.refreshToken = newRefreshToken }
         token = refreshed
@@ -274,27 +283,32 @@ public struct SSOTokenRefreshMachine: Sendable {
 
     private func planState(now: Date, random: inout some RandomNumberGenerator) -> State {
         guard let token else { return .needsLogin(.noToken) }
-        if let blocker = blocker(token, at: now) {
-            return token.isValid(at: now) ? .fresh(refreshAt: nil) : .needsLogin(blocker)
-        }
+        if let blocker = blocker(token, at: now) { return waitingForLogin(token, blocker, now: now) }
         let jitter = Double.random(in: 0..<1, using: &random)
         return .fresh(refreshAt: schedule.refreshTime(expiresAt: token.expiresAt, obtainedAt: obtainedAt, loadedAt: now, jitter: jitter))
     }
 
     private mutating func beginRefresh(_ token: SSOToken, failures: Int, now: Date) -> [Action] {
         if let blocker = blocker(token, at: now) {
-            state = token.isValid(at: now) ? .fresh(refreshAt: nil) : .needsLogin(blocker)
+            state = waitingForLogin(token, blocker, now: now)
             return []
         }
         state = .refreshing(failures: failures)
         return [.refresh(token)]
     }
 
+    /// A token that cannot be refreshed: served until it expires, with a sign-in due then; but a
+    /// refused refresh token needs the sign-in now, while there is still time to do it.
+    private func waitingForLogin(_ token: SSOToken, _ blocker: NeedsLoginReason, now: Date) -> State {
+        let refused = refusal.map { token.refreshToken == $0.refreshToken } ?? false
+        return token.isValid(at: now) && !refused ? .fresh(refreshAt: nil) : .needsLogin(blocker)
+    }
+
     /// Why `token` cannot be refreshed at `now`: its own gaps, or a refresh token CreateToken
     /// already refused (trying it again would only be refused again).
     private func blocker(_ token: SSOToken, at now: Date) -> NeedsLoginReason? {
         if let blocker = token.refreshBlocker(at: now) { return blocker }
-        if let refusedRefreshToken, token.refreshToken == refusedRefreshToken { return .sessionEnded }
+        if let refusal, token.refreshToken == refusal.refreshToken { return refusal.reason }
         return nil
     }
 
