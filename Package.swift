@@ -81,6 +81,9 @@ let package = Package(
             dependencies: [
                 "CreddSSO", "CreddCore", "CreddRefresh", "CreddTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")]
         ),

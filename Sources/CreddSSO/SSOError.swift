@@ -84,11 +84,6 @@ public struct SSOError: Error, Sendable, Hashable {
             return "check the sso-session's sso_start_url and sso_region"
         }
     }
-
-    /// As the refresh schedule and `credd status` take it.
-    public var refreshFailure: RefreshFailure {
-        RefreshFailure(disposition: isTransient ? .retryable : .needsChange, message: description)
-    }
 }
 
 extension SSOError: CustomStringConvertible {

@@ -241,7 +241,10 @@ class Handler(BaseHTTPRequestHandler):
         account = next((a for a in CONFIG["accounts"] if a["accountId"] == query.get("account_id")), None)
         if account is None or query.get("role_name") not in account["roles"]:
             return self.portal_error(403, "ForbiddenException", "No access")
-        STATE["last"]["role_credentials"] = {"account_id": query["account_id"], "role_name": query["role_name"]}
+        STATE["last"]["role_credentials"] = {
+            "account_id": query["account_id"], "role_name": query["role_name"],
+            # Which access token was used, without keeping it: tests compare hashes.
+            "token_sha256": hashlib.sha256(self.headers["x-amz-sso_bearer_token"].encode()).hexdigest()}
         if MOTO:
             import boto3
             sts = boto3.client("sts", endpoint_url=MOTO, region_name="us-east-1",
