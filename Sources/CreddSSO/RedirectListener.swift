@@ -38,7 +38,7 @@ enum RedirectListener {
                 group.addTask {
                     try await server.executeThenClose { connections in
                         for try await connection in connections {
-                            if let outcome = try await answer(connection, expectedState: expectedState) { return outcome }
+                            if let outcome = await answer(connection, expectedState: expectedState) { return outcome }
                         }
                         return .failure(SSOError(kind: .loginFailed, operation: "sign-in", message: "the loopback listener closed"))
                     }
@@ -65,11 +65,13 @@ enum RedirectListener {
         return (try outcome.get(), port)
     }
 
-    /// Answers one connection; the outcome when it was the callback this sign-in waits for.
+    /// Answers one connection; the outcome when it was the callback this sign-in waits for. A
+    /// connection's failure (the browser closing it early) ends that connection, never the wait,
+    /// and a code already received is kept even if the page could not be sent.
     private static func answer(
         _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, expectedState: String
-    ) async throws -> Result<Secret, SSOError>? {
-        try await connection.executeThenClose { inbound, outbound in
+    ) async -> Result<Secret, SSOError>? {
+        try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
             for try await part in inbound {
                 switch part {
@@ -83,14 +85,14 @@ enum RedirectListener {
                     headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
                     headers.add(name: "Content-Length", value: String(page.utf8.count))
                     headers.add(name: "Connection", value: "close")
-                    try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
-                    try await outbound.write(.body(.byteBuffer(ByteBuffer(string: page))))
-                    try await outbound.write(.end(nil))
+                    try? await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+                    try? await outbound.write(.body(.byteBuffer(ByteBuffer(string: page))))
+                    try? await outbound.write(.end(nil))
                     return outcome
                 }
             }
             return nil
-        }
+        } ?? nil
     }
 
     private static func verdict(_ head: HTTPRequestHead?, expectedState: String) -> (HTTPResponseStatus, String, Result<Secret, SSOError>?) {
