@@ -48,8 +48,8 @@ public struct SSOTokenRefreshMachine: Sendable {
         /// At start, or after `credd login` or another program changed the file.
         case load
         /// Just before a refresh (after `failures` consecutive failures): another program may
-        /// have refreshed already.
-        case beforeRefresh(failures: Int)
+        /// have refreshed already. A `requested` refresh (`credd refresh`) happens regardless.
+        case beforeRefresh(failures: Int, requested: Bool)
         /// Once after a failed refresh, with the failure and the consecutive count so far.
         case afterFailure(SSOError, failures: Int)
     }
@@ -161,7 +161,7 @@ public struct SSOTokenRefreshMachine: Sendable {
         case .cacheChanged:
             actions += readCache(.load)
         case .manualRefresh:
-            actions += readCache(.beforeRefresh(failures: 0))
+            actions += readCache(.beforeRefresh(failures: 0, requested: true))
         }
         return actions
     }
@@ -191,14 +191,14 @@ public struct SSOTokenRefreshMachine: Sendable {
         case .pending:
             return readCache(.load)
         case .fresh(let refreshAt):
-            if let refreshAt, refreshAt <= now { return readCache(.beforeRefresh(failures: 0)) }
+            if let refreshAt, refreshAt <= now { return readCache(.beforeRefresh(failures: 0, requested: false)) }
             if refreshAt == nil, let token, token.expiresAt <= now {
                 state = .needsLogin(blocker(token, at: now) ?? .noRefreshToken)
             }
             return []
         case .retrying(_, let retryAt):
             guard retryAt <= now, case .retrying(let failures, _) = state else { return [] }
-            return readCache(.beforeRefresh(failures: failures))
+            return readCache(.beforeRefresh(failures: failures, requested: false))
         case .readingCache, .refreshing, .needsLogin:
             return []
         }
@@ -233,8 +233,8 @@ public struct SSOTokenRefreshMachine: Sendable {
         switch check {
         case .load:
             return actions + plan(now: now, random: &random)
-        case .beforeRefresh(let failures):
-            if adopted != nil, case .fresh(let refreshAt?) = planState(now: now, random: &random), refreshAt > now {
+        case .beforeRefresh(let failures, let requested):
+            if adopted != nil, !requested, case .fresh(let refreshAt?) = planState(now: now, random: &random), refreshAt > now {
                 state = .fresh(refreshAt: refreshAt)
                 return actions
             }

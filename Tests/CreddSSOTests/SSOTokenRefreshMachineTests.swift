@@ -264,6 +264,19 @@ import Testing
         #expect(machine.lastError == error)
     }
 
+    /// `credd refresh` refreshes even a token that is not due, and even as the first event.
+    @Test func aRequestedRefreshHappensWhateverTheSchedule() {
+        let token = makeToken(at: start)
+        var driver = Driver(now: start, cacheFile: token) { _, _ in
+            .success(SSOTokenResponse(accessToken: Secret("requested"), expiresIn: 3600, refreshToken: nil))
+        }
+        driver.send(.manualRefresh)
+        #expect(driver.refreshes.count == 1)
+        #expect(driver.published.map(\.accessToken) == [token.accessToken, Secret("requested")])
+        driver.send(.manualRefresh)
+        #expect(driver.refreshes.count == 2)
+    }
+
     @Test func oneRefreshAtATime() {
         var machine = SSOTokenRefreshMachine()
         var random = SplitMix64(seed: 5)
