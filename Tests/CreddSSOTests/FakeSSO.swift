@@ -4,6 +4,7 @@ import CreddSSO
 import CreddTestSupport
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 
 /// `Fixtures/fake_sso.py` on a free loopback port for the life of a test, with its control
@@ -99,4 +100,12 @@ func makeToken(
         startURL: corpSession.startURL, region: corpSession.region, accessToken: Secret("access-\(id)"),
         expiresAt: now.addingTimeInterval(lifetime), clientId: "client-1", clientSecret: Secret("client-secret-1"),
         registrationExpiresAt: now.addingTimeInterval(registrationValidFor), refreshToken: refreshable ? Secret("refresh-\(id)") : nil)
+}
+
+/// Values recorded from callbacks that run on other tasks (prompts, published tokens, statuses).
+final class Recorder<Element: Sendable>: Sendable {
+    private let stored = Mutex<[Element]>([])
+
+    func append(_ element: Element) { stored.withLock { $0.append(element) } }
+    var entries: [Element] { stored.withLock { $0 } }
 }

@@ -80,7 +80,7 @@ import Testing
 
         // credd's keeper finds five minutes left, refreshes at once and rewrites the file.
         let logs = InMemoryLogHandler()
-        let published = TokenLog()
+        let published = Recorder<SSOToken?>()
         let keeper = SSOTokenKeeper(
             session: corpSession, cache: cache, oidc: fake.oidc, wallClock: SystemWallClock(), logger: .recording(into: logs)
         ) { published.append($0) }
@@ -142,13 +142,4 @@ import Testing
         try #require(result.status == 0, "\(result.stderr.suffix(1500))")
         return result.stdout
     }
-}
-
-final class TokenLog: @unchecked Sendable {
-    // Guarded by `lock`: the keeper calls `append` from its actor.
-    private let lock = NSLock()
-    private var stored: [SSOToken?] = []
-
-    func append(_ token: SSOToken?) { lock.withLock { stored.append(token) } }
-    var entries: [SSOToken?] { lock.withLock { stored } }
 }

@@ -17,7 +17,7 @@ import Testing
         let clock = TestClock(wallClock: ManualWallClock(Date()))
         let wallClock = try #require(clock.wallClock)
         let login = SSOLogin(oidc: fake.oidc, cache: SSOTokenCache(home: home.path), wallClock: wallClock)
-        let prompts = PromptLog()
+        let prompts = Recorder<SSODeviceAuthorization>()
 
         let sleeps = advancingEverySleep(of: clock)
         let token = try await login.loginWithDeviceCode(corpSession, clock: clock) { prompts.append($0) }
@@ -158,21 +158,10 @@ final class SleepDriver: Sendable {
     }
 }
 
-final class PromptLog: @unchecked Sendable {
-    // Guarded by `lock`: the flow calls `append` from its own task.
-    private let lock = NSLock()
-    private var stored: [SSODeviceAuthorization] = []
-
-    func append(_ entry: SSODeviceAuthorization) { lock.withLock { stored.append(entry) } }
-    var entries: [SSODeviceAuthorization] { lock.withLock { stored } }
-}
-
 /// A browser stand-in: requests the authorize URL and follows the redirect to credd's listener.
-final class FollowingBrowser: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var recorded: [Int] = []
-    var statuses: [Int] { lock.withLock { recorded } }
+final class FollowingBrowser: Sendable {
+    private let recorded = Recorder<Int>()
+    var statuses: [Int] { recorded.entries }
 
     func open(_ url: String, forgingStateFirst: Bool) async throws {
         let client = HTTPClient(configuration: .init(redirectConfiguration: .disallow))
@@ -183,9 +172,9 @@ final class FollowingBrowser: @unchecked Sendable {
             var forged = try #require(URLComponents(string: location))
             forged.queryItems = forged.queryItems?.map { $0.name == "state" ? URLQueryItem(name: "state", value: "forged") : $0 }
             let response = try await client.execute(HTTPClientRequest(url: try #require(forged.string)), timeout: .seconds(10))
-            lock.withLock { recorded.append(Int(response.status.code)) }
+            recorded.append(Int(response.status.code))
         }
         let response = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(10))
-        lock.withLock { recorded.append(Int(response.status.code)) }
+        recorded.append(Int(response.status.code))
     }
 }
