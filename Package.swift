@@ -69,6 +69,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // IAM Identity Center: token cache, OIDC and portal clients, token refresh machine, login flows.
+        .target(
+            name: "CreddSSO",
+            dependencies: [
+                "CreddCore", "CreddSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "CreddSSOTests",
+            dependencies: [
+                "CreddSSO", "CreddCore", "CreddRefresh", "CreddTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
         // Composition root and CLI.
         .target(
             name: "CreddDaemon",
