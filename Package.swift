@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "CreddEndpoint",
             dependencies: [
-                "CreddCore", "CGlibcGNU",
+                "CreddCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

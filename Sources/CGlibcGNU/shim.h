@@ -4,11 +4,6 @@
 // glibc declares these only under _GNU_SOURCE, which Swift's Glibc module is built without.
 // No #include of their headers: a second module claiming a header hides its names from Swift.
 
-struct sockaddr;
-
-// The endpoint accepts with accept4 so that client sockets are close-on-exec from the start.
-extern int accept4(int fd, struct sockaddr *address, unsigned int *length, int flags);
-
 // ProcessRunner creates its pipes close-on-exec atomically, so that a concurrent spawn cannot
 // inherit them.
 extern int pipe2(int pipefd[2], int flags);
@@ -20,30 +15,5 @@ extern int posix_spawn_file_actions_addclosefrom_np(void *actions, int from);
 // credd's own threads are named (`credd-worker-0`, …) so that `/proc/PID/task/*/comm` tells them
 // apart. `thread` is a pthread_t.
 extern int pthread_setname_np(unsigned long thread, const char *name);
-
-// sched_setattr(2) has no glibc wrapper, and Swift cannot call the variadic syscall(2).
-// <sys/syscall.h> only defines numbers.
-#include <sys/syscall.h>
-extern long syscall(long number, ...);
-
-// struct sched_attr, first version (48 bytes).
-struct credd_sched_attr {
-    unsigned int size;
-    unsigned int policy;
-    unsigned long long flags;
-    int nice;
-    unsigned int priority;
-    unsigned long long runtime;
-    unsigned long long deadline;
-    unsigned long long period;
-};
-
-// Sets the calling thread's policy and nice value (pass the current ones to keep them) and, for
-// SCHED_OTHER on Linux 6.12+, the slice `runtime_ns` it asks the EEVDF scheduler for. Returns 0,
-// or -1 with errno set.
-static inline int credd_sched_setattr_self(unsigned int policy, int nice, unsigned long long runtime_ns) {
-    struct credd_sched_attr attr = {sizeof(struct credd_sched_attr), policy, 0, nice, 0, runtime_ns, 0, 0};
-    return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
-}
 
 #endif

@@ -7,18 +7,19 @@ import Glibc
 /// The file descriptors belong to the caller from ``take(expectedControlPath:)`` on: adopt them
 /// (e.g. NIO's `ServerBootstrap.withBoundSocket(_:)`) and bind the missing ones yourself.
 public struct ActivatedSockets: Sendable, Hashable {
-    /// The credential endpoint: a listening TCP socket (`FileDescriptorName=endpoint`).
-    public let endpoint: CInt?
+    /// The credential endpoint: listening TCP sockets (`FileDescriptorName=endpoint`), one per
+    /// loopback family.
+    public let endpoints: [CInt]
     /// The control socket: a listening `AF_UNIX` stream socket (`FileDescriptorName=control`).
     public let control: CInt?
 
-    public init(endpoint: CInt? = nil, control: CInt? = nil) {
-        self.endpoint = endpoint
+    public init(endpoints: [CInt] = [], control: CInt? = nil) {
+        self.endpoints = endpoints
         self.control = control
     }
 
     /// True when systemd passed nothing and the daemon binds both sockets itself.
-    public var isEmpty: Bool { endpoint == nil && control == nil }
+    public var isEmpty: Bool { endpoints.isEmpty && control == nil }
 
     /// Takes the sockets systemd passed to this process (`LISTEN_FDS`, `LISTEN_PID`,
     /// `LISTEN_FDNAMES`) and checks each one's type. Call once, early: it unsets those variables
@@ -72,18 +73,15 @@ public struct ActivatedSockets: Sendable, Hashable {
 
     /// Sorts passed fds by name and verifies each is the kind of listening socket its name promises.
     static func adopt(_ passed: [PassedSocket], expectedControlPath: String?) throws(SystemdError) -> ActivatedSockets {
-        var endpoint: CInt?
+        var endpoints: [CInt] = []
         var control: CInt?
         for socket in passed {
             switch socket.name {
             case "endpoint":
-                guard endpoint == nil else {
-                    throw SystemdError(.duplicateSocketName(fd: socket.fileDescriptor, name: socket.name))
-                }
                 try verify(socket, expected: "a listening TCP socket") { fd throws(ListeningSocketCheck.Failure) in
                     try ListeningSocketCheck.isTCP(fd)
                 }
-                endpoint = socket.fileDescriptor
+                endpoints.append(socket.fileDescriptor)
             case "control":
                 guard control == nil else {
                     throw SystemdError(.duplicateSocketName(fd: socket.fileDescriptor, name: socket.name))
@@ -99,7 +97,7 @@ public struct ActivatedSockets: Sendable, Hashable {
                 throw SystemdError(.unexpectedSocketName(fd: socket.fileDescriptor, name: socket.name))
             }
         }
-        return ActivatedSockets(endpoint: endpoint, control: control)
+        return ActivatedSockets(endpoints: endpoints, control: control)
     }
 
     private static func verify(

@@ -24,7 +24,7 @@ struct ActivatedSocketsTests {
                 ActivatedSockets.PassedSocket(fileDescriptor: endpoint, name: "endpoint"),
             ]
             let sockets = try ActivatedSockets.adopt(passed, expectedControlPath: controlPath)
-            #expect(sockets == ActivatedSockets(endpoint: endpoint, control: control))
+            #expect(sockets == ActivatedSockets(endpoints: [endpoint], control: control))
             #expect(!sockets.isEmpty)
             #expect(try ActivatedSockets.adopt(passed, expectedControlPath: nil) == sockets)
         }
@@ -37,7 +37,7 @@ struct ActivatedSocketsTests {
 
     /// Each case: what systemd passed, and the words the error must contain.
     enum Misconfiguration: CaseIterable {
-        case unknownName, endpointNotListening, endpointIsUnix, controlIsTCP, controlAtOtherPath, duplicateEndpoint
+        case unknownName, endpointNotListening, endpointIsUnix, controlIsTCP, controlAtOtherPath, duplicateControl
     }
 
     @Test(arguments: Misconfiguration.allCases)
@@ -72,9 +72,9 @@ struct ActivatedSocketsTests {
                 passed = [(control, "control")]
                 expectedControlPath = "/run/user/0/credd/control.sock"
                 expectedWords = ["not a listening AF_UNIX stream socket at /run/user/0/credd/control.sock"]
-            case .duplicateEndpoint:
-                passed = [(listeningTCP, "endpoint"), (listeningTCP, "endpoint")]
-                expectedWords = ["second socket named \"endpoint\""]
+            case .duplicateControl:
+                passed = [(control, "control"), (control, "control")]
+                expectedWords = ["second socket named \"control\""]
             }
             let sockets = passed.map { ActivatedSockets.PassedSocket(fileDescriptor: $0.0, name: $0.1) }
             let error = #expect(throws: SystemdError.self) {
