@@ -15,13 +15,15 @@ final class ConnectionTimeoutHandler: ChannelInboundHandler, RemovableChannelHan
     private var timer: (task: Scheduled<Void>, firesAt: NIODeadline)?
 
     init(limits: EndpointConfiguration.Limits, registry: ConnectionRegistry) {
+        // Restarted from the event loop's clock when the handler is added.
         self.timeouts = ConnectionTimeouts(
-            requestTimeout: TimeAmount(limits.requestTimeout), idleTimeout: TimeAmount(limits.idleTimeout), acceptedAt: .now())
+            requestTimeout: TimeAmount(limits.requestTimeout), idleTimeout: TimeAmount(limits.idleTimeout), acceptedAt: .uptimeNanoseconds(0))
         self.registry = registry
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        timeouts = ConnectionTimeouts(requestTimeout: timeouts.requestTimeout, idleTimeout: timeouts.idleTimeout, acceptedAt: context.eventLoop.now)
         rearm()
     }
 
@@ -39,7 +41,7 @@ final class ConnectionTimeoutHandler: ChannelInboundHandler, RemovableChannelHan
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         registry.recordActivity(context.channel)
-        timeouts.bytesReceived(at: .now())
+        timeouts.bytesReceived(at: context.eventLoop.now)
         rearm()
         context.fireChannelRead(data)
     }
@@ -49,7 +51,8 @@ final class ConnectionTimeoutHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func responseBlocked() {
-        timeouts.responseBlocked(at: .now())
+        guard let context else { return }
+        timeouts.responseBlocked(at: context.eventLoop.now)
         rearm()
     }
 
@@ -59,7 +62,8 @@ final class ConnectionTimeoutHandler: ChannelInboundHandler, RemovableChannelHan
 
     /// Call before writing a response's end: writing it may deliver the next pipelined request.
     func responseSent() {
-        timeouts.responseSent(at: .now())
+        guard let context else { return }
+        timeouts.responseSent(at: context.eventLoop.now)
         rearm()
     }
 
@@ -69,7 +73,7 @@ final class ConnectionTimeoutHandler: ChannelInboundHandler, RemovableChannelHan
         timer?.task.cancel()
         let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             timer = nil
-            if timeouts.hasExpired(at: .now()) {
+            if timeouts.hasExpired(at: context.eventLoop.now) {
                 context.channel.close(promise: nil)
             } else {
                 rearm()

@@ -77,3 +77,48 @@ struct ConnectionPipelineTests {
         _ = try channel.finish()
     }
 }
+
+extension ConnectionPipelineTests {
+    func connection(requestTimeout: Duration, idleTimeout: Duration) throws -> EmbeddedChannel {
+        let limits = EndpointConfiguration.Limits(requestTimeout: requestTimeout, idleTimeout: idleTimeout)
+        let router = EndpointRouter(
+            imdsProfile: "dev", containerToken: TestEndpoint.containerToken,
+            tokens: IMDSTokenStore(capacity: 4, wallClock: SystemWallClock()), source: source, wallClock: SystemWallClock())
+        let channel = EmbeddedChannel()
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        try CredentialEndpoint.configureConnection(
+            channel, limits: limits, registry: ConnectionRegistry(capacityPerUser: 4, totalCapacity: 4), router: router,
+            logger: Logger(label: "test"))
+        return channel
+    }
+
+    @Test func aStalledRequestIsClosedAtTheRequestTimeout() throws {
+        let channel = try connection(requestTimeout: .seconds(5), idleTimeout: .seconds(60))
+        try send("GET /v1/credentials/dev HTTP/1.1\r\nHo", to: channel)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(4))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+    }
+
+    @Test func anIdleConnectionIsClosedAtTheIdleTimeoutAfterItsLastAnswer() throws {
+        let channel = try connection(requestTimeout: .seconds(5), idleTimeout: .seconds(30))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(4))
+        try send(request, to: channel)
+        #expect(try statuses(channel) == [200])
+        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
+        #expect(channel.isActive, "the request timeout no longer applies once answered")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+    }
+
+    @Test func anAnswerTheClientNeverReadsIsGivenUpAtTheIdleTimeout() throws {
+        let channel = try connection(requestTimeout: .seconds(5), idleTimeout: .seconds(30))
+        channel.isWritable = false
+        try send(request, to: channel)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+    }
+}
