@@ -174,6 +174,7 @@ public final class CredentialEndpoint: Sendable {
     /// NIO server channels on the listening sockets; on failure none is left open.
     private func serve(_ descriptors: [CInt]) async throws -> [any Channel] {
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.maxMessagesPerRead, value: 16)
             .serverChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Out of descriptors: pause accepting briefly rather than spin; closing connections make room.
@@ -182,6 +183,8 @@ public final class CredentialEndpoint: Sendable {
                         noteRefusal(.acceptPaused(String(cString: strerror(error.errnoCode))), on: channel.eventLoop)
                         return .milliseconds(100)
                     })
+                    try channel.pipeline.syncOperations.addHandler(
+                        PeerGate(refusal: { [self] in refusal(of: $0) }, refused: { [self] in noteRefusal($0, on: channel.eventLoop) }))
                 }
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -272,15 +275,10 @@ public final class CredentialEndpoint: Sendable {
         return max(1, Int(clamping: limit.rlim_cur) - reserve)
     }
 
-    /// Runs on the connection's event loop as it is accepted, before anything is read.
+    /// Runs on the connection's event loop once `PeerGate` let it through, before anything is read.
     @Sendable
     private func initializeConnection(_ channel: any Channel) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            if let refusal = refusal(of: channel) {
-                channel.close(promise: nil)
-                noteRefusal(refusal, on: channel.eventLoop)
-                return
-            }
             switch registry.admit(channel, uid: configuration.servedUserID) {
             case .admitted:
                 break

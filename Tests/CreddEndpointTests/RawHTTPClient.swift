@@ -15,12 +15,13 @@ struct RawHTTPResponse: Sendable {
 }
 
 enum RawHTTPClient {
-    /// A connected socket to 127.0.0.1:port (or [::1]:port) with a receive timeout, or -1.
+    /// A connected socket to 127.0.0.1:port (or [::1]:port) with a receive (and connect) timeout, or -1.
     static func connect(port: Int, ipv6: Bool = false, receiveTimeoutSeconds: Int = 20) -> Int32 {
         let descriptor = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return -1 }
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let result: Int32
         if ipv6 {
             var address = sockaddr_in6()
