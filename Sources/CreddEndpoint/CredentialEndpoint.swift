@@ -196,6 +196,9 @@ public final class CredentialEndpoint: Sendable {
         for (index, descriptor) in descriptors.enumerated() {
             do {
                 channels.append(try await bootstrap.withBoundSocket(descriptor).get())
+                // NIO re-listens an adopted socket with a backlog of 128, whatever it had; put back
+                // the depth a flood of refused connections needs in front of the served user's.
+                Glibc.listen(descriptor, Self.backlog)
             } catch {
                 descriptors.dropFirst(index + 1).forEach { close($0) }
                 for channel in channels { try? await channel.close() }
@@ -227,6 +230,10 @@ public final class CredentialEndpoint: Sendable {
         return port
     }
 
+    /// As deep as the kernel allows (net.core.somaxconn), as systemd sets it: a burst of refused
+    /// connections should not fill the queue in front of the served user's.
+    private static let backlog: CInt = 4096
+
     private enum Opening {
         case opened([CInt], port: Int)
         case held(address: String)
@@ -238,7 +245,7 @@ public final class CredentialEndpoint: Sendable {
         var chosenPort = port
         for (index, host) in hosts.enumerated() {
             guard let address = try? SocketAddress(ipAddress: host, port: chosenPort) else { throw .notLoopback(host) }
-            switch ListeningSocket.open(address, backlog: 511) {
+            switch ListeningSocket.open(address, backlog: Self.backlog) {
             case .success(let descriptor):
                 descriptors.append(descriptor)
                 if chosenPort == 0 { chosenPort = ListeningSocket.localEndpoint(descriptor).map { Int($0.port) } ?? 0 }

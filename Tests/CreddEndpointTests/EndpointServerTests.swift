@@ -276,6 +276,35 @@ struct EndpointServerTests {
         }
     }
 
+    /// A client of the served user that pipelines requests without reading the answers: credd
+    /// stops reading once its write buffer is full, so the client's sends block and credd's
+    /// memory stays flat (each 180-byte request asks for a 1.2 kB answer).
+    @Test func aClientThatPipelinesWithoutReadingCannotGrowMemory() async throws {
+        try await TestEndpoint.withRunning(source: source) { port in
+            let before = Self.residentKiB()
+            let (sent, firstAnswer) = await onDedicatedThread { () -> (Int, Int?) in
+                let descriptor = RawHTTPClient.connect(port: port, receiveTimeoutSeconds: 2)
+                defer { close(descriptor) }
+                let batch = Array(String(repeating: Self.containerRequest(port: port), count: 1000).utf8)
+                var sent = 0
+                // Sends time out (2 s) once credd has stopped reading; at most 100 MB are tried.
+                while sent < 100_000_000, RawHTTPClient.send(descriptor, batch) { sent += batch.count }
+                return (sent, RawHTTPClient.readResponse(descriptor)?.status)
+            }
+            let grownMiB = (Self.residentKiB() - before) / 1024
+            print("pipelining without reading: \(sent / 1_000_000) MB of requests accepted before sends blocked; resident memory grew \(grownMiB) MiB")
+            #expect(sent < 100_000_000, "credd kept reading")
+            #expect(grownMiB < 64)
+            #expect(firstAnswer == 200)
+        }
+    }
+
+    static func residentKiB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
     @Test(arguments: [512, 64])
     func fiveHundredIdleConnectionsDoNotLockOutARealClient(maxConnections: Int) async throws {
         // Long timeouts, so only the connection cap (not the idle timeout) can make room.
