@@ -35,7 +35,8 @@ public struct EndpointConfiguration: Sendable {
 
     /// Bounds that keep one slow or hostile client from holding up the others.
     public struct Limits: Sendable, Hashable {
-        /// Largest request line plus headers accepted; more gets 431 and the connection closed.
+        /// Largest request target plus header names and values accepted (NIO's decoder limit);
+        /// more gets 431 and the connection closed.
         /// (Bodies are never accepted: the API has none, so any body gets 413.)
         public var maxHeaderBytes: Int
         /// Time allowed to send a complete request head, from its first byte (and for a new connection, from accept).
