@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "CreddEndpoint",
             dependencies: [
-                "CreddCore", "CreddPlatform", "CGlibcGNU",
+                "CreddCore", "CreddPlatform",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(
             name: "CreddSSOTests",
             dependencies: [
-                "CreddSSO", "CreddCore", "CreddRefresh", "CreddTestSupport",
+                "CreddSSO", "CreddCore", "CreddPlatform", "CreddRefresh", "CreddTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "InMemoryLogging", package: "swift-log"),

@@ -4,11 +4,6 @@
 // glibc declares these only under _GNU_SOURCE, which Swift's Glibc module is built without.
 // No #include of their headers: a second module claiming a header hides its names from Swift.
 
-struct sockaddr;
-
-// The endpoint accepts with accept4 so that client sockets are close-on-exec from the start.
-extern int accept4(int fd, struct sockaddr *address, unsigned int *length, int flags);
-
 // The daemon turns itself non-dumpable (no core dumps, no same-uid ptrace or /proc/PID/mem), and
 // Swift cannot call the variadic prctl(2). 4 is PR_SET_DUMPABLE.
 extern int prctl(int option, ...);
@@ -26,32 +21,11 @@ extern int posix_spawn_file_actions_addclosefrom_np(void *actions, int from);
 // apart. `thread` is a pthread_t.
 extern int pthread_setname_np(unsigned long thread, const char *name);
 
-// sched_setattr(2) has no glibc wrapper, and Swift cannot call the variadic syscall(2).
-// <sys/syscall.h> only defines numbers.
+// add_key(2) and keyctl(2): libkeyutils wraps them, but one small wrapper each spares a library.
+// Swift cannot call the variadic syscall(2); <sys/syscall.h> only defines numbers.
 #include <sys/syscall.h>
 extern long syscall(long number, ...);
 
-// struct sched_attr, first version (48 bytes).
-struct credd_sched_attr {
-    unsigned int size;
-    unsigned int policy;
-    unsigned long long flags;
-    int nice;
-    unsigned int priority;
-    unsigned long long runtime;
-    unsigned long long deadline;
-    unsigned long long period;
-};
-
-// Sets the calling thread's policy and nice value (pass the current ones to keep them) and, for
-// SCHED_OTHER on Linux 6.12+, the slice `runtime_ns` it asks the EEVDF scheduler for. Returns 0,
-// or -1 with errno set.
-static inline int credd_sched_setattr_self(unsigned int policy, int nice, unsigned long long runtime_ns) {
-    struct credd_sched_attr attr = {sizeof(struct credd_sched_attr), policy, 0, nice, 0, runtime_ns, 0, 0};
-    return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
-}
-
-// add_key(2) and keyctl(2): libkeyutils wraps them, but one small wrapper each spares a library.
 static inline long credd_add_key(const char *type, const char *description, const void *payload, unsigned long length, int keyring) {
     return syscall(SYS_add_key, type, description, payload, length, keyring);
 }

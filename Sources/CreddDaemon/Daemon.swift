@@ -71,19 +71,18 @@ public enum Daemon {
         await SessionAdoption.adopt(
             into: engine, specs: specs, configuration: configuration, keyring: keyring, wallClock: wallClock, logger: logger)
         let settings = configuration.settings
-        let codeRelease = CodeRelease(quietPeriod: .seconds(3), clock: ContinuousClock(), logger: logger)
         let endpoint = CredentialEndpoint(
             configuration: EndpointConfiguration(
                 host: settings.listenHost, port: settings.listenPort, imdsProfile: settings.imdsProfile,
                 containerToken: token),
-            source: ActivityReportingSource(source: served, codeRelease: codeRelease),
+            source: served,
             wallClock: wallClock,
             logger: logger
         )
         let port: Int
         let control: ControlServer
         do {
-            port = try await listen(endpoint, adopting: activated.endpoint, settings: settings)
+            port = try await listen(endpoint, adopting: activated.endpoints, settings: settings, tokenFile: paths.tokenFile, logger: logger)
             if let descriptor = activated.control {
                 control = try await ControlServer.adopt(descriptor: descriptor, path: paths.controlSocket, logger: logger)
             } else {
@@ -129,7 +128,6 @@ public enum Daemon {
                     for await status in engine.statusChanges {
                         served.record(status)
                         statusContinuation.yield()
-                        codeRelease.noteActivity()
                     }
                     statusContinuation.finish()
                 }
@@ -147,7 +145,6 @@ public enum Daemon {
                 }
             },
             ClosureService { await untilGracefulShutdown { await control.run(handler: runtime.handle) } },
-            ClosureService { await untilGracefulShutdown { await codeRelease.run() } },
             ClosureService {
                 await untilGracefulShutdown {
                     // Renewals at start sign with the keys as loaded; rotating under them could
@@ -225,10 +222,19 @@ public enum Daemon {
         logger.info("credd stopped", metadata: ["credd.event": "stopped"])
     }
 
-    private static func listen(_ endpoint: CredentialEndpoint, adopting descriptor: CInt?, settings: DaemonSettings) async throws(DaemonError) -> Int {
+    private static func listen(
+        _ endpoint: CredentialEndpoint, adopting descriptors: [CInt], settings: DaemonSettings, tokenFile: String, logger: Logger
+    ) async throws(DaemonError) -> Int {
         do {
-            if let descriptor { return try await endpoint.adopt(descriptor: descriptor) }
-            return try await endpoint.bind()
+            switch try await endpoint.listen(adopting: descriptors) {
+            case .serving(let port):
+                return port
+            case .portHeld(let error):
+                // Runs on without the endpoint; no token for clients to send to whoever holds the port.
+                logger.error("\(error)", metadata: ["credd.event": "endpoint-port-held"])
+                unlink(tokenFile)
+                return settings.listenPort
+            }
         } catch {
             throw DaemonError.configuration("cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)")
         }

@@ -35,15 +35,22 @@ public struct EndpointConfiguration: Sendable {
 
     /// Bounds that keep one slow or hostile client from holding up the others.
     public struct Limits: Sendable, Hashable {
-        /// Largest request line plus headers accepted; more gets 431 and the connection closed.
+        /// Largest request target plus header names and values accepted (NIO's decoder limit);
+        /// more gets 431 and the connection closed.
         /// (Bodies are never accepted: the API has none, so any body gets 413.)
         public var maxHeaderBytes: Int
         /// Time allowed to send a complete request head, from its first byte (and for a new connection, from accept).
         public var requestTimeout: Duration
         /// Time a keep-alive connection may sit idle between requests.
         public var idleTimeout: Duration
-        /// Open connections at most; beyond it the least recently active one is closed to make room.
+        /// Open connections per user at most; beyond it that user's least recently active one is
+        /// closed to make room. (Only the served user's connections are kept open at all.)
         public var maxConnections: Int
+        /// Descriptors kept free of connections for files, pipes and the control socket: the
+        /// connections in all are capped at the descriptor limit less this.
+        public var descriptorReserve: Int
+        /// How often refused connections are logged, as one summary line per reason.
+        public var refusalLogInterval: Duration
         /// IMDS session tokens remembered at most; beyond it the oldest is forgotten.
         public var maxIMDSTokens: Int
 
@@ -52,13 +59,17 @@ public struct EndpointConfiguration: Sendable {
             requestTimeout: Duration = .seconds(5),
             idleTimeout: Duration = .seconds(10),
             maxConnections: Int = 512,
-            maxIMDSTokens: Int = 1024
+            maxIMDSTokens: Int = 1024,
+            descriptorReserve: Int = 128,
+            refusalLogInterval: Duration = .seconds(10)
         ) {
             self.maxHeaderBytes = maxHeaderBytes
             self.requestTimeout = requestTimeout
             self.idleTimeout = idleTimeout
             self.maxConnections = maxConnections
             self.maxIMDSTokens = maxIMDSTokens
+            self.descriptorReserve = descriptorReserve
+            self.refusalLogInterval = refusalLogInterval
         }
     }
 }

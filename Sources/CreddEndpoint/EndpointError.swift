@@ -9,6 +9,7 @@ public struct EndpointError: Error, Sendable, Hashable {
     private enum Kind: Sendable, Hashable {
         case notLoopback(String)
         case bindFailed(host: String, port: Int, reason: String)
+        case portHeld(address: String)
         case adoptFailed(descriptor: Int32, reason: String)
         case alreadyStarted
         case socketTableUnreadable(path: String, errno: Int32)
@@ -26,6 +27,15 @@ public struct EndpointError: Error, Sendable, Hashable {
 
     static func bindFailed(host: String, port: Int, reason: String) -> EndpointError {
         EndpointError(.bindFailed(host: host, port: port, reason: reason))
+    }
+
+    static func portHeld(address: String) -> EndpointError { EndpointError(.portHeld(address: address)) }
+
+    /// Whether another program listens on the endpoint's port: the daemon then runs without the
+    /// endpoint rather than exit, since clients of `localhost` could reach that program instead.
+    public var isPortHeld: Bool {
+        if case .portHeld = kind { return true }
+        return false
     }
 
     static func adoptFailed(descriptor: Int32, reason: String) -> EndpointError {
@@ -56,6 +66,10 @@ extension EndpointError: CustomStringConvertible {
         case .bindFailed(let host, let port, let reason):
             return "cannot listen on \(host):\(port): \(reason); "
                 + "stop whatever uses that port or choose another with `listen` in the [credd] section"
+        case .portHeld(let address):
+            return "another program holds \(address), so the credential endpoint is off: "
+                + "clients of this port could get that program's answers and send it the container token; "
+                + "stop that program (`ss -ltnp` names it) or choose another port with `listen` in the [credd] section, then restart credd"
         case .adoptFailed(let descriptor, let reason):
             return "cannot use the listening socket passed by systemd (fd \(descriptor)): \(reason); "
                 + "check ListenStream= in credd.socket"

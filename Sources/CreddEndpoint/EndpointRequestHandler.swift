@@ -2,81 +2,109 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Answers a connection's requests on its event loop: the router's checks and the credentials
-/// are all in memory, so a response is one synchronous step and one write-and-flush of its bytes
-/// (rendered here, or ahead of time for served credentials), with no HTTP encoder in between.
+/// Answers a connection's requests on its event loop, behind NIO's HTTP/1.1 server pipeline: the
+/// router's checks and the credentials are all in memory, so a response is one synchronous step.
+///
+/// Requests are answered at their head (the API has no bodies; a request that announces one is
+/// refused and the connection closed). NIO's pipelining handler passes on one request at a time
+/// and stops reading until its answer is written; a request that arrives while the client leaves
+/// earlier answers unread waits here until the connection is writable again, so a client that
+/// pipelines without reading cannot make credd buffer without bound.
 final class EndpointRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let router: EndpointRouter
-    private let connectionGuard: ConnectionGuardHandler
-    private let verifyPeer: (any Channel) -> PeerVerdict
+    private let timeouts: ConnectionTimeoutHandler
     private let logger: Logger
-    /// The peer's user, looked up once per connection on its first request.
-    private var peer: PeerVerdict?
+    /// A request to answer once the client has read the earlier answers.
+    private var waiting: HTTPRequestHead?
     /// Set once a response closes the connection: later requests are ignored.
     private var closing = false
 
-    init(router: EndpointRouter, connectionGuard: ConnectionGuardHandler, logger: Logger, verifyPeer: @escaping (any Channel) -> PeerVerdict) {
+    init(router: EndpointRouter, timeouts: ConnectionTimeoutHandler, logger: Logger) {
         self.router = router
-        self.connectionGuard = connectionGuard
+        self.timeouts = timeouts
         self.logger = logger
-        self.verifyPeer = verifyPeer
     }
 
-    /// Each read is one whole request head, cut out by the connection guard.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing else { return }
-        switch unwrapInboundIn(data).withUnsafeReadableBytes(RequestHeadParser.parse) {
-        case .success(let head):
+        guard !closing, case .head(let head) = unwrapInboundIn(data) else { return }
+        timeouts.requestReceived()
+        if context.channel.isWritable {
             respond(to: head, context: context)
-        case .failure(let malformed):
-            // Tell the client once, then hang up: nothing after a malformed head can be trusted.
-            logger.debug("refused a malformed request", metadata: ["credd.refusal": "malformed", "reason": "\(malformed.reason)"])
-            closing = true
-            var buffer = context.channel.allocator.buffer(capacity: 0)
-            Self.malformedRequest.write(to: &buffer, version: .http1_1, closing: true, includeBody: true)
-            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { [channel = context.channel] _ in
-                channel.close(promise: nil)
-            }
+        } else {
+            waiting = head
+            timeouts.responseBlocked()
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let head = waiting {
+            waiting = nil
+            timeouts.responseUnblocked()
+            respond(to: head, context: context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A client that vanishes mid-request is routine; the error text names no secret.
-        logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        guard let parseError = error as? HTTPParserError, !closing else {
+            // A client that vanishes mid-request is routine; the error text names no secret.
+            logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
+        // Tell the client once, then hang up: nothing after a malformed head can be trusted. The
+        // parser's error names the rule broken, never the bytes (which may hold a token).
+        let response = parseError == .headerOverflow ? Self.headTooLarge : Self.malformedRequest
+        logger.debug("refused a malformed request", metadata: ["credd.refusal": "\(response.refusal ?? "")", "reason": "\(parseError)"])
+        write(response, version: .http1_1, includeBody: true, context: context)
     }
 
-    private static let malformedRequest = EndpointResponse.error(.badRequest, code: "BadRequest", message: "malformed HTTP/1.1 request")
+    private static let malformedRequest = EndpointResponse.error(
+        .badRequest, code: "BadRequest", message: "malformed HTTP/1.1 request", refusal: "malformed", closesConnection: true)
+    private static let headTooLarge = EndpointResponse.error(
+        .init(statusCode: 431), code: "RequestHeaderFieldsTooLarge", message: "the request line and headers are too large",
+        refusal: "head-size", closesConnection: true)
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let verdict = peer ?? verifyPeer(context.channel)
-        peer = verdict
-        let response = router.respond(to: head, peer: verdict)
-        log(response, for: head, peer: verdict)
-        closing = response.closesConnection || !head.isKeepAlive
+        var response = router.respond(to: head)
+        log(response, for: head)
+        response.closesConnection = response.closesConnection || !head.isKeepAlive
+        write(response, version: head.version, includeBody: head.method != .HEAD, context: context)
+    }
 
-        let bytes: ByteBuffer
-        if let prerendered = response.prerendered, !closing, head.version == .http1_1, head.method == .GET {
-            bytes = prerendered
-        } else {
-            var buffer = context.channel.allocator.buffer(capacity: 0)
-            response.write(to: &buffer, version: head.version, closing: closing, includeBody: head.method != .HEAD)
-            bytes = buffer
+    private func write(_ response: EndpointResponse, version: HTTPVersion, includeBody: Bool, context: ChannelHandlerContext) {
+        closing = response.closesConnection
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(4 + response.extraHeaders.count)
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.utf8.count))
+        for header in response.extraHeaders {
+            headers.add(name: header.name, value: header.value)
         }
         if closing {
-            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { [channel = context.channel] _ in
+            headers.add(name: "Connection", value: "close")
+        } else if version == .http1_0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
+        if includeBody {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: response.body)))), promise: nil)
+        }
+        // Before the end is written: writing it hands over the next pipelined request.
+        timeouts.responseSent()
+        if closing {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
                 channel.close(promise: nil)
             }
         } else {
-            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
-        connectionGuard.responseCompleted()
     }
 
-    private func log(_ response: EndpointResponse, for head: HTTPRequestHead, peer: PeerVerdict) {
+    private func log(_ response: EndpointResponse, for head: HTTPRequestHead) {
         // The served path is the hot one: build its metadata only when debug lines are kept.
         if response.refusal == nil, logger.logLevel > .debug { return }
         var metadata: Logger.Metadata = [
@@ -85,18 +113,15 @@ final class EndpointRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             "http.status": "\(response.status.code)",
         ]
         if let profile = response.profile { metadata["credd.profile"] = "\(profile)" }
-        switch (response.refusal, peer) {
-        case (nil, _):
+        switch response.refusal {
+        case nil:
             logger.debug("served a request", metadata: metadata)
-        case ("peer-user", .otherUser(let uid)):
-            metadata["net.peer.uid"] = "\(uid)"
-            logger.warning("refused a client running as another user", metadata: metadata)
-        case ("peer-user", _), ("host", _), ("browser", _), ("forwarded", _):
+        case "host", "browser", "forwarded":
             metadata["credd.refusal"] = "\(response.refusal ?? "")"
             logger.notice("refused a request", metadata: metadata)
-        case ("unavailable", _):
+        case "unavailable":
             logger.info("no valid credentials to serve", metadata: metadata)
-        case (let refusal?, _):
+        case let refusal?:
             metadata["credd.refusal"] = "\(refusal)"
             logger.debug("refused a request", metadata: metadata)
         }

@@ -1,4 +1,3 @@
-import NIOCore
 import NIOHTTP1
 
 /// What the endpoint answers to one request, plus secret-free facts for the log line.
@@ -25,8 +24,6 @@ struct EndpointResponse: Sendable {
     var profile: String?
     /// Why the request was refused, in a few words; `nil` when served.
     var refusal: String?
-    /// The whole response to a keep-alive HTTP/1.1 GET, when rendered ahead (see `prerendering()`).
-    var prerendered: ByteBuffer?
 
     /// An error answer in the `{"Code": …, "Message": …}` shape the Go and JS SDKs read.
     static func error(

@@ -2,8 +2,8 @@ import CreddCore
 import FoundationEssentials
 import NIOHTTP1
 
-/// The endpoint's request handling, free of I/O: a request head and the peer's identity in,
-/// a response out. The server and the fuzz tests both drive it.
+/// The endpoint's request handling, free of I/O: a request head in, a response out. The server
+/// and the fuzz tests both drive it.
 struct EndpointRouter: Sendable {
     static let tokenPath = "/latest/api/token"
     static let roleListPath = "/latest/meta-data/iam/security-credentials/"
@@ -18,14 +18,16 @@ struct EndpointRouter: Sendable {
     let source: any EndpointCredentialSource
     let wallClock: any WallClock
 
-    func respond(to head: HTTPRequestHead, peer: PeerVerdict) -> EndpointResponse {
-        if let refusal = refusal(of: head, peer: peer) { return refusal }
+    /// The answer to one request of the user the endpoint serves (other users' connections are
+    /// closed before they are read).
+    func respond(to head: HTTPRequestHead) -> EndpointResponse {
+        if let refusal = refusal(of: head) { return refusal }
         guard head.uri.hasPrefix("/") else {
             return .error(.badRequest, code: "BadRequest", message: "the request target must be a path", refusal: "target", closesConnection: true)
         }
         // On the bytes: the target is ASCII as HTTP sends it, and Character iteration costs per request.
         let end = head.uri.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? head.uri.endIndex
-        let path = String(head.uri[..<end])
+        let path = Self.collapsingRepeatedSlashes(head.uri[..<end])
         switch head.method {
         case .PUT:
             return issueToken(path: path, headers: head.headers)
@@ -40,13 +42,21 @@ struct EndpointRouter: Sendable {
         }
     }
 
-    /// Requests refused whatever they ask for: other users, foreign hosts, browsers, proxies, bodies.
-    private func refusal(of head: HTTPRequestHead, peer: PeerVerdict) -> EndpointResponse? {
-        switch peer {
-        case .servedUser: break
-        case .otherUser, .unknown:
-            return .error(.forbidden, code: "Forbidden", message: "credd serves only processes of the user it runs as", refusal: "peer-user", closesConnection: true)
+    /// `path` with each run of slashes made one: some clients join an endpoint that ends in `/`
+    /// with a path that starts with one (`PUT //latest/api/token`).
+    static func collapsingRepeatedSlashes(_ path: Substring) -> String {
+        let slash = UInt8(ascii: "/")
+        guard zip(path.utf8, path.utf8.dropFirst()).contains(where: { $0 == slash && $1 == slash }) else { return String(path) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(path.utf8.count)
+        for byte in path.utf8 where !(byte == slash && bytes.last == slash) {
+            bytes.append(byte)
         }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Requests refused whatever they ask for: foreign hosts, browsers, proxies, bodies.
+    private func refusal(of head: HTTPRequestHead) -> EndpointResponse? {
         let hosts = head.headers["Host"]
         guard hosts.count == 1, let host = hosts.first else {
             return .error(.badRequest, code: "BadRequest", message: "the request needs exactly one Host header", refusal: "host-count", closesConnection: true)
@@ -57,8 +67,11 @@ struct EndpointRouter: Sendable {
         if head.method == .OPTIONS || RequestPolicy.looksLikeBrowserRequest(origin: head.headers["Origin"], fetchSite: head.headers["Sec-Fetch-Site"]) {
             return .error(.forbidden, code: "Forbidden", message: "requests from web pages are refused", refusal: "browser", closesConnection: true)
         }
-        if head.headers.contains(name: "X-Forwarded-For") || head.headers.contains(name: "Forwarded") {
-            return .error(.forbidden, code: "Forbidden", message: "forwarded requests are refused; exclude 127.0.0.1 from your proxy with NO_PROXY", refusal: "forwarded", closesConnection: true)
+        if let relayed = head.headers.first(where: { RequestPolicy.isRelayHeader($0.name) }) {
+            return .error(
+                .forbidden, code: "Forbidden",
+                message: "requests relayed by a proxy (\(relayed.name.prefix(32)) header) are refused; exclude 127.0.0.1 and localhost from your proxy with NO_PROXY",
+                refusal: "forwarded", closesConnection: true)
         }
         if Self.declaresBody(head) {
             return .error(.payloadTooLarge, code: "PayloadTooLarge", message: "requests to credd carry no body", refusal: "body", closesConnection: true)

@@ -6,20 +6,28 @@ import NIOCore
 /// a process credd spawns (an `mfa_process`) would inherit the port and keep it open after the
 /// endpoint stops.
 enum ListeningSocket {
-    /// A socket bound to `address` (`host` and `port` as configured, for the error) and listening.
-    static func open(_ address: SocketAddress, host: String, port: Int, backlog: CInt) throws(EndpointError) -> CInt {
+    /// A socket bound to `address` and listening, or the errno of the step that failed.
+    /// An IPv6 socket takes IPv6 clients only, so that the IPv4 port is bound on its own.
+    static func open(_ address: SocketAddress, backlog: CInt) -> Result<CInt, SocketFailure> {
         let descriptor = socket(address.protocol.rawValue, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw .bindFailed(host: host, port: port, reason: String(cString: strerror(errno))) }
-        var reuse: CInt = 1
-        let bound = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<CInt>.size)) == 0
+        guard descriptor >= 0 else { return .failure(SocketFailure(errno: errno)) }
+        var on: CInt = 1
+        let size = socklen_t(MemoryLayout<CInt>.size)
+        let bound = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &on, size) == 0
+            && (address.protocol != .inet6 || setsockopt(descriptor, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &on, size) == 0)
             && address.withSockAddr { bind(descriptor, $0, socklen_t($1)) } == 0
             && listen(descriptor, backlog) == 0
         guard bound else {
-            let reason = String(cString: strerror(errno))
+            let failure = SocketFailure(errno: errno)
             close(descriptor)
-            throw .bindFailed(host: host, port: port, reason: reason)
+            return .failure(failure)
         }
-        return descriptor
+        return .success(descriptor)
+    }
+
+    struct SocketFailure: Error {
+        let errno: CInt
+        var reason: String { String(cString: strerror(errno)) }
     }
 
     /// Marks an inherited descriptor (systemd's) close-on-exec, for the same reason.

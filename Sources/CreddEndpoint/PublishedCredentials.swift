@@ -2,7 +2,7 @@ import CreddCore
 import FoundationEssentials
 
 /// One profile's credentials in the shapes the endpoint serves, rendered once when they are
-/// published, down to the bytes on the wire: they change only on renewal but are served on every request.
+/// published: they change only on renewal but are served on every request.
 public struct PublishedCredentials: Sendable {
     /// The answers with the IMDS credential document and the container API's, or `nil` when the
     /// credentials are not complete temporary ones (SDKs need the token and the expiry).
@@ -39,12 +39,11 @@ public struct PublishedCredentials: Sendable {
         }
         self.responses = (
             // EC2 serves metadata as text/plain; SDKs parse the body as JSON regardless.
-            imds: EndpointResponse(status: .ok, contentType: "text/plain", body: imds, extraHeaders: EndpointRouter.noStore, route: .imdsCredentials)
-                .prerendering(),
+            imds: EndpointResponse(status: .ok, contentType: "text/plain", body: imds, extraHeaders: EndpointRouter.noStore, route: .imdsCredentials),
             container: EndpointResponse(
                 status: .ok, contentType: "application/json", body: JSONText.object(container), extraHeaders: EndpointRouter.noStore,
                 route: .containerCredentials
-            ).prerendering()
+            )
         )
     }
 

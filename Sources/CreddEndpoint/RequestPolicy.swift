@@ -2,7 +2,8 @@ import FoundationEssentials
 import Glibc
 
 /// Checks that keep the endpoint to local, non-browser clients: the `Host` a request names
-/// (DNS-rebinding defence) and the headers a browser adds to cross-origin requests.
+/// (DNS-rebinding defence), the headers a browser adds to cross-origin requests and the ones a
+/// proxy adds to requests it relays.
 enum RequestPolicy {
     /// Whether a `Host` header value names this machine: a loopback IP literal (`127.0.0.0/8`,
     /// `[::1]`), `localhost` or the IMDS address `169.254.169.254`, each with an optional port.
@@ -49,6 +50,15 @@ enum RequestPolicy {
             return normalized == "cross-site" || normalized == "same-site"
         }
     }
+
+    /// Whether a header is one that proxies add to requests they relay: a local proxy the user
+    /// runs could otherwise relay other users' requests as the user's own.
+    static func isRelayHeader(_ name: String) -> Bool {
+        let name = name.lowercased()
+        return relayHeaders.contains(name) || name.hasPrefix("x-forwarded-")
+    }
+
+    private static let relayHeaders: Set<String> = ["via", "forwarded", "x-real-ip", "client-ip", "true-client-ip"]
 
     /// Whether `text` is a dotted-quad IPv4 address in `127.0.0.0/8`, in the only form `inet_pton`
     /// accepts: four decimal numbers up to 255, without leading zeros.

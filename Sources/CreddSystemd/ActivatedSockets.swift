@@ -7,22 +7,23 @@ import Glibc
 /// The file descriptors belong to the caller from ``take(expectedControlPath:)`` on: adopt them
 /// (e.g. NIO's `ServerBootstrap.withBoundSocket(_:)`) and bind the missing ones yourself.
 public struct ActivatedSockets: Sendable, Hashable {
-    /// The credential endpoint: a listening TCP socket (`FileDescriptorName=endpoint`).
-    public let endpoint: CInt?
+    /// The credential endpoint: listening TCP sockets (`FileDescriptorName=endpoint`), one per
+    /// loopback family.
+    public let endpoints: [CInt]
     /// The control socket: a listening `AF_UNIX` stream socket (`FileDescriptorName=control`).
     public let control: CInt?
     /// Why passed sockets were left out, each naming the socket, the cause and the fix. A wrong
     /// socket never stops the daemon: it runs with the sockets that are right and reports these.
     public let problems: [SystemdError]
 
-    public init(endpoint: CInt? = nil, control: CInt? = nil, problems: [SystemdError] = []) {
-        self.endpoint = endpoint
+    public init(endpoints: [CInt] = [], control: CInt? = nil, problems: [SystemdError] = []) {
+        self.endpoints = endpoints
         self.control = control
         self.problems = problems
     }
 
     /// True when systemd passed nothing usable and the daemon binds both sockets itself.
-    public var isEmpty: Bool { endpoint == nil && control == nil }
+    public var isEmpty: Bool { endpoints.isEmpty && control == nil }
 
     /// Takes the sockets systemd passed to this process (`LISTEN_FDS`, `LISTEN_PID`,
     /// `LISTEN_FDNAMES`) and checks each one's type. Call once, early: it unsets those variables
@@ -81,17 +82,15 @@ public struct ActivatedSockets: Sendable, Hashable {
     /// Sorts passed fds by name and keeps each that is the kind of listening socket its name
     /// promises; the others become ``problems``.
     static func adopt(_ passed: [PassedSocket], expectedControlPath: String?) -> ActivatedSockets {
-        var endpoint: CInt?
+        var endpoints: [CInt] = []
         var control: CInt?
         var problems: [SystemdError] = []
         for socket in passed {
             let problem: SystemdError.Problem?
             switch socket.name {
             case "endpoint":
-                problem = endpoint != nil
-                    ? .duplicateSocketName(fd: socket.fileDescriptor, name: socket.name)
-                    : check(socket, unit: UnitFiles.endpointSocketName, wants: .tcp)
-                if problem == nil { endpoint = socket.fileDescriptor }
+                problem = check(socket, unit: UnitFiles.endpointSocketName, wants: .tcp)
+                if problem == nil { endpoints.append(socket.fileDescriptor) }
             case "control":
                 problem = control != nil
                     ? .duplicateSocketName(fd: socket.fileDescriptor, name: socket.name)
@@ -102,7 +101,7 @@ public struct ActivatedSockets: Sendable, Hashable {
             }
             if let problem { problems.append(SystemdError(problem)) }
         }
-        return ActivatedSockets(endpoint: endpoint, control: control, problems: problems)
+        return ActivatedSockets(endpoints: endpoints, control: control, problems: problems)
     }
 
     /// The listening socket a name stands for: TCP, or AF_UNIX bound to `path` when it is known.

@@ -112,8 +112,11 @@ public enum UnitFiles {
         Description=credd credential endpoint (IMDSv2 and container credentials API)
 
         [Socket]
-        # Keep in step with `listen` in ~/.config/credd/config.
+        # Keep in step with `listen` in ~/.config/credd/config. Both loopback families, so that no other
+        # user can listen on the address `localhost` resolves to first.
         ListenStream=127.0.0.1:9911
+        ListenStream=[::1]:9911
+        BindIPv6Only=ipv6-only
         FileDescriptorName=endpoint
         Service=\(serviceName)
 

@@ -34,7 +34,7 @@ struct EndpointRouterTests {
     }
 
     func token(_ router: EndpointRouter, ttl: String = "21600") async throws -> String {
-        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]))
         try #require(response.status == .ok)
         return response.body
     }
@@ -46,18 +46,18 @@ struct EndpointRouterTests {
 
     @Test func imdsFlowServesTheConfiguredProfile() async throws {
         let router = makeRouter()
-        let tokenResponse = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "300")]), peer: .servedUser)
+        let tokenResponse = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "300")]))
         #expect(tokenResponse.status == .ok)
         #expect(tokenResponse.extraHeaders.contains { $0.name == EndpointRouter.tokenTTLHeader && $0.value == "300" })
         #expect(tokenResponse.body.count >= 43)
         #expect(tokenResponse.body.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
         let token = tokenResponse.body
 
-        let listing = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let listing = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]))
         #expect(listing.status == .ok)
         #expect(listing.body == "dev")
 
-        let served = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "dev", [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let served = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "dev", [(EndpointRouter.tokenHeader, token)]))
         #expect(served.status == .ok)
         #expect(served.profile == "dev")
         let body = try json(served)
@@ -75,7 +75,7 @@ struct EndpointRouterTests {
     @Test func everyManagedProfileIsReachableByName() async throws {
         let router = makeRouter()
         let token = try await token(router)
-        let served = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "mfa", [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let served = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "mfa", [(EndpointRouter.tokenHeader, token)]))
         #expect(served.status == .ok)
         #expect(served.profile == "mfa")
     }
@@ -83,18 +83,17 @@ struct EndpointRouterTests {
     @Test(arguments: ["0", "21601", "-1", "+5", "abc", "", " 5", "5.0", "999999", "0x10"])
     func badTokenTTLIsRefusedWith400(ttl: String) async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]))
         #expect(response.status == .badRequest)
         #expect(router.tokens.count == 0)
     }
 
     @Test func missingOrRepeatedTokenTTLIsRefusedWith400() async {
         let router = makeRouter()
-        let missing = router.respond(to: Self.head(.PUT, "/latest/api/token"), peer: .servedUser)
+        let missing = router.respond(to: Self.head(.PUT, "/latest/api/token"))
         #expect(missing.status == .badRequest)
         let twice = router.respond(
-            to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "60"), (EndpointRouter.tokenTTLHeader, "60")]),
-            peer: .servedUser
+            to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "60"), (EndpointRouter.tokenTTLHeader, "60")])
         )
         #expect(twice.status == .badRequest)
     }
@@ -102,27 +101,27 @@ struct EndpointRouterTests {
     @Test(arguments: ["1", "21600", "00060"])
     func tokenTTLBoundsAreAccepted(ttl: String) async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, ttl)]))
         #expect(response.status == .ok)
     }
 
     @Test(arguments: ["/2021-03-23/api/token", "/latest/api/token/", "/latest/meta-data/", "/v1/credentials/dev"])
     func putElsewhereIsForbidden(path: String) async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.PUT, path, [(EndpointRouter.tokenTTLHeader, "60")]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, path, [(EndpointRouter.tokenTTLHeader, "60")]))
         #expect(response.status == .forbidden)
     }
 
     @Test func imdsGetWithoutTokenIs401() async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "dev"), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "dev"))
         #expect(response.status == .unauthorized)
         #expect(!response.body.contains(credentials.accessKeyId))
     }
 
     @Test func imdsGetWithUnknownTokenIs401() async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, "not-a-token")]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, "not-a-token")]))
         #expect(response.status == .unauthorized)
     }
 
@@ -130,10 +129,10 @@ struct EndpointRouterTests {
         let router = makeRouter()
         let token = try await token(router, ttl: "60")
         clock.advance(by: 59)
-        let before = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let before = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]))
         #expect(before.status == .ok)
         clock.advance(by: 1)
-        let after = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let after = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]))
         #expect(after.status == .unauthorized)
     }
 
@@ -149,7 +148,7 @@ struct EndpointRouterTests {
     func unknownImdsPathsAndProfilesAre404(path: String) async throws {
         let router = makeRouter()
         let token = try await token(router)
-        let response = router.respond(to: Self.head(.GET, path, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, path, [(EndpointRouter.tokenHeader, token)]))
         #expect(response.status == .notFound)
         #expect(!response.body.contains("Success"))
     }
@@ -157,15 +156,14 @@ struct EndpointRouterTests {
     @Test func roleListingWithoutImdsProfileIs404() async throws {
         let router = makeRouter(imdsProfile: nil)
         let token = try await token(router)
-        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, token)]))
         #expect(response.status == .notFound)
     }
 
     @Test func containerApiServesWithTheRightToken() async throws {
         let router = makeRouter()
         let response = router.respond(
-            to: Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed), ("Accept", "application/json")]),
-            peer: .servedUser
+            to: Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed), ("Accept", "application/json")])
         )
         #expect(response.status == .ok)
         #expect(response.contentType == "application/json")
@@ -177,7 +175,7 @@ struct EndpointRouterTests {
             "RoleArn": "arn:aws:iam::222222222222:role/Developer",
             "AccountId": "222222222222",
         ])
-        let session = router.respond(to: Self.head(.GET, "/v1/credentials/mfa", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let session = router.respond(to: Self.head(.GET, "/v1/credentials/mfa", [("Authorization", TestEndpoint.containerToken.revealed)]))
         #expect(try json(session)["RoleArn"] == nil)
     }
 
@@ -190,7 +188,7 @@ struct EndpointRouterTests {
     ])
     func containerApiWithoutTheTokenIs401(headers: [(String, String)]) async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.GET, "/v1/credentials/dev", headers), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, "/v1/credentials/dev", headers))
         #expect(response.status == .unauthorized)
         #expect(!response.body.contains(credentials.accessKeyId))
         #expect(!response.body.contains(TestEndpoint.containerToken.revealed))
@@ -200,13 +198,11 @@ struct EndpointRouterTests {
         let router = makeRouter()
         source.set(.available(credentials, roleArn: nil, lastUpdated: Self.start), for: "team dev@eu")
         let response = router.respond(
-            to: Self.head(.GET, "/v1/credentials/team%20dev%40eu", [("Authorization", TestEndpoint.containerToken.revealed)]),
-            peer: .servedUser
+            to: Self.head(.GET, "/v1/credentials/team%20dev%40eu", [("Authorization", TestEndpoint.containerToken.revealed)])
         )
         #expect(response.status == .ok)
         let nested = router.respond(
-            to: Self.head(.GET, "/v1/credentials/dev%2Fx", [("Authorization", TestEndpoint.containerToken.revealed)]),
-            peer: .servedUser
+            to: Self.head(.GET, "/v1/credentials/dev%2Fx", [("Authorization", TestEndpoint.containerToken.revealed)])
         )
         #expect(nested.status == .notFound)
     }
@@ -218,7 +214,7 @@ struct EndpointRouterTests {
         ("/v1/credentials/dev/\u{301}", .notFound), ("/v1/credentials/\u{301}dev", .notFound),
     ])
     func targetsSplitOnTheirBytes(target: String, status: HTTPResponseStatus) {
-        let response = makeRouter().respond(to: Self.head(.GET, target, [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let response = makeRouter().respond(to: Self.head(.GET, target, [("Authorization", TestEndpoint.containerToken.revealed)]))
         #expect(response.status == status)
     }
 
@@ -253,8 +249,8 @@ struct EndpointRouterTests {
         source.set(lookup, for: "broken")
         let token = try await token(router)
         let responses = [
-            router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "broken", [(EndpointRouter.tokenHeader, token)]), peer: .servedUser),
-            router.respond(to: Self.head(.GET, "/v1/credentials/broken", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser),
+            router.respond(to: Self.head(.GET, EndpointRouter.roleListPath + "broken", [(EndpointRouter.tokenHeader, token)])),
+            router.respond(to: Self.head(.GET, "/v1/credentials/broken", [("Authorization", TestEndpoint.containerToken.revealed)])),
         ]
         for response in responses {
             #expect(response.status == .serviceUnavailable)
@@ -270,33 +266,43 @@ struct EndpointRouterTests {
 
     @Test func unknownProfileIs404() async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.GET, "/v1/credentials/nosuch", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, "/v1/credentials/nosuch", [("Authorization", TestEndpoint.containerToken.revealed)]))
         #expect(response.status == .notFound)
     }
 
-    @Test(arguments: [PeerVerdict.otherUser(uid: 65534), .unknown])
-    func otherUsersAreRefusedWith403(peer: PeerVerdict) async {
+    @Test(arguments: ["//latest/api/token", "/latest//api/token", "///latest/api///token"])
+    func repeatedSlashesCountAsOne(path: String) async throws {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: peer)
-        #expect(response.status == .forbidden)
-        #expect(response.closesConnection)
-        #expect(!response.body.contains(credentials.accessKeyId))
-        #expect(source.lookupCount == 0)
+        let issued = router.respond(to: Self.head(.PUT, path, [(EndpointRouter.tokenTTLHeader, "60")]))
+        #expect(issued.status == .ok)
+        let credentials = router.respond(to: Self.head(.GET, "//latest/meta-data/iam//security-credentials/dev", [(EndpointRouter.tokenHeader, issued.body)]))
+        #expect(credentials.status == .ok)
+        let container = router.respond(to: Self.head(.GET, "//v1/credentials//dev", [("Authorization", TestEndpoint.containerToken.revealed)]))
+        #expect(container.status == .ok)
+    }
+
+    @Test(arguments: ["/", "/a//b", "/latest//", "/v1/credentials/dev", "", "x//y//z"])
+    func collapsingRepeatedSlashesMatchesAPlainDefinition(path: String) {
+        let expected = path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+        let collapsed = EndpointRouter.collapsingRepeatedSlashes(path[...])
+        #expect(collapsed.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/") == expected)
+        #expect(!collapsed.contains("//"))
+        #expect(collapsed.hasPrefix("/") == path.hasPrefix("/"))
     }
 
     @Test(arguments: ["attacker.example", "attacker.example:9911", "127.0.0.1.nip.io", "10.0.0.1", "[::2]:80", "localhost.attacker.example", "127.0.0.1:", "127.1", "[::1]x"])
     func foreignHostIsRefusedWith403(host: String) async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.GET, "/v1/credentials/dev", host: host, [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, "/v1/credentials/dev", host: host, [("Authorization", TestEndpoint.containerToken.revealed)]))
         #expect(response.status == .forbidden)
         #expect(!response.body.contains(credentials.accessKeyId))
     }
 
     @Test func missingOrDuplicateHostIs400() async {
         let router = makeRouter()
-        let missing = router.respond(to: Self.head(.GET, "/v1/credentials/dev", host: nil), peer: .servedUser)
+        let missing = router.respond(to: Self.head(.GET, "/v1/credentials/dev", host: nil))
         #expect(missing.status == .badRequest)
-        let twice = router.respond(to: Self.head(.GET, "/v1/credentials/dev", [("Host", "127.0.0.1")]), peer: .servedUser)
+        let twice = router.respond(to: Self.head(.GET, "/v1/credentials/dev", [("Host", "127.0.0.1")]))
         #expect(twice.status == .badRequest)
     }
 
@@ -306,7 +312,13 @@ struct EndpointRouterTests {
         ("Sec-Fetch-Site", "cross-site"),
         ("Sec-Fetch-Site", "same-site"),
         ("X-Forwarded-For", "10.1.2.3"),
+        ("X-Forwarded-Host", "example.com"),
+        ("x-forwarded-proto", "http"),
         ("Forwarded", "for=10.1.2.3"),
+        ("Via", "1.1 tinyproxy (tinyproxy/1.11.1)"),
+        ("X-Real-IP", "10.1.2.3"),
+        ("Client-IP", "10.1.2.3"),
+        ("True-Client-IP", "10.1.2.3"),
     ])
     func browserAndProxiedRequestsAreRefusedWith403(header: String, value: String) async throws {
         let router = makeRouter()
@@ -317,7 +329,7 @@ struct EndpointRouterTests {
             Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed), (header, value)]),
         ]
         for request in requests {
-            let response = router.respond(to: request, peer: .servedUser)
+            let response = router.respond(to: request)
             #expect(response.status == .forbidden)
             #expect(!response.body.contains(credentials.accessKeyId))
         }
@@ -326,45 +338,44 @@ struct EndpointRouterTests {
     @Test func sameOriginFetchMetadataIsAllowed() async {
         let router = makeRouter()
         let response = router.respond(
-            to: Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed), ("Sec-Fetch-Site", "none")]),
-            peer: .servedUser
+            to: Self.head(.GET, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed), ("Sec-Fetch-Site", "none")])
         )
         #expect(response.status == .ok)
     }
 
     @Test func corsPreflightIsRefusedWith403() async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.OPTIONS, "/v1/credentials/dev", [("Access-Control-Request-Method", "GET")]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.OPTIONS, "/v1/credentials/dev", [("Access-Control-Request-Method", "GET")]))
         #expect(response.status == .forbidden)
     }
 
     @Test(arguments: [[("Content-Length", "5")], [("Transfer-Encoding", "chunked")]])
     func requestsWithBodiesAreRefusedWith413(headers: [(String, String)]) async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "60")] + headers), peer: .servedUser)
+        let response = router.respond(to: Self.head(.PUT, "/latest/api/token", [(EndpointRouter.tokenTTLHeader, "60")] + headers))
         #expect(response.status == .payloadTooLarge)
         #expect(response.closesConnection)
     }
 
     @Test func otherMethodsAre405() async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.POST, "/v1/credentials/dev"), peer: .servedUser)
+        let response = router.respond(to: Self.head(.POST, "/v1/credentials/dev"))
         #expect(response.status == .methodNotAllowed)
     }
 
     @Test func headAnswersLikeGet() async throws {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.HEAD, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.HEAD, "/v1/credentials/dev", [("Authorization", TestEndpoint.containerToken.revealed)]))
         #expect(response.status == .ok)
     }
 
     @Test func unknownPathsAre404() async {
         let router = makeRouter()
         for path in ["/", "/v1/credentials/", "/v2/credentials/dev", "/latest"] {
-            let response = router.respond(to: Self.head(.GET, path, [("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
+            let response = router.respond(to: Self.head(.GET, path, [("Authorization", TestEndpoint.containerToken.revealed)]))
             #expect(response.status == .notFound, "\(path)")
         }
-        let absolute = router.respond(to: Self.head(.GET, "http://127.0.0.1/v1/credentials/dev"), peer: .servedUser)
+        let absolute = router.respond(to: Self.head(.GET, "http://127.0.0.1/v1/credentials/dev"))
         #expect(absolute.status == .badRequest)
     }
 
@@ -373,7 +384,7 @@ struct EndpointRouterTests {
         let first = try await token(router)
         for _ in 0..<10 { _ = try await token(router) }
         #expect(router.tokens.count == 4)
-        let evicted = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, first)]), peer: .servedUser)
+        let evicted = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, first)]))
         #expect(evicted.status == .unauthorized)
     }
 
@@ -383,7 +394,7 @@ struct EndpointRouterTests {
         let live = try await token(router, ttl: "600")
         clock.advance(by: 5)
         _ = try await token(router, ttl: "600")
-        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, live)]), peer: .servedUser)
+        let response = router.respond(to: Self.head(.GET, EndpointRouter.roleListPath, [(EndpointRouter.tokenHeader, live)]))
         #expect(response.status == .ok)
     }
 
@@ -397,30 +408,5 @@ struct EndpointRouterTests {
         #expect(PublishedCredentials.accountID(inARN: "arn:aws:iam::222222222222:role/Developer") == "222222222222")
         #expect(PublishedCredentials.accountID(inARN: "arn:aws-cn:iam::123456789012:role/a/b") == "123456789012")
         #expect(PublishedCredentials.accountID(inARN: "not-an-arn") == nil)
-    }
-
-    /// Served credentials go out as bytes rendered when they were published: exactly the response
-    /// the generic writer produces, with one Content-Length that frames the body.
-    @Test(arguments: [(EndpointRouter.roleListPath + "dev", "text/plain"), ("/v1/credentials/dev", "application/json")])
-    func servedCredentialsAreRenderedAhead(path: String, contentType: String) async throws {
-        let router = makeRouter()
-        let token = try await token(router)
-        let response = router.respond(
-            to: Self.head(.GET, path, [(EndpointRouter.tokenHeader, token), ("Authorization", TestEndpoint.containerToken.revealed)]), peer: .servedUser)
-        let prerendered = try #require(response.prerendered)
-        let expected = "HTTP/1.1 200 OK\r\nContent-Type: \(contentType)\r\nContent-Length: \(response.body.utf8.count)\r\n"
-            + "Cache-Control: no-store\r\n\r\n" + response.body
-        #expect(String(buffer: prerendered) == expected)
-        #expect(response.body.contains(credentials.secretAccessKey.revealed))
-        var head = ByteBuffer()
-        response.write(to: &head, version: .http1_0, closing: true, includeBody: false)
-        #expect(String(buffer: head) == expected.replacingOccurrences(of: "HTTP/1.1", with: "HTTP/1.0")
-            .replacingOccurrences(of: "\r\n\r\n" + response.body, with: "\r\nConnection: close\r\n\r\n"))
-    }
-
-    @Test func refusalsAreNotRenderedAhead() {
-        let response = makeRouter().respond(to: Self.head(.GET, "/v1/credentials/dev"), peer: .servedUser)
-        #expect(response.status == .unauthorized)
-        #expect(response.prerendered == nil)
     }
 }

@@ -77,7 +77,8 @@ struct FuzzTests {
             (EndpointRouter.tokenHeader, randomString(&rng, maxLength: 60)),
             (EndpointRouter.tokenTTLHeader, String(Int.random(in: -5...30000, using: &rng))),
             (EndpointRouter.tokenTTLHeader, randomString(&rng, maxLength: 8)),
-            ("X-Forwarded-For", "10.0.0.1"), ("Forwarded", "for=1.2.3.4"), ("Origin", "https://evil.example"),
+            ("X-Forwarded-For", "10.0.0.1"), ("Forwarded", "for=1.2.3.4"), ("Via", "1.1 proxy"), ("X-Real-IP", "10.0.0.1"),
+            ("Origin", "https://evil.example"),
             ("Sec-Fetch-Site", ["cross-site", "same-site", "same-origin", "none"].randomElement(using: &rng) ?? "none"),
             ("Content-Length", String(Int.random(in: 0...3, using: &rng))), ("Transfer-Encoding", "chunked"),
             // Names as the HTTP parser would deliver them: visible ASCII only.
@@ -90,11 +91,12 @@ struct FuzzTests {
     }
 
     /// The test's own statement of when credentials may be served, independent of the router.
-    func mayServeCredentials(_ head: HTTPRequestHead, peer: PeerVerdict, imdsToken: String) -> Bool {
-        guard peer == .servedUser, head.method == .GET || head.method == .HEAD else { return false }
+    func mayServeCredentials(_ head: HTTPRequestHead, imdsToken: String) -> Bool {
+        guard head.method == .GET || head.method == .HEAD else { return false }
         let hosts = head.headers["Host"]
         guard hosts.count == 1, RequestPolicy.isAllowedHost(hosts[0]) else { return false }
         guard head.headers["Origin"].isEmpty, head.headers["X-Forwarded-For"].isEmpty, head.headers["Forwarded"].isEmpty,
+            head.headers["Via"].isEmpty, head.headers["X-Real-IP"].isEmpty,
             !head.headers["Sec-Fetch-Site"].contains(where: { $0 == "cross-site" || $0 == "same-site" }),
             !EndpointRouter.declaresBody(head)
         else { return false }
@@ -113,7 +115,7 @@ struct FuzzTests {
             tokens: IMDSTokenStore(capacity: 100_000, wallClock: clock), source: source, wallClock: clock
         )
         let tokenHead = HTTPHeaders([("Host", "127.0.0.1"), (EndpointRouter.tokenTTLHeader, "21600")])
-        let imdsToken = router.respond(to: HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/latest/api/token", headers: tokenHead), peer: .servedUser).body
+        let imdsToken = router.respond(to: HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/latest/api/token", headers: tokenHead)).body
         let secrets = [good.secretAccessKey.revealed, try #require(good.sessionToken).revealed]
         let neverServed = [expired.secretAccessKey.revealed, try #require(expired.sessionToken).revealed, TestEndpoint.containerToken.revealed]
         var rng = SplitMix64(seed: 0xC0FFEE)
@@ -121,13 +123,12 @@ struct FuzzTests {
         var served = 0
         for iteration in 0..<100_000 {
             let head = randomHead(&rng, imdsToken: imdsToken)
-            let peer: PeerVerdict = [.servedUser, .servedUser, .servedUser, .otherUser(uid: 65534), .unknown].randomElement(using: &rng) ?? .unknown
-            let response = router.respond(to: head, peer: peer)
+            let response = router.respond(to: head)
             statuses[response.status.code, default: 0] += 1
             let carriesSecret = secrets.contains { response.body.contains($0) }
             if carriesSecret {
                 served += 1
-                #expect(mayServeCredentials(head, peer: peer, imdsToken: imdsToken), "iteration \(iteration): \(head.method) \(head.uri)")
+                #expect(mayServeCredentials(head, imdsToken: imdsToken), "iteration \(iteration): \(head.method) \(head.uri)")
                 #expect(response.status == .ok)
             }
             for secret in neverServed where response.body.contains(secret) {

@@ -15,19 +15,29 @@ struct RawHTTPResponse: Sendable {
 }
 
 enum RawHTTPClient {
-    /// A connected socket to 127.0.0.1:port with a receive timeout, or -1.
-    static func connect(port: Int, receiveTimeoutSeconds: Int = 20) -> Int32 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    /// A connected socket to 127.0.0.1:port (or [::1]:port) with a receive (and connect) timeout, or -1.
+    static func connect(port: Int, ipv6: Bool = false, receiveTimeoutSeconds: Int = 20) -> Int32 {
+        let descriptor = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return -1 }
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Foundation.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let result: Int32
+        if ipv6 {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = in_port_t(UInt16(port).bigEndian)
+            address.sin6_addr = in6addr_loopback
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
         }
         guard result == 0 else {
@@ -113,8 +123,8 @@ enum RawHTTPClient {
         exchange(port: port, Array(request.utf8))
     }
 
-    static func exchange(port: Int, _ request: [UInt8]) -> RawHTTPResponse? {
-        let descriptor = connect(port: port)
+    static func exchange(port: Int, ipv6: Bool = false, _ request: [UInt8]) -> RawHTTPResponse? {
+        let descriptor = connect(port: port, ipv6: ipv6)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         guard send(descriptor, request) else { return nil }

@@ -307,6 +307,29 @@ struct DaemonEndToEndTests {
         try harness.stop()
     }
 
+    /// Another program on [::1]:PORT, where `localhost` may resolve first: the daemon keeps
+    /// running without the endpoint, says why, and leaves no token for clients to send it.
+    @Test func aPortHeldByAnotherProgramLeavesTheDaemonUpWithoutEndpointOrToken() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        let squatter = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(squatter) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = in_port_t(UInt16(harness.endpointPort).bigEndian)
+        address.sin6_addr = in6addr_loopback
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(squatter, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        try #require(bound == 0 && listen(squatter, 4) == 0)
+        try harness.writeConfig(Self.config(port: harness.endpointPort, mfaProcess: false))
+        try harness.start()
+        try harness.waitUntil { try harness.cli(["status"]).status != 3 }
+        #expect(harness.daemonIsRunning)
+        #expect(harness.daemonLog().contains("another program holds [::1]:\(harness.endpointPort)"), "\(harness.daemonLog())")
+        #expect(!FileManager.default.fileExists(atPath: harness.runtimeDirectory + "/credd/token"))
+        #expect(try harness.stop() == 0)
+    }
+
     @Test func statusWithoutADaemonExitsThree() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
         let output = try harness.cli(["status"])

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import CreddSSO
 import CreddTestSupport
 import Crypto

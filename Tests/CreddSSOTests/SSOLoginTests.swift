@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CreddCore
+import CreddPlatform
 import CreddSSO
 import CreddTestSupport
 import Foundation

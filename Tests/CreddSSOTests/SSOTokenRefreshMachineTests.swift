@@ -78,7 +78,7 @@ import Testing
             counter += 1
             return .success(SSOTokenResponse(accessToken: Secret("access-\(counter)"), expiresIn: 3600, refreshToken: Secret("refresh-\(counter)")))
         }
-        var role = ProfileRefreshMachine(spec: ProfileSpec(name: "dev-sso", fingerprint: ConfigurationFingerprint("dev-sso")))
+        var role = ProfileRefreshMachine(spec: ProfileSpec(name: "dev-sso", identity: "dev-sso", fingerprint: ConfigurationFingerprint("dev-sso")))
         var roleRandom = SplitMix64(seed: 11)
         var needsLoginEntries = 0
         var minimumRoleLeft = TimeInterval.infinity

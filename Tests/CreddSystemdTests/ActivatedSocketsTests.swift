@@ -24,7 +24,7 @@ struct ActivatedSocketsTests {
                 ActivatedSockets.PassedSocket(fileDescriptor: endpoint, name: "endpoint"),
             ]
             let sockets = ActivatedSockets.adopt(passed, expectedControlPath: controlPath)
-            #expect(sockets == ActivatedSockets(endpoint: endpoint, control: control))
+            #expect(sockets == ActivatedSockets(endpoints: [endpoint], control: control))
             #expect(!sockets.isEmpty)
             #expect(ActivatedSockets.adopt(passed, expectedControlPath: nil) == sockets)
         }
@@ -40,7 +40,7 @@ struct ActivatedSocketsTests {
     /// left out and named; the daemon runs on with the rest.
     enum Misconfiguration: CaseIterable {
         case unknownName, endpointNeverListened, endpointShutDown, endpointIsUnix, endpointIsDatagram, endpointIsAFile
-        case controlIsTCP, controlAtOtherPath, duplicateEndpoint
+        case controlIsTCP, controlAtOtherPath, duplicateControl
     }
 
     @Test(arguments: Misconfiguration.allCases)
@@ -88,9 +88,9 @@ struct ActivatedSocketsTests {
                 passed = [(control, "control")]
                 expectedControlPath = "/run/user/0/credd/control.sock"
                 expectedWords = ["bound to \(controlPath)", "looks for it at /run/user/0/credd/control.sock", "XDG_RUNTIME_DIR"]
-            case .duplicateEndpoint:
-                passed = [(listeningTCP, "endpoint"), (listeningTCP, "endpoint")]
-                expectedWords = ["second socket named \"endpoint\""]
+            case .duplicateControl:
+                passed = [(control, "control"), (control, "control")]
+                expectedWords = ["second socket named \"control\""]
             }
             let sockets = ActivatedSockets.adopt(
                 passed.map { ActivatedSockets.PassedSocket(fileDescriptor: $0.0, name: $0.1) }, expectedControlPath: expectedControlPath)
@@ -101,8 +101,8 @@ struct ActivatedSocketsTests {
             }
             #expect(!message.contains("fix its ListenStream="), "the old catch-all hint blamed ListenStream= for everything")
             // Only the duplicate leaves a socket to use: the first of the two.
-            #expect(sockets.endpoint == (misconfiguration == .duplicateEndpoint ? listeningTCP : nil))
-            #expect(sockets.control == nil)
+            #expect(sockets.endpoints.isEmpty)
+            #expect(sockets.control == (misconfiguration == .duplicateControl ? control : nil))
         }
     }
 
@@ -121,7 +121,7 @@ struct ActivatedSocketsTests {
                 [.init(fileDescriptor: shutDownTCP, name: "endpoint"), .init(fileDescriptor: control, name: "control")],
                 expectedControlPath: controlPath)
             #expect(sockets.control == control)
-            #expect(sockets.endpoint == nil)
+            #expect(sockets.endpoints.isEmpty)
             #expect(sockets.problems.map(\.description).joined().contains("is not listening"))
         }
     }
@@ -130,7 +130,7 @@ struct ActivatedSocketsTests {
         let fd = try TCPSocket.bound(listening: true)
         close(fd)
         let sockets = ActivatedSockets.adopt([.init(fileDescriptor: fd, name: "endpoint")], expectedControlPath: nil)
-        #expect(sockets.endpoint == nil)
+        #expect(sockets.endpoints.isEmpty)
         #expect(sockets.problems.first?.description.contains("errno \(EBADF)") == true)
     }
 

@@ -9,15 +9,15 @@ import NIOHTTP1
 
 @testable import CreddEndpoint
 
-/// libFuzzer's entry point. The first byte picks the peer (high bit: another user) and the size of
-/// the reads the bytes arrive in (low bits + 1), so framing is exercised across read boundaries;
-/// the rest is what a client sends on one connection, with `@TOKEN@` standing for a valid IMDS token.
+/// libFuzzer's entry point. The first byte picks the size of the reads the bytes arrive in (low
+/// seven bits + 1), so parsing is exercised across read boundaries; the rest is what a client of
+/// the served user sends on one connection (other users' connections are closed before anything
+/// is read), with `@TOKEN@` standing for a valid IMDS token.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzEndpoint(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
     guard let control = input.first else { return 0 }
     EndpointFuzzCase(
-        peer: control & 0x80 == 0 ? .servedUser : .otherUser(uid: 65534),
         readSize: Int(control & 0x7F) + 1,
         stream: Array(input.dropFirst())
     ).run()
@@ -62,11 +62,10 @@ enum FakeWorld {
     }
 }
 
-/// One connection's worth of bytes through the endpoint's own connection pipeline
-/// (`CredentialEndpoint.configureConnection`: head framing and timeouts, the head parser with its
-/// 400 for malformed heads, the request handler and router), on an `EmbeddedChannel`.
+/// One connection's worth of bytes through the endpoint's connection pipeline
+/// (`CredentialEndpoint.configureConnection`: timeouts, NIO's HTTP/1.1 server pipeline with its
+/// limits, the request handler with its 400 and 431, and the router), on an `EmbeddedChannel`.
 struct EndpointFuzzCase {
-    let peer: PeerVerdict
     let readSize: Int
     let stream: [UInt8]
 
@@ -79,15 +78,15 @@ struct EndpointFuzzCase {
         )
         let bytes = replacing(Array("@TOKEN@".utf8), with: Array(imdsToken.utf8), in: stream)
         let channel = EmbeddedChannel()
-        let registry = ConnectionRegistry(capacity: 1)
-        _ = registry.admit(channel)
+        let registry = ConnectionRegistry(capacityPerUser: 1, totalCapacity: 1)
+        _ = registry.admit(channel, uid: 0)
         do {
-            // A connected channel is an active one: the guard acts only then.
+            // A connected channel is an active one, as an accepted socket is.
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9911)).wait()
             try channel.pipeline.syncOperations.addHandler(SocketWrites())
             try CredentialEndpoint.configureConnection(
                 channel, limits: FakeWorld.limits, registry: registry, router: router,
-                logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }), verifyPeer: { [peer] _ in peer })
+                logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
         } catch {
             return check(false, "cannot build the pipeline: \(error)")
         }
@@ -106,7 +105,8 @@ struct EndpointFuzzCase {
         // Fire the request and idle timers: they may only close the connection.
         channel.embeddedEventLoop.advanceTime(by: .seconds(60))
         var written: [UInt8] = []
-        while let buffer = try? channel.readOutbound(as: ByteBuffer.self) {
+        while let data = try? channel.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(let buffer) = data else { return check(false, "a response written from a file") }
             written += buffer.readableBytesView
         }
         _ = try? channel.finish(acceptAlreadyClosed: true)
@@ -114,8 +114,8 @@ struct EndpointFuzzCase {
     }
 
     /// Everything written is well-formed HTTP/1.x responses, the last of them the only one that
-    /// closes; secrets that are never served never appear; served ones only for the served user,
-    /// in 200s, to a stream that carried the right token; the IMDS token only in answer to a PUT.
+    /// closes; secrets that are never served never appear; served ones only in 200s, to a stream
+    /// that carried the right token; the IMDS token only in answer to a PUT.
     private func checkWire(_ written: [UInt8], sent: [UInt8], imdsToken: String) {
         // HEAD answers carry no body: in a stream that may hold a HEAD request, a response whose
         // head is followed by the next status line (or by nothing) is one. credd's bodies never
@@ -140,7 +140,6 @@ struct EndpointFuzzCase {
                   "response \(index) carries an IMDS token the client neither asked for nor sent")
             if FakeWorld.servedSecrets.contains(where: { text.contains($0) }) {
                 check(response.status == 200, "response \(index) carries credentials in a \(response.status)")
-                check(peer == .servedUser, "credentials served to another user")
                 check(carriesToken, "credentials served to a stream without a valid token")
             }
         }
@@ -157,7 +156,7 @@ func sentEchoable(_ sent: String, token: String) -> Bool {
 
 /// Fails writes to a closed channel as a socket does; `EmbeddedChannel` would keep them.
 final class SocketWrites: ChannelOutboundHandler {
-    typealias OutboundIn = ByteBuffer
+    typealias OutboundIn = IOData
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard context.channel.isActive else {
