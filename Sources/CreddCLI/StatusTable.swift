@@ -32,6 +32,9 @@ enum StatusTable {
         }
 
         var out = ""
+        if let endpointError = document.daemon.endpointError {
+            out += "endpoint: \(endpointError)\n"
+        }
         for problem in document.daemon.configErrors {
             out += "config: \(problem)\n"
         }

@@ -1,7 +1,7 @@
 import CreddCore
 import CreddINI
 
-/// Finds, reads and resolves credd's configuration (design.md §2).
+/// Finds, reads and resolves credd's configuration (docs/design.md §2).
 public enum ConfigLoader {
     /// The config files to try, in order: `--config`, `$CREDD_CONFIG`,
     /// `$XDG_CONFIG_HOME/credd/config`, `~/.config/credd/config`. The first two are explicit

@@ -4,7 +4,7 @@ import FoundationEssentials
 import Glibc
 
 /// Writes credd's sections of `~/.aws/credentials` without disturbing anything else
-/// (design.md §4).
+/// (docs/design.md §4).
 ///
 /// Every `apply` takes an exclusive `flock` on `<file>.lock`, re-reads the file under the lock,
 /// edits the lossless document, writes a temp file beside the target (mode 0600, `O_EXCL`),

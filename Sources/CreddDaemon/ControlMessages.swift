@@ -57,7 +57,7 @@ public struct ControlResponse: Codable, Sendable {
     }
 }
 
-/// The stable `credd status --json` document (design.md §6). Its keys are snake_case.
+/// The stable `credd status --json` document (docs/design.md §6). Its keys are snake_case.
 public struct StatusDocument: Codable, Sendable, Hashable {
     public struct Daemon: Codable, Sendable, Hashable {
         public var pid: Int32
@@ -66,11 +66,14 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         public var configFile: String
         public var credentialsFile: String
         public var endpoint: String?
+        /// Why the endpoint is not serving (its port is held by another program); `endpoint` is
+        /// then null.
+        public var endpointError: String?
         public var configErrors: [String]
 
         public init(
             pid: Int32, version: String, startedAt: String, configFile: String, credentialsFile: String, endpoint: String?,
-            configErrors: [String]
+            endpointError: String? = nil, configErrors: [String]
         ) {
             self.pid = pid
             self.version = version
@@ -78,6 +81,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             self.configFile = configFile
             self.credentialsFile = credentialsFile
             self.endpoint = endpoint
+            self.endpointError = endpointError
             self.configErrors = configErrors
         }
 
@@ -87,6 +91,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             case configFile = "config_file"
             case credentialsFile = "credentials_file"
             case configErrors = "config_errors"
+            case endpointError = "endpoint_error"
         }
     }
 
@@ -261,7 +266,9 @@ public struct StatusDocument: Codable, Sendable, Hashable {
 
     /// Every profile fresh and the config without errors: what `credd status` reports with
     /// exit status 0.
-    public var isHealthy: Bool { daemon.configErrors.isEmpty && profiles.allSatisfy { $0.state == "fresh" } }
+    public var isHealthy: Bool {
+        daemon.configErrors.isEmpty && daemon.endpointError == nil && profiles.allSatisfy { $0.state == "fresh" }
+    }
 }
 
 /// `credential_process` output (`"Version": 1` as a JSON number, as botocore requires).

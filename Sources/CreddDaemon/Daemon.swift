@@ -80,9 +80,11 @@ public enum Daemon {
             logger: logger
         )
         let port: Int
+        let endpointProblem: String?
         let control: ControlServer
         do {
-            port = try await listen(endpoint, adopting: activated.endpoints, settings: settings, tokenFile: paths.tokenFile, logger: logger)
+            (port, endpointProblem) = try await listen(
+                endpoint, adopting: activated.endpoints, settings: settings, tokenFile: paths.tokenFile, logger: logger)
             if let descriptor = activated.control {
                 control = try await ControlServer.adopt(descriptor: descriptor, path: paths.controlSocket, logger: logger)
             } else {
@@ -103,7 +105,7 @@ public enum Daemon {
         let notifier = SystemdNotifiers.make(environment: environment)
         let runtime = DaemonRuntime(
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
-            endpointHost: settings.listenHost, endpointPort: port, paths: paths,
+            endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
             startedAt: wallClock.now(), logger: logger)
         if startup.loadedConfigFile {
             await output.removeOrphanedSections(keeping: Set(configuration.errors.compactMap(\.profile)))
@@ -224,16 +226,16 @@ public enum Daemon {
 
     private static func listen(
         _ endpoint: CredentialEndpoint, adopting descriptors: [CInt], settings: DaemonSettings, tokenFile: String, logger: Logger
-    ) async throws(DaemonError) -> Int {
+    ) async throws(DaemonError) -> (port: Int, problem: String?) {
         do {
             switch try await endpoint.listen(adopting: descriptors) {
             case .serving(let port):
-                return port
+                return (port, nil)
             case .portHeld(let error):
                 // Runs on without the endpoint; no token for clients to send to whoever holds the port.
                 logger.error("\(error)", metadata: ["credd.event": "endpoint-port-held"])
                 unlink(tokenFile)
-                return settings.listenPort
+                return (settings.listenPort, "\(error)")
             }
         } catch {
             throw DaemonError.configuration("cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)")

@@ -15,13 +15,15 @@ actor DaemonRuntime: RotationObserver {
     private let rotation: RotationScheduler
     private let endpointHost: String
     private let endpointPort: Int
+    /// Why the endpoint does not serve, when its port is held by another program.
+    private let endpointProblem: String?
     private let paths: RuntimePaths
     private let startedAt: Date
     private let logger: Logger
 
     init(
         configPath: String?, environment: [String: String], engine: RefreshEngine, output: CredentialsOutput,
-        profiles: ProfileDirectory, rotation: RotationScheduler, endpointHost: String, endpointPort: Int, paths: RuntimePaths, startedAt: Date,
+        profiles: ProfileDirectory, rotation: RotationScheduler, endpointHost: String, endpointPort: Int, endpointProblem: String?, paths: RuntimePaths, startedAt: Date,
         logger: Logger
     ) {
         self.configPath = configPath
@@ -32,6 +34,7 @@ actor DaemonRuntime: RotationObserver {
         self.rotation = rotation
         self.endpointHost = endpointHost
         self.endpointPort = endpointPort
+        self.endpointProblem = endpointProblem
         self.paths = paths
         self.startedAt = startedAt
         self.logger = logger
@@ -164,7 +167,8 @@ actor DaemonRuntime: RotationObserver {
                 pid: getpid(), version: CreddVersion.number, startedAt: AWSTimestamp.format(startedAt),
                 configFile: configuration.settings.configFile,
                 credentialsFile: configuration.settings.credentialsFile,
-                endpoint: "http://\(endpointHost):\(endpointPort)",
+                endpoint: endpointProblem == nil ? "http://\(endpointHost):\(endpointPort)" : nil,
+                endpointError: endpointProblem,
                 configErrors: profiles.configErrors),
             profiles: rows)
     }
@@ -248,6 +252,7 @@ actor DaemonRuntime: RotationObserver {
 
     private nonisolated func environmentInfo(_ name: String?) -> ControlResponse {
         guard let name else { return .failure("env needs a profile") }
+        if let endpointProblem { return .failure("the credential endpoint is not serving: \(endpointProblem)") }
         guard let profile = profiles.profile(named: name) else { return .failure("not a managed profile: \(name)") }
         return ControlResponse(ok: true, environment: EndpointEnvironment(
             host: endpointHost, port: endpointPort, tokenFile: paths.tokenFile, region: profile.region))

@@ -4,8 +4,9 @@ import Glibc
 
 /// The secret that container-API clients present as `Authorization`, and its file.
 ///
-/// The daemon makes a new one at each start and writes it where
-/// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` points; SDKs re-read that file on every fetch.
+/// The daemon keeps the token in the runtime directory across restarts (a new one only when none
+/// is there), where `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` points; SDKs re-read that file on
+/// every fetch.
 public enum ContainerToken {
     /// A new random token (32 bytes, base64url): safe in a header and in a file without quoting.
     public static func generate() -> Secret {

@@ -1,4 +1,4 @@
-/// A profile's state as `credd status` and `status --json` name it (design.md §6).
+/// A profile's state as `credd status` and `status --json` name it (docs/design.md §6).
 public enum ProfileState: String, Sendable, Hashable, CaseIterable, Codable {
     /// No credentials yet and the first renewal has not finished.
     case pending

@@ -1,7 +1,7 @@
 import CreddCore
 import FoundationEssentials
 
-/// The timing rules of design.md §3, as pure functions of a session's lifetime.
+/// The timing rules of docs/design.md §3, as pure functions of a session's lifetime.
 ///
 /// Renewal is scheduled at the *latest* when `max(lifetime / 3, minimumLeadTime)` remains, moved
 /// earlier by a random jitter of up to `maximumJitterFraction` of the lifetime (jitter never makes

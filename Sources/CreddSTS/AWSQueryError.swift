@@ -117,7 +117,7 @@ extension AWSQueryError: CustomStringConvertible {
     }
 }
 
-/// How AWS error codes map onto refresh decisions (protocols.md §3.5, design.md §3).
+/// How AWS error codes map onto refresh decisions (docs/design.md §3).
 public enum AWSErrorClassification {
     static let throttlingCodes: Set<String> = [
         "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",

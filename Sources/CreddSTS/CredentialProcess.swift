@@ -3,7 +3,7 @@ import FoundationEssentials
 
 /// Source credentials from a `credential_process` command, run as the AWS CLI runs it.
 public enum CredentialProcess {
-    /// The output format (protocols.md §5.4): `Version` must be the JSON number 1.
+    /// The output format, as the AWS CLI and botocore read it: `Version` must be the JSON number 1.
     private struct Output: Decodable {
         enum Version: Decodable, Equatable {
             case number(Double)

@@ -44,7 +44,7 @@ public final class HTTPClientSTSTransport: STSTransport {
         )
         // Renewals come in bursts tens of minutes apart, and a burst reuses its connections. An
         // idle connection kept longer (the default is 60 s) would only wake the idle daemon later
-        // to close it, paging code back in after the daemon has handed it back (CodeRelease).
+        // to close it.
         clientConfiguration.connectionPool = .init(idleTimeout: Self.timeAmount(configuration.idleConnectionTimeout))
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
     }

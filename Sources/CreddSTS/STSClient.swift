@@ -5,7 +5,7 @@ import Logging
 /// The STS Query API (2011-06-15): GetSessionToken, AssumeRole and GetCallerIdentity.
 ///
 /// Copies share the clock-skew offset. The endpoint and signing region come already resolved
-/// (by the config module, design.md §2).
+/// (by the config module, docs/design.md §2).
 public struct STSClient: Sendable {
     public static let service = AWSQueryClient.Service(displayName: "STS", signingName: "sts", apiVersion: "2011-06-15")
 

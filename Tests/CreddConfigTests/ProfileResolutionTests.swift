@@ -25,7 +25,7 @@ struct ProfileResolutionTests {
     duration_seconds = 43200
     """
 
-    @Test("the design.md example resolves into a chain, sources first")
+    @Test("the docs/design.md example resolves into a chain, sources first")
     func designExampleResolves() throws {
         // botocore keeps "; …" in values, so the example's inline comments are part of them:
         // credd reads it the same way and reports what that breaks.
@@ -63,7 +63,7 @@ struct ProfileResolutionTests {
         #expect(loaded.watchedFiles == [FakeHome.configPath, FakeHome.awsConfigPath, FakeHome.credentialsPath])
     }
 
-    @Test("the design.md example verbatim: inline '; comments' are values, as botocore reads them")
+    @Test("the docs/design.md example verbatim: inline '; comments' are values, as botocore reads them")
     func designExampleVerbatim() throws {
         let loaded = try FakeHome(config: Self.designExample, credentials: FakeHome.longTermCredentials).load()
         // Every affected line is reported; nothing is silently misread.

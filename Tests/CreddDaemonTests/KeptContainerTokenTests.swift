@@ -6,7 +6,7 @@ import Testing
 
 @testable import CreddDaemon
 
-/// The container token survives a restart (design.md), but only from a file that is safely ours.
+/// The container token survives a restart (docs/design.md), but only from a file that is safely ours.
 @Suite("kept container token")
 struct KeptContainerTokenTests {
     @Test func aTokenCreddWroteIsKept() throws {

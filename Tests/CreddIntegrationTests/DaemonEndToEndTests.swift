@@ -327,6 +327,17 @@ struct DaemonEndToEndTests {
         #expect(harness.daemonIsRunning)
         #expect(harness.daemonLog().contains("another program holds [::1]:\(harness.endpointPort)"), "\(harness.daemonLog())")
         #expect(!FileManager.default.fileExists(atPath: harness.runtimeDirectory + "/credd/token"))
+        // Status says so, exits 1, and `credd env` refuses rather than point SDKs at the squatter.
+        let status = try harness.cli(["status"])
+        #expect(status.status == 1)
+        #expect(status.stdout.hasPrefix("endpoint: "), "\(status.stdout)")
+        #expect(status.stdout.contains("another program holds [::1]:\(harness.endpointPort)"), "\(status.stdout)")
+        let json = try harness.cli(["status", "--json"])
+        #expect(json.stdout.contains(#""endpoint_error" : "#), "\(json.stdout)")
+        #expect(try harness.statusSchemaViolation(json.stdout) == nil)
+        let env = try harness.cli(["env", "mfa"])
+        #expect(env.status == 1)
+        #expect(env.stderr.contains("the credential endpoint is not serving"), "\(env.stderr)")
         #expect(try harness.stop() == 0)
     }
 

@@ -128,7 +128,7 @@ struct DaemonStartTests {
     }
 
     /// A client that read the token file just before an on-demand start must not be refused by
-    /// the daemon it started (design.md: the token is kept across restarts).
+    /// the daemon it started (docs/design.md: the token is kept across restarts).
     @Test func theContainerTokenSurvivesARestart() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
         try harness.writeConfig("[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n")

@@ -3,7 +3,7 @@ import CreddSigV4
 import Foundation
 import Testing
 
-/// protocols.md §4.1: a GetSessionToken form POST signed by botocore 1.43.11.
+/// A GetSessionToken form POST signed by botocore 1.43.11.
 @Suite struct STSVectorTests {
     static let body =
         "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600"

@@ -86,7 +86,7 @@ class FakeSTSProcess:
 
 def profile_config(count):
     """`count` managed profiles: one GetSessionToken session from static keys and count-1 roles
-    chained from it (the shape of design.md §1: one MFA session, many roles)."""
+    chained from it (the shape of docs/design.md §1: one MFA session, many roles)."""
     sections = []
     if count >= 1:
         sections.append("[profile base]\nsource_profile = bench-source\nduration_seconds = 43200\n")
