@@ -18,6 +18,10 @@ struct ConnectionPipelineTests {
     func connection(maxHeaderBytes: Int = 8192) throws -> EmbeddedChannel {
         var limits = EndpointConfiguration.Limits()
         limits.maxHeaderBytes = maxHeaderBytes
+        return try connection(limits: limits)
+    }
+
+    func connection(limits: EndpointConfiguration.Limits) throws -> EmbeddedChannel {
         let router = EndpointRouter(
             imdsProfile: "dev", containerToken: TestEndpoint.containerToken,
             tokens: IMDSTokenStore(capacity: 4, wallClock: SystemWallClock()), source: source, wallClock: SystemWallClock())
@@ -81,16 +85,7 @@ struct ConnectionPipelineTests {
 
 extension ConnectionPipelineTests {
     func connection(requestTimeout: Duration, idleTimeout: Duration) throws -> EmbeddedChannel {
-        let limits = EndpointConfiguration.Limits(requestTimeout: requestTimeout, idleTimeout: idleTimeout)
-        let router = EndpointRouter(
-            imdsProfile: "dev", containerToken: TestEndpoint.containerToken,
-            tokens: IMDSTokenStore(capacity: 4, wallClock: SystemWallClock()), source: source, wallClock: SystemWallClock())
-        let channel = EmbeddedChannel()
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
-        try CredentialEndpoint.configureConnection(
-            channel, limits: limits, registry: ConnectionRegistry(capacityPerUser: 4, totalCapacity: 4), router: router,
-            logger: Logger(label: "test"))
-        return channel
+        try connection(limits: EndpointConfiguration.Limits(requestTimeout: requestTimeout, idleTimeout: idleTimeout))
     }
 
     @Test func aStalledRequestIsClosedAtTheRequestTimeout() throws {
