@@ -65,8 +65,23 @@ struct Status: ParsableCommand {
     @Flag(help: "Print the stable JSON document instead of a table.") var json = false
 
     func run() throws {
-        let response = try DaemonConnection.call(ControlRequest(command: .status))
-        guard let document = response.status else { throw ExitCode.failure }
+        let response: ControlResponse
+        do {
+            response = try DaemonConnection.client.send(ControlRequest(command: .status))
+        } catch {
+            // Scripts reading --json get a JSON answer even when nothing else can be said.
+            if json, let object = try? JSONEncoder().encode(["error": "\(error)"]) {
+                print(String(decoding: object, as: UTF8.self))
+            } else {
+                printError("credd: \(error)")
+            }
+            if case .noDaemon = error { throw ExitCode(3) }
+            throw ExitCode.failure
+        }
+        guard response.ok, let document = response.status else {
+            printError("credd: \(response.error ?? "the daemon sent no status")")
+            throw ExitCode.failure
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

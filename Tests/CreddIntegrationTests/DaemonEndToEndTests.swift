@@ -346,6 +346,11 @@ struct DaemonEndToEndTests {
         let output = try harness.cli(["status"])
         #expect(output.status == 3)
         #expect(output.stderr.contains("no credd daemon"))
+        // Scripts reading --json get a JSON error object, and the same exit status.
+        let json = try harness.cli(["status", "--json"])
+        #expect(json.status == 3)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: String]
+        #expect(object?["error"]?.contains("no credd daemon") == true, "\(json.stdout)")
     }
 
     @Test func editingTheConfigAddsAndRemovesProfilesWithoutARestart() throws {
