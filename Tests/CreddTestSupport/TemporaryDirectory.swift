@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// A private scratch directory for one test, removed when the test is done with it.
 public final class TemporaryDirectory: Sendable {
@@ -25,9 +26,20 @@ public final class TemporaryDirectory: Sendable {
     public func write(_ relative: String, _ contents: String, mode: Int? = 0o600) throws -> String {
         let target = file(relative)
         try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(contents.utf8).write(to: URL(fileURLWithPath: target))
-        if let mode {
-            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: target)
+        // O_CLOEXEC: a process another test spawns meanwhile must not inherit the write end, or
+        // executing this file (a test script) fails with ETXTBSY.
+        let descriptor = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else { throw TestSupportError("open \(target) failed: errno \(errno)") }
+        defer { close(descriptor) }
+        var remaining = Array(contents.utf8)[...]
+        while !remaining.isEmpty {
+            let written = remaining.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { throw TestSupportError("write \(target) failed: errno \(errno)") }
+            remaining = remaining.dropFirst(written)
+        }
+        if let mode, fchmod(descriptor, mode_t(mode)) != 0 {
+            throw TestSupportError("chmod \(target) failed: errno \(errno)")
         }
         return target
     }
