@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreddDaemon
+import CreddPlatform
 import Dispatch
 import Glibc
 
@@ -32,8 +33,8 @@ extension CreddCommand {
         // libdispatch's manager thread (started by the signal sources) asks for nice -4, which a
         // user service may not have, and logs the refusal ("Failed to set thread priority for
         // worker thread: … errno=13") to syslog, the journal, at every start. Unless the user
-        // chose a LIBDISPATCH_LOG, libdispatch logs nothing (here and in the helpers credd starts).
-        setenv("LIBDISPATCH_LOG", "NO", 0)
+        // chose a LIBDISPATCH_LOG, libdispatch logs nothing here; children get the user's environment.
+        InheritedEnvironment.silenceLibdispatch()
         ProcessEventLoops.install()
         Task {
             await runFromCommandLine()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreddDaemon
 import CreddEndpoint
+import CreddPlatform
 import FoundationEssentials
 import Glibc
 
@@ -44,7 +45,7 @@ struct Exec: ParsableCommand {
             endpoint: ShellEnvironment.Endpoint(host: environment.host, port: environment.port),
             tokenFile: environment.tokenFile,
             region: environment.region,
-            to: ProcessInfo.processInfo.environment
+            to: InheritedEnvironment.current()
         )
         // Replace this process so signals and the exit status are the command's own.
         let current = ProcessInfo.processInfo.environment

@@ -15,7 +15,7 @@ public enum ProcessRunner {
         public var timeout: Duration
         /// Bytes kept per stream; the rest is read and discarded so the child never blocks.
         public var maxOutputBytes: Int
-        /// The child's environment; `nil` inherits the daemon's.
+        /// The child's environment; `nil` inherits the daemon's (``InheritedEnvironment``).
         public var environment: [String: String]?
 
         public init(timeout: Duration, maxOutputBytes: Int = 64 * 1024, environment: [String: String]? = nil) {
@@ -49,7 +49,7 @@ public enum ProcessRunner {
         guard let program = arguments.first, !program.isEmpty else {
             throw .launchFailed(program: "", reason: "the command line is empty")
         }
-        let environment = configuration.environment ?? ProcessInfo.processInfo.environment
+        let environment = configuration.environment ?? InheritedEnvironment.current()
         let executable: String
         switch ExecutableSearch.locate(program, path: environment["PATH"]) {
         case let .success(found): executable = found

@@ -68,6 +68,33 @@ struct DaemonEndToEndTests {
         [Self.longTermSecret] + harness.secretsInHome()
     }
 
+    /// credd silences libdispatch's logging for itself (LIBDISPATCH_LOG=NO); the programs it
+    /// starts, in the daemon and in `credd exec`, get the user's environment without it.
+    @Test func childrenDoNotInheritTheLibdispatchSetting() throws {
+        let moto = try MotoServer()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try #require(harness.environment["LIBDISPATCH_LOG"] == nil, "the test runner itself sets LIBDISPATCH_LOG")
+        let seen = harness.directory.file("mfa-process-environment")
+        try harness.writeCredentials(Self.userSection)
+        try harness.writeConfig(Self.config(port: harness.endpointPort).replacingOccurrences(
+            of: "mfa_process = printf 123456", with: "mfa_process = sh -c 'env > \(seen); printf 123456'"))
+        try harness.start()
+        try harness.waitUntil { try status(harness).exit == 0 }
+        let daemonChild = try String(contentsOfFile: seen, encoding: .utf8)
+        #expect(daemonChild.contains("HOME="))
+        #expect(!daemonChild.contains("LIBDISPATCH_LOG"))
+
+        let exec = try harness.cli(["exec", "dev", "--", "env"])
+        #expect(exec.status == 0, "\(exec.stderr)")
+        #expect(exec.stdout.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI="))
+        #expect(!exec.stdout.contains("LIBDISPATCH_LOG"))
+        // A value the user chose is theirs, and passed on.
+        let chosen = try harness.run([CreddHarness.binary, "exec", "dev", "--", "env"], extra: ["LIBDISPATCH_LOG": "NO"])
+        #expect(chosen.stdout.split(separator: "\n").contains("LIBDISPATCH_LOG=NO"), "\(chosen.stderr)")
+        #expect(try harness.stop() == 0)
+    }
+
     @Test func mfaSessionAndChainedRoleAreRenewedWrittenAndUsable() throws {
         let harness = try startFreshDaemon()
         let document = try #require(try status(harness).document)

@@ -1,3 +1,4 @@
+import CreddPlatform
 import CreddSTS
 import CreddTestSupport
 import Foundation
@@ -55,6 +56,21 @@ import Testing
             ["/usr/bin/env"],
             configuration: .init(timeout: .seconds(10), environment: ["CREDD_TEST": "a b=c"]))
         #expect(String(decoding: output.stdout, as: UTF8.self) == "CREDD_TEST=a b=c\n")
+    }
+
+    /// credd sets LIBDISPATCH_LOG=NO for itself; `mfa_process` and `credential_process` get the
+    /// user's environment. In a child process, which may change its environment.
+    @Test func defaultEnvironmentLeavesOutWhatCreddSetForItself() async {
+        await #expect(processExitsWith: .success) {
+            unsetenv("LIBDISPATCH_LOG")
+            setenv("CREDD_TEST_INHERITED", "yes", 1)
+            InheritedEnvironment.silenceLibdispatch()
+            #expect(ProcessInfo.processInfo.environment["LIBDISPATCH_LOG"] == "NO")
+            let output = try await ProcessRunner.run(["/usr/bin/env"], configuration: .init(timeout: .seconds(10)))
+            let lines = String(decoding: output.stdout, as: UTF8.self).split(separator: "\n")
+            #expect(lines.contains("CREDD_TEST_INHERITED=yes"))
+            #expect(!lines.contains { $0.hasPrefix("LIBDISPATCH_LOG=") })
+        }
     }
 
     @Test func fileThatIsNotExecutableIsALaunchFailure() async throws {
