@@ -28,11 +28,6 @@ public struct AWSCredentials: Sendable, Hashable {
         guard let expiration else { return true }
         return expiration > now
     }
-
-    /// Seconds of validity left at `now`; `nil` for credentials that do not expire.
-    public func remainingLifetime(at now: Date) -> TimeInterval? {
-        expiration.map { $0.timeIntervalSince(now) }
-    }
 }
 
 extension AWSCredentials: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {

@@ -27,7 +27,6 @@ public struct CredentialsFileWriter: Sendable {
     }
 
     /// The keys of a managed section, in the order credd writes them.
-    static let managedKeys = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "x_security_token_expires", identityKey]
     /// The key that carries the profile identity a session was issued for. AWS tools ignore
     /// keys they do not know, as they ignore `x_security_token_expires`.
     public static let identityKey = "x_credd_identity"

@@ -51,9 +51,4 @@ public struct INIDiagnostic: Sendable, Hashable {
             return "key '\(key)' is repeated in [\(section)] (first at line \(firstLine)); botocore rejects the whole file"
         }
     }
-
-    /// `path:line:column: message`, the form compilers and editors understand.
-    public func formatted(file: String) -> String {
-        "\(file):\(line):\(column): \(message)"
-    }
 }

@@ -1,4 +1,3 @@
-import CreddConfig
 import FoundationEssentials
 
 /// How old the key in the credentials file is, for scheduled rotation.
@@ -20,15 +19,5 @@ public struct KeyAge: Sendable, Hashable {
         self.createDate = createDate
         self.age = age
         self.leftoverKeyIds = leftoverKeyIds
-    }
-
-    /// When a key of this age is due under `interval`.
-    public func nextRotation(after interval: RotationInterval) -> Date {
-        createDate.addingTimeInterval(interval.timeInterval)
-    }
-
-    /// Whether the key has passed `interval`.
-    public func isDue(after interval: RotationInterval) -> Bool {
-        age >= interval.timeInterval
     }
 }

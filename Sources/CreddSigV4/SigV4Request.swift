@@ -37,10 +37,4 @@ public struct SigV4Request: Sendable, Hashable {
         self.headers = headers
         self.body = body
     }
-
-    /// The values of every header called `name` (case-insensitive), in order.
-    public func headerValues(_ name: String) -> [String] {
-        let lowered = name.lowercased()
-        return headers.filter { $0.name.lowercased() == lowered }.map(\.value)
-    }
 }

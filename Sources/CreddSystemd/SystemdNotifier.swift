@@ -8,31 +8,6 @@ public protocol SystemdNotifier: Sendable {
 }
 
 extension SystemdNotifier {
-    /// `READY=1`: sockets are bound and the first refresh pass has run (also after a reload).
-    public func ready() throws(SystemdError) {
-        try send(.ready)
-    }
-
-    /// `STATUS=line`: the one-line summary `systemctl --user status credd` shows.
-    public func status(_ line: String) throws(SystemdError) {
-        try send(.status(line))
-    }
-
-    /// `RELOADING=1` with `MONOTONIC_USEC=` now; follow with ``ready()`` once the reload is done.
-    public func reloading() throws(SystemdError) {
-        try send(.reloadingNow())
-    }
-
-    /// `STOPPING=1`: graceful shutdown began.
-    public func stopping() throws(SystemdError) {
-        try send(.stopping)
-    }
-
-    /// `WATCHDOG=1`: the keep-alive ping; ``Watchdog`` sends it while the daemon is healthy.
-    public func watchdogPing() throws(SystemdError) {
-        try send(.watchdog)
-    }
-
     /// Sends `notification`; a failure becomes a warning in `logger` (event `systemd_notify_failed`),
     /// for call sites where the daemon should keep running without systemd hearing from it.
     public func send(_ notification: SystemdNotification, loggingFailureTo logger: Logger) {

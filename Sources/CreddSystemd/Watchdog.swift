@@ -81,7 +81,7 @@ public struct Watchdog<WatchdogClock: Clock>: Sendable where WatchdogClock.Durat
 
     private func ping() {
         do {
-            try notifier.watchdogPing()
+            try notifier.send(.watchdog)
         } catch {
             logger.warning(
                 "Could not ping the systemd watchdog; systemd may restart credd",

@@ -108,7 +108,7 @@ struct INIParsingTests {
         #expect(document.hasByteOrderMark)
         #expect(document.sections.map(\.name) == ["default"])
         #expect(document.diagnostics == [INIDiagnostic(line: 1, column: 1, problem: .byteOrderMark)])
-        #expect(document.diagnostics[0].formatted(file: "/tmp/c") == "/tmp/c:1:1: the file starts with a UTF-8 byte-order mark, which botocore rejects")
+        #expect(document.diagnostics[0].message == "the file starts with a UTF-8 byte-order mark, which botocore rejects")
     }
 
     @Test("duplicate sections are reported with both line numbers")
@@ -143,8 +143,6 @@ struct INIParsingTests {
     func positions(testCase: PositionCase) {
         let document = INIDocument(parsing: testCase.text)
         #expect(document.diagnostics == [INIDiagnostic(line: testCase.line, column: testCase.column, problem: testCase.problem)])
-        let formatted = document.diagnostics.first?.formatted(file: "/home/u/.aws/config") ?? ""
-        #expect(formatted.hasPrefix("/home/u/.aws/config:\(testCase.line):\(testCase.column): "))
     }
 
     @Test("invalid UTF-8 fails with the line it is on")

@@ -17,6 +17,13 @@ let hour: TimeInterval = 3600
 /// 2026-01-01T00:00:00Z: a fixed start for every test.
 let epoch = Date(timeIntervalSince1970: 1_767_225_600)
 
+extension AWSCredentials {
+    /// Seconds of validity left at `now`; `nil` for credentials that do not expire.
+    func remainingLifetime(at now: Date) -> TimeInterval? {
+        expiration.map { $0.timeIntervalSince(now) }
+    }
+}
+
 /// The fake secret every test credential carries; no log line or message may contain it.
 let fakeSecretValue = "FAKE-SECRET-wJalrXUtnFEMI-K7MDENG"
 let fakeTokenValue = "FAKE-TOKEN-IQoJb3JpZ2luX2VjEHQaCXVz"

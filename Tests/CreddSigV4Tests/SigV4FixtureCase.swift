@@ -92,3 +92,11 @@ enum Fixtures {
         return found.sorted()
     }
 }
+
+extension SigV4Request {
+    /// The values of every header called `name` (case-insensitive), in order.
+    func headerValues(_ name: String) -> [String] {
+        let lowered = name.lowercased()
+        return headers.filter { $0.name.lowercased() == lowered }.map(\.value)
+    }
+}

@@ -30,7 +30,7 @@ struct NotifierTests {
         #expect(
             SystemdNotifiers.make(environment: ["NOTIFY_SOCKET": "/run/user/1000/systemd/notify"]) is NotifySocketNotifier
         )
-        try DisabledSystemdNotifier().ready()
+        try DisabledSystemdNotifier().send(.ready)
     }
 
     /// The notifier reads NOTIFY_SOCKET from the process environment, as sd_notify does, so this runs in a child process
@@ -45,11 +45,11 @@ struct NotifierTests {
                 let notifier = SystemdNotifiers.make(environment: ProcessInfo.processInfo.environment)
 
                 let before = monotonicMicroseconds()
-                try notifier.ready()
-                try notifier.status("2 fresh; next refresh 14:05")
-                try notifier.reloading()
-                try notifier.stopping()
-                try notifier.watchdogPing()
+                try notifier.send(.ready)
+                try notifier.send(.status("2 fresh; next refresh 14:05"))
+                try notifier.send(.reloadingNow())
+                try notifier.send(.stopping)
+                try notifier.send(.watchdog)
                 let after = monotonicMicroseconds()
 
                 let datagrams = queuedDatagrams(on: listener)
@@ -71,7 +71,7 @@ struct NotifierTests {
         await #expect(processExitsWith: .success) {
             // A socket path nobody listens on: ENOENT.
             setenv("NOTIFY_SOCKET", "/tmp/credd-systemd-no-such-dir/notify", 1)
-            let error = #expect(throws: SystemdError.self) { try NotifySocketNotifier().ready() }
+            let error = #expect(throws: SystemdError.self) { try NotifySocketNotifier().send(.ready) }
             let message = error.map(String.init(describing:)) ?? ""
             #expect(message.contains("notifying systemd of \"READY=1\" failed"))
             #expect(message.contains("errno \(ENOENT)"))
@@ -81,7 +81,7 @@ struct NotifierTests {
     @Test func reportsAVanishedNotifySocket() async {
         await #expect(processExitsWith: .success) {
             unsetenv("NOTIFY_SOCKET")
-            let error = #expect(throws: SystemdError.self) { try NotifySocketNotifier().stopping() }
+            let error = #expect(throws: SystemdError.self) { try NotifySocketNotifier().send(.stopping) }
             #expect(error.map(String.init(describing:))?.contains("NOTIFY_SOCKET is no longer set") == true)
         }
     }
@@ -104,7 +104,7 @@ struct NotifierTests {
             }
             try #require(bound == 0, "bind: errno \(errno)")
             setenv("NOTIFY_SOCKET", "@" + name, 1)
-            try NotifySocketNotifier().ready()
+            try NotifySocketNotifier().send(.ready)
             #expect(queuedDatagrams(on: listener) == ["READY=1"])
         }
     }
