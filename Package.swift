@@ -39,6 +39,8 @@ let package = Package(
         // Adapters that do I/O.
         .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
         .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
+        // The control socket's protocol between the CLI and the daemon: messages, framing, client.
+        .target(name: "CreddControl", dependencies: ["CreddCore", "CreddPlatform"]),
         .target(
             name: "CreddEndpoint",
             dependencies: [
@@ -97,8 +99,8 @@ let package = Package(
         .target(
             name: "CreddDaemon",
             dependencies: [
-                "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint", "CreddSystemd",
-                "CreddRotation", "CreddSigV4", "CGlibcGNU",
+                "CreddCore", "CreddPlatform", "CreddConfig", "CreddControl", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint",
+                "CreddSystemd", "CreddRotation", "CreddSigV4", "CGlibcGNU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -109,7 +111,7 @@ let package = Package(
         .target(
             name: "CreddCLI",
             dependencies: [
-                "CreddDaemon", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS", "CreddCredentialsFile",
+                "CreddDaemon", "CreddControl", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS", "CreddCredentialsFile",
                 "CreddRefresh", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -127,6 +129,7 @@ let package = Package(
             name: "CreddSTSTests",
             dependencies: ["CreddSTS", "CreddSigV4", "CreddCore", "CreddPlatform", "CreddTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "CreddControlTests", dependencies: ["CreddControl", "CreddCore", "CreddTestSupport"]),
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI", "CreddTestSupport"]),
         .testTarget(
             name: "CreddRefreshTests",
@@ -142,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "CreddDaemonTests",
             dependencies: [
-                "CreddDaemon", "CreddCLI", "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddRotation", "CreddSTS", "CreddTestSupport",
+                "CreddDaemon", "CreddCLI", "CreddControl", "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddRotation", "CreddSTS", "CreddTestSupport",
                 "CreddCredentialsFile",
                 .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
             ]

@@ -1,6 +1,6 @@
 import ArgumentParser
+import CreddControl
 import CreddCore
-import CreddDaemon
 import CreddPlatform
 import CreddRefresh
 import FoundationEssentials

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CreddDaemon
+import CreddControl
 import CreddEndpoint
 import CreddPlatform
 import FoundationEssentials

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CreddConfig
+import CreddControl
 import CreddCore
-import CreddDaemon
 import FoundationEssentials
 
 struct ListProfiles: ParsableCommand {

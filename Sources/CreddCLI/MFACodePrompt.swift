@@ -1,7 +1,7 @@
 import ArgumentParser
+import CreddControl
 import CreddCore
 import CreddPlatform
-import CreddDaemon
 import CreddRefresh
 import FoundationEssentials
 import Glibc

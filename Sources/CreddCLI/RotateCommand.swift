@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreddConfig
+import CreddControl
 import CreddCore
 import CreddCredentialsFile
 import CreddDaemon

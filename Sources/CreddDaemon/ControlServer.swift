@@ -1,3 +1,4 @@
+import CreddControl
 import CreddCore
 import FoundationEssentials
 import Logging
@@ -11,9 +12,6 @@ import Glibc
 /// then close. Only peers running as the daemon's own uid (SO_PEERCRED) are answered.
 public struct ControlServer: Sendable {
     public typealias Handler = @Sendable (ControlRequest) async -> ControlResponse
-
-    /// Requests are tiny; anything longer is hostile or broken.
-    static let maximumRequestBytes = 64 * 1024
 
     private let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
     private let logger: Logger
@@ -73,12 +71,12 @@ public struct ControlServer: Sendable {
                 var request: ControlRequest?
                 for try await var chunk in inbound {
                     pending.writeBuffer(&chunk)
-                    if let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                    if let newline = pending.readableBytesView.firstIndex(of: ControlFraming.terminator) {
                         let line = pending.getSlice(at: pending.readerIndex, length: newline - pending.readerIndex) ?? ByteBuffer()
-                        request = try JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView))
+                        request = try ControlFraming.decode(ControlRequest.self, from: line.readableBytesView)
                         break
                     }
-                    guard pending.readableBytes <= Self.maximumRequestBytes else { break }
+                    guard pending.readableBytes <= ControlFraming.maximumRequestBytes else { break }
                 }
                 let response: ControlResponse
                 if let request {
@@ -86,9 +84,7 @@ public struct ControlServer: Sendable {
                 } else {
                     response = .failure("the request was empty, too long or not terminated by a newline")
                 }
-                var data = try JSONEncoder().encode(response)
-                data.append(UInt8(ascii: "\n"))
-                try await outbound.write(ByteBuffer(bytes: data))
+                try await outbound.write(ByteBuffer(bytes: try ControlFraming.line(response)))
             }
         } catch {
             logger.debug("control connection failed", metadata: ["error": "\(type(of: error))"])

@@ -1,4 +1,5 @@
 import CreddConfig
+import CreddControl
 import CreddCore
 import CreddRefresh
 import FoundationEssentials

@@ -1,3 +1,4 @@
+import CreddControl
 import CreddCore
 import CreddDaemon
 import CreddTestSupport
@@ -59,12 +60,6 @@ struct ControlSocketTests {
             let directoryMode = try #require(try FileManager.default.attributesOfItem(atPath: (path as NSString).deletingLastPathComponent)[.posixPermissions] as? Int)
             #expect(socketMode == 0o600)
             #expect(directoryMode == 0o700)
-        }
-    }
-
-    @Test func noDaemonIsReportedAsSuch() throws {
-        #expect(throws: DaemonError.noDaemon("/nonexistent/credd/control.sock")) {
-            try ControlClient(path: "/nonexistent/credd/control.sock").send(ControlRequest(command: .status))
         }
     }
 

@@ -1,3 +1,4 @@
+import CreddControl
 import CreddTestSupport
 import Foundation
 import Testing

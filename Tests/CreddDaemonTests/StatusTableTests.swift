@@ -1,6 +1,6 @@
 @testable import CreddCLI
+import CreddControl
 import CreddCore
-import CreddDaemon
 import Foundation
 import Testing
 

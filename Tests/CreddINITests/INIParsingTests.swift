@@ -1,5 +1,5 @@
-import Testing
 import CreddINI
+import Testing
 
 @Suite("Parsing as botocore reads")
 struct INIParsingTests {

@@ -1,5 +1,5 @@
+import CreddControl
 import CreddCore
-import CreddDaemon
 import Foundation
 import Testing
 

@@ -17,35 +17,29 @@ public struct ControlClient: Sendable {
         self.timeoutSeconds = timeoutSeconds
     }
 
-    private static let refused = DaemonError.protocolError(
+    private static let refused = ControlError.protocolError(
         "the daemon closed the connection without answering (it serves only its own user)")
 
-    public func send(_ request: ControlRequest) throws(DaemonError) -> ControlResponse {
+    public func send(_ request: ControlRequest) throws(ControlError) -> ControlResponse {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw DaemonError.controlSocket(path, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw ControlError.socket(path, String(cString: strerror(errno))) }
         defer { close(fd) }
 
         guard let address = UnixSocketAddress(path: path) else {
-            throw DaemonError.controlSocket(path, "path too long for a unix socket")
+            throw ControlError.socket(path, "path too long for a unix socket")
         }
         let connected = address.withSockaddr { connect(fd, $0, $1) }
-        guard connected == 0 else { throw DaemonError.noDaemon(path) }
+        guard connected == 0 else { throw ControlError.noDaemon(path) }
 
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
 
-        var payload: Data
-        do {
-            payload = try JSONEncoder().encode(request)
-        } catch {
-            throw DaemonError.protocolError("could not encode the request")
-        }
-        payload.append(UInt8(ascii: "\n"))
+        let payload = try ControlFraming.line(request)
         // MSG_NOSIGNAL: a daemon that hangs up (another uid's call) must be an error, not SIGPIPE.
         let written = payload.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard written == payload.count else {
             if errno == EPIPE || errno == ECONNRESET { throw Self.refused }
-            throw DaemonError.controlSocket(path, String(cString: strerror(errno)))
+            throw ControlError.socket(path, String(cString: strerror(errno)))
         }
 
         var received = Data()
@@ -54,7 +48,7 @@ public struct ControlClient: Sendable {
             let count = read(fd, &buffer, buffer.count)
             if count > 0 {
                 received.append(contentsOf: buffer[0..<count])
-                if buffer[0..<count].contains(UInt8(ascii: "\n")) { break }
+                if buffer[0..<count].contains(ControlFraming.terminator) { break }
             } else if count == 0 {
                 break
             } else if errno == EINTR {
@@ -62,16 +56,12 @@ public struct ControlClient: Sendable {
             } else if errno == ECONNRESET {
                 throw Self.refused
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                throw DaemonError.controlSocket(path, "no answer within \(timeoutSeconds) s")
+                throw ControlError.socket(path, "no answer within \(timeoutSeconds) s")
             } else {
-                throw DaemonError.controlSocket(path, String(cString: strerror(errno)))
+                throw ControlError.socket(path, String(cString: strerror(errno)))
             }
         }
         guard !received.isEmpty else { throw Self.refused }
-        do {
-            return try JSONDecoder().decode(ControlResponse.self, from: received)
-        } catch {
-            throw DaemonError.protocolError("malformed response")
-        }
+        return try ControlFraming.decode(ControlResponse.self, from: received)
     }
 }
