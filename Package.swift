@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "CreddRotation",
             dependencies: [
-                "CreddCore", "CreddConfig", "CreddSTS", "CreddCredentialsFile",
+                "CreddCore", "CreddConfig", "CreddPlatform", "CreddSTS", "CreddCredentialsFile",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -170,6 +170,8 @@ let package = Package(
                 "CreddRotation", "CreddSTS", "CreddCredentialsFile", "CreddConfig", "CreddCore", "CreddPlatform", "CreddINI", "CreddTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ],

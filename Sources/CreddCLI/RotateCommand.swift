@@ -2,8 +2,6 @@ import ArgumentParser
 import CreddConfig
 import CreddControl
 import CreddCore
-import CreddCredentialsFile
-import CreddDaemon
 import CreddPlatform
 import CreddRotation
 import CreddSTS
@@ -41,29 +39,12 @@ struct Rotate: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        let wallClock = SystemWallClock()
         let transport = HTTPClientSTSTransport()
         defer { Task { try? await transport.shutdown() } }
-        let iamEndpoint: IAMEndpoint
-        do {
-            iamEndpoint = try IAMEndpoint.resolve(environment: environment)
-        } catch {
-            printError("credd: \(error)")
-            throw ExitCode.failure
-        }
-        let stsEndpoint = loaded.profiles.first { $0.sourceChain.contains(target.section) }?.stsEndpoint
         let logger = Logger(label: "credd.rotate") { StreamLogHandler.standardError(label: $0) }
-        let rotation = KeyRotation(
-            iam: IAMClient(transport: transport, endpoint: iamEndpoint, wallClock: wallClock, logger: logger),
-            sts: STSClient(
-                transport: transport,
-                endpoint: stsEndpoint?.url ?? URL(string: "https://sts.amazonaws.com") ?? URL(fileURLWithPath: "/"),
-                signingRegion: stsEndpoint?.signingRegion ?? "us-east-1", wallClock: wallClock, logger: logger),
-            keyStore: CredentialsFileWriter(path: target.credentialsFile, clock: wallClock),
-            wallClock: wallClock,
-            logger: logger)
-
+        let rotator = LiveKeyRotator(transport: transport, environment: environment, wallClock: SystemWallClock(), logger: logger)
         do {
+            let rotation = try rotator.rotation(section: target.section, credentialsFile: target.credentialsFile, stsEndpoint: target.stsEndpoint)
             let report = try await rotation.rotate(section: target.section, signingSession: mfaSession(target))
             print(report.description)
         } catch {

@@ -8,12 +8,16 @@ public struct RotationTarget: Sendable, Hashable {
     /// Managed GetSessionToken profiles with MFA made directly from these keys: a current
     /// session of any of them can sign the IAM calls.
     public let mfaSessionProfiles: [String]
+    /// Where to check the keys with GetCallerIdentity: the STS endpoint of the profile made
+    /// directly from them.
+    public let stsEndpoint: STSEndpoint
 
-    public init(section: String, credentialsFile: String, accessKeyId: String, mfaSessionProfiles: [String]) {
+    public init(section: String, credentialsFile: String, accessKeyId: String, mfaSessionProfiles: [String], stsEndpoint: STSEndpoint) {
         self.section = section
         self.credentialsFile = credentialsFile
         self.accessKeyId = accessKeyId
         self.mfaSessionProfiles = mfaSessionProfiles
+        self.stsEndpoint = stsEndpoint
     }
 
     /// Finds the keys behind `name`: a managed profile (followed down its `source_profile`
@@ -53,7 +57,9 @@ public struct RotationTarget: Sendable, Hashable {
             guard profile.kind == .sessionToken, profile.mfaSerial != nil, isExternalSource(profile) else { return false }
             return profile.sourceChain.last == section
         }
-        return .success(RotationTarget(section: section, credentialsFile: credentialsFile, accessKeyId: accessKeyId, mfaSessionProfiles: sessions.map(\.name)))
+        return .success(RotationTarget(
+            section: section, credentialsFile: credentialsFile, accessKeyId: accessKeyId, mfaSessionProfiles: sessions.map(\.name),
+            stsEndpoint: root.stsEndpoint))
     }
 
     /// Follows managed sources down to the profile whose source is outside credd's config.

@@ -98,9 +98,7 @@ public enum Daemon {
 
         let rotation = RotationScheduler(
             plan: RotationPlan(configuration),
-            rotator: LiveKeyRotator(
-                transport: transport, iamEndpoint: Result { () throws(AWSQueryError) in try IAMEndpoint.resolve(environment: environment) },
-                wallClock: wallClock, logger: logger),
+            rotator: LiveKeyRotator(transport: transport, environment: environment, wallClock: wallClock, logger: logger),
             signingSession: { names in await firstSession(of: names, engine: engine) },
             wallClock: wallClock, clock: ContinuousClock(), logger: logger)
         let notifier = SystemdNotifiers.make(environment: environment)

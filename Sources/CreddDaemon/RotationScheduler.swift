@@ -155,14 +155,8 @@ protocol RotationObserver: Sendable {
     func didRotate(section: String, fileHolds: String) async
 }
 
-/// Rotates with the real IAM and STS clients and the locked credentials-file writer.
-struct LiveKeyRotator: SourceKeyRotating {
-    let transport: any STSTransport
-    /// Resolved once from the environment; a bad `AWS_ENDPOINT_URL_IAM` fails every step.
-    let iamEndpoint: Result<IAMEndpoint, AWSQueryError>
-    let wallClock: any WallClock
-    let logger: Logger
-
+/// Scheduled rotation with the real IAM and STS clients and the credentials file.
+extension LiveKeyRotator: SourceKeyRotating {
     func keyAge(_ job: RotationJob, signingSession: AWSCredentials?) async throws(KeyRotationError) -> KeyAge {
         try await rotation(for: job).keyAge(section: job.section, signingSession: signingSession)
     }
@@ -172,21 +166,6 @@ struct LiveKeyRotator: SourceKeyRotating {
     }
 
     private func rotation(for job: RotationJob) throws(KeyRotationError) -> KeyRotation {
-        let endpoint: IAMEndpoint
-        switch iamEndpoint {
-        case let .success(resolved): endpoint = resolved
-        case let .failure(error):
-            throw KeyRotationError(
-                section: job.section, file: job.credentialsFile, stage: .listingKeys, cause: .aws(error), inventory: nil,
-                rollbackFailures: [], changedNothing: true)
-        }
-        return KeyRotation(
-            iam: IAMClient(transport: transport, endpoint: endpoint, wallClock: wallClock, logger: logger),
-            sts: STSClient(
-                transport: transport, endpoint: job.stsEndpoint.url, signingRegion: job.stsEndpoint.signingRegion, wallClock: wallClock,
-                logger: logger),
-            keyStore: CredentialsFileWriter(path: job.credentialsFile, clock: wallClock),
-            wallClock: wallClock,
-            logger: logger)
+        try rotation(section: job.section, credentialsFile: job.credentialsFile, stsEndpoint: job.stsEndpoint)
     }
 }

@@ -67,7 +67,7 @@ public struct KeyRotation: Sendable {
     public func rotate(section: String, signingSession: AWSCredentials? = nil) async throws(KeyRotationError) -> KeyRotationReport {
         var logger = self.logger
         logger[metadataKey: "credd.section"] = "\(section)"
-        let oldKeys = try readKeys(section)
+        let oldKeys = try await readKeys(section)
         let userName = try await identifyUser(oldKeys, section: section)
         let signer = signingSession ?? oldKeys
 
@@ -108,7 +108,7 @@ public struct KeyRotation: Sendable {
         logger.info("Created a new access key", metadata: ["aws.access_key_id": "\(newKeyId)", "aws.request_id": "\(newKey.requestId ?? "none")"])
 
         do {
-            try keyStore.replaceSourceKeys(inSection: section, replacing: oldKeys.accessKeyId, with: newKey.credentials)
+            try await keyStore.replaceSourceKeys(inSection: section, replacing: oldKeys.accessKeyId, with: newKey.credentials)
         } catch {
             // Nobody else has the new secret, so the key is useless: delete it.
             var rollback: [KeyRotationError.Cause] = []
@@ -156,7 +156,7 @@ public struct KeyRotation: Sendable {
 
     /// The age of the key in `section`, from ListAccessKeys `CreateDate`.
     public func keyAge(section: String, signingSession: AWSCredentials? = nil) async throws(KeyRotationError) -> KeyAge {
-        let keys = try readKeys(section)
+        let keys = try await readKeys(section)
         let userName = try await identifyUser(keys, section: section)
         let listed: [AccessKeyMetadata]
         do {
@@ -177,9 +177,9 @@ public struct KeyRotation: Sendable {
 
     // MARK: - Steps
 
-    private func readKeys(_ section: String) throws(KeyRotationError) -> AWSCredentials {
+    private func readKeys(_ section: String) async throws(KeyRotationError) -> AWSCredentials {
         do {
-            return try keyStore.sourceKeys(inSection: section)
+            return try await keyStore.sourceKeys(inSection: section)
         } catch {
             throw failure(section, .readingKeys, .file(error), inventory: nil, changedNothing: true)
         }
@@ -251,7 +251,7 @@ public struct KeyRotation: Sendable {
     ) async -> KeyRotationError {
         var rollback: [KeyRotationError.Cause] = []
         do {
-            try keyStore.replaceSourceKeys(inSection: section, replacing: newKeyId, with: oldKeys)
+            try await keyStore.replaceSourceKeys(inSection: section, replacing: newKeyId, with: oldKeys)
             inventory.fileHolds = oldKeys.accessKeyId
             do {
                 try await iam.deleteAccessKey(accessKeyId: newKeyId, userName: inventory.userName, credentials: signingSession ?? oldKeys)

@@ -16,14 +16,13 @@ public protocol CallerIdentityChecking: Sendable {
 }
 
 /// The section of the credentials file that holds the keys being rotated.
-/// `CredentialsFileWriter` in production.
+/// `CredentialsFileKeyStore` in production.
 public protocol SourceKeyStore: Sendable {
     /// The credentials file, for messages.
     var path: String { get }
-    func sourceKeys(inSection section: String) throws(CredentialsFileError) -> AWSCredentials
-    func replaceSourceKeys(inSection section: String, replacing expectedAccessKeyId: String, with newKeys: AWSCredentials) throws(CredentialsFileError)
+    func sourceKeys(inSection section: String) async throws(CredentialsFileError) -> AWSCredentials
+    func replaceSourceKeys(inSection section: String, replacing expectedAccessKeyId: String, with newKeys: AWSCredentials) async throws(CredentialsFileError)
 }
 
 extension IAMClient: AccessKeyManaging {}
 extension STSClient: CallerIdentityChecking {}
-extension CredentialsFileWriter: SourceKeyStore {}

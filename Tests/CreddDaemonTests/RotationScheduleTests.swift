@@ -488,26 +488,3 @@ extension RotationSchedulerTests {
         #expect(Self.fingerprint(Self.profile(keyId: F.strayId, secret: "newer"), keys) == original)
     }
 }
-
-@Suite struct LiveKeyRotatorTests {
-    struct NoRequests: STSTransport {
-        func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
-            Issue.record("no request expected")
-            return TransportResponse(status: 500, body: [])
-        }
-    }
-
-    /// A bad `AWS_ENDPOINT_URL_IAM` fails every check with the variable's own message, and no request is made.
-    @Test func anUnusableIAMEndpointFailsEachStepWithItsReason() async throws {
-        let badEndpoint = try #require(throws: AWSQueryError.self) { try IAMEndpoint.resolve(environment: ["AWS_ENDPOINT_URL_IAM": "iam.local"]) }
-        let rotator = LiveKeyRotator(
-            transport: NoRequests(), iamEndpoint: .failure(badEndpoint), wallClock: ManualWallClock(RotationFixtures.now),
-            logger: Logger(label: "test"))
-        let error = try await #require(throws: KeyRotationError.self) { try await rotator.keyAge(RotationFixtures.job(), signingSession: nil) }
-        #expect(error.stage == .listingKeys)
-        #expect(error.changedNothing)
-        #expect(error.description.contains("AWS_ENDPOINT_URL_IAM 'iam.local' is not an http:// or https:// URL"))
-        let rotation = try await #require(throws: KeyRotationError.self) { try await rotator.rotate(RotationFixtures.job(), signingSession: nil) }
-        #expect(rotation.stage == .listingKeys)
-    }
-}

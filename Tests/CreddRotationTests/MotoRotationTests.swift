@@ -62,7 +62,7 @@ struct MotoRotationTests {
 
         func rotation(iam override: (any AccessKeyManaging)? = nil) -> KeyRotation {
             KeyRotation(
-                iam: override ?? iam, sts: sts, keyStore: writer, wallClock: SystemWallClock(),
+                iam: override ?? iam, sts: sts, keyStore: CredentialsFileKeyStore(writer: writer, blockingWork: SerialBlockingWork()), wallClock: SystemWallClock(),
                 sleep: { _ in Issue.record("moto accepts new keys at once; no wait expected") },
                 configuration: .init(acceptanceAttempts: 3), logger: logger)
         }

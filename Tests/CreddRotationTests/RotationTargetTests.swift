@@ -30,7 +30,10 @@ import Testing
     @Test(arguments: ["mfa", "dev", "alice"])
     func findsTheCredentialsFileSection(name: String) throws {
         let target = try RotationTarget.resolve(name, in: Self.configuration).get()
-        #expect(target == RotationTarget(section: "alice", credentialsFile: Self.credentialsFile, accessKeyId: Keys.oldId, mfaSessionProfiles: ["mfa"]))
+        let mfa = try #require(Self.configuration.profile(named: "mfa"))
+        #expect(target == RotationTarget(
+            section: "alice", credentialsFile: Self.credentialsFile, accessKeyId: Keys.oldId, mfaSessionProfiles: ["mfa"],
+            stsEndpoint: mfa.stsEndpoint))
     }
 
     @Test(arguments: [
