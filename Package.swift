@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "CreddRotation",
             dependencies: [
-                "CreddCore", "CreddConfig", "CreddPlatform", "CreddSTS", "CreddCredentialsFile",
+                "CreddCore", "CreddConfig", "CreddControl", "CreddPlatform", "CreddRefresh", "CreddSTS", "CreddCredentialsFile",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -167,7 +167,8 @@ let package = Package(
         .testTarget(
             name: "CreddRotationTests",
             dependencies: [
-                "CreddRotation", "CreddSTS", "CreddCredentialsFile", "CreddConfig", "CreddCore", "CreddPlatform", "CreddINI", "CreddTestSupport",
+                "CreddRotation", "CreddSTS", "CreddCredentialsFile", "CreddConfig", "CreddControl", "CreddCore", "CreddPlatform", "CreddINI",
+                "CreddRefresh", "CreddTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

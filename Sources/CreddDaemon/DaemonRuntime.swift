@@ -2,6 +2,7 @@ import CreddConfig
 import CreddControl
 import CreddCore
 import CreddRefresh
+import CreddRotation
 import FoundationEssentials
 import Glibc
 import Logging

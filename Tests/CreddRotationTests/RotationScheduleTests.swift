@@ -1,14 +1,14 @@
 import CreddConfig
 import CreddCore
 import CreddRefresh
-@testable import CreddDaemon
-import CreddRotation
 import CreddSTS
 import CreddTestSupport
 import Foundation
 import Logging
 import Synchronization
 import Testing
+
+@testable import CreddRotation
 
 /// Fixtures for scheduled rotation: fake key ids carry EXAMPLE; no secret ever reaches status.
 enum RotationFixtures {
@@ -452,39 +452,5 @@ extension RotationSchedulerTests {
         let status = try #require(await scheduler.statuses(of: configuration)["mfa"])
         #expect(status.state == "retrying")
         #expect(status.leftoverKeyIds == [F.oldId])
-    }
-}
-
-/// Keys scheduled rotation writes do not renew profiles at once; keys edited in by hand do.
-@Suite struct RotatedKeysTests {
-    typealias F = RotationFixtures
-
-    static func profile(keyId: String, secret: String = F.secret) -> ManagedProfile {
-        ManagedProfile(
-            name: "mfa", kind: .sessionToken,
-            source: .staticKeys(AWSCredentials(accessKeyId: keyId, secretAccessKey: Secret(secret)), origin: SourceLocation(file: "/c", line: 2)),
-            mfaSerial: nil, mfaProcess: nil, durationSeconds: nil, region: nil, stsEndpoint: F.endpoint, writeCredentials: true,
-            credentialsSection: "mfa", location: SourceLocation(file: "/config", line: 1), sourceChain: ["mfa", "alice"],
-            rotateAfter: F.ninetyDays)
-    }
-
-    static func fingerprint(_ profile: ManagedProfile, _ keys: RotatedKeys) -> ConfigurationFingerprint? {
-        ProfileSpecs.make([profile], rotatedKeys: keys).first?.fingerprint
-    }
-
-    @Test func rotatedKeysKeepTheFingerprintEditedKeysChangeIt() {
-        let before = Self.profile(keyId: F.oldId)
-        let original = Self.fingerprint(before, RotatedKeys())
-        var keys = RotatedKeys()
-        keys.begin(section: "alice", in: [before])
-        #expect(Self.fingerprint(Self.profile(keyId: F.newId, secret: "new"), keys) == original, "re-read mid-rotation")
-        keys.finish(section: "alice", fileHolds: F.newId)
-        #expect(Self.fingerprint(Self.profile(keyId: F.newId, secret: "new"), keys) == original)
-        #expect(Self.fingerprint(Self.profile(keyId: F.strayId, secret: "edited"), keys) != original, "a hand edit renews")
-
-        // A second rotation still counts from the first key.
-        keys.begin(section: "alice", in: [Self.profile(keyId: F.newId, secret: "new")])
-        keys.finish(section: "alice", fileHolds: F.strayId)
-        #expect(Self.fingerprint(Self.profile(keyId: F.strayId, secret: "newer"), keys) == original)
     }
 }

@@ -2,13 +2,12 @@ import CreddConfig
 import CreddControl
 import CreddCore
 import CreddCredentialsFile
-import CreddRotation
 import CreddSTS
 import FoundationEssentials
 import Logging
 
 /// Checks and rotates one job's keys. `LiveKeyRotator` in production; tests script a fake.
-protocol SourceKeyRotating: Sendable {
+public protocol SourceKeyRotating: Sendable {
     func keyAge(_ job: RotationJob, signingSession: AWSCredentials?) async throws(KeyRotationError) -> KeyAge
     func rotate(_ job: RotationJob, signingSession: AWSCredentials?) async throws(KeyRotationError) -> KeyRotationReport
 }
@@ -17,7 +16,7 @@ protocol SourceKeyRotating: Sendable {
 /// start and after every rotation or config change, sleeps until the next key is due (no
 /// polling), rotates it with `KeyRotation`, and backs off after failures. One step at a time:
 /// rotations are rare and IAM allows only two keys per user.
-actor RotationScheduler {
+public actor RotationScheduler {
     /// The longest single sleep, so a wall-clock jump or a suspend is noticed within it.
     static let maximumSleep: Duration = .seconds(3600)
 
@@ -31,7 +30,7 @@ actor RotationScheduler {
     private let logger: Logger
     private var sleeper: Task<Void, Never>?
 
-    init(
+    public init(
         plan: RotationPlan, rotator: any SourceKeyRotating, signingSession: @escaping @Sendable ([String]) async -> AWSCredentials?,
         wallClock: any WallClock, clock: any Clock<Duration>, logger: Logger
     ) {
@@ -45,14 +44,14 @@ actor RotationScheduler {
     }
 
     /// A reloaded config: new jobs start with a check, changed ones check again, removed ones stop.
-    func update(_ newPlan: RotationPlan) {
+    public func update(_ newPlan: RotationPlan) {
         plan = newPlan
         schedules = Self.schedules(for: newPlan, from: schedules)
         sleeper?.cancel()
     }
 
     /// Runs until cancelled.
-    func run(observer: some RotationObserver) async {
+    public func run(observer: some RotationObserver) async {
         while !Task.isCancelled {
             let now = wallClock.now()
             var wakeAt: Date?
@@ -86,7 +85,7 @@ actor RotationScheduler {
     }
 
     /// The `rotation` object of each profile that sets `rotate_after`.
-    func statuses(of configuration: LoadedConfiguration) -> [String: StatusDocument.Rotation] {
+    public func statuses(of configuration: LoadedConfiguration) -> [String: StatusDocument.Rotation] {
         let now = wallClock.now()
         var result: [String: StatusDocument.Rotation] = [:]
         for profile in configuration.profiles {
@@ -148,7 +147,7 @@ actor RotationScheduler {
 
 /// What the daemon does around each rotation: the credentials file is re-read (the file
 /// watcher may do it mid-rotation too) and renewals must then sign with the key it holds.
-protocol RotationObserver: Sendable {
+public protocol RotationObserver: Sendable {
     /// Before anything changes.
     func willRotate(section: String) async
     /// After the rotation, whatever its outcome, with the key id the file holds now.
@@ -157,11 +156,11 @@ protocol RotationObserver: Sendable {
 
 /// Scheduled rotation with the real IAM and STS clients and the credentials file.
 extension LiveKeyRotator: SourceKeyRotating {
-    func keyAge(_ job: RotationJob, signingSession: AWSCredentials?) async throws(KeyRotationError) -> KeyAge {
+    public func keyAge(_ job: RotationJob, signingSession: AWSCredentials?) async throws(KeyRotationError) -> KeyAge {
         try await rotation(for: job).keyAge(section: job.section, signingSession: signingSession)
     }
 
-    func rotate(_ job: RotationJob, signingSession: AWSCredentials?) async throws(KeyRotationError) -> KeyRotationReport {
+    public func rotate(_ job: RotationJob, signingSession: AWSCredentials?) async throws(KeyRotationError) -> KeyRotationReport {
         try await rotation(for: job).rotate(section: job.section, signingSession: signingSession)
     }
 

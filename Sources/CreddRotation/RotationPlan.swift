@@ -3,7 +3,7 @@ import CreddCore
 import CreddRefresh
 
 /// One credentials-file section whose long-term keys the daemon rotates on a schedule.
-struct RotationJob: Sendable, Hashable {
+public struct RotationJob: Sendable, Hashable {
     /// The `~/.aws/credentials` section holding the keys.
     let section: String
     let credentialsFile: String
@@ -22,13 +22,13 @@ struct RotationJob: Sendable, Hashable {
 
 /// What `rotate_after` in the config asks of the daemon: a job per section of keys, and for
 /// profiles whose keys cannot be rotated, why. Pure: built from the loaded config alone.
-struct RotationPlan: Sendable, Hashable {
+public struct RotationPlan: Sendable, Hashable {
     /// In config order of their first profile.
     let jobs: [RotationJob]
     /// Profile → why its `rotate_after` cannot be honoured.
     let unavailable: [String: String]
 
-    init(_ configuration: LoadedConfiguration) {
+    public init(_ configuration: LoadedConfiguration) {
         var jobs: [RotationJob] = []
         var unavailable: [String: String] = [:]
         for profile in configuration.profiles {
@@ -66,7 +66,7 @@ extension RotationPlan {
     /// Profiles made from the keys in `section` that wait for a change after a failure. A
     /// renewal that signed with the old key just before it was deleted fails with
     /// InvalidClientTokenId and then waits for a change; the rotated key is that change.
-    static func profilesToRetry(afterRotating section: String, statuses: [ProfileStatus], in configuration: LoadedConfiguration) -> [String] {
+    public static func profilesToRetry(afterRotating section: String, statuses: [ProfileStatus], in configuration: LoadedConfiguration) -> [String] {
         statuses.filter { $0.state == .error }.map(\.name).filter { name in
             guard case let .success(target) = RotationTarget.resolve(name, in: configuration) else { return false }
             return target.section == section

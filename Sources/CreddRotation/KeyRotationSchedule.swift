@@ -1,7 +1,6 @@
 import CreddConfig
 import CreddControl
 import CreddCore
-import CreddRotation
 import FoundationEssentials
 
 /// When to check and rotate one section's keys, and what `credd status` shows about it.
