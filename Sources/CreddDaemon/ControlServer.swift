@@ -20,7 +20,7 @@ public struct ControlServer: Sendable {
     /// Binds the socket at `path` (replacing a stale socket file) with mode 0600.
     public static func bind(path: String, logger: Logger) async throws(DaemonError) -> ControlServer {
         do {
-            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let channel = try await bootstrap()
                 .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
                     acceptedConnection(child)
                 }
@@ -39,7 +39,7 @@ public struct ControlServer: Sendable {
     /// Adopts a listening socket passed by systemd socket activation.
     public static func adopt(descriptor: CInt, path: String, logger: Logger) async throws(DaemonError) -> ControlServer {
         do {
-            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let channel = try await bootstrap()
                 .bind(NIOBSDSocket.Handle(descriptor), cleanupExistingSocketFile: false) { child in
                     acceptedConnection(child)
                 }
@@ -47,6 +47,12 @@ public struct ControlServer: Sendable {
         } catch {
             throw DaemonError.controlSocket(path, "\(error)")
         }
+    }
+
+    /// A client that closes its writing side before a whole request line still gets the answer
+    /// saying so (NIO would otherwise close the connection at the end of its input).
+    private static func bootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).childChannelOption(.allowRemoteHalfClosure, value: true)
     }
 
     /// Serves until the surrounding task is cancelled. A failing connection never stops the server.
