@@ -1,12 +1,14 @@
 import CreddCore
 import FoundationEssentials
 import Logging
+import ServiceLifecycle
 
 /// Keeps every managed profile fresh: drives one `ProfileRefreshMachine` per profile, runs the
 /// renewals it asks for (independent profiles concurrently, one at a time per profile), hands
 /// new and withdrawn credentials to the sink in batches, and sleeps on the wall clock until the
 /// next deadline: no periodic wake-ups, and a suspend or a clock jump wakes it at once.
-public actor RefreshEngine {
+/// Nothing runs before `run()`: updates enqueued earlier (adopted sessions) wait for it.
+public actor RefreshEngine: Service {
     public struct Configuration: Sendable {
         /// Renewal and retry timing.
         public var schedule = RefreshSchedule()
@@ -79,8 +81,11 @@ public actor RefreshEngine {
     private var timer: Timer?
     private var isRunning = false
     private var isStopped = false
+    private let sink: any CredentialSink
+    private let pendingDeliveries: AsyncStream<Delivery>
     private let deliveries: AsyncStream<Delivery>.Continuation
-    private let deliveryTask: Task<Void, Never>
+    /// Started by `run()`.
+    private var deliveryTask: Task<Void, Never>?
     private let statusContinuation: AsyncStream<ProfileStatus>.Continuation
 
     /// Every state change, for keeping systemd's `STATUS=` current. Single consumer; when the
@@ -97,6 +102,7 @@ public actor RefreshEngine {
         configuration: Configuration = Configuration()
     ) {
         self.renewer = renewer
+        self.sink = sink
         self.wallClock = wallClock
         self.random = random
         self.logger = logger
@@ -112,17 +118,7 @@ public actor RefreshEngine {
         self.order = initialOrder
         self.dependents = Self.dependents(of: initialOrder.compactMap { initialProfiles[$0]?.spec })
         self.awaitingFirstAttempt = Set(initialOrder)
-        let (pending, deliveries) = AsyncStream.makeStream(of: Delivery.self)
-        self.deliveries = deliveries
-        // One consumer applies batches strictly in order, however the engine interleaves.
-        self.deliveryTask = Task {
-            for await delivery in pending {
-                switch delivery {
-                case .batch(let batch): await sink.apply(batch)
-                case .applied(let waiter): waiter.resume()
-                }
-            }
-        }
+        (self.pendingDeliveries, self.deliveries) = AsyncStream.makeStream(of: Delivery.self)
         let (statusChanges, statusContinuation) = AsyncStream.makeStream(
             of: ProfileStatus.self, bufferingPolicy: .bufferingNewest(256))
         self.statusChanges = statusChanges
@@ -136,11 +132,29 @@ public actor RefreshEngine {
 
     // MARK: - Public API
 
-    /// Runs until the calling task is cancelled, then stops renewals, delivers the last batch
-    /// and returns. An engine runs once.
+    /// Runs until the calling task is cancelled or a graceful shutdown begins, then stops
+    /// renewals, delivers the last batch and returns. An engine runs once.
     public func run() async {
         guard !isRunning, !isStopped else { return }
         isRunning = true
+        // One consumer applies batches strictly in order, however the engine interleaves. Not a
+        // child task: it must outlive the cancellation that ends the loop, to apply the last batch.
+        let (pending, sink) = (pendingDeliveries, self.sink)
+        deliveryTask = Task { await Self.deliver(pending, to: sink) }
+        await cancelWhenGracefulShutdown { await self.renewUntilCancelled() }
+        await shutDown()
+    }
+
+    private static func deliver(_ pending: AsyncStream<Delivery>, to sink: any CredentialSink) async {
+        for await delivery in pending {
+            switch delivery {
+            case .batch(let batch): await sink.apply(batch)
+            case .applied(let waiter): waiter.resume()
+            }
+        }
+    }
+
+    private func renewUntilCancelled() async {
         while !Task.isCancelled {
             tickDueProfiles()
             let wakeAt = nextWakeUp(now: wallClock.now())
@@ -153,7 +167,6 @@ public actor RefreshEngine {
             }
             timer = nil
         }
-        await shutDown()
     }
 
     /// Applies a new configuration: added profiles start, removed ones stop and are withdrawn
@@ -488,7 +501,7 @@ public actor RefreshEngine {
         }
         flushBatch()
         deliveries.finish()
-        await deliveryTask.value
+        await deliveryTask?.value
         let waiters = firstPassWaiters
         firstPassWaiters = []
         waiters.forEach { $0.resume() }

@@ -29,7 +29,14 @@ struct CredentialsOutputRetryTests {
         let clock: ManualWallClock
         let profiles: ProfileDirectory
         let output: CredentialsOutput
+        /// Runs the output's retries.
+        let running: Task<Void, Never>
         var credentialsFile: String { home.file(".aws/credentials") }
+
+        func end() {
+            running.cancel()
+            home.remove()
+        }
     }
 
     static func makeOutput() throws -> Setup {
@@ -39,7 +46,7 @@ struct CredentialsOutputRetryTests {
         let output = CredentialsOutput(
             profiles: profiles, wallClock: clock, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
             writerConfiguration: .init(lockTimeout: .milliseconds(20)))
-        return Setup(home: home, clock: clock, profiles: profiles, output: output)
+        return Setup(home: home, clock: clock, profiles: profiles, output: output, running: Task { await output.run() })
     }
 
     /// Holds credd's lock on the file as another credd would, until `release`.
@@ -73,7 +80,7 @@ struct CredentialsOutputRetryTests {
     @Test("a rewrite refused by a held lock is retried after 1 s, then 2 s, until it succeeds")
     func retriedWithBackoff() async throws {
         let setup = try Self.makeOutput()
-        defer { setup.home.remove() }
+        defer { setup.end() }
         let lock = try HeldLock(setup.credentialsFile)
         await setup.output.apply([.published(profile: "dev", credentials: Self.credentials("a"))])
         let error = try #require(setup.profiles.writeError(for: "dev"))
@@ -94,7 +101,7 @@ struct CredentialsOutputRetryTests {
     @Test("the next rewrite carries what failed, and a newer update of the same section wins")
     func laterBatchCarriesUnwritten() async throws {
         let setup = try Self.makeOutput()
-        defer { setup.home.remove() }
+        defer { setup.end() }
         let lock = try HeldLock(setup.credentialsFile)
         await setup.output.apply([.published(profile: "dev", credentials: Self.credentials("a"))])
         await setup.output.apply([.published(profile: "ops", credentials: Self.credentials("b"))])
