@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "CreddINITests", dependencies: ["CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddCoreTests", dependencies: ["CreddCore", "CreddTestSupport"]),
-        .testTarget(name: "CreddPlatformTests", dependencies: ["CreddPlatform", "CreddCore"]),
+        .testTarget(name: "CreddPlatformTests", dependencies: ["CreddPlatform", "CreddCore", "CreddTestSupport"]),
         .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),
         .testTarget(

@@ -62,19 +62,9 @@ struct CredentialsOutputRetryTests {
         func release() { close(descriptor) }
     }
 
-    /// Waits (bounded) until the retry task sleeps until `deadline`.
+    /// Waits until the retry sleeps until `deadline`.
     static func waitForRetry(at deadline: Date, on clock: ManualWallClock) async throws {
-        try await waitUntil { clock.firstSleeper == deadline }
-    }
-
-    /// Polls every 10 ms for up to 5 s.
-    static func waitUntil(_ condition: () throws -> Bool) async throws {
-        var polls = 0
-        while try !condition(), polls < 500 {
-            try await Task.sleep(for: .milliseconds(10))
-            polls += 1
-        }
-        try #require(try condition())
+        try await eventually("a retry at \(deadline)", on: clock.changes) { clock.firstSleeper == deadline }
     }
 
     @Test("a rewrite refused by a held lock is retried after 1 s, then 2 s, until it succeeds")
@@ -94,8 +84,8 @@ struct CredentialsOutputRetryTests {
 
         lock.release()
         setup.clock.advance(by: 2)
-        try await Self.waitUntil { try setup.home.read(".aws/credentials").contains("ASIAARETRYEXAMPLE") }
-        try await Self.waitUntil { setup.profiles.writeError(for: "dev") == nil }
+        try await eventually("the retried rewrite") { try setup.home.read(".aws/credentials").contains("ASIAARETRYEXAMPLE") }
+        try await eventually("the write error cleared") { setup.profiles.writeError(for: "dev") == nil }
     }
 
     @Test("the next rewrite carries what failed, and a newer update of the same section wins")
