@@ -27,7 +27,10 @@ let package = Package(
         .target(name: "CreddSigV4", dependencies: ["CreddCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "CreddRefresh",
-            dependencies: ["CreddCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CreddCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // Threads, timers, spawning and sockets, for the adapters.
         .target(
@@ -49,11 +52,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "CreddSystemd",
-            dependencies: ["CreddCore", "CreddPlatform", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CreddCore", "CreddPlatform", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "CreddSTS",
@@ -122,7 +129,7 @@ let package = Package(
         ),
         .testTarget(name: "CreddINITests", dependencies: ["CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddCoreTests", dependencies: ["CreddCore", "CreddTestSupport"]),
-        .testTarget(name: "CreddPlatformTests", dependencies: ["CreddPlatform", "CreddCore"]),
+        .testTarget(name: "CreddPlatformTests", dependencies: ["CreddPlatform", "CreddCore", "CreddTestSupport"]),
         .testTarget(name: "CreddConfigTests", dependencies: ["CreddConfig", "CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),
         .testTarget(

@@ -4,21 +4,24 @@ import FoundationEssentials
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The daemon side of the control socket: one JSON request line in, one JSON response line out,
 /// then close. Only peers running as the daemon's own uid (SO_PEERCRED) are answered.
-public struct ControlServer: Sendable {
+/// Connections wait in the backlog until `run()` serves them.
+public struct ControlServer: Service {
     public typealias Handler = @Sendable (ControlRequest) async -> ControlResponse
 
     private let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+    private let handler: Handler
     private let logger: Logger
     public let path: String
 
-    /// Binds the socket at `path` (replacing a stale socket file) with mode 0600.
-    public static func bind(path: String, logger: Logger) async throws(DaemonError) -> ControlServer {
+    /// Binds the socket at `path` (replacing a stale socket file) with mode 0600; `handler` answers each request.
+    public static func bind(path: String, logger: Logger, handler: @escaping Handler) async throws(DaemonError) -> ControlServer {
         do {
             let channel = try await bootstrap()
                 .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
@@ -28,7 +31,7 @@ public struct ControlServer: Sendable {
                 try? await channel.channel.close()
                 throw DaemonError.controlSocket(path, String(cString: strerror(errno)))
             }
-            return ControlServer(channel: channel, logger: logger, path: path)
+            return ControlServer(channel: channel, handler: handler, logger: logger, path: path)
         } catch let error as DaemonError {
             throw error
         } catch {
@@ -37,13 +40,13 @@ public struct ControlServer: Sendable {
     }
 
     /// Adopts a listening socket passed by systemd socket activation.
-    public static func adopt(descriptor: CInt, path: String, logger: Logger) async throws(DaemonError) -> ControlServer {
+    public static func adopt(descriptor: CInt, path: String, logger: Logger, handler: @escaping Handler) async throws(DaemonError) -> ControlServer {
         do {
             let channel = try await bootstrap()
                 .bind(NIOBSDSocket.Handle(descriptor), cleanupExistingSocketFile: false) { child in
                     acceptedConnection(child)
                 }
-            return ControlServer(channel: channel, logger: logger, path: path)
+            return ControlServer(channel: channel, handler: handler, logger: logger, path: path)
         } catch {
             throw DaemonError.controlSocket(path, "\(error)")
         }
@@ -55,13 +58,18 @@ public struct ControlServer: Sendable {
         ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).childChannelOption(.allowRemoteHalfClosure, value: true)
     }
 
-    /// Serves until the surrounding task is cancelled. A failing connection never stops the server.
-    public func run(handler: @escaping Handler) async {
+    /// Serves until the surrounding task is cancelled or a graceful shutdown begins. A failing
+    /// connection never stops the server.
+    public func run() async {
+        await cancelWhenGracefulShutdown { await serve() }
+    }
+
+    private func serve() async {
         await withDiscardingTaskGroup { group in
             do {
                 try await channel.executeThenClose { inbound in
                     for try await connection in inbound {
-                        group.addTask { await serve(connection, handler: handler) }
+                        group.addTask { await serve(connection) }
                     }
                 }
             } catch {
@@ -70,7 +78,7 @@ public struct ControlServer: Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, handler: Handler) async {
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var pending = ByteBuffer()

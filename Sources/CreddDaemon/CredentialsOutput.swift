@@ -5,6 +5,7 @@ import CreddPlatform
 import CreddRefresh
 import FoundationEssentials
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Writes renewed credentials into the managed sections of the credentials file, one rewrite
@@ -14,7 +15,8 @@ import Synchronization
 /// A rewrite that fails as a whole (the lock held too long, the disk, another program changing
 /// the file throughout) is tried again with backoff, and each later rewrite carries the updates
 /// still unwritten: otherwise the file would keep credentials that expire before the next renewal.
-final class CredentialsOutput: CredentialSink {
+/// Those retries run in `run()`.
+final class CredentialsOutput: CredentialSink, Service {
     /// The first wait before a failed rewrite is tried again; it doubles up to the maximum.
     static let firstRetryDelay: TimeInterval = 1
     static let maximumRetryDelay: TimeInterval = 30
@@ -40,12 +42,31 @@ final class CredentialsOutput: CredentialSink {
     /// `unwritten` is read and changed only on `fileThread`, so a retry and a new batch never
     /// reorder a section's updates.
     private let retry = Mutex(RetryState())
+    /// When the one scheduled retry is due, for `run()`.
+    private let retries: AsyncStream<Date>
+    private let retryDue: AsyncStream<Date>.Continuation
 
     init(profiles: ProfileDirectory, wallClock: any WallClock, logger: Logger, writerConfiguration: CredentialsFileWriter.Configuration = .init()) {
         self.profiles = profiles
         self.wallClock = wallClock
         self.logger = logger
         self.writerConfiguration = writerConfiguration
+        (retries, retryDue) = AsyncStream.makeStream(of: Date.self)
+    }
+
+    /// Runs the scheduled retries until cancelled or a graceful shutdown begins.
+    func run() async {
+        await cancelWhenGracefulShutdown { [self] in
+            for await deadline in retries {
+                do {
+                    try await wallClock.sleep(until: deadline)
+                } catch {
+                    return
+                }
+                retry.withLock { $0.retryScheduled = false }
+                await write([])
+            }
+        }
     }
 
     func apply(_ batch: [CredentialUpdate]) async {
@@ -125,7 +146,7 @@ final class CredentialsOutput: CredentialSink {
         }
     }
 
-    /// Starts the one retry task unless it is already waiting; returns the wait.
+    /// Schedules the one retry unless it is already waiting; returns the wait.
     private func scheduleRetry() -> TimeInterval {
         let (delay, start) = retry.withLock { state in
             state.consecutiveFailures += 1
@@ -133,14 +154,7 @@ final class CredentialsOutput: CredentialSink {
             defer { state.retryScheduled = true }
             return (delay, !state.retryScheduled)
         }
-        if start {
-            let deadline = wallClock.now().addingTimeInterval(delay)
-            Task {
-                try? await wallClock.sleep(until: deadline)
-                retry.withLock { $0.retryScheduled = false }
-                await write([])
-            }
-        }
+        if start { retryDue.yield(wallClock.now().addingTimeInterval(delay)) }
         return delay
     }
 }

@@ -11,11 +11,11 @@ import FoundationEssentials
 import Glibc
 import Logging
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// The composition root: wires configuration, the refresh engine, the STS renewer, the
-/// credentials file, the endpoint, the control socket and systemd, and runs them until SIGTERM.
+/// credentials file, the endpoint, the control socket and systemd, and runs the long-running
+/// parts as services of one ServiceGroup until SIGTERM.
 public enum Daemon {
     /// Runs `credd run`. Returns after a clean shutdown; throws if the daemon cannot start (no
     /// private runtime directory, core dumps cannot be turned off). A config file or activated
@@ -50,8 +50,8 @@ public enum Daemon {
             throw DaemonError.runtimeDirectory(paths.tokenFile, "\(error)")
         }
 
-        // Trapped before the services start, so that SIGTERM shuts down gracefully from here on.
-        // Not ServiceGroup's own signal handling, which begins only in `run()`.
+        // Trapped before the services start, so that SIGTERM shuts down gracefully from here on
+        // (see `SignalHandling`).
         let signals = await UnixSignalsSequence(trapping: .sighup, .sigterm, .sigint)
 
         let directory = ProfileDirectory(configuration)
@@ -82,15 +82,9 @@ public enum Daemon {
         )
         let port: Int
         let endpointProblem: String?
-        let control: ControlServer
         do {
             (port, endpointProblem) = try await listen(
                 endpoint, adopting: activated.endpoints, settings: settings, tokenFile: paths.tokenFile, logger: logger)
-            if let descriptor = activated.control {
-                control = try await ControlServer.adopt(descriptor: descriptor, path: paths.controlSocket, logger: logger)
-            } else {
-                control = try await ControlServer.bind(path: paths.controlSocket, logger: logger)
-            }
         } catch {
             try? await transport.shutdown()
             throw error
@@ -106,6 +100,17 @@ public enum Daemon {
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
             endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
             startedAt: wallClock.now(), logger: logger)
+        let control: ControlServer
+        do {
+            if let descriptor = activated.control {
+                control = try await ControlServer.adopt(descriptor: descriptor, path: paths.controlSocket, logger: logger, handler: runtime.handle)
+            } else {
+                control = try await ControlServer.bind(path: paths.controlSocket, logger: logger, handler: runtime.handle)
+            }
+        } catch {
+            try? await transport.shutdown()
+            throw error
+        }
         if startup.loadedConfigFile {
             await output.removeOrphanedSections(keeping: Set(configuration.errors.compactMap(\.profile)))
         }
@@ -115,109 +120,44 @@ public enum Daemon {
             "credd.socket_activated": "\(!activated.isEmpty)",
         ])
 
-        // The engine's status changes have one consumer, which hands them to the endpoint (its
-        // reason for a profile with nothing to serve) and on to systemd's STATUS= line.
-        // STATUS= summarises every profile, so changes that queue up while it is being built
-        // coalesce into one rebuild (a pass of 1,000 renewals would otherwise rebuild it per change).
-        let (statusChanges, statusContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let endpointAlive = Atomic<Bool>(true)
-        let reloadRequests = ReloadTriggers(watching: configuration.watchedFiles, logger: logger)
-        var services: [any Service] = [
-            ClosureService { await untilGracefulShutdown { await engine.run() } },
-            ClosureService {
-                await untilGracefulShutdown {
-                    for await status in engine.statusChanges {
-                        served.record(status)
-                        statusContinuation.yield()
-                    }
-                    statusContinuation.finish()
-                }
-            },
-            ClosureService {
-                await untilGracefulShutdown {
-                    do {
-                        try await endpoint.run()
-                    } catch is CancellationError {
-                        // A normal shutdown.
-                    } catch {
-                        logger.critical("the credential endpoint stopped: \(error)")
-                    }
-                    endpointAlive.store(false, ordering: .relaxed)
-                }
-            },
-            ClosureService { await untilGracefulShutdown { await control.run(handler: runtime.handle) } },
-            ClosureService {
-                await untilGracefulShutdown {
-                    // Renewals at start sign with the keys as loaded; rotating under them could
-                    // delete the key a first renewal is about to use.
-                    await engine.waitForFirstPass()
-                    await rotation.run(observer: runtime)
-                }
-            },
-            ClosureService {
-                await untilGracefulShutdown {
-                    for await _ in reloadRequests.events {
-                        let answersHangup = reloadRequests.takeHangupRequest()
-                        if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
-                        await runtime.reload()
-                        statusContinuation.yield()  // STATUS= names config errors
-                        if answersHangup { notifier.send(.ready, loggingFailureTo: logger) }
-                    }
-                }
-            },
-            ClosureService {
-                await untilGracefulShutdown {
-                    await engine.waitForFirstPass()
-                    notifier.send(.ready, loggingFailureTo: logger)
-                    await keepStatusCurrent(
-                        engine: engine, profiles: directory, changes: statusChanges, notifier: notifier, wallClock: wallClock, logger: logger)
-                }
-            },
-            ClosureService {
-                try? await gracefulShutdown()
-                notifier.send(.stopping, loggingFailureTo: logger)
-            },
+        let status = DaemonStatus(engine: engine, profiles: directory, served: served, notifier: notifier, wallClock: wallClock, logger: logger)
+        let reloads = ReloadTriggers(watching: configuration.watchedFiles, logger: logger) { answersHangup in
+            if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
+            await runtime.reload()
+            status.configReloaded()
+            if answersHangup { notifier.send(.ready, loggingFailureTo: logger) }
+        }
+        // Started in this order and shut down gracefully in reverse, each after the one after it
+        // has stopped: STOPPING=1 first, the engine's last batch into the file last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: SignalHandling(signals: signals, reloads: reloads, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: output),
+            .init(service: engine),
+            .init(service: endpoint),
+            .init(service: control),
+            .init(service: ScheduledRotation(scheduler: rotation, observer: runtime, engine: engine)),
+            .init(service: reloads),
         ]
         if let watchdog = watchdogSettings(logger: logger) {
-            services.append(ClosureService {
-                await untilGracefulShutdown {
-                    await Watchdog(settings: watchdog, notifier: notifier, clock: ContinuousClock(), logger: logger) {
-                        // Healthy while the endpoint serves and the engine's actor answers: a
-                        // wedged engine never returns here, so the pings stop.
-                        guard endpointAlive.load(ordering: .relaxed) else { return false }
-                        _ = await engine.statuses()
-                        return true
-                    }.run()
-                }
-            })
+            services.append(.init(service: Watchdog(settings: watchdog, notifier: notifier, clock: ContinuousClock(), logger: logger) {
+                // Healthy while the endpoint serves and the engine's actor answers: a wedged
+                // engine never returns here, so the pings stop.
+                guard !endpoint.hasStopped else { return false }
+                _ = await engine.statuses()
+                return true
+            }))
         }
+        services.append(.init(service: status))
 
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            logger: logger
-        )
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         // An idle client connection must not hold a shutdown open (systemd would SIGKILL).
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(5)
         groupConfiguration.maximumCancellationDuration = .seconds(5)
-        let group = ServiceGroup(configuration: groupConfiguration)
-        let signalHandling = Task {
-            for await signal in signals {
-                if signal == .sighup {
-                    reloadRequests.hangup()
-                } else {
-                    logger.info("\(signal): shutting down")
-                    await group.triggerGracefulShutdown()
-                }
-            }
-        }
         do {
-            try await group.run()
+            try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
             logger.error("shutdown: \(error)")
         }
-        signalHandling.cancel()
-        await signalHandling.value
-        reloadRequests.stop()
         try? await transport.shutdown()
         if activated.control == nil { unlink(paths.controlSocket) }
         logger.info("credd stopped", metadata: ["credd.event": "stopped"])
@@ -249,23 +189,6 @@ public enum Daemon {
             return nil
         }
     }
-
-    /// Keeps systemd's one-line `STATUS=` in step with the profiles' states and the config's errors.
-    private static func keepStatusCurrent(
-        engine: RefreshEngine, profiles: ProfileDirectory, changes: AsyncStream<Void>, notifier: any SystemdNotifier,
-        wallClock: any WallClock, logger: Logger
-    ) async {
-        var last = ""
-        func publish() async {
-            let line = ProfileStatus.summary(
-                of: await engine.statuses(), configErrors: profiles.configErrors, now: wallClock.now(), secondsFromGMT: LocalTime.secondsFromGMT)
-            guard line != last else { return }
-            last = line
-            notifier.send(.status(line), loggingFailureTo: logger)
-        }
-        await publish()
-        for await _ in changes { await publish() }
-    }
 }
 
 /// The served session of the first of `names` that has one: MFA sessions sign IAM calls, as
@@ -275,9 +198,4 @@ private func firstSession(of names: [String], engine: RefreshEngine) async -> AW
         if let credentials = await engine.credentials(for: name) { return credentials }
     }
     return nil
-}
-
-/// Runs `body` until it returns or a graceful shutdown begins, whichever is first.
-private func untilGracefulShutdown(_ body: @escaping @Sendable () async -> Void) async {
-    _ = await cancelWhenGracefulShutdown { await body() }
 }

@@ -1,55 +1,33 @@
 import FoundationEssentials
 import Logging
+import ServiceLifecycle
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Everything that asks for a config reload: an edit to a watched file (inotify) or SIGHUP
-/// (``hangup()``, from the daemon's signal handling).
+/// Everything that asks for a config reload: an edit to a watched file (inotify, started by
+/// `run()`) or SIGHUP (``hangup()``, from `SignalHandling`). `run()` performs each reload.
 /// Bursts are coalesced: an editor's save or credd's own rewrite becomes one reload.
 ///
 /// Only SIGHUP is a reload *request* in systemd's sense (it answers with `RELOADING=1`); file
 /// events are frequent (every rewrite of `~/.aws/credentials` by any program) and mostly change
 /// nothing credd uses, so they reload quietly.
-final class ReloadTriggers: Sendable {
+final class ReloadTriggers: Service {
+    /// Performs one reload; `answersHangup` when it answers a SIGHUP.
+    typealias Reload = @Sendable (_ answersHangup: Bool) async -> Void
+
     static let settleTime: Duration = .milliseconds(300)
 
-    let events: AsyncStream<Void>
-    private let watcher: Mutex<FileWatcher?>
-    private let hangupPending = Atomic<Bool>(false)
-    private let request: AsyncStream<Void>.Continuation
+    private let paths: [String]
+    private let reload: Reload
     private let logger: Logger
-    private let forwarding: Task<Void, Never>
+    private let hangupPending = Atomic<Bool>(false)
+    private let requests: AsyncStream<Void>
+    private let request: AsyncStream<Void>.Continuation
 
-    init(watching paths: [String], logger: Logger) {
-        let (events, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let (raw, rawContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        self.events = events
-
-        var watcher: FileWatcher?
-        do {
-            watcher = try FileWatcher(paths: paths, logger: logger)
-        } catch {
-            logger.warning("config files are not watched (\(error)); send SIGHUP to reload")
-        }
-        if let changes = watcher?.changes {
-            Task {
-                for await _ in changes { rawContinuation.yield() }
-            }
-        }
-        self.watcher = Mutex(watcher)
-
-        self.request = rawContinuation
+    init(watching paths: [String], logger: Logger, reload: @escaping Reload) {
+        self.paths = paths
+        self.reload = reload
         self.logger = logger
-
-        self.forwarding = Task {
-            for await _ in raw {
-                try? await Task.sleep(for: Self.settleTime)
-                continuation.yield()
-            }
-            continuation.finish()
-        }
+        (requests, request) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// SIGHUP arrived: a reload that answers it.
@@ -59,13 +37,30 @@ final class ReloadTriggers: Sendable {
         request.yield()
     }
 
-    /// Whether a SIGHUP arrived since the last call: the reload about to run answers it.
-    func takeHangupRequest() -> Bool {
-        hangupPending.exchange(false, ordering: .acquiringAndReleasing)
-    }
-
-    func stop() {
-        watcher.withLock { $0?.stop() }
-        forwarding.cancel()
+    /// Watches the files and reloads after each burst of requests, until cancelled or a graceful
+    /// shutdown begins.
+    func run() async {
+        let watcher: FileWatcher?
+        do {
+            watcher = try FileWatcher(paths: paths, logger: logger)
+        } catch {
+            logger.warning("config files are not watched (\(error)); send SIGHUP to reload")
+            watcher = nil
+        }
+        await cancelWhenGracefulShutdown { [self] in
+            await withDiscardingTaskGroup { group in
+                if let changes = watcher?.changes {
+                    group.addTask { for await _ in changes { self.request.yield() } }
+                }
+                for await _ in requests {
+                    // Requests that arrive meanwhile coalesce into the one buffered next.
+                    try? await Task.sleep(for: Self.settleTime)
+                    guard !Task.isCancelled else { break }
+                    await reload(hangupPending.exchange(false, ordering: .acquiringAndReleasing))
+                }
+                group.cancelAll()
+            }
+        }
+        watcher?.stop()
     }
 }

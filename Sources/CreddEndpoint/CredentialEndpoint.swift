@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
 /// The local credential endpoint: EC2 IMDSv2 and the container-credentials API over HTTP/1.1 on
@@ -11,12 +12,13 @@ import Synchronization
 ///
 /// Start it with `listen(adopting:)`, which binds the configured port (`bind()`) or takes the
 /// sockets systemd passed (`adopt(descriptors:)`) and listens from then on (connections wait in
-/// the backlog), and `run()`, which serves until the task is cancelled. `run()` binds by itself
+/// the backlog), and `run()`, which serves until the task is cancelled or a graceful shutdown
+/// begins (it is the daemon's ServiceLifecycle `Service`). `run()` binds by itself
 /// when neither was called. Each connection's user is settled from the kernel's socket table as
 /// it is accepted; other users' connections are closed before anything is read. Requests are
 /// answered on the connections' event loops through NIO's HTTP/1.1 server pipeline, with no hop
 /// to Swift concurrency: everything a response needs is in memory.
-public final class CredentialEndpoint: Sendable {
+public final class CredentialEndpoint: Service {
     /// Whether the endpoint serves, from `listen(adopting:)`.
     public enum Listening: Sendable {
         case serving(port: Int)
@@ -40,6 +42,7 @@ public final class CredentialEndpoint: Sendable {
     private let registry: ConnectionRegistry
     private let listener = Mutex(ListenerState.unbound)
     private let refusals = Mutex(RefusalTally())
+    private let stopped = Atomic<Bool>(false)
 
     /// - Parameters:
     ///   - source: where the credentials served come from; consulted on every request, on the event loop.
@@ -138,10 +141,26 @@ public final class CredentialEndpoint: Sendable {
         return try install(descriptors, port: port)
     }
 
-    /// Serves connections until the calling task is cancelled, then closes the listeners and
-    /// every connection. Errors on one connection close that connection only. With the port
-    /// held by another program, serves nothing until cancelled.
+    /// Whether `run()` has returned: the endpoint serves no more.
+    public var hasStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    /// Serves connections until the calling task is cancelled or a graceful shutdown begins, then
+    /// closes the listeners and every connection. Errors on one connection close that connection
+    /// only; an error that stops the endpoint is logged and thrown. With the port held by another
+    /// program, serves nothing until then.
     public func run() async throws {
+        defer { stopped.store(true, ordering: .relaxed) }
+        do {
+            try await cancelWhenGracefulShutdown { try await self.serveUntilCancelled() }
+        } catch is CancellationError {
+            // A normal shutdown.
+        } catch {
+            logger.critical("the credential endpoint stopped: \(error)")
+            throw error
+        }
+    }
+
+    private func serveUntilCancelled() async throws {
         if case .unbound = listener.withLock({ $0 }) { try await bind() }
         let taken: (descriptors: [CInt], port: Int)?? = listener.withLock { state in
             switch state {

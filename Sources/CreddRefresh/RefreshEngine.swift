@@ -1,12 +1,15 @@
 import CreddCore
 import FoundationEssentials
 import Logging
+import ServiceLifecycle
 
 /// Keeps every managed profile fresh: drives one `ProfileRefreshMachine` per profile, runs the
 /// renewals it asks for (independent profiles concurrently, one at a time per profile), hands
-/// new and withdrawn credentials to the sink in batches, and sleeps on the wall clock until the
+/// new and withdrawn credentials to the sink in batches (`CredentialBatch` decides which go
+/// together, and when), and sleeps on the wall clock until the
 /// next deadline: no periodic wake-ups, and a suspend or a clock jump wakes it at once.
-public actor RefreshEngine {
+/// Nothing runs before `run()`: updates enqueued earlier (adopted sessions) wait for it.
+public actor RefreshEngine: Service {
     public struct Configuration: Sendable {
         /// Renewal and retry timing.
         public var schedule = RefreshSchedule()
@@ -63,24 +66,15 @@ public actor RefreshEngine {
     /// Profiles whose first renewal has not finished yet: only these can keep the first pass
     /// from being settled, so checking it costs little while most profiles are renewing.
     private var awaitingFirstAttempt: Set<String> = []
-    /// Until every profile's first attempt has finished, the batch waits for the whole pass.
-    private var firstPassComplete = false
-    private var batch: [CredentialUpdate] = []
-    /// The profiles in `batch`, and whether it must go out without waiting for concurrent
-    /// renewals (`isUrgent`): kept so that each event costs O(1) rather than a scan of a batch
-    /// that holds a whole pass.
-    private var batchProfiles: Set<String> = []
-    private var batchIsUrgent = false
-    /// When the credentials last delivered for each profile expire (`distantPast` once
-    /// withdrawn, `distantFuture` for credentials without an expiration); absent before any
-    /// delivery.
-    private var deliveredExpirations: [String: Date] = [:]
-    private var batchStartedAt: Date?
+    private var batch: CredentialBatch
     private var timer: Timer?
     private var isRunning = false
     private var isStopped = false
+    private let sink: any CredentialSink
+    private let pendingDeliveries: AsyncStream<Delivery>
     private let deliveries: AsyncStream<Delivery>.Continuation
-    private let deliveryTask: Task<Void, Never>
+    /// Started by `run()`.
+    private var deliveryTask: Task<Void, Never>?
     private let statusContinuation: AsyncStream<ProfileStatus>.Continuation
 
     /// Every state change, for keeping systemd's `STATUS=` current. Single consumer; when the
@@ -97,10 +91,12 @@ public actor RefreshEngine {
         configuration: Configuration = Configuration()
     ) {
         self.renewer = renewer
+        self.sink = sink
         self.wallClock = wallClock
         self.random = random
         self.logger = logger
         self.configuration = configuration
+        self.batch = CredentialBatch(maximumDelay: configuration.maximumBatchDelay)
         var initialProfiles: [String: Profile] = [:]
         var initialOrder: [String] = []
         for spec in profiles where initialProfiles[spec.name] == nil {
@@ -112,17 +108,7 @@ public actor RefreshEngine {
         self.order = initialOrder
         self.dependents = Self.dependents(of: initialOrder.compactMap { initialProfiles[$0]?.spec })
         self.awaitingFirstAttempt = Set(initialOrder)
-        let (pending, deliveries) = AsyncStream.makeStream(of: Delivery.self)
-        self.deliveries = deliveries
-        // One consumer applies batches strictly in order, however the engine interleaves.
-        self.deliveryTask = Task {
-            for await delivery in pending {
-                switch delivery {
-                case .batch(let batch): await sink.apply(batch)
-                case .applied(let waiter): waiter.resume()
-                }
-            }
-        }
+        (self.pendingDeliveries, self.deliveries) = AsyncStream.makeStream(of: Delivery.self)
         let (statusChanges, statusContinuation) = AsyncStream.makeStream(
             of: ProfileStatus.self, bufferingPolicy: .bufferingNewest(256))
         self.statusChanges = statusChanges
@@ -136,11 +122,29 @@ public actor RefreshEngine {
 
     // MARK: - Public API
 
-    /// Runs until the calling task is cancelled, then stops renewals, delivers the last batch
-    /// and returns. An engine runs once.
+    /// Runs until the calling task is cancelled or a graceful shutdown begins, then stops
+    /// renewals, delivers the last batch and returns. An engine runs once.
     public func run() async {
         guard !isRunning, !isStopped else { return }
         isRunning = true
+        // One consumer applies batches strictly in order, however the engine interleaves. Not a
+        // child task: it must outlive the cancellation that ends the loop, to apply the last batch.
+        let (pending, sink) = (pendingDeliveries, self.sink)
+        deliveryTask = Task { await Self.deliver(pending, to: sink) }
+        await cancelWhenGracefulShutdown { await self.renewUntilCancelled() }
+        await shutDown()
+    }
+
+    private static func deliver(_ pending: AsyncStream<Delivery>, to sink: any CredentialSink) async {
+        for await delivery in pending {
+            switch delivery {
+            case .batch(let batch): await sink.apply(batch)
+            case .applied(let waiter): waiter.resume()
+            }
+        }
+    }
+
+    private func renewUntilCancelled() async {
         while !Task.isCancelled {
             tickDueProfiles()
             let wakeAt = nextWakeUp(now: wallClock.now())
@@ -153,7 +157,6 @@ public actor RefreshEngine {
             }
             timer = nil
         }
-        await shutDown()
     }
 
     /// Applies a new configuration: added profiles start, removed ones stop and are withdrawn
@@ -389,14 +392,10 @@ public actor RefreshEngine {
     /// Delivers the batch when it is complete, wakes first-pass waiters once that pass is
     /// delivered, and wakes the run loop early when a deadline moved before its sleep ends.
     private func settle() {
-        let now = wallClock.now()
-        let passJustCompleted = !firstPassComplete && allProfilesSettled()
-        if passJustCompleted { firstPassComplete = true }
-        if let batchStartedAt, !batch.isEmpty {
-            let delayed = firstPassComplete && now.timeIntervalSince(batchStartedAt) >= configuration.maximumBatchDelay
-            if renewals.isEmpty || batchIsUrgent || passJustCompleted || delayed {
-                flushBatch()
-            }
+        let passJustCompleted = !batch.isFirstPassComplete && allProfilesSettled()
+        if passJustCompleted { batch.completeFirstPass() }
+        if let updates = batch.takeIfDue(now: wallClock.now(), renewalsRunning: !renewals.isEmpty, passJustCompleted: passJustCompleted) {
+            deliveries.yield(.batch(updates))
         }
         if passJustCompleted {
             let waiters = firstPassWaiters
@@ -404,54 +403,13 @@ public actor RefreshEngine {
             waiters.forEach(afterDeliveries(resume:))
         }
         // Profiles' deadlines are checked as they change (`send`); here, the batch's.
-        if let timer, let deadline = batchDeadline, deadline < timer.wakeAt {
+        if let timer, let deadline = batch.deadline, deadline < timer.wakeAt {
             timer.task.cancel()
         }
     }
 
     private func enqueue(_ update: CredentialUpdate) {
-        let now = wallClock.now()
-        if batch.isEmpty { batchStartedAt = now }
-        // A later update for the same profile supersedes an undelivered earlier one.
-        if !batchProfiles.insert(update.profile).inserted {
-            batch.removeAll { $0.profile == update.profile }
-            batchIsUrgent = batch.contains { isUrgent($0, now: now) }
-        }
-        if isUrgent(update, now: now) { batchIsUrgent = true }
-        batch.append(update)
-    }
-
-    /// A withdrawal goes out at once, and so do credentials for a profile that has nothing valid
-    /// delivered: waiting for other renewals would leave the file and the endpoint without
-    /// valid credentials that credd already holds (an STS call stalled on another profile can
-    /// take a read timeout, several times over).
-    private func isUrgent(_ update: CredentialUpdate, now: Date) -> Bool {
-        switch update {
-        case .withdrawn:
-            return true
-        case .published(let profile, _):
-            guard firstPassComplete, let delivered = deliveredExpirations[profile] else { return false }
-            return delivered <= now.addingTimeInterval(configuration.maximumBatchDelay)
-        }
-    }
-
-    private func flushBatch() {
-        guard !batch.isEmpty else { return }
-        deliveries.yield(.batch(batch))
-        for update in batch {
-            switch update {
-            case .published(let profile, let credentials):
-                deliveredExpirations[profile] = credentials.expiration ?? .distantFuture
-            case .withdrawn(let profile, .removed):
-                deliveredExpirations[profile] = nil
-            case .withdrawn(let profile, _):
-                deliveredExpirations[profile] = .distantPast
-            }
-        }
-        batch = []
-        batchProfiles = []
-        batchIsUrgent = false
-        batchStartedAt = nil
+        batch.add(update, now: wallClock.now())
     }
 
     /// Resumes `waiter` once every batch delivered so far has been applied (at once after
@@ -460,15 +418,9 @@ public actor RefreshEngine {
         if case .terminated = deliveries.yield(.applied(waiter)) { waiter.resume() }
     }
 
-    /// When the pending batch goes out even if renewals are still running.
-    private var batchDeadline: Date? {
-        guard let batchStartedAt, !batch.isEmpty, firstPassComplete else { return nil }
-        return batchStartedAt.addingTimeInterval(configuration.maximumBatchDelay)
-    }
-
     private func nextDeadline() -> Date? {
         let earliestProfile = profiles.values.lazy.compactMap(\.machine.nextDeadline).min()
-        return [batchDeadline, earliestProfile].compactMap { $0 }.min()
+        return [batch.deadline, earliestProfile].compactMap { $0 }.min()
     }
 
     private func nextWakeUp(now: Date) -> Date {
@@ -486,9 +438,9 @@ public actor RefreshEngine {
         for name in Array(attemptWaiters.keys) {
             resumeAttemptWaiters(name, with: .failure(shuttingDown))
         }
-        flushBatch()
+        if let updates = batch.take() { deliveries.yield(.batch(updates)) }
         deliveries.finish()
-        await deliveryTask.value
+        await deliveryTask?.value
         let waiters = firstPassWaiters
         firstPassWaiters = []
         waiters.forEach { $0.resume() }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import ServiceLifecycle
 
 /// The watchdog interval systemd asked for (`WatchdogSec=` in credd.service).
 public struct WatchdogSettings: Sendable, Hashable {
@@ -35,9 +36,9 @@ public struct WatchdogSettings: Sendable, Hashable {
 ///
 /// The daemon's health check should confirm the refresh loop and the endpoint have made progress
 /// recently. When it fails the pings stop, so systemd restarts a wedged daemon after `WatchdogSec=`;
-/// if the daemon recovers first, pinging resumes. Run it as one of the daemon's services
-/// (its `run()` matches ServiceLifecycle's `Service`); it returns when its task is cancelled.
-public struct Watchdog<WatchdogClock: Clock>: Sendable where WatchdogClock.Duration == Duration {
+/// if the daemon recovers first, pinging resumes. One of the daemon's services: `run()` returns
+/// when its task is cancelled or a graceful shutdown begins.
+public struct Watchdog<WatchdogClock: Clock>: Service where WatchdogClock.Duration == Duration {
     private let settings: WatchdogSettings
     private let notifier: any SystemdNotifier
     private let clock: WatchdogClock
@@ -58,8 +59,12 @@ public struct Watchdog<WatchdogClock: Clock>: Sendable where WatchdogClock.Durat
         self.isHealthy = isHealthy
     }
 
-    /// Pings now and then every ``WatchdogSettings/pingInterval`` until cancelled.
+    /// Pings now and then every ``WatchdogSettings/pingInterval`` until cancelled or shut down.
     public func run() async {
+        await cancelWhenGracefulShutdown { await pingWhileHealthy() }
+    }
+
+    private func pingWhileHealthy() async {
         var wasHealthy = true
         while !Task.isCancelled {
             let healthy = await isHealthy()

@@ -10,9 +10,9 @@ struct ManualWallClockTests {
     func wakeUps() async throws {
         let clock = ManualWallClock(start)
         let later = Task { try await clock.sleep(until: start.addingTimeInterval(3600)) }
-        for _ in 0..<100_000 where clock.firstSleeper == nil { await Task.yield() }
+        try await eventually("the first sleep", on: clock.changes) { clock.firstSleeper != nil }
         let soon = Task { try await clock.sleep(until: start.addingTimeInterval(10)) }
-        for _ in 0..<100_000 where clock.firstSleeper != start.addingTimeInterval(10) { await Task.yield() }
+        try await eventually("the second sleep", on: clock.changes) { clock.firstSleeper == start.addingTimeInterval(10) }
         clock.advance(by: 10)
         try await soon.value
         #expect(clock.firstSleeper == start.addingTimeInterval(3600))

@@ -54,19 +54,17 @@ struct ControlSocketTests {
         let directory = try TemporaryDirectory(prefix: "credd-control")
         let paths = RuntimePaths(directory: directory.file("credd"))
         try paths.prepare()
-        let server = try await ControlServer.bind(path: paths.controlSocket, logger: Logger(label: "test"))
-        let serving = Task {
-            await server.run { request in
-                switch request.command {
-                case .refresh:
-                    return ControlResponse(ok: true, message: "renewing \(request.profiles.joined(separator: ","))")
-                case .login:
-                    return .failure("wrong code for \(request.profile ?? "?")")
-                default:
-                    return .failure("unsupported")
-                }
+        let server = try await ControlServer.bind(path: paths.controlSocket, logger: Logger(label: "test")) { request in
+            switch request.command {
+            case .refresh:
+                return ControlResponse(ok: true, message: "renewing \(request.profiles.joined(separator: ","))")
+            case .login:
+                return .failure("wrong code for \(request.profile ?? "?")")
+            default:
+                return .failure("unsupported")
             }
         }
+        let serving = Task { await server.run() }
         defer { serving.cancel() }
         try await body(paths.controlSocket)
     }

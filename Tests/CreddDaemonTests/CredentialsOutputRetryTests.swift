@@ -29,7 +29,14 @@ struct CredentialsOutputRetryTests {
         let clock: ManualWallClock
         let profiles: ProfileDirectory
         let output: CredentialsOutput
+        /// Runs the output's retries.
+        let running: Task<Void, Never>
         var credentialsFile: String { home.file(".aws/credentials") }
+
+        func end() {
+            running.cancel()
+            home.remove()
+        }
     }
 
     static func makeOutput() throws -> Setup {
@@ -39,7 +46,7 @@ struct CredentialsOutputRetryTests {
         let output = CredentialsOutput(
             profiles: profiles, wallClock: clock, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
             writerConfiguration: .init(lockTimeout: .milliseconds(20)))
-        return Setup(home: home, clock: clock, profiles: profiles, output: output)
+        return Setup(home: home, clock: clock, profiles: profiles, output: output, running: Task { await output.run() })
     }
 
     /// Holds credd's lock on the file as another credd would, until `release`.
@@ -55,25 +62,15 @@ struct CredentialsOutputRetryTests {
         func release() { close(descriptor) }
     }
 
-    /// Waits (bounded) until the retry task sleeps until `deadline`.
+    /// Waits until the retry sleeps until `deadline`.
     static func waitForRetry(at deadline: Date, on clock: ManualWallClock) async throws {
-        try await waitUntil { clock.firstSleeper == deadline }
-    }
-
-    /// Polls every 10 ms for up to 5 s.
-    static func waitUntil(_ condition: () throws -> Bool) async throws {
-        var polls = 0
-        while try !condition(), polls < 500 {
-            try await Task.sleep(for: .milliseconds(10))
-            polls += 1
-        }
-        try #require(try condition())
+        try await eventually("a retry at \(deadline)", on: clock.changes) { clock.firstSleeper == deadline }
     }
 
     @Test("a rewrite refused by a held lock is retried after 1 s, then 2 s, until it succeeds")
     func retriedWithBackoff() async throws {
         let setup = try Self.makeOutput()
-        defer { setup.home.remove() }
+        defer { setup.end() }
         let lock = try HeldLock(setup.credentialsFile)
         await setup.output.apply([.published(profile: "dev", credentials: Self.credentials("a"))])
         let error = try #require(setup.profiles.writeError(for: "dev"))
@@ -87,14 +84,14 @@ struct CredentialsOutputRetryTests {
 
         lock.release()
         setup.clock.advance(by: 2)
-        try await Self.waitUntil { try setup.home.read(".aws/credentials").contains("ASIAARETRYEXAMPLE") }
-        try await Self.waitUntil { setup.profiles.writeError(for: "dev") == nil }
+        try await eventually("the retried rewrite") { try setup.home.read(".aws/credentials").contains("ASIAARETRYEXAMPLE") }
+        try await eventually("the write error cleared") { setup.profiles.writeError(for: "dev") == nil }
     }
 
     @Test("the next rewrite carries what failed, and a newer update of the same section wins")
     func laterBatchCarriesUnwritten() async throws {
         let setup = try Self.makeOutput()
-        defer { setup.home.remove() }
+        defer { setup.end() }
         let lock = try HeldLock(setup.credentialsFile)
         await setup.output.apply([.published(profile: "dev", credentials: Self.credentials("a"))])
         await setup.output.apply([.published(profile: "ops", credentials: Self.credentials("b"))])

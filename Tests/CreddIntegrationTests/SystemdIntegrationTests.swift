@@ -237,16 +237,11 @@ final class DatagramListener: @unchecked Sendable {
     /// Waits (bounded) for the next notification, after the last one matched, that satisfies
     /// `match`; notifications in between are skipped.
     func waitFor(timeout: TimeInterval = 30, _ match: (String) -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let all = snapshot()
-            if let index = all[consumed...].firstIndex(where: match) {
-                consumed = index + 1
-                return
-            }
-            usleep(20_000)
+        try eventually("a matching notification; got: \(snapshot()[consumed...])", timeout: .seconds(timeout), interval: .milliseconds(20)) {
+            guard let index = snapshot()[consumed...].firstIndex(where: match) else { return false }
+            consumed = index + 1
+            return true
         }
-        throw TestSupportError("no matching notification within \(timeout) s; got: \(snapshot()[consumed...])")
     }
 
     /// Counts new notifications matching `match` that arrive within `seconds`.

@@ -1,4 +1,5 @@
 import CreddPlatform
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -15,7 +16,7 @@ struct SerialBlockingWorkTests {
                 log.append("1 ends")
             }
         }
-        #expect(try await eventually { !log.all.isEmpty })
+        try await eventually("the first item to start") { !log.all.isEmpty }
         await worker.run { log.append("2 starts") }
         await first.value
         #expect(log.all == ["1 starts on TP-#0", "1 ends", "2 starts"])

@@ -6,14 +6,6 @@ func currentThreadName() -> String {
     ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .newlines)
 }
 
-/// Waits, bounded, until `condition` holds.
-func eventually(_ condition: () -> Bool) async throws -> Bool {
-    for _ in 0..<500 where !condition() {
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
-
 /// Values appended from any thread.
 final class Recorder<Value: Sendable>: Sendable {
     private let values = Mutex<[Value]>([])

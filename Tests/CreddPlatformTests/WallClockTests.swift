@@ -1,3 +1,4 @@
+import CreddTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -46,7 +47,7 @@ struct RealtimeTimerTests {
         }
         _ = timer
         timer = nil
-        #expect(try await eventually { ended.isSet })
+        try await eventually("the timer thread to end") { ended.isSet }
     }
 
     @Test("a task cancelled before it waits does not wait")

@@ -114,7 +114,7 @@ final class FakeRenewer: CredentialRenewer {
 }
 
 /// Records every batch the engine delivers; while held, `apply` does not return (a slow
-/// credentials-file write).
+/// credentials-file write). Reports each batch applied or held to `changes`.
 final class RecordingSink: CredentialSink {
     private struct State {
         var batches: [[CredentialUpdate]] = []
@@ -123,7 +123,14 @@ final class RecordingSink: CredentialSink {
     }
 
     private let state = Mutex(State())
+    private let changes: ChangeSignal
     var batches: [[CredentialUpdate]] { state.withLock { $0.batches } }
+    /// Batches waiting for `release()`.
+    var heldCount: Int { state.withLock { $0.parked.count } }
+
+    init(changes: ChangeSignal) {
+        self.changes = changes
+    }
 
     func hold() { state.withLock { $0.held = true } }
 
@@ -142,19 +149,21 @@ final class RecordingSink: CredentialSink {
                 if state.held { state.parked.append(continuation) }
                 return state.held
             }
-            if !parked { continuation.resume() }
+            if parked { changes.changed() } else { continuation.resume() }
         }
         state.withLock { $0.batches.append(batch) }
+        changes.changed()
     }
 }
 
-struct EngineDidNotSettle: Error {}
-
-/// An engine wired to test doubles, plus the helpers that step it.
+/// An engine wired to test doubles, plus the helpers that step it. Its waits are event-driven:
+/// they check again whenever the clock's sleepers change (the engine's run loop goes to sleep
+/// or wakes), the sink takes a batch, or the engine reports a state change, all of which go to
+/// `wallClock.changes`.
 struct EngineHarness {
     let wallClock: ManualWallClock
     let renewer: FakeRenewer
-    let sink = RecordingSink()
+    let sink: RecordingSink
     let logs = InMemoryLogHandler()
     let engine: RefreshEngine
 
@@ -164,6 +173,7 @@ struct EngineHarness {
         handlers: [String: FakeRenewer.Handler]
     ) {
         self.wallClock = wallClock
+        sink = RecordingSink(changes: wallClock.changes)
         renewer = FakeRenewer(wallClock: wallClock, handlers: handlers)
         let logger = Logger.recording(into: logs)
         engine = RefreshEngine(
@@ -175,48 +185,39 @@ struct EngineHarness {
 
     /// Starts the engine; the returned task runs it until cancelled.
     func start() -> Task<Void, Never> {
-        let engine = engine
+        let (engine, changes) = (engine, wallClock.changes)
+        // Ends with the engine, which finishes the stream.
+        Task { for await _ in engine.statusChanges { changes.changed() } }
         return Task { await engine.run() }
     }
 
     /// Waits until the run loop sleeps with `inFlight` renewals running and nothing else pending.
     func settle(inFlight: Int = 0) async throws {
-        for _ in 0..<100_000 {
-            if let sleeper = wallClock.firstSleeper, await engine.renewalsInFlight == inFlight,
-                wallClock.firstSleeper == sleeper
-            {
-                return
-            }
-            await Task.yield()
+        try await eventually("the engine to sleep with \(inFlight) renewals running", timeout: .seconds(20), on: wallClock.changes) {
+            guard let sleeper = wallClock.firstSleeper else { return false }
+            return await engine.renewalsInFlight == inFlight && wallClock.firstSleeper == sleeper
         }
-        Issue.record("the engine did not settle")
-        throw EngineDidNotSettle()
     }
 
-    /// Waits until `count` refresh or login calls wait for a renewal.
+    /// Waits until `count` refresh or login calls wait for a renewal (which the engine does not
+    /// report: this wait polls).
     func waitForRequests(_ count: Int) async throws {
-        for _ in 0..<100_000 {
-            if await engine.requestsWaiting >= count { return }
-            await Task.yield()
+        try await eventually("\(count) waiting requests", timeout: .seconds(20), interval: .milliseconds(1)) {
+            await engine.requestsWaiting >= count
         }
-        Issue.record("expected \(count) waiting requests")
-        throw EngineDidNotSettle()
     }
 
     /// Waits until the sink received `count` batches (deliveries run on their own task).
     func waitForBatches(_ count: Int) async throws {
-        for _ in 0..<100_000 {
-            if sink.batches.count >= count { return }
-            await Task.yield()
+        try await eventually("\(count) batches, got \(sink.batches.count)", timeout: .seconds(20), on: wallClock.changes) {
+            sink.batches.count >= count
         }
-        Issue.record("expected \(count) batches, got \(sink.batches.count)")
-        throw EngineDidNotSettle()
     }
 
     /// Advances the clock to the run loop's next wake-up and lets the engine settle again.
     func step() async throws {
         try await settle()
-        guard let wakeAt = wallClock.firstSleeper else { throw EngineDidNotSettle() }
+        let wakeAt = try #require(wallClock.firstSleeper)
         wallClock.advance(by: wakeAt.timeIntervalSince(now))
         try await settle()
     }

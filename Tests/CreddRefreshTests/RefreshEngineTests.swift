@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -122,7 +123,8 @@ struct RefreshEngineTests {
             await engine.waitForFirstPass()
             return sink.batches.count
         }
-        for _ in 0..<1_000 { await Task.yield() }
+        // The batch waits in the sink; the waiter, queued behind it, cannot have been resumed.
+        try await eventually("the batch held in the sink", on: harness.wallClock.changes) { sink.heldCount == 1 }
         harness.sink.release()
         #expect(await ready.value == 1)
         // Later callers wait for nothing more than what was delivered.

@@ -45,12 +45,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
         #expect(error.reason == .timedOut(.milliseconds(500)))
         let text = try String(contentsOfFile: dir.file("child.pid"), encoding: .utf8)
         let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
-        var alive = processIsAlive(pid)
-        for _ in 0..<50 where alive {
-            try await Task.sleep(for: .milliseconds(20))
-            alive = processIsAlive(pid)
-        }
-        #expect(!alive)
+        try await eventually("the child \(pid) to be killed", timeout: .seconds(1), interval: .milliseconds(20)) { !processIsAlive(pid) }
     }
 
     @Test func sessionCredentialsWithExpiration() async throws {
@@ -158,12 +153,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
             let text = try String(contentsOfFile: dir.file(name), encoding: .utf8)
             let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
             // SIGKILL is asynchronous; the bounded wait only absorbs delivery latency.
-            var alive = processIsAlive(pid)
-            for _ in 0..<50 where alive {
-                try await Task.sleep(for: .milliseconds(20))
-                alive = processIsAlive(pid)
-            }
-            #expect(!alive, "\(name) \(pid) survived the timeout")
+            try await eventually("\(name) \(pid) to be killed", timeout: .seconds(1), interval: .milliseconds(20)) { !processIsAlive(pid) }
         }
     }
 

@@ -164,13 +164,8 @@ public final class CreddHarness: @unchecked Sendable {
         return validation.status == 0 ? nil : validation.stderr
     }
 
-    /// Polls `condition` every 100 ms for at most `timeout` seconds.
+    /// ``eventually(_:timeout:interval:_:)`` every 100 ms, with the daemon's log in the failure.
     public func waitUntil(timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(100_000)
-        }
-        throw TestSupportError("condition not met within \(timeout) s; daemon log:\n\(daemonLog())")
+        try eventually("the condition; daemon log:\n\(daemonLog())", timeout: .seconds(timeout), interval: .milliseconds(100), condition)
     }
 }

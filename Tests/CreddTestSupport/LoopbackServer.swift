@@ -20,11 +20,12 @@ public final class LoopbackServer: Sendable {
             stdout: log, stderr: log)
         self.port = port
         self.process = process
-        for _ in 0..<300 {
-            if FreePort.isListening(port) { return }
-            guard process.isRunning else { break }
-            usleep(50_000)
+        // A server that exited will never listen: the wait ends at once.
+        let listening = try? eventually("port \(port) to listen", timeout: .seconds(15), interval: .milliseconds(50)) {
+            guard process.isRunning || FreePort.isListening(port) else { throw TestSupportError("the server exited") }
+            return FreePort.isListening(port)
         }
+        if listening != nil { return }
         stop()
         let output = logFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
         throw TestSupportError("\(arguments.first ?? "server") did not start on port \(port): \(output.suffix(500))")

@@ -22,6 +22,9 @@ public final class ManualTimeline<Instant: Comparable & Sendable>: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Reports every sleep that starts, ends or is cancelled, and every move of the time: a
+    /// test waits on it to know the code under test is sleeping, with no polling.
+    public let changes = ChangeSignal()
 
     private enum Outcome { case due, cancelled, waiting }
 
@@ -55,7 +58,9 @@ public final class ManualTimeline<Instant: Comparable & Sendable>: Sendable {
                 switch outcome {
                 case .due: continuation.resume()
                 case .cancelled: continuation.resume(throwing: CancellationError())
-                case .waiting: registered(deadline)
+                case .waiting:
+                    registered(deadline)
+                    changes.changed()
                 }
             }
         } onCancel: {
@@ -67,6 +72,7 @@ public final class ManualTimeline<Instant: Comparable & Sendable>: Sendable {
                 return state.sleepers.remove(at: index)
             }
             sleeper?.continuation.resume(throwing: CancellationError())
+            changes.changed()
         }
     }
 
@@ -87,5 +93,6 @@ public final class ManualTimeline<Instant: Comparable & Sendable>: Sendable {
             return woken
         }
         woken.forEach { $0.continuation.resume() }
+        changes.changed()
     }
 }

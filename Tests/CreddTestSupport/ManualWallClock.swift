@@ -15,6 +15,9 @@ public final class ManualWallClock: WallClock {
         try await timeline.sleep(until: deadline)
     }
 
+    /// Every sleep that starts or ends and every move of the time (see ``ManualTimeline/changes``).
+    public var changes: ChangeSignal { timeline.changes }
+
     /// The deadline of the sleep that ends first, if any task sleeps.
     public var firstSleeper: Date? { timeline.firstSleeper?.deadline }
 

@@ -67,11 +67,7 @@ public final class SpawnedProcess: @unchecked Sendable {
     /// signal that ended it.
     @discardableResult
     public func wait(timeout: TimeInterval) throws -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
-        while isRunning {
-            guard Date() < deadline else { throw TestSupportError("pid \(pid) still running after \(timeout) s") }
-            usleep(5_000)
-        }
+        try eventually("pid \(pid) to exit", timeout: .seconds(timeout), interval: .milliseconds(5)) { !isRunning }
         let status = exitStatus ?? 0
         let signalled = status & 0x7F
         return signalled == 0 ? (status >> 8) & 0xFF : 128 + signalled
