@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import CreddRefresh
 import CreddSystemd
 import Logging

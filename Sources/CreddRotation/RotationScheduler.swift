@@ -6,7 +6,6 @@ import CreddSTS
 import CreddRefresh
 import FoundationEssentials
 import Logging
-import ServiceLifecycle
 
 /// Checks and rotates one job's keys. `LiveKeyRotator` in production; tests script a fake.
 public protocol SourceKeyRotating: Sendable {
@@ -144,22 +143,6 @@ public actor RotationScheduler {
             fileHolds = error.inventory?.fileHolds ?? job.accessKeyId
         }
         await observer.didRotate(section: job.section, fileHolds: fileHolds)
-    }
-}
-
-/// Scheduled rotation as one of the daemon's services: it starts once the engine's first pass
-/// is over (renewals at start sign with the keys as loaded; rotating under them could delete the
-/// key a first renewal is about to use) and reports each rotation to `observer`.
-struct ScheduledRotation<Observer: RotationObserver>: Service {
-    let scheduler: RotationScheduler
-    let observer: Observer
-    let engine: RefreshEngine
-
-    func run() async {
-        await cancelWhenGracefulShutdown { [self] in
-            await engine.waitForFirstPass()
-            await scheduler.run(observer: observer)
-        }
     }
 }
 
