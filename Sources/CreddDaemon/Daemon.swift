@@ -71,6 +71,8 @@ public enum Daemon {
         // with an adopted source session instead of waiting for it.
         await SessionAdoption.adopt(
             into: engine, specs: specs, configuration: configuration, keyring: keyring, wallClock: wallClock, logger: logger)
+        // Applied before any service starts: the endpoint's first answer already has them.
+        await engine.deliverQueued()
         let settings = configuration.settings
         let endpoint = CredentialEndpoint(
             configuration: EndpointConfiguration(

@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// new and withdrawn credentials to the sink in batches (`CredentialBatch` decides which go
 /// together, and when), and sleeps on the wall clock until the
 /// next deadline: no periodic wake-ups, and a suspend or a clock jump wakes it at once.
-/// Nothing runs before `run()`: updates enqueued earlier (adopted sessions) wait for it.
+/// Nothing runs before `run()`: updates queued earlier (adopted sessions) wait for it, or for
+/// `deliverQueued()`.
 public actor RefreshEngine: Service {
     public struct Configuration: Sendable {
         /// Renewal and retry timing.
@@ -131,6 +132,8 @@ public actor RefreshEngine: Service {
         // child task: it must outlive the cancellation that ends the loop, to apply the last batch.
         let (pending, sink) = (pendingDeliveries, self.sink)
         deliveryTask = Task { await Self.deliver(pending, to: sink) }
+        // What was queued before (adopted sessions) goes out now if due.
+        settle()
         await cancelWhenGracefulShutdown { await self.renewUntilCancelled() }
         await shutDown()
     }
@@ -212,6 +215,13 @@ public actor RefreshEngine: Service {
         return adopted
     }
 
+    /// Before `run()`: applies the updates queued so far (adopted sessions) to the sink, and
+    /// returns once it has, so that they are served from the endpoint's first request.
+    public func deliverQueued() async {
+        guard !isRunning, !isStopped, let updates = batch.take() else { return }
+        await sink.apply(updates)
+    }
+
     /// Delivers the named profiles' sessions in service to the sink again, unchanged: after a
     /// key rotation the sink records them under the profile's new keys.
     public func republish(_ names: [String]) {
@@ -273,7 +283,7 @@ public actor RefreshEngine: Service {
     /// reports itself ready.
     public func waitForFirstPass() async {
         guard !isStopped else { return }
-        guard allProfilesSettled() else {
+        guard batch.isFirstPassComplete else {
             await withCheckedContinuation { firstPassWaiters.append($0) }
             return
         }
@@ -392,9 +402,12 @@ public actor RefreshEngine: Service {
     /// Delivers the batch when it is complete, wakes first-pass waiters once that pass is
     /// delivered, and wakes the run loop early when a deadline moved before its sleep ends.
     private func settle() {
-        let passJustCompleted = !batch.isFirstPassComplete && allProfilesSettled()
+        // Before `run()` nothing is delivered, so no pass can be over.
+        let passJustCompleted = isRunning && !batch.isFirstPassComplete && allProfilesSettled()
         if passJustCompleted { batch.completeFirstPass() }
-        if let updates = batch.takeIfDue(now: wallClock.now(), renewalsRunning: !renewals.isEmpty, passJustCompleted: passJustCompleted) {
+        if isRunning,
+            let updates = batch.takeIfDue(now: wallClock.now(), renewalsRunning: !renewals.isEmpty, passJustCompleted: passJustCompleted)
+        {
             deliveries.yield(.batch(updates))
         }
         if passJustCompleted {

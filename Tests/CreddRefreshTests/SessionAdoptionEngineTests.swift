@@ -36,6 +36,22 @@ struct SessionAdoptionEngineTests {
         await running.value
     }
 
+    @Test("before run(), deliverQueued hands adopted sessions to the sink at once, and only once")
+    func adoptedSessionsDeliveredBeforeRun() async throws {
+        let harness = chain()
+        #expect(await harness.engine.adopt(profile: "mfa", credentials: Self.keptMFA, obtainedAt: epoch.addingTimeInterval(-2 * hour)))
+        #expect(harness.sink.batches.isEmpty, "nothing is delivered before run()")
+        await harness.engine.deliverQueued()
+        #expect(harness.sink.batches == [[.published(profile: "mfa", credentials: Self.keptMFA)]])
+        let running = harness.start()
+        await harness.engine.waitForFirstPass()
+        try await harness.settle()
+        #expect(await harness.status("dev")?.state == .fresh)
+        #expect(!harness.sink.batches.dropFirst().joined().contains { $0.profile == "mfa" })
+        running.cancel()
+        await running.value
+    }
+
     @Test("the first pass does not wait for STS for an adopted profile")
     func readyWithoutSTS() async throws {
         let script = Script()
