@@ -134,9 +134,11 @@ public enum ShellEnvironment {
             lines = ["unset " + unset.joined(separator: " ")]
             lines += set.map { "export \($0.name)=\(singleQuoted($0.value))" }
         case .fish:
-            // `set -e` takes one name in the fish releases Debian ships; erasing an unset variable is silent.
+            // Erasing an unset variable is silent but leaves status 4, which `set -gx` keeps: the
+            // closing `true` lets `credd env dev | source; and CMD` run CMD.
             lines = unset.map { "set -e \($0)" }
             lines += set.map { "set -gx \($0.name) \(fishQuoted($0.value))" }
+            lines.append("true")
         }
         return lines.joined(separator: "\n") + "\n"
     }
