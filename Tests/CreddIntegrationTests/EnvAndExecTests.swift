@@ -76,7 +76,25 @@ struct EnvAndExecTests {
         #expect(fish.stdout.contains("no region\nunset\n"), "\(fish.stdout)")
         let forced = try harness.cli(["env", "dev", "--shell", "fish"])
         #expect(forced.stdout.contains("set -gx AWS_REGION 'eu-west-1'"))
-        #expect(try harness.cli(["env", "--unset", "dev"]).status != 0, "--unset takes no profile")
+        let both = try harness.cli(["env", "--unset", "dev"])
+        #expect(both.status == 64 && both.stderr.contains("--unset takes no profile"), "\(both.stderr)")
+        let neither = try harness.cli(["env"])
+        #expect(neither.status == 64 && neither.stderr.contains("give a profile"), "\(neither.stderr)")
+        #expect(try harness.stop() == 0)
+    }
+
+    /// A token file that is no longer safe to read (here: readable by others) is refused, with
+    /// what to do, and nothing is printed for a shell to evaluate.
+    @Test func anUnsafeTokenFileIsRefused() throws {
+        let harness = try DaemonEndToEndTests().startFreshDaemon()
+        let tokenFile = harness.runtimeDirectory + "/credd/token"
+        try #require(chmod(tokenFile, 0o644) == 0)
+        for command in [["env", "dev"], ["exec", "dev", "--", "true"]] {
+            let output = try harness.cli(command)
+            #expect(output.status == 1, "\(command)")
+            #expect(output.stdout.isEmpty)
+            #expect(output.stderr.contains("cannot read the container token in \(tokenFile); restart the daemon"), "\(output.stderr)")
+        }
         #expect(try harness.stop() == 0)
     }
 
