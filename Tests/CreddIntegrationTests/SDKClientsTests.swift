@@ -41,7 +41,11 @@ struct SDKClientsTests {
     }
 
     static let role = "assumed-role/Developer/alice"
-    static let clientsDirectory = ProcessInfo.processInfo.environment["CREDD_TEST_CLIENTS"] ?? "/opt/credd-test-clients"
+    /// Where scripts/install-deps puts the Python clients' virtual environments.
+    static let clientsDirectory: String = {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["CREDD_TEST_CLIENTS"] ?? ((environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/credd-test-clients")
+    }()
     static let venvPython = clientsDirectory + "/py3/bin/python"
     static let newSDKPython = clientsDirectory + "/py312/bin/python"
 
