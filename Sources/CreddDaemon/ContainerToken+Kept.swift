@@ -7,8 +7,8 @@ extension ContainerToken {
     /// The token an earlier run left at `path`, when it is safe to keep: a regular file of this
     /// user's, readable by nobody else, holding one token and nothing more. The token is kept
     /// across restarts (docs/design.md): a client that read the file just before an on-demand start
-    /// must not be refused by the daemon it started.
-    static func kept(at path: String) -> Secret? {
+    /// must not be refused by the daemon it started. `credd env` reads it the same way.
+    public static func kept(at path: String) -> Secret? {
         // O_NOFOLLOW and O_NONBLOCK: a symlink or a FIFO planted at the path is refused, never followed or waited on.
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }

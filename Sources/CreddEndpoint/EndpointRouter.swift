@@ -147,7 +147,7 @@ struct EndpointRouter: Sendable {
         guard presented.count == 1, RandomToken.constantTimeEquals(presented[0], containerToken.revealed) else {
             var response = EndpointResponse.error(
                 .unauthorized, code: "Unauthorized",
-                message: "missing or wrong Authorization token; point AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE at credd's token file (see `credd env`)",
+                message: "missing or wrong Authorization token; use the variables `credd env` prints (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN)",
                 refusal: "container-token"
             )
             response.route = .containerCredentials

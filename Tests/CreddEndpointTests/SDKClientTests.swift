@@ -30,6 +30,13 @@ struct SDKClientTests {
         print(json.dumps(result))
         """
 
+    /// What `credd exec dev` sets, for an endpoint on `port`.
+    static func container(port: Int, tokenFile: String, region: String? = nil) -> [String: String] {
+        let settings = ShellEnvironment.Settings(
+            profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, token: TestEndpoint.containerToken, region: region)
+        return ShellEnvironment.applying(settings, to: [:])
+    }
+
     func expectCredentials(_ result: ChildProcess.Output, method: String) throws {
         #expect(result.status == 0, "\(result.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
@@ -67,9 +74,7 @@ struct SDKClientTests {
         try FileManager.default.createDirectory(atPath: home.appendingPathComponent("runtime").path, withIntermediateDirectories: true)
         try ContainerToken.write(TestEndpoint.containerToken, to: tokenFile)
         try await TestEndpoint.withRunning(source: source) { port in
-            let extra = ShellEnvironment.applying(
-                profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: "eu-west-1", to: [:]
-            )
+            let extra = Self.container(port: port, tokenFile: tokenFile, region: "eu-west-1")
             let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, extra))
             try expectCredentials(result, method: "container-role")
         }
@@ -83,7 +88,7 @@ struct SDKClientTests {
         let tokenFile = home.appendingPathComponent("token").path
         try ContainerToken.write(TestEndpoint.containerToken, to: tokenFile)
         try await TestEndpoint.withRunning(source: source) { port in
-            let container = ShellEnvironment.applying(profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: nil, to: [:])
+            let container = Self.container(port: port, tokenFile: tokenFile)
             let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, container))
             #expect(result.status != 0)
             #expect(result.stderr.contains("503") || result.stderr.contains("CredentialRetrievalError"), "\(result.stderr)")
@@ -102,7 +107,7 @@ struct SDKClientTests {
         let stsURL = moto.endpoint
         try await TestEndpoint.withRunning(source: source) { port in
             let imds = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)/", "AWS_EC2_METADATA_V1_DISABLED": "true"]
-            let container = ShellEnvironment.applying(profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: nil, to: [:])
+            let container = Self.container(port: port, tokenFile: tokenFile)
             for extra in [imds, container] {
                 let environment = isolatedAWSEnvironment(home: home, extra.merging(["AWS_ENDPOINT_URL_STS": stsURL]) { $1 })
                 // awscli v1 has no `configure export-credentials`; its debug log shows the
@@ -148,7 +153,7 @@ struct SDKClientTests {
         defer { moto.stop() }
         let stsURL = moto.endpoint
         try await TestEndpoint.withRunning(source: rotating) { port in
-            var extra = ShellEnvironment.applying(profile: "dev", endpoint: .init(port: port), tokenFile: tokenFile, region: nil, to: [:])
+            var extra = Self.container(port: port, tokenFile: tokenFile)
             extra["AWS_ENDPOINT_URL_STS"] = stsURL
             let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", script, marker], environment: isolatedAWSEnvironment(home: home, extra))
             #expect(result.status == 0, "\(result.stderr)")

@@ -155,7 +155,12 @@ struct MFAPromptTests {
             [CreddHarness.binary] + command, steps: [.init(expect: Self.prompt, send: "123456"), .init(expect: output)], harness: harness)
         #expect(session.status == 0, "\(session.transcript)")
         #expect(try status(harness).exit == 0)
-        if command[0] == "env" { expectNoSecrets(session.transcript, harness) }
+        if command[0] == "env" {
+            // env hands over the container token by design (for SDKs that read only the token), never credentials.
+            let token = try String(contentsOfFile: harness.runtimeDirectory + "/credd/token", encoding: .utf8)
+            #expect(session.transcript.contains("AWS_CONTAINER_AUTHORIZATION_TOKEN='\(token)'"))
+            expectNoSecrets(session.transcript.replacingOccurrences(of: token, with: "<token>"), harness)
+        }
         try harness.stop()
     }
 

@@ -6,9 +6,12 @@ import Testing
 /// (emulated) IAM user's keys, and a wrong secret reported as such.
 @Suite(.serialized, .enabled(if: MotoServer.isAvailable, "moto_server is not installed: run scripts/install-deps"))
 struct SignatureValidationTests {
-    /// An IAM user with a key and an assumable role, then moto's signature checks on.
-    static func setUp(_ harness: CreddHarness, moto: MotoServer, secretOverride: String? = nil) async throws -> (secret: String, role: String) {
-        let user = try await moto.createUser("alice", allowing: ["sts:*"], assumableRole: "Developer")
+    /// An IAM user with a key and an assumable role allowed `actions`, then moto's signature checks
+    /// on; `creddSettings` are added to the `[credd]` section.
+    static func setUp(
+        _ harness: CreddHarness, moto: MotoServer, secretOverride: String? = nil, allowing actions: [String] = ["sts:*"], creddSettings: String = ""
+    ) async throws -> (secret: String, role: String) {
+        let user = try await moto.createUser("alice", allowing: actions, assumableRole: "Developer")
         try await moto.enableSignatureValidation()
         let role = try #require(user.roleArn)
         let secret = user.credentials.secretAccessKey.revealed
@@ -21,6 +24,7 @@ struct SignatureValidationTests {
         try harness.writeConfig("""
             [credd]
             listen = 127.0.0.1:\(harness.endpointPort)
+            \(creddSettings)
 
             [profile dev]
             source_profile = alice

@@ -142,8 +142,8 @@ public final class CreddHarness: @unchecked Sendable {
     public func cli(_ arguments: [String], stdin: String? = nil) throws -> ChildProcess.Output {
         let output = try ChildProcess.run([Self.binary] + arguments, environment: environment, stdin: stdin)
         secretsSeen.formUnion(secretsInHome())
-        // credential-process and login exist to hand secrets over; everything else must not.
-        if !["credential-process", "export-credentials"].contains(arguments.first ?? "") {
+        // credential-process and env (the container token) exist to hand secrets over; everything else must not.
+        if !["credential-process", "export-credentials", "env"].contains(arguments.first ?? "") {
             outputs.append(output.stdout)
         }
         outputs.append(output.stderr)
