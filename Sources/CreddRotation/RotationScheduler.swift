@@ -1,8 +1,6 @@
 import CreddConfig
 import CreddControl
 import CreddCore
-import CreddCredentialsFile
-import CreddSTS
 import FoundationEssentials
 import Logging
 
