@@ -1,6 +1,8 @@
 import CreddConfig
 import CreddControl
 import CreddCore
+import CreddCredentialsFile
+import CreddSTS
 import FoundationEssentials
 import Logging
 
