@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "CreddCLI",
             dependencies: [
-                "CreddDaemon", "CreddControl", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS", "CreddCredentialsFile",
+                "CreddDaemon", "CreddControl", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS",
                 "CreddRefresh", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -22,30 +22,31 @@ struct ControlSocketTests {
     static func sendRaw(_ bytes: [UInt8], to path: String) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-                    try #require(fd >= 0)
-                    defer { close(fd) }
-                    let address = try #require(UnixSocketAddress(path: path))
-                    try #require(address.withSockaddr { connect(fd, $0, $1) } == 0, "connect: errno \(errno)")
-                    var timeout = timeval(tv_sec: 60, tv_usec: 0)
-                    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                    var rest = bytes[...]
-                    while !rest.isEmpty {
-                        let written = rest.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                        guard written > 0 else { break }  // the server stopped reading: it answers now
-                        rest = rest.dropFirst(written)
-                    }
-                    shutdown(fd, Int32(SHUT_WR))
-                    var received: [UInt8] = []
-                    var buffer = [UInt8](repeating: 0, count: 4096)
-                    while true {
-                        let count = read(fd, &buffer, buffer.count)
-                        guard count > 0 else { break }
-                        received += buffer[0..<count]
-                    }
-                    return String(decoding: received, as: UTF8.self)
-                })
+                continuation.resume(
+                    with: Result {
+                        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+                        try #require(fd >= 0)
+                        defer { close(fd) }
+                        let address = try #require(UnixSocketAddress(path: path))
+                        try #require(address.withSockaddr { connect(fd, $0, $1) } == 0, "connect: errno \(errno)")
+                        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+                        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                        var rest = bytes[...]
+                        while !rest.isEmpty {
+                            let written = rest.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                            guard written > 0 else { break }  // the server stopped reading: it answers now
+                            rest = rest.dropFirst(written)
+                        }
+                        shutdown(fd, Int32(SHUT_WR))
+                        var received: [UInt8] = []
+                        var buffer = [UInt8](repeating: 0, count: 4096)
+                        while true {
+                            let count = read(fd, &buffer, buffer.count)
+                            guard count > 0 else { break }
+                            received += buffer[0..<count]
+                        }
+                        return String(decoding: received, as: UTF8.self)
+                    })
             }
         }
     }
@@ -88,7 +89,8 @@ struct ControlSocketTests {
     @Test func socketAndDirectoryArePrivate() async throws {
         try await Self.withServer { path in
             let socketMode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
-            let directoryMode = try #require(try FileManager.default.attributesOfItem(atPath: (path as NSString).deletingLastPathComponent)[.posixPermissions] as? Int)
+            let directoryMode = try #require(
+                try FileManager.default.attributesOfItem(atPath: (path as NSString).deletingLastPathComponent)[.posixPermissions] as? Int)
             #expect(socketMode == 0o600)
             #expect(directoryMode == 0o700)
         }
@@ -100,7 +102,9 @@ struct ControlSocketTests {
     }
 
     @Test(arguments: [
-        Malformed(testDescription: "a line longer than the bound", bytes: Array(repeating: UInt8(ascii: "x"), count: ControlFraming.maximumRequestBytes + 1)),
+        Malformed(
+            testDescription: "a line longer than the bound", bytes: Array(repeating: UInt8(ascii: "x"), count: ControlFraming.maximumRequestBytes + 1)
+        ),
         Malformed(testDescription: "no newline", bytes: Array("{\"command\": \"status\"}".utf8)),
         Malformed(testDescription: "nothing", bytes: []),
     ])

@@ -168,6 +168,41 @@ struct ScheduledRotationTests {
         try world.expectNoSecretLeaked(extra: [newSecret])
     }
 
+    /// `credd rotate` builds its rotation with the same factory as the daemon; with no daemon
+    /// running it signs with the long-term key and says so.
+    @Test func creddRotateReplacesTheKeyWithoutADaemon() async throws {
+        let world = try await World(allowing: Self.allActions)
+        let harness = world.harness
+        let rotated = try harness.cli(["rotate", "base"])
+        world.outputs.append(rotated.stdout + rotated.stderr)
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        #expect(rotated.stderr.contains("no running daemon has an MFA session") == false, "base has no MFA: \(rotated.stderr)")
+
+        let newKeyId = try #require(try world.fileKeyId())
+        #expect(newKeyId != world.oldKeyId)
+        #expect(rotated.stdout.contains("the file holds the new key \(newKeyId)"), "\(rotated.stdout)")
+        #expect(rotated.stdout.contains("the old key \(world.oldKeyId) was deactivated and deleted"))
+        let newSecret = try #require(try harness.secretsInCredentialsFile().first)
+        #expect(try harness.credentialsFile() == world.original.replacingKeys(with: AWSCredentials(accessKeyId: newKeyId, secretAccessKey: Secret(newSecret))))
+        let accepted = try world.callerIdentity(keyId: newKeyId, secret: newSecret)
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        let rejected = try world.callerIdentity(keyId: world.oldKeyId, secret: world.oldSecret)
+        #expect(rejected.stderr.contains("InvalidClientTokenId"))
+        world.outputs.append(accepted.stderr + rejected.stderr)
+        try world.expectNoSecretLeaked(extra: [newSecret])
+    }
+
+    @Test func creddRotateWithAnUnusableIAMEndpointChangesNothing() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        let original = HandEditedCredentials(keys: AWSCredentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: Secret("unusedEXAMPLEsecret")))
+        try harness.writeCredentials(original.text)
+        try harness.writeConfig("[profile base]\nsource_profile = alice\n")
+        let rotated = try harness.run([CreddHarness.binary, "rotate", "base"], extra: ["AWS_ENDPOINT_URL_IAM": "iam.local"])
+        #expect(rotated.status == 1)
+        #expect(rotated.stderr.contains("AWS_ENDPOINT_URL_IAM 'iam.local' is not an http:// or https:// URL"), "\(rotated.stderr)")
+        #expect(try harness.credentialsFile() == original.text)
+    }
+
     @Test func aFailedDeleteLeavesAWorkingKeyAndStatusNamesTheLeftoverKey() async throws {
         // No iam:DeleteAccessKey: the rotation fails between writing the new key and deleting the old.
         let world = try await World(allowing: Self.allActions.filter { $0 != "iam:DeleteAccessKey" })

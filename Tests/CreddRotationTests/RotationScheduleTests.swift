@@ -16,8 +16,7 @@ enum RotationFixtures {
     static let newId = "AKIAEXAMPLENEW000002"
     static let strayId = "AKIAEXAMPLESTRAY0003"
     static let secret = "ROTATIONsecret/never+print/0123456789abcd"
-    /// 2026-11-22T22:00:00Z
-    static let now = Date(timeIntervalSince1970: 1_795_384_800)
+    static let now = Keys.now
     static let day: TimeInterval = 86_400
     static let ninetyDays = interval(90 * 86_400)
     static let endpoint = STSEndpoint(url: URL(fileURLWithPath: "/"), signingRegion: "us-east-1")
