@@ -7,6 +7,8 @@ import NIOHTTP1
 struct EndpointRouter: Sendable {
     static let tokenPath = "/latest/api/token"
     static let roleListPath = "/latest/meta-data/iam/security-credentials/"
+    /// EC2's newer listing, whose documents carry `AccountId`; newer SDKs try it first.
+    static let extendedRoleListPath = "/latest/meta-data/iam/security-credentials-extended/"
     static let containerPrefix = "/v1/credentials/"
     static let tokenTTLHeader = "X-aws-ec2-metadata-token-ttl-seconds"
     static let tokenHeader = "X-aws-ec2-metadata-token"
@@ -124,7 +126,13 @@ struct EndpointRouter: Sendable {
             response.route = .imdsOther
             return response
         }
-        if path == Self.roleListPath || path + "/" == Self.roleListPath {
+        // Both listings serve the same documents: credd's always carry AccountId when it is known.
+        guard let listing = [Self.roleListPath, Self.extendedRoleListPath].first(where: { path.hasPrefix($0) || path + "/" == $0 }) else {
+            var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; credd serves only iam/security-credentials/ and iam/security-credentials-extended/")
+            response.route = .imdsOther
+            return response
+        }
+        if path.utf8.count <= listing.utf8.count {
             guard let imdsProfile else {
                 var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no imds_profile is configured in the [credd] section")
                 response.route = .imdsRoleList
@@ -133,13 +141,12 @@ struct EndpointRouter: Sendable {
             // The bare name without a newline: botocore uses the body verbatim in the next URL.
             return EndpointResponse(status: .ok, contentType: "text/plain", body: imdsProfile, route: .imdsRoleList)
         }
-        if path.hasPrefix(Self.roleListPath), let profile = Self.profileName(in: path.dropFirst(Self.roleListPath.count)) {
-            return credentials(for: profile, route: .imdsCredentials)
+        guard let profile = Self.profileName(in: path.dropFirst(listing.count)) else {
+            var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; the path must be \(listing)NAME")
+            response.route = .imdsOther
+            return response
         }
-        // Includes security-credentials-extended: newer SDKs try it first and fall back on 404.
-        var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; credd serves only iam/security-credentials/")
-        response.route = .imdsOther
-        return response
+        return credentials(for: profile, route: .imdsCredentials)
     }
 
     private func container(path: String, headers: HTTPHeaders) -> EndpointResponse {

@@ -15,22 +15,47 @@ public struct MFAToken: Sendable, Hashable {
 
 /// The inputs of an AssumeRole call.
 public struct AssumeRoleRequest: Sendable, Hashable {
+    /// A session tag.
+    public struct Tag: Sendable, Hashable {
+        public var key: String
+        public var value: String
+
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+    }
+
     public var roleArn: String
     /// `role_session_name`; when `nil` the client generates one (see `RoleSessionName`).
     public var roleSessionName: String?
     public var externalId: String?
     public var durationSeconds: Int?
     public var mfa: MFAToken?
+    public var sourceIdentity: String?
+    public var tags: [Tag]
+    /// Keys of `tags` that pass on to roles this session assumes.
+    public var transitiveTagKeys: [String]
+    /// Managed policies that narrow the session's permissions.
+    public var policyArns: [String]
+    /// An inline session policy (JSON).
+    public var policy: String?
 
     public init(
         roleArn: String, roleSessionName: String? = nil, externalId: String? = nil, durationSeconds: Int? = nil,
-        mfa: MFAToken? = nil
+        mfa: MFAToken? = nil, sourceIdentity: String? = nil, tags: [Tag] = [], transitiveTagKeys: [String] = [],
+        policyArns: [String] = [], policy: String? = nil
     ) {
         self.roleArn = roleArn
         self.roleSessionName = roleSessionName
         self.externalId = externalId
         self.durationSeconds = durationSeconds
         self.mfa = mfa
+        self.sourceIdentity = sourceIdentity
+        self.tags = tags
+        self.transitiveTagKeys = transitiveTagKeys
+        self.policyArns = policyArns
+        self.policy = policy
     }
 }
 
