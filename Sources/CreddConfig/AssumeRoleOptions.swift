@@ -1,3 +1,4 @@
+import CreddCore
 import FoundationEssentials
 
 /// AssumeRole's optional session settings, in aws-vault's config keys where it has them:
@@ -5,19 +6,6 @@ import FoundationEssentials
 /// credd's `policy_arns = ARN,…` and `policy_file = PATH` (an inline session policy). None of
 /// them is secret.
 public struct AssumeRoleOptions: Sendable, Hashable {
-    /// A session tag (`Tags.member.N.Key` / `.Value`).
-    public struct Tag: Sendable, Hashable, CustomStringConvertible {
-        public let key: String
-        public let value: String
-
-        public init(key: String, value: String) {
-            self.key = key
-            self.value = value
-        }
-
-        public var description: String { "\(key)=\(value)" }
-    }
-
     /// An inline session policy and where it was read from.
     public struct Policy: Sendable, Hashable {
         /// The policy as sent: the file's JSON with the whitespace between tokens removed.
@@ -33,12 +21,12 @@ public struct AssumeRoleOptions: Sendable, Hashable {
     public static let none = AssumeRoleOptions()
 
     public let sourceIdentity: String?
-    public let tags: [Tag]
+    public let tags: [SessionTag]
     public let transitiveTagKeys: [String]
     public let policyArns: [String]
     public let policy: Policy?
 
-    public init(sourceIdentity: String? = nil, tags: [Tag] = [], transitiveTagKeys: [String] = [], policyArns: [String] = [], policy: Policy? = nil) {
+    public init(sourceIdentity: String? = nil, tags: [SessionTag] = [], transitiveTagKeys: [String] = [], policyArns: [String] = [], policy: Policy? = nil) {
         self.sourceIdentity = sourceIdentity
         self.tags = tags
         self.transitiveTagKeys = transitiveTagKeys
@@ -57,8 +45,8 @@ public struct AssumeRoleOptions: Sendable, Hashable {
 
     /// `Key=Value,Key=Value`: up to 50 tags, keys of 1 to 128 and values of up to 256 characters
     /// of letters, digits, spaces and `_ . : / = + - @`, no key twice (keys are case-insensitive).
-    static func parseTags(_ text: String) -> Result<[Tag], ValueProblem> {
-        var tags: [Tag] = []
+    static func parseTags(_ text: String) -> Result<[SessionTag], ValueProblem> {
+        var tags: [SessionTag] = []
         for item in listItems(text) {
             guard let equals = item.firstIndex(of: "=") else {
                 return .failure(ValueProblem("\(ConfigValues.quoted(item)) is not Key=Value; write session_tags = Key1=Value1,Key2=Value2"))
@@ -77,7 +65,7 @@ public struct AssumeRoleOptions: Sendable, Hashable {
             guard !tags.contains(where: { $0.key.lowercased() == key.lowercased() }) else {
                 return .failure(ValueProblem("tag key \(ConfigValues.quoted(key)) appears twice (STS compares keys without case)"))
             }
-            tags.append(Tag(key: key, value: value))
+            tags.append(SessionTag(key: key, value: value))
         }
         guard !tags.isEmpty else { return .failure(ValueProblem("expected Key=Value pairs separated by commas")) }
         guard tags.count <= maximumTags else { return .failure(ValueProblem("\(tags.count) tags: STS accepts at most \(maximumTags)")) }
@@ -85,7 +73,7 @@ public struct AssumeRoleOptions: Sendable, Hashable {
     }
 
     /// `Key,Key`: each must be one of `tags` (STS passes on only tags the session has).
-    static func parseTransitiveKeys(_ text: String, tags: [Tag]) -> Result<[String], ValueProblem> {
+    static func parseTransitiveKeys(_ text: String, tags: [SessionTag]) -> Result<[String], ValueProblem> {
         var keys: [String] = []
         for key in listItems(text) {
             guard let tag = tags.first(where: { $0.key.lowercased() == key.lowercased() }) else {

@@ -43,7 +43,7 @@ final class STSRenewer: CredentialRenewer {
                 let request = AssumeRoleRequest(
                     roleArn: roleArn, roleSessionName: roleSessionName, externalId: externalId,
                     durationSeconds: profile.durationSeconds, mfa: mfa, sourceIdentity: options.sourceIdentity,
-                    tags: options.tags.map { AssumeRoleRequest.Tag(key: $0.key, value: $0.value) },
+                    tags: options.tags,
                     transitiveTagKeys: options.transitiveTagKeys, policyArns: options.policyArns, policy: options.policy?.document)
                 session = try await client.assumeRole(credentials: caller, request)
             }

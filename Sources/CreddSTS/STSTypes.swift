@@ -15,17 +15,6 @@ public struct MFAToken: Sendable, Hashable {
 
 /// The inputs of an AssumeRole call.
 public struct AssumeRoleRequest: Sendable, Hashable {
-    /// A session tag.
-    public struct Tag: Sendable, Hashable {
-        public var key: String
-        public var value: String
-
-        public init(key: String, value: String) {
-            self.key = key
-            self.value = value
-        }
-    }
-
     public var roleArn: String
     /// `role_session_name`; when `nil` the client generates one (see `RoleSessionName`).
     public var roleSessionName: String?
@@ -33,7 +22,7 @@ public struct AssumeRoleRequest: Sendable, Hashable {
     public var durationSeconds: Int?
     public var mfa: MFAToken?
     public var sourceIdentity: String?
-    public var tags: [Tag]
+    public var tags: [SessionTag]
     /// Keys of `tags` that pass on to roles this session assumes.
     public var transitiveTagKeys: [String]
     /// Managed policies that narrow the session's permissions.
@@ -43,7 +32,7 @@ public struct AssumeRoleRequest: Sendable, Hashable {
 
     public init(
         roleArn: String, roleSessionName: String? = nil, externalId: String? = nil, durationSeconds: Int? = nil,
-        mfa: MFAToken? = nil, sourceIdentity: String? = nil, tags: [Tag] = [], transitiveTagKeys: [String] = [],
+        mfa: MFAToken? = nil, sourceIdentity: String? = nil, tags: [SessionTag] = [], transitiveTagKeys: [String] = [],
         policyArns: [String] = [], policy: String? = nil
     ) {
         self.roleArn = roleArn

@@ -1,3 +1,4 @@
+import CreddCore
 @testable import CreddConfig
 import Testing
 
