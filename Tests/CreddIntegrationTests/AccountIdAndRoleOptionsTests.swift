@@ -58,18 +58,60 @@ struct AccountIdAndRoleOptionsTests {
         print(json.dumps(out))
         """
 
+    /// Forwards STS calls to moto and appends each AssumeRole form to a file, one JSON object a
+    /// line (an AssumeRole body without MFA holds no secret; headers are not kept).
+    static let recordingProxy = #"""
+        import json, sys, urllib.request, urllib.error
+        from urllib.parse import parse_qs
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        port, upstream, record = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+                if form.get("Action") == "AssumeRole":
+                    with open(record, "a") as out:
+                        out.write(json.dumps(form) + "\n")
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                request = urllib.request.Request(upstream + self.path, data=body, method="POST", headers=headers)
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as answer:
+                        self.reply(answer.status, answer.read())
+                except urllib.error.HTTPError as answer:
+                    self.reply(answer.code, answer.read())
+            def reply(self, code, data):
+                self.send_response(code)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            def log_message(self, *args):
+                pass
+        ThreadingHTTPServer.daemon_threads = True
+        ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+        """#
+
+    /// The AssumeRole forms the proxy saw, oldest first.
+    static func assumeRoleCalls(_ record: String) -> [[String: String]] {
+        let text = (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+    }
+
+    static let policy = #"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#
+    static let editedPolicy = #"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}"#
+
     @Test func roleOptionsReachSTSAndTheAccountReachesEverySDKPath() throws {
         let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        let recordDirectory = try TemporaryDirectory(prefix: "credd-sts-record")
+        defer { recordDirectory.remove() }
+        let record = recordDirectory.file("assume-role.jsonl")
+        let proxy = try LoopbackServer(["python3", "-c", Self.recordingProxy, "{PORT}", moto.endpoint, record])
+        defer { proxy.stop() }
+        let harness = try CreddHarness(stsEndpoint: proxy.endpoint.absoluteString)
         harness.emulator = moto
         try harness.writeCredentials(DaemonEndToEndTests.userSection)
         try harness.writeConfig(Self.config(port: harness.endpointPort))
-        _ = try harness.directory.write("home/.config/credd/tagged-policy.json", """
-            {
-              "Version": "2012-10-17",
-              "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]
-            }
-            """)
+        _ = try harness.directory.write("home/.config/credd/tagged-policy.json", Self.policy)
 
         let check = try harness.cli(["check"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
@@ -77,13 +119,25 @@ struct AccountIdAndRoleOptionsTests {
             "  source id: alice",
             "  tags:      team=infra, project=credd (transitive: team)",
             "  policies:  arn:aws:iam::aws:policy/ReadOnlyAccess, inline from \(harness.home)/.config/credd/tagged-policy.json",
-            "  sts:       \(moto.endpoint)",
+            "  sts:       \(proxy.endpoint.absoluteString) (signing region us-east-1), from AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL",
         ] {
             #expect(check.stdout.contains(row), "missing: \(row)\n\(check.stdout)")
         }
 
         try harness.start()
         try harness.waitUntil { try harness.cli(["status"]).status == 0 }
+
+        // Every option reached STS as the query protocol spells it.
+        let sent = try #require(Self.assumeRoleCalls(record).last, "no AssumeRole reached the proxy")
+        #expect(sent["RoleArn"] == "arn:aws:iam::210987654321:role/Tagged")
+        #expect(sent["RoleSessionName"] == "alice")
+        #expect(sent["DurationSeconds"] == "3600")
+        #expect(sent["SourceIdentity"] == "alice")
+        #expect(sent["Tags.member.1.Key"] == "team" && sent["Tags.member.1.Value"] == "infra")
+        #expect(sent["Tags.member.2.Key"] == "project" && sent["Tags.member.2.Value"] == "credd")
+        #expect(sent["TransitiveTagKeys.member.1"] == "team")
+        #expect(sent["PolicyArns.member.1.arn"] == "arn:aws:iam::aws:policy/ReadOnlyAccess")
+        #expect(sent["Policy"] == #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)
 
         // The managed section carries the account; boto3 reads it back as the credentials' account.
         let file = try harness.credentialsFile()
@@ -108,6 +162,10 @@ struct AccountIdAndRoleOptionsTests {
         #expect(documents["legacy"] as? [String] == ["Success", "210987654321"])
         #expect((documents["container-tagged"] as? [Any])?.last as? String == "210987654321")
         #expect((documents["container-plain"] as? [Any])?.last as? String == Self.motoAccount)
+
+        // An edited policy is another session: the one in service is replaced, with the new policy.
+        _ = try harness.directory.write("home/.config/credd/tagged-policy.json", Self.editedPolicy)
+        try harness.waitUntil { Self.assumeRoleCalls(record).last?["Policy"]?.contains("s3:ListBucket") == true }
 
         let exit = try harness.stop()
         #expect(exit == 0)
