@@ -58,37 +58,12 @@ struct AccountIdAndRoleOptionsTests {
         print(json.dumps(out))
         """
 
-    /// Forwards STS calls to moto and appends each AssumeRole form to a file, one JSON object a
-    /// line (an AssumeRole body without MFA holds no secret; headers are not kept).
-    static let recordingProxy = #"""
-        import json, sys, urllib.request, urllib.error
-        from urllib.parse import parse_qs
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        port, upstream, record = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
-                if form.get("Action") == "AssumeRole":
-                    with open(record, "a") as out:
-                        out.write(json.dumps(form) + "\n")
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                request = urllib.request.Request(upstream + self.path, data=body, method="POST", headers=headers)
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as answer:
-                        self.reply(answer.status, answer.read())
-                except urllib.error.HTTPError as answer:
-                    self.reply(answer.code, answer.read())
-            def reply(self, code, data):
-                self.send_response(code)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            def log_message(self, *args):
-                pass
-        ThreadingHTTPServer.daemon_threads = True
-        ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    /// Keeps each AssumeRole form the daemon sends, one JSON object a line, before it goes on to
+    /// moto (an AssumeRole body without MFA holds no secret; headers are not kept).
+    static let recordingHook = #"""
+        if form.get("Action") == "AssumeRole":
+            with open(extra, "a") as out:
+                out.write(json.dumps(form) + "\n")
         """#
 
     /// The AssumeRole forms the proxy saw, oldest first.
@@ -105,7 +80,7 @@ struct AccountIdAndRoleOptionsTests {
         let recordDirectory = try TemporaryDirectory(prefix: "credd-sts-record")
         defer { recordDirectory.remove() }
         let record = recordDirectory.file("assume-role.jsonl")
-        let proxy = try LoopbackServer(["python3", "-c", Self.recordingProxy, "{PORT}", moto.endpoint, record])
+        let proxy = try LoopbackServer(STSRelay.arguments(upstream: moto.endpoint, extra: record, hook: Self.recordingHook))
         defer { proxy.stop() }
         let harness = try CreddHarness(stsEndpoint: proxy.endpoint.absoluteString)
         harness.emulator = moto

@@ -166,19 +166,19 @@ extension CheckCommandTests {
         let harness = try CreddHarness(stsEndpoint: nil)
         try harness.writeCredentials(Self.longTermKeys)
         try harness.writeConfig("""
-            [profile regional]
+            [profile sydney]
             source_profile = alice-long-term
-            region = eu-west-1
+            region = ap-southeast-2
 
-            [profile legacy]
+            [profile old-style]
             source_profile = alice-long-term
-            region = eu-west-1
             sts_regional_endpoints = legacy
+            region = sa-east-1
 
-            [profile china]
+            [profile ningxia]
             source_profile = alice-long-term
             role_arn = arn:aws-cn:iam::123456789012:role/Dev
-            region = cn-north-1
+            region = cn-northwest-1
 
             [profile sovereign]
             source_profile = alice-long-term
@@ -187,9 +187,9 @@ extension CheckCommandTests {
         let output = try harness.cli(["check"])
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
         for row in [
-            "  sts:       https://sts.eu-west-1.amazonaws.com (signing region eu-west-1), regional endpoint, partition aws\n",
+            "  sts:       https://sts.ap-southeast-2.amazonaws.com (signing region ap-southeast-2), regional endpoint, partition aws\n",
             "  sts:       https://sts.amazonaws.com (signing region us-east-1), global endpoint: sts_regional_endpoints = legacy\n",
-            "  sts:       https://sts.cn-north-1.amazonaws.com.cn (signing region cn-north-1), regional endpoint, partition aws-cn\n",
+            "  sts:       https://sts.cn-northwest-1.amazonaws.com.cn (signing region cn-northwest-1), regional endpoint, partition aws-cn\n",
             // The harness's AWS_DEFAULT_REGION is us-east-1: the eusc role is sent to the wrong partition.
             "  sts:       https://sts.us-east-1.amazonaws.com (signing region us-east-1), regional endpoint, partition aws\n",
             "role_arn is in partition aws-eusc, but its STS calls go to https://sts.us-east-1.amazonaws.com in partition aws",
