@@ -129,6 +129,17 @@ struct AccountIdAndRoleOptionsTests {
         let plainProcess = try harness.cli(["credential-process", "plain"])
         #expect(plainProcess.stdout.contains("\"AccountId\":\"\(Self.motoAccount)\""))
 
+        // boto3 takes the account from credd's credential-process output and container document.
+        _ = try harness.directory.write("home/.aws/config", "[profile via-process]\ncredential_process = \(CreddHarness.binary) credential-process tagged\n")
+        let accountOf = "import boto3, sys; print(boto3.Session(profile_name=sys.argv[1] or None).get_credentials().get_frozen_credentials().account_id)"
+        let viaProcess = try harness.run(["python3", "-c", accountOf, "via-process"])
+        #expect(viaProcess.stdout == "210987654321\n", "\(viaProcess.stderr)")
+        let viaContainer = try harness.run(["python3", "-c", accountOf, ""], extra: [
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(harness.endpointPort)/v1/credentials/plain",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": harness.runtimeDirectory + "/credd/token",
+        ])
+        #expect(viaContainer.stdout == Self.motoAccount + "\n", "\(viaContainer.stderr)")
+
         let fetched = try harness.run(["python3", "-c", Self.fetcher, String(harness.endpointPort), harness.runtimeDirectory + "/credd/token"])
         #expect(fetched.status == 0, "\(fetched.stderr)")
         let documents = try #require(try JSONSerialization.jsonObject(with: Data(fetched.stdout.utf8)) as? [String: Any])
@@ -144,7 +155,7 @@ struct AccountIdAndRoleOptionsTests {
 
         let exit = try harness.stop()
         #expect(exit == 0)
-        let outputs = harness.daemonLog() + check.stdout + fetched.stdout + boto3.stdout + boto3.stderr
+        let outputs = harness.daemonLog() + check.stdout + fetched.stdout + boto3.stdout + boto3.stderr + viaProcess.stderr + viaContainer.stderr
         for secret in [DaemonEndToEndTests.longTermSecret] + harness.secretsInHome() {
             #expect(!outputs.contains(secret), "a secret leaked")
         }
