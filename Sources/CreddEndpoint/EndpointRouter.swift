@@ -9,6 +9,8 @@ struct EndpointRouter: Sendable {
     static let roleListPath = "/latest/meta-data/iam/security-credentials/"
     /// EC2's newer listing, whose documents carry `AccountId`; newer SDKs try it first.
     static let extendedRoleListPath = "/latest/meta-data/iam/security-credentials-extended/"
+    /// Both listings serve the same documents: credd's always carry AccountId when it is known.
+    static let roleListPaths = [roleListPath, extendedRoleListPath]
     static let containerPrefix = "/v1/credentials/"
     static let tokenTTLHeader = "X-aws-ec2-metadata-token-ttl-seconds"
     static let tokenHeader = "X-aws-ec2-metadata-token"
@@ -126,8 +128,7 @@ struct EndpointRouter: Sendable {
             response.route = .imdsOther
             return response
         }
-        // Both listings serve the same documents: credd's always carry AccountId when it is known.
-        guard let listing = [Self.roleListPath, Self.extendedRoleListPath].first(where: { path.hasPrefix($0) || path + "/" == $0 }) else {
+        guard let listing = Self.roleListPaths.first(where: { path.hasPrefix($0) || path + "/" == $0 }) else {
             var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; credd serves only iam/security-credentials/ and iam/security-credentials-extended/")
             response.route = .imdsOther
             return response
