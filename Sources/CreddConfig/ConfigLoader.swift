@@ -141,8 +141,11 @@ public enum ConfigLoader {
             listenHost: creddSettings.listen.host, listenPort: creddSettings.listen.port, imdsProfile: imdsName,
             credentialsFile: credentialsPath, awsConfigFile: awsConfigPath, configFile: file
         )
-        // Policy files count as config: an edit renews the profiles that send them.
-        let policyFiles = Set(definitions.values.compactMap(\.policyFile)).sorted()
+        // Policy files count as config: an edit renews the profiles that send them, and creating
+        // a missing one fixes its profile.
+        let policyFiles = Set(profileSections.compactMap { profile in
+            profile.section.entry(forKey: "policy_file").flatMap { $0.value.isEmpty ? nil : ProfileDefinition.policyPath($0.value, configFile: file, home: home) }
+        }).sorted()
         return LoadedConfiguration(settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath] + policyFiles)
     }
 

@@ -26,8 +26,6 @@ struct ProfileDefinition: Sendable {
     let rotateAfter: RotationInterval?
     let regionalEndpoints: STSEndpointResolver.RegionalEndpoints?
     let roleOptions: AssumeRoleOptions
-    /// `policy_file`, resolved: a file whose edits should reload the config.
-    let policyFile: String?
 
     /// AssumeRole's optional settings (aws-vault's names, and credd's policy keys).
     static let roleOptionKeys = ["source_identity", "session_tags", "transitive_session_tags", "policy_arns", "policy_file"]
@@ -62,8 +60,14 @@ struct ProfileDefinition: Sendable {
         case invalid([ConfigError])
     }
 
-    /// `policy_file` is read through `reader`: `~/` is the home directory, and a relative path is
+    /// Where `policy_file = value` points: `~/` is the home directory, and a relative path is
     /// relative to the config file's directory.
+    static func policyPath(_ value: String, configFile: String, home: String?) -> String {
+        let resolved = ConfigLoader.expandingHome(value, home: home)
+        return resolved.hasPrefix("/") ? resolved : ConfigLoader.directory(of: configFile) + "/" + resolved
+    }
+
+    /// `policy_file` is read through `reader` (see `policyPath`).
     static func parse(section: INISection, name: String, file: String, reader: some FileReading, home: String?) -> Parsed {
         var errors: [ConfigError] = []
         func fail(_ entry: INISection.Entry?, key: String?, _ message: String) {
@@ -200,11 +204,8 @@ struct ProfileDefinition: Sendable {
         let tags = parsed("session_tags", AssumeRoleOptions.parseTags) ?? []
         let transitiveKeys = parsed("transitive_session_tags") { AssumeRoleOptions.parseTransitiveKeys($0, tags: tags) } ?? []
         let policyArns = parsed("policy_arns", AssumeRoleOptions.parsePolicyArns) ?? []
-        var policyFile: String?
         let policy = parsed("policy_file") { path -> Result<AssumeRoleOptions.Policy, ValueProblem> in
-            let resolved = ConfigLoader.expandingHome(path, home: home)
-            let absolute = resolved.hasPrefix("/") ? resolved : ConfigLoader.directory(of: file) + "/" + resolved
-            policyFile = absolute
+            let absolute = policyPath(path, configFile: file, home: home)
             switch Result(catching: { () throws(FileReadError) in try reader.read(absolute) }) {
             case let .success(.contents(bytes)): return AssumeRoleOptions.parsePolicy(bytes, file: absolute)
             case .success(.missing): return .failure(ValueProblem("\(absolute) does not exist; write the session policy there as JSON"))
@@ -230,8 +231,7 @@ struct ProfileDefinition: Sendable {
             rotateAfter: rotateAfter,
             regionalEndpoints: regionalEndpoints,
             roleOptions: AssumeRoleOptions(
-                sourceIdentity: sourceIdentity?.value, tags: tags, transitiveTagKeys: transitiveKeys, policyArns: policyArns, policy: policy),
-            policyFile: policyFile
+                sourceIdentity: sourceIdentity?.value, tags: tags, transitiveTagKeys: transitiveKeys, policyArns: policyArns, policy: policy)
         ))
     }
 }

@@ -78,6 +78,14 @@ struct AssumeRoleOptionsTests {
         #expect(error.message.contains("/home/alice/.config/credd/policy.json"))
     }
 
+    @Test("a missing policy file is an error, and watched: creating it reloads and fixes the profile")
+    func missingPolicyIsWatched() throws {
+        let loaded = try Self.home("policy_file = policy.json", policy: nil).load()
+        #expect(loaded.errors.map(\.message) == ["/home/alice/.config/credd/policy.json does not exist; write the session policy there as JSON"])
+        #expect(loaded.profiles.isEmpty)
+        #expect(loaded.watchedFiles.contains("/home/alice/.config/credd/policy.json"))
+    }
+
     @Test("an unreadable policy file is reported with the system's reason")
     func unreadablePolicy() throws {
         var home = Self.home("policy_file = policy.json", policy: nil)
