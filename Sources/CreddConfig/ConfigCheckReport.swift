@@ -66,8 +66,9 @@ public enum ConfigCheckReport {
         case let .credentialProcess(_, origin):
             root = "credential_process at \(origin)"
         }
+        rows += roleOptionRows(profile.roleOptions)
         rows.append(("source:", profile.sourceChain.joined(separator: " ← ") + " (\(root))"))
-        rows.append(("sts:", profile.stsEndpoint.description))
+        rows.append(("sts:", profile.stsEndpoint.description + (profile.stsEndpoint.reason.map { ", \($0)" } ?? "")))
         rows.append(("region:", profile.region ?? "none (from the environment, else global STS)"))
         rows.append(("duration:", profile.durationSeconds.map { "\(ConfigDuration.describe(seconds: $0)) (\($0) s)" } ?? "STS default"))
         rows.append(("output:", profile.writeCredentials ? "[\(profile.credentialsSection)] in the credentials file" : "endpoint only"))
@@ -79,6 +80,20 @@ public enum ConfigCheckReport {
         }
         rows.append(("mfa:", mfa))
         if let rotation = rotation(of: profile, in: configuration) { rows.append(("rotation:", rotation)) }
+        return rows
+    }
+
+    /// AssumeRole's optional settings, one row each that is set.
+    private static func roleOptionRows(_ options: AssumeRoleOptions) -> [(label: String, value: String)] {
+        var rows: [(String, String)] = []
+        if let identity = options.sourceIdentity { rows.append(("source id:", identity)) }
+        if !options.tags.isEmpty {
+            let transitive = options.transitiveTagKeys.isEmpty ? "" : " (transitive: \(options.transitiveTagKeys.joined(separator: ", ")))"
+            rows.append(("tags:", options.tags.map(\.description).joined(separator: ", ") + transitive))
+        }
+        var policies = options.policyArns
+        if let policy = options.policy { policies.append("inline from \(policy.file) (\(policy.document.count) characters)") }
+        if !policies.isEmpty { rows.append(("policies:", policies.joined(separator: ", "))) }
         return rows
     }
 

@@ -103,7 +103,7 @@ public enum ConfigLoader {
                 errors += problems
                 continue
             }
-            switch ProfileDefinition.parse(section: section, name: name, file: file) {
+            switch ProfileDefinition.parse(section: section, name: name, file: file, reader: reader, home: home) {
             case let .invalid(problems):
                 errors += problems
             case let .valid(definition):
@@ -141,7 +141,12 @@ public enum ConfigLoader {
             listenHost: creddSettings.listen.host, listenPort: creddSettings.listen.port, imdsProfile: imdsName,
             credentialsFile: credentialsPath, awsConfigFile: awsConfigPath, configFile: file
         )
-        return LoadedConfiguration(settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath])
+        // Policy files count as config: an edit renews the profiles that send them, and creating
+        // a missing one fixes its profile.
+        let policyFiles = Set(profileSections.compactMap { profile in
+            profile.section.entry(forKey: "policy_file").flatMap { $0.value.isEmpty ? nil : ProfileDefinition.policyPath($0.value, configFile: file, home: home) }
+        }).sorted()
+        return LoadedConfiguration(settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath] + policyFiles)
     }
 
     /// Reads an optional AWS file: missing is empty; unreadable or undecodable is reported and

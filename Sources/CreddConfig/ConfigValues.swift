@@ -21,6 +21,12 @@ enum ConfigValues {
         isIAMARN(value, resource: "mfa/") || ASCIIClass.alphanumeric.matchesWhole(value.utf8[...], count: 9...256)
     }
 
+    /// A managed policy ARN for `policy_arns`: `arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy\/[A-Za-z0-9_+=,.@\/-]{1,512}`
+    /// (AWS managed policies have the account `aws`).
+    static func isPolicyARN(_ value: String) -> Bool {
+        isIAMARN(value, resource: "policy/", allowingAWSAccount: true)
+    }
+
     /// STS's `RoleSessionName` pattern, `[\w+=,.@-]{2,64}`.
     static func isRoleSessionName(_ value: String) -> Bool {
         ASCIIClass.sessionName.matchesWhole(value.utf8[...], count: 2...64)
@@ -46,14 +52,18 @@ enum ConfigValues {
     }
 
     /// `arn:aws[a-z-]*:iam::[0-9]{12}:` then `resource`, then 1 to 512 of `[A-Za-z0-9_+=,.@\/-]`.
-    private static func isIAMARN(_ value: String, resource: String) -> Bool {
+    private static func isIAMARN(_ value: String, resource: String, allowingAWSAccount: Bool = false) -> Bool {
         var rest = value.utf8[...]
         guard rest.starts(with: "arn:aws".utf8) else { return false }
         rest = rest.dropFirst(7).drop { ASCIIClass.partition.contains($0) }
         guard rest.starts(with: ":iam::".utf8) else { return false }
         rest = rest.dropFirst(6)
-        guard ASCIIClass.digits.matchesWhole(rest.prefix(12), count: 12...12) else { return false }
-        rest = rest.dropFirst(12)
+        if allowingAWSAccount, rest.starts(with: "aws:".utf8) {
+            rest = rest.dropFirst(3)
+        } else {
+            guard ASCIIClass.digits.matchesWhole(rest.prefix(12), count: 12...12) else { return false }
+            rest = rest.dropFirst(12)
+        }
         guard rest.first == UInt8(ascii: ":"), rest.dropFirst().starts(with: resource.utf8) else { return false }
         return ASCIIClass.arnResource.matchesWhole(rest.dropFirst(1 + resource.utf8.count), count: 1...512)
     }

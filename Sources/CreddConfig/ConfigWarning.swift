@@ -34,6 +34,7 @@ extension ConfigWarning {
         for warning in helperPrograms(configuration.profiles, path: environment["PATH"]) where seen.insert(warning).inserted {
             warnings.append(warning)
         }
+        warnings += partitionMismatches(configuration.profiles)
         let directories = SocketUnitListen.userDirectories(environment: environment) + systemUnitDirectories
         if let unit = SocketUnitListen.find(in: directories, reader: reader) {
             warnings += unit.warning(for: configuration.settings).map { [$0] } ?? []
@@ -72,6 +73,22 @@ extension ConfigWarning {
             subject: directory,
             message: "\(leftovers.count == 1 ? "a temp file" : "\(leftovers.count) temp files") of credd's left by a write that was killed midway, which may hold session credentials",
             fix: "unless you made them yourself, remove them: rm -- \(paths.joined(separator: " "))")
+    }
+
+    /// A role or MFA device of one partition renewed at another partition's STS endpoint, which
+    /// rejects it: usually a missing or wrong `region`.
+    static func partitionMismatches(_ profiles: [ManagedProfile]) -> [ConfigWarning] {
+        profiles.compactMap { profile in
+            guard let endpointPartition = profile.stsEndpoint.partition else { return nil }
+            for (key, arn) in [("role_arn", profile.roleArn), ("mfa_serial", profile.mfaSerial)] {
+                guard let arn, let partition = AWSARN.partition(arn), partition != endpointPartition else { continue }
+                return ConfigWarning(
+                    subject: "[profile \(profile.name)] at \(profile.location)",
+                    message: "\(key) is in partition \(partition), but its STS calls go to \(profile.stsEndpoint.url.absoluteString) in partition \(endpointPartition), which will reject them",
+                    fix: "set region to a region of \(partition) in this profile")
+            }
+            return nil
+        }
     }
 
     /// `mfa_process` and `credential_process` programs that would not start.

@@ -47,11 +47,14 @@ public struct ManagedProfile: Sendable, Hashable {
     /// `rotate_after`: the daemon replaces the long-term keys at the root of `sourceChain` once
     /// they are this old; `nil` for no scheduled rotation.
     public let rotateAfter: RotationInterval?
+    /// AssumeRole's optional settings (source identity, session tags, session policies); empty
+    /// for GetSessionToken profiles.
+    public let roleOptions: AssumeRoleOptions
 
     public init(
         name: String, kind: Kind, source: Source, mfaSerial: String?, mfaProcess: String?, durationSeconds: Int?,
         region: String?, stsEndpoint: STSEndpoint, writeCredentials: Bool, credentialsSection: String,
-        location: SourceLocation, sourceChain: [String], rotateAfter: RotationInterval? = nil
+        location: SourceLocation, sourceChain: [String], rotateAfter: RotationInterval? = nil, roleOptions: AssumeRoleOptions = .none
     ) {
         self.name = name
         self.kind = kind
@@ -66,6 +69,7 @@ public struct ManagedProfile: Sendable, Hashable {
         self.location = location
         self.sourceChain = sourceChain
         self.rotateAfter = rotateAfter
+        self.roleOptions = roleOptions
     }
 
     /// The role ARN for `AssumeRole` profiles.
@@ -82,13 +86,30 @@ public struct STSEndpoint: Sendable, Hashable, CustomStringConvertible {
     public let url: URL
     /// The region SigV4 signs for (`us-east-1` for the global endpoint).
     public let signingRegion: String
+    /// Why this endpoint was chosen, for `credd check` (`regional endpoint, partition aws-cn`,
+    /// `global endpoint: sts_regional_endpoints = legacy`, …). Not part of the endpoint's identity.
+    public let reason: String?
+    /// The AWS partition of a regional or global endpoint (`aws`, `aws-cn`, …); `nil` for a
+    /// custom URL, which may be anything.
+    public let partition: String?
 
-    public init(url: URL, signingRegion: String) {
+    public init(url: URL, signingRegion: String, reason: String? = nil, partition: String? = nil) {
         self.url = url
         self.signingRegion = signingRegion
+        self.reason = reason
+        self.partition = partition
     }
 
     public var description: String { "\(url.absoluteString) (signing region \(signingRegion))" }
+
+    public static func == (lhs: STSEndpoint, rhs: STSEndpoint) -> Bool {
+        lhs.url == rhs.url && lhs.signingRegion == rhs.signingRegion
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(url)
+        hasher.combine(signingRegion)
+    }
 }
 
 /// The `[credd]` section, with defaults applied and paths expanded.

@@ -24,13 +24,18 @@ struct ProfileDefinition: Sendable {
     let writeCredentials: Bool
     let credentialsSection: Located<String>
     let rotateAfter: RotationInterval?
+    let regionalEndpoints: STSEndpointResolver.RegionalEndpoints?
+    let roleOptions: AssumeRoleOptions
+
+    /// AssumeRole's optional settings (aws-vault's names, and credd's policy keys).
+    static let roleOptionKeys = ["source_identity", "session_tags", "transitive_session_tags", "policy_arns", "policy_file"]
 
     /// AWS keys credd honours, and credd's own.
     static let supportedKeys: [String] = [
         "source_profile", "role_arn", "mfa_serial", "external_id", "role_session_name", "duration_seconds",
-        "region", "endpoint_url", "mfa_process", "write_credentials", "credentials_section",
+        "region", "endpoint_url", "sts_regional_endpoints", "mfa_process", "write_credentials", "credentials_section",
         "rotate_after",
-    ]
+    ] + roleOptionKeys
 
     /// AWS keys that mean something elsewhere but not in a credd profile, with what to do instead.
     static let unsupportedKeys: [String: String] = {
@@ -45,7 +50,6 @@ struct ProfileDefinition: Sendable {
             "sso_session": sso, "sso_start_url": sso, "sso_region": sso, "sso_account_id": sso, "sso_role_name": sso,
             "sso_registration_scopes": sso,
             "services": "[services] sections are not read by credd; set endpoint_url in the profile",
-            "sts_regional_endpoints": "credd always uses the regional STS endpoint when a region is known; remove this key",
         ]
     }()
 
@@ -56,7 +60,15 @@ struct ProfileDefinition: Sendable {
         case invalid([ConfigError])
     }
 
-    static func parse(section: INISection, name: String, file: String) -> Parsed {
+    /// Where `policy_file = value` points: `~/` is the home directory, and a relative path is
+    /// relative to the config file's directory.
+    static func policyPath(_ value: String, configFile: String, home: String?) -> String {
+        let resolved = ConfigLoader.expandingHome(value, home: home)
+        return resolved.hasPrefix("/") ? resolved : ConfigLoader.directory(of: configFile) + "/" + resolved
+    }
+
+    /// `policy_file` is read through `reader` (see `policyPath`).
+    static func parse(section: INISection, name: String, file: String, reader: some FileReading, home: String?) -> Parsed {
         var errors: [ConfigError] = []
         func fail(_ entry: INISection.Entry?, key: String?, _ message: String) {
             let hint = entry.map { ConfigValues.inlineCommentHint($0.value) } ?? ""
@@ -111,7 +123,7 @@ struct ProfileDefinition: Sendable {
         let mfaProcess = values["mfa_process"]
 
         if !isAssumeRole {
-            for key in ["external_id", "role_session_name"] {
+            for key in ["external_id", "role_session_name"] + roleOptionKeys {
                 if let entry = values[key] { fail(entry, key: key, "only applies with role_arn (this profile calls GetSessionToken)") }
             }
         }
@@ -171,6 +183,36 @@ struct ProfileDefinition: Sendable {
             }
         }
 
+        var regionalEndpoints: STSEndpointResolver.RegionalEndpoints?
+        if let entry = values["sts_regional_endpoints"] {
+            regionalEndpoints = STSEndpointResolver.RegionalEndpoints(rawValue: entry.value.lowercased())
+            if regionalEndpoints == nil {
+                fail(entry, key: "sts_regional_endpoints", "\(ConfigValues.quoted(entry.value)) is not valid: expected regional (the default) or legacy")
+            }
+        }
+
+        func parsed<Value>(_ key: String, _ parse: (String) -> Result<Value, ValueProblem>) -> Value? {
+            guard isAssumeRole, let entry = values[key] else { return nil }
+            switch parse(entry.value) {
+            case let .success(value): return value
+            case let .failure(problem):
+                fail(entry, key: key, problem.message)
+                return nil
+            }
+        }
+        let sourceIdentity = checked("source_identity", ConfigValues.isRoleSessionName, "2 to 64 characters of letters, digits and _ + = , . @ -")
+        let tags = parsed("session_tags", AssumeRoleOptions.parseTags) ?? []
+        let transitiveKeys = parsed("transitive_session_tags") { AssumeRoleOptions.parseTransitiveKeys($0, tags: tags) } ?? []
+        let policyArns = parsed("policy_arns", AssumeRoleOptions.parsePolicyArns) ?? []
+        let policy = parsed("policy_file") { path -> Result<AssumeRoleOptions.Policy, ValueProblem> in
+            let absolute = policyPath(path, configFile: file, home: home)
+            switch Result(catching: { () throws(FileReadError) in try reader.read(absolute) }) {
+            case let .success(.contents(bytes)): return AssumeRoleOptions.parsePolicy(bytes, file: absolute)
+            case .success(.missing): return .failure(ValueProblem("\(absolute) does not exist; write the session policy there as JSON"))
+            case let .failure(error): return .failure(ValueProblem("cannot read \(absolute): \(error.reason)"))
+            }
+        }
+
         guard errors.isEmpty, let sourceProfile else { return .invalid(errors) }
         return .valid(ProfileDefinition(
             name: name,
@@ -186,7 +228,10 @@ struct ProfileDefinition: Sendable {
             endpointURL: endpointURL,
             writeCredentials: writeCredentials,
             credentialsSection: credentialsSection,
-            rotateAfter: rotateAfter
+            rotateAfter: rotateAfter,
+            regionalEndpoints: regionalEndpoints,
+            roleOptions: AssumeRoleOptions(
+                sourceIdentity: sourceIdentity?.value, tags: tags, transitiveTagKeys: transitiveKeys, policyArns: policyArns, policy: policy)
         ))
     }
 }

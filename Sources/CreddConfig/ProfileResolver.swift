@@ -78,12 +78,14 @@ struct ProfileResolver {
             mfaProcess: definition.mfaProcess,
             durationSeconds: definition.durationSeconds?.value,
             region: definition.region,
-            stsEndpoint: endpoints.resolve(profileURL: definition.endpointURL, profileRegion: definition.region),
+            stsEndpoint: endpoints.resolve(
+                profileURL: definition.endpointURL, profileRegion: definition.region, profileRegionalEndpoints: definition.regionalEndpoints),
             writeCredentials: definition.writeCredentials,
             credentialsSection: definition.credentialsSection.value,
             location: definition.location,
             sourceChain: chain,
-            rotateAfter: definition.rotateAfter
+            rotateAfter: definition.rotateAfter,
+            roleOptions: definition.roleOptions
         )
         resolved[name] = profile
         ordered.append(profile)
@@ -156,7 +158,9 @@ struct ProfileResolver {
             let credentials = AWSCredentials(
                 accessKeyId: accessKey.value,
                 secretAccessKey: Secret(secretKey.value),
-                sessionToken: token.flatMap { $0.value.isEmpty ? nil : Secret($0.value) }
+                sessionToken: token.flatMap { $0.value.isEmpty ? nil : Secret($0.value) },
+                // botocore's aws_account_id: the account of a session of these keys.
+                accountId: profile.value("aws_account_id").flatMap { AWSARN.isAccountID($0.value) ? $0.value : nil }
             )
             return .staticKeys(credentials, origin: accessKey.location)
         }

@@ -64,9 +64,12 @@ public struct ProcessCredentials: Codable, Sendable {
     public var secretAccessKey: Secret
     public var sessionToken: Secret?
     public var expiration: String?
+    /// Optional in the format; SDKs use it for account-based endpoints.
+    public var accountId: String?
 
     public init(_ credentials: AWSCredentials) {
         self.version = 1
+        self.accountId = credentials.accountId
         self.accessKeyId = credentials.accessKeyId
         self.secretAccessKey = credentials.secretAccessKey
         self.sessionToken = credentials.sessionToken
@@ -79,6 +82,7 @@ public struct ProcessCredentials: Codable, Sendable {
         case secretAccessKey = "SecretAccessKey"
         case sessionToken = "SessionToken"
         case expiration = "Expiration"
+        case accountId = "AccountId"
     }
 }
 

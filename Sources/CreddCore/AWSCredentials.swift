@@ -9,12 +9,21 @@ public struct AWSCredentials: Sendable, Hashable {
     public let sessionToken: Secret?
     /// When the credentials stop working; `nil` for long-term keys.
     public let expiration: Date?
+    /// The 12-digit account the credentials belong to, when known: SDKs use it for
+    /// account-based endpoints. Not a secret.
+    public let accountId: String?
 
-    public init(accessKeyId: String, secretAccessKey: Secret, sessionToken: Secret? = nil, expiration: Date? = nil) {
+    public init(accessKeyId: String, secretAccessKey: Secret, sessionToken: Secret? = nil, expiration: Date? = nil, accountId: String? = nil) {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
         self.expiration = expiration
+        self.accountId = accountId
+    }
+
+    /// The same credentials, said to belong to `accountId`.
+    public func withAccountId(_ accountId: String?) -> AWSCredentials {
+        AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey, sessionToken: sessionToken, expiration: expiration, accountId: accountId)
     }
 
     /// True when every part a client needs is present: an empty key or token is never a success.

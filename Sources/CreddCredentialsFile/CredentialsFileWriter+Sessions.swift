@@ -35,7 +35,8 @@ extension CredentialsFileWriter {
                 let expiration = AWSTimestamp.parse(expiry)
             else { continue }
             let credentials = AWSCredentials(
-                accessKeyId: keyId, secretAccessKey: Secret(secret), sessionToken: Secret(token), expiration: expiration)
+                accessKeyId: keyId, secretAccessKey: Secret(secret), sessionToken: Secret(token), expiration: expiration,
+                accountId: value(Self.accountIdKey).flatMap { AWSARN.isAccountID($0) ? $0 : nil })
             sessions[section.name] = StoredSession(credentials: credentials, identity: value(Self.identityKey))
         }
         return sessions

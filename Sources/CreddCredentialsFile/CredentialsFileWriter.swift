@@ -26,7 +26,8 @@ public struct CredentialsFileWriter: Sendable {
         }
     }
 
-    /// The keys of a managed section, in the order credd writes them.
+    /// The session's account, as botocore reads it from a credentials file profile.
+    public static let accountIdKey = "aws_account_id"
     /// The key that carries the profile identity a session was issued for. AWS tools ignore
     /// keys they do not know, as they ignore `x_security_token_expires`.
     public static let identityKey = "x_credd_identity"
@@ -108,7 +109,10 @@ public struct CredentialsFileWriter: Sendable {
                     try document.appendSection(name, comments: [CreddManagedSection.marker], entries: values)
                     return .created
                 }
-                return try document.setValues(values, inSection: name) ? .updated : .unchanged
+                var changed = try document.setValues(values, inSection: name)
+                // A session whose account is unknown must not keep the previous session's.
+                if credentials.accountId == nil, document.removeValue(forKey: Self.accountIdKey, inSection: name) { changed = true }
+                return changed ? .updated : .unchanged
             } catch {
                 throw CredentialsFileError(reason: .unwritableValue, file: file, line: headerLine, section: name, message: "\(error.description); nothing was written for this section")
             }
@@ -133,7 +137,7 @@ public struct CredentialsFileWriter: Sendable {
         return existing.headerLineNumber
     }
 
-    /// The five managed keys. Refuses what must never reach a user's file: incomplete or expired
+    /// The managed keys. Refuses what must never reach a user's file: incomplete or expired
     /// credentials.
     private func managedValues(_ credentials: AWSCredentials, file: String, section: String, now: Date) throws(CredentialsFileError) -> [(key: String, value: String)] {
         var missing: [String] = []
@@ -149,13 +153,15 @@ public struct CredentialsFileWriter: Sendable {
         }
         // Both token names carry the same value: botocore reads aws_security_token first, so a
         // stale one would win.
-        return [
+        var values: [(key: String, value: String)] = [
             ("aws_access_key_id", credentials.accessKeyId),
             ("aws_secret_access_key", credentials.secretAccessKey.revealed),
             ("aws_session_token", token.revealed),
             ("aws_security_token", token.revealed),
-            ("x_security_token_expires", AWSTimestamp.format(expiration)),
         ]
+        if let account = credentials.accountId, AWSARN.isAccountID(account) { values.append((Self.accountIdKey, account)) }
+        values.append(("x_security_token_expires", AWSTimestamp.format(expiration)))
+        return values
     }
 
     func parse(_ bytes: [UInt8], file: String) throws(CredentialsFileError) -> INIDocument {

@@ -6,7 +6,7 @@ import CreddSigV4
 /// and kept across a config edit, only under the identity it was issued for.
 ///
 /// The identity covers the profile's name, how it renews (GetSessionToken, or AssumeRole of
-/// `role_arn` with `external_id`), `mfa_serial`, and its source: a managed source's own
+/// `role_arn` with `external_id` and the AssumeRole options), `mfa_serial`, and its source: a managed source's own
 /// identity, a `credential_process` command, or static keys' section and access key id. The
 /// duration, region, endpoint, `mfa_process` and comments are left out: they change how the
 /// next session is obtained, not whose the current one is. Never a secret.
@@ -42,6 +42,14 @@ enum ProfileIdentity {
             parts.append("session")
         case let .assumeRole(roleArn, externalId, _):
             parts += ["role", roleArn, externalId ?? ""]
+        }
+        // The session's tags, source identity and policies are what it may do and who it says
+        // it is: a change is another session. Left out when unset, so identities written before
+        // these settings existed still match.
+        let options = profile.roleOptions
+        if !options.isEmpty {
+            parts += ["options", options.sourceIdentity ?? "", options.tags.map(\.description).joined(separator: ","),
+                options.transitiveTagKeys.joined(separator: ","), options.policyArns.joined(separator: ","), options.policy?.document ?? ""]
         }
         switch profile.source {
         case let .managed(name):

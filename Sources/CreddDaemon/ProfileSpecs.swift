@@ -36,7 +36,8 @@ enum ProfileSpecs {
             name: profile.name, kind: profile.kind, source: .staticKeys(keys, origin: origin), mfaSerial: profile.mfaSerial,
             mfaProcess: profile.mfaProcess, durationSeconds: profile.durationSeconds, region: profile.region,
             stsEndpoint: profile.stsEndpoint, writeCredentials: profile.writeCredentials, credentialsSection: profile.credentialsSection,
-            location: profile.location, sourceChain: profile.sourceChain, rotateAfter: profile.rotateAfter))
+            location: profile.location, sourceChain: profile.sourceChain, rotateAfter: profile.rotateAfter,
+            roleOptions: profile.roleOptions))
     }
 }
 

@@ -33,15 +33,19 @@ final class STSRenewer: CredentialRenewer {
         let caller = try await callingCredentials(for: profile, managedSource: source)
         let mfa = try await mfaToken(for: profile, given: mfaCode)
         let client = client(for: profile.stsEndpoint)
+        let session: STSSession
         do {
             switch profile.kind {
             case .sessionToken:
-                return try await client.getSessionToken(credentials: caller, durationSeconds: profile.durationSeconds, mfa: mfa).credentials
+                session = try await client.getSessionToken(credentials: caller, durationSeconds: profile.durationSeconds, mfa: mfa)
             case let .assumeRole(roleArn, externalId, roleSessionName):
+                let options = profile.roleOptions
                 let request = AssumeRoleRequest(
                     roleArn: roleArn, roleSessionName: roleSessionName, externalId: externalId,
-                    durationSeconds: profile.durationSeconds, mfa: mfa)
-                return try await client.assumeRole(credentials: caller, request).credentials
+                    durationSeconds: profile.durationSeconds, mfa: mfa, sourceIdentity: options.sourceIdentity,
+                    tags: options.tags,
+                    transitiveTagKeys: options.transitiveTagKeys, policyArns: options.policyArns, policy: options.policy?.document)
+                session = try await client.assumeRole(credentials: caller, request)
             }
         } catch {
             // Signed with a managed session, an unknown key id means that session was revoked
@@ -51,6 +55,28 @@ final class STSRenewer: CredentialRenewer {
                 throw RefreshFailure(disposition: .sourceExpired, message: error.description)
             }
             throw error.refreshFailure
+        }
+        return await withAccount(session, of: profile, caller: caller, client: client)
+    }
+
+    /// The session with its account, for the SDKs' account-based endpoints: a role's comes from
+    /// its ARN; a GetSessionToken session's from the `mfa_serial` ARN, else the source's
+    /// (`aws_account_id`, a `credential_process`'s `AccountId`), else one GetCallerIdentity per
+    /// session. A failed lookup leaves the account unknown rather than failing the renewal.
+    private func withAccount(_ session: STSSession, of profile: ManagedProfile, caller: AWSCredentials, client: STSClient) async -> AWSCredentials {
+        let credentials = session.credentials
+        if let roleArn = profile.roleArn {
+            return credentials.withAccountId(AWSARN.accountID(roleArn) ?? session.assumedRoleArn.flatMap(AWSARN.accountID))
+        }
+        if let known = profile.mfaSerial.flatMap(AWSARN.accountID) ?? caller.accountId { return credentials.withAccountId(known) }
+        do {
+            let identity = try await client.getCallerIdentity(credentials: credentials)
+            return credentials.withAccountId(AWSARN.isAccountID(identity.account) ? identity.account : nil)
+        } catch {
+            logger.notice(
+                "the session's account is unknown (GetCallerIdentity failed); SDKs get no AccountId for it",
+                metadata: ["credd.profile": "\(profile.name)", "error": "\(error)"])
+            return credentials
         }
     }
 

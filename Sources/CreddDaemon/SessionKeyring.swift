@@ -166,24 +166,26 @@ final class SessionKeyring: CredentialSink {
 
     // MARK: - Payload
 
-    /// One field a line: the format version, identity, key id, secret, token, expiry, obtained.
+    /// One field a line: the format version, identity, key id, secret, token, expiry, obtained,
+    /// account (empty when unknown; absent in entries of an older credd).
     static func encode(_ entry: Entry) -> [UInt8] {
         let credentials = entry.credentials
         let fields = [
             payloadVersion, entry.identity, credentials.accessKeyId, credentials.secretAccessKey.revealed,
             credentials.sessionToken?.revealed ?? "", credentials.expiration.map(AWSTimestamp.format) ?? "",
-            AWSTimestamp.format(entry.obtainedAt),
+            AWSTimestamp.format(entry.obtainedAt), credentials.accountId ?? "",
         ]
         return Array(fields.joined(separator: "\n").utf8)
     }
 
     static func decode(_ payload: [UInt8]) -> Entry? {
         let fields = String(decoding: payload, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count == 7, fields[0] == payloadVersion, !fields[2].isEmpty, !fields[3].isEmpty, !fields[4].isEmpty,
+        guard fields.count == 7 || fields.count == 8, fields[0] == payloadVersion, !fields[2].isEmpty, !fields[3].isEmpty, !fields[4].isEmpty,
             let expiration = AWSTimestamp.parse(fields[5]), let obtainedAt = AWSTimestamp.parse(fields[6])
         else { return nil }
         let credentials = AWSCredentials(
-            accessKeyId: fields[2], secretAccessKey: Secret(fields[3]), sessionToken: Secret(fields[4]), expiration: expiration)
+            accessKeyId: fields[2], secretAccessKey: Secret(fields[3]), sessionToken: Secret(fields[4]), expiration: expiration,
+            accountId: fields.count == 8 && AWSARN.isAccountID(fields[7]) ? fields[7] : nil)
         return Entry(identity: fields[1], credentials: credentials, obtainedAt: obtainedAt)
     }
 }

@@ -7,6 +7,10 @@ import NIOHTTP1
 struct EndpointRouter: Sendable {
     static let tokenPath = "/latest/api/token"
     static let roleListPath = "/latest/meta-data/iam/security-credentials/"
+    /// EC2's newer listing, whose documents carry `AccountId`; newer SDKs try it first.
+    static let extendedRoleListPath = "/latest/meta-data/iam/security-credentials-extended/"
+    /// Both listings serve the same documents: credd's always carry AccountId when it is known.
+    static let roleListPaths = [roleListPath, extendedRoleListPath]
     static let containerPrefix = "/v1/credentials/"
     static let tokenTTLHeader = "X-aws-ec2-metadata-token-ttl-seconds"
     static let tokenHeader = "X-aws-ec2-metadata-token"
@@ -124,7 +128,12 @@ struct EndpointRouter: Sendable {
             response.route = .imdsOther
             return response
         }
-        if path == Self.roleListPath || path + "/" == Self.roleListPath {
+        guard let listing = Self.roleListPaths.first(where: { path.hasPrefix($0) || path + "/" == $0 }) else {
+            var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; credd serves only iam/security-credentials/ and iam/security-credentials-extended/")
+            response.route = .imdsOther
+            return response
+        }
+        if path.utf8.count <= listing.utf8.count {
             guard let imdsProfile else {
                 var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no imds_profile is configured in the [credd] section")
                 response.route = .imdsRoleList
@@ -133,13 +142,12 @@ struct EndpointRouter: Sendable {
             // The bare name without a newline: botocore uses the body verbatim in the next URL.
             return EndpointResponse(status: .ok, contentType: "text/plain", body: imdsProfile, route: .imdsRoleList)
         }
-        if path.hasPrefix(Self.roleListPath), let profile = Self.profileName(in: path.dropFirst(Self.roleListPath.count)) {
-            return credentials(for: profile, route: .imdsCredentials)
+        guard let profile = Self.profileName(in: path.dropFirst(listing.count)) else {
+            var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; the path must be \(listing)NAME")
+            response.route = .imdsOther
+            return response
         }
-        // Includes security-credentials-extended: newer SDKs try it first and fall back on 404.
-        var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; credd serves only iam/security-credentials/")
-        response.route = .imdsOther
-        return response
+        return credentials(for: profile, route: .imdsCredentials)
     }
 
     private func container(path: String, headers: HTTPHeaders) -> EndpointResponse {

@@ -18,7 +18,10 @@ public struct PublishedCredentials: Sendable {
             return
         }
         let expires = AWSTimestamp.format(expiration)
-        let imds = JSONText.object([
+        // The renewer's account (role ARN, mfa_serial, aws_account_id or GetCallerIdentity),
+        // else the role ARN's.
+        let account = credentials.accountId ?? roleArn.flatMap(AWSARN.accountID)
+        var imds: [(key: String, value: String)] = [
             (key: "Code", value: "Success"),
             (key: "LastUpdated", value: AWSTimestamp.format(lastUpdated)),
             (key: "Type", value: "AWS-HMAC"),
@@ -26,20 +29,21 @@ public struct PublishedCredentials: Sendable {
             (key: "SecretAccessKey", value: credentials.secretAccessKey.revealed),
             (key: "Token", value: sessionToken.revealed),
             (key: "Expiration", value: expires),
-        ])
+        ]
         var container: [(key: String, value: String)] = [
             (key: "AccessKeyId", value: credentials.accessKeyId),
             (key: "SecretAccessKey", value: credentials.secretAccessKey.revealed),
             (key: "Token", value: sessionToken.revealed),
             (key: "Expiration", value: expires),
         ]
-        if let roleArn {
-            container.append((key: "RoleArn", value: roleArn))
-            if let account = Self.accountID(inARN: roleArn) { container.append((key: "AccountId", value: account)) }
+        if let roleArn { container.append((key: "RoleArn", value: roleArn)) }
+        if let account {
+            imds.append((key: "AccountId", value: account))
+            container.append((key: "AccountId", value: account))
         }
         self.responses = (
             // EC2 serves metadata as text/plain; SDKs parse the body as JSON regardless.
-            imds: EndpointResponse(status: .ok, contentType: "text/plain", body: imds, extraHeaders: EndpointRouter.noStore, route: .imdsCredentials),
+            imds: EndpointResponse(status: .ok, contentType: "text/plain", body: JSONText.object(imds), extraHeaders: EndpointRouter.noStore, route: .imdsCredentials),
             container: EndpointResponse(
                 status: .ok, contentType: "application/json", body: JSONText.object(container), extraHeaders: EndpointRouter.noStore,
                 route: .containerCredentials
@@ -51,12 +55,5 @@ public struct PublishedCredentials: Sendable {
     func servableResponses(at now: Date) -> (imds: EndpointResponse, container: EndpointResponse)? {
         guard let responses, let expiration, expiration > now else { return nil }
         return responses
-    }
-
-    /// The 12-digit account of `arn:PARTITION:iam::ACCOUNT:role/NAME`.
-    static func accountID(inARN arn: String) -> String? {
-        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count >= 6, parts[0] == "arn", parts[4].count == 12, parts[4].allSatisfy(\.isASCII), parts[4].allSatisfy(\.isNumber) else { return nil }
-        return String(parts[4])
     }
 }

@@ -26,6 +26,7 @@ public enum CredentialProcess {
         var SecretAccessKey: String?
         var SessionToken: String?
         var Expiration: String?
+        var AccountId: String?
     }
 
     /// Runs `commandLine` (split like `shlex.split`, no shell) and decodes its JSON output.
@@ -65,6 +66,8 @@ public enum CredentialProcess {
             expiration = parsed
         }
         let token = decoded.SessionToken.flatMap { $0.isEmpty ? nil : Secret($0) }
-        return AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: Secret(secret), sessionToken: token, expiration: expiration)
+        // Optional, as in botocore; a malformed one is left out rather than failing the source.
+        let account = decoded.AccountId.flatMap { AWSARN.isAccountID($0) ? $0 : nil }
+        return AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: Secret(secret), sessionToken: token, expiration: expiration, accountId: account)
     }
 }

@@ -62,6 +62,15 @@ public struct STSClient: Sendable {
             parameters.append(("SerialNumber", mfa.serialNumber))
             parameters.append(("TokenCode", mfa.code.revealed))
         }
+        if let sourceIdentity = request.sourceIdentity { parameters.append(("SourceIdentity", sourceIdentity)) }
+        // Query-protocol lists: `Name.member.N`, numbered from 1.
+        for (index, tag) in zip(1..., request.tags) {
+            parameters.append(("Tags.member.\(index).Key", tag.key))
+            parameters.append(("Tags.member.\(index).Value", tag.value))
+        }
+        for (index, key) in zip(1..., request.transitiveTagKeys) { parameters.append(("TransitiveTagKeys.member.\(index)", key)) }
+        for (index, arn) in zip(1..., request.policyArns) { parameters.append(("PolicyArns.member.\(index).arn", arn)) }
+        if let policy = request.policy { parameters.append(("Policy", policy)) }
         let response = try await query.perform(
             action: "AssumeRole", parameters: parameters, secretParameters: request.mfa.map { [$0.code] } ?? [],
             credentials: credentials)

@@ -21,16 +21,30 @@ public struct AssumeRoleRequest: Sendable, Hashable {
     public var externalId: String?
     public var durationSeconds: Int?
     public var mfa: MFAToken?
+    public var sourceIdentity: String?
+    public var tags: [SessionTag]
+    /// Keys of `tags` that pass on to roles this session assumes.
+    public var transitiveTagKeys: [String]
+    /// Managed policies that narrow the session's permissions.
+    public var policyArns: [String]
+    /// An inline session policy (JSON).
+    public var policy: String?
 
     public init(
         roleArn: String, roleSessionName: String? = nil, externalId: String? = nil, durationSeconds: Int? = nil,
-        mfa: MFAToken? = nil
+        mfa: MFAToken? = nil, sourceIdentity: String? = nil, tags: [SessionTag] = [], transitiveTagKeys: [String] = [],
+        policyArns: [String] = [], policy: String? = nil
     ) {
         self.roleArn = roleArn
         self.roleSessionName = roleSessionName
         self.externalId = externalId
         self.durationSeconds = durationSeconds
         self.mfa = mfa
+        self.sourceIdentity = sourceIdentity
+        self.tags = tags
+        self.transitiveTagKeys = transitiveTagKeys
+        self.policyArns = policyArns
+        self.policy = policy
     }
 }
 

@@ -174,3 +174,26 @@ struct SafeReadTests {
         #expect(loaded.profile(named: "mfa")?.rotateAfter?.seconds == seconds)
     }
 }
+
+extension CheckWarningsTests {
+    @Test("a role or MFA device of another partition than the STS endpoint's is named with the region to set", arguments: [
+        ("role_arn = arn:aws-cn:iam::123456789012:role/Dev\nregion = eu-west-1", "role_arn is in partition aws-cn, but its STS calls go to https://sts.eu-west-1.amazonaws.com in partition aws"),
+        ("role_arn = arn:aws-eusc:iam::123456789012:role/Dev", "role_arn is in partition aws-eusc, but its STS calls go to https://sts.amazonaws.com in partition aws"),
+        ("mfa_serial = arn:aws:iam::123456789012:mfa/alice\nregion = us-gov-west-1", "mfa_serial is in partition aws, but its STS calls go to https://sts.us-gov-west-1.amazonaws.com in partition aws-us-gov"),
+        ("role_arn = arn:aws-cn:iam::123456789012:role/Dev\nregion = cn-north-1", nil),
+        ("role_arn = arn:aws-eusc:iam::123456789012:role/Dev\nregion = eusc-de-east-1", nil),
+        ("role_arn = arn:aws-cn:iam::123456789012:role/Dev\nendpoint_url = http://127.0.0.1:5000", nil),
+    ] as [(String, String?)])
+    func partitionMismatch(lines: String, message: String?) throws {
+        let home = try Home(config: "[profile p]\nsource_profile = alice-long-term\n\(lines)\n")
+        let warnings = try home.warnings().filter { $0.message.contains("partition") }
+        guard let message else {
+            #expect(warnings == [])
+            return
+        }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.message.hasPrefix(message) == true, "\(warnings)")
+        #expect(warnings.first?.subject.hasPrefix("[profile p] at ") == true)
+        #expect(warnings.first?.fix.contains("set region") == true)
+    }
+}

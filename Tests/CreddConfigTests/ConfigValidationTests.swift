@@ -43,6 +43,18 @@ struct ConfigValidationTests {
         BadValue(key: "rotate_after", line: "rotate_after = 90 days", fragment: "a whole number of days (90d)"),
         BadValue(key: "rotate_after", line: "rotate_after = 0d", fragment: "is not valid"),
         BadValue(key: "rotate_after", line: "rotate_after = 1w", fragment: "is not valid"),
+        BadValue(key: "sts_regional_endpoints", line: "sts_regional_endpoints = global", fragment: "expected regional (the default) or legacy"),
+        BadValue(key: "source_identity", line: "source_identity = a", fragment: "2 to 64", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "source_identity", line: "source_identity = alice", fragment: "only applies with role_arn"),
+        BadValue(key: "session_tags", line: "session_tags = team", fragment: "is not Key=Value", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "session_tags", line: "session_tags = aws:team=a", fragment: "reserved by AWS", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "session_tags", line: "session_tags = team=a,Team=b", fragment: "appears twice", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "session_tags", line: "session_tags = team=a;b", fragment: "the value of tag 'team' is not valid", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "session_tags", line: "session_tags = team=a", fragment: "only applies with role_arn"),
+        BadValue(key: "transitive_session_tags", line: "transitive_session_tags = team", fragment: "not in session_tags (session_tags sets none)", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "policy_arns", line: "policy_arns = arn:aws:iam::aws:role/ReadOnly", fragment: "arn:aws:iam::aws:policy/NAME", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "policy_arns", line: "policy_arns = " + (1...11).map { "arn:aws:iam::aws:policy/P\($0)" }.joined(separator: ","), fragment: "11 policy ARNs: STS accepts at most 10", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
+        BadValue(key: "policy_file", line: "policy_file = /nowhere/policy.json", fragment: "/nowhere/policy.json does not exist", extra: "role_arn = arn:aws:iam::123456789012:role/R"),
     ])
     func badValues(bad: BadValue) throws {
         let config = "[profile ok]\nsource_profile = alice-long-term\n\n[profile broken]\nsource_profile = alice-long-term\n\(bad.extra.isEmpty ? "" : bad.extra + "\n")\(bad.line)\n"
@@ -81,6 +93,15 @@ struct ConfigValidationTests {
         "credentials_section = dev-session",
         "rotate_after = 90d",
         "rotate_after = 3600",
+        "role_arn = arn:aws-cn:iam::123456789012:role/Dev",
+        "role_arn = arn:aws-eusc:iam::123456789012:role/Dev",
+        "mfa_serial = arn:aws-us-gov:iam::123456789012:mfa/alice",
+        "mfa_serial = arn:aws-eusc:iam::123456789012:mfa/alice",
+        "sts_regional_endpoints = legacy",
+        "sts_regional_endpoints = Regional",
+        "source_identity = alice@example.com",
+        "session_tags = team=infra, cost center=42,empty=",
+        "policy_arns = arn:aws:iam::aws:policy/ReadOnlyAccess, arn:aws-cn:iam::123456789012:policy/path/Mine",
     ])
     func goodValues(line: String) throws {
         let baseRole = line.hasPrefix("role_arn") ? "" : "role_arn = arn:aws:iam::123456789012:role/Base\n"

@@ -22,6 +22,16 @@ struct STSEndpointTests {
         EndpointCase(name: "regional from AWS_DEFAULT_REGION", environment: ["AWS_DEFAULT_REGION": "us-east-2"], url: "https://sts.us-east-2.amazonaws.com", signingRegion: "us-east-2"),
         EndpointCase(name: "China partition", profileLines: "region = cn-north-1", url: "https://sts.cn-north-1.amazonaws.com.cn", signingRegion: "cn-north-1"),
         EndpointCase(name: "global when no region is known", url: "https://sts.amazonaws.com", signingRegion: "us-east-1"),
+        EndpointCase(name: "legacy sends a pre-2019 region to the global endpoint", profileLines: "region = eu-west-1\nsts_regional_endpoints = legacy", url: "https://sts.amazonaws.com", signingRegion: "us-east-1"),
+        EndpointCase(name: "legacy keeps a newer region regional", profileLines: "region = af-south-1\nsts_regional_endpoints = legacy", url: "https://sts.af-south-1.amazonaws.com", signingRegion: "af-south-1"),
+        EndpointCase(name: "AWS_STS_REGIONAL_ENDPOINTS=legacy", environment: ["AWS_STS_REGIONAL_ENDPOINTS": "legacy"], profileLines: "region = us-east-1", url: "https://sts.amazonaws.com", signingRegion: "us-east-1"),
+        EndpointCase(name: "the variable wins over the profile, as in botocore", environment: ["AWS_STS_REGIONAL_ENDPOINTS": "regional"], profileLines: "region = eu-west-1\nsts_regional_endpoints = legacy", url: "https://sts.eu-west-1.amazonaws.com", signingRegion: "eu-west-1"),
+        EndpointCase(name: "legacy leaves a custom URL alone", profileLines: "endpoint_url = https://sts.example.com\nregion = eu-west-1\nsts_regional_endpoints = legacy", url: "https://sts.example.com", signingRegion: "eu-west-1"),
+        EndpointCase(name: "GovCloud partition", profileLines: "region = us-gov-west-1", url: "https://sts.us-gov-west-1.amazonaws.com", signingRegion: "us-gov-west-1"),
+        EndpointCase(name: "European Sovereign Cloud partition", profileLines: "region = eusc-de-east-1", url: "https://sts.eusc-de-east-1.amazonaws.eu", signingRegion: "eusc-de-east-1"),
+        EndpointCase(name: "ISO partition", profileLines: "region = us-iso-east-1", url: "https://sts.us-iso-east-1.c2s.ic.gov", signingRegion: "us-iso-east-1"),
+        EndpointCase(name: "ISO-B partition", profileLines: "region = us-isob-east-1", url: "https://sts.us-isob-east-1.sc2s.sgov.gov", signingRegion: "us-isob-east-1"),
+        EndpointCase(name: "China partition ignores legacy", profileLines: "region = cn-north-1\nsts_regional_endpoints = legacy", url: "https://sts.cn-north-1.amazonaws.com.cn", signingRegion: "cn-north-1"),
         EndpointCase(name: "configured URLs can be switched off", environment: ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true", "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9999"], profileLines: "endpoint_url = https://sts.example.com\nregion = eu-west-1", url: "https://sts.eu-west-1.amazonaws.com", signingRegion: "eu-west-1"),
     ])
     func resolution(endpoint: EndpointCase) throws {
@@ -43,6 +53,57 @@ struct STSEndpointTests {
         #expect(loaded.errors.map(\.key) == ["AWS_ENDPOINT_URL_STS", "AWS_REGION"])
         #expect(loaded.errors.allSatisfy { $0.file == "environment" })
         #expect(loaded.profile(named: "p")?.stsEndpoint.url.absoluteString == "https://sts.amazonaws.com")
+    }
+}
+
+extension STSEndpointTests {
+    @Test("a malformed AWS_STS_REGIONAL_ENDPOINTS is reported and ignored")
+    func badRegionalEndpointsVariable() throws {
+        var home = FakeHome(config: "[profile p]\nsource_profile = alice-long-term\nregion = eu-west-1\n", credentials: FakeHome.longTermCredentials)
+        home.environment["AWS_STS_REGIONAL_ENDPOINTS"] = "global"
+        let loaded = try home.load()
+        #expect(loaded.errors.map(\.key) == ["AWS_STS_REGIONAL_ENDPOINTS"])
+        #expect(loaded.errors.first?.message.contains("expected regional or legacy") == true)
+        #expect(loaded.profile(named: "p")?.stsEndpoint.url.absoluteString == "https://sts.eu-west-1.amazonaws.com")
+    }
+
+    @Test("credd check shows each profile's endpoint and why: regional, legacy, another partition, custom")
+    func checkShowsEndpoints() throws {
+        let config = """
+            [profile regional]
+            source_profile = alice-long-term
+            region = eu-west-1
+
+            [profile legacy]
+            source_profile = alice-long-term
+            region = eu-west-1
+            sts_regional_endpoints = legacy
+
+            [profile sovereign]
+            source_profile = alice-long-term
+            role_arn = arn:aws-eusc:iam::123456789012:role/Dev
+            region = eusc-de-east-1
+
+            [profile gov]
+            source_profile = alice-long-term
+            mfa_serial = arn:aws-us-gov:iam::123456789012:mfa/alice
+            region = us-gov-east-1
+
+            [profile local]
+            source_profile = alice-long-term
+            endpoint_url = http://127.0.0.1:5000
+            """
+        let report = ConfigCheckReport.render(try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load())
+        for expected in [
+            "[profile regional]  (\(FakeHome.configPath):1)\n  kind:      GetSessionToken\n  source:    regional ← alice-long-term (static keys …1234 at \(FakeHome.credentialsPath):2)\n  sts:       https://sts.eu-west-1.amazonaws.com (signing region eu-west-1), regional endpoint, partition aws\n",
+            "  sts:       https://sts.amazonaws.com (signing region us-east-1), global endpoint: sts_regional_endpoints = legacy\n",
+            "  sts:       https://sts.eusc-de-east-1.amazonaws.eu (signing region eusc-de-east-1), regional endpoint, partition aws-eusc\n",
+            "  sts:       https://sts.us-gov-east-1.amazonaws.com (signing region us-gov-east-1), regional endpoint, partition aws-us-gov\n",
+            "  sts:       http://127.0.0.1:5000 (signing region us-east-1), from endpoint_url\n",
+        ] {
+            #expect(report.contains(expected), "missing: \(expected)\n\(report)")
+        }
+        #expect(report.hasSuffix("no errors\n"))
     }
 }
 

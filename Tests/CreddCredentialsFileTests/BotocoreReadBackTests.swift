@@ -54,3 +54,46 @@ struct BotocoreReadBackTests {
         #expect(seen["other"] == ["AKIAOTHEREXAMPLE", "other-secret", "other-token"])
     }
 }
+
+@Suite("aws_account_id in managed sections")
+struct AccountIdSectionTests {
+    static let script = """
+    import json, sys
+    import botocore.session
+    out = {}
+    for profile in sys.argv[1:]:
+        c = botocore.session.Session(profile=profile).get_credentials().get_frozen_credentials()
+        out[profile] = getattr(c, 'account_id', 'botocore without account_id')
+    print(json.dumps(out))
+    """
+
+    @Test("the session's account is written, read back by credd and by botocore, and removed when unknown")
+    func accountIdWrittenAndReadBack() throws {
+        let directory = try TemporaryDirectory(prefix: "credd-account")
+        defer { directory.remove() }
+        let path = directory.path + "/credentials"
+        let writer = CredentialsFileWriter(path: path, clock: Fixtures.clock)
+        try writer.apply([
+            .write(section: "dev", credentials: Fixtures.session("dev").withAccountId("222222222222"), identity: "feedface"),
+            .write(section: "plain", credentials: Fixtures.session("plain")),
+        ])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("aws_security_token = FAKE-TOKEN-dev\naws_account_id = 222222222222\nx_security_token_expires = "))
+        #expect(try writer.storedSessions()["dev"]?.credentials.accountId == "222222222222")
+        #expect(try writer.storedSessions()["plain"]?.credentials.accountId == nil)
+
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }.merging([
+            "AWS_SHARED_CREDENTIALS_FILE": path, "AWS_CONFIG_FILE": path + ".absent-config", "AWS_EC2_METADATA_DISABLED": "true",
+        ]) { _, new in new }
+        let run = try ChildProcess.run(["python3", "-c", Self.script, "dev", "plain"], environment: environment)
+        try #require(run.status == 0, "python3 with botocore must be installed: \(run.stderr)")
+        let seen = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(seen["dev"] as? String == "222222222222", "botocore reads aws_account_id: \(run.stdout)")
+        #expect(seen["plain"] is NSNull)
+
+        // A later session of unknown account must not keep the earlier one's.
+        try writer.apply([.write(section: "dev", credentials: Fixtures.session("dev"), identity: "feedface")])
+        #expect(try !String(contentsOfFile: path, encoding: .utf8).contains("aws_account_id"))
+        #expect(try writer.storedSessions()["dev"]?.credentials.accountId == nil)
+    }
+}

@@ -66,6 +66,19 @@ struct ProfileIdentityTests {
         let newSerial = ProfileIdentity.digests(of: try loadChain(in: home, mfaSerial: "arn:aws:iam::111111111111:mfa/bob").profiles)
         #expect(newSerial["mfa"] != base["mfa"])
         #expect(newSerial["dev"] != base["dev"])
+
+        // The AssumeRole options say what the session may do and who it claims to be.
+        let withIdentity = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "source_identity = alice").profiles)
+        let withTags = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "session_tags = team=infra").profiles)
+        let otherTags = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "session_tags = team=data").profiles)
+        let withPolicy = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "policy_arns = arn:aws:iam::aws:policy/ReadOnlyAccess").profiles)
+        _ = try home.write("policy.json", #"{"Statement": []}"#)
+        let inline = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "policy_file = policy.json").profiles)
+        _ = try home.write("policy.json", #"{"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}"#)
+        let editedInline = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "policy_file = policy.json").profiles)
+        let variants = [base, withIdentity, withTags, otherTags, withPolicy, inline, editedInline]
+        #expect(Set(variants.compactMap { $0["dev"] }).count == variants.count)
+        #expect(variants.allSatisfy { $0["mfa"] == base["mfa"] && $0["plain"] == base["plain"] })
     }
 
     @Test("a rotated key keeps an MFA profile's identity (the device names the user), not a plain profile's")
@@ -193,6 +206,13 @@ struct SessionAdoptionTests {
         let entry = SessionKeyring.Entry(identity: "id", credentials: Self.session("x", validFor: 60), obtainedAt: Self.now)
         #expect(SessionKeyring.decode(SessionKeyring.encode(entry)) == entry)
         #expect(SessionKeyring.decode(Array("something else".utf8)) == nil)
+        let withAccount = SessionKeyring.Entry(
+            identity: "id", credentials: Self.session("x", validFor: 60).withAccountId("123456789012"), obtainedAt: Self.now)
+        #expect(SessionKeyring.decode(SessionKeyring.encode(withAccount))?.credentials.accountId == "123456789012")
+        // An entry an older credd kept has no account field.
+        let older = "credd-session-1\nid\nASIAOLDEXAMPLE\nsecret\ntoken\n2030-01-01T00:00:00Z\n2029-01-01T00:00:00Z"
+        #expect(SessionKeyring.decode(Array(older.utf8))?.credentials.accessKeyId == "ASIAOLDEXAMPLE")
+        #expect(SessionKeyring.decode(Array(older.utf8))?.credentials.accountId == nil)
         #expect(SessionKeyring.decode(Array("credd-session-1\nid\nkey\n\ntoken\n2030-01-01T00:00:00Z\n2029-01-01T00:00:00Z".utf8)) == nil)
     }
 }

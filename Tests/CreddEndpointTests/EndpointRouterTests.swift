@@ -69,7 +69,26 @@ struct EndpointRouterTests {
             "SecretAccessKey": credentials.secretAccessKey.revealed,
             "Token": try #require(credentials.sessionToken).revealed,
             "Expiration": "2027-01-15T09:00:00Z",
+            "AccountId": "222222222222",
         ])
+    }
+
+    @Test(arguments: [EndpointRouter.extendedRoleListPath, "/latest/meta-data/iam/security-credentials-extended", "//latest/meta-data/iam/security-credentials-extended/"])
+    func extendedPathListsAndServesWithAccountId(listing: String) async throws {
+        let router = makeRouter()
+        let token = try await token(router)
+        let names = router.respond(to: Self.head(.GET, listing, [(EndpointRouter.tokenHeader, token)]))
+        #expect(names.status == .ok)
+        #expect(names.body == "dev")
+        let served = router.respond(to: Self.head(.GET, EndpointRouter.extendedRoleListPath + "dev", [(EndpointRouter.tokenHeader, token)]))
+        #expect(served.status == .ok)
+        #expect(served.profile == "dev")
+        let body = try json(served)
+        #expect(body["Code"] == "Success")
+        #expect(body["AccessKeyId"] == credentials.accessKeyId)
+        #expect(body["AccountId"] == "222222222222")
+        let withoutToken = router.respond(to: Self.head(.GET, EndpointRouter.extendedRoleListPath + "dev"))
+        #expect(withoutToken.status == .unauthorized)
     }
 
     @Test func everyManagedProfileIsReachableByName() async throws {
@@ -137,8 +156,9 @@ struct EndpointRouterTests {
     }
 
     @Test(arguments: [
-        "/latest/meta-data/iam/security-credentials-extended/",
-        "/latest/meta-data/iam/security-credentials-extended/dev",
+        "/latest/meta-data/iam/security-credentials-extended/nosuch",
+        "/latest/meta-data/iam/security-credentials-extended/dev/extra",
+        "/latest/meta-data/iam/security-credentials-extendedx/dev",
         "/latest/meta-data/",
         "/latest/meta-data/iam/info",
         "/latest/meta-data/iam/security-credentials/dev/extra",
@@ -404,9 +424,15 @@ struct EndpointRouterTests {
         #expect(object["Message"] == "a \"quoted\" \\ path\n\u{01}é")
     }
 
-    @Test func accountIDComesFromTheRoleArn() {
-        #expect(PublishedCredentials.accountID(inARN: "arn:aws:iam::222222222222:role/Developer") == "222222222222")
-        #expect(PublishedCredentials.accountID(inARN: "arn:aws-cn:iam::123456789012:role/a/b") == "123456789012")
-        #expect(PublishedCredentials.accountID(inARN: "not-an-arn") == nil)
+    @Test func accountIdComesFromTheCredentialsElseTheRoleArn() throws {
+        let withAccount = credentials.withAccountId("333333333333")
+        let session = PublishedCredentials(withAccount, roleArn: nil, lastUpdated: Self.start)
+        let role = PublishedCredentials(withAccount, roleArn: "arn:aws:iam::222222222222:role/Developer", lastUpdated: Self.start)
+        let unknown = PublishedCredentials(credentials, roleArn: nil, lastUpdated: Self.start)
+        for (published, account) in [(session, "333333333333"), (role, "333333333333"), (unknown, nil)] as [(PublishedCredentials, String?)] {
+            let responses = try #require(published.servableResponses(at: Self.start))
+            #expect(try json(responses.imds)["AccountId"] == account)
+            #expect(try json(responses.container)["AccountId"] == account)
+        }
     }
 }

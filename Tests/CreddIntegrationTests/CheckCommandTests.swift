@@ -159,3 +159,43 @@ struct CheckCommandTests {
         #expect(Date().timeIntervalSince(started) < 40)
     }
 }
+
+extension CheckCommandTests {
+    @Test("check shows the STS endpoint of a regional profile, a legacy one and one in another partition")
+    func endpoints() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        try harness.writeCredentials(Self.longTermKeys)
+        try harness.writeConfig("""
+            [profile sydney]
+            source_profile = alice-long-term
+            region = ap-southeast-2
+
+            [profile old-style]
+            source_profile = alice-long-term
+            sts_regional_endpoints = legacy
+            region = sa-east-1
+
+            [profile ningxia]
+            source_profile = alice-long-term
+            role_arn = arn:aws-cn:iam::123456789012:role/Dev
+            region = cn-northwest-1
+
+            [profile sovereign]
+            source_profile = alice-long-term
+            role_arn = arn:aws-eusc:iam::123456789012:role/Dev
+            """)
+        let output = try harness.cli(["check"])
+        #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
+        for row in [
+            "  sts:       https://sts.ap-southeast-2.amazonaws.com (signing region ap-southeast-2), regional endpoint, partition aws\n",
+            "  sts:       https://sts.amazonaws.com (signing region us-east-1), global endpoint: sts_regional_endpoints = legacy\n",
+            "  sts:       https://sts.cn-northwest-1.amazonaws.com.cn (signing region cn-northwest-1), regional endpoint, partition aws-cn\n",
+            // The harness's AWS_DEFAULT_REGION is us-east-1: the eusc role is sent to the wrong partition.
+            "  sts:       https://sts.us-east-1.amazonaws.com (signing region us-east-1), regional endpoint, partition aws\n",
+            "role_arn is in partition aws-eusc, but its STS calls go to https://sts.us-east-1.amazonaws.com in partition aws",
+        ] {
+            #expect(output.stdout.contains(row), "missing: \(row)\n\(output.stdout)")
+        }
+        #expect(!output.stdout.contains(Self.longTermSecret))
+    }
+}

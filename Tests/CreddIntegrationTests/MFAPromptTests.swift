@@ -166,42 +166,17 @@ struct MFAPromptTests {
 
     /// A fake STS in front of moto that rejects the code 000000 as STS rejects a wrong code;
     /// everything else goes to moto (which accepts any six digits).
-    static let rejectingProxy = #"""
-        import sys, urllib.request, urllib.error
-        from urllib.parse import parse_qs
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        port, upstream = int(sys.argv[1]), sys.argv[2]
+    static let rejectingHook = #"""
         REJECTION = (b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
                      b'<Code>AccessDenied</Code><Message>MultiFactorAuthentication failed with invalid MFA one time pass code. '
                      b'</Message></Error><RequestId>fake-rejection-1</RequestId></ErrorResponse>')
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                form = parse_qs(body.decode())
-                if form.get("Action") == ["GetSessionToken"] and form.get("TokenCode") == ["000000"]:
-                    return self.reply(403, REJECTION, "text/xml")
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                request = urllib.request.Request(upstream + self.path, data=body, method="POST", headers=headers)
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as answer:
-                        self.reply(answer.status, answer.read(), answer.headers.get("Content-Type", "text/xml"))
-                except urllib.error.HTTPError as answer:
-                    self.reply(answer.code, answer.read(), answer.headers.get("Content-Type", "text/xml"))
-            def reply(self, code, data, content_type):
-                self.send_response(code)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            def log_message(self, *args):
-                pass
-        ThreadingHTTPServer.daemon_threads = True
-        ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+        if form.get("Action") == "GetSessionToken" and form.get("TokenCode") == "000000":
+            return self.reply(403, REJECTION)
         """#
 
     @Test func loginAsksAgainAfterAMistypedOrRejectedCodeAndNeverTakesOneFromArgv() throws {
         let moto = try MotoServer()
-        let proxy = try LoopbackServer(["python3", "-c", Self.rejectingProxy, "{PORT}", moto.endpoint])
+        let proxy = try LoopbackServer(STSRelay.arguments(upstream: moto.endpoint, hook: Self.rejectingHook))
         defer { proxy.stop() }
         let harness = try startWaitingDaemon(moto: moto, stsEndpoint: proxy.endpoint.absoluteString)
 

@@ -63,6 +63,19 @@ func processIsAlive(_ pid: Int32) -> Bool {
         #expect(credentials.expiration == AWSTimestamp.parse("2026-11-22T22:50:26Z"))
     }
 
+    @Test(arguments: [(#""AccountId": "123456789012""#, "123456789012"), (#""AccountId": "12345""#, nil), (#""AccountId": """#, nil)] as [(String, String?)])
+    func accountIdIsReadWhenItIsOne(field: String, account: String?) async throws {
+        let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
+        let script = try dir.script("creds", """
+            cat <<'JSON'
+            {"Version": 1, "AccessKeyId": "AKIAPROCESS", "SecretAccessKey": "s3cr3t", \(field)}
+            JSON
+            """)
+        let credentials = try await CredentialProcess.run(commandLine: script, timeout: .seconds(10))
+        #expect(credentials.accessKeyId == "AKIAPROCESS")
+        #expect(credentials.accountId == account)
+    }
+
     @Test func longTermCredentialsWithoutExpiration() async throws {
         let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
         let script = try dir.script("creds", #"echo '{"Version": 1, "AccessKeyId": "AKIAPROCESS", "SecretAccessKey": "s3cr3t"}'"#)

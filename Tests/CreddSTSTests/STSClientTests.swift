@@ -75,6 +75,35 @@ import Testing
         #expect(String(decoding: request.body, as: UTF8.self).contains("ExternalId=ext%20id%2F1"))
     }
 
+    @Test func assumeRoleSendsSourceIdentityTagsAndSessionPolicies() async throws {
+        let transport = FakeTransport([.ok(STSXML.assumeRole)])
+        let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
+        _ = try await makeClient(transport).assumeRole(
+            credentials: Fake.session,
+            AssumeRoleRequest(
+                roleArn: "arn:aws:iam::222222222222:role/Developer", roleSessionName: "alice", durationSeconds: 7200,
+                sourceIdentity: "alice@example.com",
+                tags: [.init(key: "team", value: "infra"), .init(key: "cost center", value: "42"), .init(key: "empty", value: "")],
+                transitiveTagKeys: ["team", "cost center"],
+                policyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws-cn:iam::123456789012:policy/Mine"], policy: policy))
+        let request = try #require(transport.sent.first)
+        #expect(
+            formFields(request) == [
+                "Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": "arn:aws:iam::222222222222:role/Developer",
+                "RoleSessionName": "alice", "DurationSeconds": "7200", "SourceIdentity": "alice@example.com",
+                "Tags.member.1.Key": "team", "Tags.member.1.Value": "infra",
+                "Tags.member.2.Key": "cost center", "Tags.member.2.Value": "42",
+                "Tags.member.3.Key": "empty", "Tags.member.3.Value": "",
+                "TransitiveTagKeys.member.1": "team", "TransitiveTagKeys.member.2": "cost center",
+                "PolicyArns.member.1.arn": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                "PolicyArns.member.2.arn": "arn:aws-cn:iam::123456789012:policy/Mine",
+                "Policy": policy,
+            ])
+        let body = String(decoding: request.body, as: UTF8.self)
+        #expect(body.contains("Tags.member.2.Key=cost%20center"))
+        #expect(body.contains("Policy=%7B%22Version%22%3A%222012-10-17%22"))
+    }
+
     @Test func assumeRoleGeneratesSessionNameWhenNotConfigured() async throws {
         let transport = FakeTransport([.ok(STSXML.assumeRole)])
         _ = try await makeClient(transport).assumeRole(
