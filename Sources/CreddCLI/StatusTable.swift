@@ -70,7 +70,9 @@ enum StatusTable {
             }
             lines.append(text)
             if let error = session.error { lines.append("    error: \(error)") }
-            if let action = session.action { lines.append("    sign in: run `\(action.command)`") }
+            if let action = session.action, !(session.error ?? "").contains(action.command) {
+                lines.append("    sign in: run `\(action.command)`")
+            }
         }
         return lines
     }
