@@ -248,6 +248,14 @@ actor DaemonRuntime: RotationObserver {
     private func refresh(_ names: [String]) async -> ControlResponse {
         let unknown = unknownProfiles(names)
         guard unknown.isEmpty else { return .failure("not a managed profile: \(unknown.joined(separator: ", "))") }
+        // An SSO profile's refresh starts with its session's access token, so that a session
+        // that ended shows as needing a sign-in now rather than at the token's next refresh.
+        let configuration = profiles.configuration
+        var refreshed: Set<String> = []
+        for profile in configuration.profiles where names.isEmpty || names.contains(profile.name) {
+            guard let session = profile.ssoSession, refreshed.insert(session.displayName).inserted else { continue }
+            await ssoSessions.refreshToken(for: session)
+        }
         let outcomes = await engine.refresh(names.isEmpty ? nil : names)
         let lines = outcomes.map { outcome -> String in
             switch outcome.result {

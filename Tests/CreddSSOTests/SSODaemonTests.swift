@@ -156,6 +156,55 @@ struct SSODaemonTests {
         print("sign-in picked up and both profiles renewed in \(String(format: "%.2f", pickup)) s")
     }
 
+    @Test("an ended Identity Center session needs a sign-in while the credentials in service stay; an unassigned role is an error naming it")
+    func endedSessionAndUnassignedRole() async throws {
+        let fake = try await FakeSSO.start(withMoto: true)
+        defer { Task { await fake.stop() } }
+        let moto = try #require(fake.moto)
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        try await signInAsTheCLIDoes(fake, home: harness.home, minutes: 50)
+        try harness.writeConfig(Self.config + """
+
+            [profile unassigned]
+            sso_session = corp
+            sso_account_id = 111111111111
+            sso_role_name = NotAssigned
+            """)
+        try harness.start(environment: ["AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint])
+        defer { _ = try? harness.stop() }
+
+        var profiles: [[String: Any]] = []
+        try harness.waitUntil(timeout: 60) {
+            profiles = (try status(harness).json["profiles"] as? [[String: Any]]) ?? []
+            return profiles.filter { $0["state"] as? String == "fresh" }.count == 2
+                && profiles.contains { $0["name"] as? String == "unassigned" && $0["state"] as? String == "error" }
+        }
+        let unassigned = try #require(profiles.first { $0["name"] as? String == "unassigned" })
+        let message = try #require(unassigned["error"] as? String)
+        #expect(message.contains("GetRoleCredentials for NotAssigned in 111111111111") && message.contains("ForbiddenException"), "\(message)")
+        #expect(message.contains("check sso_account_id and sso_role_name: the role is not assigned to this user"))
+
+        // The session ends; `credd refresh` tries the refresh token at once and learns it.
+        try await fake.endSession()
+        let before = try harness.credentialsFile()
+        let refresh = try harness.cli(["refresh", "dev-sso"])
+        #expect(refresh.status == 0, "the role credentials still renew with the valid token: \(refresh.stderr)")
+        let (json, text) = try status(harness)
+        let session = try #require((json["sso_sessions"] as? [[String: Any]])?.first)
+        #expect(session["state"] as? String == "needs_login")
+        #expect((session["error"] as? String)?.contains("the Identity Center session ended") == true)
+        #expect((session["action"] as? [String: Any])?["command"] as? String == "credd login corp")
+        profiles = (json["profiles"] as? [[String: Any]]) ?? []
+        let dev = try #require(profiles.first { $0["name"] as? String == "dev-sso" })
+        #expect(dev["state"] as? String == "fresh", "the credentials in service stay")
+        #expect((dev["action"] as? [String: Any])?["kind"] as? String == "login")
+        #expect(try harness.credentialsFile().contains("[dev-sso]") && before.contains("[dev-sso]"))
+        #expect(harness.daemonLog().contains("sign-in needed: run credd login corp"))
+
+        let token = try #require(try cachedToken(harness))
+        expectNoSecrets(text + refresh.stdout + refresh.stderr + harness.daemonLog(), [token.accessToken, token.refreshToken, token.clientSecret])
+    }
+
     @discardableResult
     private func python(_ script: String, _ arguments: [String], _ environment: [String: String]) async throws -> String {
         let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", script] + arguments, environment: environment, timeout: 120)
