@@ -99,8 +99,12 @@ struct SSODaemonTests {
         let moto = try #require(fake.moto)
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
         try harness.writeConfig(Self.config)
-        try harness.start(environment: ["AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint])
+        let notifications = try DatagramListener(path: harness.directory.file("notify.sock"))
+        try harness.start(environment: [
+            "AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint, "NOTIFY_SOCKET": notifications.path,
+        ])
         defer { _ = try? harness.stop() }
+        try notifications.waitFor { $0.hasPrefix("STATUS=") && $0.contains("IAM Identity Center sign-in needed: credd login corp") }
 
         var sessions: [[String: Any]] = []
         try harness.waitUntil(timeout: 30) {
@@ -132,6 +136,7 @@ struct SSODaemonTests {
         }
         let pickup = Date().timeIntervalSince(signedIn)
         #expect(pickup < 15)
+        try notifications.waitFor { $0.hasPrefix("STATUS=") && !$0.contains("sign-in needed") && $0.contains("2 fresh") }
         #expect(try await fake.count("grant refresh_token") == 0, "50 minutes left: used as is")
         let (json, text) = try status(harness)
         #expect((json["sso_sessions"] as? [[String: Any]])?.first?["action"] is NSNull)
