@@ -194,6 +194,31 @@ struct SSODaemonTests {
         expectNoSecrets(text + refresh.stdout + refresh.stderr + harness.daemonLog(), [token.accessToken, token.refreshToken, token.clientSecret])
     }
 
+    @Test("a config edit that adds SSO profiles starts their session; removing them stops it")
+    func reloadStartsAndStopsSessions() async throws {
+        let fake = try await FakeSSO.start(withMoto: true)
+        defer { Task { await fake.stop() } }
+        let moto = try #require(fake.moto)
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        try await signInAsTheCLIDoes(fake, home: harness.home, minutes: 50)
+        try harness.writeConfig(SSOFixtures.corpSession)
+        try harness.start(environment: ["AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint])
+        defer { _ = try? harness.stop() }
+        try harness.waitUntil(timeout: 15) { try harness.cli(["status", "--json"]).status != 3 }
+        #expect((try status(harness).json["sso_sessions"] as? [Any])?.isEmpty == true, "a session no profile uses is not kept")
+
+        try harness.writeConfig(Self.config)
+        try harness.waitUntil(timeout: 30) {
+            let file = (try? harness.credentialsFile()) ?? ""
+            return file.contains("[dev-sso]") && file.contains("[chained]")
+        }
+        #expect((try status(harness).json["sso_sessions"] as? [[String: Any]])?.first?["state"] as? String == "fresh")
+
+        try harness.writeConfig(SSOFixtures.corpSession)
+        try harness.waitUntil(timeout: 30) { (try status(harness).json["sso_sessions"] as? [Any])?.isEmpty == true }
+        #expect(try await fake.count("grant refresh_token") == 0)
+    }
+
     /// A legacy `aws sso login` (a client registered without scopes: no refresh token), saved
     /// under the start URL's hash with `seconds` left.
     static let legacySignIn = #"""
