@@ -219,6 +219,34 @@ struct SSODaemonTests {
         #expect(try await fake.count("grant refresh_token") == 0)
     }
 
+    @Test("a restarted daemon adopts the SSO profile's role credentials instead of calling GetRoleCredentials again")
+    func restartAdoptsRoleCredentials() async throws {
+        let fake = try await FakeSSO.start(withMoto: true)
+        defer { Task { await fake.stop() } }
+        let moto = try #require(fake.moto)
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        try await signInAsTheCLIDoes(fake, home: harness.home, minutes: 50)
+        try harness.writeConfig(Self.config)
+        let environment = ["AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint]
+        try harness.start(environment: environment)
+        try harness.waitUntil(timeout: 30) {
+            let file = (try? harness.credentialsFile()) ?? ""
+            return file.contains("[dev-sso]") && file.contains("[chained]")
+        }
+        let calls = try await fake.count("GET /federation/credentials")
+        #expect(calls == 1)
+        let written = try harness.credentialsFile()
+        #expect(try harness.stop() == 0)
+
+        try harness.start(environment: environment)
+        defer { _ = try? harness.stop() }
+        try harness.waitUntil(timeout: 30) {
+            ((try? status(harness).json["profiles"] as? [[String: Any]]) ?? []).map { $0["state"] as? String } == ["fresh", "fresh"]
+        }
+        #expect(try await fake.count("GET /federation/credentials") == calls)
+        #expect(try harness.credentialsFile() == written)
+    }
+
     /// A legacy `aws sso login` (a client registered without scopes: no refresh token), saved
     /// under the start URL's hash with `seconds` left.
     static let legacySignIn = #"""
