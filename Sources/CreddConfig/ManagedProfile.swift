@@ -163,12 +163,6 @@ public struct LoadedConfiguration: Sendable, Hashable {
         ssoSessions.first { $0.name == name } ?? profile(named: name)?.ssoSession
     }
 
-    /// The sessions the loaded profiles sign in with, each once (legacy ones by start URL).
-    public var ssoSessionsInUse: [SSOSessionConfig] {
-        var seen: Set<String> = []
-        return profiles.compactMap(\.ssoSession).filter { seen.insert($0.displayName).inserted }
-    }
-
     /// The loaded profile called `name`, if it has no errors.
     public func profile(named name: String) -> ManagedProfile? {
         profiles.first { $0.name == name }

@@ -30,9 +30,6 @@ public struct SSOSessionConfig: Sendable, Hashable {
     /// What `credd login` takes and status shows: the session's name, or the start URL (legacy).
     public var displayName: String { name ?? startURL }
 
-    /// Whether the token can be refreshed without a new sign-in: only named sessions with scopes.
-    public var canRefresh: Bool { name != nil && !registrationScopes.isEmpty }
-
     /// Limits of this session's form, for `credd check`; `nil` when there are none.
     public var limitation: String? {
         if name == nil {

@@ -27,14 +27,13 @@ struct SSOConfigTests {
         #expect(session.region == "us-east-1")
         #expect(session.registrationScopes == ["sso:account:access"])
         #expect(session.location == SourceLocation(file: FakeHome.configPath, line: 1))
-        #expect(session.canRefresh && session.limitation == nil && session.shadows == nil)
+        #expect(session.limitation == nil && session.shadows == nil)
         #expect(profile.region == "eu-west-1")
         #expect(profile.sourceChain == ["dev-sso"])
         #expect(loaded.ssoSessions == [session])
         #expect(loaded.ssoSession(named: "corp") == session)
         #expect(loaded.ssoSession(named: "dev-sso") == session, "credd login takes a profile name too")
         #expect(loaded.ssoSession(named: "nope") == nil)
-        #expect(loaded.ssoSessionsInUse == [session])
     }
 
     @Test("sessions are read from ~/.aws/config too; credd's own wins on a clash, and check says so")
@@ -84,7 +83,7 @@ struct SSOConfigTests {
         #expect(loaded.errors == [])
         let session = try #require(loaded.profile(named: "old")?.ssoSession)
         #expect(session.name == nil && session.displayName == "https://corp.awsapps.com/start")
-        #expect(!session.canRefresh)
+        #expect(session.limitation != nil)
         #expect(loaded.ssoSessions.isEmpty)
         #expect(loaded.ssoSession(named: "old") == session)
         let report = ConfigCheckReport.render(loaded)
@@ -100,7 +99,7 @@ struct SSOConfigTests {
 
         """ + Self.profile).load()
         #expect(loaded.errors == [])
-        #expect(loaded.ssoSession(named: "corp")?.canRefresh == false)
+        #expect(loaded.ssoSession(named: "corp")?.limitation != nil)
         #expect(ConfigCheckReport.render(loaded).contains("no sso_registration_scopes"))
     }
 
