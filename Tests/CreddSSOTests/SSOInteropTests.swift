@@ -103,11 +103,7 @@ import Testing
         defer { Task { await fake.stop() } }
         let home = try TemporaryDirectory()
         let cache = SSOTokenCache(home: home.path)
-        let clock = TestClock(wallClock: ManualWallClock(Date()))
-        let wallClock = try #require(clock.wallClock)
-        let sleeps = SleepDriver(clock: clock)
-        let token = try await SSOLogin(oidc: fake.oidc, cache: cache, wallClock: wallClock).loginWithDeviceCode(corpSession, clock: clock) { _ in }
-        _ = await sleeps.stop()
+        let (token, wallClock) = try await signInOnAManualClock(fake, cache: cache)
         try await fake.endSession()
         let logs = InMemoryLogHandler()
         let keeper = SSOTokenKeeper(session: corpSession, cache: cache, oidc: fake.oidc, wallClock: wallClock, logger: .recording(into: logs)) { _ in }
@@ -139,11 +135,7 @@ import Testing
         defer { Task { await fake.stop() } }
         let home = try TemporaryDirectory()
         let cache = SSOTokenCache(home: home.path)
-        let clock = TestClock(wallClock: ManualWallClock(Date()))
-        let wallClock = try #require(clock.wallClock)
-        let sleeps = SleepDriver(clock: clock)
-        _ = try await SSOLogin(oidc: fake.oidc, cache: cache, wallClock: wallClock).loginWithDeviceCode(corpSession, clock: clock) { _ in }
-        _ = await sleeps.stop()
+        let (_, wallClock) = try await signInOnAManualClock(fake, cache: cache)
         let keeper = SSOTokenKeeper(session: corpSession, cache: cache, oidc: fake.oidc, wallClock: wallClock, logger: .recording(into: InMemoryLogHandler())) { _ in }
 
         let start = wallClock.now()
@@ -196,4 +188,14 @@ import Testing
         #expect(try await fake.count("grant urn:ietf:params:oauth:grant-type:device_code") == 1, "one sign-in all day")
         print("simulated day: \(refreshes) token refreshes, role credentials always \(Int(minimumLeft / 60))+ min left, needs_login at +\((needsLoginAt?.timeIntervalSince(start) ?? 0) / 3600) h")
     }
+}
+
+/// A device-code sign-in against `fake`, on a manual clock that the sign-in's polls advance.
+func signInOnAManualClock(_ fake: FakeSSO, cache: SSOTokenCache) async throws -> (SSOToken, ManualWallClock) {
+    let clock = TestClock(wallClock: ManualWallClock(Date()))
+    let wallClock = try #require(clock.wallClock)
+    let sleeps = SleepDriver(clock: clock)
+    let token = try await SSOLogin(oidc: fake.oidc, cache: cache, wallClock: wallClock).loginWithDeviceCode(corpSession, clock: clock) { _ in }
+    _ = await sleeps.stop()
+    return (token, wallClock)
 }
