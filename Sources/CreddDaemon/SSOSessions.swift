@@ -22,7 +22,6 @@ actor SSOSessions {
     private let http: SSOHTTP
     private let environment: [String: String]
     private let wallClock: any WallClock
-    private let schedule: SSOTokenRefreshMachine.Schedule
     private let logger: Logger
     /// A session's display name whenever its token in service (or its state) changes.
     nonisolated let tokenChanges: AsyncStream<String>
@@ -32,14 +31,12 @@ actor SSOSessions {
     private var watching: Set<String> = []
 
     init(
-        cache: SSOTokenCache, http: SSOHTTP, environment: [String: String], wallClock: any WallClock, logger: Logger,
-        schedule: SSOTokenRefreshMachine.Schedule = .init()
+        cache: SSOTokenCache, http: SSOHTTP, environment: [String: String], wallClock: any WallClock, logger: Logger
     ) {
         self.cache = cache
         self.http = http
         self.environment = environment
         self.wallClock = wallClock
-        self.schedule = schedule
         self.logger = logger
         (tokenChanges, tokenChange) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(64))
     }
@@ -52,7 +49,8 @@ actor SSOSessions {
             guard let config = profile.ssoSession, wanted[config.displayName] == nil else { continue }
             wanted[config.displayName] = (config, config.name ?? profile.name)
         }
-        for (name, session) in running where wanted[name]?.config != session.config {
+        // A moved section (another line) keeps its keeper; another URL, region or scope restarts it.
+        for (name, session) in running where wanted[name].map({ Self.sameSignIn($0.config, session.config) }) != true {
             session.task.cancel()
             running[name] = nil
         }
@@ -62,13 +60,18 @@ actor SSOSessions {
             let keeper = SSOTokenKeeper(
                 session: SSOSession(name: config.name, startURL: config.startURL, region: config.region, scopes: config.registrationScopes),
                 loginName: loginName, cache: cache, oidc: SSOOIDCClient(http: http, endpoint: endpoints.oidc), wallClock: wallClock,
-                logger: logger, schedule: schedule
+                logger: logger
             ) { _ in notify.yield(name) }
             running[name] = Running(
                 config: config, loginName: loginName, keeper: keeper, portal: SSOPortalClient(http: http, endpoint: endpoints.portal),
                 task: Task { await keeper.run() })
         }
         watchCacheFiles()
+    }
+
+    private static func sameSignIn(_ first: SSOSessionConfig, _ second: SSOSessionConfig) -> Bool {
+        first.name == second.name && first.startURL == second.startURL && first.region == second.region
+            && first.registrationScopes == second.registrationScopes
     }
 
     /// Stops every keeper and the watch.
