@@ -107,7 +107,7 @@ let package = Package(
             name: "CreddDaemon",
             dependencies: [
                 "CreddCore", "CreddPlatform", "CreddConfig", "CreddControl", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint",
-                "CreddSystemd", "CreddRotation", "CreddSigV4", "CGlibcGNU",
+                "CreddSystemd", "CreddRotation", "CreddSigV4", "CreddSSO", "CGlibcGNU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

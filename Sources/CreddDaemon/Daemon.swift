@@ -5,6 +5,7 @@ import CreddEndpoint
 import CreddPlatform
 import CreddRefresh
 import CreddRotation
+import CreddSSO
 import CreddSTS
 import CreddSystemd
 import FoundationEssentials
@@ -60,9 +61,15 @@ public enum Daemon {
         let served = EngineCredentialSource(profiles: directory, wallClock: wallClock)
         let keyring = SessionKeyring(scope: configuration.settings.configFile, profiles: directory, wallClock: wallClock, logger: logger)
         let specs = ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys())
+        let ssoHTTP = SSOHTTP()
+        let ssoSessions = SSOSessions(
+            cache: SSOTokenCache(home: environment["HOME"] ?? ""), http: ssoHTTP, environment: environment, wallClock: wallClock, logger: logger)
+        await ssoSessions.update(configuration.profiles)
         let engine = RefreshEngine(
             profiles: specs,
-            renewer: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger),
+            renewer: SSORenewer(
+                profiles: directory, sessions: ssoSessions,
+                sts: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger)),
             sink: CredentialSinks(sinks: [served, output, keyring]),
             wallClock: wallClock,
             logger: logger
@@ -88,6 +95,8 @@ public enum Daemon {
             (port, endpointProblem) = try await listen(
                 endpoint, adopting: activated.endpoints, settings: settings, tokenFile: paths.tokenFile, logger: logger)
         } catch {
+            await ssoSessions.stop()
+            try? await ssoHTTP.shutdown()
             try? await transport.shutdown()
             throw error
         }
@@ -100,6 +109,7 @@ public enum Daemon {
         let notifier = SystemdNotifiers.make(environment: environment)
         let runtime = DaemonRuntime(
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
+            ssoSessions: ssoSessions,
             endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
             startedAt: wallClock.now(), logger: logger)
         let control: ControlServer
@@ -110,6 +120,8 @@ public enum Daemon {
                 control = try await ControlServer.bind(path: paths.controlSocket, logger: logger, handler: runtime.handle)
             }
         } catch {
+            await ssoSessions.stop()
+            try? await ssoHTTP.shutdown()
             try? await transport.shutdown()
             throw error
         }
@@ -122,11 +134,12 @@ public enum Daemon {
             "credd.socket_activated": "\(!activated.isEmpty)",
         ])
 
-        let status = DaemonStatus(engine: engine, profiles: directory, served: served, notifier: notifier, wallClock: wallClock, logger: logger)
+        let status = DaemonStatus(
+            engine: engine, profiles: directory, served: served, ssoSessions: ssoSessions, notifier: notifier, wallClock: wallClock, logger: logger)
         let reloads = ReloadTriggers(watching: configuration.watchedFiles, logger: logger) { answersHangup in
             if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
             await runtime.reload()
-            status.configReloaded()
+            status.update()  // STATUS= names config errors
             if answersHangup { notifier.send(.ready, loggingFailureTo: logger) }
         }
         // Started in this order and shut down gracefully in reverse, each after the one after it
@@ -139,6 +152,7 @@ public enum Daemon {
             .init(service: control),
             .init(service: ScheduledRotation(scheduler: rotation, observer: runtime, engine: engine)),
             .init(service: reloads),
+            .init(service: SSOSignIns(sessions: ssoSessions, runtime: runtime, status: status)),
         ]
         if let watchdog = watchdogSettings(logger: logger) {
             services.append(.init(service: Watchdog(settings: watchdog, notifier: notifier, clock: ContinuousClock(), logger: logger) {
@@ -160,6 +174,8 @@ public enum Daemon {
         } catch {
             logger.error("shutdown: \(error)")
         }
+        await ssoSessions.stop()
+        try? await ssoHTTP.shutdown()
         try? await transport.shutdown()
         if activated.control == nil { unlink(paths.controlSocket) }
         logger.info("credd stopped", metadata: ["credd.event": "stopped"])

@@ -13,6 +13,7 @@ struct DaemonStatus: Service {
     private let engine: RefreshEngine
     private let profiles: ProfileDirectory
     private let served: EngineCredentialSource
+    private let ssoSessions: SSOSessions
     private let notifier: any SystemdNotifier
     private let wallClock: any WallClock
     private let logger: Logger
@@ -22,20 +23,22 @@ struct DaemonStatus: Service {
     private let changed: AsyncStream<Void>.Continuation
 
     init(
-        engine: RefreshEngine, profiles: ProfileDirectory, served: EngineCredentialSource, notifier: any SystemdNotifier,
+        engine: RefreshEngine, profiles: ProfileDirectory, served: EngineCredentialSource, ssoSessions: SSOSessions, notifier: any SystemdNotifier,
         wallClock: any WallClock, logger: Logger
     ) {
         self.engine = engine
         self.profiles = profiles
         self.served = served
+        self.ssoSessions = ssoSessions
         self.notifier = notifier
         self.wallClock = wallClock
         self.logger = logger
         (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// The config was reloaded: STATUS= names its errors.
-    func configReloaded() {
+    /// The config was reloaded or an Identity Center session's sign-in changed: STATUS= names
+    /// both.
+    func update() {
         changed.yield()
     }
 
@@ -66,13 +69,32 @@ struct DaemonStatus: Service {
     private func keepStatusCurrent() async {
         var last = ""
         func publish() async {
-            let line = ProfileStatus.summary(
+            var line = ProfileStatus.summary(
                 of: await engine.statuses(), configErrors: profiles.configErrors, now: wallClock.now(), secondsFromGMT: LocalTime.secondsFromGMT)
+            let logins = await ssoSessions.sessionsNeedingLogin().compactMap(\.loginCommand)
+            if !logins.isEmpty { line += "; IAM Identity Center sign-in needed: \(logins.joined(separator: ", "))" }
             guard line != last else { return }
             last = line
             notifier.send(.status(line), loggingFailureTo: logger)
         }
         await publish()
         for await _ in changes { await publish() }
+    }
+}
+
+/// Hands each Identity Center token change (a sign-in, a refresh, a session that ended) to the
+/// daemon, which renews the session's profiles, and to STATUS=.
+struct SSOSignIns: Service {
+    let sessions: SSOSessions
+    let runtime: DaemonRuntime
+    let status: DaemonStatus
+
+    func run() async {
+        await cancelWhenGracefulShutdown { [self] in
+            for await session in sessions.tokenChanges {
+                await runtime.ssoTokenChanged(session)
+                status.update()
+            }
+        }
     }
 }

@@ -46,6 +46,9 @@ final class STSRenewer: CredentialRenewer {
                     tags: options.tags,
                     transitiveTagKeys: options.transitiveTagKeys, policyArns: options.policyArns, policy: options.policy?.document)
                 session = try await client.assumeRole(credentials: caller, request)
+            case .sso:
+                // `callingCredentials` already refused: an SSO profile's source is its session.
+                return caller
             }
         } catch {
             // Signed with a managed session, an unknown key id means that session was revoked
@@ -95,6 +98,8 @@ final class STSRenewer: CredentialRenewer {
             } catch {
                 throw error.refreshFailure
             }
+        case .ssoSession:
+            throw RefreshFailure(disposition: .needsChange, message: "profile \(profile.name) signs in with IAM Identity Center, not STS")
         }
     }
 

@@ -11,7 +11,7 @@ import Logging
 /// edit of the profile's source, `mfa_serial`, role or external id meanwhile renews instead.
 enum SessionAdoption {
     /// STS's default lifetimes, for estimating when a session from the file was obtained (the
-    /// file records only its expiry).
+    /// file records only its expiry); IAM Identity Center role credentials count as a role's.
     static let defaultSessionTokenLifetime: TimeInterval = 12 * 3600
     static let defaultRoleLifetime: TimeInterval = 3600
 
@@ -63,7 +63,7 @@ enum SessionAdoption {
     static func estimatedStart(of credentials: AWSCredentials, for profile: ManagedProfile, now: Date) -> Date {
         guard let expiration = credentials.expiration else { return now }
         let lifetime = profile.durationSeconds.map(TimeInterval.init)
-            ?? (profile.roleArn == nil ? defaultSessionTokenLifetime : defaultRoleLifetime)
+            ?? (profile.kind == .sessionToken ? defaultSessionTokenLifetime : defaultRoleLifetime)
         return min(expiration.addingTimeInterval(-lifetime), now)
     }
 }

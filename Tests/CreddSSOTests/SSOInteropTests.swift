@@ -1,6 +1,7 @@
 import CreddCore
 import CreddPlatform
 import CreddSSO
+import CreddRefresh
 import CreddTestSupport
 import Crypto
 import Foundation
@@ -12,23 +13,7 @@ import Testing
 /// way `aws sso login` writes it, then boto3, with profiles in `~/.aws/config`, gets role
 /// credentials with the token credd refreshed, directly and through a chained AssumeRole.
 @Suite(.serialized) struct SSOInteropTests {
-    static let config = """
-        [sso-session corp]
-        sso_start_url = https://corp.awsapps.com/start
-        sso_region = us-east-1
-        sso_registration_scopes = sso:account:access
-
-        [profile dev-sso]
-        sso_session = corp
-        sso_account_id = 111111111111
-        sso_role_name = Developer
-        region = eu-west-1
-
-        [profile chained]
-        source_profile = dev-sso
-        role_arn = arn:aws:iam::111111111111:role/Chained
-        region = eu-west-1
-        """
+    static let config = SSOFixtures.config
 
     /// Signs in with boto3's sso-oidc client (device flow) and saves the token with botocore's
     /// own cache writer, five minutes from expiry, with a field credd does not know.
@@ -118,11 +103,7 @@ import Testing
         defer { Task { await fake.stop() } }
         let home = try TemporaryDirectory()
         let cache = SSOTokenCache(home: home.path)
-        let clock = TestClock(wallClock: ManualWallClock(Date()))
-        let wallClock = try #require(clock.wallClock)
-        let sleeps = SleepDriver(clock: clock)
-        let token = try await SSOLogin(oidc: fake.oidc, cache: cache, wallClock: wallClock).loginWithDeviceCode(corpSession, clock: clock) { _ in }
-        _ = await sleeps.stop()
+        let (token, wallClock) = try await signInOnAManualClock(fake, cache: cache)
         try await fake.endSession()
         let logs = InMemoryLogHandler()
         let keeper = SSOTokenKeeper(session: corpSession, cache: cache, oidc: fake.oidc, wallClock: wallClock, logger: .recording(into: logs)) { _ in }
@@ -143,4 +124,78 @@ import Testing
         try #require(result.status == 0, "\(result.stderr.suffix(1500))")
         return result.stdout
     }
+}
+
+/// The simulated day again, with the real keeper, token cache and wire: a device-code sign-in
+/// and every CreateToken and GetRoleCredentials against the fake, on a manual clock.
+@Suite(.serialized) struct SSOSimulatedDayTests {
+    @Test("a day: 1 h tokens, a 12 h session, 1 h role credentials: no sign-in until the session ends, one refresh per token, > 15 min always left")
+    func aDayWithTheRealKeeper() async throws {
+        let fake = try await FakeSSO.start()
+        defer { Task { await fake.stop() } }
+        let home = try TemporaryDirectory()
+        let cache = SSOTokenCache(home: home.path)
+        let (_, wallClock) = try await signInOnAManualClock(fake, cache: cache)
+        let keeper = SSOTokenKeeper(session: corpSession, cache: cache, oidc: fake.oidc, wallClock: wallClock, logger: .recording(into: InMemoryLogHandler())) { _ in }
+
+        let start = wallClock.now()
+        let sessionEnd = start.addingTimeInterval(12 * 3600)
+        let end = start.addingTimeInterval(24 * 3600)
+        var role = ProfileRefreshMachine(spec: ProfileSpec(name: "dev-sso", identity: "dev-sso", fingerprint: ConfigurationFingerprint("dev-sso")))
+        var random = SplitMix64(seed: 5)
+        var ended = false
+        var needsLoginAt: Date?
+        var minimumLeft = TimeInterval.infinity
+        var steps = 0
+        await keeper.send(.tick)
+        while wallClock.now() < end, steps < 5_000 {
+            steps += 1
+            let tokenDeadline = await keeper.status.nextDeadline ?? end
+            var next = max(wallClock.now(), min(tokenDeadline, role.nextDeadline ?? end, end))
+            if !ended, next >= sessionEnd {
+                next = sessionEnd
+                try await fake.endSession()
+                ended = true
+            }
+            wallClock.set(next)
+            await keeper.send(.tick)
+            var actions = role.handle(.tick, now: next, using: &random)
+            while let action = actions.first {
+                actions.removeFirst()
+                guard case .renew = action else { continue }
+                if let token = await keeper.token {
+                    let issued = try await fake.portal.roleCredentials(accountId: "111111111111", roleName: "Developer", accessToken: token.accessToken)
+                    // The fake's expiry is on the real clock; the role lasts 1 h of the simulated one.
+                    let credentials = AWSCredentials(
+                        accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey, sessionToken: issued.sessionToken,
+                        expiration: next.addingTimeInterval(3600))
+                    actions += role.handle(.renewalSucceeded(credentials), now: next, using: &random)
+                } else {
+                    actions += role.handle(.renewalFailed(RefreshFailure(disposition: .needsChange, message: "credd login corp")), now: next, using: &random)
+                }
+            }
+            if case .needsLogin = await keeper.status.state, needsLoginAt == nil { needsLoginAt = next }
+            if next < sessionEnd, let expiration = role.servedCredentials(at: next)?.expiration {
+                minimumLeft = min(minimumLeft, expiration.timeIntervalSince(next))
+            }
+        }
+        #expect(steps < 5_000)
+        #expect(try #require(needsLoginAt) >= sessionEnd, "no sign-in before the session ends")
+        let refreshes = try await fake.count("grant refresh_token")
+        // One refresh per token period: about every 40 minutes for 12 hours, plus the refused one.
+        #expect((17...20).contains(refreshes), "\(refreshes) refreshes")
+        #expect(minimumLeft > 15 * 60, "role credentials had \(minimumLeft) s left")
+        #expect(try await fake.count("grant urn:ietf:params:oauth:grant-type:device_code") == 1, "one sign-in all day")
+        print("simulated day: \(refreshes) token refreshes, role credentials always \(Int(minimumLeft / 60))+ min left, needs_login at +\((needsLoginAt?.timeIntervalSince(start) ?? 0) / 3600) h")
+    }
+}
+
+/// A device-code sign-in against `fake`, on a manual clock that the sign-in's polls advance.
+func signInOnAManualClock(_ fake: FakeSSO, cache: SSOTokenCache) async throws -> (SSOToken, ManualWallClock) {
+    let clock = TestClock(wallClock: ManualWallClock(Date()))
+    let wallClock = try #require(clock.wallClock)
+    let sleeps = SleepDriver(clock: clock)
+    let token = try await SSOLogin(oidc: fake.oidc, cache: cache, wallClock: wallClock).loginWithDeviceCode(corpSession, clock: clock) { _ in }
+    _ = await sleeps.stop()
+    return (token, wallClock)
 }
