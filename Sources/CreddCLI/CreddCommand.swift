@@ -12,7 +12,7 @@ public struct CreddCommand: AsyncParsableCommand {
         subcommands: [
             Run.self, Status.self, Refresh.self, Login.self, Env.self, Exec.self, CredentialProcessCommand.self, Check.self,
             Rotate.self, InstallUnits.self, UninstallUnits.self,
-            ListProfiles.self,
+            ListProfiles.self, SSOCommand.self,
         ]
     )
 

@@ -7,12 +7,23 @@ public struct SSOAccount: Sendable, Hashable, Decodable {
     public let accountId: String
     public let accountName: String?
     public let emailAddress: String?
+
+    public init(accountId: String, accountName: String?, emailAddress: String?) {
+        self.accountId = accountId
+        self.accountName = accountName
+        self.emailAddress = emailAddress
+    }
 }
 
 /// A role the user may take in an account.
 public struct SSORole: Sendable, Hashable, Decodable {
     public let accountId: String
     public let roleName: String
+
+    public init(accountId: String, roleName: String) {
+        self.accountId = accountId
+        self.roleName = roleName
+    }
 }
 
 /// The portal API, called with the access token: GetRoleCredentials, ListAccounts, ListAccountRoles.

@@ -135,8 +135,7 @@ public enum ProcessRunner {
             while waitpid(processGroup, &status, 0) < 0 {
                 guard errno == EINTR else { return -1 }
             }
-            let signal = status & 0x7f
-            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            return exitStatus(waitStatus: status)
         }
     }
 
