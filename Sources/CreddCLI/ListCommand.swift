@@ -89,6 +89,7 @@ enum ProfileList {
         switch profile.kind {
         case .sessionToken: return "session"
         case .assumeRole: return "role"
+        case .sso: return "sso"
         }
     }
 
@@ -99,6 +100,7 @@ enum ProfileList {
         case .managed: return name
         case .staticKeys: return "\(name) (keys)"
         case .credentialProcess: return "\(name) (credential_process)"
+        case let .ssoSession(session): return "sso-session \(session.displayName)"
         }
     }
 

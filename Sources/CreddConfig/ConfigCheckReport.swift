@@ -55,6 +55,8 @@ public enum ConfigCheckReport {
             if let roleSessionName { details.append("session name \(roleSessionName)") }
             if externalId != nil { details.append("external id set") }
             rows.append(("kind:", "AssumeRole \(roleArn)" + (details.isEmpty ? "" : " (\(details.joined(separator: ", ")))")))
+        case let .sso(accountId, roleName):
+            rows.append(("kind:", "IAM Identity Center role \(roleName) in account \(accountId) (GetRoleCredentials)"))
         }
         let root: String
         switch profile.source {
@@ -65,8 +67,17 @@ public enum ConfigCheckReport {
             root = "static keys …\(suffix)\(credentials.sessionToken == nil ? "" : " with session token") at \(origin)"
         case let .credentialProcess(_, origin):
             root = "credential_process at \(origin)"
+        case let .ssoSession(session):
+            root = session.name.map { "sso-session \($0) at \(session.location)" } ?? "legacy sso_start_url at \(session.location)"
         }
         rows.append(("source:", profile.sourceChain.joined(separator: " ← ") + " (\(root))"))
+        if let session = profile.ssoSession {
+            rows.append(("sso:", "\(session.startURL) in \(session.region)" + (session.registrationScopes.isEmpty ? "" : ", scopes \(session.registrationScopes.joined(separator: ","))")))
+            if let limitation = session.limitation { rows.append(("limits:", limitation)) }
+            if let shadows = session.shadows { rows.append(("note:", "credd's [sso-session \(session.name ?? "")] hides the one of the same name at \(shadows)")) }
+            rows.append(("output:", profile.writeCredentials ? "[\(profile.credentialsSection)] in the credentials file" : "endpoint only"))
+            return rows
+        }
         rows.append(("sts:", profile.stsEndpoint.description))
         rows.append(("region:", profile.region ?? "none (from the environment, else global STS)"))
         rows.append(("duration:", profile.durationSeconds.map { "\(ConfigDuration.describe(seconds: $0)) (\($0) s)" } ?? "STS default"))

@@ -24,6 +24,8 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     public let column: Int?
     /// The managed profile the problem belongs to; `nil` for global problems.
     public let profile: String?
+    /// The `[sso-session NAME]` the problem is in, for problems outside any profile.
+    public let ssoSession: String?
     /// The config key or environment variable at fault.
     public let key: String?
     /// What is wrong and what to do about it.
@@ -32,11 +34,12 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     /// broken profile at the root of its `source_profile` chain, whose error says what to fix.
     public let waitsOn: String?
 
-    public init(file: String, line: Int? = nil, column: Int? = nil, profile: String? = nil, key: String? = nil, message: String, waitsOn: String? = nil) {
+    public init(file: String, line: Int? = nil, column: Int? = nil, profile: String? = nil, ssoSession: String? = nil, key: String? = nil, message: String, waitsOn: String? = nil) {
         self.file = file
         self.line = line
         self.column = column
         self.profile = profile
+        self.ssoSession = ssoSession
         self.key = key
         self.message = message
         self.waitsOn = waitsOn
@@ -51,6 +54,7 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         }
         var parts: [String] = location.isEmpty ? [] : [location + ":"]
         if let profile { parts.append("[profile \(profile)]") }
+        if let ssoSession { parts.append("[sso-session \(ssoSession)]") }
         if let key { parts.append("key \(ConfigValues.quoted(key)):") }
         parts.append(message)
         return parts.joined(separator: " ")

@@ -54,10 +54,17 @@ public enum ConfigLoader {
         var profileSections: [(name: String, section: INISection)] = []
         var profileErrors: [String: [ConfigError]] = [:]
         var creddSection: INISection?
+        var ssoSessionSections: [(name: String, section: INISection)] = []
         let sections = document.sections
         for section in sections {
             if section.name == "credd" {
                 if creddSection == nil { creddSection = section }
+            } else if let name = SSOSessionSection.name(section.name) {
+                if let earlier = ssoSessionSections.first(where: { $0.name == name }) {
+                    errors.append(ConfigError(file: file, line: section.headerLineNumber, ssoSession: name, message: "defined twice (first at line \(earlier.section.headerLineNumber)); keep one"))
+                } else {
+                    ssoSessionSections.append((name, section))
+                }
             } else if let name = AWSSharedFiles.configProfileName(section.name) {
                 if let earlier = profileSections.first(where: { $0.name == name }), earlier.section.name != section.name {
                     profileErrors[name, default: []].append(ConfigError(file: file, line: section.headerLineNumber, profile: name, message: "[\(section.name)] and [\(earlier.section.name)] (line \(earlier.section.headerLineNumber)) define the same profile; keep one"))
@@ -65,7 +72,7 @@ public enum ConfigLoader {
                     profileSections.append((name, section))
                 }
             } else {
-                errors.append(ConfigError(file: file, line: section.headerLineNumber, message: "unknown section [\(Redaction.valuePrefix(section.name))]: credd reads [credd] and [profile NAME]\(sectionHint(section.name))"))
+                errors.append(ConfigError(file: file, line: section.headerLineNumber, message: "unknown section [\(Redaction.valuePrefix(section.name))]: credd reads [credd], [profile NAME] and [sso-session NAME]\(sectionHint(section.name))"))
             }
         }
         for diagnostic in document.diagnostics {
@@ -117,10 +124,11 @@ public enum ConfigLoader {
             }
         }
 
+        let ssoSessions = SSOSessions(creddSections: ssoSessionSections, file: file, awsConfig: awsConfig, awsConfigPath: awsConfigPath, errors: &errors)
         let endpoints = STSEndpointResolver(environment: environment, errors: &errors)
         var resolver = ProfileResolver(
             configFile: file, definitions: definitions, managedNames: Set(profileSections.map(\.name)),
-            shared: shared, outputSections: outputSections, endpoints: endpoints
+            shared: shared, outputSections: outputSections, endpoints: endpoints, ssoSessions: ssoSessions
         )
         resolver.resolveAll(profileSections.map(\.name))
         errors += resolver.errors
@@ -141,7 +149,9 @@ public enum ConfigLoader {
             listenHost: creddSettings.listen.host, listenPort: creddSettings.listen.port, imdsProfile: imdsName,
             credentialsFile: credentialsPath, awsConfigFile: awsConfigPath, configFile: file
         )
-        return LoadedConfiguration(settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath])
+        return LoadedConfiguration(
+            settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath],
+            ssoSessions: ssoSessions.valid.values.sorted { $0.displayName < $1.displayName })
     }
 
     /// Reads an optional AWS file: missing is empty; unreadable or undecodable is reported and

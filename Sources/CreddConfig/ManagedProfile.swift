@@ -3,12 +3,15 @@ import FoundationEssentials
 
 /// A profile credd keeps fresh, fully resolved and validated.
 public struct ManagedProfile: Sendable, Hashable {
-    /// Which STS call renews the session.
+    /// Which call renews the session.
     public enum Kind: Sendable, Hashable {
         /// `GetSessionToken` (with MFA when `mfaSerial` is set): a session of long-term keys.
         case sessionToken
         /// `AssumeRole`.
         case assumeRole(roleArn: String, externalId: String?, roleSessionName: String?)
+        /// IAM Identity Center's GetRoleCredentials for a role of an account, with the access
+        /// token of the `.ssoSession` source.
+        case sso(accountId: String, roleName: String)
     }
 
     /// Where the credentials that call STS come from.
@@ -19,6 +22,8 @@ public struct ManagedProfile: Sendable, Hashable {
         case staticKeys(AWSCredentials, origin: SourceLocation)
         /// A `credential_process` command line, run without a shell.
         case credentialProcess(String, origin: SourceLocation)
+        /// The access token of an IAM Identity Center session (for `.sso` profiles only).
+        case ssoSession(SSOSessionConfig)
     }
 
     /// The `NAME` of `[profile NAME]` in credd's config.
@@ -42,7 +47,8 @@ public struct ManagedProfile: Sendable, Hashable {
     /// The profile's `[profile NAME]` header in credd's config.
     public let location: SourceLocation
     /// This profile's name, then its source's, down to the root source (`["dev", "mfa",
-    /// "alice-long-term"]`), for `credd check` and `credd status`.
+    /// "alice-long-term"]`), for `credd check` and `credd status`. An Identity Center profile's
+    /// chain ends with itself (its session is no profile).
     public let sourceChain: [String]
     /// `rotate_after`: the daemon replaces the long-term keys at the root of `sourceChain` once
     /// they are this old; `nil` for no scheduled rotation.
@@ -71,9 +77,15 @@ public struct ManagedProfile: Sendable, Hashable {
     /// The role ARN for `AssumeRole` profiles.
     public var roleArn: String? {
         switch kind {
-        case .sessionToken: return nil
+        case .sessionToken, .sso: return nil
         case let .assumeRole(roleArn, _, _): return roleArn
         }
+    }
+
+    /// The Identity Center session of an `.sso` profile.
+    public var ssoSession: SSOSessionConfig? {
+        guard case let .ssoSession(session) = source else { return nil }
+        return session
     }
 }
 
@@ -132,12 +144,29 @@ public struct LoadedConfiguration: Sendable, Hashable {
     public let errors: [ConfigError]
     /// The files whose changes should trigger a reload: credd's config and the two AWS files.
     public let watchedFiles: [String]
+    /// Every valid `[sso-session NAME]` of credd's config and `~/.aws/config` (credd's own wins
+    /// on a clash), by name order, whether or not a profile uses it: `credd login SESSION` and
+    /// `credd sso profiles SESSION` take any of them.
+    public let ssoSessions: [SSOSessionConfig]
 
-    public init(settings: DaemonSettings, profiles: [ManagedProfile], errors: [ConfigError], watchedFiles: [String]) {
+    public init(settings: DaemonSettings, profiles: [ManagedProfile], errors: [ConfigError], watchedFiles: [String], ssoSessions: [SSOSessionConfig] = []) {
         self.settings = settings
         self.profiles = profiles
         self.errors = errors
         self.watchedFiles = watchedFiles
+        self.ssoSessions = ssoSessions
+    }
+
+    /// The Identity Center session `name` means to `credd login NAME`: an sso-session of that
+    /// name, else the session of the loaded SSO profile `name` (which may be a legacy one).
+    public func ssoSession(named name: String) -> SSOSessionConfig? {
+        ssoSessions.first { $0.name == name } ?? profile(named: name)?.ssoSession
+    }
+
+    /// The sessions the loaded profiles sign in with, each once (legacy ones by start URL).
+    public var ssoSessionsInUse: [SSOSessionConfig] {
+        var seen: Set<String> = []
+        return profiles.compactMap(\.ssoSession).filter { seen.insert($0.displayName).inserted }
     }
 
     /// The loaded profile called `name`, if it has no errors.

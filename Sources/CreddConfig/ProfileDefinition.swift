@@ -10,9 +10,23 @@ struct ProfileDefinition: Sendable {
         let line: Int
     }
 
+    /// The IAM Identity Center keys of a profile that signs in with an sso-session (or the legacy
+    /// form with the start URL and region on the profile) instead of naming a `source_profile`.
+    struct SSOKeys: Sendable {
+        let session: Located<String>?
+        let startURL: Located<String>?
+        let region: Located<String>?
+        let accountId: String
+        let roleName: String
+        /// The first `sso_*` line, for messages.
+        let line: Int
+    }
+
     let name: String
     let location: SourceLocation
-    let sourceProfile: Located<String>
+    /// `nil` exactly when `sso` is set.
+    let sourceProfile: Located<String>?
+    let sso: SSOKeys?
     let roleArn: Located<String>?
     let externalId: String?
     let roleSessionName: String?
@@ -29,21 +43,25 @@ struct ProfileDefinition: Sendable {
     static let supportedKeys: [String] = [
         "source_profile", "role_arn", "mfa_serial", "external_id", "role_session_name", "duration_seconds",
         "region", "endpoint_url", "mfa_process", "write_credentials", "credentials_section",
-        "rotate_after",
+        "rotate_after", "sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name",
+    ]
+
+    static let ssoKeys: Set<String> = ["sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name"]
+    /// Keys that mean nothing for a profile whose credentials come from GetRoleCredentials.
+    static let stsOnlyKeys = [
+        "role_arn", "mfa_serial", "mfa_process", "external_id", "role_session_name", "duration_seconds", "endpoint_url", "rotate_after",
     ]
 
     /// AWS keys that mean something elsewhere but not in a credd profile, with what to do instead.
     static let unsupportedKeys: [String: String] = {
         let keysElsewhere = "credd does not store long-term keys: keep them in ~/.aws/credentials and name that profile in source_profile"
-        let sso = "SSO sources are not supported yet; use source_profile"
         return [
             "aws_access_key_id": keysElsewhere, "aws_secret_access_key": keysElsewhere,
             "aws_session_token": keysElsewhere, "aws_security_token": keysElsewhere,
             "credential_process": "put credential_process in a profile of ~/.aws/config and name that profile in source_profile",
             "credential_source": "credential_source (Environment, Ec2InstanceMetadata, EcsContainer) is not supported; use source_profile",
             "web_identity_token_file": "web identity sources are not supported yet; use source_profile",
-            "sso_session": sso, "sso_start_url": sso, "sso_region": sso, "sso_account_id": sso, "sso_role_name": sso,
-            "sso_registration_scopes": sso,
+            "sso_registration_scopes": "sso_registration_scopes belongs in the [sso-session NAME] section the profile's sso_session names",
             "services": "[services] sections are not read by credd; set endpoint_url in the profile",
             "sts_regional_endpoints": "credd always uses the regional STS endpoint when a region is known; remove this key",
         ]
@@ -92,8 +110,20 @@ struct ProfileDefinition: Sendable {
         }
 
         let sourceProfile = values["source_profile"]
-        if sourceProfile == nil, !errors.contains(where: { $0.key == "source_profile" }) {
-            fail(nil, key: "source_profile", "missing: name the profile whose credentials call STS (long-term keys in ~/.aws/credentials, a credential_process profile, or another credd profile)")
+        let ssoEntries = section.entries.filter { ssoKeys.contains($0.key) }
+        var sso: SSOKeys?
+        if let first = ssoEntries.first {
+            sso = parseSSO(values, firstLine: first.lineNumber, fail: fail)
+            if let sourceProfile {
+                fail(sourceProfile, key: "source_profile", "a profile either signs in with IAM Identity Center (sso_* keys) or names a source_profile, not both; to assume a role with this profile's SSO credentials, write a second profile with source_profile = \(name) and role_arn")
+            }
+            for key in stsOnlyKeys {
+                if let entry = values[key] {
+                    fail(entry, key: key, "does not apply to an IAM Identity Center profile, whose credentials come from GetRoleCredentials; to assume a role with them, write a second profile with source_profile = \(name) and role_arn")
+                }
+            }
+        } else if sourceProfile == nil, !errors.contains(where: { $0.key == "source_profile" }) {
+            fail(nil, key: "source_profile", "missing: name the profile whose credentials call STS (long-term keys in ~/.aws/credentials, a credential_process profile, or another credd profile), or sign in with IAM Identity Center (sso_session, sso_account_id, sso_role_name)")
         }
         let roleArn = checked("role_arn", ConfigValues.isRoleARN, "arn:aws:iam::123456789012:role/NAME")
         let isAssumeRole = values["role_arn"] != nil
@@ -171,11 +201,12 @@ struct ProfileDefinition: Sendable {
             }
         }
 
-        guard errors.isEmpty, let sourceProfile else { return .invalid(errors) }
+        guard errors.isEmpty, sourceProfile != nil || sso != nil else { return .invalid(errors) }
         return .valid(ProfileDefinition(
             name: name,
             location: SourceLocation(file: file, line: section.headerLineNumber),
-            sourceProfile: Located(value: sourceProfile.value, line: sourceProfile.lineNumber),
+            sourceProfile: sourceProfile.map { Located(value: $0.value, line: $0.lineNumber) },
+            sso: sso,
             roleArn: roleArn.map { Located(value: $0.value, line: $0.lineNumber) },
             externalId: externalId?.value,
             roleSessionName: sessionName?.value,
@@ -188,5 +219,50 @@ struct ProfileDefinition: Sendable {
             credentialsSection: credentialsSection,
             rotateAfter: rotateAfter
         ))
+    }
+
+    /// The `sso_*` keys of an Identity Center profile: an account and role, and either an
+    /// `sso_session` or the legacy `sso_start_url` and `sso_region`.
+    private static func parseSSO(_ values: [String: INISection.Entry], firstLine: Int, fail: (INISection.Entry?, String?, String) -> Void) -> SSOKeys? {
+        var valid = true
+        func located(_ entry: INISection.Entry?) -> Located<String>? { entry.map { Located(value: $0.value, line: $0.lineNumber) } }
+        let session = values["sso_session"]
+        if let session, !ConfigValues.isProfileName(session.value) {
+            fail(session, "sso_session", "\(ConfigValues.quoted(session.value)) is not an sso-session name: letters, digits and _ - / . % @ only")
+            valid = false
+        }
+        let startURL = SSOSessionSection.startURL(values["sso_start_url"], fail: fail)
+        let region = SSOSessionSection.region(values["sso_region"], fail: fail)
+        if values["sso_start_url"] != nil && startURL == nil || values["sso_region"] != nil && region == nil { valid = false }
+        if session == nil {
+            for key in ["sso_start_url", "sso_region"] where values[key] == nil {
+                fail(nil, key, "missing: name an [sso-session NAME] in sso_session (recommended: its token can be refreshed), or set both sso_start_url and sso_region (legacy form)")
+                valid = false
+            }
+        }
+        var accountId: String?
+        if let entry = values["sso_account_id"] {
+            if ASCIIClass.digits.matchesWhole(entry.value.utf8[...], count: 12...12) {
+                accountId = entry.value
+            } else {
+                fail(entry, "sso_account_id", "\(ConfigValues.quoted(entry.value)) is not valid: expected a 12-digit AWS account id")
+            }
+        } else {
+            fail(nil, "sso_account_id", "missing: the 12-digit account whose role this profile takes (`credd sso profiles SESSION` lists them)")
+        }
+        var roleName: String?
+        if let entry = values["sso_role_name"] {
+            if ASCIIClass.arnResource.matchesWhole(entry.value.utf8[...], count: 1...64), !entry.value.contains("/") {
+                roleName = entry.value
+            } else {
+                fail(entry, "sso_role_name", "\(ConfigValues.quoted(entry.value)) is not valid: expected a permission set's role name such as AdministratorAccess")
+            }
+        } else {
+            fail(nil, "sso_role_name", "missing: the permission set's role name, such as AdministratorAccess (`credd sso profiles SESSION` lists them)")
+        }
+        guard valid, let accountId, let roleName else { return nil }
+        return SSOKeys(
+            session: located(session), startURL: located(values["sso_start_url"]), region: located(values["sso_region"]),
+            accountId: accountId, roleName: roleName, line: firstLine)
     }
 }

@@ -13,6 +13,7 @@ struct ProfileResolver {
     /// Credentials sections credd writes, and for which profile.
     let outputSections: [String: String]
     let endpoints: STSEndpointResolver
+    let ssoSessions: SSOSessions
 
     private(set) var ordered: [ManagedProfile] = []
     private(set) var errors: [ConfigError] = []
@@ -21,13 +22,14 @@ struct ProfileResolver {
     /// reported member, or the broken profile down its source chain).
     private var failed: [String: String] = [:]
 
-    init(configFile: String, definitions: [String: ProfileDefinition], managedNames: Set<String>, shared: AWSSharedFiles, outputSections: [String: String], endpoints: STSEndpointResolver) {
+    init(configFile: String, definitions: [String: ProfileDefinition], managedNames: Set<String>, shared: AWSSharedFiles, outputSections: [String: String], endpoints: STSEndpointResolver, ssoSessions: SSOSessions) {
         self.configFile = configFile
         self.definitions = definitions
         self.managedNames = managedNames
         self.shared = shared
         self.outputSections = outputSections
         self.endpoints = endpoints
+        self.ssoSessions = ssoSessions
     }
 
     /// Resolves `names` (in file order) and everything they depend on.
@@ -38,13 +40,17 @@ struct ProfileResolver {
     private mutating func fail(_ definition: ProfileDefinition, line: Int? = nil, key: String? = "source_profile", _ message: String, waitsOn: String? = nil) {
         guard failed[definition.name] == nil else { return }
         failed[definition.name] = waitsOn ?? definition.name
-        errors.append(ConfigError(file: configFile, line: line ?? definition.sourceProfile.line, profile: definition.name, key: key, message: message, waitsOn: waitsOn))
+        errors.append(ConfigError(file: configFile, line: line ?? definition.sourceProfile?.line ?? definition.sso?.line ?? definition.location.line, profile: definition.name, key: key, message: message, waitsOn: waitsOn))
     }
 
     private mutating func resolve(_ name: String, visiting: [String]) -> ManagedProfile? {
         if let done = resolved[name] { return done }
         guard failed[name] == nil, let definition = definitions[name] else { return nil }
-        let sourceName = definition.sourceProfile.value
+        if let sso = definition.sso {
+            guard let session = resolveSSOSession(definition, sso) else { return nil }
+            return add(definition, kind: .sso(accountId: sso.accountId, roleName: sso.roleName), source: .ssoSession(session), chain: [name])
+        }
+        guard let sourceName = definition.sourceProfile?.value else { return nil }
 
         let source: ManagedProfile.Source
         let chain: [String]
@@ -70,9 +76,16 @@ struct ProfileResolver {
             chain = [name, sourceName]
         }
 
+        let kind: ManagedProfile.Kind = definition.roleArn.map {
+            .assumeRole(roleArn: $0.value, externalId: definition.externalId, roleSessionName: definition.roleSessionName)
+        } ?? .sessionToken
+        return add(definition, kind: kind, source: source, chain: chain)
+    }
+
+    private mutating func add(_ definition: ProfileDefinition, kind: ManagedProfile.Kind, source: ManagedProfile.Source, chain: [String]) -> ManagedProfile {
         let profile = ManagedProfile(
-            name: name,
-            kind: definition.roleArn.map { .assumeRole(roleArn: $0.value, externalId: definition.externalId, roleSessionName: definition.roleSessionName) } ?? .sessionToken,
+            name: definition.name,
+            kind: kind,
             source: source,
             mfaSerial: definition.mfaSerial,
             mfaProcess: definition.mfaProcess,
@@ -85,9 +98,38 @@ struct ProfileResolver {
             sourceChain: chain,
             rotateAfter: definition.rotateAfter
         )
-        resolved[name] = profile
+        resolved[definition.name] = profile
         ordered.append(profile)
         return profile
+    }
+
+    /// The Identity Center session of an SSO profile: its `sso_session`, whose start URL and
+    /// region on the profile (if given) must agree, as botocore requires; or the legacy form.
+    private mutating func resolveSSOSession(_ definition: ProfileDefinition, _ sso: ProfileDefinition.SSOKeys) -> SSOSessionConfig? {
+        guard let name = sso.session else {
+            guard let startURL = sso.startURL, let region = sso.region else { return nil }
+            return SSOSessionConfig(
+                name: nil, startURL: startURL.value, region: region.value, registrationScopes: [],
+                location: SourceLocation(file: configFile, line: startURL.line))
+        }
+        if let location = ssoSessions.broken[name.value] {
+            let problems = ssoSessions.awsConfigProblems(name.value).map { " (\($0))" }.joined()
+            fail(definition, line: name.line, key: "sso_session", "[sso-session \(name.value)] at \(location) has errors\(problems.isEmpty ? " (reported on their own lines)" : problems)")
+            return nil
+        }
+        guard let session = ssoSessions.valid[name.value] else {
+            var message = "no [sso-session \(Redaction.valuePrefix(name.value))] in \(configFile) or \(shared.configPath)"
+            if let suggestion = ConfigValues.suggestion(for: name.value, among: ssoSessions.valid.keys) { message += "; did you mean '\(suggestion)'?" }
+            fail(definition, line: name.line, key: "sso_session", message + "; add one with sso_start_url and sso_region")
+            return nil
+        }
+        for (key, given, expected) in [("sso_start_url", sso.startURL, session.startURL), ("sso_region", sso.region, session.region)] {
+            if let given, given.value != expected {
+                fail(definition, line: given.line, key: key, "\(ConfigValues.quoted(given.value)) differs from \(ConfigValues.quoted(expected)) in [sso-session \(name.value)] at \(session.location); remove it from the profile (the session's value applies)")
+                return nil
+            }
+        }
+        return session
     }
 
     /// Reports a cycle once, on its member that comes first in the file; the other members
@@ -112,7 +154,7 @@ struct ProfileResolver {
             fail(definition, "'\(source.name)' is a session credd manages, but this profile calls GetSessionToken, which AWS rejects when called with session credentials; use the long-term profile as source_profile, or add role_arn to assume a role")
             return nil
         }
-        if case .assumeRole = source.kind, let duration = definition.durationSeconds, duration.value > 3600 {
+        if source.kind != .sessionToken, let duration = definition.durationSeconds, duration.value > 3600 {
             fail(definition, line: duration.line, key: "duration_seconds", "\(duration.value) is too long for role chaining: this role is assumed with '\(source.name)''s role session, and AWS limits such sessions to 3600 seconds")
             return nil
         }
@@ -121,7 +163,7 @@ struct ProfileResolver {
 
     /// A source in the AWS files: static keys (preferred, as in botocore) or `credential_process`.
     private mutating func resolveExternalSource(_ definition: ProfileDefinition) -> ManagedProfile.Source? {
-        let sourceName = definition.sourceProfile.value
+        guard let sourceName = definition.sourceProfile?.value else { return nil }
         if let writer = outputSections[sourceName] {
             fail(definition, "[\(sourceName)] in \(shared.credentialsPath) is the section credd writes for profile '\(writer)', so using it as a source would be circular; write source_profile = \(writer) to chain from that profile")
             return nil
@@ -163,7 +205,9 @@ struct ProfileResolver {
         if let process = profile.value("credential_process"), !process.value.isEmpty {
             return .credentialProcess(process.value, origin: process.location)
         }
-        if profile.value("role_arn") != nil {
+        if profile.value("sso_session") != nil || profile.value("sso_start_url") != nil {
+            fail(definition, "source profile '\(sourceName)' at \(profile.location) is an AWS CLI IAM Identity Center profile; to chain from it, define it in \(configFile) as [profile \(sourceName)] with its sso_session, sso_account_id and sso_role_name")
+        } else if profile.value("role_arn") != nil {
             fail(definition, "source profile '\(sourceName)' at \(profile.location) is an AWS CLI role profile; to chain from it, define it in \(configFile) as [profile \(sourceName)]")
         } else {
             fail(definition, "source profile '\(sourceName)' at \(profile.location) has neither aws_access_key_id and aws_secret_access_key nor credential_process")

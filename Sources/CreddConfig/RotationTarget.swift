@@ -48,6 +48,8 @@ public struct RotationTarget: Sendable, Hashable {
             return .failure(RotationUnavailable(profile: name, reason: "[\(section)] gets its keys from credential_process (\(origin.file):\(origin.line)); rotate them where that command keeps them"))
         case .managed:
             return .failure(RotationUnavailable(profile: name, reason: "its source_profile chain does not end in long-term keys"))
+        case .ssoSession:
+            return .failure(RotationUnavailable(profile: name, reason: "[profile \(root.name)] signs in with IAM Identity Center: there are no long-term keys to rotate"))
         }
         let sessions = configuration.profiles.filter { profile in
             guard profile.kind == .sessionToken, profile.mfaSerial != nil, isExternalSource(profile) else { return false }

@@ -182,6 +182,8 @@ actor DaemonRuntime: RotationObserver {
             return chain.isEmpty ? "static keys" : "\(chain) (keys)"
         case .credentialProcess:
             return chain.isEmpty ? "credential_process" : "\(chain) (credential_process)"
+        case let .ssoSession(session):
+            return "sso-session \(session.displayName)"
         }
     }
 

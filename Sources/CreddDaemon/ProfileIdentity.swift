@@ -42,6 +42,8 @@ enum ProfileIdentity {
             parts.append("session")
         case let .assumeRole(roleArn, externalId, _):
             parts += ["role", roleArn, externalId ?? ""]
+        case let .sso(accountId, roleName):
+            parts += ["sso", accountId, roleName]
         }
         switch profile.source {
         case let .managed(name):
@@ -52,6 +54,8 @@ enum ProfileIdentity {
             if profile.mfaSerial == nil { parts.append(keys(profile, credentials).accessKeyId) }
         case let .credentialProcess(commandLine, _):
             parts += ["process", commandLine]
+        case let .ssoSession(session):
+            parts += ["sso-session", session.name ?? "", session.startURL]
         }
         // The unit separator cannot occur in a config value, so no two part lists digest alike.
         return String(SigV4Signer.hexSHA256(Array(parts.joined(separator: "\u{1F}").utf8)).prefix(length))

@@ -42,6 +42,9 @@ final class STSRenewer: CredentialRenewer {
                     roleArn: roleArn, roleSessionName: roleSessionName, externalId: externalId,
                     durationSeconds: profile.durationSeconds, mfa: mfa)
                 return try await client.assumeRole(credentials: caller, request).credentials
+            case .sso:
+                // `callingCredentials` already refused: an SSO profile's source is its session.
+                return caller
             }
         } catch {
             // Signed with a managed session, an unknown key id means that session was revoked
@@ -69,6 +72,8 @@ final class STSRenewer: CredentialRenewer {
             } catch {
                 throw error.refreshFailure
             }
+        case .ssoSession:
+            throw RefreshFailure(disposition: .needsChange, message: "profile \(profile.name) signs in with IAM Identity Center, not STS")
         }
     }
 

@@ -27,7 +27,7 @@ struct ManualPageTests {
         let lines = try Self.source()
         // Each key is a `.TP` item: `.TP` then `.B key`.
         let documented = Set(zip(lines, lines.dropFirst()).filter { $0.0 == ".TP" }.map { $0.1 })
-        for key in CreddSectionSettings.keys + ProfileDefinition.supportedKeys {
+        for key in CreddSectionSettings.keys + ProfileDefinition.supportedKeys + SSOSessionSection.keys {
             #expect(documented.contains(".B \(key)"), "credd.conf.5 does not document '\(key)'")
         }
     }
