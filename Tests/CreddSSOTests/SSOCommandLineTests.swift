@@ -148,13 +148,13 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("no [sso-session nosuch]"))
     }
 
-    /// A config with the quirks people's files have: comments of both kinds, an indented
-    /// sub-key, a profile already taking one of the roles, a section whose name a generated
-    /// profile would take, and no newline at the end.
+    /// A config with the quirks people's files have: comments of both kinds, an inline
+    /// comment, a profile already taking one of the roles under another name, a section whose
+    /// name a generated profile would take, and no newline at the end.
     static let handWrittenConfig =
         "# credd config\n; kept as it is\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n"
         + "sso_registration_scopes = sso:account:access\n\n[profile mine]\nsso_session = corp\nsso_account_id = 111111111111\n"
-        + "sso_role_name = Developer\ns3 =\n    max_concurrent_requests = 4\n\n[profile dev-ReadOnly]\nrole_arn = arn:aws:iam::111111111111:role/X\n"
+        + "sso_role_name = Developer\n\n[profile dev-ReadOnly]\nrole_arn = arn:aws:iam::111111111111:role/X\n"
         + "source_profile = mine   ; taken by hand"
 
     /// Pagination with more accounts than a page holds, the blocks printed, `--write` appending
