@@ -155,13 +155,7 @@ struct SSOProfiles: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let configuration: LoadedConfiguration
-        do {
-            configuration = try ConfigLoader.load(explicitPath: options.config, environment: environment)
-        } catch {
-            printError("credd: \(error)")
-            throw ExitCode.failure
-        }
+        let configuration = try options.load(environment)
         let lookup = SSOSessionLookup(configuration: configuration)
         let sessionName: String
         let ssoSession: SSOSession
@@ -189,9 +183,7 @@ struct SSOProfiles: AsyncParsableCommand {
         let added: [String]
         do {
             added = try CredentialsFileWriter(path: file, clock: SystemWallClock()).appendMissingSections(
-                missing.map { block in
-                    .init(name: "profile \(block.name)", entries: block.entries(sessionName: sessionName).map { .init(key: $0.key, value: $0.value) })
-                })
+                missing.map { .init(name: "profile \($0.name)", entries: $0.entries(sessionName: sessionName)) })
         } catch {
             printError("credd: \(error)")
             throw ExitCode.failure

@@ -5,21 +5,11 @@ import CreddINI
 /// write, and losslessly, so every byte already in the file stays as it was.
 extension CredentialsFileWriter {
     /// A section to add: its full header name (`profile dev-Developer`) and its entries.
-    public struct NewSection: Sendable, Hashable {
+    public struct NewSection: Sendable {
         public let name: String
-        public let entries: [Entry]
+        public let entries: [(key: String, value: String)]
 
-        public struct Entry: Sendable, Hashable {
-            public let key: String
-            public let value: String
-
-            public init(key: String, value: String) {
-                self.key = key
-                self.value = value
-            }
-        }
-
-        public init(name: String, entries: [Entry]) {
+        public init(name: String, entries: [(key: String, value: String)]) {
             self.name = name
             self.entries = entries
         }
@@ -38,7 +28,7 @@ extension CredentialsFileWriter {
             var added: [String] = []
             for section in sections where document.section(named: section.name) == nil {
                 do throws(INIError) {
-                    try document.appendSection(section.name, entries: section.entries.map { ($0.key, $0.value) })
+                    try document.appendSection(section.name, entries: section.entries)
                 } catch {
                     throw CredentialsFileError(
                         reason: .unwritableValue, file: target, section: section.name, message: "\(error.description); nothing was written")

@@ -32,15 +32,9 @@ public struct BackgroundProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addclosefrom_np(&actions, 3)
-        let argv = ([executable] + arguments.dropFirst()).map { strdup($0) }
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") }
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = withCleanSpawnAttributes(ownProcessGroup: true) { attributes in
-            posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], envp + [nil])
-        }
-        guard result == 0 else { throw LaunchFailure(program: program, reason: String(cString: strerror(result))) }
-        return BackgroundProcess(pid: pid)
+        let spawned = spawnCleanly(executable, arguments: arguments, environment: environment, actions: &actions, ownProcessGroup: true)
+        guard spawned.error == 0 else { throw LaunchFailure(program: program, reason: String(cString: strerror(spawned.error))) }
+        return BackgroundProcess(pid: spawned.pid)
     }
 
     /// The exit status (128 + signal number for a signal) if the process has ended, else `nil`.

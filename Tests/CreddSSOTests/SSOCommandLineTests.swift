@@ -7,19 +7,6 @@ import Testing
 /// `credd login SESSION` and `credd sso profiles` through the real binary, against the fake
 /// Identity Center, with a stand-in browser that follows the redirect back to credd.
 @Suite(.serialized) struct SSOCommandLineTests {
-    static let awsConfig = """
-        [sso-session corp]
-        sso_start_url = https://corp.awsapps.com/start
-        sso_region = us-east-1
-        sso_registration_scopes = sso:account:access
-
-        [profile dev-sso]
-        sso_session = corp
-        sso_account_id = 111111111111
-        sso_role_name = Developer
-        region = eu-west-1
-        """
-
     /// The browser: fetches the sign-in URL, follows the fake's redirect to credd's loopback
     /// listener and prints the page credd answered with.
     static let followingBrowser = """
@@ -42,7 +29,7 @@ import Testing
         let moto = try #require(fake.moto)
         let harness = try Harness(fake)
         // The session is in ~/.aws/config only; credd's config names it from a profile.
-        try harness.credd.directory.write("home/.aws/config", Self.awsConfig)
+        try harness.credd.directory.write("home/.aws/config", SSOInteropTests.config)
         try harness.credd.writeConfig("[profile dev-sso]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Developer\n")
 
         let first = try harness.login(["dev-sso"])
@@ -81,7 +68,7 @@ import Testing
         defer { Task { await fake.stop() } }
         try await fake.configure(["pending_polls": 1, "slow_down_polls": 1])
         let harness = try Harness(fake)
-        try harness.credd.writeConfig(Self.awsConfig)
+        try harness.credd.writeConfig(SSOInteropTests.config)
 
         let started = Date()
         let output = try harness.login(["corp", "--no-browser"])
@@ -102,7 +89,7 @@ import Testing
         defer { Task { await fake.stop() } }
         try await fake.configure(["expire_device_codes": true])
         let harness = try Harness(fake)
-        try harness.credd.writeConfig(Self.awsConfig)
+        try harness.credd.writeConfig(SSOInteropTests.config)
         let output = try harness.login(["corp", "--device-code"])
         #expect(output.status == 1)
         #expect(output.stderr.contains("ExpiredTokenException") && output.stderr.contains("expired before it was approved"))
@@ -116,7 +103,7 @@ import Testing
         let fake = try await FakeSSO.start()
         defer { Task { await fake.stop() } }
         let harness = try Harness(fake)
-        try harness.credd.writeConfig(Self.awsConfig)
+        try harness.credd.writeConfig(SSOInteropTests.config)
         let started = Date()
         let output = try harness.credd.cli(["login", "corp"], extra: harness.endpoints.merging(["CREDD_BROWSER": browser]) { $1 })
         #expect(output.status == 1)
@@ -129,7 +116,7 @@ import Testing
         let fake = try await FakeSSO.start()
         defer { Task { await fake.stop() } }
         let harness = try Harness(fake)
-        try harness.credd.writeConfig(Self.awsConfig)
+        try harness.credd.writeConfig(SSOInteropTests.config)
         let script = try harness.credd.directory.write("browser.py", Self.followingBrowser)
         let output = try harness.credd.cli(
             ["login", "corp"], extra: harness.endpoints.merging(["BROWSER": "python3 \(script) %s:firefox"]) { $1 })
@@ -139,7 +126,7 @@ import Testing
 
     @Test func optionsThatDoNotFitTheNameAreRefused() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
-        try harness.writeConfig(Self.awsConfig + "\n\n[profile mfa]\nmfa_serial = arn:aws:iam::111111111111:mfa/me\n")
+        try harness.writeConfig(SSOInteropTests.config + "\n\n[profile mfa]\nmfa_serial = arn:aws:iam::111111111111:mfa/me\n")
         let code = try harness.cli(["login", "corp", "--code", "-"], stdin: "123456\n")
         #expect(code.status == 1 && code.stderr.contains("takes no MFA code"))
         let device = try harness.cli(["login", "mfa", "--device-code"])
