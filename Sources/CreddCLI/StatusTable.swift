@@ -51,9 +51,30 @@ enum StatusTable {
                 out += rotationLines(rotation, now: now).map { "    \($0)\n" }.joined()
             }
         }
+        out += ssoSessionLines(document.ssoSessions, now: now).map { $0 + "\n" }.joined()
         let actions = document.profiles.compactMap { actionLine($0, now: now, secondsFromGMT: secondsFromGMT) }
         if !actions.isEmpty { out += "\n" + actions.map { $0 + "\n" }.joined() }
         return out
+    }
+
+    /// The IAM Identity Center sessions: the token's expiry, whether it refreshes by itself,
+    /// and when a sign-in will be needed; nothing without SSO profiles.
+    static func ssoSessionLines(_ sessions: [StatusDocument.SSOSession], now: Date) -> [String] {
+        guard !sessions.isEmpty else { return [] }
+        var lines = ["", "IAM Identity Center sessions:"]
+        for session in sessions {
+            var text = "  \(session.name)  \(session.state), token expires \(relative(session.tokenExpiration, now: now, past: "expired"))"
+            text += session.canRefresh ? ", refreshes by itself" : ", cannot be refreshed"
+            if session.registrationExpiration != nil {
+                text += " (registration ends \(relative(session.registrationExpiration, now: now, past: "ended")))"
+            }
+            lines.append(text)
+            if let error = session.error { lines.append("    error: \(error)") }
+            if let action = session.action, !(session.error ?? "").contains(action.command) {
+                lines.append("    sign in: run `\(action.command)`")
+            }
+        }
+        return lines
     }
 
     /// `mfa needs an MFA code: run `credd login mfa` (its session ends 18:05, in 2 h 10 min)`,

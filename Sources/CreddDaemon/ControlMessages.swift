@@ -171,7 +171,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
     /// What the user must do for a profile that cannot renew by itself (see `ProfileAction`).
     /// Every key is always present.
     public struct Action: Codable, Sendable, Hashable {
-        /// `mfa_code`, `retry` or `fix_config`.
+        /// `mfa_code`, `retry`, `fix_config` or `login`.
         public var kind: String
         /// The profile the command acts on: this one, or the source in its chain it waits on.
         public var profile: String
@@ -256,18 +256,101 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         }
     }
 
-    public var daemon: Daemon
-    public var profiles: [Profile]
+    /// An IAM Identity Center session the profiles renew with: its access token, never a secret.
+    /// Every key is always present (null when unknown).
+    public struct SSOSession: Codable, Sendable, Hashable {
+        /// The sso-session's name, or the start URL of a legacy profile.
+        public var name: String
+        public var startURL: String
+        public var region: String
+        /// `pending`, `reading_cache`, `fresh`, `refreshing`, `retrying` or `needs_login`.
+        public var state: String
+        /// When the access token in the cache expires.
+        public var tokenExpiration: String?
+        /// Whether the token can be refreshed without a sign-in (a refresh token and a valid
+        /// client registration).
+        public var canRefresh: Bool
+        /// When the client registration, and with it the refresh, ends.
+        public var registrationExpiration: String?
+        /// When a sign-in will be needed, if known: the expiry of a token that cannot be
+        /// refreshed, or of the registration.
+        public var loginNeededAt: String?
+        public var lastRefresh: String?
+        public var error: String?
+        /// `login` with the `credd login` command while a sign-in is needed; null otherwise.
+        public var action: Action?
 
-    public init(daemon: Daemon, profiles: [Profile]) {
-        self.daemon = daemon
-        self.profiles = profiles
+        public init(
+            name: String, startURL: String, region: String, state: String, tokenExpiration: String?, canRefresh: Bool,
+            registrationExpiration: String?, loginNeededAt: String?, lastRefresh: String?, error: String?, action: Action?
+        ) {
+            self.name = name
+            self.startURL = startURL
+            self.region = region
+            self.state = state
+            self.tokenExpiration = tokenExpiration
+            self.canRefresh = canRefresh
+            self.registrationExpiration = registrationExpiration
+            self.loginNeededAt = loginNeededAt
+            self.lastRefresh = lastRefresh
+            self.error = error
+            self.action = action
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, region, state, error, action
+            case startURL = "start_url"
+            case tokenExpiration = "token_expiration"
+            case canRefresh = "can_refresh"
+            case registrationExpiration = "registration_expiration"
+            case loginNeededAt = "login_needed_at"
+            case lastRefresh = "last_refresh"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(startURL, forKey: .startURL)
+            try container.encode(region, forKey: .region)
+            try container.encode(state, forKey: .state)
+            try container.encode(tokenExpiration, forKey: .tokenExpiration)
+            try container.encode(canRefresh, forKey: .canRefresh)
+            try container.encode(registrationExpiration, forKey: .registrationExpiration)
+            try container.encode(loginNeededAt, forKey: .loginNeededAt)
+            try container.encode(lastRefresh, forKey: .lastRefresh)
+            try container.encode(error, forKey: .error)
+            try container.encode(action, forKey: .action)
+        }
     }
 
-    /// Every profile fresh and the config without errors: what `credd status` reports with
-    /// exit status 0.
+    public var daemon: Daemon
+    public var profiles: [Profile]
+    /// Empty without SSO profiles, and from daemons older than this field.
+    public var ssoSessions: [SSOSession]
+
+    public init(daemon: Daemon, profiles: [Profile], ssoSessions: [SSOSession] = []) {
+        self.daemon = daemon
+        self.profiles = profiles
+        self.ssoSessions = ssoSessions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case daemon, profiles
+        case ssoSessions = "sso_sessions"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        daemon = try container.decode(Daemon.self, forKey: .daemon)
+        profiles = try container.decode([Profile].self, forKey: .profiles)
+        ssoSessions = try container.decodeIfPresent([SSOSession].self, forKey: .ssoSessions) ?? []
+    }
+
+    /// Every profile fresh, no sign-in needed and the config without errors: what `credd
+    /// status` reports with exit status 0.
     public var isHealthy: Bool {
         daemon.configErrors.isEmpty && daemon.endpointError == nil && profiles.allSatisfy { $0.state == "fresh" }
+            && ssoSessions.allSatisfy { $0.action == nil }
     }
 }
 

@@ -4,6 +4,7 @@ import CreddEndpoint
 import CreddPlatform
 import CreddRefresh
 import CreddRotation
+import CreddSSO
 import CreddSTS
 import CreddSystemd
 import FoundationEssentials
@@ -59,9 +60,15 @@ public enum Daemon {
         let served = EngineCredentialSource(profiles: directory, wallClock: wallClock)
         let keyring = SessionKeyring(scope: configuration.settings.configFile, profiles: directory, wallClock: wallClock, logger: logger)
         let specs = ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys())
+        let ssoHTTP = SSOHTTP()
+        let ssoSessions = SSOSessions(
+            cache: SSOTokenCache(home: environment["HOME"] ?? ""), http: ssoHTTP, environment: environment, wallClock: wallClock, logger: logger)
+        await ssoSessions.update(configuration.profiles)
         let engine = RefreshEngine(
             profiles: specs,
-            renewer: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger),
+            renewer: SSORenewer(
+                profiles: directory, sessions: ssoSessions,
+                sts: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger)),
             sink: CredentialSinks(sinks: [served, output, keyring]),
             wallClock: wallClock,
             logger: logger
@@ -91,6 +98,8 @@ public enum Daemon {
                 control = try await ControlServer.bind(path: paths.controlSocket, logger: logger)
             }
         } catch {
+            await ssoSessions.stop()
+            try? await ssoHTTP.shutdown()
             try? await transport.shutdown()
             throw error
         }
@@ -105,6 +114,7 @@ public enum Daemon {
         let notifier = SystemdNotifiers.make(environment: environment)
         let runtime = DaemonRuntime(
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
+            ssoSessions: ssoSessions,
             endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
             startedAt: wallClock.now(), logger: logger)
         if startup.loadedConfigFile {
@@ -149,6 +159,14 @@ public enum Daemon {
             ClosureService { await untilGracefulShutdown { await control.run(handler: runtime.handle) } },
             ClosureService {
                 await untilGracefulShutdown {
+                    for await session in ssoSessions.tokenChanges {
+                        await runtime.ssoTokenChanged(session)
+                        statusContinuation.yield()  // STATUS= names sessions that need a sign-in
+                    }
+                }
+            },
+            ClosureService {
+                await untilGracefulShutdown {
                     // Renewals at start sign with the keys as loaded; rotating under them could
                     // delete the key a first renewal is about to use.
                     await engine.waitForFirstPass()
@@ -171,7 +189,8 @@ public enum Daemon {
                     await engine.waitForFirstPass()
                     notifier.send(.ready, loggingFailureTo: logger)
                     await keepStatusCurrent(
-                        engine: engine, profiles: directory, changes: statusChanges, notifier: notifier, wallClock: wallClock, logger: logger)
+                        engine: engine, profiles: directory, ssoSessions: ssoSessions, changes: statusChanges, notifier: notifier,
+                        wallClock: wallClock, logger: logger)
                 }
             },
             ClosureService {
@@ -219,6 +238,8 @@ public enum Daemon {
         signalHandling.cancel()
         await signalHandling.value
         reloadRequests.stop()
+        await ssoSessions.stop()
+        try? await ssoHTTP.shutdown()
         try? await transport.shutdown()
         if activated.control == nil { unlink(paths.controlSocket) }
         logger.info("credd stopped", metadata: ["credd.event": "stopped"])
@@ -253,13 +274,15 @@ public enum Daemon {
 
     /// Keeps systemd's one-line `STATUS=` in step with the profiles' states and the config's errors.
     private static func keepStatusCurrent(
-        engine: RefreshEngine, profiles: ProfileDirectory, changes: AsyncStream<Void>, notifier: any SystemdNotifier,
+        engine: RefreshEngine, profiles: ProfileDirectory, ssoSessions: SSOSessions, changes: AsyncStream<Void>, notifier: any SystemdNotifier,
         wallClock: any WallClock, logger: Logger
     ) async {
         var last = ""
         func publish() async {
-            let line = ProfileStatus.summary(
+            var line = ProfileStatus.summary(
                 of: await engine.statuses(), configErrors: profiles.configErrors, now: wallClock.now(), secondsFromGMT: LocalTime.secondsFromGMT)
+            let logins = await ssoSessions.sessionsNeedingLogin().compactMap(\.loginCommand)
+            if !logins.isEmpty { line += "; IAM Identity Center sign-in needed: \(logins.joined(separator: ", "))" }
             guard line != last else { return }
             last = line
             notifier.send(.status(line), loggingFailureTo: logger)

@@ -13,6 +13,7 @@ actor DaemonRuntime: RotationObserver {
     private let output: CredentialsOutput
     private let profiles: ProfileDirectory
     private let rotation: RotationScheduler
+    private let ssoSessions: SSOSessions
     private let endpointHost: String
     private let endpointPort: Int
     /// Why the endpoint does not serve, when its port is held by another program.
@@ -23,7 +24,7 @@ actor DaemonRuntime: RotationObserver {
 
     init(
         configPath: String?, environment: [String: String], engine: RefreshEngine, output: CredentialsOutput,
-        profiles: ProfileDirectory, rotation: RotationScheduler, endpointHost: String, endpointPort: Int, endpointProblem: String?, paths: RuntimePaths, startedAt: Date,
+        profiles: ProfileDirectory, rotation: RotationScheduler, ssoSessions: SSOSessions, endpointHost: String, endpointPort: Int, endpointProblem: String?, paths: RuntimePaths, startedAt: Date,
         logger: Logger
     ) {
         self.configPath = configPath
@@ -32,6 +33,7 @@ actor DaemonRuntime: RotationObserver {
         self.output = output
         self.profiles = profiles
         self.rotation = rotation
+        self.ssoSessions = ssoSessions
         self.endpointHost = endpointHost
         self.endpointPort = endpointPort
         self.endpointProblem = endpointProblem
@@ -97,6 +99,7 @@ actor DaemonRuntime: RotationObserver {
             return
         }
         profiles.replace(with: kept, errors: loaded.errors.map(\.description))
+        await ssoSessions.update(kept.profiles)
         await engine.update(profiles: ProfileSpecs.make(kept.profiles, rotatedKeys: profiles.rotatedKeys))
         // A session whose profile moved between the file and the keyring (write_credentials
         // edited) stays in service; written where it now belongs, a restart still adopts it.
@@ -129,6 +132,52 @@ actor DaemonRuntime: RotationObserver {
         }
     }
 
+    // MARK: - IAM Identity Center
+
+    /// The token of Identity Center session `session` changed: its profiles that are not fresh
+    /// (waiting for a sign-in, or failed with the old token) renew now rather than at their next retry.
+    func ssoTokenChanged(_ session: String) async {
+        let users = Set(profiles.configuration.profiles.filter { $0.ssoSession?.displayName == session }.map(\.name))
+        let waiting = await engine.statuses().filter { users.contains($0.name) && $0.state != .fresh && $0.state != .refreshing }
+        guard !waiting.isEmpty else { return }
+        logger.info("renewing with the new IAM Identity Center token", metadata: [
+            "credd.sso_session": "\(session)", "credd.profiles": "\(waiting.map(\.name).joined(separator: ","))",
+        ])
+        _ = await engine.refresh(waiting.map(\.name))
+    }
+
+    /// The sign-in `name`'s renewal waits for: its own session's, or that of the SSO profile
+    /// its source chain starts from, while that session needs one.
+    private static func loginAction(
+        for status: ProfileStatus, in configuration: LoadedConfiguration, sessions: [String: SSOSessionStatus]
+    ) -> ProfileAction? {
+        var current = configuration.profile(named: status.name)
+        var visited: Set<String> = []
+        while let profile = current, visited.insert(profile.name).inserted {
+            if let session = profile.ssoSession {
+                guard let row = sessions[session.displayName], let command = row.loginCommand else { return nil }
+                return ProfileAction(kind: .login, profile: profile.name, command: command, deadline: status.expiration)
+            }
+            guard case let .managed(source) = profile.source else { return nil }
+            current = configuration.profile(named: source)
+        }
+        return nil
+    }
+
+    private static func sessionRow(_ session: SSOSessionStatus) -> StatusDocument.SSOSession {
+        StatusDocument.SSOSession(
+            name: session.name, startURL: session.config.startURL, region: session.config.region, state: session.state,
+            tokenExpiration: session.tokenExpiration.map(AWSTimestamp.format), canRefresh: session.canRefresh,
+            registrationExpiration: session.registrationExpiration.map(AWSTimestamp.format),
+            loginNeededAt: session.loginNeededAt.map(AWSTimestamp.format), lastRefresh: session.lastRefresh.map(AWSTimestamp.format),
+            error: session.error,
+            action: session.loginCommand.map { command in
+                StatusDocument.Action(
+                    kind: ProfileAction.Kind.login.rawValue, profile: session.loginName, command: command,
+                    deadline: session.tokenExpiration.map(AWSTimestamp.format), mfaSerial: nil)
+            })
+    }
+
     // MARK: - Commands
 
     private func statusDocument() async -> StatusDocument {
@@ -137,13 +186,16 @@ actor DaemonRuntime: RotationObserver {
         let byName = Dictionary(statuses.map { ($0.name, $0) }) { first, _ in first }
         let broken = Set(configuration.errors.compactMap(\.profile))
         let rotations = await rotation.statuses(of: configuration)
+        let sessions = await ssoSessions.statuses()
+        let sessionsByName = Dictionary(sessions.map { ($0.name, $0) }) { first, _ in first }
         let rows = statuses.map { status -> StatusDocument.Profile in
             let profile = configuration.profile(named: status.name)
             let fileProblem = profiles.writeError(for: status.name).map { "credentials file: \($0)" }
-            let action = ProfileAction.needed(by: status) { byName[$0] }
+            let action = Self.loginAction(for: status, in: configuration, sessions: sessionsByName)
+                ?? ProfileAction.needed(by: status) { byName[$0] }
                 ?? (broken.contains(status.name) ? ProfileAction.fixConfig(status.name, deadline: status.expiration) : nil)
-            // A profile waiting for a code says so in words, whatever its last error was.
-            let waitsForCode = action.map { $0.kind == .mfaCode } ?? false
+            // A profile waiting for a code or a sign-in says so in words, whatever its last error was.
+            let waitsForCode = action.map { $0.kind == .mfaCode || $0.kind == .login } ?? false
             let reason = waitsForCode ? action?.reason(for: status.name) : nil
             return StatusDocument.Profile(
                 name: status.name,
@@ -170,7 +222,8 @@ actor DaemonRuntime: RotationObserver {
                 endpoint: endpointProblem == nil ? "http://\(endpointHost):\(endpointPort)" : nil,
                 endpointError: endpointProblem,
                 configErrors: profiles.configErrors),
-            profiles: rows)
+            profiles: rows,
+            ssoSessions: sessions.map(Self.sessionRow))
     }
 
     static func describeSource(_ profile: ManagedProfile) -> String {
@@ -195,6 +248,14 @@ actor DaemonRuntime: RotationObserver {
     private func refresh(_ names: [String]) async -> ControlResponse {
         let unknown = unknownProfiles(names)
         guard unknown.isEmpty else { return .failure("not a managed profile: \(unknown.joined(separator: ", "))") }
+        // An SSO profile's refresh starts with its session's access token, so that a session
+        // that ended shows as needing a sign-in now rather than at the token's next refresh.
+        let configuration = profiles.configuration
+        var refreshed: Set<String> = []
+        for profile in configuration.profiles where names.isEmpty || names.contains(profile.name) {
+            guard let session = profile.ssoSession, refreshed.insert(session.displayName).inserted else { continue }
+            await ssoSessions.refreshToken(for: session)
+        }
         let outcomes = await engine.refresh(names.isEmpty ? nil : names)
         let lines = outcomes.map { outcome -> String in
             switch outcome.result {

@@ -12,6 +12,9 @@ public struct ProfileAction: Sendable, Hashable {
         case retry
         /// The profile's definition in the config has errors: it runs on its last good one.
         case fixConfig = "fix_config"
+        /// The profile, or a source in its chain, renews with an IAM Identity Center session
+        /// whose token cannot be refreshed: `credd login SESSION` (or `aws sso login`) signs in.
+        case login
     }
 
     public let kind: Kind
@@ -74,6 +77,8 @@ public struct ProfileAction: Sendable, Hashable {
             return "\(failed); once the cause is fixed, run `\(command)` to retry now"
         case .fixConfig:
             return "its config has errors (it runs on its last good definition): run `\(command)`"
+        case .login:
+            return "needs an IAM Identity Center sign-in\(chained): run `\(command)`"
         }
     }
 }

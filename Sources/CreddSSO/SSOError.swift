@@ -78,7 +78,7 @@ public struct SSOError: Error, Sendable, Hashable {
         switch code {
         case "InvalidScopeException":
             return "check sso_registration_scopes (use sso:account:access)"
-        case "ResourceNotFoundException":
+        case "ResourceNotFoundException", "ForbiddenException":
             return "check sso_account_id and sso_role_name: the role is not assigned to this user"
         default:
             return "check the sso-session's sso_start_url and sso_region"

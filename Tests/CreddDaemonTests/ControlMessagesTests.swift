@@ -12,7 +12,8 @@ struct ControlMessagesTests {
             daemon: .init(pid: 1, version: "0.1.0", startedAt: "2026-11-22T10:00:00Z", configFile: "c", credentialsFile: "f", endpoint: "http://127.0.0.1:9911", configErrors: []),
             profiles: [.init(name: "dev", state: "fresh", expiration: "2026-11-22T11:00:00Z", nextRefresh: nil, lastRefresh: nil, source: "mfa", error: nil)])
         let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(document)) as? [String: Any])
-        #expect(Set(object.keys) == ["daemon", "profiles"])
+        #expect(Set(object.keys) == ["daemon", "profiles", "sso_sessions"])
+        #expect((object["sso_sessions"] as? [Any])?.isEmpty == true, "no SSO profiles: an empty list")
         let profile = try #require((object["profiles"] as? [[String: Any]])?.first)
         #expect(Set(profile.keys) == ["name", "state", "expiration", "next_refresh", "last_refresh", "source", "error", "action", "rotation"])
         let daemon = try #require(object["daemon"] as? [String: Any])
@@ -20,6 +21,28 @@ struct ControlMessagesTests {
         #expect(profile["action"] is NSNull, "a fresh profile needs nothing: null")
         #expect(profile["error"] is NSNull, "unknown values are null, not missing")
         #expect(profile["rotation"] is NSNull, "no rotate_after: null")
+    }
+
+    @Test func ssoSessionFieldsAreAllPresentAndNamedAsDocumented() throws {
+        let action = StatusDocument.Action(kind: "login", profile: "corp", command: "credd login corp", deadline: nil, mfaSerial: nil)
+        let session = StatusDocument.SSOSession(
+            name: "corp", startURL: "https://corp.awsapps.com/start", region: "us-east-1", state: "needs_login", tokenExpiration: nil,
+            canRefresh: false, registrationExpiration: "2027-02-20T10:00:00Z", loginNeededAt: nil, lastRefresh: nil,
+            error: "no token in the cache: run `credd login corp`", action: action)
+        let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(session)) as? [String: Any])
+        #expect(Set(object.keys) == [
+            "name", "start_url", "region", "state", "token_expiration", "can_refresh", "registration_expiration", "login_needed_at",
+            "last_refresh", "error", "action",
+        ])
+        #expect(object["token_expiration"] is NSNull)
+        #expect(try JSONDecoder().decode(StatusDocument.SSOSession.self, from: JSONEncoder().encode(session)) == session)
+    }
+
+    @Test func statusFromADaemonWithoutSSOSessionsDecodes() throws {
+        let old = #"{"daemon": {"pid": 1, "version": "0.1.0", "started_at": "2026-11-22T10:00:00Z", "config_file": "c", "credentials_file": "f", "endpoint": null, "config_errors": []}, "profiles": []}"#
+        let document = try JSONDecoder().decode(StatusDocument.self, from: Data(old.utf8))
+        #expect(document.ssoSessions.isEmpty)
+        #expect(document.isHealthy)
     }
 
     @Test func rotationFieldsAreAllPresentAndNamedAsDocumented() throws {

@@ -38,6 +38,32 @@ struct StatusTableTests {
         #expect(!text.contains("\u{1B}["), "no colour unless asked")
     }
 
+    @Test func ssoSessionsShowTheTokenAndTheSignInToRun() {
+        var dev = Self.profile("dev-sso", "error", expiresIn: 20 * 60, nextIn: 300, error: "needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`")
+        dev.action = StatusDocument.Action(
+            kind: "login", profile: "dev-sso", command: "credd login corp", deadline: AWSTimestamp.format(Self.now.addingTimeInterval(20 * 60)),
+            mfaSerial: nil)
+        var document = Self.document([dev])
+        document.ssoSessions = [
+            StatusDocument.SSOSession(
+                name: "corp", startURL: "https://corp.awsapps.com/start", region: "us-east-1", state: "needs_login", tokenExpiration: nil,
+                canRefresh: false, registrationExpiration: nil, loginNeededAt: nil, lastRefresh: nil,
+                error: "the Identity Center session ended (the refresh token was refused): run `credd login corp`",
+                action: StatusDocument.Action(kind: "login", profile: "corp", command: "credd login corp", deadline: nil, mfaSerial: nil)),
+            StatusDocument.SSOSession(
+                name: "team", startURL: "https://team.awsapps.com/start", region: "eu-west-1", state: "fresh",
+                tokenExpiration: AWSTimestamp.format(Self.now.addingTimeInterval(3000)), canRefresh: true,
+                registrationExpiration: AWSTimestamp.format(Self.now.addingTimeInterval(89 * 86_400)), loginNeededAt: nil, lastRefresh: nil,
+                error: nil, action: nil),
+        ]
+        let text = StatusTable.render(document, now: Self.now, colour: false, secondsFromGMT: Self.utc)
+        #expect(text.contains("IAM Identity Center sessions:\n  corp  needs_login, token expires -, cannot be refreshed\n"))
+        #expect(!text.contains("    sign in:"), "the error already names the command")
+        #expect(text.contains("  team  fresh, token expires in 50m, refreshes by itself (registration ends in 89d"))
+        #expect(text.contains("dev-sso: needs an IAM Identity Center sign-in: run `credd login corp` (its session ends 08:20, in 20 min)"), "\(text)")
+        #expect(!document.isHealthy)
+    }
+
     @Test func colourOnlyColoursTheState() {
         let text = StatusTable.render(Self.document([Self.profile("mfa", "fresh", expiresIn: 3600, nextIn: 600)]), now: Self.now, colour: true, secondsFromGMT: Self.utc)
         #expect(text.contains("\u{1B}[32mfresh"))

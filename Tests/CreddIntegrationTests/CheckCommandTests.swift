@@ -53,6 +53,56 @@ struct CheckCommandTests {
         }
     }
 
+    @Test("check validates IAM Identity Center sessions and profiles, names a hidden ~/.aws/config session and the legacy form's limits")
+    func identityCenter() throws {
+        let harness = try CreddHarness(stsEndpoint: nil)
+        try harness.directory.write("home/.aws/config", """
+            [sso-session corp]
+            sso_start_url = https://other.awsapps.com/start
+            sso_region = eu-west-1
+
+            [sso-session team]
+            sso_start_url = https://team.awsapps.com/start
+            sso_region = eu-central-1
+            sso_registration_scopes = sso:account:access
+            """)
+        try harness.writeConfig("""
+            [sso-session corp]
+            sso_start_url = https://corp.awsapps.com/start
+            sso_region = us-east-1
+            sso_registration_scopes = sso:account:access
+
+            [profile dev-sso]
+            sso_session = corp
+            sso_account_id = 123456789012
+            sso_role_name = Developer
+
+            [profile team]
+            sso_session = team
+            sso_account_id = 210987654321
+            sso_role_name = ReadOnly
+
+            [profile old]
+            sso_start_url = https://corp.awsapps.com/start
+            sso_region = us-east-1
+            sso_account_id = 123456789012
+            sso_role_name = Developer
+
+            [profile typo]
+            sso_session = crop
+            sso_account_id = 123456789012
+            sso_role_name = Developer
+            """)
+        let output = try harness.cli(["check"])
+        #expect(output.status != 0, "a profile has an error")
+        let text = output.stdout
+        #expect(text.contains("IAM Identity Center role Developer in account 123456789012 (GetRoleCredentials)"))
+        #expect(text.contains("hides the one of the same name at \(harness.home)/.aws/config:1"), "\(text)")
+        #expect(text.contains("sso-session team at \(harness.home)/.aws/config:5"))
+        #expect(text.contains("legacy sso_start_url form: the token has no refresh token"))
+        #expect(text.contains("\(harness.configPath):23: [profile typo] key 'sso_session': no [sso-session crop]"), "\(text)")
+    }
+
     @Test("check warns about the credentials mode, a missing helper and a socket on another port, and exits 0")
     func warnings() throws {
         let harness = try CreddHarness(stsEndpoint: nil)

@@ -46,10 +46,23 @@ public final class CreddHarness: @unchecked Sendable {
     }
 
     /// The secrets that exist in this home right now: every secret key and session token in the
-    /// credentials file, and the container API token.
+    /// credentials file, the container API token, and the IAM Identity Center access and refresh
+    /// tokens and client secrets in `~/.aws/sso/cache`.
     public func secretsInHome() -> [String] {
         let token = (try? String(contentsOfFile: runtimeDirectory + "/credd/token", encoding: .utf8)).map { [$0] } ?? []
-        return token + ((try? secretsInCredentialsFile()) ?? [])
+        return token + ((try? secretsInCredentialsFile()) ?? []) + secretsInSSOCache()
+    }
+
+    /// The bearer secrets of every file in `~/.aws/sso/cache` (tokens and client registrations).
+    public func secretsInSSOCache() -> [String] {
+        let directory = home + "/.aws/sso/cache"
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return files.filter { $0.hasSuffix(".json") }.flatMap { name -> [String] in
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else { return [] }
+            return ["accessToken", "refreshToken", "clientSecret"].compactMap { object[$0] as? String }
+        }
     }
 
     /// With `CREDD_LEAK_SCAN_DIR` set (scripts/test sets it), writes this home's secrets and
