@@ -13,8 +13,7 @@ struct Login: AsyncParsableCommand {
             Identity Center: by default the authorization-code flow with PKCE: the sign-in page opens in the browser \
             ($CREDD_BROWSER, else $BROWSER, else xdg-open) and sends the browser back to credd on 127.0.0.1. With \
             --device-code or --no-browser, the device flow: credd prints a URL and a code to enter there. The token \
-            is written to ~/.aws/sso/cache/, where the AWS CLI finds it too, and a running daemon renews the \
-            session's profiles at once. \
+            is written to ~/.aws/sso/cache/, where the AWS CLI finds it too and a running daemon reads it at once. \
             MFA: asks for the code on the terminal, again after a mistyped or rejected code (3 attempts). With \
             --code - it reads one line from stdin instead, for scripts. A code is never taken from the command \
             line: every local user can read a process's arguments in /proc.
@@ -38,13 +37,13 @@ struct Login: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        switch identityCenterTarget(environment) {
-        case .sso(let target):
+        switch identityCenterSession(environment) {
+        case .sso(let session):
             guard code == nil else {
                 printError("credd: '\(name)' signs in to IAM Identity Center, which takes no MFA code; run: credd login \(name)")
                 throw ExitCode.failure
             }
-            try await SSOSignIn.run(target, deviceCode: deviceCode || noBrowser, openBrowser: !noBrowser, environment: environment)
+            try await SSOSignIn.run(session, deviceCode: deviceCode || noBrowser, openBrowser: !noBrowser, environment: environment)
         case .invalid(let problem):
             printError("credd: \(problem)")
             throw ExitCode.failure
@@ -59,7 +58,7 @@ struct Login: AsyncParsableCommand {
 
     /// The session NAME signs in to. A config that cannot be read leaves the MFA path, which
     /// needs only the daemon, as it was.
-    private func identityCenterTarget(_ environment: [String: String]) -> SSOSessionLookup.Outcome {
+    private func identityCenterSession(_ environment: [String: String]) -> SSOSessionLookup.Outcome {
         guard let configuration = try? ConfigLoader.load(explicitPath: options.config, environment: environment) else { return .notSSO }
         return SSOSessionLookup(configuration: configuration).resolve(name)
     }

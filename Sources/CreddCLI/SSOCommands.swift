@@ -2,15 +2,14 @@ import ArgumentParser
 import CreddConfig
 import CreddCore
 import CreddCredentialsFile
-import CreddDaemon
 import CreddPlatform
 import CreddSSO
 import FoundationEssentials
 
-/// `credd login SESSION`: signs in, stores the token where the AWS CLI keeps it, pokes the daemon.
+/// `credd login SESSION`: signs in and stores the token where the AWS CLI keeps it; a running
+/// daemon watches that file and reads the token at once.
 enum SSOSignIn {
-    static func run(_ target: SSOSessionLookup.Target, deviceCode: Bool, openBrowser: Bool, environment: [String: String]) async throws {
-        let session = target.session
+    static func run(_ session: SSOSession, deviceCode: Bool, openBrowser: Bool, environment: [String: String]) async throws {
         let label = session.name ?? session.startURL
         let cache = try tokenCache(environment)
         let http = SSOHTTP()
@@ -54,7 +53,6 @@ enum SSOSignIn {
             ? "credd renews it until the Identity Center session ends"
             : "it cannot be refreshed (\(token.refreshBlocker(at: now)?.explanation ?? "no refresh token")), so sign in again then"
         print("Signed in to \(label): the token is valid until \(AWSTimestamp.format(token.expiresAt)); \(renewal).")
-        pokeDaemon(target.profiles, environment: environment)
     }
 
     /// `~/.aws/sso/cache`, shared with the AWS CLI.
@@ -69,19 +67,6 @@ enum SSOSignIn {
     /// The error, with the sign-in command for this session where a new sign-in is what helps.
     static func describe(_ error: SSOError, session: String) -> String {
         "\(error)".replacingEvery("credd login SESSION", with: "credd login \(session)")
-    }
-
-    /// Asks a running daemon to renew the session's profiles now rather than at its next look
-    /// at the cache. No daemon: it reads the cache when it starts.
-    private static func pokeDaemon(_ profiles: [String], environment: [String: String]) {
-        guard !profiles.isEmpty else { return }
-        let client = ControlClient(path: RuntimePaths(environment: environment).controlSocket, timeoutSeconds: 30)
-        guard let response = try? client.send(ControlRequest(command: .refresh, profiles: profiles)) else { return }
-        if response.ok {
-            if let message = response.message { print(message) }
-        } else {
-            printError("credd: the daemon did not renew \(profiles.joined(separator: ", ")) at once: \(response.error ?? "refused")")
-        }
     }
 }
 
@@ -160,12 +145,12 @@ struct SSOProfiles: AsyncParsableCommand {
         let sessionName: String
         let ssoSession: SSOSession
         switch lookup.resolve(session) {
-        case .sso(let target):
-            guard let name = target.session.name else {
+        case .sso(let resolved):
+            guard let name = resolved.name else {
                 printError("credd: '\(session)' is a legacy profile (sso_start_url on the profile); profiles need an [sso-session]")
                 throw ExitCode.failure
             }
-            (sessionName, ssoSession) = (name, target.session)
+            (sessionName, ssoSession) = (name, resolved)
         case .invalid(let problem):
             printError("credd: \(problem)")
             throw ExitCode.failure

@@ -4,16 +4,8 @@ import CreddSSO
 /// What `credd login NAME` and `credd sso profiles NAME` mean by NAME: an `[sso-session NAME]`
 /// (credd's config or `~/.aws/config`), or a profile that signs in through one.
 struct SSOSessionLookup {
-    /// A session to sign in to, and the profiles of credd's config that use it.
-    struct Target {
-        let session: SSOSession
-        /// The profiles whose credentials come from this session, for the poke that asks a
-        /// running daemon to renew them at once.
-        let profiles: [String]
-    }
-
     enum Outcome {
-        case sso(Target)
+        case sso(SSOSession)
         /// No session and no SSO profile of that name: an MFA profile, or a typo.
         case notSSO
         case invalid(String)
@@ -33,9 +25,7 @@ struct SSOSessionLookup {
             return .invalid(
                 "'\(name)' names both an [sso-session] and a profile that does not sign in through Identity Center in \(configuration.settings.configFile); rename one")
         }
-        let session = SSOSession(name: found.name, startURL: found.startURL, region: found.region, scopes: found.registrationScopes)
-        let profiles = configuration.profiles.filter { $0.ssoSession?.displayName == found.displayName }.map(\.name)
-        return .sso(Target(session: session, profiles: profiles))
+        return .sso(SSOSession(name: found.name, startURL: found.startURL, region: found.region, scopes: found.registrationScopes))
     }
 
     /// The profile of credd's config that takes `roleName` in `accountId` from session `sessionName`.

@@ -61,6 +61,34 @@ import Testing
         }
     }
 
+    /// The daemon waits for a sign-in; `credd login corp` is all it takes for the SSO profile
+    /// and the role chained from it to be renewed, with no restart and no other command.
+    @Test(.enabled(if: MotoServer.isAvailable, "moto_server is not on PATH: install moto (pip install 'moto[server]')"))
+    func aRunningDaemonRenewsOnceLoginWroteTheToken() async throws {
+        let fake = try await FakeSSO.start(withMoto: true)
+        defer { Task { await fake.stop() } }
+        let harness = try Harness(fake)
+        try harness.credd.writeConfig(SSOInteropTests.config)
+        try harness.credd.start(environment: harness.endpoints)
+        defer { _ = try? harness.credd.stop() }
+        try harness.credd.waitUntil(timeout: 30) {
+            try harness.credd.cli(["status"]).stdout.contains("run `credd login corp`")
+        }
+
+        let signedIn = Date()
+        let output = try harness.login(["corp"])
+        #expect(output.status == 0, "\(output.stderr)")
+        try harness.credd.waitUntil(timeout: 15) {
+            let file = (try? harness.credd.credentialsFile()) ?? ""
+            return file.contains("[dev-sso]") && file.contains("[chained]")
+        }
+        #expect(Date().timeIntervalSince(signedIn) < 20)
+        #expect(try await fake.count("grant refresh_token") == 0, "a fresh token is used as is")
+        #expect(try harness.credd.cli(["status"]).status == 0)
+        let token = try #require(try harness.cache.load(sessionName: "corp", startURL: corpSession.startURL))
+        expectNoSecrets(output.stdout + output.stderr + harness.credd.daemonLog(), [token.accessToken, token.refreshToken, token.clientSecret])
+    }
+
     /// The device flow through `--no-browser`: the URL and the code are shown, CreateToken is
     /// polled through AuthorizationPending and SlowDown (5 s more), and the token lands in the cache.
     @Test func deviceCodeLoginPollsThroughPendingAndSlowDown() async throws {
@@ -200,7 +228,7 @@ import Testing
         var cache: SSOTokenCache { SSOTokenCache(home: credd.home) }
 
         init(_ fake: FakeSSO) throws {
-            credd = try CreddHarness(stsEndpoint: nil)
+            credd = try CreddHarness(stsEndpoint: fake.moto?.endpoint)
             endpoints = ["AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint]
             browser = "python3 " + (try credd.directory.write("browser.py", SSOCommandLineTests.followingBrowser))
         }
