@@ -110,7 +110,7 @@ let package = Package(
             name: "CreddCLI",
             dependencies: [
                 "CreddDaemon", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS", "CreddCredentialsFile",
-                "CreddRefresh", "CreddSSO", "CreddINI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CreddRefresh", "CreddSSO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),

@@ -55,6 +55,13 @@ import Testing
             extra: harness.endpoints.merging(["AWS_CONFIG_FILE": harness.credd.home + "/.aws/config"]) { $1 })
         #expect(arn.status == 0, "\(arn.stderr.suffix(1500))")
         #expect(arn.stdout.contains(":assumed-role/Developer/fake-sso"))
+        // The AWS CLI (v1, on botocore's SSO provider) takes the same token.
+        if ChildProcess.executable(named: "aws") != nil {
+            let cli = try harness.credd.run(
+                ["aws", "sts", "get-caller-identity", "--profile", "dev-sso", "--endpoint-url", moto.endpoint, "--output", "text", "--query", "Arn"],
+                extra: harness.endpoints.merging(["AWS_CONFIG_FILE": harness.credd.home + "/.aws/config"]) { $1 })
+            #expect(cli.status == 0 && cli.stdout.contains(":assumed-role/Developer/fake-sso"), "\(cli.stderr.suffix(1500))")
+        }
         #expect(try await fake.count("grant refresh_token") == 0)
         for output in [first, second, arn] {
             expectNoSecrets(output.stdout + output.stderr, [token.accessToken, token.refreshToken, token.clientSecret, renewed.accessToken])
