@@ -119,17 +119,23 @@ import Testing
         expectNoSecrets(output.stdout + output.stderr, [token.accessToken, token.refreshToken, token.clientSecret])
     }
 
+    /// `--device-code` (unlike `--no-browser`) also opens the page with the code filled in; the
+    /// code expires before anyone approves it, and the sign-in fails with the command to retry.
     @Test func anExpiredDeviceCodeFailsTheLogin() async throws {
         let fake = try await FakeSSO.start()
         defer { Task { await fake.stop() } }
         try await fake.configure(["expire_device_codes": true])
         let harness = try Harness(fake)
         try harness.credd.writeConfig(SSOInteropTests.config)
-        let output = try harness.login(["corp", "--device-code"])
+        let opened = harness.credd.directory.file("opened")
+        let recordingBrowser = "sh -c 'echo \"$1\" > \(opened)' browser"
+        let output = try harness.credd.cli(["login", "corp", "--device-code"], extra: harness.endpoints.merging(["CREDD_BROWSER": recordingBrowser]) { $1 })
         #expect(output.status == 1)
         #expect(output.stderr.contains("ExpiredTokenException") && output.stderr.contains("expired before it was approved"))
         #expect(output.stderr.contains("credd login corp"))
         #expect(try harness.cache.load(sessionName: "corp", startURL: corpSession.startURL) == nil)
+        try harness.credd.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: opened) }
+        #expect(try String(contentsOfFile: opened, encoding: .utf8).hasPrefix("https://device.sso.fake/?user_code=ABCD-"))
     }
 
     /// A browser command that cannot start, or fails at once, ends the sign-in with the way out.
