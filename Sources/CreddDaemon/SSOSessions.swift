@@ -61,7 +61,7 @@ actor SSOSessions {
             let notify = tokenChange
             let keeper = SSOTokenKeeper(
                 session: SSOSession(name: config.name, startURL: config.startURL, region: config.region, scopes: config.registrationScopes),
-                cache: cache, oidc: SSOOIDCClient(http: http, endpoint: endpoints.oidc), wallClock: wallClock,
+                loginName: loginName, cache: cache, oidc: SSOOIDCClient(http: http, endpoint: endpoints.oidc), wallClock: wallClock,
                 logger: logger, schedule: schedule
             ) { _ in notify.yield(name) }
             running[name] = Running(

@@ -8,6 +8,8 @@ import Logging
 /// role credentials with the token.
 public actor SSOTokenKeeper {
     public let session: SSOSession
+    /// What `credd login` takes for this session: its name, or (legacy) a profile's name.
+    public let loginName: String
     private let cache: SSOTokenCache
     private let oidc: SSOOIDCClient
     private let wallClock: any WallClock
@@ -17,13 +19,17 @@ public actor SSOTokenKeeper {
     private var random = SystemRandomNumberGenerator()
     private var sleep: (task: Task<Void, any Error>, until: Date)?
 
-    /// - Parameter onChange: called with each new token in service, and with `nil` when the
-    ///   token in service expired.
+    /// - Parameters:
+    ///   - loginName: what the journal tells the user to pass to `credd login`; the session's
+    ///     name (the start URL for a legacy session) when `nil`.
+    ///   - onChange: called with each new token in service, and with `nil` when the token in
+    ///     service expired.
     public init(
-        session: SSOSession, cache: SSOTokenCache, oidc: SSOOIDCClient, wallClock: any WallClock, logger: Logger,
+        session: SSOSession, loginName: String? = nil, cache: SSOTokenCache, oidc: SSOOIDCClient, wallClock: any WallClock, logger: Logger,
         schedule: SSOTokenRefreshMachine.Schedule = .init(), onChange: @escaping @Sendable (SSOToken?) async -> Void
     ) {
         self.session = session
+        self.loginName = loginName ?? session.name ?? session.startURL
         self.cache = cache
         self.oidc = oidc
         self.wallClock = wallClock
@@ -105,7 +111,7 @@ public actor SSOTokenKeeper {
             if let error = machine.lastError { fields["error"] = "\(error)" }
             if case .needsLogin(let reason) = machine.state {
                 fields["sso.reason"] = "\(reason.explanation)"
-                logger.warning("sign-in needed: run credd login \(session.name ?? session.startURL)", metadata: metadata(fields))
+                logger.warning("sign-in needed: run credd login \(loginName)", metadata: metadata(fields))
             } else {
                 logger.info("sso token", metadata: metadata(fields))
             }

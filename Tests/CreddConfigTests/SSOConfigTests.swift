@@ -1,15 +1,10 @@
 import CreddConfig
+import CreddTestSupport
 import Testing
 
 @Suite("IAM Identity Center config")
 struct SSOConfigTests {
-    static let session = """
-    [sso-session corp]
-    sso_start_url = https://corp.awsapps.com/start
-    sso_region = us-east-1
-    sso_registration_scopes = sso:account:access
-
-    """
+    static let session = SSOFixtures.corpSession
 
     static let profile = """
     [profile dev-sso]

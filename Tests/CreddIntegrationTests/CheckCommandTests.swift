@@ -66,12 +66,7 @@ struct CheckCommandTests {
             sso_region = eu-central-1
             sso_registration_scopes = sso:account:access
             """)
-        try harness.writeConfig("""
-            [sso-session corp]
-            sso_start_url = https://corp.awsapps.com/start
-            sso_region = us-east-1
-            sso_registration_scopes = sso:account:access
-
+        try harness.writeConfig(SSOFixtures.corpSession + """
             [profile dev-sso]
             sso_session = corp
             sso_account_id = 123456789012
@@ -100,7 +95,7 @@ struct CheckCommandTests {
         #expect(text.contains("hides the one of the same name at \(harness.home)/.aws/config:1"), "\(text)")
         #expect(text.contains("sso-session team at \(harness.home)/.aws/config:5"))
         #expect(text.contains("legacy sso_start_url form: the token has no refresh token"))
-        #expect(text.contains("\(harness.configPath):23: [profile typo] key 'sso_session': no [sso-session crop]"), "\(text)")
+        #expect(text.contains("\(harness.configPath):22: [profile typo] key 'sso_session': no [sso-session crop]"), "\(text)")
     }
 
     @Test("check warns about the credentials mode, a missing helper and a socket on another port, and exits 0")

@@ -8,23 +8,7 @@ import Testing
 /// portal whose GetRoleCredentials mints real session credentials from moto.
 @Suite(.serialized, .enabled(if: MotoServer.isAvailable, "moto_server is not on PATH: install moto (pip install 'moto[server]')"))
 struct SSODaemonTests {
-    static let config = """
-        [sso-session corp]
-        sso_start_url = https://corp.awsapps.com/start
-        sso_region = us-east-1
-        sso_registration_scopes = sso:account:access
-
-        [profile dev-sso]
-        sso_session = corp
-        sso_account_id = 111111111111
-        sso_role_name = Developer
-        region = eu-west-1
-
-        [profile chained]
-        source_profile = dev-sso
-        role_arn = arn:aws:iam::111111111111:role/Chained
-        region = eu-west-1
-        """
+    static let config = SSOFixtures.config
 
     /// boto3 calls moto's STS with what credd wrote in the credentials file.
     static let callerIdentities = #"""
@@ -203,6 +187,66 @@ struct SSODaemonTests {
 
         let token = try #require(try cachedToken(harness))
         expectNoSecrets(text + refresh.stdout + refresh.stderr + harness.daemonLog(), [token.accessToken, token.refreshToken, token.clientSecret])
+    }
+
+    /// A legacy `aws sso login` (a client registered without scopes: no refresh token), saved
+    /// under the start URL's hash with `seconds` left.
+    static let legacySignIn = #"""
+        import datetime, os, sys
+        import boto3, botocore.tokens, botocore.utils
+        from botocore import UNSIGNED
+        from botocore.config import Config
+        oidc = boto3.client("sso-oidc", endpoint_url=sys.argv[1], config=Config(signature_version=UNSIGNED, region_name="us-east-1"))
+        client = oidc.register_client(clientName="botocore-client-legacy", clientType="public")
+        device = oidc.start_device_authorization(clientId=client["clientId"], clientSecret=client["clientSecret"],
+                                                 startUrl="https://legacy.awsapps.com/start")
+        token = oidc.create_token(grantType="urn:ietf:params:oauth:grant-type:device_code", clientId=client["clientId"],
+                                  clientSecret=client["clientSecret"], deviceCode=device["deviceCode"])
+        assert "refreshToken" not in token
+        cache = botocore.utils.JSONFileCache(os.path.expanduser("~/.aws/sso/cache"), dumps_func=botocore.tokens._sso_json_dumps)
+        botocore.utils.SSOTokenLoader(cache=cache).save_token("https://legacy.awsapps.com/start", {
+            "startUrl": "https://legacy.awsapps.com/start", "region": "us-east-1", "accessToken": token["accessToken"],
+            "expiresAt": datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=int(sys.argv[2]))})
+        """#
+
+    @Test("a legacy profile uses the CLI's token as is, shows when a sign-in is due, and needs one (`credd login old`) once it expires")
+    func legacyProfile() async throws {
+        let fake = try await FakeSSO.start(withMoto: true)
+        defer { Task { await fake.stop() } }
+        let moto = try #require(fake.moto)
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        var environment = FakeSSO.pythonEnvironment
+        environment["HOME"] = harness.home
+        try await python(Self.legacySignIn, [fake.endpoint, "20"], environment)
+        let token = try #require(try SSOTokenCache(home: harness.home).load(sessionName: nil, startURL: "https://legacy.awsapps.com/start"))
+        try harness.writeConfig("""
+            [profile old]
+            sso_start_url = https://legacy.awsapps.com/start
+            sso_region = us-east-1
+            sso_account_id = 111111111111
+            sso_role_name = ReadOnly
+            """)
+        try harness.start(environment: ["AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint])
+        defer { _ = try? harness.stop() }
+
+        try harness.waitUntil(timeout: 15) { ((try? harness.credentialsFile()) ?? "").contains("[old]") }
+        var session = try #require((try status(harness).json["sso_sessions"] as? [[String: Any]])?.first)
+        #expect(session["name"] as? String == "https://legacy.awsapps.com/start")
+        #expect(session["can_refresh"] as? Bool == false)
+        #expect(session["login_needed_at"] as? String == AWSTimestamp.format(token.expiresAt), "the sign-in is due when the token expires")
+        #expect(session["action"] is NSNull)
+
+        try harness.waitUntil(timeout: 40) {
+            session = (try status(harness).json["sso_sessions"] as? [[String: Any]])?.first ?? [:]
+            return session["state"] as? String == "needs_login"
+        }
+        #expect((session["action"] as? [String: Any])?["command"] as? String == "credd login old")
+        #expect(harness.daemonLog().contains("sign-in needed: run credd login old"))
+        let profile = try #require((try status(harness).json["profiles"] as? [[String: Any]])?.first)
+        #expect(profile["state"] as? String == "fresh", "the role credentials obtained earlier stay in service")
+        #expect((profile["action"] as? [String: Any])?["command"] as? String == "credd login old")
+        #expect(try await fake.count("grant refresh_token") == 0)
+        expectNoSecrets(try status(harness).text + harness.daemonLog(), [token.accessToken])
     }
 
     @discardableResult

@@ -12,23 +12,7 @@ import Testing
 /// way `aws sso login` writes it, then boto3, with profiles in `~/.aws/config`, gets role
 /// credentials with the token credd refreshed, directly and through a chained AssumeRole.
 @Suite(.serialized) struct SSOInteropTests {
-    static let config = """
-        [sso-session corp]
-        sso_start_url = https://corp.awsapps.com/start
-        sso_region = us-east-1
-        sso_registration_scopes = sso:account:access
-
-        [profile dev-sso]
-        sso_session = corp
-        sso_account_id = 111111111111
-        sso_role_name = Developer
-        region = eu-west-1
-
-        [profile chained]
-        source_profile = dev-sso
-        role_arn = arn:aws:iam::111111111111:role/Chained
-        region = eu-west-1
-        """
+    static let config = SSOFixtures.config
 
     /// Signs in with boto3's sso-oidc client (device flow) and saves the token with botocore's
     /// own cache writer, five minutes from expiry, with a field credd does not know.
