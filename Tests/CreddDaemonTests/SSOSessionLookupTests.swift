@@ -1,16 +1,12 @@
 @testable import CreddCLI
 import CreddConfig
 import CreddSSO
+import CreddTestSupport
 import Testing
 
 /// What `credd login NAME` signs in to, by what NAME is.
 struct SSOSessionLookupTests {
-    static let config = """
-        [sso-session corp]
-        sso_start_url = https://corp.awsapps.com/start
-        sso_region = us-east-1
-        sso_registration_scopes = sso:account:access
-
+    static let config = SSOFixtures.corpSession + """
         [sso-session broken]
         sso_start_url = https://broken.awsapps.com/start
 

@@ -29,7 +29,7 @@ import Testing
         let moto = try #require(fake.moto)
         let harness = try Harness(fake)
         // The session is in ~/.aws/config only; credd's config names it from a profile.
-        try harness.credd.directory.write("home/.aws/config", SSOInteropTests.config)
+        try harness.credd.directory.write("home/.aws/config", SSOFixtures.config)
         try harness.credd.writeConfig("[profile dev-sso]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Developer\n")
 
         let first = try harness.login(["dev-sso"])
@@ -75,7 +75,7 @@ import Testing
         let fake = try await FakeSSO.start(withMoto: true)
         defer { Task { await fake.stop() } }
         let harness = try Harness(fake)
-        try harness.credd.writeConfig(SSOInteropTests.config)
+        try harness.credd.writeConfig(SSOFixtures.config)
         try harness.credd.start(environment: harness.endpoints)
         defer { _ = try? harness.credd.stop() }
         try harness.credd.waitUntil(timeout: 30) {
@@ -103,7 +103,7 @@ import Testing
         defer { Task { await fake.stop() } }
         try await fake.configure(["pending_polls": 1, "slow_down_polls": 1])
         let harness = try Harness(fake)
-        try harness.credd.writeConfig(SSOInteropTests.config)
+        try harness.credd.writeConfig(SSOFixtures.config)
 
         let started = Date()
         let output = try harness.login(["corp", "--no-browser"])
@@ -126,7 +126,7 @@ import Testing
         defer { Task { await fake.stop() } }
         try await fake.configure(["expire_device_codes": true])
         let harness = try Harness(fake)
-        try harness.credd.writeConfig(SSOInteropTests.config)
+        try harness.credd.writeConfig(SSOFixtures.config)
         let opened = harness.credd.directory.file("opened")
         let recordingBrowser = "sh -c 'echo \"$1\" > \(opened)' browser"
         let output = try harness.credd.cli(["login", "corp", "--device-code"], extra: harness.endpoints.merging(["CREDD_BROWSER": recordingBrowser]) { $1 })
@@ -144,7 +144,7 @@ import Testing
         let fake = try await FakeSSO.start()
         defer { Task { await fake.stop() } }
         let harness = try Harness(fake)
-        try harness.credd.writeConfig(SSOInteropTests.config)
+        try harness.credd.writeConfig(SSOFixtures.config)
         let started = Date()
         let output = try harness.credd.cli(["login", "corp"], extra: harness.endpoints.merging(["CREDD_BROWSER": browser]) { $1 })
         #expect(output.status == 1)
@@ -157,7 +157,7 @@ import Testing
         let fake = try await FakeSSO.start()
         defer { Task { await fake.stop() } }
         let harness = try Harness(fake)
-        try harness.credd.writeConfig(SSOInteropTests.config)
+        try harness.credd.writeConfig(SSOFixtures.config)
         let script = try harness.credd.directory.write("browser.py", Self.followingBrowser)
         let output = try harness.credd.cli(
             ["login", "corp"], extra: harness.endpoints.merging(["BROWSER": "python3 \(script) %s:firefox"]) { $1 })
@@ -167,7 +167,7 @@ import Testing
 
     @Test func optionsThatDoNotFitTheNameAreRefused() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
-        try harness.writeConfig(SSOInteropTests.config + "\n\n[profile mfa]\nmfa_serial = arn:aws:iam::111111111111:mfa/me\n")
+        try harness.writeConfig(SSOFixtures.config + "\n\n[profile mfa]\nmfa_serial = arn:aws:iam::111111111111:mfa/me\n")
         let code = try harness.cli(["login", "corp", "--code", "-"], stdin: "123456\n")
         #expect(code.status == 1 && code.stderr.contains("takes no MFA code"))
         let device = try harness.cli(["login", "mfa", "--device-code"])
@@ -180,8 +180,7 @@ import Testing
     /// comment, a profile already taking one of the roles under another name, a section whose
     /// name a generated profile would take, and no newline at the end.
     static let handWrittenConfig =
-        "# credd config\n; kept as it is\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n"
-        + "sso_registration_scopes = sso:account:access\n\n[profile mine]\nsso_session = corp\nsso_account_id = 111111111111\n"
+        "# credd config\n; kept as it is\n" + SSOFixtures.corpSession + "[profile mine]\nsso_session = corp\nsso_account_id = 111111111111\n"
         + "sso_role_name = Developer\n\n[profile dev-ReadOnly]\nrole_arn = arn:aws:iam::111111111111:role/X\n"
         + "source_profile = mine   ; taken by hand"
 
