@@ -204,10 +204,7 @@ struct SSOProfiles: AsyncParsableCommand {
         let listing: Result<[SSOProfileBlock], SSOError>
         do throws(SSOError) {
             let accounts = try await portal.accounts(accessToken: token.accessToken)
-            var roles: [String: [SSORole]] = [:]
-            for account in accounts {
-                roles[account.accountId] = try await portal.roles(accountId: account.accountId, accessToken: token.accessToken)
-            }
+            let roles = try await portal.roles(ofAccounts: accounts.map(\.accountId), accessToken: token.accessToken)
             listing = .success(SSOProfileCatalog.blocks(accounts: accounts, roles: roles))
         } catch {
             listing = .failure(error)
