@@ -119,7 +119,7 @@ let package = Package(
             name: "CreddCLI",
             dependencies: [
                 "CreddDaemon", "CreddControl", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS",
-                "CreddRefresh", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CreddRefresh", "CreddSSO", "CreddCredentialsFile", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),

@@ -107,53 +107,6 @@ struct Refresh: ParsableCommand {
     }
 }
 
-struct Login: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Give an MFA code to a profile that needs one (or to the source in its chain that does).",
-        discussion: """
-            Asks for the code on the terminal, again after a mistyped or rejected code (3 attempts). With \
-            --code - it reads one line from stdin instead, for scripts. A code is never taken from the command \
-            line: every local user can read a process's arguments in /proc.
-            """
-    )
-
-    @OptionGroup var options: ConfigOption
-    @Argument(help: "The profile waiting for an MFA code, or a role chained from it.", completion: .profileNames) var profile: String
-    @Option(help: ArgumentHelp("`-`: read the code from stdin (one line).", valueName: "-")) var code: String?
-
-    func validate() throws {
-        if let code, code != "-" {
-            throw ValidationError(
-                "--code takes only `-` (read the code from stdin): a code in the arguments is readable by every local user in /proc/PID/cmdline. Use: echo CODE | credd login \(profile) --code -")
-        }
-    }
-
-    func run() throws {
-        guard code == nil else { return try loginFromStandardInput() }
-        guard let terminal = Terminal.open() else {
-            printError("credd: no terminal to ask for the MFA code on; pipe it in: credd login \(profile) --code -")
-            throw ExitCode.failure
-        }
-        let status = try DaemonConnection.call(ControlRequest(command: .status)).status
-        let action = status?.profiles.first { $0.name == profile }?.action
-        let response = try MFACode.login(profile, action: action?.kind == ProfileAction.Kind.mfaCode.rawValue ? action : nil, on: terminal)
-        print(response.message ?? "\(profile): renewed")
-    }
-
-    private func loginFromStandardInput() throws {
-        guard let line = readLine() else {
-            printError("credd: no MFA code on stdin")
-            throw ExitCode.failure
-        }
-        guard let code = MFACode.parse(line) else {
-            printError("credd: \(MFACode.formatProblem)")
-            throw ExitCode.failure
-        }
-        let response = try DaemonConnection.call(ControlRequest(command: .login, profile: profile, code: code))
-        print(response.message ?? "\(profile): renewed")
-    }
-}
-
 struct CredentialProcessCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "credential-process",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreddConfig
 import CreddDaemon
 import CreddPlatform
 import Dispatch
@@ -13,7 +14,7 @@ public struct CreddCommand: AsyncParsableCommand {
         subcommands: [
             Run.self, Status.self, Refresh.self, Login.self, Env.self, Exec.self, CredentialProcessCommand.self, Check.self,
             Rotate.self, InstallUnits.self, UninstallUnits.self,
-            ListProfiles.self,
+            ListProfiles.self, SSOCommand.self,
         ]
     )
 
@@ -24,6 +25,16 @@ public struct CreddCommand: AsyncParsableCommand {
 struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The credd config file (default: $CREDD_CONFIG, $XDG_CONFIG_HOME/credd/config, ~/.config/credd/config).", valueName: "path"))
     var config: String?
+
+    /// The configuration; a config that cannot be found or read exits 1 with the reason.
+    func load(_ environment: [String: String]) throws -> LoadedConfiguration {
+        do {
+            return try ConfigLoader.load(explicitPath: config, environment: environment)
+        } catch {
+            printError("credd: \(error)")
+            throw ExitCode.failure
+        }
+    }
 }
 
 extension CreddCommand {

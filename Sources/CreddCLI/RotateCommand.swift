@@ -24,13 +24,7 @@ struct Rotate: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let loaded: LoadedConfiguration
-        do {
-            loaded = try ConfigLoader.load(explicitPath: options.config, environment: environment)
-        } catch {
-            printError("credd: \(error)")
-            throw ExitCode.failure
-        }
+        let loaded = try options.load(environment)
         let target: RotationTarget
         switch RotationTarget.resolve(profile, in: loaded) {
         case let .success(resolved): target = resolved

@@ -24,3 +24,19 @@ public func withCleanSpawnAttributes<T, E: Error>(
     posix_spawnattr_setflags(&attributes, Int16(flags))
     return try body(&attributes)
 }
+
+/// `posix_spawn` of `executable` with `arguments` (whose first element is replaced by the path),
+/// `environment` and `actions`, under ``withCleanSpawnAttributes(ownProcessGroup:_:)``.
+/// Returns the child's pid, or posix_spawn's error number (0 on success).
+public func spawnCleanly(
+    _ executable: String, arguments: [String], environment: [String: String], actions: inout posix_spawn_file_actions_t, ownProcessGroup: Bool
+) -> (pid: pid_t, error: Int32) {
+    let argv = ([executable] + arguments.dropFirst()).map { strdup($0) }
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") }
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let result = withCleanSpawnAttributes(ownProcessGroup: ownProcessGroup) { attributes in
+        posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], envp + [nil])
+    }
+    return (pid, result)
+}

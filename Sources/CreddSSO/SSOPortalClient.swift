@@ -7,12 +7,23 @@ public struct SSOAccount: Sendable, Hashable, Decodable {
     public let accountId: String
     public let accountName: String?
     public let emailAddress: String?
+
+    public init(accountId: String, accountName: String?, emailAddress: String?) {
+        self.accountId = accountId
+        self.accountName = accountName
+        self.emailAddress = emailAddress
+    }
 }
 
 /// A role the user may take in an account.
 public struct SSORole: Sendable, Hashable, Decodable {
     public let accountId: String
     public let roleName: String
+
+    public init(accountId: String, roleName: String) {
+        self.accountId = accountId
+        self.roleName = roleName
+    }
 }
 
 /// The portal API, called with the access token: GetRoleCredentials, ListAccounts, ListAccountRoles.
@@ -76,6 +87,50 @@ public struct SSOPortalClient: Sendable {
         return try await allPages(
             "ListAccountRoles", path: "/assignment/roles", query: [("account_id", accountId)], accessToken: accessToken, pageSize: pageSize
         ) { (page: Page) in (page.roleList ?? [], page.nextToken) }
+    }
+
+    /// ListAccountRoles for every account, `concurrency` accounts at a time (users with hundreds
+    /// of accounts would otherwise wait minutes), each call tried up to three times while the
+    /// portal answers with a transient error (throttling, a server error). The first lasting
+    /// failure ends the walk.
+    public func roles(
+        ofAccounts accountIds: [String], accessToken: Secret, concurrency: Int = 4
+    ) async throws(SSOError) -> [String: [SSORole]] {
+        let outcome = await withTaskGroup(of: (String, Result<[SSORole], SSOError>).self) { group -> Result<[String: [SSORole]], SSOError> in
+            var pending = accountIds[...]
+            func startNext() {
+                guard let accountId = pending.popFirst() else { return }
+                group.addTask { (accountId, await rolesRetrying(accountId: accountId, accessToken: accessToken)) }
+            }
+            for _ in 0..<max(concurrency, 1) { startNext() }
+            var roles: [String: [SSORole]] = [:]
+            while let (accountId, result) = await group.next() {
+                switch result {
+                case .success(let accountRoles):
+                    roles[accountId] = accountRoles
+                    startNext()
+                case .failure(let error):
+                    group.cancelAll()
+                    return .failure(error)
+                }
+            }
+            return .success(roles)
+        }
+        return try outcome.get()
+    }
+
+    private func rolesRetrying(accountId: String, accessToken: Secret) async -> Result<[SSORole], SSOError> {
+        var attempt = 1
+        while true {
+            do throws(SSOError) {
+                return .success(try await roles(accountId: accountId, accessToken: accessToken))
+            } catch where error.isTransient && attempt < 3 && !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(attempt))
+                attempt += 1
+            } catch {
+                return .failure(error)
+            }
+        }
     }
 
     /// Follows `next_token` until the last page; a repeated token ends the walk rather than looping.

@@ -135,8 +135,7 @@ public enum ProcessRunner {
             while waitpid(processGroup, &status, 0) < 0 {
                 guard errno == EINTR else { return -1 }
             }
-            let signal = status & 0x7f
-            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            return exitStatus(waitStatus: status)
         }
     }
 
@@ -168,13 +167,7 @@ public enum ProcessRunner {
         // timer descriptors stay with credd even where NIO left them inheritable.
         posix_spawn_file_actions_addclosefrom_np(&actions, 3)
 
-        let argv = ([executable] + arguments.dropFirst()).map { strdup($0) }
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") }
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = withCleanSpawnAttributes(ownProcessGroup: true) { attributes in
-            posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], envp + [nil])
-        }
+        let (pid, result) = spawnCleanly(executable, arguments: arguments, environment: environment, actions: &actions, ownProcessGroup: true)
         // The parent's copies of the write ends must close, or reads never see end-of-file.
         close(stdoutPipe[1])
         close(stderrPipe[1])

@@ -115,6 +115,30 @@ import Testing
         #expect(ended?.code == "InvalidGrantException")
     }
 
+    /// Roles of many accounts, a few at a time: a throttled call is tried again, an account the
+    /// portal does not know ends the walk with its error.
+    @Test func rolesOfManyAccountsSurviveThrottling() async throws {
+        let fake = try await FakeSSO.start()
+        defer { Task { await fake.stop() } }
+        let ids = (0..<12).map { String(format: "3%011d", $0) }
+        try await fake.configure([
+            "accounts": ids.map { ["accountId": $0, "accountName": "a\($0)", "emailAddress": "e@x", "roles": ["R-\($0)"]] },
+            "throttle_roles": 3,
+        ])
+        let registration = try await fake.oidc.registerClient(name: "credd", scopes: ["sso:account:access"], issuerURL: nil)
+        let authorization = try await fake.oidc.startDeviceAuthorization(registration, startURL: corpSession.startURL)
+        let token = try await fake.oidc.createToken(registration, grant: .deviceCode(authorization.deviceCode)).accessToken
+
+        let roles = try await fake.portal.roles(ofAccounts: ids, accessToken: token)
+        #expect(roles.count == 12 && ids.allSatisfy { roles[$0]?.map(\.roleName) == ["R-\($0)"] })
+        #expect(try await fake.count("GET /assignment/roles") == 15)
+
+        let missing = await #expect(throws: SSOError.self) {
+            try await fake.portal.roles(ofAccounts: ids + ["999999999999"], accessToken: token)
+        }
+        #expect(missing?.code == "ResourceNotFoundException")
+    }
+
     @Test func noAnswerIsATransientTransportError() async throws {
         let http = SSOHTTP(configuration: .init(connectTimeout: .seconds(2), requestTimeout: .seconds(5)))
         defer { Task { try? await http.shutdown() } }

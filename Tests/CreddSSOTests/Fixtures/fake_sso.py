@@ -32,6 +32,8 @@ CONFIG = {
     "expire_device_codes": False,
     # A refresh returns a new refresh token (rotation) when true.
     "rotate_refresh_tokens": True,
+    # The next N ListAccountRoles calls are throttled (TooManyRequestsException, HTTP 429).
+    "throttle_roles": 0,
     "accounts": [
         {"accountId": "111111111111", "accountName": "dev", "emailAddress": "dev@example.com", "roles": ["Developer", "ReadOnly"]},
     ],
@@ -144,6 +146,9 @@ class Handler(BaseHTTPRequestHandler):
                 if parts.path == "/assignment/accounts":
                     items = [{k: a[k] for k in ("accountId", "accountName", "emailAddress")} for a in CONFIG["accounts"]]
                     return self.page(query, items, "accountList")
+                if CONFIG["throttle_roles"] > 0:
+                    CONFIG["throttle_roles"] -= 1
+                    return self.portal_error(429, "TooManyRequestsException", "Rate exceeded")
                 account = next((a for a in CONFIG["accounts"] if a["accountId"] == query.get("account_id")), None)
                 if account is None:
                     return self.portal_error(404, "ResourceNotFoundException", "No such account")
