@@ -1,6 +1,6 @@
 import ArgumentParser
 import CreddConfig
-import CreddDaemon
+import CreddControl
 import CreddRefresh
 import FoundationEssentials
 
