@@ -298,12 +298,6 @@ public actor RefreshEngine: Service {
         }
     }
 
-    /// Renewals running right now; tests use it to know when the engine is idle.
-    var renewalsInFlight: Int { renewals.count }
-
-    /// `refresh`/`login` calls waiting for a renewal; tests use it to order their steps.
-    var requestsWaiting: Int { attemptWaiters.values.reduce(0) { $0 + $1.count } }
-
     // MARK: - Events and actions
 
     private func send(_ event: ProfileRefreshMachine.Event, to name: String, mfaCode: Secret? = nil) {
@@ -480,7 +474,10 @@ public actor RefreshEngine: Service {
             return .failure(isStopped ? shuttingDown : unknownProfile(name))
         }
         guard renewals[name] != nil else { return attemptOutcome(name) }
-        return await withCheckedContinuation { attemptWaiters[name, default: []].append($0) }
+        return await withCheckedContinuation {
+            attemptWaiters[name, default: []].append($0)
+            logger.debug("request waits for the renewal in flight", metadata: ["credd.profile": "\(name)"])
+        }
     }
 
     /// The profile's current standing as the answer to a request that wanted it renewed.
