@@ -55,6 +55,8 @@ struct DaemonStatus: Service {
                     }
                     group.addTask {
                         await engine.waitForFirstPass()
+                        // Stopped before the first pass was over: never READY.
+                        guard !Task.isCancelled else { return }
                         notifier.send(.ready, loggingFailureTo: logger)
                         await keepStatusCurrent()
                     }

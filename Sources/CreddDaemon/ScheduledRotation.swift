@@ -13,6 +13,7 @@ struct ScheduledRotation<Observer: RotationObserver>: Service {
     func run() async {
         await cancelWhenGracefulShutdown { [self] in
             await engine.waitForFirstPass()
+            guard !Task.isCancelled else { return }
             await scheduler.run(observer: observer)
         }
     }

@@ -45,7 +45,7 @@ public actor RefreshEngine: Service {
     /// batch before this point has been applied.
     private enum Delivery {
         case batch([CredentialUpdate])
-        case applied(CheckedContinuation<Void, Never>)
+        case applied(@Sendable () async -> Void)
     }
 
     private let renewer: any CredentialRenewer
@@ -63,7 +63,9 @@ public actor RefreshEngine: Service {
     private var renewals: [String: Renewal] = [:]
     private var nextRenewalID: UInt64 = 0
     private var attemptWaiters: [String: [AttemptWaiter]] = [:]
-    private var firstPassWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Callers of `waitForFirstPass`, by id so that a cancelled one can leave.
+    private var firstPassWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    private var nextFirstPassWaiterID: UInt64 = 0
     /// Profiles whose first renewal has not finished yet: only these can keep the first pass
     /// from being settled, so checking it costs little while most profiles are renewing.
     private var awaitingFirstAttempt: Set<String> = []
@@ -142,7 +144,7 @@ public actor RefreshEngine: Service {
         for await delivery in pending {
             switch delivery {
             case .batch(let batch): await sink.apply(batch)
-            case .applied(let waiter): waiter.resume()
+            case .applied(let notify): await notify()
             }
         }
     }
@@ -280,21 +282,21 @@ public actor RefreshEngine: Service {
 
     /// Returns once every profile's first renewal finished or waits on the user (MFA code,
     /// config fix), and the sink has applied that pass's credentials — the moment the daemon
-    /// reports itself ready.
+    /// reports itself ready. Returns early when the calling task is cancelled: a shutdown must
+    /// not wait for renewals that may never end.
     public func waitForFirstPass() async {
-        guard !isStopped else { return }
-        guard batch.isFirstPassComplete else {
-            await withCheckedContinuation { firstPassWaiters.append($0) }
-            return
+        let id = nextFirstPassWaiterID
+        nextFirstPassWaiterID += 1
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                guard !isStopped, !Task.isCancelled else { return waiter.resume() }
+                firstPassWaiters[id] = waiter
+                if batch.isFirstPassComplete { releaseAfterDeliveries(id) }
+            }
+        } onCancel: {
+            Task { await self.releaseFirstPassWaiter(id) }
         }
-        await withCheckedContinuation { afterDeliveries(resume: $0) }
     }
-
-    /// Renewals running right now; tests use it to know when the engine is idle.
-    var renewalsInFlight: Int { renewals.count }
-
-    /// `refresh`/`login` calls waiting for a renewal; tests use it to order their steps.
-    var requestsWaiting: Int { attemptWaiters.values.reduce(0) { $0 + $1.count } }
 
     // MARK: - Events and actions
 
@@ -411,9 +413,7 @@ public actor RefreshEngine: Service {
             deliveries.yield(.batch(updates))
         }
         if passJustCompleted {
-            let waiters = firstPassWaiters
-            firstPassWaiters = []
-            waiters.forEach(afterDeliveries(resume:))
+            firstPassWaiters.keys.forEach(releaseAfterDeliveries)
         }
         // Profiles' deadlines are checked as they change (`send`); here, the batch's.
         if let timer, let deadline = batch.deadline, deadline < timer.wakeAt {
@@ -425,10 +425,15 @@ public actor RefreshEngine: Service {
         batch.add(update, now: wallClock.now())
     }
 
-    /// Resumes `waiter` once every batch delivered so far has been applied (at once after
-    /// shutdown, when nothing is applied any more).
-    private func afterDeliveries(resume waiter: CheckedContinuation<Void, Never>) {
-        if case .terminated = deliveries.yield(.applied(waiter)) { waiter.resume() }
+    /// Releases first-pass waiter `id` once every batch delivered so far has been applied (at
+    /// once after shutdown, when nothing is applied any more).
+    private func releaseAfterDeliveries(_ id: UInt64) {
+        if case .terminated = deliveries.yield(.applied({ await self.releaseFirstPassWaiter(id) })) { releaseFirstPassWaiter(id) }
+    }
+
+    /// Resumes waiter `id` if it still waits (its pass was delivered, or its task was cancelled).
+    private func releaseFirstPassWaiter(_ id: UInt64) {
+        firstPassWaiters.removeValue(forKey: id)?.resume()
     }
 
     private func nextDeadline() -> Date? {
@@ -454,8 +459,8 @@ public actor RefreshEngine: Service {
         if let updates = batch.take() { deliveries.yield(.batch(updates)) }
         deliveries.finish()
         await deliveryTask?.value
-        let waiters = firstPassWaiters
-        firstPassWaiters = []
+        let waiters = firstPassWaiters.values
+        firstPassWaiters = [:]
         waiters.forEach { $0.resume() }
         statusContinuation.finish()
         logger.info("refresh engine stopped")
@@ -469,7 +474,10 @@ public actor RefreshEngine: Service {
             return .failure(isStopped ? shuttingDown : unknownProfile(name))
         }
         guard renewals[name] != nil else { return attemptOutcome(name) }
-        return await withCheckedContinuation { attemptWaiters[name, default: []].append($0) }
+        return await withCheckedContinuation {
+            attemptWaiters[name, default: []].append($0)
+            logger.debug("request waits for the renewal in flight", metadata: ["credd.profile": "\(name)"])
+        }
     }
 
     /// The profile's current standing as the answer to a request that wanted it renewed.

@@ -5,28 +5,6 @@ import Glibc
 import Testing
 import CreddCredentialsFile
 
-/// The crash test's child: re-runs this test binary with `CREDD_CRASH_CHILD_FILE` set, so
-/// this "test" rewrites that file in a loop until it is killed. In a normal run the variable
-/// is unset and it returns at once.
-@Suite("Crash test child")
-struct CrashChild {
-    static let environmentKey = "CREDD_CRASH_CHILD_FILE"
-    static let filter = "CreddCredentialsFileTests.CrashChild/rewriteLoop"
-
-    @Test("child entry point of the crash test (no-op in a normal run)")
-    func rewriteLoop() throws {
-        guard let path = ProcessInfo.processInfo.environment[Self.environmentKey] else { return }
-        let writer = CredentialsFileWriter(path: path, clock: Fixtures.clock)
-        // Bounded: the parent kills the child long before this ends.
-        for round in 0..<1_000_000 {
-            try writer.apply([
-                .write(section: "dev", credentials: Fixtures.session("dev\(round)")),
-                .write(section: "prod", credentials: Fixtures.session("prod\(round)")),
-            ])
-        }
-    }
-}
-
 @Suite("Crash safety")
 struct CrashSafetyTests {
     static let userPart = "; hand-written, must survive\r\n[default]\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\n\r\n"
@@ -44,29 +22,29 @@ struct CrashSafetyTests {
         let path = directory.path + "/credentials"
         let initial = Self.userPart + Fixtures.managedSection("dev", "old")
         try directory.write("credentials", initial, mode: nil)
-        let binary = try #require(ProcessInfo.processInfo.arguments.first)
         var rewritesSeen = 0
         var killsMidWrite = 0
 
         for kill in 0..<500 {
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: binary)
-            child.arguments = ["--testing-library", "swift-testing", "--filter", CrashChild.filter]
-            child.environment = ProcessInfo.processInfo.environment.merging([CrashChild.environmentKey: path]) { _, new in new }
-            child.standardOutput = FileHandle.nullDevice
-            child.standardError = FileHandle.nullDevice
-            let inodeBefore = fileStatus(path)?.st_ino
-            try child.run()
-            // Kill inside the write loop whatever the machine's load: wait for the child's first
-            // rename (a new inode), then let it run a few more writes, each a few milliseconds.
-            var waited = 0
-            while fileStatus(path)?.st_ino == inodeBefore, waited < 30_000 {
-                try await Task.sleep(for: .milliseconds(1))
-                waited += 1
+            // Kill inside the write loop whatever the machine's load: after the child's first
+            // complete write, let it run a few more writes, each a few milliseconds.
+            let delay = UInt32.random(in: 0...10_000)
+            await #expect(processExitsWith: .signal(SIGKILL)) { [path = path as String, delay = delay as UInt32] in
+                let writer = CredentialsFileWriter(path: path, clock: Fixtures.clock)
+                // Bounded: the child kills itself long before this ends.
+                for round in 0..<1_000_000 {
+                    try writer.apply([
+                        .write(section: "dev", credentials: Fixtures.session("dev\(round)")),
+                        .write(section: "prod", credentials: Fixtures.session("prod\(round)")),
+                    ])
+                    if round == 0 {
+                        Thread.detachNewThread {
+                            usleep(delay)
+                            Glibc.kill(getpid(), SIGKILL)
+                        }
+                    }
+                }
             }
-            try await Task.sleep(for: .microseconds(Int.random(in: 0...10_000)))
-            Glibc.kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
 
             if try directory.contents().contains(where: { $0.hasSuffix(".tmp") }) { killsMidWrite += 1 }
             let text = try directory.read("credentials")

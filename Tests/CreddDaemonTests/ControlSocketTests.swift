@@ -70,19 +70,27 @@ struct ControlSocketTests {
         try await body(paths.controlSocket)
     }
 
-    @Test func aRequestGetsItsAnswer() async throws {
-        try await Self.withServer { path in
-            let response = try await Self.send(ControlRequest(command: .refresh, profiles: ["dev", "ops"]), to: path)
-            #expect(response.ok)
-            #expect(response.message == "renewing dev,ops")
-        }
+    /// A request and the answer it must get: `text` is the message when `ok`, else the error.
+    struct Exchange: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let request: ControlRequest
+        let ok: Bool
+        let text: String
     }
 
-    @Test func failuresComeBackAsErrors() async throws {
+    @Test(arguments: [
+        Exchange(
+            testDescription: "a request gets its answer", request: ControlRequest(command: .refresh, profiles: ["dev", "ops"]), ok: true,
+            text: "renewing dev,ops"),
+        Exchange(
+            testDescription: "a failure comes back as an error", request: ControlRequest(command: .login, profile: "mfa", code: Secret("123456")),
+            ok: false, text: "wrong code for mfa"),
+    ])
+    func aRequestGetsItsAnswer(_ exchange: Exchange) async throws {
         try await Self.withServer { path in
-            let response = try await Self.send(ControlRequest(command: .login, profile: "mfa", code: Secret("123456")), to: path)
-            #expect(!response.ok)
-            #expect(response.error == "wrong code for mfa")
+            let response = try await Self.send(exchange.request, to: path)
+            #expect(response.ok == exchange.ok)
+            #expect((exchange.ok ? response.message : response.error) == exchange.text)
         }
     }
 

@@ -19,34 +19,35 @@ struct INIEditingTests {
 
     """
 
-    @Test("setting an existing key rewrites that line only")
-    func replaceKey() throws {
-        var document = INIDocument(parsing: Self.credentials)
-        try document.setValue("us-east-2", forKey: "region", inSection: "work")
-        let expected = Self.credentials.replacingOccurrences("region: eu-west-1", with: "region = us-east-2")
-        #expect(document.serialized() == expected)
+    /// One `setValue` on `[work]` and the one change it must make to the text.
+    struct SetValueCase: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let key: String
+        let value: String
+        let original: String
+        let replacement: String
     }
 
-    @Test("setting the same value leaves the text alone, even with odd spacing")
-    func sameValueIsNoOp() throws {
-        var document = INIDocument(parsing: Self.credentials)
-        try document.setValue("AKIAI44QH8DHBEXAMPLE", forKey: "AWS_ACCESS_KEY_ID", inSection: "work")
-        #expect(document.serialized() == Self.credentials)
-    }
+    static let setValueCases = [
+        SetValueCase(
+            testDescription: "setting an existing key rewrites that line only", key: "region", value: "us-east-2",
+            original: "region: eu-west-1", replacement: "region = us-east-2"),
+        SetValueCase(
+            testDescription: "setting the same value leaves the text alone, even with odd spacing", key: "AWS_ACCESS_KEY_ID",
+            value: "AKIAI44QH8DHBEXAMPLE", original: "", replacement: ""),
+        SetValueCase(
+            testDescription: "a new key goes after the section's last entry and its nested block", key: "output", value: "json",
+            original: "  addressing_style = path\n", replacement: "  addressing_style = path\noutput = json\n"),
+        SetValueCase(
+            testDescription: "replacing a nested key drops its continuation lines", key: "s3", value: "off",
+            original: "s3 =\n  addressing_style = path\n", replacement: "s3 = off\n"),
+    ]
 
-    @Test("a new key goes after the section's last entry and its nested block")
-    func insertKey() throws {
+    @Test(arguments: setValueCases)
+    func setValue(_ change: SetValueCase) throws {
         var document = INIDocument(parsing: Self.credentials)
-        try document.setValue("json", forKey: "output", inSection: "work")
-        let expected = Self.credentials.replacingOccurrences("  addressing_style = path\n", with: "  addressing_style = path\noutput = json\n")
-        #expect(document.serialized() == expected)
-    }
-
-    @Test("replacing a nested key drops its continuation lines")
-    func replaceNested() throws {
-        var document = INIDocument(parsing: Self.credentials)
-        try document.setValue("off", forKey: "s3", inSection: "work")
-        let expected = Self.credentials.replacingOccurrences("s3 =\n  addressing_style = path\n", with: "s3 = off\n")
+        try document.setValue(change.value, forKey: change.key, inSection: "work")
+        let expected = change.original.isEmpty ? Self.credentials : Self.credentials.replacingOccurrences(change.original, with: change.replacement)
         #expect(document.serialized() == expected)
     }
 

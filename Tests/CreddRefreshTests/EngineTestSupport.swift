@@ -175,7 +175,7 @@ struct EngineHarness {
         self.wallClock = wallClock
         sink = RecordingSink(changes: wallClock.changes)
         renewer = FakeRenewer(wallClock: wallClock, handlers: handlers)
-        let logger = Logger.recording(into: logs)
+        let logger = Logger.recording(into: logs, changes: wallClock.changes)
         engine = RefreshEngine(
             profiles: profiles, renewer: renewer, sink: sink, wallClock: wallClock,
             random: random, logger: logger)
@@ -191,19 +191,21 @@ struct EngineHarness {
         return Task { await engine.run() }
     }
 
-    /// Waits until the run loop sleeps with `inFlight` renewals running and nothing else pending.
+    /// Waits until the run loop sleeps with `inFlight` profiles renewing (in the `refreshing`
+    /// state, which the engine holds exactly while a renewal runs) and nothing else pending.
     func settle(inFlight: Int = 0) async throws {
         try await eventually("the engine to sleep with \(inFlight) renewals running", timeout: .seconds(20), on: wallClock.changes) {
             guard let sleeper = wallClock.firstSleeper else { return false }
-            return await engine.renewalsInFlight == inFlight && wallClock.firstSleeper == sleeper
+            let renewing = await engine.statuses().count { $0.state == .refreshing }
+            return renewing == inFlight && wallClock.firstSleeper == sleeper
         }
     }
 
-    /// Waits until `count` refresh or login calls wait for a renewal (which the engine does not
-    /// report: this wait polls).
+    /// Waits until `count` refresh or login calls in all have waited for a renewal in flight
+    /// (the engine logs each).
     func waitForRequests(_ count: Int) async throws {
-        try await eventually("\(count) waiting requests", timeout: .seconds(20), interval: .milliseconds(1)) {
-            await engine.requestsWaiting >= count
+        try await eventually("\(count) waiting requests", timeout: .seconds(20), on: wallClock.changes) {
+            logs.entries.count { $0.message.description == "request waits for the renewal in flight" } >= count
         }
     }
 

@@ -133,6 +133,35 @@ struct RefreshEngineTests {
         await running.value
     }
 
+    @Test("a cancelled wait for the first pass returns at once, while the pass runs or its batch sits in the sink")
+    func firstPassWaitIsCancellable() async throws {
+        let script = Script()
+        let harness = EngineHarness([spec("dev")], handlers: ["dev": FakeRenewer.scripted(script)])
+        harness.sink.hold()
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        let engine = harness.engine
+        let duringRenewal = Task { await engine.waitForFirstPass() }
+        duringRenewal.cancel()
+        await duringRenewal.value
+
+        script.respond(.succeed(lifetime: hour))
+        try await eventually("the batch held in the sink", on: harness.wallClock.changes) { harness.sink.heldCount == 1 }
+        let duringDelivery = Task { await engine.waitForFirstPass() }
+        duringDelivery.cancel()
+        await duringDelivery.value
+        // A wait that is not cancelled still ends only once the sink has applied the pass.
+        let sink = harness.sink
+        let ready = Task {
+            await engine.waitForFirstPass()
+            return sink.batches.count
+        }
+        sink.release()
+        #expect(await ready.value == 1)
+        running.cancel()
+        await running.value
+    }
+
     @Test("single flight: a manual refresh during a renewal waits for it instead of starting another")
     func singleFlight() async throws {
         let script = Script()
@@ -307,7 +336,7 @@ struct RefreshEngineTests {
             return
         }
         #expect(failure.message.contains("shutting down"))
-        #expect(await engine.renewalsInFlight == 0)
+        #expect(script.parkedCount == 0, "the renewal in flight was cancelled, not left running")
         #expect(harness.wallClock.firstSleeper == nil)
         await engine.waitForFirstPass()
         #expect(await engine.refresh(["dev"]).first.map { (try? $0.result.get()) == nil } == true)

@@ -2,12 +2,39 @@ import InMemoryLogging
 import Logging
 
 extension Logger {
-    /// A logger that records every entry, at every level, in `handler`.
-    public static func recording(into handler: InMemoryLogHandler, label: String = "credd.test") -> Logger {
+    /// A logger that records every entry, at every level, in `handler`, and reports each one to
+    /// `changes`, so tests can wait for an entry without polling.
+    public static func recording(into handler: InMemoryLogHandler, label: String = "credd.test", changes: ChangeSignal? = nil) -> Logger {
         var configured = handler
         configured.logLevel = .trace
-        let recorder = configured
+        let recorder = SignallingLogHandler(recorder: configured, changes: changes)
         return Logger(label: label) { _ in recorder }
+    }
+}
+
+/// Records into an `InMemoryLogHandler`, then signals.
+private struct SignallingLogHandler: LogHandler {
+    var recorder: InMemoryLogHandler
+    let changes: ChangeSignal?
+
+    var logLevel: Logger.Level {
+        get { recorder.logLevel }
+        set { recorder.logLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { recorder.metadata }
+        set { recorder.metadata = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { recorder[metadataKey: key] }
+        set { recorder[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        recorder.log(event: event)
+        changes?.changed()
     }
 }
 
