@@ -36,7 +36,11 @@ let package = Package(
         ),
         .systemLibrary(name: "CTimerFD"),
         .systemLibrary(name: "CGlibcGNU"),
+        // libsystemd (libsystemd-dev): sd-bus, the D-Bus client.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Adapters that do I/O.
+        // D-Bus through sd-bus: the connection and its thread.
+        .target(name: "CreddBus", dependencies: ["CSystemd", "CGlibcGNU", "CreddPlatform"]),
         .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
         .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
         .target(
@@ -147,6 +151,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "CreddBusTests", dependencies: ["CreddBus", "CreddTestSupport"]),
         .testTarget(
             name: "CreddSystemdTests",
             dependencies: ["CreddSystemd", "CreddCore", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]
