@@ -102,7 +102,7 @@ let package = Package(
             name: "CreddDaemon",
             dependencies: [
                 "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint", "CreddSystemd",
-                "CreddRotation", "CreddSigV4", "CGlibcGNU",
+                "CreddRotation", "CreddSigV4", "CreddBus", "CGlibcGNU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

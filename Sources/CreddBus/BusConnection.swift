@@ -82,6 +82,23 @@ public final class BusConnection: Sendable {
         return stream
     }
 
+    /// ``signals(sender:path:interface:member:)`` decoded by `decode`; signals it cannot decode
+    /// (`nil`) are skipped.
+    public func signals<Decoded: Sendable>(
+        sender: String?, path: String?, interface: String?, member: String?, decode: @escaping @Sendable (BusSignal) -> Decoded?
+    ) async throws(BusError) -> AsyncStream<Decoded> {
+        let signals = try await signals(sender: sender, path: path, interface: interface, member: member)
+        return AsyncStream { continuation in
+            let forwarding = Task {
+                for await signal in signals {
+                    if let decoded = decode(signal) { continuation.yield(decoded) }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in forwarding.cancel() }
+        }
+    }
+
     /// Waits until the connection has closed, by ``close()`` or because the bus went away.
     public func waitUntilClosed() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

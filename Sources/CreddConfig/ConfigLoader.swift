@@ -139,7 +139,8 @@ public enum ConfigLoader {
 
         let settings = DaemonSettings(
             listenHost: creddSettings.listen.host, listenPort: creddSettings.listen.port, imdsProfile: imdsName,
-            credentialsFile: credentialsPath, awsConfigFile: awsConfigPath, configFile: file
+            credentialsFile: credentialsPath, awsConfigFile: awsConfigPath, configFile: file,
+            notifications: creddSettings.notifications, notifyActionCommand: creddSettings.notifyActionCommand
         )
         return LoadedConfiguration(settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath])
     }

@@ -103,10 +103,13 @@ public enum Daemon {
             signingSession: { names in await firstSession(of: names, engine: engine) },
             wallClock: wallClock, clock: ContinuousClock(), logger: logger)
         let notifier = SystemdNotifiers.make(environment: environment)
+        let desktopState = DesktopState()
+        let desktop = DesktopNotifier(
+            environment: environment, engine: engine, profiles: directory, state: desktopState, wallClock: wallClock, logger: logger)
         let runtime = DaemonRuntime(
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
             endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
-            startedAt: wallClock.now(), logger: logger)
+            startedAt: wallClock.now(), desktop: desktopState, logger: logger)
         if startup.loadedConfigFile {
             await output.removeOrphanedSections(keeping: Set(configuration.errors.compactMap(\.profile)))
         }
@@ -130,6 +133,7 @@ public enum Daemon {
                     for await status in engine.statusChanges {
                         served.record(status)
                         statusContinuation.yield()
+                        desktop.statusChanged()
                     }
                     statusContinuation.finish()
                 }
@@ -162,6 +166,7 @@ public enum Daemon {
                         if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
                         await runtime.reload()
                         statusContinuation.yield()  // STATUS= names config errors
+                        desktop.statusChanged()  // `notifications` may have changed
                         if answersHangup { notifier.send(.ready, loggingFailureTo: logger) }
                     }
                 }
@@ -178,6 +183,8 @@ public enum Daemon {
                 try? await gracefulShutdown()
                 notifier.send(.stopping, loggingFailureTo: logger)
             },
+            desktop,
+            ResumeWatcher(environment: environment, engine: engine, logger: logger),
         ]
         if let watchdog = watchdogSettings(logger: logger) {
             services.append(ClosureService {

@@ -1,0 +1,202 @@
+import CreddBus
+import CreddConfig
+import CreddCore
+import CreddPlatform
+import CreddRefresh
+import CreddSTS
+import FoundationEssentials
+import Glibc
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// What `credd status` says about the desktop: `notifications on`, `notifications off`,
+/// `no session bus` or `no notification service`.
+final class DesktopState: Sendable {
+    private let summary = Mutex("no session bus")
+
+    var current: String { summary.withLock { $0 } }
+
+    func set(_ text: String) { summary.withLock { $0 = text } }
+}
+
+/// Desktop notifications on the session bus when a profile needs the user (docs/design.md §11):
+/// one per profile, replaced in place, withdrawn once resolved, rate-limited. Without a session
+/// bus (SSH, servers) it does nothing and `credd status` says so.
+struct DesktopNotifier: Service {
+    private let environment: [String: String]
+    private let engine: RefreshEngine
+    private let profiles: ProfileDirectory
+    private let state: DesktopState
+    private let wallClock: any WallClock
+    private let logger: Logger
+    private let changes: AsyncStream<Void>
+    private let changed: AsyncStream<Void>.Continuation
+
+    init(
+        environment: [String: String], engine: RefreshEngine, profiles: ProfileDirectory, state: DesktopState, wallClock: any WallClock,
+        logger: Logger
+    ) {
+        self.environment = environment
+        self.engine = engine
+        self.profiles = profiles
+        self.state = state
+        self.wallClock = wallClock
+        self.logger = logger
+        (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// A profile's status or the config changed: the notices are looked at again.
+    func statusChanged() {
+        changed.yield()
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await serve() }
+        // Returning early would end the whole ServiceGroup.
+        try? await gracefulShutdown()
+    }
+
+    private func serve() async {
+        guard
+            let address = BusAddress.session(environment: environment, socketExists: { path in
+                var status = stat()
+                return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
+            })
+        else {
+            state.set("no session bus")
+            logger.info("desktop: no session bus; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
+            return
+        }
+        let connection: BusConnection
+        do {
+            connection = try await BusConnection.open(address: address, threadName: "credd-session")
+        } catch {
+            state.set("no session bus")
+            logger.info("desktop: \(error); no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
+            return
+        }
+        defer { connection.close() }
+        do {
+            _ = try await DesktopNotifications(connection: connection).capabilities()
+            state.set(profiles.configuration.settings.notifications ? "notifications on" : "notifications off")
+        } catch {
+            state.set(error == .serviceMissing(DesktopNotifications.busName) ? "no notification service" : "notifications failing: \(error)")
+        }
+        let desk = Desk(
+            server: DesktopNotifications(connection: connection), environment: environment, profiles: profiles, state: state,
+            logger: logger)
+        let invocations = try? await desk.server.invocations()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in changes {
+                    let nextDue = await desk.show(wanted: await wanted(), now: wallClock.now())
+                    if let nextDue { remind(at: nextDue) }
+                }
+            }
+            if let invocations {
+                group.addTask {
+                    for await invocation in invocations { await desk.invoked(invocation) }
+                }
+            }
+            group.addTask {
+                await connection.waitUntilClosed()
+                state.set("no session bus")
+            }
+            statusChanged()
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func wanted() async -> [String: DesktopNotice] {
+        guard profiles.configuration.settings.notifications else { return [:] }
+        return DesktopNotice.wanted(by: await engine.statuses(), now: wallClock.now(), secondsFromGMT: LocalTime.secondsFromGMT)
+    }
+
+    /// Looks again at `date`, when a notice held back by the rate limit may go out.
+    private func remind(at date: Date) {
+        let delay = max(0, date.timeIntervalSince(wallClock.now()))
+        Task { [changed] in
+            try? await Task.sleep(for: .seconds(delay))
+            changed.yield()
+        }
+    }
+}
+
+/// The notifications on the desktop and the server that shows them.
+private actor Desk {
+    let server: DesktopNotifications
+    private let environment: [String: String]
+    private let profiles: ProfileDirectory
+    private let state: DesktopState
+    private let logger: Logger
+    private var board = DesktopNoticeBoard()
+    private var capabilities: Set<String>?
+
+    init(server: DesktopNotifications, environment: [String: String], profiles: ProfileDirectory, state: DesktopState, logger: Logger) {
+        self.server = server
+        self.environment = environment
+        self.profiles = profiles
+        self.state = state
+        self.logger = logger
+    }
+
+    /// Shows and withdraws notifications to match `wanted`; returns when a held-back one is due.
+    func show(wanted: [String: DesktopNotice], now: Date) async -> Date? {
+        let enabled = profiles.configuration.settings.notifications
+        if !enabled { state.set("notifications off") }
+        for effect in board.update(wanted: wanted, now: now) {
+            do throws(BusError) {
+                switch effect {
+                case .show(let notice, let replacing):
+                    let actions = await offersActions() && notice.offersCodeEntry ? [DesktopNotifications.Action(key: "enter-code", label: "Enter code")] : []
+                    let id = try await server.notify(
+                        replacing: replacing, summary: notice.summary, body: notice.body, actions: actions, critical: notice.critical)
+                    board.shown(notice, id: id)
+                    logger.info(
+                        "desktop: notified: \(notice.summary)", metadata: ["credd.event": "desktop_notified", "credd.profile": "\(notice.profile)"])
+                case .close(let id):
+                    try await server.close(id)
+                }
+                if enabled { state.set("notifications on") }
+            } catch {
+                state.set(error == .serviceMissing(DesktopNotifications.busName) ? "no notification service" : "notifications failing: \(error)")
+                logger.warning("desktop: \(error)", metadata: ["credd.event": "desktop_notify_failed"])
+            }
+        }
+        return board.nextDue
+    }
+
+    /// Whether the server shows buttons; asked once, and again after a failure.
+    private func offersActions() async -> Bool {
+        if let capabilities { return capabilities.contains("actions") }
+        let asked = try? await server.capabilities()
+        capabilities = asked
+        return asked?.contains("actions") ?? false
+    }
+
+    /// A button was pressed: "Enter code" (or the notification itself) runs the prompt for its profile.
+    func invoked(_ invocation: DesktopNotifications.Invocation) {
+        guard ["enter-code", "default"].contains(invocation.actionKey), let profile = board.profile(shownAs: invocation.id) else { return }
+        let settings = profiles.configuration.settings
+        let command = settings.notifyActionCommand.map { $0 + [profile] }
+            ?? ["x-terminal-emulator", "-e", ExecutableSearch.runningExecutable() ?? "credd", "login", profile]
+        var childEnvironment = environment
+        childEnvironment["CREDD_PROFILE"] = profile
+        logger.info(
+            "desktop: \"Enter code\" for \(profile): running \(command[0])", metadata: ["credd.event": "desktop_action", "credd.profile": "\(profile)"])
+        let logger = logger
+        // The prompt waits for the user; ten minutes is plenty, and the terminal is reaped then.
+        Task.detached {
+            do {
+                let output = try await ProcessRunner.run(command, configuration: .init(timeout: .seconds(600), environment: childEnvironment))
+                if output.exitStatus != 0 {
+                    logger.warning("desktop: \(command[0]) for \(profile) exited with status \(output.exitStatus)")
+                }
+            } catch {
+                logger.warning("desktop: \(command[0]) for \(profile): \(error)", metadata: ["credd.event": "desktop_action_failed"])
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import CreddCore
+import CreddTestSupport
+import Foundation
+import Testing
+
+/// The real `credd` binary on a private session bus with python3-dbusmock's notification daemon
+/// (which logs every call it gets), and with a fake logind on a private "system" bus.
+@Suite(
+    .serialized,
+    .enabled(if: MotoServer.isAvailable, "moto_server is not installed: run scripts/install-deps"),
+    .enabled(if: PrivateBus.isAvailable, "dbus-daemon and python3-dbusmock are not installed: run scripts/install-deps"))
+struct DesktopIntegrationTests {
+    static let notifications = "org.freedesktop.Notifications"
+
+    struct Status: Decodable {
+        struct Daemon: Decodable { let desktop: String? }
+        struct Profile: Decodable {
+            let name: String
+            let state: String
+            let next_refresh: String?
+        }
+        let daemon: Daemon
+        let profiles: [Profile]
+    }
+
+    func status(_ harness: CreddHarness) throws -> Status? {
+        try? JSONDecoder().decode(Status.self, from: Data(harness.cli(["status", "--json"]).stdout.utf8))
+    }
+
+    /// A daemon whose `mfa` waits for `credd login` (no `mfa_process`), on `bus`.
+    func startWaitingDaemon(on bus: PrivateBus, moto: MotoServer, extraSettings: String = "") throws -> CreddHarness {
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        let config = DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false)
+            .replacingOccurrences(of: "imds_profile = dev\n", with: "imds_profile = dev\n\(extraSettings)\n")
+        try harness.writeConfig(config)
+        try harness.start(environment: ["DBUS_SESSION_BUS_ADDRESS": bus.address])
+        return harness
+    }
+
+    func waitForLog(_ path: String, _ harness: CreddHarness, _ condition: (String) -> Bool) throws -> String {
+        var text = ""
+        try harness.waitUntil(timeout: 20) {
+            text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            return condition(text)
+        }
+        return text
+    }
+
+    @Test func aProfileWaitingForACodeIsNotifiedWithEnterCodeWhichRunsTheCommandAndLoginWithdrawsIt() async throws {
+        let moto = try await MotoServer.start()
+        let bus = try PrivateBus()
+        let directory = try TemporaryDirectory(prefix: "credd-desktop")
+        let log = directory.file("notifications.log")
+        let mock = try bus.startMock(
+            template: "notification_daemon", owning: Self.notifications, parameters: #"{"capabilities": "body actions"}"#, log: log)
+        defer { mock.signal(SIGTERM) }
+        let marker = directory.file("action-ran")
+        let script = try directory.write("enter-code", "#!/bin/sh\necho \"$CREDD_PROFILE $*\" > \(marker)\n", mode: 0o700)
+        let harness = try startWaitingDaemon(on: bus, moto: moto, extraSettings: "notify_action_command = \(script) --from-test")
+
+        // One notification, for the profile that waits (not for `dev`, chained on it).
+        let shown = try waitForLog(log, harness) { $0.contains("Notify ") }
+        let notify = try #require(shown.split(separator: "\n").first { $0.contains("Notify ") })
+        #expect(notify.contains(#""AWS profile mfa needs an MFA code""#), "\(notify)")
+        #expect(notify.contains(#"["enter-code", "Enter code"]"#), "\(notify)")
+        #expect(notify.contains("credd login mfa"), "\(notify)")
+        #expect(shown.components(separatedBy: "Notify ").count == 2, "\(shown)")
+        #expect(try status(harness)?.daemon.desktop == "notifications on")
+
+        // "Enter code" runs notify_action_command with the profile.
+        try bus.emitFromMock(
+            name: Self.notifications, path: "/org/freedesktop/Notifications", interface: Self.notifications, member: "ActionInvoked",
+            signature: "us", arguments: #"[<uint32 1>, <"enter-code">]"#)
+        try harness.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: marker) }
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "mfa --from-test mfa\n")
+
+        // `credd login` resolves it: the notification is withdrawn.
+        #expect(try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n").status == 0)
+        let closed = try waitForLog(log, harness) { $0.contains("CloseNotification 1") }
+        #expect(!closed.contains(DaemonEndToEndTests.longTermSecret))
+        for secret in harness.secretsInHome() { #expect(!closed.contains(secret)) }
+        try harness.stop()
+    }
+
+    @Test func withoutASessionBusNothingIsSentAndStatusSaysSo() async throws {
+        let moto = try await MotoServer.start()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
+        try harness.start()
+        try harness.waitUntil { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
+        #expect(try status(harness)?.daemon.desktop == "no session bus")
+        #expect(try harness.cli(["status"]).stdout.contains("\ndesktop: no session bus\n"))
+        #expect(harness.daemonLog().contains("desktop: no session bus"))
+        #expect(!harness.daemonLog().contains("desktop: notified"))
+        try harness.stop()
+    }
+
+    @Test func notificationsOffSendsNothing() async throws {
+        let moto = try await MotoServer.start()
+        let bus = try PrivateBus()
+        let directory = try TemporaryDirectory(prefix: "credd-desktop")
+        let log = directory.file("notifications.log")
+        let mock = try bus.startMock(template: "notification_daemon", owning: Self.notifications, log: log)
+        defer { mock.signal(SIGTERM) }
+        let harness = try startWaitingDaemon(on: bus, moto: moto, extraSettings: "notifications = off")
+        try harness.waitUntil { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
+        try harness.waitUntil { try status(harness)?.daemon.desktop == "notifications off" }
+        #expect(!((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("Notify "))
+        try harness.stop()
+    }
+
+    @Test func afterResumeAFailingRenewalStartsWithinASecond() async throws {
+        let bus = try PrivateBus()
+        let directory = try TemporaryDirectory(prefix: "credd-resume")
+        let mock = try bus.startMock(
+            template: "logind", owning: "org.freedesktop.login1", system: true, log: directory.file("logind.log"))
+        defer { mock.signal(SIGTERM) }
+        // STS is a port nothing listens on: every renewal fails and backs off.
+        let harness = try CreddHarness(stsEndpoint: "http://127.0.0.1:\(try FreePort.find())")
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        try harness.writeConfig("""
+            [credd]
+            listen = 127.0.0.1:\(harness.endpointPort)
+
+            [profile dev]
+            source_profile = alice-long-term
+
+            """)
+        try harness.start(environment: ["DBUS_SYSTEM_BUS_ADDRESS": bus.address, "CREDD_LOG_LEVEL": "debug"])
+        // Wait for a backoff long enough that only the resume can explain a prompt retry.
+        var planned = Date()
+        try harness.waitUntil(timeout: 120) {
+            guard let next = try status(harness)?.profiles.first?.next_refresh, let date = AWSTimestamp.parse(next) else { return false }
+            planned = date
+            return date.timeIntervalSinceNow > 4
+        }
+        let attemptsBefore = harness.daemonLog().components(separatedBy: "dev: refreshing").count
+        let resumedAt = Date()
+        try bus.emitFromMock(
+            name: "org.freedesktop.login1", path: "/org/freedesktop/login1", interface: "org.freedesktop.login1.Manager",
+            member: "PrepareForSleep", signature: "b", arguments: "[<false>]")
+        try harness.waitUntil(timeout: 5) { harness.daemonLog().components(separatedBy: "dev: refreshing").count > attemptsBefore }
+        let started = Date().timeIntervalSince(resumedAt)
+        #expect(started < 1, "the renewal started \(started) s after the resume")
+        #expect(Date() < planned, "it started before the backoff would have")
+        #expect(harness.daemonLog().contains("resume: the machine woke up"))
+        try harness.stop()
+    }
+}
