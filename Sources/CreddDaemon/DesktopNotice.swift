@@ -35,6 +35,15 @@ struct DesktopNotice: Sendable, Hashable {
         return notices
     }
 
+    /// What "Enter code" runs for `profile`: `notify_action_command` with the profile appended, or
+    /// `credd login PROFILE` in a terminal. Under systemd the command starts as a transient unit
+    /// of the user manager, outside credd.service's sandbox (its private /tmp hides the X11
+    /// socket, and its system-call filter would bind the terminal too).
+    static func codeEntryCommand(for profile: String, configured: [String]?, credd: String, underSystemd: Bool) -> [String] {
+        let command = configured.map { $0 + [profile] } ?? ["x-terminal-emulator", "-e", credd, "login", profile]
+        return underSystemd ? ["systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=\(profile)", "--"] + command : command
+    }
+
     /// The notice for one kind of action; a new kind of action needs one case here.
     private static func notice(for action: ProfileAction, status: ProfileStatus, now: Date, secondsFromGMT: (Date) -> Int) -> DesktopNotice? {
         let until = action.deadline.map { "Its session ends \(ProfileStatus.clockTime($0, now: now, secondsFromGMT: secondsFromGMT))" }

@@ -20,7 +20,7 @@ final class DesktopState: Sendable {
     func set(_ text: String) { summary.withLock { $0 = text } }
 }
 
-/// Desktop notifications on the session bus when a profile needs the user (docs/design.md §11):
+/// Desktop notifications on the session bus when a profile needs the user (docs/design.md §8):
 /// one per profile, replaced in place, withdrawn once resolved, rate-limited. Without a session
 /// bus (SSH, servers) it does nothing and `credd status` says so.
 struct DesktopNotifier: Service {
@@ -180,8 +180,9 @@ private actor Desk {
     func invoked(_ invocation: DesktopNotifications.Invocation) {
         guard ["enter-code", "default"].contains(invocation.actionKey), let profile = board.profile(shownAs: invocation.id) else { return }
         let settings = profiles.configuration.settings
-        let command = settings.notifyActionCommand.map { $0 + [profile] }
-            ?? ["x-terminal-emulator", "-e", ExecutableSearch.runningExecutable() ?? "credd", "login", profile]
+        let command = DesktopNotice.codeEntryCommand(
+            for: profile, configured: settings.notifyActionCommand, credd: ExecutableSearch.runningExecutable() ?? "credd",
+            underSystemd: environment["INVOCATION_ID"] != nil)
         var childEnvironment = environment
         childEnvironment["CREDD_PROFILE"] = profile
         logger.info(
