@@ -36,7 +36,7 @@ let package = Package(
         ),
         .systemLibrary(name: "CTimerFD"),
         .systemLibrary(name: "CGlibcGNU"),
-        // libsystemd (libsystemd-dev): sd-bus, the D-Bus client.
+        // libsystemd (libsystemd-dev): sd-bus, sd_notify, socket activation, the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Adapters that do I/O.
         // D-Bus through sd-bus: the connection and its thread.
@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "CreddSystemd",
-            dependencies: ["CreddCore", "CreddPlatform", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CreddCore", "CreddPlatform", "CSystemd", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "CreddSTS",
