@@ -105,7 +105,8 @@ public enum Daemon {
         let notifier = SystemdNotifiers.make(environment: environment)
         let desktopState = DesktopState()
         let desktop = DesktopNotifier(
-            environment: environment, engine: engine, profiles: directory, state: desktopState, wallClock: wallClock, logger: logger)
+            environment: environment, engine: engine, rotation: rotation, profiles: directory, state: desktopState, wallClock: wallClock,
+            logger: logger)
         let runtime = DaemonRuntime(
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
             endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
@@ -156,7 +157,7 @@ public enum Daemon {
                     // Renewals at start sign with the keys as loaded; rotating under them could
                     // delete the key a first renewal is about to use.
                     await engine.waitForFirstPass()
-                    await rotation.run(observer: runtime)
+                    await rotation.run(observer: DesktopRotationObserver(inner: runtime, desktop: desktop))
                 }
             },
             ClosureService {

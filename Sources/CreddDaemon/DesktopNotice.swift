@@ -3,7 +3,8 @@ import FoundationEssentials
 
 /// One desktop notification credd wants shown: for the profile a user must act on. Holds no secrets.
 struct DesktopNotice: Sendable, Hashable {
-    /// The profile the user acts on (the one waiting, not its dependents): one notification each.
+    /// The profile the user acts on (the one waiting, not its dependents), or `rotation SECTION`
+    /// for a failed key rotation: one notification each.
     let profile: String
     let summary: String
     let body: String
@@ -14,9 +15,12 @@ struct DesktopNotice: Sendable, Hashable {
 
     /// The notices `statuses` call for: a profile that will need an MFA code (from the lead
     /// time before its session ends), one whose renewals keep failing with nothing left in
-    /// service, and one that failed in a way that needs a change while nothing is in service.
+    /// service, one that failed in a way that needs a change while nothing is in service, and a key
+    /// rotation that failed (`failedRotations`: section → why).
     /// Keyed by the profile the user acts on.
-    static func wanted(by statuses: [ProfileStatus], now: Date, secondsFromGMT: (Date) -> Int) -> [String: DesktopNotice] {
+    static func wanted(
+        by statuses: [ProfileStatus], failedRotations: [String: String] = [:], now: Date, secondsFromGMT: (Date) -> Int
+    ) -> [String: DesktopNotice] {
         let byName = Dictionary(statuses.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var notices: [String: DesktopNotice] = [:]
         for status in statuses {
@@ -31,6 +35,12 @@ struct DesktopNotice: Sendable, Hashable {
                     body: "Renewals keep failing: \(status.lastError ?? "no answer from STS"). credd keeps retrying.",
                     offersCodeEntry: false, critical: false)
             }
+        }
+        // Keyed by section, which no profile name can clash with ("rotation " has a space).
+        for (section, error) in failedRotations {
+            notices["rotation \(section)"] = DesktopNotice(
+                profile: "rotation \(section)", summary: "Rotating the access key in [\(section)] failed",
+                body: "\(error). credd retries; `credd status` shows the rotation.", offersCodeEntry: false, critical: false)
         }
         return notices
     }

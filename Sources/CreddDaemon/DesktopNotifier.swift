@@ -26,6 +26,7 @@ final class DesktopState: Sendable {
 struct DesktopNotifier: Service {
     private let environment: [String: String]
     private let engine: RefreshEngine
+    private let rotation: RotationScheduler
     private let profiles: ProfileDirectory
     private let state: DesktopState
     private let wallClock: any WallClock
@@ -34,11 +35,12 @@ struct DesktopNotifier: Service {
     private let changed: AsyncStream<Void>.Continuation
 
     init(
-        environment: [String: String], engine: RefreshEngine, profiles: ProfileDirectory, state: DesktopState, wallClock: any WallClock,
-        logger: Logger
+        environment: [String: String], engine: RefreshEngine, rotation: RotationScheduler, profiles: ProfileDirectory, state: DesktopState,
+        wallClock: any WallClock, logger: Logger
     ) {
         self.environment = environment
         self.engine = engine
+        self.rotation = rotation
         self.profiles = profiles
         self.state = state
         self.wallClock = wallClock
@@ -104,14 +106,19 @@ struct DesktopNotifier: Service {
                 state.set("no session bus")
             }
             statusChanged()
+            // The first to end (a shutdown cancels this task, the bus may go away) ends them all;
+            // closing the connection ends the wait for it, which cancellation does not.
             await group.next()
+            connection.close()
             group.cancelAll()
         }
     }
 
     private func wanted() async -> [String: DesktopNotice] {
         guard profiles.configuration.settings.notifications else { return [:] }
-        return DesktopNotice.wanted(by: await engine.statuses(), now: wallClock.now(), secondsFromGMT: LocalTime.secondsFromGMT)
+        return DesktopNotice.wanted(
+            by: await engine.statuses(), failedRotations: await rotation.failedRotations(), now: wallClock.now(),
+            secondsFromGMT: LocalTime.secondsFromGMT)
     }
 
     /// Looks again at `date`, when a notice held back by the rate limit may go out.
@@ -199,5 +206,21 @@ private actor Desk {
                 logger.warning("desktop: \(command[0]) for \(profile): \(error)", metadata: ["credd.event": "desktop_action_failed"])
             }
         }
+    }
+}
+
+/// Tells the notifier after every key rotation, so that a failed one is shown (and a later
+/// success withdraws it), then passes the news on.
+struct DesktopRotationObserver<Inner: RotationObserver>: RotationObserver {
+    let inner: Inner
+    let desktop: DesktopNotifier
+
+    func willRotate(section: String) async {
+        await inner.willRotate(section: section)
+    }
+
+    func didRotate(section: String, fileHolds: String) async {
+        await inner.didRotate(section: section, fileHolds: fileHolds)
+        desktop.statusChanged()
     }
 }

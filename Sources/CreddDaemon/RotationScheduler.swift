@@ -84,6 +84,11 @@ actor RotationScheduler {
         }
     }
 
+    /// The sections whose last rotation failed, with why.
+    func failedRotations() -> [String: String] {
+        schedules.compactMapValues(\.rotationError)
+    }
+
     /// The `rotation` object of each profile that sets `rotate_after`.
     func statuses(of configuration: LoadedConfiguration) -> [String: StatusDocument.Rotation] {
         let now = wallClock.now()

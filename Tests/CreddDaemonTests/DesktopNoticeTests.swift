@@ -43,6 +43,16 @@ struct DesktopNoticeTests {
         #expect(Self.wanted([Self.status("dev", .fresh, expiresIn: 600), Self.status("ok", .pending, expiresIn: nil)]).isEmpty)
     }
 
+    @Test func aFailedKeyRotationGetsANoticeOfItsOwn() throws {
+        let notices = DesktopNotice.wanted(
+            by: [Self.status("dev", .fresh, expiresIn: 3000)], failedRotations: ["alice-long-term": "IAM DeleteAccessKey: AccessDenied"],
+            now: Self.now, secondsFromGMT: Self.utc)
+        let notice = try #require(notices["rotation alice-long-term"])
+        #expect(notice.summary == "Rotating the access key in [alice-long-term] failed")
+        #expect(notice.body.hasPrefix("IAM DeleteAccessKey: AccessDenied."))
+        #expect(!notice.offersCodeEntry)
+    }
+
     static let code = DesktopNotice(profile: "mfa", summary: "code", body: "b", offersCodeEntry: true, critical: true)
 
     @Test func oneNotificationPerProfileReplacedInPlaceAndWithdrawnWhenResolved() {

@@ -81,7 +81,7 @@ struct DesktopIntegrationTests {
         let closed = try waitForLog(log, harness) { $0.contains("CloseNotification 1") }
         #expect(!closed.contains(DaemonEndToEndTests.longTermSecret))
         for secret in harness.secretsInHome() { #expect(!closed.contains(secret)) }
-        try harness.stop()
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 
     @Test func withoutASessionBusNothingIsSentAndStatusSaysSo() async throws {
@@ -97,7 +97,7 @@ struct DesktopIntegrationTests {
         #expect(table.split(separator: "\n").contains("desktop: no session bus"), "\(table)")
         #expect(harness.daemonLog().contains("desktop: no session bus"))
         #expect(!harness.daemonLog().contains("desktop: notified"))
-        try harness.stop()
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 
     @Test func notificationsOffSendsNothing() async throws {
@@ -111,7 +111,7 @@ struct DesktopIntegrationTests {
         try harness.waitUntil { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
         try harness.waitUntil { try status(harness)?.daemon.desktop == "notifications off" }
         #expect(!((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("Notify "))
-        try harness.stop()
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 
     @Test func afterResumeAFailingRenewalStartsWithinASecond() async throws {
@@ -149,6 +149,6 @@ struct DesktopIntegrationTests {
         #expect(started < 1, "the renewal started \(started) s after the resume")
         #expect(Date() < planned, "it started before the backoff would have")
         #expect(harness.daemonLog().contains("resume: the machine woke up"))
-        try harness.stop()
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 }
