@@ -88,7 +88,8 @@ struct DesktopNoticeBoard: Sendable {
     }
 
     private struct Shown: Sendable {
-        var notice: DesktopNotice
+        /// `nil` when the server did not take the last change: sent again at the next update.
+        var notice: DesktopNotice?
         var id: UInt32
     }
 
@@ -128,6 +129,14 @@ struct DesktopNoticeBoard: Sendable {
     mutating func shown(_ notice: DesktopNotice, id: UInt32) {
         guard shown[notice.profile]?.notice == notice else { return }
         shown[notice.profile]?.id = id
+    }
+
+    /// The server did not show `notice`: it is sent again at the next update, replacing what the
+    /// profile showed before, if anything.
+    mutating func forget(_ notice: DesktopNotice) {
+        guard let current = shown[notice.profile], current.notice == notice else { return }
+        shown[notice.profile] = current.id == 0 ? nil : Shown(notice: nil, id: current.id)
+        lastSent[notice.profile] = nil
     }
 
     /// The profile whose notification is `id`.

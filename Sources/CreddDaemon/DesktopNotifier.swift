@@ -79,15 +79,10 @@ struct DesktopNotifier: Service {
             return
         }
         defer { connection.close() }
-        do {
-            _ = try await DesktopNotifications(connection: connection).capabilities()
-            state.set(profiles.configuration.settings.notifications ? "notifications on" : "notifications off")
-        } catch {
-            state.set(error == .serviceMissing(DesktopNotifications.busName) ? "no notification service" : "notifications failing: \(error)")
-        }
         let desk = Desk(
             server: DesktopNotifications(connection: connection), environment: environment, profiles: profiles, state: state,
             logger: logger)
+        await desk.checkServer()
         let invocations = try? await desk.server.invocations()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -140,6 +135,8 @@ private actor Desk {
     private let logger: Logger
     private var board = DesktopNoticeBoard()
     private var capabilities: Set<String>?
+    /// Why the last call to the server failed; `nil` once one succeeds.
+    private var failure: String?
 
     init(server: DesktopNotifications, environment: [String: String], profiles: ProfileDirectory, state: DesktopState, logger: Logger) {
         self.server = server
@@ -149,10 +146,19 @@ private actor Desk {
         self.logger = logger
     }
 
+    /// Asks the server what it can do, so that `credd status` tells a missing server at once.
+    func checkServer() async {
+        _ = await offersActions()
+        publishState()
+    }
+
+    private func publishState() {
+        state.set(profiles.configuration.settings.notifications ? failure ?? "notifications on" : "notifications off")
+    }
+
     /// Shows and withdraws notifications to match `wanted`; returns when a held-back one is due.
     func show(wanted: [String: DesktopNotice], now: Date) async -> Date? {
-        let enabled = profiles.configuration.settings.notifications
-        if !enabled { state.set("notifications off") }
+        defer { publishState() }
         for effect in board.update(wanted: wanted, now: now) {
             do throws(BusError) {
                 switch effect {
@@ -166,10 +172,11 @@ private actor Desk {
                 case .close(let id):
                     try await server.close(id)
                 }
-                if enabled { state.set("notifications on") }
+                failure = nil
             } catch {
-                state.set(error == .serviceMissing(DesktopNotifications.busName) ? "no notification service" : "notifications failing: \(error)")
-                logger.warning("desktop: \(error)", metadata: ["credd.event": "desktop_notify_failed"])
+                failed(error)
+                // Shown again at the next change, once the server is back.
+                if case .show(let notice, _) = effect { board.forget(notice) }
             }
         }
         return board.nextDue
@@ -178,9 +185,20 @@ private actor Desk {
     /// Whether the server shows buttons; asked once, and again after a failure.
     private func offersActions() async -> Bool {
         if let capabilities { return capabilities.contains("actions") }
-        let asked = try? await server.capabilities()
-        capabilities = asked
-        return asked?.contains("actions") ?? false
+        do {
+            let asked = try await server.capabilities()
+            capabilities = asked
+            failure = nil
+            return asked.contains("actions")
+        } catch {
+            failed(error)
+            return false
+        }
+    }
+
+    private func failed(_ error: BusError) {
+        failure = error == .serviceMissing(DesktopNotifications.busName) ? "no notification service" : "notifications failing: \(error)"
+        logger.warning("desktop: \(error)", metadata: ["credd.event": "desktop_notify_failed"])
     }
 
     /// A button was pressed: "Enter code" (or the notification itself) runs the prompt for its profile.

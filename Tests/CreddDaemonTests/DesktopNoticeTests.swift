@@ -84,6 +84,21 @@ struct DesktopNoticeTests {
         #expect(board.nextDue == nil, "a held-back notice that is no longer wanted is dropped")
     }
 
+    @Test func aNoticeTheServerDidNotTakeIsSentAgainAtTheNextUpdate() {
+        var board = DesktopNoticeBoard(minimumInterval: 300)
+        #expect(board.update(wanted: ["mfa": Self.code], now: Self.now) == [.show(Self.code, replacing: 0)])
+        board.forget(Self.code)
+        #expect(board.update(wanted: ["mfa": Self.code], now: Self.now.addingTimeInterval(1)) == [.show(Self.code, replacing: 0)])
+        board.shown(Self.code, id: 4)
+        let changed = DesktopNotice(profile: "mfa", summary: "code", body: "changed", offersCodeEntry: true, critical: true)
+        #expect(board.update(wanted: ["mfa": changed], now: Self.now.addingTimeInterval(400)) == [.show(changed, replacing: 4)])
+        board.forget(changed)
+        // Still replacing the notification on the desktop, which is withdrawn if no longer wanted.
+        #expect(board.update(wanted: ["mfa": changed], now: Self.now.addingTimeInterval(401)) == [.show(changed, replacing: 4)])
+        board.forget(changed)
+        #expect(board.update(wanted: [:], now: Self.now.addingTimeInterval(402)) == [.close(4)])
+    }
+
     @Test func enterCodeRunsTheConfiguredCommandOrCreddLoginInATerminalOutsideTheSandbox() {
         #expect(DesktopNotice.codeEntryCommand(for: "mfa", configured: ["zenity-prompt", "--x"], credd: "/usr/bin/credd", underSystemd: false)
             == ["zenity-prompt", "--x", "mfa"])
