@@ -8,6 +8,9 @@ public final class PrivateBus: Sendable {
     private let directory: TemporaryDirectory
     private let daemon: SpawnedProcess
 
+    /// Whether `gnome-keyring-daemon` is installed (scripts/install-deps).
+    public static var hasKeyring: Bool { ChildProcess.executable(named: "gnome-keyring-daemon") != nil }
+
     /// Whether `dbus-daemon` and python3-dbusmock are installed (scripts/install-deps).
     public static var isAvailable: Bool {
         ChildProcess.executable(named: "dbus-daemon") != nil && FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/dbusmock")
@@ -18,8 +21,23 @@ public final class PrivateBus: Sendable {
         directory = try TemporaryDirectory(prefix: "credd-bus")
         let socket = directory.file("bus")
         address = "unix:path=\(socket)"
-        // The session configuration: any connection of this user may own any name.
-        daemon = try SpawnedProcess(["dbus-daemon", "--session", "--nofork", "--nopidfile", "--address=\(address)"], environment: [:])
+        // A session bus where any connection of this user may own any name, and which starts no
+        // service on demand: a test decides which services exist.
+        let config = try directory.write("bus.conf", """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>\(address)</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow send_destination="*" eavesdrop="true"/>
+                <allow eavesdrop="true"/>
+                <allow own="*"/>
+              </policy>
+            </busconfig>
+            """)
+        daemon = try SpawnedProcess(["dbus-daemon", "--config-file=\(config)", "--nofork", "--nopidfile"], environment: [:])
         let deadline = Date().addingTimeInterval(10)
         while !FileManager.default.fileExists(atPath: socket) {
             guard Date() < deadline, daemon.isRunning else { throw TestSupportError("dbus-daemon did not listen on \(socket)") }
@@ -51,6 +69,27 @@ public final class PrivateBus: Sendable {
             usleep(50_000)
         }
         return mock
+    }
+
+    /// Starts a real Secret Service on this bus: `gnome-keyring-daemon` with a `login` keyring in
+    /// `home`, unlocked with a test password; waits until it owns `org.freedesktop.secrets`.
+    public func startKeyring(home: TemporaryDirectory) throws -> SpawnedProcess {
+        let password = try home.write("keyring-password", "credd-test-password")
+        let runtime = home.file("keyring-run")
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let input = open(password, O_RDONLY)
+        defer { close(input) }
+        var keyringEnvironment = environment
+        keyringEnvironment["HOME"] = home.path
+        keyringEnvironment["XDG_RUNTIME_DIR"] = runtime
+        let keyring = try SpawnedProcess(
+            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"], environment: keyringEnvironment, stdin: input)
+        let deadline = Date().addingTimeInterval(20)
+        while try !hasOwner("org.freedesktop.secrets") {
+            guard Date() < deadline, keyring.isRunning else { throw TestSupportError("gnome-keyring-daemon did not take org.freedesktop.secrets") }
+            usleep(50_000)
+        }
+        return keyring
     }
 
     /// Whether a connection owns `name` on this bus.
