@@ -114,7 +114,7 @@ let package = Package(
             name: "CreddCLI",
             dependencies: [
                 "CreddDaemon", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS", "CreddCredentialsFile",
-                "CreddRefresh", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CreddRefresh", "CreddBus", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),
