@@ -86,9 +86,14 @@ struct DesktopNotifier: Service {
         let invocations = try? await desk.server.invocations()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
+                // One reminder at a time: the earliest a held-back notice may go out.
+                var reminder: Date?
                 for await _ in changes {
-                    let nextDue = await desk.show(wanted: await wanted(), now: wallClock.now())
-                    if let nextDue { remind(at: nextDue) }
+                    let now = wallClock.now()
+                    guard let nextDue = await desk.show(wanted: await wanted(), now: now) else { continue }
+                    if let reminder, reminder > now, reminder <= nextDue { continue }
+                    reminder = nextDue
+                    remind(at: nextDue)
                 }
             }
             if let invocations {
@@ -215,14 +220,19 @@ private actor Desk {
         let logger = logger
         // The prompt waits for the user; ten minutes is plenty, and the terminal is reaped then.
         Task.detached {
-            do {
+            let problem: String
+            do throws(ProcessRunner.Failure) {
                 let output = try await ProcessRunner.run(command, configuration: .init(timeout: .seconds(600), environment: childEnvironment))
-                if output.exitStatus != 0 {
-                    logger.warning("desktop: \(command[0]) for \(profile) exited with status \(output.exitStatus)")
-                }
-            } catch {
-                logger.warning("desktop: \(command[0]) for \(profile): \(error)", metadata: ["credd.event": "desktop_action_failed"])
+                guard output.exitStatus != 0 else { return }
+                problem = "exited with status \(output.exitStatus)"
+            } catch .launchFailed(_, let reason) {
+                problem = "could not start: \(reason)"
+            } catch .timedOut {
+                problem = "was stopped after 10 minutes"
+            } catch .cancelled {
+                problem = "was stopped at shutdown"
             }
+            logger.warning("desktop: \(command[0]) for \(profile) \(problem)", metadata: ["credd.event": "desktop_action_failed"])
         }
     }
 }

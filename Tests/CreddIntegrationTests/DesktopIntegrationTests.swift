@@ -84,6 +84,23 @@ struct DesktopIntegrationTests {
         #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 
+    @Test func anEnterCodeCommandThatCannotStartIsLogged() async throws {
+        let moto = try await MotoServer.start()
+        let bus = try PrivateBus()
+        let directory = try TemporaryDirectory(prefix: "credd-desktop")
+        let log = directory.file("notifications.log")
+        let mock = try bus.startMock(
+            template: "notification_daemon", owning: Self.notifications, parameters: #"{"capabilities": "body actions"}"#, log: log)
+        defer { mock.signal(SIGTERM) }
+        let harness = try startWaitingDaemon(on: bus, moto: moto, extraSettings: "notify_action_command = \(directory.file("missing-prompt"))")
+        _ = try waitForLog(log, harness) { $0.contains("Notify ") }
+        try bus.emitFromMock(
+            name: Self.notifications, path: "/org/freedesktop/Notifications", interface: Self.notifications, member: "ActionInvoked",
+            signature: "us", arguments: #"[<uint32 1>, <"enter-code">]"#)
+        try harness.waitUntil(timeout: 20) { harness.daemonLog().contains("missing-prompt for mfa could not start") }
+        #expect(try harness.stop() == 0)
+    }
+
     @Test func withoutASessionBusNothingIsSentAndStatusSaysSo() async throws {
         let moto = try await MotoServer.start()
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
