@@ -70,8 +70,8 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         /// then null.
         public var endpointError: String?
         public var configErrors: [String]
-        /// Desktop integration: `notifications on`, `notifications off`, `no session bus`,
-        /// `no notification service`.
+        /// Desktop integration: `starting`, `notifications on`, `notifications off`, `no session bus`,
+        /// `no notification service`, `notifications failing: …`.
         public var desktop: String?
 
         public init(

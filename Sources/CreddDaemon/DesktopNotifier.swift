@@ -10,14 +10,21 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// What `credd status` says about the desktop: `notifications on`, `notifications off`,
-/// `no session bus` or `no notification service`.
+/// What `credd status` says about the desktop: `starting`, `notifications on`, `notifications off`,
+/// `no session bus`, `no notification service` or `notifications failing: …`.
 final class DesktopState: Sendable {
-    private let summary = Mutex("no session bus")
+    private let summary = Mutex("starting")
 
     var current: String { summary.withLock { $0 } }
 
-    func set(_ text: String) { summary.withLock { $0 = text } }
+    /// Returns whether this changed it.
+    @discardableResult
+    func set(_ text: String) -> Bool {
+        summary.withLock { summary in
+            defer { summary = text }
+            return summary != text
+        }
+    }
 }
 
 /// Desktop notifications on the session bus when a profile needs the user (docs/design.md §8):
@@ -53,8 +60,16 @@ struct DesktopNotifier: Service {
         changed.yield()
     }
 
+    /// How often credd looks again for a session bus it did not find or lost (a desktop
+    /// session that starts after the daemon, a logout and a new login).
+    static let reconnectInterval: Duration = .seconds(10)
+
     func run() async throws {
-        await cancelWhenGracefulShutdown { await serve() }
+        await cancelWhenGracefulShutdown {
+            repeat {
+                await serve()
+            } while (try? await Task.sleep(for: Self.reconnectInterval)) != nil
+        }
         // Returning early would end the whole ServiceGroup.
         try? await gracefulShutdown()
     }
@@ -66,16 +81,18 @@ struct DesktopNotifier: Service {
                 return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
             })
         else {
-            state.set("no session bus")
-            logger.info("desktop: no session bus; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
+            if state.set("no session bus") {
+                logger.info("desktop: no session bus; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
+            }
             return
         }
         let connection: BusConnection
         do {
             connection = try await BusConnection.open(address: address, threadName: "credd-session")
         } catch {
-            state.set("no session bus")
-            logger.info("desktop: \(error); no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
+            if state.set("no session bus") {
+                logger.info("desktop: \(error); no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
+            }
             return
         }
         defer { connection.close() }
@@ -103,7 +120,6 @@ struct DesktopNotifier: Service {
             }
             group.addTask {
                 await connection.waitUntilClosed()
-                state.set("no session bus")
             }
             statusChanged()
             // The first to end (a shutdown cancels this task, the bus may go away) ends them all;
@@ -111,6 +127,9 @@ struct DesktopNotifier: Service {
             await group.next()
             connection.close()
             group.cancelAll()
+        }
+        if state.set("no session bus") {
+            logger.info("desktop: the session bus went away; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
         }
     }
 

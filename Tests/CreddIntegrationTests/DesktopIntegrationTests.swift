@@ -117,6 +117,30 @@ struct DesktopIntegrationTests {
         #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 
+    @Test func aSessionBusThatComesLaterIsFoundAndOneThatGoesAwayIsLetGo() async throws {
+        let moto = try await MotoServer.start()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
+        let socket = harness.directory.file("late-bus")
+        try harness.start(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=\(socket)"])
+        try harness.waitUntil { try status(harness)?.daemon.desktop == "no session bus" }
+
+        // The desktop session starts after the daemon.
+        let bus = try PrivateBus(socket: socket)
+        let log = harness.directory.file("notifications.log")
+        let mock = try bus.startMock(template: "notification_daemon", owning: Self.notifications, log: log)
+        defer { mock.signal(SIGTERM) }
+        _ = try waitForLog(log, harness) { $0.contains(#"Notify "credd" 0 "dialog-password" "AWS profile mfa needs an MFA code""#) }
+        #expect(try status(harness)?.daemon.desktop == "notifications on")
+
+        bus.stop()
+        try harness.waitUntil { try status(harness)?.daemon.desktop == "no session bus" }
+        #expect(harness.daemonLog().contains("desktop: the session bus went away"))
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
+    }
+
     @Test func notificationsOffSendsNothing() async throws {
         let moto = try await MotoServer.start()
         let bus = try PrivateBus()

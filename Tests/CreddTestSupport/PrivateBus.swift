@@ -16,10 +16,10 @@ public final class PrivateBus: Sendable {
         ChildProcess.executable(named: "dbus-daemon") != nil && FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/dbusmock")
     }
 
-    /// Starts the bus and waits (bounded) until its socket exists.
-    public init() throws {
+    /// Starts the bus, on `socket` when given, and waits (bounded) until its socket exists.
+    public init(socket given: String? = nil) throws {
         directory = try TemporaryDirectory(prefix: "credd-bus")
-        let socket = directory.file("bus")
+        let socket = given ?? directory.file("bus")
         address = "unix:path=\(socket)"
         // A session bus where any connection of this user may own any name, and which starts no
         // service on demand: a test decides which services exist.
