@@ -58,6 +58,8 @@ struct KeysAdd: AsyncParsableCommand {
             """
     )
 
+    // Every command accepts --config (docs/design.md §6); the keyring does not depend on it.
+    @OptionGroup var options: ConfigOption
     @Argument(help: "The source profile the keys belong to (what `source_profile` names).") var profile: String
 
     func run() async throws {
@@ -84,6 +86,8 @@ struct KeysList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List the profiles whose keys are in the keyring, with their access key ids (no secrets).")
 
+    @OptionGroup var options: ConfigOption
+
     func run() async throws {
         let service = try await Keys.service()
         let rows = try await Keys.reporting { () throws(BusError) -> [String] in
@@ -103,6 +107,8 @@ struct KeysList: AsyncParsableCommand {
 struct KeysRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Delete a profile's keys from the keyring.")
 
+    // Every command accepts --config (docs/design.md §6); the keyring does not depend on it.
+    @OptionGroup var options: ConfigOption
     @Argument(help: "The profile whose keys to delete.") var profile: String
 
     func run() async throws {

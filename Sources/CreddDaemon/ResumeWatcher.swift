@@ -12,13 +12,22 @@ struct ResumeWatcher: Service {
     let engine: RefreshEngine
     let logger: Logger
 
+    /// How often credd looks again for a system bus it did not find or lost.
+    static let reconnectInterval: Duration = .seconds(60)
+
     func run() async throws {
-        await cancelWhenGracefulShutdown { await watch() }
+        await cancelWhenGracefulShutdown {
+            var reported = false
+            repeat {
+                await watch(reportingFailure: !reported)
+                reported = true
+            } while (try? await Task.sleep(for: Self.reconnectInterval)) != nil
+        }
         // Returning early would end the whole ServiceGroup.
         try? await gracefulShutdown()
     }
 
-    private func watch() async {
+    private func watch(reportingFailure: Bool) async {
         let address = BusAddress.system(environment: environment)
         let connection: BusConnection
         let transitions: AsyncStream<Bool>
@@ -26,7 +35,9 @@ struct ResumeWatcher: Service {
             connection = try await BusConnection.open(address: address, threadName: "credd-system")
             transitions = try await Logind.sleepTransitions(on: connection)
         } catch {
-            logger.info("resume: \(error); renewals after a suspend wait for the timer", metadata: ["credd.event": "resume_unavailable"])
+            if reportingFailure {
+                logger.info("resume: \(error); renewals after a suspend wait for the timer", metadata: ["credd.event": "resume_unavailable"])
+            }
             return
         }
         defer { connection.close() }
