@@ -39,6 +39,34 @@ struct DesktopIntegrationTests {
         return harness
     }
 
+    /// moto, a private session bus and dbusmock's notification daemon logging every call.
+    final class NotificationDesktop {
+        let moto: MotoServer
+        let bus: PrivateBus
+        let directory: TemporaryDirectory
+        let log: String
+        private let server: SpawnedProcess
+
+        init(capabilities: String? = "body actions") async throws {
+            moto = try await MotoServer.start()
+            bus = try PrivateBus()
+            directory = try TemporaryDirectory(prefix: "credd-desktop")
+            log = directory.file("notifications.log")
+            server = try bus.startMock(
+                template: "notification_daemon", owning: DesktopIntegrationTests.notifications,
+                parameters: capabilities.map { #"{"capabilities": "\#($0)"}"# } ?? "{}", log: log)
+        }
+
+        deinit { server.signal(SIGTERM) }
+
+        /// The user presses "Enter code" on notification `id`.
+        func pressEnterCode(on id: Int) throws {
+            try bus.emitFromMock(
+                name: DesktopIntegrationTests.notifications, path: "/org/freedesktop/Notifications", interface: DesktopIntegrationTests.notifications,
+                member: "ActionInvoked", signature: "us", arguments: #"[<uint32 \#(id)>, <"enter-code">]"#)
+        }
+    }
+
     func waitForLog(_ path: String, _ harness: CreddHarness, _ condition: (String) -> Bool) throws -> String {
         var text = ""
         try harness.waitUntil(timeout: 20) {
@@ -49,16 +77,11 @@ struct DesktopIntegrationTests {
     }
 
     @Test func aProfileWaitingForACodeIsNotifiedWithEnterCodeWhichRunsTheCommandAndLoginWithdrawsIt() async throws {
-        let moto = try await MotoServer.start()
-        let bus = try PrivateBus()
-        let directory = try TemporaryDirectory(prefix: "credd-desktop")
-        let log = directory.file("notifications.log")
-        let mock = try bus.startMock(
-            template: "notification_daemon", owning: Self.notifications, parameters: #"{"capabilities": "body actions"}"#, log: log)
-        defer { mock.signal(SIGTERM) }
-        let marker = directory.file("action-ran")
-        let script = try directory.write("enter-code", "#!/bin/sh\necho \"$CREDD_PROFILE $*\" > \(marker)\n", mode: 0o700)
-        let harness = try startWaitingDaemon(on: bus, moto: moto, extraSettings: "notify_action_command = \(script) --from-test")
+        let desktop = try await NotificationDesktop()
+        let log = desktop.log
+        let marker = desktop.directory.file("action-ran")
+        let script = try desktop.directory.write("enter-code", "#!/bin/sh\necho \"$CREDD_PROFILE $*\" > \(marker)\n", mode: 0o700)
+        let harness = try startWaitingDaemon(on: desktop.bus, moto: desktop.moto, extraSettings: "notify_action_command = \(script) --from-test")
 
         // One notification, for the profile that waits (not for `dev`, chained on it).
         let shown = try waitForLog(log, harness) { $0.contains("Notify ") }
@@ -70,9 +93,7 @@ struct DesktopIntegrationTests {
         #expect(try status(harness)?.daemon.desktop == "notifications on")
 
         // "Enter code" runs notify_action_command with the profile.
-        try bus.emitFromMock(
-            name: Self.notifications, path: "/org/freedesktop/Notifications", interface: Self.notifications, member: "ActionInvoked",
-            signature: "us", arguments: #"[<uint32 1>, <"enter-code">]"#)
+        try desktop.pressEnterCode(on: 1)
         try harness.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: marker) }
         #expect(try String(contentsOfFile: marker, encoding: .utf8) == "mfa --from-test mfa\n")
 
@@ -85,18 +106,11 @@ struct DesktopIntegrationTests {
     }
 
     @Test func anEnterCodeCommandThatCannotStartIsLogged() async throws {
-        let moto = try await MotoServer.start()
-        let bus = try PrivateBus()
-        let directory = try TemporaryDirectory(prefix: "credd-desktop")
-        let log = directory.file("notifications.log")
-        let mock = try bus.startMock(
-            template: "notification_daemon", owning: Self.notifications, parameters: #"{"capabilities": "body actions"}"#, log: log)
-        defer { mock.signal(SIGTERM) }
-        let harness = try startWaitingDaemon(on: bus, moto: moto, extraSettings: "notify_action_command = \(directory.file("missing-prompt"))")
-        _ = try waitForLog(log, harness) { $0.contains("Notify ") }
-        try bus.emitFromMock(
-            name: Self.notifications, path: "/org/freedesktop/Notifications", interface: Self.notifications, member: "ActionInvoked",
-            signature: "us", arguments: #"[<uint32 1>, <"enter-code">]"#)
+        let desktop = try await NotificationDesktop()
+        let harness = try startWaitingDaemon(
+            on: desktop.bus, moto: desktop.moto, extraSettings: "notify_action_command = \(desktop.directory.file("missing-prompt"))")
+        _ = try waitForLog(desktop.log, harness) { $0.contains("Notify ") }
+        try desktop.pressEnterCode(on: 1)
         try harness.waitUntil(timeout: 20) { harness.daemonLog().contains("missing-prompt for mfa could not start") }
         #expect(try harness.stop() == 0)
     }
@@ -142,13 +156,9 @@ struct DesktopIntegrationTests {
     }
 
     @Test func notificationsOffSendsNothing() async throws {
-        let moto = try await MotoServer.start()
-        let bus = try PrivateBus()
-        let directory = try TemporaryDirectory(prefix: "credd-desktop")
-        let log = directory.file("notifications.log")
-        let mock = try bus.startMock(template: "notification_daemon", owning: Self.notifications, log: log)
-        defer { mock.signal(SIGTERM) }
-        let harness = try startWaitingDaemon(on: bus, moto: moto, extraSettings: "notifications = off")
+        let desktop = try await NotificationDesktop(capabilities: nil)
+        let log = desktop.log
+        let harness = try startWaitingDaemon(on: desktop.bus, moto: desktop.moto, extraSettings: "notifications = off")
         try harness.waitUntil { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
         try harness.waitUntil { try status(harness)?.daemon.desktop == "notifications off" }
         #expect(!((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("Notify "))
