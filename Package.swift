@@ -39,7 +39,11 @@ let package = Package(
         ),
         .systemLibrary(name: "CTimerFD"),
         .systemLibrary(name: "CGlibcGNU"),
+        // libsystemd (libsystemd-dev): sd-bus, sd_notify, socket activation, the journal.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Adapters that do I/O.
+        // D-Bus through sd-bus: the connection and its thread.
+        .target(name: "CreddBus", dependencies: ["CSystemd", "CGlibcGNU", "CreddPlatform"]),
         .target(name: "CreddConfig", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
         .target(name: "CreddCredentialsFile", dependencies: ["CreddINI", "CreddCore", "CreddPlatform"]),
         // The control socket's protocol between the CLI and the daemon: messages, framing, client.
@@ -58,7 +62,7 @@ let package = Package(
         .target(
             name: "CreddSystemd",
             dependencies: [
-                "CreddCore", "CreddPlatform", .product(name: "Logging", package: "swift-log"),
+                "CreddCore", "CreddPlatform", "CSystemd", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -107,7 +111,7 @@ let package = Package(
             name: "CreddDaemon",
             dependencies: [
                 "CreddCore", "CreddPlatform", "CreddConfig", "CreddControl", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint",
-                "CreddSystemd", "CreddRotation", "CreddSigV4", "CreddSSO", "CGlibcGNU",
+                "CreddSystemd", "CreddRotation", "CreddSigV4", "CreddSSO", "CreddBus", "CGlibcGNU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,7 +123,7 @@ let package = Package(
             name: "CreddCLI",
             dependencies: [
                 "CreddDaemon", "CreddControl", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS",
-                "CreddRefresh", "CreddSSO", "CreddCredentialsFile", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CreddRefresh", "CreddSSO", "CreddCredentialsFile", "CreddBus", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),
@@ -157,6 +161,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "CreddBusTests", dependencies: ["CreddBus", "CreddTestSupport"]),
         .testTarget(
             name: "CreddSystemdTests",
             dependencies: ["CreddSystemd", "CreddCore", "CreddTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]

@@ -13,7 +13,7 @@ public struct CreddCommand: AsyncParsableCommand {
         version: CreddVersion.description,
         subcommands: [
             Run.self, Status.self, Refresh.self, Login.self, Env.self, Exec.self, CredentialProcessCommand.self, Check.self,
-            Rotate.self, InstallUnits.self, UninstallUnits.self,
+            Rotate.self, Keys.self, InstallUnits.self, UninstallUnits.self,
             ListProfiles.self, SSOCommand.self,
         ]
     )

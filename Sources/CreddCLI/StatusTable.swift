@@ -38,6 +38,10 @@ enum StatusTable {
         for problem in document.daemon.configErrors {
             out += "config: \(problem)\n"
         }
+        // Only when it is not the usual: on a server or over SSH, say why nothing pops up.
+        if let desktop = document.daemon.desktop, desktop != "notifications on" {
+            out += "desktop: \(desktop)\n"
+        }
         if document.profiles.isEmpty {
             return out + "no managed profiles in \(document.daemon.configFile)\n"
         }

@@ -1,7 +1,7 @@
 import ArgumentParser
+import CreddPlatform
 import CreddSystemd
 import FoundationEssentials
-import Glibc
 
 struct InstallUnits: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +19,7 @@ struct InstallUnits: ParsableCommand {
             print("enable them: systemctl --user enable --now credd.socket credd-control.socket (--force installs a copy that overrides them)")
             return
         }
-        let path = binary ?? Self.runningExecutable() ?? CommandLine.arguments[0]
+        let path = binary ?? ExecutableSearch.runningExecutable() ?? CommandLine.arguments[0]
         do {
             let installed = try UnitInstaller(environment: ProcessInfo.processInfo.environment).install(binaryPath: path)
             for unit in installed { print("installed \(unit.path)") }
@@ -30,13 +30,6 @@ struct InstallUnits: ParsableCommand {
         print("now run: systemctl --user daemon-reload && systemctl --user enable --now credd.socket credd.service")
     }
 
-    /// This binary's real path, symlinks resolved (the kernel's `/proc/self/exe`).
-    private static func runningExecutable() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 }
 
 struct UninstallUnits: ParsableCommand {

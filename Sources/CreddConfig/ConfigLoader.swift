@@ -147,7 +147,8 @@ public enum ConfigLoader {
 
         let settings = DaemonSettings(
             listenHost: creddSettings.listen.host, listenPort: creddSettings.listen.port, imdsProfile: imdsName,
-            credentialsFile: credentialsPath, awsConfigFile: awsConfigPath, configFile: file
+            credentialsFile: credentialsPath, awsConfigFile: awsConfigPath, configFile: file,
+            notifications: creddSettings.notifications, notifyActionCommand: creddSettings.notifyActionCommand
         )
         // Policy files count as config: an edit renews the profiles that send them, and creating
         // a missing one fixes its profile.

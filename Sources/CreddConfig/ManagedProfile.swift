@@ -142,14 +142,24 @@ public struct DaemonSettings: Sendable, Hashable {
     public let awsConfigFile: String
     /// The credd config file that was loaded.
     public let configFile: String
+    /// `notifications`: desktop notifications when a profile needs the user (on by default).
+    public let notifications: Bool
+    /// `notify_action_command`, split: what the "Enter code" button runs, with the profile name
+    /// appended; `nil` runs `credd login PROFILE` in `x-terminal-emulator`.
+    public let notifyActionCommand: [String]?
 
-    public init(listenHost: String, listenPort: Int, imdsProfile: String?, credentialsFile: String, awsConfigFile: String, configFile: String) {
+    public init(
+        listenHost: String, listenPort: Int, imdsProfile: String?, credentialsFile: String, awsConfigFile: String, configFile: String,
+        notifications: Bool = true, notifyActionCommand: [String]? = nil
+    ) {
         self.listenHost = listenHost
         self.listenPort = listenPort
         self.imdsProfile = imdsProfile
         self.credentialsFile = credentialsFile
         self.awsConfigFile = awsConfigFile
         self.configFile = configFile
+        self.notifications = notifications
+        self.notifyActionCommand = notifyActionCommand
     }
 }
 

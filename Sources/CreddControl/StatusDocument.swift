@@ -11,10 +11,13 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         /// then null.
         public var endpointError: String?
         public var configErrors: [String]
+        /// Desktop integration: `starting`, `notifications on`, `notifications off`, `no session bus`,
+        /// `no notification service`, `notifications failing: …`.
+        public var desktop: String?
 
         public init(
             pid: Int32, version: String, startedAt: String, configFile: String, credentialsFile: String, endpoint: String?,
-            endpointError: String? = nil, configErrors: [String]
+            endpointError: String? = nil, configErrors: [String], desktop: String? = nil
         ) {
             self.pid = pid
             self.version = version
@@ -24,10 +27,11 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             self.endpoint = endpoint
             self.endpointError = endpointError
             self.configErrors = configErrors
+            self.desktop = desktop
         }
 
         enum CodingKeys: String, CodingKey {
-            case pid, version, endpoint
+            case pid, version, endpoint, desktop
             case startedAt = "started_at"
             case configFile = "config_file"
             case credentialsFile = "credentials_file"

@@ -107,11 +107,15 @@ public enum Daemon {
             signingSession: { names in await firstSession(of: names, engine: engine) },
             wallClock: wallClock, clock: ContinuousClock(), logger: logger)
         let notifier = SystemdNotifiers.make(environment: environment)
+        let desktopState = DesktopState()
+        let desktop = DesktopNotifier(
+            environment: environment, engine: engine, rotation: rotation, profiles: directory, state: desktopState, wallClock: wallClock,
+            logger: logger)
         let runtime = DaemonRuntime(
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
             ssoSessions: ssoSessions,
             endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
-            startedAt: wallClock.now(), logger: logger)
+            startedAt: wallClock.now(), desktop: desktopState, logger: logger)
         let control: ControlServer
         do {
             if let descriptor = activated.control {
@@ -135,11 +139,11 @@ public enum Daemon {
         ])
 
         let status = DaemonStatus(
-            engine: engine, profiles: directory, served: served, ssoSessions: ssoSessions, notifier: notifier, wallClock: wallClock, logger: logger)
+            engine: engine, profiles: directory, served: served, ssoSessions: ssoSessions, desktop: desktop, notifier: notifier, wallClock: wallClock, logger: logger)
         let reloads = ReloadTriggers(watching: configuration.watchedFiles, logger: logger) { answersHangup in
             if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
             await runtime.reload()
-            status.update()  // STATUS= names config errors
+            status.update()  // STATUS= names config errors; `notifications` may have changed
             if answersHangup { notifier.send(.ready, loggingFailureTo: logger) }
         }
         // Started in this order and shut down gracefully in reverse, each after the one after it
@@ -150,9 +154,11 @@ public enum Daemon {
             .init(service: engine),
             .init(service: endpoint),
             .init(service: control),
-            .init(service: ScheduledRotation(scheduler: rotation, observer: runtime, engine: engine)),
+            .init(service: ScheduledRotation(scheduler: rotation, observer: DesktopRotationObserver(inner: runtime, desktop: desktop), engine: engine)),
             .init(service: reloads),
             .init(service: SSOSignIns(sessions: ssoSessions, runtime: runtime, status: status)),
+            .init(service: desktop),
+            .init(service: ResumeWatcher(environment: environment, engine: engine, logger: logger)),
         ]
         if let watchdog = watchdogSettings(logger: logger) {
             services.append(.init(service: Watchdog(settings: watchdog, notifier: notifier, clock: ContinuousClock(), logger: logger) {

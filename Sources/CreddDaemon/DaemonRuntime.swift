@@ -22,12 +22,13 @@ actor DaemonRuntime: RotationObserver {
     private let endpointProblem: String?
     private let paths: RuntimePaths
     private let startedAt: Date
+    private let desktop: DesktopState
     private let logger: Logger
 
     init(
         configPath: String?, environment: [String: String], engine: RefreshEngine, output: CredentialsOutput,
         profiles: ProfileDirectory, rotation: RotationScheduler, ssoSessions: SSOSessions, endpointHost: String, endpointPort: Int, endpointProblem: String?, paths: RuntimePaths, startedAt: Date,
-        logger: Logger
+        desktop: DesktopState, logger: Logger
     ) {
         self.configPath = configPath
         self.environment = environment
@@ -41,6 +42,7 @@ actor DaemonRuntime: RotationObserver {
         self.endpointProblem = endpointProblem
         self.paths = paths
         self.startedAt = startedAt
+        self.desktop = desktop
         self.logger = logger
     }
 
@@ -223,7 +225,7 @@ actor DaemonRuntime: RotationObserver {
                 credentialsFile: configuration.settings.credentialsFile,
                 endpoint: endpointProblem == nil ? "http://\(endpointHost):\(endpointPort)" : nil,
                 endpointError: endpointProblem,
-                configErrors: profiles.configErrors),
+                configErrors: profiles.configErrors, desktop: desktop.current),
             profiles: rows,
             ssoSessions: sessions.map(Self.sessionRow))
     }

@@ -14,6 +14,7 @@ struct DaemonStatus: Service {
     private let profiles: ProfileDirectory
     private let served: EngineCredentialSource
     private let ssoSessions: SSOSessions
+    private let desktop: DesktopNotifier
     private let notifier: any SystemdNotifier
     private let wallClock: any WallClock
     private let logger: Logger
@@ -23,13 +24,14 @@ struct DaemonStatus: Service {
     private let changed: AsyncStream<Void>.Continuation
 
     init(
-        engine: RefreshEngine, profiles: ProfileDirectory, served: EngineCredentialSource, ssoSessions: SSOSessions, notifier: any SystemdNotifier,
+        engine: RefreshEngine, profiles: ProfileDirectory, served: EngineCredentialSource, ssoSessions: SSOSessions, desktop: DesktopNotifier, notifier: any SystemdNotifier,
         wallClock: any WallClock, logger: Logger
     ) {
         self.engine = engine
         self.profiles = profiles
         self.served = served
         self.ssoSessions = ssoSessions
+        self.desktop = desktop
         self.notifier = notifier
         self.wallClock = wallClock
         self.logger = logger
@@ -37,9 +39,10 @@ struct DaemonStatus: Service {
     }
 
     /// The config was reloaded or an Identity Center session's sign-in changed: STATUS= names
-    /// both.
+    /// both, and the desktop's notifications follow.
     func update() {
         changed.yield()
+        desktop.statusChanged()
     }
 
     func run() async {
@@ -50,6 +53,7 @@ struct DaemonStatus: Service {
                         for await status in engine.statusChanges {
                             served.record(status)
                             changed.yield()
+                            desktop.statusChanged()
                         }
                         changed.finish()
                     }

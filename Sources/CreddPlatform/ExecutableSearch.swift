@@ -33,6 +33,14 @@ public enum ExecutableSearch {
         return .failure(.notOnPath(searched: searched))
     }
 
+    /// This binary's real path, symlinks resolved (the kernel's `/proc/self/exe`).
+    public static func runningExecutable() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private static func isRunnable(_ candidate: String, _ status: stat) -> Bool {
         status.st_mode & S_IFMT == S_IFREG && access(candidate, X_OK) == 0
     }

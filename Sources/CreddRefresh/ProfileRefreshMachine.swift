@@ -84,6 +84,10 @@ public struct ProfileRefreshMachine: Sendable {
         case settingsChanged(ProfileSpec)
         /// `credd login` supplied a code.
         case mfaCodeReceived
+        /// The machine woke from suspend (logind's `PrepareForSleep(false)`): check now, retry a
+        /// failed renewal at once, and retry network failures quickly for a while, as the network
+        /// comes back.
+        case resumed
     }
 
     public enum Action: Sendable, Hashable {
@@ -108,6 +112,8 @@ public struct ProfileRefreshMachine: Sendable {
     public let schedule: RefreshSchedule
     private var requiresMFACode: Bool
     private var waitsForInteractiveMFA: Bool
+    /// After a resume, retries are `schedule.resumeRetryDelay` apart until then.
+    private var quickRetriesUntil: Date?
 
     public init(spec: ProfileSpec, schedule: RefreshSchedule = RefreshSchedule()) {
         self.schedule = schedule
@@ -196,6 +202,8 @@ public struct ProfileRefreshMachine: Sendable {
             actions += handleSettingsChange()
         case .mfaCodeReceived:
             actions += handleMFACode()
+        case .resumed:
+            actions += handleResume(now: now)
         }
         return actions
     }
@@ -388,6 +396,16 @@ public struct ProfileRefreshMachine: Sendable {
         }
     }
 
+    private mutating func handleResume(now: Date) -> [Action] {
+        quickRetriesUntil = now.addingTimeInterval(schedule.resumeRetryWindow)
+        switch state {
+        case .retrying(let retry) where retry.retryAt != nil, .expired(let retry) where retry.retryAt != nil:
+            return beginRenewal(failedAttempts: retry.failedAttempts)
+        case .pending, .fresh, .refreshing, .retrying, .needsMFA, .expired, .error:
+            return handleTick(now: now)
+        }
+    }
+
     /// `credd refresh`: renew now, whatever the schedule or the last error said, except that a
     /// profile waiting for `credd login` keeps its valid session in service rather than asking
     /// for a code early (`credd login` renews it on demand).
@@ -479,12 +497,15 @@ public struct ProfileRefreshMachine: Sendable {
         untilSourceRenews: Bool
     ) -> Retry {
         let failedAttempts = attempt.failedAttempts + 1
-        let retryAt = schedule.retryTime(
+        var retryAt = schedule.retryTime(
             after: failedAttempts,
             now: now,
             jitter: Double.random(in: 0..<1, using: &random),
             servingUntil: session?.credentials.expiration
         )
+        if let quickRetriesUntil, now < quickRetriesUntil {
+            retryAt = min(retryAt, now.addingTimeInterval(schedule.resumeRetryDelay))
+        }
         return Retry(
             failure: failure,
             failedAttempts: failedAttempts,

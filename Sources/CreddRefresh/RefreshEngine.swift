@@ -236,6 +236,14 @@ public actor RefreshEngine: Service {
         settle()
     }
 
+    /// The machine woke from suspend: every profile checks its deadline now, failed renewals
+    /// retry at once and, for the first minute, at short intervals.
+    public func resumed() {
+        guard !isStopped else { return }
+        for name in order { send(.resumed, to: name) }
+        settle()
+    }
+
     /// `credd refresh`: renews the named profiles (all when `nil`) now, whatever their schedule
     /// or last error, and returns once those renewals finished.
     public func refresh(_ names: [String]? = nil) async -> [RefreshOutcome] {

@@ -50,6 +50,10 @@ public struct RefreshSchedule: Sendable, Hashable {
     /// Jitter moves an error retry earlier by up to this fraction of its delay, so profiles that
     /// failed together do not retry together.
     public var errorRetryJitterFraction: Double = 0.2
+    /// After the machine resumes from suspend, failed renewals retry every `resumeRetryDelay`
+    /// for this long: the network usually comes back within seconds of waking.
+    public var resumeRetryWindow: TimeInterval = 60
+    public var resumeRetryDelay: TimeInterval = 2
 
     public init() {}
 

@@ -44,6 +44,9 @@ struct KeyRotationSchedule: Sendable, Hashable {
     /// Whether `lastError` is from a rotation (rather than a check); cleared by a successful one.
     private var rotationFailed = false
 
+    /// Why the last rotation failed, until one succeeds; `nil` after a failed check alone.
+    var rotationError: String? { rotationFailed ? lastError : nil }
+
     init(job: RotationJob) {
         self.job = job
     }

@@ -85,6 +85,11 @@ public actor RotationScheduler {
         }
     }
 
+    /// The sections whose last rotation failed, with why.
+    func failedRotations() -> [String: String] {
+        schedules.compactMapValues(\.rotationError)
+    }
+
     /// The `rotation` object of each profile that sets `rotate_after`.
     public func statuses(of configuration: LoadedConfiguration) -> [String: StatusDocument.Rotation] {
         let now = wallClock.now()

@@ -1,3 +1,5 @@
+import CSystemd
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,39 +40,23 @@ public struct ActivatedSockets: Sendable, Hashable {
         }
     }
 
-    /// The first descriptor systemd passes (sd_listen_fds(3)).
-    static let firstPassedDescriptor: CInt = 3
-
-    /// Reads the sockets systemd passed, as sd_listen_fds_with_names(3) with `unset_environment`
-    /// set: the variables go in every case, and each descriptor becomes close-on-exec.
+    /// Reads the sockets systemd passed with libsystemd's `sd_listen_fds_with_names`, unsetting
+    /// the variables in every case; each descriptor becomes close-on-exec.
     private static func passedSockets() throws(SystemdError) -> [PassedSocket] {
-        let pid = environmentValue("LISTEN_PID")
-        let count = environmentValue("LISTEN_FDS")
-        let names = environmentValue("LISTEN_FDNAMES")
-        for variable in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
-            unsetenv(variable)
-        }
-        guard let pid else { return [] }
-        guard let owner = pid_t(pid), owner > 0 else { throw SystemdError(.listenFdsFailed(errno: EINVAL)) }
-        // Inherited from a socket-activated parent: not ours.
-        guard owner == getpid() else { return [] }
-        guard let count, let passed = CInt(count), passed > 0, passed <= CInt.max - firstPassedDescriptor else {
-            throw SystemdError(.listenFdsFailed(errno: EINVAL))
-        }
-        // systemd names every fd when it sets LISTEN_FDNAMES; without it each is "unknown".
-        let nameList = names.map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
-            ?? Array(repeating: "unknown", count: Int(passed))
-        guard nameList.count == Int(passed) else { throw SystemdError(.listenFdsFailed(errno: EINVAL)) }
-        var sockets: [PassedSocket] = []
-        for (offset, name) in nameList.enumerated() {
-            let fd = firstPassedDescriptor + CInt(offset)
-            let flags = fcntl(fd, F_GETFD)
-            guard flags >= 0, fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0 else {
-                throw SystemdError(.listenFdsFailed(errno: errno))
+        var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        let count = sd_listen_fds_with_names(1, &names)
+        defer {
+            if let names {
+                for index in 0..<Int(max(count, 0)) { free(names[index]) }
+                free(names)
             }
-            sockets.append(PassedSocket(fileDescriptor: fd, name: name))
         }
-        return sockets
+        guard count >= 0 else { throw SystemdError(.listenFdsFailed(errno: -count)) }
+        return (0..<count).map { offset in
+            PassedSocket(
+                fileDescriptor: SD_LISTEN_FDS_START + offset,
+                name: names?[Int(offset)].map { String(cString: $0) } ?? "unknown")
+        }
     }
 
     /// One fd as systemd passed it.

@@ -1,3 +1,5 @@
+import CSystemd
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,40 +9,31 @@ public protocol JournalWriter: Sendable {
     func write(_ fields: [JournalField]) throws(SystemdError)
 }
 
-/// Writes entries over journald's native protocol (one datagram per entry to
-/// `/run/systemd/journal/socket`), which carries any value, newlines included, without escaping.
+/// Writes entries with libsystemd's `sd_journal_sendv`: journald's native protocol, which carries
+/// any value, newlines included, and passes an entry too large for a datagram in a memfd.
 public struct NativeJournalWriter: JournalWriter {
-    static let socketPath = "/run/systemd/journal/socket"
-
     public init() {}
 
     public func write(_ fields: [JournalField]) throws(SystemdError) {
-        let failure = UnixDatagram.send(Self.datagram(fields), to: Self.socketPath)
-        // No socket at all: no journald on this machine. sd_journal_sendv(3) drops the entry then,
-        // and so does credd; a socket nobody reads (journald died) is an error. So is an entry
-        // over the datagram limit (EMSGSIZE, ~200 KiB; credd's are lines), which the handler
-        // then writes to stderr, where sd_journal_sendv would pass it in a memfd.
-        if failure != 0 && failure != ENOENT {
-            throw SystemdError(.journalSendFailed(errno: failure))
+        let entries = fields.map { Array("\($0.name)=\($0.value)".utf8) }
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(entries.count)
+        let sent: CInt = Self.withBuffers(entries[...], &vectors) { vectors in
+            sd_journal_sendv(vectors, CInt(vectors.count))
         }
+        // No journald on this machine: sd_journal_sendv drops the entry and says 0. A socket
+        // nobody reads (journald died) is an error, which the handler writes to stderr.
+        if sent < 0 { throw SystemdError(.journalSendFailed(errno: -sent)) }
     }
 
-    /// The native protocol's entry: `NAME=value\n` per field, or for a value with a newline
-    /// `NAME\n`, its length as a 64-bit little-endian integer, the value and `\n`.
-    static func datagram(_ fields: [JournalField]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        for field in fields {
-            let value = Array(field.value.utf8)
-            bytes += field.name.utf8
-            if value.contains(UInt8(ascii: "\n")) {
-                bytes.append(UInt8(ascii: "\n"))
-                withUnsafeBytes(of: UInt64(value.count).littleEndian) { bytes += $0 }
-            } else {
-                bytes.append(UInt8(ascii: "="))
-            }
-            bytes += value
-            bytes.append(UInt8(ascii: "\n"))
+    /// Runs `body` with one iovec per entry, each pointing into its bytes.
+    private static func withBuffers(
+        _ entries: ArraySlice<[UInt8]>, _ vectors: inout [iovec], _ body: ([iovec]) -> CInt
+    ) -> CInt {
+        guard let first = entries.first else { return body(vectors) }
+        return first.withUnsafeBytes { bytes in
+            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count))
+            return withBuffers(entries.dropFirst(), &vectors, body)
         }
-        return bytes
     }
 }

@@ -121,6 +121,34 @@ struct ConfigLoaderTests {
         #expect(loaded.profiles.map(\.name) == ["mfa"])
     }
 
+    @Test("notifications and notify_action_command")
+    func desktopSettings() throws {
+        var loaded = try FakeHome(config: Self.minimal, credentials: FakeHome.longTermCredentials).load()
+        #expect(loaded.settings.notifications && loaded.settings.notifyActionCommand == nil)
+        loaded = try FakeHome(
+            config: "[credd]\nnotifications = off\nnotify_action_command = zenity --entry --title 'MFA code'\n" + Self.minimal,
+            credentials: FakeHome.longTermCredentials
+        ).load()
+        #expect(loaded.errors == [])
+        #expect(!loaded.settings.notifications)
+        #expect(loaded.settings.notifyActionCommand == ["zenity", "--entry", "--title", "MFA code"])
+    }
+
+    @Test("bad notifications and notify_action_command values are errors that keep the defaults", arguments: [
+        ("notifications = maybe", "notifications", "must be on or off"),
+        ("notify_action_command = prompt 'unclosed", "notify_action_command", "has no closing '"),
+        ("notify_action_command = prompt \\", "notify_action_command", "escapes nothing"),
+        ("notify_action_command =", "notify_action_command", "has no value"),
+    ])
+    func badDesktopSettings(line: String, key: String, message: String) throws {
+        let loaded = try FakeHome(config: "[credd]\n\(line)\n" + Self.minimal, credentials: FakeHome.longTermCredentials).load()
+        #expect(loaded.errors.count == 1)
+        #expect(loaded.errors.first?.key == key && loaded.errors.first?.line == 2)
+        #expect(loaded.errors.first?.message.contains(message) == true, "\(loaded.errors)")
+        #expect(loaded.settings.notifications && loaded.settings.notifyActionCommand == nil)
+        #expect(loaded.profiles.map(\.name) == ["mfa"])
+    }
+
     @Test("imds_profile must name a loaded profile")
     func imdsProfile() throws {
         let broken = "[profile bad]\nsource_profile = nowhere\n"

@@ -1,0 +1,273 @@
+import CreddBus
+import CreddConfig
+import CreddCore
+import CreddPlatform
+import CreddRefresh
+import CreddSTS
+import FoundationEssentials
+import Glibc
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// What `credd status` says about the desktop: `starting`, `notifications on`, `notifications off`,
+/// `no session bus`, `no notification service` or `notifications failing: …`.
+final class DesktopState: Sendable {
+    private let summary = Mutex("starting")
+
+    var current: String { summary.withLock { $0 } }
+
+    /// Returns whether this changed it.
+    @discardableResult
+    func set(_ text: String) -> Bool {
+        summary.withLock { summary in
+            defer { summary = text }
+            return summary != text
+        }
+    }
+}
+
+/// Desktop notifications on the session bus when a profile needs the user (docs/design.md §8):
+/// one per profile, replaced in place, withdrawn once resolved, rate-limited. Without a session
+/// bus (SSH, servers) it does nothing and `credd status` says so.
+struct DesktopNotifier: Service {
+    private let environment: [String: String]
+    private let engine: RefreshEngine
+    private let rotation: RotationScheduler
+    private let profiles: ProfileDirectory
+    private let state: DesktopState
+    private let wallClock: any WallClock
+    private let logger: Logger
+    private let changes: AsyncStream<Void>
+    private let changed: AsyncStream<Void>.Continuation
+
+    init(
+        environment: [String: String], engine: RefreshEngine, rotation: RotationScheduler, profiles: ProfileDirectory, state: DesktopState,
+        wallClock: any WallClock, logger: Logger
+    ) {
+        self.environment = environment
+        self.engine = engine
+        self.rotation = rotation
+        self.profiles = profiles
+        self.state = state
+        self.wallClock = wallClock
+        self.logger = logger
+        (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// A profile's status or the config changed: the notices are looked at again.
+    func statusChanged() {
+        changed.yield()
+    }
+
+    /// How often credd looks again for a session bus it did not find or lost (a desktop
+    /// session that starts after the daemon, a logout and a new login).
+    static let reconnectInterval: Duration = .seconds(10)
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            repeat {
+                await serve()
+            } while (try? await Task.sleep(for: Self.reconnectInterval)) != nil
+        }
+        // Returning early would end the whole ServiceGroup.
+        try? await gracefulShutdown()
+    }
+
+    private func serve() async {
+        guard
+            let address = BusAddress.session(environment: environment, socketExists: { path in
+                var status = stat()
+                return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
+            })
+        else {
+            if state.set("no session bus") {
+                logger.info("desktop: no session bus; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
+            }
+            return
+        }
+        let connection: BusConnection
+        do {
+            connection = try await BusConnection.open(address: address, threadName: "credd-session")
+        } catch {
+            if state.set("no session bus") {
+                logger.info("desktop: \(error); no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
+            }
+            return
+        }
+        defer { connection.close() }
+        let desk = Desk(
+            server: DesktopNotifications(connection: connection), environment: environment, profiles: profiles, state: state,
+            logger: logger)
+        await desk.checkServer()
+        let invocations = try? await desk.server.invocations()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // One reminder at a time: the earliest a held-back notice may go out.
+                var reminder: Date?
+                for await _ in changes {
+                    let now = wallClock.now()
+                    guard let nextDue = await desk.show(wanted: await wanted(), now: now) else { continue }
+                    if let reminder, reminder > now, reminder <= nextDue { continue }
+                    reminder = nextDue
+                    remind(at: nextDue)
+                }
+            }
+            if let invocations {
+                group.addTask {
+                    for await invocation in invocations { await desk.invoked(invocation) }
+                }
+            }
+            group.addTask {
+                await connection.waitUntilClosed()
+            }
+            statusChanged()
+            // The first to end (a shutdown cancels this task, the bus may go away) ends them all;
+            // closing the connection ends the wait for it, which cancellation does not.
+            await group.next()
+            connection.close()
+            group.cancelAll()
+        }
+        if state.set("no session bus") {
+            logger.info("desktop: the session bus went away; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
+        }
+    }
+
+    private func wanted() async -> [String: DesktopNotice] {
+        guard profiles.configuration.settings.notifications else { return [:] }
+        return DesktopNotice.wanted(
+            by: await engine.statuses(), failedRotations: await rotation.failedRotations(), now: wallClock.now(),
+            secondsFromGMT: LocalTime.secondsFromGMT)
+    }
+
+    /// Looks again at `date`, when a notice held back by the rate limit may go out.
+    private func remind(at date: Date) {
+        let delay = max(0, date.timeIntervalSince(wallClock.now()))
+        Task { [changed] in
+            try? await Task.sleep(for: .seconds(delay))
+            changed.yield()
+        }
+    }
+}
+
+/// The notifications on the desktop and the server that shows them.
+private actor Desk {
+    let server: DesktopNotifications
+    private let environment: [String: String]
+    private let profiles: ProfileDirectory
+    private let state: DesktopState
+    private let logger: Logger
+    private var board = DesktopNoticeBoard()
+    private var capabilities: Set<String>?
+    /// Why the last call to the server failed; `nil` once one succeeds.
+    private var failure: String?
+
+    init(server: DesktopNotifications, environment: [String: String], profiles: ProfileDirectory, state: DesktopState, logger: Logger) {
+        self.server = server
+        self.environment = environment
+        self.profiles = profiles
+        self.state = state
+        self.logger = logger
+    }
+
+    /// Asks the server what it can do, so that `credd status` tells a missing server at once.
+    func checkServer() async {
+        _ = await offersActions()
+        publishState()
+    }
+
+    private func publishState() {
+        state.set(profiles.configuration.settings.notifications ? failure ?? "notifications on" : "notifications off")
+    }
+
+    /// Shows and withdraws notifications to match `wanted`; returns when a held-back one is due.
+    func show(wanted: [String: DesktopNotice], now: Date) async -> Date? {
+        defer { publishState() }
+        for effect in board.update(wanted: wanted, now: now) {
+            do throws(BusError) {
+                switch effect {
+                case .show(let notice, let replacing):
+                    let actions = await offersActions() && notice.offersCodeEntry ? [DesktopNotifications.Action(key: "enter-code", label: "Enter code")] : []
+                    let id = try await server.notify(
+                        replacing: replacing, summary: notice.summary, body: notice.body, actions: actions, critical: notice.critical)
+                    board.shown(notice, id: id)
+                    logger.info(
+                        "desktop: notified: \(notice.summary)", metadata: ["credd.event": "desktop_notified", "credd.profile": "\(notice.profile)"])
+                case .close(let id):
+                    try await server.close(id)
+                }
+                failure = nil
+            } catch {
+                failed(error)
+                // Shown again at the next change, once the server is back.
+                if case .show(let notice, _) = effect { board.forget(notice) }
+            }
+        }
+        return board.nextDue
+    }
+
+    /// Whether the server shows buttons; asked once, and again after a failure.
+    private func offersActions() async -> Bool {
+        if let capabilities { return capabilities.contains("actions") }
+        do {
+            let asked = try await server.capabilities()
+            capabilities = asked
+            failure = nil
+            return asked.contains("actions")
+        } catch {
+            failed(error)
+            return false
+        }
+    }
+
+    private func failed(_ error: BusError) {
+        failure = error == .serviceMissing(DesktopNotifications.busName) ? "no notification service" : "notifications failing: \(error)"
+        logger.warning("desktop: \(error)", metadata: ["credd.event": "desktop_notify_failed"])
+    }
+
+    /// A button was pressed: "Enter code" (or the notification itself) runs the prompt for its profile.
+    func invoked(_ invocation: DesktopNotifications.Invocation) {
+        guard ["enter-code", "default"].contains(invocation.actionKey), let profile = board.profile(shownAs: invocation.id) else { return }
+        let settings = profiles.configuration.settings
+        let command = DesktopNotice.codeEntryCommand(
+            for: profile, configured: settings.notifyActionCommand, credd: ExecutableSearch.runningExecutable() ?? "credd",
+            underSystemd: environment["INVOCATION_ID"] != nil)
+        var childEnvironment = environment
+        childEnvironment["CREDD_PROFILE"] = profile
+        logger.info(
+            "desktop: \"Enter code\" for \(profile): running \(command[0])", metadata: ["credd.event": "desktop_action", "credd.profile": "\(profile)"])
+        let logger = logger
+        // The prompt waits for the user; ten minutes is plenty, and the terminal is reaped then.
+        Task.detached {
+            let problem: String
+            do throws(ProcessRunner.Failure) {
+                let output = try await ProcessRunner.run(command, configuration: .init(timeout: .seconds(600), environment: childEnvironment))
+                guard output.exitStatus != 0 else { return }
+                problem = "exited with status \(output.exitStatus)"
+            } catch .launchFailed(_, let reason) {
+                problem = "could not start: \(reason)"
+            } catch .timedOut {
+                problem = "was stopped after 10 minutes"
+            } catch .cancelled {
+                problem = "was stopped at shutdown"
+            }
+            logger.warning("desktop: \(command[0]) for \(profile) \(problem)", metadata: ["credd.event": "desktop_action_failed"])
+        }
+    }
+}
+
+/// Tells the notifier after every key rotation, so that a failed one is shown (and a later
+/// success withdraws it), then passes the news on.
+struct DesktopRotationObserver<Inner: RotationObserver>: RotationObserver {
+    let inner: Inner
+    let desktop: DesktopNotifier
+
+    func willRotate(section: String) async {
+        await inner.willRotate(section: section)
+    }
+
+    func didRotate(section: String, fileHolds: String) async {
+        await inner.didRotate(section: section, fileHolds: fileHolds)
+        desktop.statusChanged()
+    }
+}

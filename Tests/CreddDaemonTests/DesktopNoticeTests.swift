@@ -1,0 +1,110 @@
+import CreddCore
+import CreddRefresh
+import Foundation
+import Testing
+
+@testable import CreddDaemon
+
+struct DesktopNoticeTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+    static func utc(_: Date) -> Int { 0 }
+
+    static func status(
+        _ name: String, _ state: ProfileState, expiresIn: TimeInterval?, source: String? = nil, error: String? = nil
+    ) -> ProfileStatus {
+        ProfileStatus(
+            name: name, state: state, expiration: expiresIn.map { now.addingTimeInterval($0) }, nextRefresh: nil, lastRefresh: nil,
+            lastError: error, sourceProfile: source)
+    }
+
+    static func wanted(_ statuses: [ProfileStatus]) -> [String: DesktopNotice] {
+        DesktopNotice.wanted(by: statuses, now: now, secondsFromGMT: utc)
+    }
+
+    @Test func aProfileWaitingForACodeGetsOneNoticeWithCodeEntryForItsWholeChain() throws {
+        let notices = Self.wanted([
+            Self.status("mfa", .needsMFA, expiresIn: 3000),
+            Self.status("dev", .fresh, expiresIn: 3000, source: "mfa"),
+            Self.status("ops", .retrying, expiresIn: 3000, source: "mfa"),
+        ])
+        #expect(Array(notices.keys) == ["mfa"])
+        let notice = try #require(notices["mfa"])
+        #expect(notice.offersCodeEntry && notice.critical)
+        #expect(notice.summary == "AWS profile mfa needs an MFA code")
+        #expect(notice.body.contains("credd login mfa"), "\(notice.body)")
+        #expect(notice.body.contains("ends"), "\(notice.body)")
+    }
+
+    @Test func failuresNotifyOnlyOnceNothingValidIsLeft() {
+        #expect(Self.wanted([Self.status("dev", .error, expiresIn: 600, error: "AccessDenied")]).isEmpty)
+        #expect(Self.wanted([Self.status("dev", .error, expiresIn: nil, error: "AccessDenied")])["dev"]?.body.contains("credd refresh dev") == true)
+        #expect(Self.wanted([Self.status("dev", .retrying, expiresIn: 600)]).isEmpty)
+        #expect(Self.wanted([Self.status("dev", .expired, expiresIn: nil, error: "no network")])["dev"]?.body.contains("no network") == true)
+        #expect(Self.wanted([Self.status("dev", .fresh, expiresIn: 600), Self.status("ok", .pending, expiresIn: nil)]).isEmpty)
+    }
+
+    @Test func aFailedKeyRotationGetsANoticeOfItsOwn() throws {
+        let notices = DesktopNotice.wanted(
+            by: [Self.status("dev", .fresh, expiresIn: 3000)], failedRotations: ["alice-long-term": "IAM DeleteAccessKey: AccessDenied"],
+            now: Self.now, secondsFromGMT: Self.utc)
+        let notice = try #require(notices["rotation alice-long-term"])
+        #expect(notice.summary == "Rotating the access key in [alice-long-term] failed")
+        #expect(notice.body.hasPrefix("IAM DeleteAccessKey: AccessDenied."))
+        #expect(!notice.offersCodeEntry)
+    }
+
+    static let code = DesktopNotice(profile: "mfa", summary: "code", body: "b", offersCodeEntry: true, critical: true)
+
+    @Test func oneNotificationPerProfileReplacedInPlaceAndWithdrawnWhenResolved() {
+        var board = DesktopNoticeBoard(minimumInterval: 300)
+        #expect(board.update(wanted: ["mfa": Self.code], now: Self.now) == [.show(Self.code, replacing: 0)])
+        board.shown(Self.code, id: 7)
+        #expect(board.profile(shownAs: 7) == "mfa")
+        #expect(board.update(wanted: ["mfa": Self.code], now: Self.now.addingTimeInterval(1)).isEmpty, "the same notice is not sent again")
+        let later = DesktopNotice(profile: "mfa", summary: "code", body: "later", offersCodeEntry: true, critical: true)
+        #expect(board.update(wanted: ["mfa": later], now: Self.now.addingTimeInterval(400)) == [.show(later, replacing: 7)])
+        board.shown(later, id: 7)
+        #expect(board.update(wanted: [:], now: Self.now.addingTimeInterval(401)) == [.close(7)])
+        #expect(board.profile(shownAs: 7) == nil)
+    }
+
+    @Test func changesAreRateLimitedButWithdrawalsAreNot() {
+        var board = DesktopNoticeBoard(minimumInterval: 300)
+        _ = board.update(wanted: ["mfa": Self.code], now: Self.now)
+        board.shown(Self.code, id: 3)
+        let changed = DesktopNotice(profile: "mfa", summary: "code", body: "changed", offersCodeEntry: true, critical: true)
+        #expect(board.update(wanted: ["mfa": changed], now: Self.now.addingTimeInterval(10)).isEmpty)
+        #expect(board.nextDue == Self.now.addingTimeInterval(300))
+        #expect(board.update(wanted: ["mfa": changed], now: Self.now.addingTimeInterval(300)) == [.show(changed, replacing: 3)])
+        #expect(board.nextDue == nil)
+        #expect(board.update(wanted: [:], now: Self.now.addingTimeInterval(301)) == [.close(3)])
+        // Coming back at once is held back too: a flapping profile does not flash.
+        #expect(board.update(wanted: ["mfa": Self.code], now: Self.now.addingTimeInterval(302)).isEmpty)
+        #expect(board.update(wanted: [:], now: Self.now.addingTimeInterval(303)).isEmpty)
+        #expect(board.nextDue == nil, "a held-back notice that is no longer wanted is dropped")
+    }
+
+    @Test func aNoticeTheServerDidNotTakeIsSentAgainAtTheNextUpdate() {
+        var board = DesktopNoticeBoard(minimumInterval: 300)
+        #expect(board.update(wanted: ["mfa": Self.code], now: Self.now) == [.show(Self.code, replacing: 0)])
+        board.forget(Self.code)
+        #expect(board.update(wanted: ["mfa": Self.code], now: Self.now.addingTimeInterval(1)) == [.show(Self.code, replacing: 0)])
+        board.shown(Self.code, id: 4)
+        let changed = DesktopNotice(profile: "mfa", summary: "code", body: "changed", offersCodeEntry: true, critical: true)
+        #expect(board.update(wanted: ["mfa": changed], now: Self.now.addingTimeInterval(400)) == [.show(changed, replacing: 4)])
+        board.forget(changed)
+        // Still replacing the notification on the desktop, which is withdrawn if no longer wanted.
+        #expect(board.update(wanted: ["mfa": changed], now: Self.now.addingTimeInterval(401)) == [.show(changed, replacing: 4)])
+        board.forget(changed)
+        #expect(board.update(wanted: [:], now: Self.now.addingTimeInterval(402)) == [.close(4)])
+    }
+
+    @Test func enterCodeRunsTheConfiguredCommandOrCreddLoginInATerminalOutsideTheSandbox() {
+        #expect(DesktopNotice.codeEntryCommand(for: "mfa", configured: ["zenity-prompt", "--x"], credd: "/usr/bin/credd", underSystemd: false)
+            == ["zenity-prompt", "--x", "mfa"])
+        #expect(DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, credd: "/usr/bin/credd", underSystemd: false)
+            == ["x-terminal-emulator", "-e", "/usr/bin/credd", "login", "mfa"])
+        #expect(DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, credd: "/usr/bin/credd", underSystemd: true)
+            == ["systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=mfa", "--", "x-terminal-emulator", "-e", "/usr/bin/credd", "login", "mfa"])
+    }
+}

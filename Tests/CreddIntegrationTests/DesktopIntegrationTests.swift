@@ -1,0 +1,205 @@
+import CreddCore
+import CreddTestSupport
+import Foundation
+import Testing
+
+/// The real `credd` binary on a private session bus with python3-dbusmock's notification daemon
+/// (which logs every call it gets), and with a fake logind on a private "system" bus.
+@Suite(
+    .serialized,
+    .enabled(if: MotoServer.isAvailable, "moto_server is not installed: run scripts/install-deps"),
+    .enabled(if: PrivateBus.isAvailable, "dbus-daemon and python3-dbusmock are not installed: run scripts/install-deps"))
+struct DesktopIntegrationTests {
+    static let notifications = "org.freedesktop.Notifications"
+
+    struct Status: Decodable {
+        struct Daemon: Decodable { let desktop: String? }
+        struct Profile: Decodable {
+            let name: String
+            let state: String
+            let next_refresh: String?
+        }
+        let daemon: Daemon
+        let profiles: [Profile]
+    }
+
+    func status(_ harness: CreddHarness) throws -> Status? {
+        try? JSONDecoder().decode(Status.self, from: Data(harness.cli(["status", "--json"]).stdout.utf8))
+    }
+
+    /// A daemon whose `mfa` waits for `credd login` (no `mfa_process`), on `bus`.
+    func startWaitingDaemon(on bus: PrivateBus, moto: MotoServer, extraSettings: String = "") throws -> CreddHarness {
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        let config = DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false)
+            .replacingOccurrences(of: "imds_profile = dev\n", with: "imds_profile = dev\n\(extraSettings)\n")
+        try harness.writeConfig(config)
+        try harness.start(environment: ["DBUS_SESSION_BUS_ADDRESS": bus.address])
+        return harness
+    }
+
+    /// moto, a private session bus and dbusmock's notification daemon logging every call.
+    final class NotificationDesktop {
+        let moto: MotoServer
+        let bus: PrivateBus
+        let directory: TemporaryDirectory
+        let log: String
+        private let server: SpawnedProcess
+
+        init(capabilities: String? = "body actions") async throws {
+            moto = try await MotoServer.start()
+            bus = try PrivateBus()
+            directory = try TemporaryDirectory(prefix: "credd-desktop")
+            log = directory.file("notifications.log")
+            server = try bus.startMock(
+                template: "notification_daemon", owning: DesktopIntegrationTests.notifications,
+                parameters: capabilities.map { #"{"capabilities": "\#($0)"}"# } ?? "{}", log: log)
+        }
+
+        deinit { server.signal(SIGTERM) }
+
+        /// The user presses "Enter code" on notification `id`.
+        func pressEnterCode(on id: Int) throws {
+            try bus.emitFromMock(
+                name: DesktopIntegrationTests.notifications, path: "/org/freedesktop/Notifications", interface: DesktopIntegrationTests.notifications,
+                member: "ActionInvoked", signature: "us", arguments: #"[<uint32 \#(id)>, <"enter-code">]"#)
+        }
+    }
+
+    func waitForLog(_ path: String, _ harness: CreddHarness, _ condition: (String) -> Bool) throws -> String {
+        var text = ""
+        try harness.waitUntil(timeout: 20) {
+            text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            return condition(text)
+        }
+        return text
+    }
+
+    @Test func aProfileWaitingForACodeIsNotifiedWithEnterCodeWhichRunsTheCommandAndLoginWithdrawsIt() async throws {
+        let desktop = try await NotificationDesktop()
+        let log = desktop.log
+        let marker = desktop.directory.file("action-ran")
+        let script = try desktop.directory.write("enter-code", "#!/bin/sh\necho \"$CREDD_PROFILE $*\" > \(marker)\n", mode: 0o700)
+        let harness = try startWaitingDaemon(on: desktop.bus, moto: desktop.moto, extraSettings: "notify_action_command = \(script) --from-test")
+
+        // One notification, for the profile that waits (not for `dev`, chained on it).
+        let shown = try waitForLog(log, harness) { $0.contains("Notify ") }
+        let notify = try #require(shown.split(separator: "\n").first { $0.contains("Notify ") })
+        #expect(notify.contains(#""AWS profile mfa needs an MFA code""#), "\(notify)")
+        #expect(notify.contains(#"["enter-code", "Enter code"]"#), "\(notify)")
+        #expect(notify.contains("credd login mfa"), "\(notify)")
+        #expect(shown.components(separatedBy: "Notify ").count == 2, "\(shown)")
+        #expect(try status(harness)?.daemon.desktop == "notifications on")
+
+        // "Enter code" runs notify_action_command with the profile.
+        try desktop.pressEnterCode(on: 1)
+        try harness.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: marker) }
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "mfa --from-test mfa\n")
+
+        // `credd login` resolves it: the notification is withdrawn.
+        #expect(try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n").status == 0)
+        let closed = try waitForLog(log, harness) { $0.contains("CloseNotification 1") }
+        #expect(!closed.contains(DaemonEndToEndTests.longTermSecret))
+        for secret in harness.secretsInHome() { #expect(!closed.contains(secret)) }
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
+    }
+
+    @Test func anEnterCodeCommandThatCannotStartIsLogged() async throws {
+        let desktop = try await NotificationDesktop()
+        let harness = try startWaitingDaemon(
+            on: desktop.bus, moto: desktop.moto, extraSettings: "notify_action_command = \(desktop.directory.file("missing-prompt"))")
+        _ = try waitForLog(desktop.log, harness) { $0.contains("Notify ") }
+        try desktop.pressEnterCode(on: 1)
+        try harness.waitUntil(timeout: 20) { harness.daemonLog().contains("missing-prompt for mfa could not start") }
+        #expect(try harness.stop() == 0)
+    }
+
+    @Test func withoutASessionBusNothingIsSentAndStatusSaysSo() async throws {
+        let moto = try await MotoServer.start()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
+        try harness.start()
+        try harness.waitUntil { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
+        #expect(try status(harness)?.daemon.desktop == "no session bus")
+        let table = try harness.cli(["status"]).stdout
+        #expect(table.split(separator: "\n").contains("desktop: no session bus"), "\(table)")
+        #expect(harness.daemonLog().contains("desktop: no session bus"))
+        #expect(!harness.daemonLog().contains("desktop: notified"))
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
+    }
+
+    @Test func aSessionBusThatComesLaterIsFoundAndOneThatGoesAwayIsLetGo() async throws {
+        let moto = try await MotoServer.start()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
+        let socket = harness.directory.file("late-bus")
+        try harness.start(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=\(socket)"])
+        try harness.waitUntil { try status(harness)?.daemon.desktop == "no session bus" }
+
+        // The desktop session starts after the daemon.
+        let bus = try PrivateBus(socket: socket)
+        let log = harness.directory.file("notifications.log")
+        let mock = try bus.startMock(template: "notification_daemon", owning: Self.notifications, log: log)
+        defer { mock.signal(SIGTERM) }
+        _ = try waitForLog(log, harness) { $0.contains(#"Notify "credd" 0 "dialog-password" "AWS profile mfa needs an MFA code""#) }
+        #expect(try status(harness)?.daemon.desktop == "notifications on")
+
+        bus.stop()
+        try harness.waitUntil { try status(harness)?.daemon.desktop == "no session bus" }
+        #expect(harness.daemonLog().contains("desktop: the session bus went away"))
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
+    }
+
+    @Test func notificationsOffSendsNothing() async throws {
+        let desktop = try await NotificationDesktop(capabilities: nil)
+        let log = desktop.log
+        let harness = try startWaitingDaemon(on: desktop.bus, moto: desktop.moto, extraSettings: "notifications = off")
+        try harness.waitUntil { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
+        try harness.waitUntil { try status(harness)?.daemon.desktop == "notifications off" }
+        #expect(!((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("Notify "))
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
+    }
+
+    @Test func afterResumeAFailingRenewalStartsWithinASecond() async throws {
+        let bus = try PrivateBus()
+        let directory = try TemporaryDirectory(prefix: "credd-resume")
+        let mock = try bus.startMock(
+            template: "logind", owning: "org.freedesktop.login1", system: true, log: directory.file("logind.log"))
+        defer { mock.signal(SIGTERM) }
+        // STS is a port nothing listens on: every renewal fails and backs off.
+        let harness = try CreddHarness(stsEndpoint: "http://127.0.0.1:\(try FreePort.find())")
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        try harness.writeConfig("""
+            [credd]
+            listen = 127.0.0.1:\(harness.endpointPort)
+
+            [profile dev]
+            source_profile = alice-long-term
+
+            """)
+        try harness.start(environment: ["DBUS_SYSTEM_BUS_ADDRESS": bus.address, "CREDD_LOG_LEVEL": "debug"])
+        // Wait for a backoff long enough that only the resume can explain a prompt retry.
+        var planned = Date()
+        try harness.waitUntil(timeout: 120) {
+            guard let next = try status(harness)?.profiles.first?.next_refresh, let date = AWSTimestamp.parse(next) else { return false }
+            planned = date
+            return date.timeIntervalSinceNow > 4
+        }
+        let attemptsBefore = harness.daemonLog().components(separatedBy: "dev: refreshing").count
+        let resumedAt = Date()
+        try bus.emitFromMock(
+            name: "org.freedesktop.login1", path: "/org/freedesktop/login1", interface: "org.freedesktop.login1.Manager",
+            member: "PrepareForSleep", signature: "b", arguments: "[<false>]")
+        try harness.waitUntil(timeout: 5) { harness.daemonLog().components(separatedBy: "dev: refreshing").count > attemptsBefore }
+        let started = Date().timeIntervalSince(resumedAt)
+        #expect(started < 1, "the renewal started \(started) s after the resume")
+        #expect(Date() < planned, "it started before the backoff would have")
+        #expect(harness.daemonLog().contains("resume: the machine woke up"))
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
+    }
+}
