@@ -70,6 +70,10 @@ struct DesktopNotice: Sendable, Hashable {
                 profile: action.profile, summary: "AWS profile \(action.profile) cannot renew",
                 body: "\(status.lastError ?? "renewal failed"). Once the cause is fixed, run `\(action.command)`.",
                 offersCodeEntry: false, critical: false)
+        case .login:
+            return DesktopNotice(
+                profile: action.profile, summary: "AWS profile \(action.profile) needs an IAM Identity Center sign-in",
+                body: "\(until). Run `\(action.command)`.", offersCodeEntry: false, critical: true)
         case .fixConfig:
             return nil
         }

@@ -1,3 +1,4 @@
+import CreddRotation
 import CreddBus
 import CreddConfig
 import CreddCore

@@ -86,7 +86,7 @@ public actor RotationScheduler {
     }
 
     /// The sections whose last rotation failed, with why.
-    func failedRotations() -> [String: String] {
+    public func failedRotations() -> [String: String] {
         schedules.compactMapValues(\.rotationError)
     }
 

@@ -115,7 +115,7 @@ struct NotifierTests {
         await #expect(processExitsWith: .success) {
             for address in ["@", "relative/notify", "vsock:2:1234", "/" + String(repeating: "x", count: 108), "@" + String(repeating: "x", count: 108)] {
                 setenv("NOTIFY_SOCKET", address, 1)
-                let error = #expect(throws: SystemdError.self, "\(address)") { try NotifySocketNotifier().ready() }
+                let error = #expect(throws: SystemdError.self, "\(address)") { try NotifySocketNotifier().send(.ready) }
                 #expect(error.map(String.init(describing:))?.contains("notifying systemd of \"READY=1\" failed") == true, "\(address)")
             }
         }
