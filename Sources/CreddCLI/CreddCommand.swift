@@ -8,11 +8,11 @@ public struct CreddCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "credd",
         abstract: "Keeps AWS credentials fresh: renews STS sessions before they expire, writes them to ~/.aws/credentials and serves them to SDKs.",
-        version: "\(CreddVersion.number) (commit \(BuildInfo.commit))",
+        version: BuildInfo.versionLine,
         subcommands: [
             Run.self, Status.self, Refresh.self, Login.self, Env.self, Exec.self, CredentialProcessCommand.self, Check.self,
             Rotate.self, InstallUnits.self, UninstallUnits.self,
-            ListProfiles.self,
+            ListProfiles.self, Console.self,
         ]
     )
 

@@ -51,7 +51,7 @@ struct Rotate: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let stsEndpoint = loaded.profiles.first { $0.sourceChain.contains(target.section) }?.stsEndpoint
-        let logger = Logger(label: "credd.rotate") { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "credd.rotate") { _ in CommandLogHandler() }
         let rotation = KeyRotation(
             iam: IAMClient(transport: transport, endpoint: iamEndpoint, wallClock: wallClock, logger: logger),
             sts: STSClient(

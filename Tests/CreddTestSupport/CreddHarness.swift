@@ -138,9 +138,9 @@ public final class CreddHarness: @unchecked Sendable {
         (try? String(contentsOfFile: daemonLogPath, encoding: .utf8)) ?? ""
     }
 
-    /// Runs a `credd` CLI command against this home.
-    public func cli(_ arguments: [String], stdin: String? = nil) throws -> ChildProcess.Output {
-        let output = try ChildProcess.run([Self.binary] + arguments, environment: environment, stdin: stdin)
+    /// Runs a `credd` CLI command against this home; `extra` adds variables.
+    public func cli(_ arguments: [String], stdin: String? = nil, environment extra: [String: String] = [:]) throws -> ChildProcess.Output {
+        let output = try ChildProcess.run([Self.binary] + arguments, environment: environment.merging(extra) { $1 }, stdin: stdin)
         secretsSeen.formUnion(secretsInHome())
         // credential-process and login exist to hand secrets over; everything else must not.
         if !["credential-process", "export-credentials"].contains(arguments.first ?? "") {
