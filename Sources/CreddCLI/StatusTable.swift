@@ -79,9 +79,11 @@ enum StatusTable {
     static func detail(
         _ profile: StatusDocument.Profile, now: Date, width: Int = defaultWidth, secondsFromGMT: (Date) -> Int
     ) -> String {
-        func when(_ timestamp: String?, past: String) -> String {
+        /// `past: nil` is for a time that can only have passed: `5m ago`, never `in 0s`.
+        func when(_ timestamp: String?, past: String?) -> String {
             guard let timestamp, let date = AWSTimestamp.parse(timestamp) else { return "-" }
-            let relativeTime = relative(timestamp, now: now, past: past).trimmingWhitespace()
+            let relativeTime =
+                past.map { relative(timestamp, now: now, past: $0) } ?? "\(compact(max(0, Int(now.timeIntervalSince(date).rounded())))) ago"
             return ProfileStatus.clockTime(date, now: now, secondsFromGMT: secondsFromGMT) + " (\(relativeTime))"
         }
         var fields: [(String, String)] = [
@@ -89,7 +91,7 @@ enum StatusTable {
             ("state", profile.state),
             ("expires", when(profile.expiration, past: "expired")),
             ("next refresh", when(profile.nextRefresh, past: "due")),
-            ("last refresh", when(profile.lastRefresh, past: "")),
+            ("last refresh", when(profile.lastRefresh, past: nil)),
             ("source", profile.source),
             (profile.state == "fresh" ? "last error" : "error", profile.error ?? "-"),
             ("action", actionLine(profile, now: now, secondsFromGMT: secondsFromGMT) ?? "-"),

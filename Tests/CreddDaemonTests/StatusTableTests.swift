@@ -126,6 +126,7 @@ struct StatusTableGoldenTests {
         retrying.source = "mfa"
         var failed = StatusTableTests.profile("deploy", "error", expiresIn: nil, nextIn: 20 * 60, error: accessDenied)
         failed.source = "mfa"
+        failed.lastRefresh = AWSTimestamp.format(now.addingTimeInterval(-3 * 3600))
         failed.action = StatusTableTests.action("retry", "deploy", "credd refresh deploy", deadlineIn: nil)
         return StatusTableTests.document([needsCode, fresh, retrying, failed])
     }
@@ -165,7 +166,7 @@ struct StatusTableGoldenTests {
                 state:        error
                 expires:      -
                 next refresh: 08:20 (in 20m)
-                last refresh: -
+                last refresh: 05:00 (3h00m ago)
                 source:       mfa
                 error:        STS AssumeRole: AccessDenied: User:
                               arn:aws:iam::123456789012:user/alice is not authorized to perform:
