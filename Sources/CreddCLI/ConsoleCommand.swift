@@ -30,13 +30,7 @@ struct Console: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let loaded: LoadedConfiguration
-        do {
-            loaded = try ConfigLoader.load(explicitPath: options.config, environment: environment)
-        } catch {
-            printError("credd: \(error)")
-            throw ExitCode.failure
-        }
+        let loaded = try options.load(environment: environment)
         guard let managed = loaded.profiles.first(where: { $0.name == profile }) else {
             printError("credd: no managed profile \(profile) in \(loaded.settings.configFile) (see credd list)")
             throw ExitCode.failure

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreddConfig
 import CreddDaemon
 import Dispatch
 import Glibc
@@ -23,6 +24,16 @@ public struct CreddCommand: AsyncParsableCommand {
 struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The credd config file (default: $CREDD_CONFIG, $XDG_CONFIG_HOME/credd/config, ~/.config/credd/config).", valueName: "path"))
     var config: String?
+
+    /// The config, or exit 1 with the reason it cannot be read (printed once).
+    func load(environment: [String: String]) throws -> LoadedConfiguration {
+        do {
+            return try ConfigLoader.load(explicitPath: config, environment: environment)
+        } catch {
+            printError("credd: \(error)")
+            throw ExitCode.failure
+        }
+    }
 }
 
 extension CreddCommand {

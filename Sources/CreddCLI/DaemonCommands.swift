@@ -30,13 +30,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        let configuration: LoadedConfiguration
-        do {
-            configuration = try ConfigLoader.load(explicitPath: options.config, environment: environment)
-        } catch {
-            printError("credd: \(error)")
-            throw ExitCode.failure
-        }
+        let configuration = try options.load(environment: environment)
         let warnings = ConfigWarning.all(for: configuration, environment: environment)
         print(ConfigCheckReport.render(configuration, warnings: warnings), terminator: "")
         if !configuration.errors.isEmpty { throw ExitCode.failure }

@@ -54,13 +54,7 @@ struct ConsoleCommandTests {
     }
 
     func start(federationStatus: Int = 200) throws -> Setup {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        try harness.writeCredentials(DaemonEndToEndTests.userSection)
-        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort))
-        try harness.start()
-        try harness.waitUntil { try harness.cli(["status"]).status == 0 }
+        let harness = try DaemonEndToEndTests().startFreshDaemon()
         let record = harness.directory.file("federation-requests")
         let federation = try LoopbackServer(
             ["python3", "-c", Self.federationScript, "{PORT}", record, Self.signinToken, String(federationStatus)],

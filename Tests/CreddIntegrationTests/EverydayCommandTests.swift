@@ -16,13 +16,7 @@ struct EverydayCommandTests {
 
     @Test(.enabled(if: MotoServer.isAvailable, "moto_server is not installed: run scripts/install-deps"))
     func statusOfOneProfileShowsEveryFieldAndExitsByItsState() throws {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        try harness.writeCredentials(DaemonEndToEndTests.userSection)
-        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort))
-        try harness.start()
-        try harness.waitUntil { try harness.cli(["status"]).status == 0 }
+        let harness = try DaemonEndToEndTests().startFreshDaemon()
 
         let detail = try harness.cli(["status", "dev"])
         #expect(detail.status == 0, "\(detail.stderr)")
