@@ -72,12 +72,7 @@ struct Status: ParsableCommand {
         do {
             response = try DaemonConnection.client.send(ControlRequest(command: .status))
         } catch {
-            // Scripts reading --json get a JSON answer even when nothing else can be said.
-            if json, let object = try? JSONEncoder().encode(["error": "\(error)"]) {
-                print(String(decoding: object, as: UTF8.self))
-            } else {
-                printError("credd: \(error)")
-            }
+            report("\(error)")
             if case .noDaemon = error { throw ExitCode(3) }
             throw ExitCode.failure
         }
@@ -88,7 +83,7 @@ struct Status: ParsableCommand {
         if let profile {
             document.profiles = document.profiles.filter { $0.name == profile }
             guard let shown = document.profiles.first else {
-                printError("credd: the daemon manages no profile \(profile) (see credd list)")
+                report("the daemon manages no profile \(profile) (see credd list)")
                 throw ExitCode.failure
             }
             if !json {
@@ -108,6 +103,15 @@ struct Status: ParsableCommand {
             print(table, terminator: "")
         }
         if !document.isHealthy { throw ExitCode.failure }
+    }
+
+    /// A failure, once: scripts reading --json get a JSON answer even when nothing else can be said.
+    private func report(_ message: String) {
+        if json, let object = try? JSONEncoder().encode(["error": message]) {
+            print(String(decoding: object, as: UTF8.self))
+        } else {
+            printError("credd: \(message)")
+        }
     }
 }
 

@@ -92,12 +92,15 @@ struct Console: AsyncParsableCommand {
         }
         Self.removeExpiredPages(in: paths.directory, now: SystemWallClock().now())
         let page = paths.directory + "/console-\(UUID().uuidString).html"
-        let escaped = url.revealed.replacingEvery("&", with: "&amp;").replacingEvery("\"", with: "&quot;")
+        func escaped(_ text: String) -> String {
+            text.replacingEvery("&", with: "&amp;").replacingEvery("\"", with: "&quot;").replacingEvery("<", with: "&lt;")
+                .replacingEvery(">", with: "&gt;")
+        }
         let html = """
             <!DOCTYPE html>
             <html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
-            <meta http-equiv="refresh" content="0;url=\(escaped)"><title>credd: AWS console sign-in</title></head>
-            <body><a href="\(escaped)">Sign in to the AWS console as \(profile)</a></body></html>
+            <meta http-equiv="refresh" content="0;url=\(escaped(url.revealed))"><title>credd: AWS console sign-in</title></head>
+            <body><a href="\(escaped(url.revealed))">Sign in to the AWS console as \(escaped(profile))</a></body></html>
 
             """
         let descriptor = Glibc.open(page, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)

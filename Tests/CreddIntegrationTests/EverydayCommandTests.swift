@@ -36,6 +36,10 @@ struct EverydayCommandTests {
         #expect(unknown.status == 1)
         #expect(unknown.stdout.isEmpty)
         #expect(unknown.stderr == "credd: the daemon manages no profile nosuch (see credd list)\n")
+        let unknownJSON = try harness.cli(["status", "nosuch", "--json"])
+        #expect(unknownJSON.status == 1)
+        #expect(unknownJSON.stdout == #"{"error":"the daemon manages no profile nosuch (see credd list)"}"# + "\n")
+        #expect(unknownJSON.stderr.isEmpty)
         #expect(try harness.stop() == 0)
     }
 
