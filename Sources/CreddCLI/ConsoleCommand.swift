@@ -45,7 +45,10 @@ struct Console: AsyncParsableCommand {
             try MFACode.obtainIfNeeded(for: profile)
             response = try DaemonConnection.call(ControlRequest(command: .credentials, profile: profile))
         }
-        guard let served = response.credentials else { throw ExitCode.failure }
+        guard let served = response.credentials else {
+            printError("credd: the daemon sent no credentials for \(profile)")
+            throw ExitCode.failure
+        }
         let credentials = AWSCredentials(
             accessKeyId: served.accessKeyId, secretAccessKey: served.secretAccessKey, sessionToken: served.sessionToken,
             expiration: served.expiration.flatMap(AWSTimestamp.parse))

@@ -97,14 +97,10 @@ struct ConsoleCommandTests {
 
     @Test func withoutPrintTheBrowserGetsAPrivatePageNotTheURL() throws {
         let setup = try start()
-        let bin = setup.harness.directory.file("bin")
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         let opened = setup.harness.directory.file("opened")
         // Records its argument and what the page held when it was opened, as a browser reads it.
-        _ = try setup.harness.directory.write(
-            "bin/xdg-open", "#!/bin/sh\nprintf '%s' \"$1\" > '\(opened).argument'\ncat \"${1#file://}\" > '\(opened).page'\n", mode: 0o700)
-        let path = "\(bin):" + (setup.harness.environment["PATH"] ?? "/usr/bin:/bin")
-        let output = try setup.harness.cli(["console", "dev"], environment: setup.environment.merging(["PATH": path]) { $1 })
+        let opener = try fakeOpener(setup, script: "printf '%s' \"$1\" > '\(opened).argument'\n/bin/cat \"${1#file://}\" > '\(opened).page'")
+        let output = try setup.harness.cli(["console", "dev"], environment: opener)
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout == "opened the AWS console for dev in your browser\n")
         #expect(!output.stdout.contains(Self.signinToken) && !output.stderr.contains(Self.signinToken))
@@ -116,6 +112,48 @@ struct ConsoleCommandTests {
         #expect(page.contains("url=http://127.0.0.1:\(setup.federation.port)" + Self.expectedURLTail.replacingOccurrences(of: "&", with: "&amp;")))
         let attributes = try FileManager.default.attributesOfItem(atPath: String(argument.dropFirst("file://".count)))
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(try setup.harness.stop() == 0)
+    }
+
+    /// A fake `xdg-open` in a directory of its own, as the only program on the returned PATH.
+    func fakeOpener(_ setup: Setup, script: String) throws -> [String: String] {
+        let bin = setup.harness.directory.file("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        _ = try setup.harness.directory.write("bin/xdg-open", "#!/bin/sh\n" + script + "\n", mode: 0o700)
+        return setup.environment.merging(["PATH": bin]) { $1 }
+    }
+
+    func consolePages(_ setup: Setup) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: setup.harness.runtimeDirectory + "/credd").filter { $0.hasPrefix("console-") }
+    }
+
+    @Test func aFailingOrMissingOpenerLeavesNoPageAndSaysOnceWhatToDo() throws {
+        let setup = try start()
+        let failing = try setup.harness.cli(["console", "dev"], environment: try fakeOpener(setup, script: "exit 3"))
+        #expect(failing.status == 1)
+        #expect(failing.stdout.isEmpty)
+        #expect(failing.stderr == "credd: xdg-open failed (exit status 3); use credd console dev --print\n")
+        #expect(try consolePages(setup).isEmpty, "the page of a failed open is removed")
+
+        let missing = try setup.harness.cli(["console", "dev"], environment: setup.environment.merging(["PATH": "/nonexistent"]) { $1 })
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "credd: cannot run xdg-open: No such file or directory (install xdg-utils, or use credd console dev --print)\n")
+        #expect(try consolePages(setup).isEmpty)
+        #expect(try setup.harness.stop() == 0)
+    }
+
+    @Test func pagesWhoseTokenExpiredAreRemovedByTheNextRun() throws {
+        let setup = try start()
+        let credd = setup.harness.runtimeDirectory + "/credd"
+        let stale = credd + "/console-stale.html"
+        let recent = credd + "/console-recent.html"
+        for page in [stale, recent] { #expect(FileManager.default.createFile(atPath: page, contents: Data(), attributes: [.posixPermissions: 0o600])) }
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-16 * 60)], ofItemAtPath: stale)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-14 * 60)], ofItemAtPath: recent)
+        let output = try setup.harness.cli(["console", "dev"], environment: try fakeOpener(setup, script: "exit 0"))
+        #expect(output.status == 0, "\(output.stderr)")
+        let pages = try consolePages(setup)
+        #expect(!pages.contains("console-stale.html") && pages.contains("console-recent.html") && pages.count == 2, "\(pages)")
         #expect(try setup.harness.stop() == 0)
     }
 
