@@ -38,7 +38,7 @@ struct ConsoleSignInTests {
         #expect(components.host == "signin.aws.amazon.com" && components.path == "/federation")
         let query = Dictionary(uniqueKeysWithValues: (components.queryItems ?? []).map { ($0.name, $0.value ?? "") })
         #expect(query["Action"] == "getSigninToken")
-        #expect(query["SessionDuration"] == nil, "role-chained sessions are refused with SessionDuration")
+        #expect(query["SessionDuration"] == nil, "credd leaves the console session's length to the endpoint")
         let session = try JSONDecoder().decode([String: String].self, from: Data((query["Session"] ?? "").utf8))
         #expect(session == ["sessionId": Fake.session.accessKeyId, "sessionKey": Fake.secretKey, "sessionToken": Fake.sessionToken])
     }
