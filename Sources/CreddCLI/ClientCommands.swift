@@ -56,12 +56,15 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show each profile's state, expiry, next refresh, source and last error, and what to run for the ones that need you.",
         discussion: """
-            Exit status: 0 when every profile is fresh and the config has no errors, 1 when a profile is not fresh \
-            or the config has errors (a profile that does not resolve among them), 3 when no daemon answers.
+            The table fits $COLUMNS (80 when unset): errors are cut short at a word, and `credd status PROFILE` \
+            shows one profile with every field in full. Exit status: 0 when every profile shown is fresh and the \
+            config has no errors, 1 when a profile is not fresh or the config has errors (a profile that does not \
+            resolve among them), 3 when no daemon answers.
             """
     )
 
     @OptionGroup var options: ConfigOption
+    @Argument(help: "Show only this profile, every field in full.", completion: .profileNames) var profile: String?
     @Flag(help: "Print the stable JSON document instead of a table.") var json = false
 
     func run() throws {
@@ -69,18 +72,25 @@ struct Status: ParsableCommand {
         do {
             response = try DaemonConnection.client.send(ControlRequest(command: .status))
         } catch {
-            // Scripts reading --json get a JSON answer even when nothing else can be said.
-            if json, let object = try? JSONEncoder().encode(["error": "\(error)"]) {
-                print(String(decoding: object, as: UTF8.self))
-            } else {
-                printError("credd: \(error)")
-            }
+            report("\(error)")
             if case .noDaemon = error { throw ExitCode(3) }
             throw ExitCode.failure
         }
-        guard response.ok, let document = response.status else {
+        guard response.ok, var document = response.status else {
             printError("credd: \(response.error ?? "the daemon sent no status")")
             throw ExitCode.failure
+        }
+        if let profile {
+            document.profiles = document.profiles.filter { $0.name == profile }
+            guard let shown = document.profiles.first else {
+                report("the daemon manages no profile \(profile) (see credd list)")
+                throw ExitCode.failure
+            }
+            if !json {
+                print(StatusTable.detail(shown, now: SystemWallClock().now(), width: StatusTable.width, secondsFromGMT: LocalTime.secondsFromGMT), terminator: "")
+                if shown.state != "fresh" { throw ExitCode.failure }
+                return
+            }
         }
         if json {
             let encoder = JSONEncoder()
@@ -88,10 +98,20 @@ struct Status: ParsableCommand {
             print(String(decoding: try encoder.encode(document), as: UTF8.self))
         } else {
             let colour = isatty(STDOUT_FILENO) == 1 && DaemonConnection.environment["NO_COLOR"] == nil
-            let table = StatusTable.render(document, now: SystemWallClock().now(), colour: colour, secondsFromGMT: LocalTime.secondsFromGMT)
+            let table = StatusTable.render(
+                document, now: SystemWallClock().now(), colour: colour, width: StatusTable.width, secondsFromGMT: LocalTime.secondsFromGMT)
             print(table, terminator: "")
         }
         if !document.isHealthy { throw ExitCode.failure }
+    }
+
+    /// A failure, once: scripts reading --json get a JSON answer even when nothing else can be said.
+    private func report(_ message: String) {
+        if json, let object = try? JSONEncoder().encode(["error": message]) {
+            print(String(decoding: object, as: UTF8.self))
+        } else {
+            printError("credd: \(message)")
+        }
     }
 }
 

@@ -14,7 +14,7 @@ public struct CreddCommand: AsyncParsableCommand {
         subcommands: [
             Run.self, Status.self, Refresh.self, Login.self, Env.self, Exec.self, CredentialProcessCommand.self, Check.self,
             Rotate.self, Keys.self, InstallUnits.self, UninstallUnits.self,
-            ListProfiles.self, SSOCommand.self,
+            ListProfiles.self, SSOCommand.self, Console.self,
         ]
     )
 

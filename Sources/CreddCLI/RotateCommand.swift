@@ -35,7 +35,7 @@ struct Rotate: AsyncParsableCommand {
 
         let transport = HTTPClientSTSTransport()
         defer { Task { try? await transport.shutdown() } }
-        let logger = Logger(label: "credd.rotate") { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "credd.rotate") { _ in CommandLogHandler() }
         let rotator = LiveKeyRotator(transport: transport, environment: environment, wallClock: SystemWallClock(), logger: logger)
         do {
             let rotation = try rotator.rotation(section: target.section, credentialsFile: target.credentialsFile, stsEndpoint: target.stsEndpoint)

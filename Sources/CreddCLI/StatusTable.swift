@@ -6,9 +6,20 @@ import FoundationEssentials
 /// Renders `credd status` for a person: one row per profile, times relative to now, the last
 /// error on its own line under the row, then one line per profile that waits on the user with
 /// the command to run; colour only when asked (a terminal). Clock times are in the time zone
-/// whose offset from UTC at a date is `secondsFromGMT(date)`.
+/// whose offset from UTC at a date is `secondsFromGMT(date)`. Nothing is wider than `width`
+/// columns, so a terminal never breaks a word: errors are cut short at a word (`credd status
+/// PROFILE` and `--json` have the full text), other sentences wrap between words.
 enum StatusTable {
-    static func render(_ document: StatusDocument, now: Date, colour: Bool, secondsFromGMT: (Date) -> Int) -> String {
+    static let defaultWidth = 80
+
+    /// The terminal's width as the shell exports it in `COLUMNS`, else 80.
+    static var width: Int {
+        ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init).map { max(40, $0) } ?? defaultWidth
+    }
+
+    static func render(
+        _ document: StatusDocument, now: Date, colour: Bool, width: Int = defaultWidth, secondsFromGMT: (Date) -> Int
+    ) -> String {
         let header = ["PROFILE", "STATE", "EXPIRES", "NEXT REFRESH", "SOURCE"]
         let rows = document.profiles.map { profile in
             [
@@ -23,8 +34,10 @@ enum StatusTable {
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }
         func line(_ cells: [String], state: String?) -> String {
-            cells.enumerated().map { column, cell in
-                let padded = column == cells.count - 1 ? cell : cell.padding(to: widths[column])
+            // Only the last column (the source) can be cut: the others line up.
+            let leading = widths.dropLast().reduce(0) { $0 + $1 + 2 }
+            return cells.enumerated().map { column, cell in
+                let padded = column == cells.count - 1 ? shortened(cell, to: width - leading) : cell.padding(to: widths[column])
                 guard colour, column == 1, let state else { return padded }
                 return paint(padded, state: state)
             }
@@ -33,10 +46,10 @@ enum StatusTable {
 
         var out = ""
         if let endpointError = document.daemon.endpointError {
-            out += "endpoint: \(endpointError)\n"
+            out += wrapped("endpoint: \(endpointError)", width: width, continuation: "    ")
         }
         for problem in document.daemon.configErrors {
-            out += "config: \(problem)\n"
+            out += wrapped("config: \(problem)", width: width, continuation: "    ")
         }
         // Only when it is not the usual: on a server or over SSH, say why nothing pops up.
         if let desktop = document.daemon.desktop, desktop != "notifications on" {
@@ -46,18 +59,23 @@ enum StatusTable {
             return out + "no managed profiles in \(document.daemon.configFile)\n"
         }
         out += line(header, state: nil) + "\n"
+        var cutShort = false
         for (profile, row) in zip(document.profiles, rows) {
             out += line(row, state: profile.state) + "\n"
             if let error = profile.error {
-                out += "    \(profile.state == "fresh" ? "last error" : "error"): \(error)\n"
+                let text = "    \(profile.state == "fresh" ? "last error" : "error"): \(error)"
+                let short = shortened(text, to: width)
+                cutShort = cutShort || short != text
+                out += short + "\n"
             }
             if let rotation = profile.rotation {
-                out += rotationLines(rotation, now: now).map { "    \($0)\n" }.joined()
+                out += rotationLines(rotation, now: now).map { wrapped("    " + $0, width: width, continuation: "        ") }.joined()
             }
         }
         out += ssoSessionLines(document.ssoSessions, now: now).map { $0 + "\n" }.joined()
         let actions = document.profiles.compactMap { actionLine($0, now: now, secondsFromGMT: secondsFromGMT) }
-        if !actions.isEmpty { out += "\n" + actions.map { $0 + "\n" }.joined() }
+        if !actions.isEmpty { out += "\n" + actions.map { wrapped($0, width: width, continuation: "    ") }.joined() }
+        if cutShort { out += "\n" + wrapped("`credd status PROFILE` shows a profile's whole error.", width: width, continuation: "") }
         return out
     }
 
@@ -79,6 +97,84 @@ enum StatusTable {
             }
         }
         return lines
+    }
+
+    /// `credd status PROFILE`: every field of one profile, one per line, the error and the
+    /// action in full (wrapped between words at `width` columns).
+    static func detail(
+        _ profile: StatusDocument.Profile, now: Date, width: Int = defaultWidth, secondsFromGMT: (Date) -> Int
+    ) -> String {
+        /// `past: nil` is for a time that can only have passed: `5m ago`, never `in 0s`.
+        func when(_ timestamp: String?, past: String?) -> String {
+            guard let timestamp, let date = AWSTimestamp.parse(timestamp) else { return "-" }
+            let relativeTime =
+                past.map { relative(timestamp, now: now, past: $0) } ?? "\(compact(max(0, Int(now.timeIntervalSince(date).rounded())))) ago"
+            return ProfileStatus.clockTime(date, now: now, secondsFromGMT: secondsFromGMT) + " (\(relativeTime))"
+        }
+        var fields: [(String, String)] = [
+            ("profile", profile.name),
+            ("state", profile.state),
+            ("expires", when(profile.expiration, past: "expired")),
+            ("next refresh", when(profile.nextRefresh, past: "due")),
+            ("last refresh", when(profile.lastRefresh, past: nil)),
+            ("source", profile.source),
+            (profile.state == "fresh" ? "last error" : "error", profile.error ?? "-"),
+            ("action", actionLine(profile, now: now, secondsFromGMT: secondsFromGMT) ?? "-"),
+        ]
+        if let rotation = profile.rotation {
+            fields += rotationLines(rotation, now: now).map { line in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2 else { return ("rotation", line) }
+                return (String(parts[0]), parts[1].trimmingWhitespace())
+            }
+        }
+        let labelWidth = (fields.map(\.0.count).max() ?? 0) + 2
+        let continuation = String(repeating: " ", count: labelWidth)
+        return fields.map { label, value in
+            wrapped(value, width: width - labelWidth, continuation: "").split(separator: "\n").enumerated().map { index, line in
+                (index == 0 ? (label + ":").padding(to: labelWidth) : continuation) + line + "\n"
+            }
+            .joined()
+        }
+        .joined()
+    }
+
+    /// `text` in at most `width` columns: whole words, then `…` when words were left out.
+    static func shortened(_ text: String, to width: Int) -> String {
+        guard text.count > width else { return text }
+        let indent = String(text.prefix { $0 == " " })
+        var kept = ""
+        for word in text.dropFirst(indent.count).split(separator: " ") {
+            let candidate = kept.isEmpty ? indent + word : kept + " " + word
+            guard candidate.count + 2 <= width else { break }
+            kept = candidate
+        }
+        // A first word longer than the line is cut after all: nothing else fits.
+        if kept.isEmpty { return String(text.prefix(max(0, width - 1))) + "…" }
+        return kept + " …"
+    }
+
+    /// `text` broken between words into lines of at most `width` columns (a single longer word
+    /// keeps a line of its own), the lines after the first starting with `continuation`; each
+    /// line ends with a newline.
+    static func wrapped(_ text: String, width: Int, continuation: String) -> String {
+        var lines: [String] = []
+        var current: String?
+        let indent = text.prefix { $0 == " " }
+        for word in text.dropFirst(indent.count).split(separator: " ") {
+            guard let line = current else {
+                current = String(indent + word)
+                continue
+            }
+            if line.count + 1 + word.count > width {
+                lines.append(line)
+                current = continuation + word
+            } else {
+                current = line + " " + word
+            }
+        }
+        lines.append(current ?? String(indent))
+        return lines.map { $0 + "\n" }.joined()
     }
 
     /// `mfa needs an MFA code: run `credd login mfa` (its session ends 18:05, in 2 h 10 min)`,

@@ -41,7 +41,9 @@ public enum ConfigLoader {
                 if candidate.explicit { throw ConfigError(file: candidate.path, message: "the credd config file does not exist") }
             }
         }
-        let searched = candidates.map(\.path).joined(separator: ", ")
+        // $XDG_CONFIG_HOME is often ~/.config: name each place once.
+        var seen: Set<String> = []
+        let searched = candidates.map(\.path).filter { seen.insert($0).inserted }.joined(separator: ", ")
         throw ConfigError(file: "", message: "no credd config found (looked for \(searched.isEmpty ? "$XDG_CONFIG_HOME/credd/config and ~/.config/credd/config, but HOME is not set" : searched)); create one or pass --config PATH")
     }
 

@@ -56,11 +56,15 @@ public final class HTTPClientSTSTransport: STSTransport {
 
     public func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
         var httpRequest = HTTPClientRequest(url: request.url.absoluteString)
-        httpRequest.method = .POST
         for header in request.headers {
             httpRequest.headers.add(name: header.name, value: header.value)
         }
-        httpRequest.body = .bytes(request.body)
+        switch request.method {
+        case .get: httpRequest.method = .GET
+        case .post:
+            httpRequest.method = .POST
+            httpRequest.body = .bytes(request.body)
+        }
         do {
             let response = try await client.execute(httpRequest, timeout: Self.timeAmount(configuration.requestTimeout))
             let body = try await response.body.collect(upTo: configuration.maxResponseBytes)

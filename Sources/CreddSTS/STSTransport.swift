@@ -1,13 +1,20 @@
 import CreddSigV4
 import FoundationEssentials
 
-/// One HTTP request as the Query client sends it: always a `POST` (the Query protocol has no other method).
+/// One HTTP request: a `POST` as the Query client sends it, or the console sign-in's `GET`.
 public struct TransportRequest: Sendable, Hashable {
+    public enum Method: String, Sendable, Hashable {
+        case get = "GET"
+        case post = "POST"
+    }
+
+    public var method: Method
     public var url: URL
     public var headers: [SigV4Request.Header]
     public var body: [UInt8]
 
-    public init(url: URL, headers: [SigV4Request.Header], body: [UInt8]) {
+    public init(method: Method = .post, url: URL, headers: [SigV4Request.Header], body: [UInt8]) {
+        self.method = method
         self.url = url
         self.headers = headers
         self.body = body

@@ -3,7 +3,7 @@ import FoundationEssentials
 /// Writes and removes credd's systemd user units (`credd install-units` / `credd uninstall-units`).
 ///
 /// After installing: `systemctl --user daemon-reload && systemctl --user enable --now credd.socket`.
-/// Before uninstalling: `systemctl --user disable --now credd.service credd.socket credd-control.socket`.
+/// `credd uninstall-units` stops and disables the ``installedUnits()`` before ``uninstall()``.
 public struct UnitInstaller: Sendable {
     /// The user unit directory: `$XDG_CONFIG_HOME/systemd/user`, default `~/.config/systemd/user`.
     public let unitDirectory: URL
@@ -56,6 +56,17 @@ public struct UnitInstaller: Sendable {
             written.append(target)
         }
         return written
+    }
+
+    /// The names of the units an earlier install wrote that are still there; a same-named file
+    /// credd did not write is an error (nothing may be stopped or removed for it).
+    public func installedUnits() throws(SystemdError) -> [String] {
+        var installed: [String] = []
+        for name in UnitFiles.all(execStart: UnitFiles.defaultExecStart).map(\.name) {
+            try requireOwnedOrAbsent(file(name))
+            if FileManager.default.fileExists(atPath: file(name).path) { installed.append(name) }
+        }
+        return installed
     }
 
     /// Removes the units an earlier install wrote, and `systemctl enable` links left behind if they

@@ -54,6 +54,17 @@ struct ConfigLoaderTests {
         }
     }
 
+    @Test("XDG_CONFIG_HOME=~/.config: the error names the place once")
+    func nothingFoundNamesEachPlaceOnce() {
+        do {
+            _ = try ConfigLoader.load(
+                explicitPath: nil, environment: ["HOME": FakeHome.home, "XDG_CONFIG_HOME": FakeHome.home + "/.config"], reader: InMemoryFileReader())
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message.contains("(looked for \(FakeHome.configPath));"), "\(error.message)")
+        }
+    }
+
     @Test("an unreadable or non-UTF-8 config stops the load with file and line")
     func unreadableConfig() {
         let reader = InMemoryFileReader(unreadable: [FakeHome.configPath: "Permission denied"])

@@ -86,7 +86,8 @@ struct StatusTableTests {
         tool.rotation = StatusDocument.Rotation(
             state: "unavailable", rotateAfter: "30d", section: nil, keyId: nil, keyCreated: nil, keyAgeSeconds: nil, nextRotation: nil,
             lastRotation: nil, leftoverKeyIds: [], lastError: nil, unavailableReason: "[vault] gets its keys from credential_process")
-        let lines = StatusTable.render(Self.document([mfa, tool]), now: Self.now, colour: false, secondsFromGMT: Self.utc).split(separator: "\n").map(String.init)
+        let lines = StatusTable.render(Self.document([mfa, tool]), now: Self.now, colour: false, width: 200, secondsFromGMT: Self.utc)
+            .split(separator: "\n").map(String.init)
         #expect(lines[2] == "    rotation: retrying, key AKIAEXAMPLENEW000002 3d0h old, next in 87d0h (rotate_after 90d)")
         #expect(lines[3] == "    leftover keys: AKIAEXAMPLEOLD000001 (delete once nothing uses them)")
         #expect(lines[4] == "    rotation error: IAM DeleteAccessKey failed: AccessDenied")
@@ -110,7 +111,7 @@ struct StatusTableTests {
         old.action = Self.action("fix_config", "old", "credd check", deadlineIn: 45 * 60)
         let fine = Self.profile("fine", "fresh", expiresIn: 3600, nextIn: 600)
         // 1_800_000_000 is 2027-01-15T08:00:00Z; clock times are shown in the zone given (UTC+1 here).
-        let text = StatusTable.render(Self.document([mfa, dev, ops, old, fine]), now: Self.now, colour: false) { _ in 3600 }
+        let text = StatusTable.render(Self.document([mfa, dev, ops, old, fine]), now: Self.now, colour: false, width: 200) { _ in 3600 }
         let actionLines = text.components(separatedBy: "\n\n").last?.split(separator: "\n").map(String.init)
         #expect(actionLines == [
             "mfa needs an MFA code: run `credd login mfa` (its session ends 11:10, in 2 h 10 min)",
@@ -130,5 +131,97 @@ struct StatusTableTests {
     @Test(arguments: [(0, "0s"), (59, "59s"), (60, "1m"), (3600, "1h00m"), (90061, "1d1h")])
     func compactDurations(seconds: Int, expected: String) {
         #expect(StatusTable.compact(seconds) == expected)
+    }
+}
+
+/// `credd status` at 80 columns, as a terminal shows it: nothing wider, no word broken.
+struct StatusTableGoldenTests {
+    static let now = StatusTableTests.now
+
+    static func golden() -> StatusDocument {
+        let accessDenied = "STS AssumeRole: AccessDenied: User: arn:aws:iam::123456789012:user/alice is not authorized to perform:"
+            + " sts:AssumeRole on resource: arn:aws:iam::222222222222:role/Deployer (request id 4d3f0a52-9c1e-4b8e-8f00-1a2b3c4d5e6f)"
+        let throttled = "STS AssumeRole: Throttling: Rate exceeded (request id 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0); retry 3 in 40 s"
+        var needsCode = StatusTableTests.profile(
+            "mfa", "needs_mfa", expiresIn: 2 * 3600 + 10 * 60, nextIn: nil, error: "needs an MFA code: run `credd login mfa`")
+        needsCode.source = "alice-long-term (keys)"
+        needsCode.action = StatusTableTests.action("mfa_code", "mfa", "credd login mfa", deadlineIn: 2 * 3600 + 10 * 60)
+        var fresh = StatusTableTests.profile("dev", "fresh", expiresIn: 11 * 3600 + 59 * 60, nextIn: 7 * 3600 + 60)
+        fresh.source = "mfa"
+        var retrying = StatusTableTests.profile("staging-readonly", "retrying", expiresIn: 40 * 60, nextIn: 40, error: throttled)
+        retrying.source = "mfa"
+        var failed = StatusTableTests.profile("deploy", "error", expiresIn: nil, nextIn: 20 * 60, error: accessDenied)
+        failed.source = "mfa"
+        failed.lastRefresh = AWSTimestamp.format(now.addingTimeInterval(-3 * 3600))
+        failed.action = StatusTableTests.action("retry", "deploy", "credd refresh deploy", deadlineIn: nil)
+        return StatusTableTests.document([needsCode, fresh, retrying, failed])
+    }
+
+    @Test func theTableAtEightyColumns() {
+        let text = StatusTable.render(Self.golden(), now: Self.now, colour: false, width: 80, secondsFromGMT: StatusTableTests.utc)
+        #expect(
+            text == """
+                PROFILE           STATE      EXPIRES    NEXT REFRESH  SOURCE
+                mfa               needs_mfa  in 2h10m   -             alice-long-term (keys)
+                    error: needs an MFA code: run `credd login mfa`
+                dev               fresh      in 11h59m  in 7h01m      mfa
+                staging-readonly  retrying   in 40m     in 40s        mfa
+                    error: STS AssumeRole: Throttling: Rate exceeded (request id …
+                deploy            error      -          in 20m        mfa
+                    error: STS AssumeRole: AccessDenied: User: …
+
+                mfa needs an MFA code: run `credd login mfa` (its session ends 10:10, in 2 h 10
+                    min)
+                deploy: renewal failed; once the cause is fixed, run `credd refresh deploy` to
+                    retry now (no session in service)
+
+                `credd status PROFILE` shows a profile's whole error.
+
+                """)
+        for line in text.split(separator: "\n") {
+            #expect(line.count <= 80, "wider than 80 columns: \(line)")
+        }
+    }
+
+    @Test func oneProfileInFull() throws {
+        let deploy = try #require(Self.golden().profiles.last)
+        let text = StatusTable.detail(deploy, now: Self.now, width: 80, secondsFromGMT: StatusTableTests.utc)
+        #expect(
+            text == """
+                profile:      deploy
+                state:        error
+                expires:      -
+                next refresh: 08:20 (in 20m)
+                last refresh: 05:00 (3h00m ago)
+                source:       mfa
+                error:        STS AssumeRole: AccessDenied: User:
+                              arn:aws:iam::123456789012:user/alice is not authorized to perform:
+                              sts:AssumeRole on resource:
+                              arn:aws:iam::222222222222:role/Deployer (request id
+                              4d3f0a52-9c1e-4b8e-8f00-1a2b3c4d5e6f)
+                action:       deploy: renewal failed; once the cause is fixed, run `credd
+                              refresh deploy` to retry now (no session in service)
+
+                """)
+        for line in text.split(separator: "\n") {
+            #expect(line.count <= 80, "wider than 80 columns: \(line)")
+        }
+        let words = { (text: String) in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) }
+        #expect(words(text).joined(separator: " ").contains(words(deploy.error ?? "").joined(separator: " ")), "the whole error, every word")
+    }
+
+    @Test(arguments: [
+        ("short enough", 20, "short enough"),
+        ("cut at a word boundary here", 16, "cut at a word …"),
+        ("unbreakablewordlongerthanthewidth", 10, "unbreakab…"),
+    ])
+    func shortened(text: String, width: Int, expected: String) {
+        #expect(StatusTable.shortened(text, to: width) == expected)
+        #expect(StatusTable.shortened(text, to: width).count <= width)
+    }
+
+    @Test func wrappingBreaksBetweenWordsOnly() {
+        #expect(StatusTable.wrapped("    one two three four", width: 13, continuation: "      ") == "    one two\n      three\n      four\n")
+        #expect(StatusTable.wrapped("averyveryverylongword x", width: 8, continuation: "  ") == "averyveryverylongword\n  x\n")
     }
 }

@@ -259,7 +259,10 @@ struct MFAPromptTests {
         #expect(dev.state == "fresh")
         #expect(dev.action?.command == "credd check" && dev.action?.profile == "dev" && dev.action?.deadline != nil)
         #expect(dev.error == "its config has errors (it runs on its last good definition): run `credd check`")
-        #expect(try harness.cli(["status"]).stdout.contains("\ndev: its config has errors (it runs on its last good definition): run `credd check` (its session ends "))
+        // The line wraps between words at 80 columns.
+        #expect(
+            try harness.cli(["status"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+                .contains(" dev: its config has errors (it runs on its last good definition): run `credd check` (its session ends "))
         #expect(try harness.statusSchemaViolation(try status(harness).json) == nil)
         try harness.stop()
     }

@@ -16,7 +16,7 @@ struct VersionTests {
         let output = try ChildProcess.run([CreddHarness.binary, "--version"], environment: ["PATH": "/usr/bin:/bin"])
         #expect(output.status == 0)
         let printed = output.stdout.trimmingCharacters(in: .newlines)
-        #expect(printed.hasPrefix("\(packaged) (commit "), "\(printed)")
+        #expect(printed.hasPrefix("credd \(packaged) (commit "), "\(printed)")
         #expect(printed.hasSuffix(")") && !printed.hasSuffix("(commit )"), "\(printed)")
     }
 }

@@ -83,12 +83,16 @@ struct UnitInstallerTests {
                 atPath: wants.appendingPathComponent("other.socket").path, withDestinationPath: "/dev/null"
             )
 
+            // What `credd uninstall-units` stops and disables before removing the files.
+            #expect(try installer.installedUnits().sorted() == ["credd-control.socket", "credd.service", "credd.socket"])
+
             let removed = try installer.uninstall()
             #expect(Set(removed.map(\.lastPathComponent)) == ["credd.service", "credd.socket", "credd-control.socket"])
             #expect(removed.count == 4)
             let left = try FileManager.default.contentsOfDirectory(atPath: wants.path)
             #expect(left == ["other.socket"])
             #expect(try installer.uninstall().isEmpty)
+            #expect(try installer.installedUnits().isEmpty)
         }
     }
 
@@ -108,6 +112,8 @@ struct UnitInstallerTests {
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("credd.service").path))
 
             #expect(throws: SystemdError.self) { try installer.uninstall() }
+            // Nothing is stopped for a unit credd did not write either.
+            #expect(throws: SystemdError.self) { try installer.installedUnits() }
             #expect(try String(contentsOf: foreign, encoding: .utf8) == "[Socket]\nListenStream=1234\n")
         }
     }

@@ -1,0 +1,38 @@
+import CGlibcGNU
+import Glibc
+
+/// Runs a program and waits for it, for the CLI's hand-offs to desktop tools (`xdg-open`):
+/// looked up in `PATH` as `execvp` does, stdin from /dev/null, this process's stdout and stderr
+/// (the tool's own complaints reach the user), no other descriptor, and a clean signal state.
+public enum ForegroundProcess {
+    /// The exit status (128 + the signal number when a signal ended it), or the `errno` that
+    /// kept the program from starting.
+    public static func run(_ arguments: [String]) -> Result<Int32, Errno> {
+        guard let program = arguments.first else { return .failure(Errno(EINVAL)) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        let argv = arguments.map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = withCleanSpawnAttributes(ownProcessGroup: false) { attributes in
+            posix_spawnp(&pid, program, &actions, &attributes, argv + [nil], environ)
+        }
+        guard result == 0 else { return .failure(Errno(result)) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { return .failure(Errno(errno)) }
+        }
+        let signal = status & 0x7f
+        return .success(signal == 0 ? (status >> 8) & 0xff : 128 + signal)
+    }
+
+    /// An `errno` value; `description` is `strerror`'s text.
+    public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
+        public let code: Int32
+        public init(_ code: Int32) { self.code = code }
+        public var description: String { String(cString: strerror(code)) }
+    }
+}
