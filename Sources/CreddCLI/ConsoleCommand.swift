@@ -1,7 +1,7 @@
 import ArgumentParser
 import CreddConfig
 import CreddCore
-import CreddDaemon
+import CreddControl
 import CreddPlatform
 import CreddSTS
 import FoundationEssentials
