@@ -122,14 +122,17 @@ let package = Package(
         .target(
             name: "CreddCLI",
             dependencies: [
-                "CreddDaemon", "CreddControl", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation", "CreddSTS",
+                "CreddDaemon", "CreddControl", "CreddConfig", "CreddCore", "CreddPlatform", "CreddEndpoint", "CreddSystemd", "CreddRotation",
+                "CreddSTS",
                 "CreddRefresh", "CreddSSO", "CreddCredentialsFile", "CreddBus", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "credd", dependencies: ["CreddCLI"]),
         .executableTarget(
             name: "credd-bench",
-            dependencies: ["CreddCredentialsFile", "CreddCore", "CreddPlatform", "CreddINI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "CreddCredentialsFile", "CreddCore", "CreddPlatform", "CreddINI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(name: "CreddINITests", dependencies: ["CreddINI", "CreddTestSupport"]),
         .testTarget(name: "CreddCoreTests", dependencies: ["CreddCore", "CreddTestSupport"]),
@@ -138,7 +141,9 @@ let package = Package(
         .testTarget(name: "CreddSigV4Tests", dependencies: ["CreddSigV4", "CreddCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CreddSTSTests",
-            dependencies: ["CreddSTS", "CreddSigV4", "CreddCore", "CreddPlatform", "CreddTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CreddSTS", "CreddSigV4", "CreddCore", "CreddPlatform", "CreddTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "CreddControlTests", dependencies: ["CreddControl", "CreddCore", "CreddTestSupport"]),
         .testTarget(name: "CreddCredentialsFileTests", dependencies: ["CreddCredentialsFile", "CreddINI", "CreddTestSupport"]),
@@ -156,7 +161,8 @@ let package = Package(
         .testTarget(
             name: "CreddDaemonTests",
             dependencies: [
-                "CreddDaemon", "CreddCLI", "CreddControl", "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddRotation", "CreddSTS", "CreddTestSupport",
+                "CreddDaemon", "CreddCLI", "CreddControl", "CreddCore", "CreddPlatform", "CreddConfig", "CreddRefresh", "CreddRotation", "CreddSTS",
+                "CreddTestSupport",
                 "CreddCredentialsFile",
                 .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
             ]

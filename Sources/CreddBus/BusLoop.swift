@@ -110,11 +110,13 @@ final class BusLoop {
         }
         let pending = PendingCall(destination: destination, reply: reply)
         let microseconds = UInt64(max(1, timeout.components.seconds * 1_000_000 + timeout.components.attoseconds / 1_000_000_000_000))
-        result = sd_bus_call_async(bus, nil, message, { message, userdata, _ in
-            guard let message, let userdata else { return 0 }
-            Unmanaged<PendingCall>.fromOpaque(userdata).takeUnretainedValue().received(message)
-            return 1
-        }, Unmanaged.passUnretained(pending).toOpaque(), microseconds)
+        result = sd_bus_call_async(
+            bus, nil, message,
+            { message, userdata, _ in
+                guard let message, let userdata else { return 0 }
+                Unmanaged<PendingCall>.fromOpaque(userdata).takeUnretainedValue().received(message)
+                return 1
+            }, Unmanaged.passUnretained(pending).toOpaque(), microseconds)
         guard result >= 0 else { return reply(.failure(Self.failure(result))) }
         pending.onReply = { [unowned self] call in pendingCalls[ObjectIdentifier(call)] = nil }
         pendingCalls[ObjectIdentifier(pending)] = pending
@@ -127,11 +129,13 @@ final class BusLoop {
         let subscription = Subscription(continuation: continuation)
         var slot: OpaquePointer?
         // Synchronous: the match is in force at the bus before the subscriber is told so.
-        let result = sd_bus_match_signal(bus, &slot, sender, path, interface, member, { message, userdata, _ in
-            guard let message, let userdata else { return 0 }
-            Unmanaged<Subscription>.fromOpaque(userdata).takeUnretainedValue().received(message)
-            return 0
-        }, Unmanaged.passUnretained(subscription).toOpaque())
+        let result = sd_bus_match_signal(
+            bus, &slot, sender, path, interface, member,
+            { message, userdata, _ in
+                guard let message, let userdata else { return 0 }
+                Unmanaged<Subscription>.fromOpaque(userdata).takeUnretainedValue().received(message)
+                return 0
+            }, Unmanaged.passUnretained(subscription).toOpaque())
         guard result >= 0 else { return .failure(Self.failure(result)) }
         subscription.slot = slot
         subscriptions.append(subscription)

@@ -123,7 +123,9 @@ enum BusMessage {
         var storage: UInt64 = 0
         var text: UnsafePointer<CChar>?
         let isText = code == UInt8(ascii: "s") || code == UInt8(ascii: "o") || code == UInt8(ascii: "g")
-        let result = isText ? sd_bus_message_read_basic(message, CChar(bitPattern: code), &text)
+        let result =
+            isText
+            ? sd_bus_message_read_basic(message, CChar(bitPattern: code), &text)
             : sd_bus_message_read_basic(message, CChar(bitPattern: code), &storage)
         guard result > 0 else { throw .malformed("cannot read \(Character(UnicodeScalar(code))): \(errorText(result))") }
         let string = text.map { String(cString: $0) } ?? ""

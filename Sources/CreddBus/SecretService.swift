@@ -24,11 +24,15 @@ public struct SecretService: Sendable {
     /// when the collection is locked.
     public func store(label: String, attributes: [String: String], secret: [UInt8]) async throws(BusError) -> String {
         let session = try await openSession()
-        let reply = try await call(Self.defaultCollection, "org.freedesktop.Secret.Collection", "CreateItem", [
-                .dictionary(valueSignature: "v", [
-                    ("org.freedesktop.Secret.Item.Label", .variant(.string(label))),
-                    ("org.freedesktop.Secret.Item.Attributes", .variant(Self.stringDictionary(attributes))),
-                ]),
+        let reply = try await call(
+            Self.defaultCollection, "org.freedesktop.Secret.Collection", "CreateItem",
+            [
+                .dictionary(
+                    valueSignature: "v",
+                    [
+                        ("org.freedesktop.Secret.Item.Label", .variant(.string(label))),
+                        ("org.freedesktop.Secret.Item.Attributes", .variant(Self.stringDictionary(attributes))),
+                    ]),
                 Self.secretStructure(session: session, secret: secret),
                 .bool(true),
             ], about: label)
@@ -52,9 +56,11 @@ public struct SecretService: Sendable {
     /// The secret of the unlocked item at `item`.
     public func secret(of item: String) async throws(BusError) -> [UInt8] {
         let session = try await openSession()
-        let reply = try await call(Self.servicePath, Self.serviceInterface, "GetSecrets", [
-            .array(elementSignature: "o", [.objectPath(item)]), .objectPath(session),
-        ])
+        let reply = try await call(
+            Self.servicePath, Self.serviceInterface, "GetSecrets",
+            [
+                .array(elementSignature: "o", [.objectPath(item)]), .objectPath(session),
+            ])
         for case .dictEntry(let path, .structure(let fields)) in reply.first?.arrayValue ?? [] where path.stringValue == item {
             guard fields.count == 4, let value = fields[2].arrayValue else { break }
             return value.map { if case .byte(let byte) = $0 { byte } else { 0 } }
@@ -64,9 +70,11 @@ public struct SecretService: Sendable {
 
     /// The attributes of the item at `item`.
     public func attributes(of item: String) async throws(BusError) -> [String: String] {
-        let reply = try await call(item, "org.freedesktop.DBus.Properties", "Get", [
-            .string("org.freedesktop.Secret.Item"), .string("Attributes"),
-        ])
+        let reply = try await call(
+            item, "org.freedesktop.DBus.Properties", "Get",
+            [
+                .string("org.freedesktop.Secret.Item"), .string("Attributes"),
+            ])
         guard case .variant(.array(_, let entries))? = reply.first else { throw .malformed("Attributes answered \(reply.map(\.signature))") }
         var attributes: [String: String] = [:]
         for case .dictEntry(.string(let key), .string(let value)) in entries { attributes[key] = value }

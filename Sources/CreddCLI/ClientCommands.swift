@@ -87,7 +87,9 @@ struct Status: ParsableCommand {
                 throw ExitCode.failure
             }
             if !json {
-                print(StatusTable.detail(shown, now: SystemWallClock().now(), width: StatusTable.width, secondsFromGMT: LocalTime.secondsFromGMT), terminator: "")
+                print(
+                    StatusTable.detail(shown, now: SystemWallClock().now(), width: StatusTable.width, secondsFromGMT: LocalTime.secondsFromGMT),
+                    terminator: "")
                 if shown.state != "fresh" { throw ExitCode.failure }
                 return
             }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CreddConfig
-import CreddCore
 import CreddControl
+import CreddCore
 import CreddPlatform
 import CreddSTS
 import FoundationEssentials

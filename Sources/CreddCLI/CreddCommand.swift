@@ -23,7 +23,10 @@ public struct CreddCommand: AsyncParsableCommand {
 
 /// `--config PATH`, accepted by every command.
 struct ConfigOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The credd config file (default: $CREDD_CONFIG, $XDG_CONFIG_HOME/credd/config, ~/.config/credd/config).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The credd config file (default: $CREDD_CONFIG, $XDG_CONFIG_HOME/credd/config, ~/.config/credd/config).", valueName: "path"))
     var config: String?
 
     /// The configuration; a config that cannot be found or read exits 1 with the reason.

@@ -23,7 +23,8 @@ struct Run: AsyncParsableCommand {
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate the config and show the resolved profiles (never a secret).",
-        discussion: "Each profile's STS endpoint is shown with why it was chosen (regional, sts_regional_endpoints = legacy, its partition, a custom URL). Also warns about a credentials file others can read, helper programs that would not start, a listen address credd.socket does not serve, and a role or MFA device of another partition than its STS endpoint. Exit status: 0 when the config is valid (warnings or not), 1 when it has errors."
+        discussion:
+            "Each profile's STS endpoint is shown with why it was chosen (regional, sts_regional_endpoints = legacy, its partition, a custom URL). Also warns about a credentials file others can read, helper programs that would not start, a listen address credd.socket does not serve, and a role or MFA device of another partition than its STS endpoint. Exit status: 0 when the config is valid (warnings or not), 1 when it has errors."
     )
 
     @OptionGroup var options: ConfigOption

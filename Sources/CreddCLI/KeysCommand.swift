@@ -22,7 +22,9 @@ struct Keys: ParsableCommand {
     static func service() async throws -> SecretService {
         let environment = ProcessInfo.processInfo.environment
         guard let address = BusAddress.session(environment: environment, socketExists: { access($0, F_OK) == 0 }) else {
-            printError("credd: no session bus (DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist); the keyring needs a desktop session")
+            printError(
+                "credd: no session bus (DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist); the keyring needs a desktop session"
+            )
             throw ExitCode.failure
         }
         do {
@@ -96,7 +98,8 @@ struct KeysList: AsyncParsableCommand {
             for (item, locked) in found.unlocked.map({ ($0, false) }) + found.locked.map({ ($0, true) }) {
                 let attributes = try await service.attributes(of: item)
                 rows.append(
-                    "\(attributes["credd-profile"] ?? "?")  \(attributes["aws_access_key_id"] ?? "?")\(locked ? "  (locked: unlock the keyring)" : "")")
+                    "\(attributes["credd-profile"] ?? "?")  \(attributes["aws_access_key_id"] ?? "?")\(locked ? "  (locked: unlock the keyring)" : "")"
+                )
             }
             return rows.sorted()
         }

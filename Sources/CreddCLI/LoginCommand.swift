@@ -31,7 +31,8 @@ struct Login: AsyncParsableCommand {
     func validate() throws {
         if let code, code != "-" {
             throw ValidationError(
-                "--code takes only `-` (read the code from stdin): a code in the arguments is readable by every local user in /proc/PID/cmdline. Use: echo CODE | credd login \(name) --code -")
+                "--code takes only `-` (read the code from stdin): a code in the arguments is readable by every local user in /proc/PID/cmdline. Use: echo CODE | credd login \(name) --code -"
+            )
         }
     }
 
@@ -49,7 +50,9 @@ struct Login: AsyncParsableCommand {
             throw ExitCode.failure
         case .notSSO:
             guard !deviceCode, !noBrowser else {
-                printError("credd: --device-code and --no-browser are for IAM Identity Center; '\(name)' is neither an [sso-session] nor a profile using one")
+                printError(
+                    "credd: --device-code and --no-browser are for IAM Identity Center; '\(name)' is neither an [sso-session] nor a profile using one"
+                )
                 throw ExitCode.failure
             }
             try giveMFACode()

@@ -75,7 +75,8 @@ enum SSOSignIn {
 /// replaced by the URL; otherwise the URL is the last argument.
 enum BrowserCommand {
     static func commandLine(for url: String, environment: [String: String]) throws(CommandLineSplitter.Failure) -> [String] {
-        let configured = environment["CREDD_BROWSER"].flatMap { $0.isEmpty ? nil : $0 }
+        let configured =
+            environment["CREDD_BROWSER"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["BROWSER"].flatMap { $0.split(separator: ":").first.map(String.init) }
         guard let configured else { return ["xdg-open", url] }
         let arguments = try CommandLineSplitter.split(configured)
@@ -155,7 +156,9 @@ struct SSOProfiles: AsyncParsableCommand {
             printError("credd: \(problem)")
             throw ExitCode.failure
         case .notSSO:
-            printError("credd: no [sso-session \(session)] in \(configuration.settings.configFile) or \(configuration.settings.awsConfigFile), and no profile using one")
+            printError(
+                "credd: no [sso-session \(session)] in \(configuration.settings.configFile) or \(configuration.settings.awsConfigFile), and no profile using one"
+            )
             throw ExitCode.failure
         }
         let blocks = try await Self.reachableProfiles(ssoSession, environment: environment)
@@ -180,7 +183,9 @@ struct SSOProfiles: AsyncParsableCommand {
                 printError("credd: [profile \(block.name)] exists already with other settings; left as it is")
             }
         }
-        print("\(file): \(added.count) profiles added, \(blocks.count - missing.count) already there, \(missing.count - added.count) left out (name taken).")
+        print(
+            "\(file): \(added.count) profiles added, \(blocks.count - missing.count) already there, \(missing.count - added.count) left out (name taken)."
+        )
     }
 
     /// ListAccounts, then ListAccountRoles for each account, with the cached token.

@@ -16,14 +16,16 @@ struct SSOSessionLookup {
     func resolve(_ name: String) -> Outcome {
         guard let found = configuration.ssoSession(named: name) else {
             // A broken session, or a broken profile that would have used one, says why.
-            if let problem = configuration.errors.first(where: { $0.ssoSession == name || ($0.profile == name && $0.key?.hasPrefix("sso_") == true) }) {
+            if let problem = configuration.errors.first(where: { $0.ssoSession == name || ($0.profile == name && $0.key?.hasPrefix("sso_") == true) })
+            {
                 return .invalid("\(problem); see credd check")
             }
             return .notSSO
         }
         if found.name == name, let profile = configuration.profile(named: name), profile.ssoSession == nil {
             return .invalid(
-                "'\(name)' names both an [sso-session] and a profile that does not sign in through Identity Center in \(configuration.settings.configFile); rename one")
+                "'\(name)' names both an [sso-session] and a profile that does not sign in through Identity Center in \(configuration.settings.configFile); rename one"
+            )
         }
         return .sso(SSOSession(name: found.name, startURL: found.startURL, region: found.region, scopes: found.registrationScopes))
     }

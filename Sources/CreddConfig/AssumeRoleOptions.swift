@@ -26,7 +26,9 @@ public struct AssumeRoleOptions: Sendable, Hashable {
     public let policyArns: [String]
     public let policy: Policy?
 
-    public init(sourceIdentity: String? = nil, tags: [SessionTag] = [], transitiveTagKeys: [String] = [], policyArns: [String] = [], policy: Policy? = nil) {
+    public init(
+        sourceIdentity: String? = nil, tags: [SessionTag] = [], transitiveTagKeys: [String] = [], policyArns: [String] = [], policy: Policy? = nil
+    ) {
         self.sourceIdentity = sourceIdentity
         self.tags = tags
         self.transitiveTagKeys = transitiveTagKeys
@@ -54,13 +56,16 @@ public struct AssumeRoleOptions: Sendable, Hashable {
             let key = String(item[..<equals]).trimmingSpacesAndTabs()
             let value = String(item[item.index(after: equals)...]).trimmingSpacesAndTabs()
             guard (1...128).contains(key.count), key.allSatisfy(isTagCharacter) else {
-                return .failure(ValueProblem("tag key \(ConfigValues.quoted(key)) is not valid: expected 1 to 128 letters, digits, spaces or _ . : / = + - @"))
+                return .failure(
+                    ValueProblem("tag key \(ConfigValues.quoted(key)) is not valid: expected 1 to 128 letters, digits, spaces or _ . : / = + - @"))
             }
             guard !key.lowercased().hasPrefix("aws:") else {
                 return .failure(ValueProblem("tag key \(ConfigValues.quoted(key)): keys starting with aws: are reserved by AWS"))
             }
             guard value.count <= 256, value.allSatisfy(isTagCharacter) else {
-                return .failure(ValueProblem("the value of tag \(ConfigValues.quoted(key)) is not valid: expected up to 256 letters, digits, spaces or _ . : / = + - @"))
+                return .failure(
+                    ValueProblem(
+                        "the value of tag \(ConfigValues.quoted(key)) is not valid: expected up to 256 letters, digits, spaces or _ . : / = + - @"))
             }
             guard !tags.contains(where: { $0.key.lowercased() == key.lowercased() }) else {
                 return .failure(ValueProblem("tag key \(ConfigValues.quoted(key)) appears twice (STS compares keys without case)"))
@@ -90,9 +95,13 @@ public struct AssumeRoleOptions: Sendable, Hashable {
     static func parsePolicyArns(_ text: String) -> Result<[String], ValueProblem> {
         let arns = listItems(text)
         guard !arns.isEmpty else { return .failure(ValueProblem("expected policy ARNs separated by commas")) }
-        guard arns.count <= maximumPolicyArns else { return .failure(ValueProblem("\(arns.count) policy ARNs: STS accepts at most \(maximumPolicyArns)")) }
+        guard arns.count <= maximumPolicyArns else {
+            return .failure(ValueProblem("\(arns.count) policy ARNs: STS accepts at most \(maximumPolicyArns)"))
+        }
         if let bad = arns.first(where: { !ConfigValues.isPolicyARN($0) }) {
-            return .failure(ValueProblem("\(ConfigValues.quoted(bad)) is not valid: expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/NAME"))
+            return .failure(
+                ValueProblem(
+                    "\(ConfigValues.quoted(bad)) is not valid: expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/NAME"))
         }
         return .success(arns)
     }
@@ -109,7 +118,9 @@ public struct AssumeRoleOptions: Sendable, Hashable {
         }
         let document = minified(text)
         guard document.count <= maximumPolicyCharacters else {
-            return .failure(ValueProblem("the policy in \(file) has \(document.count) characters without whitespace: STS accepts at most \(maximumPolicyCharacters)"))
+            return .failure(
+                ValueProblem(
+                    "the policy in \(file) has \(document.count) characters without whitespace: STS accepts at most \(maximumPolicyCharacters)"))
         }
         return .success(Policy(document: document, file: file))
     }

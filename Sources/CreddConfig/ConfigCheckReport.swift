@@ -73,9 +73,16 @@ public enum ConfigCheckReport {
         rows += roleOptionRows(profile.roleOptions)
         rows.append(("source:", profile.sourceChain.joined(separator: " ← ") + " (\(root))"))
         if let session = profile.ssoSession {
-            rows.append(("sso:", "\(session.startURL) in \(session.region)" + (session.registrationScopes.isEmpty ? "" : ", scopes \(session.registrationScopes.joined(separator: ","))")))
+            rows.append(
+                (
+                    "sso:",
+                    "\(session.startURL) in \(session.region)"
+                        + (session.registrationScopes.isEmpty ? "" : ", scopes \(session.registrationScopes.joined(separator: ","))")
+                ))
             if let limitation = session.limitation { rows.append(("limits:", limitation)) }
-            if let shadows = session.shadows { rows.append(("note:", "credd's [sso-session \(session.name ?? "")] hides the one of the same name at \(shadows)")) }
+            if let shadows = session.shadows {
+                rows.append(("note:", "credd's [sso-session \(session.name ?? "")] hides the one of the same name at \(shadows)"))
+            }
             rows.append(("output:", profile.writeCredentials ? "[\(profile.credentialsSection)] in the credentials file" : "endpoint only"))
             return rows
         }

@@ -12,11 +12,21 @@ public enum ConfigDuration {
         let unit: Int
         let digits: Substring
         switch last {
-        case "d", "D": unit = 86_400; digits = trimmed.dropLast()
-        case "h", "H": unit = 3_600; digits = trimmed.dropLast()
-        case "m", "M": unit = 60; digits = trimmed.dropLast()
-        case "s", "S": unit = 1; digits = trimmed.dropLast()
-        default: unit = 1; digits = Substring(trimmed)
+        case "d", "D":
+            unit = 86_400
+            digits = trimmed.dropLast()
+        case "h", "H":
+            unit = 3_600
+            digits = trimmed.dropLast()
+        case "m", "M":
+            unit = 60
+            digits = trimmed.dropLast()
+        case "s", "S":
+            unit = 1
+            digits = trimmed.dropLast()
+        default:
+            unit = 1
+            digits = Substring(trimmed)
         }
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let count = Int(digits) else { return nil }
         let (total, overflow) = count.multipliedReportingOverflow(by: unit)

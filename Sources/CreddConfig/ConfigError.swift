@@ -34,7 +34,10 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     /// broken profile at the root of its `source_profile` chain, whose error says what to fix.
     public let waitsOn: String?
 
-    public init(file: String, line: Int? = nil, column: Int? = nil, profile: String? = nil, ssoSession: String? = nil, key: String? = nil, message: String, waitsOn: String? = nil) {
+    public init(
+        file: String, line: Int? = nil, column: Int? = nil, profile: String? = nil, ssoSession: String? = nil, key: String? = nil, message: String,
+        waitsOn: String? = nil
+    ) {
         self.file = file
         self.line = line
         self.column = column

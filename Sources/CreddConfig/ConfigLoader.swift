@@ -19,7 +19,9 @@ public enum ConfigLoader {
 
     /// Loads the configuration. Throws only when no config file can be found, read or decoded;
     /// every other problem is in `errors`, next to the profiles that are fine.
-    public static func load(explicitPath: String?, environment: [String: String], reader: some FileReading = .system) throws(ConfigError) -> LoadedConfiguration {
+    public static func load(explicitPath: String?, environment: [String: String], reader: some FileReading = .system) throws(ConfigError)
+        -> LoadedConfiguration
+    {
         let candidates = candidatePaths(explicitPath: explicitPath, environment: environment)
         for candidate in candidates {
             let result: FileReadResult
@@ -44,7 +46,11 @@ public enum ConfigLoader {
         // $XDG_CONFIG_HOME is often ~/.config: name each place once.
         var seen: Set<String> = []
         let searched = candidates.map(\.path).filter { seen.insert($0).inserted }.joined(separator: ", ")
-        throw ConfigError(file: "", message: "no credd config found (looked for \(searched.isEmpty ? "$XDG_CONFIG_HOME/credd/config and ~/.config/credd/config, but HOME is not set" : searched)); create one or pass --config PATH")
+        throw ConfigError(
+            file: "",
+            message:
+                "no credd config found (looked for \(searched.isEmpty ? "$XDG_CONFIG_HOME/credd/config and ~/.config/credd/config, but HOME is not set" : searched)); create one or pass --config PATH"
+        )
     }
 
     /// Resolves an already parsed config document; the AWS files are read through `reader`.
@@ -63,25 +69,39 @@ public enum ConfigLoader {
                 if creddSection == nil { creddSection = section }
             } else if let name = SSOSessionSection.name(section.name) {
                 if let earlier = ssoSessionSections.first(where: { $0.name == name }) {
-                    errors.append(ConfigError(file: file, line: section.headerLineNumber, ssoSession: name, message: "defined twice (first at line \(earlier.section.headerLineNumber)); keep one"))
+                    errors.append(
+                        ConfigError(
+                            file: file, line: section.headerLineNumber, ssoSession: name,
+                            message: "defined twice (first at line \(earlier.section.headerLineNumber)); keep one"))
                 } else {
                     ssoSessionSections.append((name, section))
                 }
             } else if let name = AWSSharedFiles.configProfileName(section.name) {
                 if let earlier = profileSections.first(where: { $0.name == name }), earlier.section.name != section.name {
-                    profileErrors[name, default: []].append(ConfigError(file: file, line: section.headerLineNumber, profile: name, message: "[\(section.name)] and [\(earlier.section.name)] (line \(earlier.section.headerLineNumber)) define the same profile; keep one"))
+                    profileErrors[name, default: []].append(
+                        ConfigError(
+                            file: file, line: section.headerLineNumber, profile: name,
+                            message:
+                                "[\(section.name)] and [\(earlier.section.name)] (line \(earlier.section.headerLineNumber)) define the same profile; keep one"
+                        ))
                 } else if !profileSections.contains(where: { $0.name == name }) {
                     profileSections.append((name, section))
                 }
             } else {
-                errors.append(ConfigError(file: file, line: section.headerLineNumber, message: "unknown section [\(Redaction.valuePrefix(section.name))]: credd reads [credd], [profile NAME] and [sso-session NAME]\(sectionHint(section.name))"))
+                errors.append(
+                    ConfigError(
+                        file: file, line: section.headerLineNumber,
+                        message:
+                            "unknown section [\(Redaction.valuePrefix(section.name))]: credd reads [credd], [profile NAME] and [sso-session NAME]\(sectionHint(section.name))"
+                    ))
             }
         }
         for diagnostic in document.diagnostics {
             let section = sections.last { $0.headerLineNumber <= diagnostic.line }
             let owner = diagnostic.problem == .byteOrderMark ? nil : section.flatMap { AWSSharedFiles.configProfileName($0.name) }
             if let owner {
-                profileErrors[owner, default: []].append(ConfigError(file: file, line: diagnostic.line, column: diagnostic.column, profile: owner, message: diagnostic.message))
+                profileErrors[owner, default: []].append(
+                    ConfigError(file: file, line: diagnostic.line, column: diagnostic.column, profile: owner, message: diagnostic.message))
             } else {
                 errors.append(ConfigError(file: file, line: diagnostic.line, column: diagnostic.column, message: diagnostic.message))
             }
@@ -90,10 +110,12 @@ public enum ConfigLoader {
         let creddSettings = CreddSectionSettings(section: creddSection, file: file, home: home, errors: &errors)
 
         let awsHome = home.map { $0 + "/.aws" } ?? "~/.aws"
-        let credentialsPath = creddSettings.credentialsFile
+        let credentialsPath =
+            creddSettings.credentialsFile
             ?? environment["AWS_SHARED_CREDENTIALS_FILE"].flatMap { $0.isEmpty ? nil : expandingHome($0, home: home) }
             ?? awsHome + "/credentials"
-        let awsConfigPath = environment["AWS_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : expandingHome($0, home: home) }
+        let awsConfigPath =
+            environment["AWS_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : expandingHome($0, home: home) }
             ?? awsHome + "/config"
         if home == nil {
             errors.append(ConfigError(file: "environment", key: "HOME", message: "HOME is not set, so ~/.aws cannot be found; set HOME"))
@@ -102,7 +124,8 @@ public enum ConfigLoader {
         var unreadable: [String: String] = [:]
         let credentials = readAWSFile(credentialsPath, reader: reader, errors: &errors, unreadable: &unreadable)
         let awsConfig = readAWSFile(awsConfigPath, reader: reader, errors: &errors, unreadable: &unreadable)
-        let shared = AWSSharedFiles(credentialsPath: credentialsPath, credentials: credentials, configPath: awsConfigPath, config: awsConfig, unreadable: unreadable)
+        let shared = AWSSharedFiles(
+            credentialsPath: credentialsPath, credentials: credentials, configPath: awsConfigPath, config: awsConfig, unreadable: unreadable)
 
         // Profiles, each validated on its own.
         var definitions: [String: ProfileDefinition] = [:]
@@ -118,7 +141,10 @@ public enum ConfigLoader {
             case let .valid(definition):
                 let output = definition.credentialsSection
                 if definition.writeCredentials, let owner = outputSections[output.value] {
-                    errors.append(ConfigError(file: file, line: output.line, profile: name, key: "credentials_section", message: "[\(output.value)] is already written by profile '\(owner)'; give each profile its own credentials_section"))
+                    errors.append(
+                        ConfigError(
+                            file: file, line: output.line, profile: name, key: "credentials_section",
+                            message: "[\(output.value)] is already written by profile '\(owner)'; give each profile its own credentials_section"))
                     continue
                 }
                 if definition.writeCredentials { outputSections[output.value] = name }
@@ -126,7 +152,8 @@ public enum ConfigLoader {
             }
         }
 
-        let ssoSessions = SSOSessions(creddSections: ssoSessionSections, file: file, awsConfig: awsConfig, awsConfigPath: awsConfigPath, errors: &errors)
+        let ssoSessions = SSOSessions(
+            creddSections: ssoSessionSections, file: file, awsConfig: awsConfig, awsConfigPath: awsConfigPath, errors: &errors)
         let endpoints = STSEndpointResolver(environment: environment, errors: &errors)
         var resolver = ProfileResolver(
             configFile: file, definitions: definitions, managedNames: Set(profileSections.map(\.name)),
@@ -140,10 +167,21 @@ public enum ConfigLoader {
             if resolver.ordered.contains(where: { $0.name == imdsProfile.name }) {
                 imdsName = imdsProfile.name
             } else if profileSections.contains(where: { $0.name == imdsProfile.name }) {
-                errors.append(ConfigError(file: file, line: imdsProfile.line, key: "imds_profile", message: "profile '\(imdsProfile.name)' has errors (reported separately), so the IMDS endpoint names no role until they are fixed"))
+                errors.append(
+                    ConfigError(
+                        file: file, line: imdsProfile.line, key: "imds_profile",
+                        message:
+                            "profile '\(imdsProfile.name)' has errors (reported separately), so the IMDS endpoint names no role until they are fixed")
+                )
             } else {
-                let suggestion = ConfigValues.suggestion(for: imdsProfile.name, among: profileSections.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
-                errors.append(ConfigError(file: file, line: imdsProfile.line, key: "imds_profile", message: "no [profile \(Redaction.valuePrefix(imdsProfile.name))] in this file\(suggestion)\(ConfigValues.inlineCommentHint(imdsProfile.name))"))
+                let suggestion =
+                    ConfigValues.suggestion(for: imdsProfile.name, among: profileSections.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
+                errors.append(
+                    ConfigError(
+                        file: file, line: imdsProfile.line, key: "imds_profile",
+                        message:
+                            "no [profile \(Redaction.valuePrefix(imdsProfile.name))] in this file\(suggestion)\(ConfigValues.inlineCommentHint(imdsProfile.name))"
+                    ))
             }
         }
 
@@ -154,16 +192,23 @@ public enum ConfigLoader {
         )
         // Policy files count as config: an edit renews the profiles that send them, and creating
         // a missing one fixes its profile.
-        let policyFiles = Set(profileSections.compactMap { profile in
-            profile.section.entry(forKey: "policy_file").flatMap { $0.value.isEmpty ? nil : ProfileDefinition.policyPath($0.value, configFile: file, home: home) }
-        }).sorted()
-        return LoadedConfiguration(settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath] + policyFiles,
+        let policyFiles = Set(
+            profileSections.compactMap { profile in
+                profile.section.entry(forKey: "policy_file").flatMap {
+                    $0.value.isEmpty ? nil : ProfileDefinition.policyPath($0.value, configFile: file, home: home)
+                }
+            }
+        ).sorted()
+        return LoadedConfiguration(
+            settings: settings, profiles: resolver.ordered, errors: errors, watchedFiles: [file, awsConfigPath, credentialsPath] + policyFiles,
             ssoSessions: ssoSessions.valid.values.sorted { $0.displayName < $1.displayName })
     }
 
     /// Reads an optional AWS file: missing is empty; unreadable or undecodable is reported and
     /// treated as empty; diagnostics are reported because botocore would reject the file.
-    private static func readAWSFile(_ path: String, reader: some FileReading, errors: inout [ConfigError], unreadable: inout [String: String]) -> INIDocument {
+    private static func readAWSFile(_ path: String, reader: some FileReading, errors: inout [ConfigError], unreadable: inout [String: String])
+        -> INIDocument
+    {
         let result: FileReadResult
         do {
             result = try reader.read(path)
@@ -176,12 +221,16 @@ public enum ConfigLoader {
         do {
             let document = try INIDocument(bytes: bytes)
             for diagnostic in document.diagnostics {
-                errors.append(ConfigError(file: path, line: diagnostic.line, column: diagnostic.column, message: "\(diagnostic.message) (AWS tools will fail on this file too)"))
+                errors.append(
+                    ConfigError(
+                        file: path, line: diagnostic.line, column: diagnostic.column,
+                        message: "\(diagnostic.message) (AWS tools will fail on this file too)"))
             }
             return document
         } catch {
             unreadable[path] = error.description
-            errors.append(ConfigError(file: path, line: lineNumber(of: error), message: "\(error.description); profiles sourced from it cannot be resolved"))
+            errors.append(
+                ConfigError(file: path, line: lineNumber(of: error), message: "\(error.description); profiles sourced from it cannot be resolved"))
             return INIDocument()
         }
     }

@@ -97,7 +97,8 @@ enum ConfigValues {
             portText = value[value.index(after: colon)...]
             if host.contains(":") { return .failure(ValueProblem("write an IPv6 address in brackets: [::1]:PORT")) }
             guard isIPv4Loopback(host) else {
-                return .failure(ValueProblem("\(quoted(String(host))) is not a loopback address; credd serves credentials on 127.0.0.0/8 or [::1] only"))
+                return .failure(
+                    ValueProblem("\(quoted(String(host))) is not a loopback address; credd serves credentials on 127.0.0.0/8 or [::1] only"))
             }
         }
         guard portText.allSatisfy(\.isASCII), let port = Int(portText), (1...65535).contains(port) else {
@@ -120,7 +121,7 @@ enum ConfigValues {
     /// response carries fresh credentials.
     static func parseEndpointURL(_ value: String) -> Result<URL, ValueProblem> {
         guard let components = URLComponents(string: value), let scheme = components.scheme?.lowercased(),
-              let host = components.host, !host.isEmpty, let url = components.url
+            let host = components.host, !host.isEmpty, let url = components.url
         else {
             return .failure(ValueProblem("\(quoted(value)) is not a URL such as https://sts.eu-west-1.amazonaws.com"))
         }

@@ -52,7 +52,8 @@ extension ConfigWarning {
         let access = [(0o044, "readable"), (0o022, "writable")].filter { others & mode_t($0.0) != 0 }.map(\.1)
         return ConfigWarning(
             subject: path,
-            message: "\(access.joined(separator: " and ")) by group or others (mode \(String(mode, radix: 8).leftPadded(to: 4))), and it holds long-term keys",
+            message:
+                "\(access.joined(separator: " and ")) by group or others (mode \(String(mode, radix: 8).leftPadded(to: 4))), and it holds long-term keys",
             fix: "chmod 600 \(shellQuoted(path))")
     }
 
@@ -60,10 +61,11 @@ extension ConfigWarning {
     /// them itself (a file merely named like one may be the user's), so the user is told.
     static func leftoverTemporaryFiles(besides credentialsFile: String, reader: some FileReading) -> ConfigWarning? {
         // The writer puts them beside the file a symlink leads to.
-        let target = realpath(credentialsFile, nil).map { resolved in
-            defer { free(resolved) }
-            return String(cString: resolved)
-        } ?? credentialsFile
+        let target =
+            realpath(credentialsFile, nil).map { resolved in
+                defer { free(resolved) }
+                return String(cString: resolved)
+            } ?? credentialsFile
         let directory = ConfigLoader.directory(of: target)
         let prefix = "." + target.dropFirst(directory.count + (directory == "/" ? 0 : 1)) + ".credd-"
         let leftovers = reader.entries(ofDirectory: directory).filter { $0.hasPrefix(prefix) && $0.hasSuffix(".tmp") }.sorted()
@@ -71,7 +73,8 @@ extension ConfigWarning {
         let paths = leftovers.map { shellQuoted(directory + "/" + $0) }
         return ConfigWarning(
             subject: directory,
-            message: "\(leftovers.count == 1 ? "a temp file" : "\(leftovers.count) temp files") of credd's left by a write that was killed midway, which may hold session credentials",
+            message:
+                "\(leftovers.count == 1 ? "a temp file" : "\(leftovers.count) temp files") of credd's left by a write that was killed midway, which may hold session credentials",
             fix: "unless you made them yourself, remove them: rm -- \(paths.joined(separator: " "))")
     }
 
@@ -84,7 +87,8 @@ extension ConfigWarning {
                 guard let arn, let partition = AWSARN.partition(arn), partition != endpointPartition else { continue }
                 return ConfigWarning(
                     subject: "[profile \(profile.name)] at \(profile.location)",
-                    message: "\(key) is in partition \(partition), but its STS calls go to \(profile.stsEndpoint.url.absoluteString) in partition \(endpointPartition), which will reject them",
+                    message:
+                        "\(key) is in partition \(partition), but its STS calls go to \(profile.stsEndpoint.url.absoluteString) in partition \(endpointPartition), which will reject them",
                     fix: "set region to a region of \(partition) in this profile")
             }
             return nil
@@ -96,11 +100,13 @@ extension ConfigWarning {
         var warnings: [ConfigWarning] = []
         for profile in profiles {
             if let command = profile.mfaProcess,
-               let warning = helperProgram(command, setting: "mfa_process", subject: "[profile \(profile.name)] at \(profile.location)", path: path) {
+                let warning = helperProgram(command, setting: "mfa_process", subject: "[profile \(profile.name)] at \(profile.location)", path: path)
+            {
                 warnings.append(warning)
             }
             if case let .credentialProcess(command, origin) = profile.source,
-               let warning = helperProgram(command, setting: "credential_process", subject: "credential_process at \(origin)", path: path) {
+                let warning = helperProgram(command, setting: "credential_process", subject: "credential_process at \(origin)", path: path)
+            {
                 warnings.append(warning)
             }
         }
@@ -110,7 +116,9 @@ extension ConfigWarning {
     private static func helperProgram(_ command: String, setting: String, subject: String, path: String?) -> ConfigWarning? {
         // The config guarantees a non-empty command; only bad quoting leaves no program.
         guard let program = try? CommandLineSplitter.split(command).first else {
-            return ConfigWarning(subject: subject, message: "\(setting) cannot be split into a program and its arguments (an unclosed quote or a trailing backslash)", fix: "fix the quoting of \(setting)")
+            return ConfigWarning(
+                subject: subject, message: "\(setting) cannot be split into a program and its arguments (an unclosed quote or a trailing backslash)",
+                fix: "fix the quoting of \(setting)")
         }
         // A path is longer than a config error's value prefix; still never a secret.
         let shown = Redaction.excerpt(program)
@@ -120,11 +128,14 @@ extension ConfigWarning {
         case let .failure(.notOnPath(searched)):
             return ConfigWarning(
                 subject: subject, message: "the \(setting) program '\(shown)' is not on PATH (\(searched))",
-                fix: "install it, or write its full path in \(setting); the systemd user manager's PATH is `systemctl --user show-environment | grep ^PATH`")
+                fix:
+                    "install it, or write its full path in \(setting); the systemd user manager's PATH is `systemctl --user show-environment | grep ^PATH`"
+            )
         case .failure(.missing):
             return ConfigWarning(subject: subject, message: "the \(setting) program '\(shown)' does not exist", fix: "correct the path in \(setting)")
         case .failure(.notExecutable):
-            return ConfigWarning(subject: subject, message: "the \(setting) program '\(shown)' is not an executable file", fix: "chmod u+x \(shellQuoted(shown))")
+            return ConfigWarning(
+                subject: subject, message: "the \(setting) program '\(shown)' is not an executable file", fix: "chmod u+x \(shellQuoted(shown))")
         }
     }
 

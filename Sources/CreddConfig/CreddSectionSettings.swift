@@ -16,16 +16,22 @@ struct CreddSectionSettings {
     init(section: INISection?, file: String, home: String?, errors: inout [ConfigError]) {
         for entry in section?.entries ?? [] {
             func fail(_ message: String) {
-                errors.append(ConfigError(file: file, line: entry.lineNumber, key: entry.key, message: message + ConfigValues.inlineCommentHint(entry.value)))
+                errors.append(
+                    ConfigError(file: file, line: entry.lineNumber, key: entry.key, message: message + ConfigValues.inlineCommentHint(entry.value)))
             }
             switch entry.key {
             case "listen":
                 switch ConfigValues.parseListen(entry.value) {
                 case let .success(parsed): listen = parsed
-                case let .failure(problem): fail("\(problem.message); using the default \(DaemonSettings.defaultListenHost):\(DaemonSettings.defaultListenPort)")
+                case let .failure(problem):
+                    fail("\(problem.message); using the default \(DaemonSettings.defaultListenHost):\(DaemonSettings.defaultListenPort)")
                 }
             case "imds_profile":
-                if entry.value.isEmpty { fail("has no value; name a profile or remove the line") } else { imdsProfile = (entry.value, entry.lineNumber) }
+                if entry.value.isEmpty {
+                    fail("has no value; name a profile or remove the line")
+                } else {
+                    imdsProfile = (entry.value, entry.lineNumber)
+                }
             case "credentials_file":
                 if entry.value.isEmpty {
                     fail("has no value; give a path or remove the line")

@@ -180,7 +180,9 @@ public struct LoadedConfiguration: Sendable, Hashable {
     /// `credd sso profiles SESSION` take any of them.
     public let ssoSessions: [SSOSessionConfig]
 
-    public init(settings: DaemonSettings, profiles: [ManagedProfile], errors: [ConfigError], watchedFiles: [String], ssoSessions: [SSOSessionConfig] = []) {
+    public init(
+        settings: DaemonSettings, profiles: [ManagedProfile], errors: [ConfigError], watchedFiles: [String], ssoSessions: [SSOSessionConfig] = []
+    ) {
         self.settings = settings
         self.profiles = profiles
         self.errors = errors

@@ -45,11 +45,12 @@ struct ProfileDefinition: Sendable {
     static let roleOptionKeys = ["source_identity", "session_tags", "transitive_session_tags", "policy_arns", "policy_file"]
 
     /// AWS keys credd honours, and credd's own.
-    static let supportedKeys: [String] = [
-        "source_profile", "role_arn", "mfa_serial", "external_id", "role_session_name", "duration_seconds",
-        "region", "endpoint_url", "sts_regional_endpoints", "mfa_process", "write_credentials", "credentials_section",
-        "rotate_after", "sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name",
-    ] + roleOptionKeys
+    static let supportedKeys: [String] =
+        [
+            "source_profile", "role_arn", "mfa_serial", "external_id", "role_session_name", "duration_seconds",
+            "region", "endpoint_url", "sts_regional_endpoints", "mfa_process", "write_credentials", "credentials_section",
+            "rotate_after", "sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name",
+        ] + roleOptionKeys
 
     static let ssoKeys: Set<String> = ["sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name"]
     /// Keys that mean nothing for a profile whose credentials come from GetRoleCredentials.
@@ -91,7 +92,8 @@ struct ProfileDefinition: Sendable {
         var errors: [ConfigError] = []
         func fail(_ entry: INISection.Entry?, key: String?, _ message: String) {
             let hint = entry.map { ConfigValues.inlineCommentHint($0.value) } ?? ""
-            errors.append(ConfigError(file: file, line: entry?.lineNumber ?? section.headerLineNumber, profile: name, key: key, message: message + hint))
+            errors.append(
+                ConfigError(file: file, line: entry?.lineNumber ?? section.headerLineNumber, profile: name, key: key, message: message + hint))
         }
         if !ConfigValues.isProfileName(name) {
             fail(nil, key: nil, "profile names may contain only letters, digits and _ - / . % @")
@@ -128,19 +130,29 @@ struct ProfileDefinition: Sendable {
         if let first = ssoEntries.first {
             sso = parseSSO(values, firstLine: first.lineNumber, fail: fail)
             if let sourceProfile {
-                fail(sourceProfile, key: "source_profile", "a profile either signs in with IAM Identity Center (sso_* keys) or names a source_profile, not both; to assume a role with this profile's SSO credentials, write a second profile with source_profile = \(name) and role_arn")
+                fail(
+                    sourceProfile, key: "source_profile",
+                    "a profile either signs in with IAM Identity Center (sso_* keys) or names a source_profile, not both; to assume a role with this profile's SSO credentials, write a second profile with source_profile = \(name) and role_arn"
+                )
             }
             for key in stsOnlyKeys {
                 if let entry = values[key] {
-                    fail(entry, key: key, "does not apply to an IAM Identity Center profile, whose credentials come from GetRoleCredentials; to assume a role with them, write a second profile with source_profile = \(name) and role_arn")
+                    fail(
+                        entry, key: key,
+                        "does not apply to an IAM Identity Center profile, whose credentials come from GetRoleCredentials; to assume a role with them, write a second profile with source_profile = \(name) and role_arn"
+                    )
                 }
             }
         } else if sourceProfile == nil, !errors.contains(where: { $0.key == "source_profile" }) {
-            fail(nil, key: "source_profile", "missing: name the profile whose credentials call STS (long-term keys in ~/.aws/credentials, a credential_process profile, or another credd profile), or sign in with IAM Identity Center (sso_session, sso_account_id, sso_role_name)")
+            fail(
+                nil, key: "source_profile",
+                "missing: name the profile whose credentials call STS (long-term keys in ~/.aws/credentials, a credential_process profile, or another credd profile), or sign in with IAM Identity Center (sso_session, sso_account_id, sso_role_name)"
+            )
         }
         let roleArn = checked("role_arn", ConfigValues.isRoleARN, "arn:aws:iam::123456789012:role/NAME")
         let isAssumeRole = values["role_arn"] != nil
-        let mfaSerial = checked("mfa_serial", ConfigValues.isMFASerial, "arn:aws:iam::123456789012:mfa/NAME or a hardware token serial such as GAHT12345678")
+        let mfaSerial = checked(
+            "mfa_serial", ConfigValues.isMFASerial, "arn:aws:iam::123456789012:mfa/NAME or a hardware token serial such as GAHT12345678")
         // The external id is shared with a third party; only its shape is echoed back.
         let externalId = values["external_id"].flatMap { entry -> INISection.Entry? in
             guard ConfigValues.isExternalId(entry.value) else {
@@ -166,7 +178,8 @@ struct ProfileDefinition: Sendable {
         if let entry = values["duration_seconds"] {
             let range = isAssumeRole ? 900...43200 : 900...129_600
             let call = isAssumeRole ? "AssumeRole" : "GetSessionToken"
-            let limits = "\(call) accepts \(range.lowerBound) to \(range.upperBound) seconds (\(ConfigDuration.describe(seconds: range.lowerBound)) to \(ConfigDuration.describe(seconds: range.upperBound)))"
+            let limits =
+                "\(call) accepts \(range.lowerBound) to \(range.upperBound) seconds (\(ConfigDuration.describe(seconds: range.lowerBound)) to \(ConfigDuration.describe(seconds: range.upperBound)))"
             if let seconds = ConfigDuration.seconds(parsing: entry.value) {
                 if range.contains(seconds) {
                     duration = Located(value: seconds, line: entry.lineNumber)
@@ -200,7 +213,9 @@ struct ProfileDefinition: Sendable {
             if ConfigValues.isProfileName(entry.value) {
                 credentialsSection = Located(value: entry.value, line: entry.lineNumber)
             } else {
-                fail(entry, key: "credentials_section", "\(ConfigValues.quoted(entry.value)) is not a usable profile name: letters, digits and _ - / . % @ only")
+                fail(
+                    entry, key: "credentials_section",
+                    "\(ConfigValues.quoted(entry.value)) is not a usable profile name: letters, digits and _ - / . % @ only")
             }
         }
 
@@ -218,7 +233,9 @@ struct ProfileDefinition: Sendable {
         if let entry = values["sts_regional_endpoints"] {
             regionalEndpoints = STSEndpointResolver.RegionalEndpoints(rawValue: entry.value.lowercased())
             if regionalEndpoints == nil {
-                fail(entry, key: "sts_regional_endpoints", "\(ConfigValues.quoted(entry.value)) is not valid: expected regional (the default) or legacy")
+                fail(
+                    entry, key: "sts_regional_endpoints",
+                    "\(ConfigValues.quoted(entry.value)) is not valid: expected regional (the default) or legacy")
             }
         }
 
@@ -245,31 +262,33 @@ struct ProfileDefinition: Sendable {
         }
 
         guard errors.isEmpty, sourceProfile != nil || sso != nil else { return .invalid(errors) }
-        return .valid(ProfileDefinition(
-            name: name,
-            location: SourceLocation(file: file, line: section.headerLineNumber),
-            sourceProfile: sourceProfile.map { Located(value: $0.value, line: $0.lineNumber) },
-            sso: sso,
-            roleArn: roleArn.map { Located(value: $0.value, line: $0.lineNumber) },
-            externalId: externalId?.value,
-            roleSessionName: sessionName?.value,
-            mfaSerial: mfaSerial?.value,
-            mfaProcess: mfaProcess?.value,
-            durationSeconds: duration,
-            region: region?.value,
-            endpointURL: endpointURL,
-            writeCredentials: writeCredentials,
-            credentialsSection: credentialsSection,
-            rotateAfter: rotateAfter,
-            regionalEndpoints: regionalEndpoints,
-            roleOptions: AssumeRoleOptions(
-                sourceIdentity: sourceIdentity?.value, tags: tags, transitiveTagKeys: transitiveKeys, policyArns: policyArns, policy: policy)
-        ))
+        return .valid(
+            ProfileDefinition(
+                name: name,
+                location: SourceLocation(file: file, line: section.headerLineNumber),
+                sourceProfile: sourceProfile.map { Located(value: $0.value, line: $0.lineNumber) },
+                sso: sso,
+                roleArn: roleArn.map { Located(value: $0.value, line: $0.lineNumber) },
+                externalId: externalId?.value,
+                roleSessionName: sessionName?.value,
+                mfaSerial: mfaSerial?.value,
+                mfaProcess: mfaProcess?.value,
+                durationSeconds: duration,
+                region: region?.value,
+                endpointURL: endpointURL,
+                writeCredentials: writeCredentials,
+                credentialsSection: credentialsSection,
+                rotateAfter: rotateAfter,
+                regionalEndpoints: regionalEndpoints,
+                roleOptions: AssumeRoleOptions(
+                    sourceIdentity: sourceIdentity?.value, tags: tags, transitiveTagKeys: transitiveKeys, policyArns: policyArns, policy: policy)
+            ))
     }
 
     /// The `sso_*` keys of an Identity Center profile: an account and role, and either an
     /// `sso_session` or the legacy `sso_start_url` and `sso_region`.
-    private static func parseSSO(_ values: [String: INISection.Entry], firstLine: Int, fail: (INISection.Entry?, String?, String) -> Void) -> SSOKeys? {
+    private static func parseSSO(_ values: [String: INISection.Entry], firstLine: Int, fail: (INISection.Entry?, String?, String) -> Void) -> SSOKeys?
+    {
         var valid = true
         func located(_ entry: INISection.Entry?) -> Located<String>? { entry.map { Located(value: $0.value, line: $0.lineNumber) } }
         let session = values["sso_session"]
@@ -282,7 +301,10 @@ struct ProfileDefinition: Sendable {
         if values["sso_start_url"] != nil && startURL == nil || values["sso_region"] != nil && region == nil { valid = false }
         if session == nil {
             for key in ["sso_start_url", "sso_region"] where values[key] == nil {
-                fail(nil, key, "missing: name an [sso-session NAME] in sso_session (recommended: its token can be refreshed), or set both sso_start_url and sso_region (legacy form)")
+                fail(
+                    nil, key,
+                    "missing: name an [sso-session NAME] in sso_session (recommended: its token can be refreshed), or set both sso_start_url and sso_region (legacy form)"
+                )
                 valid = false
             }
         }
@@ -301,10 +323,14 @@ struct ProfileDefinition: Sendable {
             if ASCIIClass.arnResource.matchesWhole(entry.value.utf8[...], count: 1...64), !entry.value.contains("/") {
                 roleName = entry.value
             } else {
-                fail(entry, "sso_role_name", "\(ConfigValues.quoted(entry.value)) is not valid: expected a permission set's role name such as AdministratorAccess")
+                fail(
+                    entry, "sso_role_name",
+                    "\(ConfigValues.quoted(entry.value)) is not valid: expected a permission set's role name such as AdministratorAccess")
             }
         } else {
-            fail(nil, "sso_role_name", "missing: the permission set's role name, such as AdministratorAccess (`credd sso profiles SESSION` lists them)")
+            fail(
+                nil, "sso_role_name", "missing: the permission set's role name, such as AdministratorAccess (`credd sso profiles SESSION` lists them)"
+            )
         }
         guard valid, let accountId, let roleName else { return nil }
         return SSOKeys(

@@ -22,7 +22,10 @@ struct ProfileResolver {
     /// reported member, or the broken profile down its source chain).
     private var failed: [String: String] = [:]
 
-    init(configFile: String, definitions: [String: ProfileDefinition], managedNames: Set<String>, shared: AWSSharedFiles, outputSections: [String: String], endpoints: STSEndpointResolver, ssoSessions: SSOSessions) {
+    init(
+        configFile: String, definitions: [String: ProfileDefinition], managedNames: Set<String>, shared: AWSSharedFiles,
+        outputSections: [String: String], endpoints: STSEndpointResolver, ssoSessions: SSOSessions
+    ) {
         self.configFile = configFile
         self.definitions = definitions
         self.managedNames = managedNames
@@ -37,10 +40,15 @@ struct ProfileResolver {
         for name in names { _ = resolve(name, visiting: []) }
     }
 
-    private mutating func fail(_ definition: ProfileDefinition, line: Int? = nil, key: String? = "source_profile", _ message: String, waitsOn: String? = nil) {
+    private mutating func fail(
+        _ definition: ProfileDefinition, line: Int? = nil, key: String? = "source_profile", _ message: String, waitsOn: String? = nil
+    ) {
         guard failed[definition.name] == nil else { return }
         failed[definition.name] = waitsOn ?? definition.name
-        errors.append(ConfigError(file: configFile, line: line ?? definition.sourceProfile?.line ?? definition.sso?.line ?? definition.location.line, profile: definition.name, key: key, message: message, waitsOn: waitsOn))
+        errors.append(
+            ConfigError(
+                file: configFile, line: line ?? definition.sourceProfile?.line ?? definition.sso?.line ?? definition.location.line,
+                profile: definition.name, key: key, message: message, waitsOn: waitsOn))
     }
 
     private mutating func resolve(_ name: String, visiting: [String]) -> ManagedProfile? {
@@ -76,13 +84,16 @@ struct ProfileResolver {
             chain = [name, sourceName]
         }
 
-        let kind: ManagedProfile.Kind = definition.roleArn.map {
-            .assumeRole(roleArn: $0.value, externalId: definition.externalId, roleSessionName: definition.roleSessionName)
-        } ?? .sessionToken
+        let kind: ManagedProfile.Kind =
+            definition.roleArn.map {
+                .assumeRole(roleArn: $0.value, externalId: definition.externalId, roleSessionName: definition.roleSessionName)
+            } ?? .sessionToken
         return add(definition, kind: kind, source: source, chain: chain)
     }
 
-    private mutating func add(_ definition: ProfileDefinition, kind: ManagedProfile.Kind, source: ManagedProfile.Source, chain: [String]) -> ManagedProfile {
+    private mutating func add(_ definition: ProfileDefinition, kind: ManagedProfile.Kind, source: ManagedProfile.Source, chain: [String])
+        -> ManagedProfile
+    {
         let profile = ManagedProfile(
             name: definition.name,
             kind: kind,
@@ -116,18 +127,25 @@ struct ProfileResolver {
         }
         if let location = ssoSessions.broken[name.value] {
             let problems = ssoSessions.awsConfigProblems(name.value).map { " (\($0))" }.joined()
-            fail(definition, line: name.line, key: "sso_session", "[sso-session \(name.value)] at \(location) has errors\(problems.isEmpty ? " (reported on their own lines)" : problems)")
+            fail(
+                definition, line: name.line, key: "sso_session",
+                "[sso-session \(name.value)] at \(location) has errors\(problems.isEmpty ? " (reported on their own lines)" : problems)")
             return nil
         }
         guard let session = ssoSessions.valid[name.value] else {
             var message = "no [sso-session \(Redaction.valuePrefix(name.value))] in \(configFile) or \(shared.configPath)"
-            if let suggestion = ConfigValues.suggestion(for: name.value, among: ssoSessions.valid.keys) { message += "; did you mean '\(suggestion)'?" }
+            if let suggestion = ConfigValues.suggestion(for: name.value, among: ssoSessions.valid.keys) {
+                message += "; did you mean '\(suggestion)'?"
+            }
             fail(definition, line: name.line, key: "sso_session", message + "; add one with sso_start_url and sso_region")
             return nil
         }
         for (key, given, expected) in [("sso_start_url", sso.startURL, session.startURL), ("sso_region", sso.region, session.region)] {
             if let given, given.value != expected {
-                fail(definition, line: given.line, key: key, "\(ConfigValues.quoted(given.value)) differs from \(ConfigValues.quoted(expected)) in [sso-session \(name.value)] at \(session.location); remove it from the profile (the session's value applies)")
+                fail(
+                    definition, line: given.line, key: key,
+                    "\(ConfigValues.quoted(given.value)) differs from \(ConfigValues.quoted(expected)) in [sso-session \(name.value)] at \(session.location); remove it from the profile (the session's value applies)"
+                )
                 return nil
             }
         }
@@ -141,7 +159,8 @@ struct ProfileResolver {
         let ordered = members.compactMap { definitions[$0] }.sorted { $0.location.line < $1.location.line }
         guard let reported = ordered.first, let start = members.firstIndex(of: reported.name) else { return }
         let rotated = Array(members[start...] + members[..<start]) + [reported.name]
-        let message = members.count == 1
+        let message =
+            members.count == 1
             ? "source_profile names the profile itself; a managed profile needs another profile as its source"
             : "source_profile forms a cycle: \(rotated.joined(separator: " → ")); name a profile outside the cycle in one of them"
         fail(reported, message)
@@ -153,11 +172,17 @@ struct ProfileResolver {
     /// Chaining from another managed profile, whose credentials are always a session.
     private mutating func checkManagedSource(_ definition: ProfileDefinition, source: ManagedProfile) -> ManagedProfile.Source? {
         guard definition.roleArn != nil else {
-            fail(definition, "'\(source.name)' is a session credd manages, but this profile calls GetSessionToken, which AWS rejects when called with session credentials; use the long-term profile as source_profile, or add role_arn to assume a role")
+            fail(
+                definition,
+                "'\(source.name)' is a session credd manages, but this profile calls GetSessionToken, which AWS rejects when called with session credentials; use the long-term profile as source_profile, or add role_arn to assume a role"
+            )
             return nil
         }
         if source.kind != .sessionToken, let duration = definition.durationSeconds, duration.value > 3600 {
-            fail(definition, line: duration.line, key: "duration_seconds", "\(duration.value) is too long for role chaining: this role is assumed with '\(source.name)''s role session, and AWS limits such sessions to 3600 seconds")
+            fail(
+                definition, line: duration.line, key: "duration_seconds",
+                "\(duration.value) is too long for role chaining: this role is assumed with '\(source.name)''s role session, and AWS limits such sessions to 3600 seconds"
+            )
             return nil
         }
         return .managed(source.name)
@@ -167,13 +192,17 @@ struct ProfileResolver {
     private mutating func resolveExternalSource(_ definition: ProfileDefinition) -> ManagedProfile.Source? {
         guard let sourceName = definition.sourceProfile?.value else { return nil }
         if let writer = outputSections[sourceName] {
-            fail(definition, "[\(sourceName)] in \(shared.credentialsPath) is the section credd writes for profile '\(writer)', so using it as a source would be circular; write source_profile = \(writer) to chain from that profile")
+            fail(
+                definition,
+                "[\(sourceName)] in \(shared.credentialsPath) is the section credd writes for profile '\(writer)', so using it as a source would be circular; write source_profile = \(writer) to chain from that profile"
+            )
             return nil
         }
         guard let profile = shared.profile(named: sourceName) else {
             // A name found nowhere may be a pasted secret: quote only a redacted prefix.
             let shown = Redaction.valuePrefix(sourceName)
-            var message = "source profile '\(shown)' not found: no [profile \(shown)] in \(configFile), no [\(shown)] in \(shared.credentialsPath), no [profile \(shown)] in \(shared.configPath)"
+            var message =
+                "source profile '\(shown)' not found: no [profile \(shown)] in \(configFile), no [\(shown)] in \(shared.credentialsPath), no [profile \(shown)] in \(shared.configPath)"
             let candidates = managedNames.union(shared.profileNames)
             if let suggestion = ConfigValues.suggestion(for: sourceName, among: candidates) { message += "; did you mean '\(suggestion)'?" }
             for (file, reason) in shared.unreadable.sorted(by: { $0.key < $1.key }) { message += " (\(file) could not be read: \(reason))" }
@@ -182,19 +211,28 @@ struct ProfileResolver {
             return nil
         }
         if let section = profile.credentialsSection, CreddManagedSection.isManaged(section) {
-            fail(definition, "[\(sourceName)] at \(shared.credentialsPath):\(section.headerLineNumber) is marked '\(CreddManagedSection.marker)': it holds a session credd wrote earlier, not a source; name the long-term profile in source_profile")
+            fail(
+                definition,
+                "[\(sourceName)] at \(shared.credentialsPath):\(section.headerLineNumber) is marked '\(CreddManagedSection.marker)': it holds a session credd wrote earlier, not a source; name the long-term profile in source_profile"
+            )
             return nil
         }
         let isGetSessionToken = definition.roleArn == nil
         if let accessKey = profile.value("aws_access_key_id") {
             guard let secretKey = profile.value("aws_secret_access_key"), !secretKey.value.isEmpty, !accessKey.value.isEmpty else {
-                fail(definition, "source profile '\(sourceName)' at \(accessKey.location) has an incomplete key pair: it needs both aws_access_key_id and aws_secret_access_key")
+                fail(
+                    definition,
+                    "source profile '\(sourceName)' at \(accessKey.location) has an incomplete key pair: it needs both aws_access_key_id and aws_secret_access_key"
+                )
                 return nil
             }
             // botocore reads the legacy name first, so a stale one would win there too.
             let token = profile.value("aws_security_token") ?? profile.value("aws_session_token")
             if isGetSessionToken, token != nil {
-                fail(definition, "source profile '\(sourceName)' at \(accessKey.location) holds session credentials (it has a session token); GetSessionToken must be called with long-term keys, which AWS requires")
+                fail(
+                    definition,
+                    "source profile '\(sourceName)' at \(accessKey.location) holds session credentials (it has a session token); GetSessionToken must be called with long-term keys, which AWS requires"
+                )
                 return nil
             }
             let credentials = AWSCredentials(
@@ -210,11 +248,20 @@ struct ProfileResolver {
             return .credentialProcess(process.value, origin: process.location)
         }
         if profile.value("sso_session") != nil || profile.value("sso_start_url") != nil {
-            fail(definition, "source profile '\(sourceName)' at \(profile.location) is an AWS CLI IAM Identity Center profile; to chain from it, define it in \(configFile) as [profile \(sourceName)] with its sso_session, sso_account_id and sso_role_name")
+            fail(
+                definition,
+                "source profile '\(sourceName)' at \(profile.location) is an AWS CLI IAM Identity Center profile; to chain from it, define it in \(configFile) as [profile \(sourceName)] with its sso_session, sso_account_id and sso_role_name"
+            )
         } else if profile.value("role_arn") != nil {
-            fail(definition, "source profile '\(sourceName)' at \(profile.location) is an AWS CLI role profile; to chain from it, define it in \(configFile) as [profile \(sourceName)]")
+            fail(
+                definition,
+                "source profile '\(sourceName)' at \(profile.location) is an AWS CLI role profile; to chain from it, define it in \(configFile) as [profile \(sourceName)]"
+            )
         } else {
-            fail(definition, "source profile '\(sourceName)' at \(profile.location) has neither aws_access_key_id and aws_secret_access_key nor credential_process")
+            fail(
+                definition,
+                "source profile '\(sourceName)' at \(profile.location) has neither aws_access_key_id and aws_secret_access_key nor credential_process"
+            )
         }
         return nil
     }

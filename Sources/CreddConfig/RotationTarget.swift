@@ -42,26 +42,40 @@ public struct RotationTarget: Sendable, Hashable {
         switch root.source {
         case let .staticKeys(credentials, origin):
             guard origin.file == credentialsFile else {
-                return .failure(RotationUnavailable(profile: name, reason: "the keys of [\(section)] are in \(origin.file) at line \(origin.line); credd rewrites keys only in \(credentialsFile)"))
+                return .failure(
+                    RotationUnavailable(
+                        profile: name,
+                        reason:
+                            "the keys of [\(section)] are in \(origin.file) at line \(origin.line); credd rewrites keys only in \(credentialsFile)"))
             }
             guard credentials.sessionToken == nil else {
-                return .failure(RotationUnavailable(profile: name, reason: "[\(section)] in \(credentialsFile) holds session credentials, not an IAM user's long-term keys"))
+                return .failure(
+                    RotationUnavailable(
+                        profile: name, reason: "[\(section)] in \(credentialsFile) holds session credentials, not an IAM user's long-term keys"))
             }
             accessKeyId = credentials.accessKeyId
         case let .credentialProcess(_, origin):
-            return .failure(RotationUnavailable(profile: name, reason: "[\(section)] gets its keys from credential_process (\(origin.file):\(origin.line)); rotate them where that command keeps them"))
+            return .failure(
+                RotationUnavailable(
+                    profile: name,
+                    reason:
+                        "[\(section)] gets its keys from credential_process (\(origin.file):\(origin.line)); rotate them where that command keeps them"
+                ))
         case .managed:
             return .failure(RotationUnavailable(profile: name, reason: "its source_profile chain does not end in long-term keys"))
         case .ssoSession:
-            return .failure(RotationUnavailable(profile: name, reason: "[profile \(root.name)] signs in with IAM Identity Center: there are no long-term keys to rotate"))
+            return .failure(
+                RotationUnavailable(
+                    profile: name, reason: "[profile \(root.name)] signs in with IAM Identity Center: there are no long-term keys to rotate"))
         }
         let sessions = configuration.profiles.filter { profile in
             guard profile.kind == .sessionToken, profile.mfaSerial != nil, isExternalSource(profile) else { return false }
             return profile.sourceChain.last == section
         }
-        return .success(RotationTarget(
-            section: section, credentialsFile: credentialsFile, accessKeyId: accessKeyId, mfaSessionProfiles: sessions.map(\.name),
-            stsEndpoint: root.stsEndpoint))
+        return .success(
+            RotationTarget(
+                section: section, credentialsFile: credentialsFile, accessKeyId: accessKeyId, mfaSessionProfiles: sessions.map(\.name),
+                stsEndpoint: root.stsEndpoint))
     }
 
     /// Follows managed sources down to the profile whose source is outside credd's config.

@@ -18,7 +18,9 @@ public struct SSOSessionConfig: Sendable, Hashable {
     /// The `[sso-session NAME]` of `~/.aws/config` that credd's own section of the same name hides.
     public let shadows: SourceLocation?
 
-    public init(name: String?, startURL: String, region: String, registrationScopes: [String], location: SourceLocation, shadows: SourceLocation? = nil) {
+    public init(
+        name: String?, startURL: String, region: String, registrationScopes: [String], location: SourceLocation, shadows: SourceLocation? = nil
+    ) {
         self.name = name
         self.startURL = startURL
         self.region = region
@@ -33,10 +35,12 @@ public struct SSOSessionConfig: Sendable, Hashable {
     /// Limits of this session's form, for `credd check`; `nil` when there are none.
     public var limitation: String? {
         if name == nil {
-            return "legacy sso_start_url form: the token has no refresh token, so a new sign-in is needed whenever it expires (about every 8 hours); define an [sso-session NAME] with sso_registration_scopes = sso:account:access and set sso_session = NAME"
+            return
+                "legacy sso_start_url form: the token has no refresh token, so a new sign-in is needed whenever it expires (about every 8 hours); define an [sso-session NAME] with sso_registration_scopes = sso:account:access and set sso_session = NAME"
         }
         if registrationScopes.isEmpty {
-            return "no sso_registration_scopes: the token cannot be refreshed, so a new sign-in is needed whenever it expires; add sso_registration_scopes = sso:account:access"
+            return
+                "no sso_registration_scopes: the token cannot be refreshed, so a new sign-in is needed whenever it expires; add sso_registration_scopes = sso:account:access"
         }
         return nil
     }
@@ -66,7 +70,8 @@ enum SSOSessionSection {
         var errors: [ConfigError] = []
         func fail(_ entry: INISection.Entry?, key: String?, _ message: String) {
             let hint = entry.map { ConfigValues.inlineCommentHint($0.value) } ?? ""
-            errors.append(ConfigError(file: file, line: entry?.lineNumber ?? section.headerLineNumber, ssoSession: name, key: key, message: message + hint))
+            errors.append(
+                ConfigError(file: file, line: entry?.lineNumber ?? section.headerLineNumber, ssoSession: name, key: key, message: message + hint))
         }
         if !ConfigValues.isProfileName(name) {
             fail(nil, key: nil, "sso-session names may contain only letters, digits and _ - / . % @")
@@ -97,20 +102,26 @@ enum SSOSessionSection {
         if let entry = values["sso_registration_scopes"] {
             scopes = entry.value.split(separator: ",").map { $0.trimmingSpacesAndTabs() }.filter { !$0.isEmpty }
             if scopes.isEmpty || scopes.contains(where: { $0.contains(" ") || $0.contains("\t") }) {
-                fail(entry, key: "sso_registration_scopes", "\(ConfigValues.quoted(entry.value)) is not valid: expected a comma-separated list such as sso:account:access")
+                fail(
+                    entry, key: "sso_registration_scopes",
+                    "\(ConfigValues.quoted(entry.value)) is not valid: expected a comma-separated list such as sso:account:access")
             }
         }
         guard errors.isEmpty, let startURL, let region else { return .invalid(errors) }
-        return .valid(SSOSessionConfig(
-            name: name, startURL: startURL, region: region, registrationScopes: scopes,
-            location: SourceLocation(file: file, line: section.headerLineNumber)))
+        return .valid(
+            SSOSessionConfig(
+                name: name, startURL: startURL, region: region, registrationScopes: scopes,
+                location: SourceLocation(file: file, line: section.headerLineNumber)))
     }
 
     /// An access portal URL: `https://…`, or plain http to a loopback host (tests, emulators).
     static func startURL(_ entry: INISection.Entry?, fail: (INISection.Entry?, String?, String) -> Void) -> String? {
         guard let entry else { return nil }
         guard case .success = ConfigValues.parseEndpointURL(entry.value) else {
-            fail(entry, "sso_start_url", "\(ConfigValues.quoted(entry.value)) is not valid: expected an https URL such as https://my-company.awsapps.com/start (plain http only to a loopback host)")
+            fail(
+                entry, "sso_start_url",
+                "\(ConfigValues.quoted(entry.value)) is not valid: expected an https URL such as https://my-company.awsapps.com/start (plain http only to a loopback host)"
+            )
             return nil
         }
         return entry.value
@@ -136,7 +147,9 @@ struct SSOSessions: Sendable {
 
     /// Parses every section. Errors in credd's config are reported at once; those of
     /// `~/.aws/config` only when a profile uses the session (the AWS CLI's own business otherwise).
-    init(creddSections: [(name: String, section: INISection)], file: String, awsConfig: INIDocument, awsConfigPath: String, errors: inout [ConfigError]) {
+    init(
+        creddSections: [(name: String, section: INISection)], file: String, awsConfig: INIDocument, awsConfigPath: String, errors: inout [ConfigError]
+    ) {
         var valid: [String: SSOSessionConfig] = [:]
         var broken: [String: SourceLocation] = [:]
         var awsSections: [String: INISection] = [:]
@@ -173,7 +186,9 @@ struct SSOSessions: Sendable {
 
     /// The problems of the broken `~/.aws/config` session `name`, for the profile that uses it.
     func awsConfigProblems(_ name: String) -> [ConfigError] {
-        guard let section = awsSections[name], case let .invalid(problems) = SSOSessionSection.parse(section, name: name, file: awsConfigPath, strict: false) else {
+        guard let section = awsSections[name],
+            case let .invalid(problems) = SSOSessionSection.parse(section, name: name, file: awsConfigPath, strict: false)
+        else {
             return []
         }
         return problems

@@ -55,7 +55,9 @@ struct STSEndpointResolver: Sendable {
             if ConfigValues.isRegion(value) {
                 region = value
             } else {
-                errors.append(ConfigError(file: "environment", key: name, message: "\(ConfigValues.quoted(value)) is not a region name such as eu-west-1; ignoring it"))
+                errors.append(
+                    ConfigError(
+                        file: "environment", key: name, message: "\(ConfigValues.quoted(value)) is not a region name such as eu-west-1; ignoring it"))
             }
         }
         environmentRegion = region
@@ -63,7 +65,10 @@ struct STSEndpointResolver: Sendable {
         if let value = nonEmpty(Self.regionalEndpointsVariable) {
             mode = RegionalEndpoints(rawValue: value.lowercased())
             if mode == nil {
-                errors.append(ConfigError(file: "environment", key: Self.regionalEndpointsVariable, message: "\(ConfigValues.quoted(value)) is not valid: expected regional or legacy; ignoring it"))
+                errors.append(
+                    ConfigError(
+                        file: "environment", key: Self.regionalEndpointsVariable,
+                        message: "\(ConfigValues.quoted(value)) is not valid: expected regional or legacy; ignoring it"))
             }
         }
         environmentRegionalEndpoints = mode
@@ -72,7 +77,8 @@ struct STSEndpointResolver: Sendable {
     func resolve(profileURL: URL?, profileRegion: String?, profileRegionalEndpoints: RegionalEndpoints? = nil) -> STSEndpoint {
         let region = profileRegion ?? environmentRegion
         if let custom = environmentURL {
-            return STSEndpoint(url: custom, signingRegion: region ?? Self.globalSigningRegion, reason: "from AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL")
+            return STSEndpoint(
+                url: custom, signingRegion: region ?? Self.globalSigningRegion, reason: "from AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL")
         }
         if !ignoreConfiguredURLs, let custom = profileURL {
             return STSEndpoint(url: custom, signingRegion: region ?? Self.globalSigningRegion, reason: "from endpoint_url")

@@ -26,9 +26,11 @@ public struct SocketUnitListen: Sendable, Hashable {
             guard case let .contents(bytes)? = try? reader.read(path) else { return nil }
             return String(decoding: bytes, as: UTF8.self)
         }
-        guard let (unitFile, unit) = directories.lazy.compactMap({ directory in
-            contents(directory + "/" + unitName).map { (directory + "/" + unitName, $0) }
-        }).first else { return nil }
+        guard
+            let (unitFile, unit) = directories.lazy.compactMap({ directory in
+                contents(directory + "/" + unitName).map { (directory + "/" + unitName, $0) }
+            }).first
+        else { return nil }
         var dropIns: [String: String] = [:]
         for directory in directories.reversed() {
             for name in reader.entries(ofDirectory: directory + "/" + unitName + ".d") where name.hasSuffix(".conf") {
@@ -54,7 +56,8 @@ public struct SocketUnitListen: Sendable, Hashable {
                 continue
             }
             guard inSocket, let equals = line.firstIndex(of: "="),
-                  line[..<equals].trimmingWhitespace() == "ListenStream" else { continue }
+                line[..<equals].trimmingWhitespace() == "ListenStream"
+            else { continue }
             let value = line[line.index(after: equals)...].trimmingWhitespace()
             if value.isEmpty { streams = [] } else { streams.append(value) }
         }

@@ -1,8 +1,9 @@
 import CreddCore
 import CreddPlatform
 import FoundationEssentials
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The CLI side of the control socket: a blocking round trip, because each CLI command makes

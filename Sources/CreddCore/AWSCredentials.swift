@@ -23,7 +23,8 @@ public struct AWSCredentials: Sendable, Hashable {
 
     /// The same credentials, said to belong to `accountId`.
     public func withAccountId(_ accountId: String?) -> AWSCredentials {
-        AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey, sessionToken: sessionToken, expiration: expiration, accountId: accountId)
+        AWSCredentials(
+            accessKeyId: accessKeyId, secretAccessKey: secretAccessKey, sessionToken: sessionToken, expiration: expiration, accountId: accountId)
     }
 
     /// True when every part a client needs is present: an empty key or token is never a success.
@@ -42,7 +43,8 @@ public struct AWSCredentials: Sendable, Hashable {
 extension AWSCredentials: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var description: String {
         let expiry = expiration.map { AWSTimestamp.format($0) } ?? "never"
-        return "AWSCredentials(accessKeyId: \(accessKeyId), secretAccessKey: <redacted>, sessionToken: \(sessionToken == nil ? "none" : "<redacted>"), expiration: \(expiry))"
+        return
+            "AWSCredentials(accessKeyId: \(accessKeyId), secretAccessKey: <redacted>, sessionToken: \(sessionToken == nil ? "none" : "<redacted>"), expiration: \(expiry))"
     }
 
     public var debugDescription: String { description }

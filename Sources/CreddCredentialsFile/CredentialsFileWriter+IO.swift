@@ -43,7 +43,11 @@ extension CredentialsFileWriter {
         let user = geteuid()
         guard status.st_uid != user else { return }
         let through = target == start ? "" : " (\(start) is a symlink to it)"
-        throw CredentialsFileError(reason: .ownedByAnotherUser, file: target, message: "belongs to uid \(status.st_uid), not to credd's user (uid \(user))\(through); credd will not replace another user's file: point the link at a file of your own, or set credentials_file; nothing was written")
+        throw CredentialsFileError(
+            reason: .ownedByAnotherUser, file: target,
+            message:
+                "belongs to uid \(status.st_uid), not to credd's user (uid \(user))\(through); credd will not replace another user's file: point the link at a file of your own, or set credentials_file; nothing was written"
+        )
     }
 
     /// Creates missing parent directories with mode 0700 (`~/.aws` holds secrets).
@@ -82,7 +86,9 @@ extension CredentialsFileWriter {
             }
             guard clock.now < deadline else {
                 close(descriptor)
-                throw CredentialsFileError(reason: .lockTimedOut, file: lockPath, message: "another process has held the lock for over \(configuration.lockTimeout); nothing was written, the next refresh retries")
+                throw CredentialsFileError(
+                    reason: .lockTimedOut, file: lockPath,
+                    message: "another process has held the lock for over \(configuration.lockTimeout); nothing was written, the next refresh retries")
             }
             // Polling keeps the wait bounded; flock itself has no timeout.
             usleep(10_000)
@@ -113,7 +119,7 @@ extension CredentialsFileWriter {
             do throws(CredentialsFileError) {
                 try writeAtomically(bytes, to: target, directory: directory, replacing: original)
                 return outcome
-            } catch where error.reason == .changedDuringWrite && attempt < Self.maximumAttempts {
+            } catch  where error.reason == .changedDuringWrite && attempt < Self.maximumAttempts {
                 attempt += 1
             }
         }
@@ -155,7 +161,9 @@ extension CredentialsFileWriter {
         TemporaryFiles.removeLeftovers()
         let temporary = "\(directory)/.\(base).credd-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        if descriptor < 0 { throw systemError(.writeFailed, file: target, errno, "cannot create a temporary file in \(directory); nothing was written") }
+        if descriptor < 0 {
+            throw systemError(.writeFailed, file: target, errno, "cannot create a temporary file in \(directory); nothing was written")
+        }
         TemporaryFiles.created(temporary, descriptor: descriptor)
         var renamed = false
         defer { if !renamed { TemporaryFiles.remove(temporary) } }
@@ -171,7 +179,9 @@ extension CredentialsFileWriter {
                 }
                 offset += written
             }
-            if system.fsync(descriptor) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot flush the new file to disk; nothing was written") }
+            if system.fsync(descriptor) != 0 {
+                throw systemError(.writeFailed, file: target, errno, "cannot flush the new file to disk; nothing was written")
+            }
         } catch {
             close(descriptor)
             throw error
@@ -180,7 +190,11 @@ extension CredentialsFileWriter {
         // Checked after the slow fsync, so that only the few microseconds before the rename stay
         // open to a change credd cannot see.
         if try readFile(target) != original {
-            throw CredentialsFileError(reason: .changedDuringWrite, file: target, message: "another program kept changing the file while credd wrote it (\(Self.maximumAttempts) attempts), without taking credd's lock \(target).lock; nothing was written so that its changes are kept, credd tries again shortly")
+            throw CredentialsFileError(
+                reason: .changedDuringWrite, file: target,
+                message:
+                    "another program kept changing the file while credd wrote it (\(Self.maximumAttempts) attempts), without taking credd's lock \(target).lock; nothing was written so that its changes are kept, credd tries again shortly"
+            )
         }
         if rename(temporary, target) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot replace the file; nothing was written") }
         renamed = true
@@ -194,7 +208,9 @@ extension CredentialsFileWriter {
     }
 
     func notRegularFile(_ path: String, _ failure: RegularFileOpenFailure) -> CredentialsFileError {
-        CredentialsFileError(reason: .notRegularFile, file: path, message: "\(failure.reason); credd reads and replaces only regular files: move it away or set credentials_file; nothing was written")
+        CredentialsFileError(
+            reason: .notRegularFile, file: path,
+            message: "\(failure.reason); credd reads and replaces only regular files: move it away or set credentials_file; nothing was written")
     }
 
     func systemError(_ reason: CredentialsFileError.Reason, file: String, _ code: Int32, _ message: String) -> CredentialsFileError {

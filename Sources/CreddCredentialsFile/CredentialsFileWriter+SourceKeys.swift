@@ -28,10 +28,14 @@ extension CredentialsFileWriter {
         inSection section: String, replacing expectedAccessKeyId: String, with newKeys: AWSCredentials
     ) throws(CredentialsFileError) {
         guard !newKeys.accessKeyId.isEmpty, !newKeys.secretAccessKey.isEmpty else {
-            throw CredentialsFileError(reason: .incompleteCredentials, file: path, section: section, message: "refusing to write a key without an access key id or secret; nothing was written")
+            throw CredentialsFileError(
+                reason: .incompleteCredentials, file: path, section: section,
+                message: "refusing to write a key without an access key id or secret; nothing was written")
         }
         guard newKeys.sessionToken == nil, newKeys.expiration == nil else {
-            throw CredentialsFileError(reason: .notSourceKeys, file: path, section: section, message: "refusing to write session credentials where long-term keys belong; nothing was written")
+            throw CredentialsFileError(
+                reason: .notSourceKeys, file: path, section: section,
+                message: "refusing to write session credentials where long-term keys belong; nothing was written")
         }
         let target = try resolveSymlinks(path)
         let directory = Self.directory(of: target)
@@ -40,12 +44,18 @@ extension CredentialsFileWriter {
             var document = try parse(original, file: target)
             let current = try sourceKeys(in: document, section: section, file: target)
             guard current.accessKeyId == expectedAccessKeyId else {
-                throw CredentialsFileError(reason: .sourceKeysChanged, file: target, line: document.section(named: section)?.entry(forKey: "aws_access_key_id")?.lineNumber, section: section, message: "the section now holds key \(current.accessKeyId), not \(expectedAccessKeyId): it was edited meanwhile; nothing was written")
+                throw CredentialsFileError(
+                    reason: .sourceKeysChanged, file: target, line: document.section(named: section)?.entry(forKey: "aws_access_key_id")?.lineNumber,
+                    section: section,
+                    message:
+                        "the section now holds key \(current.accessKeyId), not \(expectedAccessKeyId): it was edited meanwhile; nothing was written")
             }
             do throws(INIError) {
-                try document.setValues([("aws_access_key_id", newKeys.accessKeyId), ("aws_secret_access_key", newKeys.secretAccessKey.revealed)], inSection: section)
+                try document.setValues(
+                    [("aws_access_key_id", newKeys.accessKeyId), ("aws_secret_access_key", newKeys.secretAccessKey.revealed)], inSection: section)
             } catch {
-                throw CredentialsFileError(reason: .unwritableValue, file: target, section: section, message: "\(error.description); nothing was written")
+                throw CredentialsFileError(
+                    reason: .unwritableValue, file: target, section: section, message: "\(error.description); nothing was written")
             }
             let bytes = document.serializedBytes()
             return (bytes != original ? bytes : nil, ())
@@ -54,28 +64,41 @@ extension CredentialsFileWriter {
 
     private func sourceKeys(in document: INIDocument, section name: String, file: String) throws(CredentialsFileError) -> AWSCredentials {
         guard let section = document.section(named: name) else {
-            throw CredentialsFileError(reason: .sourceKeysMissing, file: file, section: name, message: "no such section; credd rotates only keys kept in the credentials file")
+            throw CredentialsFileError(
+                reason: .sourceKeysMissing, file: file, section: name,
+                message: "no such section; credd rotates only keys kept in the credentials file")
         }
         if document.sectionCount(named: name) > 1 {
-            throw CredentialsFileError(reason: .duplicateSection, file: file, line: section.headerLineNumber, section: name, message: "the section appears more than once, which AWS tools reject; merge them by hand")
+            throw CredentialsFileError(
+                reason: .duplicateSection, file: file, line: section.headerLineNumber, section: name,
+                message: "the section appears more than once, which AWS tools reject; merge them by hand")
         }
         if CreddManagedSection.isManaged(section) {
-            throw CredentialsFileError(reason: .notSourceKeys, file: file, line: section.headerLineNumber, section: name, message: "credd writes this section with session credentials; rotate the profile whose long-term keys it was made from")
+            throw CredentialsFileError(
+                reason: .notSourceKeys, file: file, line: section.headerLineNumber, section: name,
+                message: "credd writes this section with session credentials; rotate the profile whose long-term keys it was made from")
         }
         if let problem = document.diagnostics(in: section).first {
-            throw CredentialsFileError(reason: .malformedSection, file: file, line: problem.line, section: name, message: "\(problem.message); fix the section by hand first")
+            throw CredentialsFileError(
+                reason: .malformedSection, file: file, line: problem.line, section: name, message: "\(problem.message); fix the section by hand first"
+            )
         }
         if let token = section.entry(forKey: "aws_session_token") ?? section.entry(forKey: "aws_security_token") {
-            throw CredentialsFileError(reason: .notSourceKeys, file: file, line: token.lineNumber, section: name, message: "the section holds session credentials (\(token.key)), not an IAM user's long-term keys; only those can be rotated")
+            throw CredentialsFileError(
+                reason: .notSourceKeys, file: file, line: token.lineNumber, section: name,
+                message: "the section holds session credentials (\(token.key)), not an IAM user's long-term keys; only those can be rotated")
         }
         var values: [String] = []
         for key in ["aws_access_key_id", "aws_secret_access_key"] {
             guard let entry = section.entry(forKey: key), !entry.value.isEmpty else {
-                throw CredentialsFileError(reason: .sourceKeysMissing, file: file, line: section.headerLineNumber, section: name, message: "the section has no \(key)")
+                throw CredentialsFileError(
+                    reason: .sourceKeysMissing, file: file, line: section.headerLineNumber, section: name, message: "the section has no \(key)")
             }
             // A continued value would make the replacement remove lines the user wrote.
             guard entry.continuation.isEmpty else {
-                throw CredentialsFileError(reason: .malformedSection, file: file, line: entry.lineNumber, section: name, message: "\(key) continues onto indented lines; put it on one line first")
+                throw CredentialsFileError(
+                    reason: .malformedSection, file: file, line: entry.lineNumber, section: name,
+                    message: "\(key) continues onto indented lines; put it on one line first")
             }
             values.append(entry.value)
         }

@@ -90,14 +90,20 @@ public struct CredentialsFileWriter: Sendable {
 
     /// Checks everything before the first edit (`INIDocument`'s edits validate before changing
     /// anything too), so a refused update leaves `document` as it was.
-    private func apply(_ update: SectionUpdate, to document: inout INIDocument, file: String, now: Date) throws(CredentialsFileError) -> SectionOutcome.Change {
+    private func apply(_ update: SectionUpdate, to document: inout INIDocument, file: String, now: Date) throws(CredentialsFileError)
+        -> SectionOutcome.Change
+    {
         let name = update.section
         let headerLine = try editableHeaderLine(of: name, in: document, file: file)
         switch update {
         case .remove:
             guard let headerLine else { return .absent }
             if document.removingSectionChangesFollowingLines(named: name) {
-                throw CredentialsFileError(reason: .wouldChangeNextSection, file: file, line: headerLine, section: name, message: "removing this section would make the indented section header after it part of the value before it (AWS tools read an indented line after a key as its continuation); unindent that header, or delete this section by hand; nothing was removed")
+                throw CredentialsFileError(
+                    reason: .wouldChangeNextSection, file: file, line: headerLine, section: name,
+                    message:
+                        "removing this section would make the indented section header after it part of the value before it (AWS tools read an indented line after a key as its continuation); unindent that header, or delete this section by hand; nothing was removed"
+                )
             }
             document.removeSection(named: name)
             return .removed
@@ -114,7 +120,9 @@ public struct CredentialsFileWriter: Sendable {
                 if credentials.accountId == nil, document.removeValue(forKey: Self.accountIdKey, inSection: name) { changed = true }
                 return changed ? .updated : .unchanged
             } catch {
-                throw CredentialsFileError(reason: .unwritableValue, file: file, line: headerLine, section: name, message: "\(error.description); nothing was written for this section")
+                throw CredentialsFileError(
+                    reason: .unwritableValue, file: file, line: headerLine, section: name,
+                    message: "\(error.description); nothing was written for this section")
             }
         }
     }
@@ -126,30 +134,45 @@ public struct CredentialsFileWriter: Sendable {
         guard let existing = document.section(named: name) else { return nil }
         if document.sectionCount(named: name) > 1 {
             let repeated = document.lines[existing.endIndex...].firstIndex { $0.kind == .sectionHeader(name: name) }.map { $0 + 1 }
-            throw CredentialsFileError(reason: .duplicateSection, file: file, line: repeated, section: name, message: "the section appears more than once (first at line \(existing.headerLineNumber)), which AWS tools reject; merge them by hand")
+            throw CredentialsFileError(
+                reason: .duplicateSection, file: file, line: repeated, section: name,
+                message: "the section appears more than once (first at line \(existing.headerLineNumber)), which AWS tools reject; merge them by hand"
+            )
         }
         guard CreddManagedSection.isManaged(existing) else {
-            throw CredentialsFileError(reason: .notOwned, file: file, line: existing.headerLineNumber, section: name, message: "the section exists and was not written by credd (no '\(CreddManagedSection.marker)' line after the header); credd will not touch it: rename it, or set credentials_section to another name")
+            throw CredentialsFileError(
+                reason: .notOwned, file: file, line: existing.headerLineNumber, section: name,
+                message:
+                    "the section exists and was not written by credd (no '\(CreddManagedSection.marker)' line after the header); credd will not touch it: rename it, or set credentials_section to another name"
+            )
         }
         if let problem = document.diagnostics(in: existing).first {
-            throw CredentialsFileError(reason: .malformedSection, file: file, line: problem.line, section: name, message: "\(problem.message); fix the section by hand or delete it")
+            throw CredentialsFileError(
+                reason: .malformedSection, file: file, line: problem.line, section: name,
+                message: "\(problem.message); fix the section by hand or delete it")
         }
         return existing.headerLineNumber
     }
 
     /// The managed keys. Refuses what must never reach a user's file: incomplete or expired
     /// credentials.
-    private func managedValues(_ credentials: AWSCredentials, file: String, section: String, now: Date) throws(CredentialsFileError) -> [(key: String, value: String)] {
+    private func managedValues(_ credentials: AWSCredentials, file: String, section: String, now: Date) throws(CredentialsFileError) -> [(
+        key: String, value: String
+    )] {
         var missing: [String] = []
         if credentials.accessKeyId.isEmpty { missing.append("access key id") }
         if credentials.secretAccessKey.isEmpty { missing.append("secret access key") }
         if credentials.sessionToken?.isEmpty ?? true { missing.append("session token") }
         if credentials.expiration == nil { missing.append("expiration") }
         guard missing.isEmpty, let token = credentials.sessionToken, let expiration = credentials.expiration else {
-            throw CredentialsFileError(reason: .incompleteCredentials, file: file, section: section, message: "refusing to write incomplete session credentials (missing \(missing.joined(separator: ", ")))")
+            throw CredentialsFileError(
+                reason: .incompleteCredentials, file: file, section: section,
+                message: "refusing to write incomplete session credentials (missing \(missing.joined(separator: ", ")))")
         }
         guard credentials.isValid(at: now) else {
-            throw CredentialsFileError(reason: .expiredCredentials, file: file, section: section, message: "refusing to write credentials that expired at \(AWSTimestamp.format(expiration))")
+            throw CredentialsFileError(
+                reason: .expiredCredentials, file: file, section: section,
+                message: "refusing to write credentials that expired at \(AWSTimestamp.format(expiration))")
         }
         // Both token names carry the same value: botocore reads aws_security_token first, so a
         // stale one would win.
@@ -170,7 +193,9 @@ public struct CredentialsFileWriter: Sendable {
         } catch {
             var line: Int?
             if case let .invalidUTF8(errorLine) = error { line = errorLine }
-            throw CredentialsFileError(reason: .invalidUTF8, file: file, line: line, message: "the file is not valid UTF-8, so credd cannot edit it without changing bytes it does not own; nothing was written")
+            throw CredentialsFileError(
+                reason: .invalidUTF8, file: file, line: line,
+                message: "the file is not valid UTF-8, so credd cannot edit it without changing bytes it does not own; nothing was written")
         }
     }
 }

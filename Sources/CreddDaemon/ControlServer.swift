@@ -5,8 +5,9 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The daemon side of the control socket: one JSON request line in, one JSON response line out,
@@ -119,7 +120,8 @@ public struct ControlServer: Service {
         guard let provider = channel as? any SocketOptionProvider else {
             return channel.eventLoop.makeFailedFuture(DaemonError.controlSocket("", "peer credentials unavailable"))
         }
-        let credentials: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        let credentials: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
         return credentials.flatMapThrowing { peer in
             guard peer.uid == getuid() else {
                 throw DaemonError.controlSocket("", "refused a client running as uid \(peer.uid)")

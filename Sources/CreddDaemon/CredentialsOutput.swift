@@ -79,8 +79,11 @@ final class CredentialsOutput: CredentialSink, Service {
             guard case let .published(name, credentials) = update,
                 let profile = configuration.profile(named: name), profile.writeCredentials
             else { continue }
-            updates.append(PendingUpdate(profile: name, update: .write(
-                section: profile.credentialsSection, credentials: credentials, identity: identities[name])))
+            updates.append(
+                PendingUpdate(
+                    profile: name,
+                    update: .write(
+                        section: profile.credentialsSection, credentials: credentials, identity: identities[name])))
         }
         guard !updates.isEmpty else { return }
         await write(updates)
@@ -107,7 +110,8 @@ final class CredentialsOutput: CredentialSink, Service {
 
     /// One rewrite of `updates` plus whatever earlier failed rewrites left unwritten.
     private func write(_ updates: [PendingUpdate]) async {
-        let writer = CredentialsFileWriter(path: profiles.configuration.settings.credentialsFile, clock: wallClock, configuration: writerConfiguration)
+        let writer = CredentialsFileWriter(
+            path: profiles.configuration.settings.credentialsFile, clock: wallClock, configuration: writerConfiguration)
         let (attempted, result) = await fileThread.run { [self] in
             let attempted = retry.withLock { state in
                 let newer = Set(updates.map(\.update.section))

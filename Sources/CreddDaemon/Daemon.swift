@@ -132,14 +132,17 @@ public enum Daemon {
         if startup.loadedConfigFile {
             await output.removeOrphanedSections(keeping: Set(configuration.errors.compactMap(\.profile)))
         }
-        logger.info("credd \(CreddVersion.number) started", metadata: [
-            "credd.event": "started", "credd.endpoint": "\(settings.listenHost):\(port)",
-            "credd.profiles": "\(configuration.profiles.count)",
-            "credd.socket_activated": "\(!activated.isEmpty)",
-        ])
+        logger.info(
+            "credd \(CreddVersion.number) started",
+            metadata: [
+                "credd.event": "started", "credd.endpoint": "\(settings.listenHost):\(port)",
+                "credd.profiles": "\(configuration.profiles.count)",
+                "credd.socket_activated": "\(!activated.isEmpty)",
+            ])
 
         let status = DaemonStatus(
-            engine: engine, profiles: directory, served: served, ssoSessions: ssoSessions, desktop: desktop, notifier: notifier, wallClock: wallClock, logger: logger)
+            engine: engine, profiles: directory, served: served, ssoSessions: ssoSessions, desktop: desktop, notifier: notifier, wallClock: wallClock,
+            logger: logger)
         let reloads = ReloadTriggers(watching: configuration.watchedFiles, logger: logger) { answersHangup in
             if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
             await runtime.reload()
@@ -154,20 +157,23 @@ public enum Daemon {
             .init(service: engine),
             .init(service: endpoint),
             .init(service: control),
-            .init(service: ScheduledRotation(scheduler: rotation, observer: DesktopRotationObserver(inner: runtime, desktop: desktop), engine: engine)),
+            .init(
+                service: ScheduledRotation(scheduler: rotation, observer: DesktopRotationObserver(inner: runtime, desktop: desktop), engine: engine)),
             .init(service: reloads),
             .init(service: SSOSignIns(sessions: ssoSessions, runtime: runtime, status: status)),
             .init(service: desktop),
             .init(service: ResumeWatcher(environment: environment, engine: engine, logger: logger)),
         ]
         if let watchdog = watchdogSettings(logger: logger) {
-            services.append(.init(service: Watchdog(settings: watchdog, notifier: notifier, clock: ContinuousClock(), logger: logger) {
-                // Healthy while the endpoint serves and the engine's actor answers: a wedged
-                // engine never returns here, so the pings stop.
-                guard !endpoint.hasStopped else { return false }
-                _ = await engine.statuses()
-                return true
-            }))
+            services.append(
+                .init(
+                    service: Watchdog(settings: watchdog, notifier: notifier, clock: ContinuousClock(), logger: logger) {
+                        // Healthy while the endpoint serves and the engine's actor answers: a wedged
+                        // engine never returns here, so the pings stop.
+                        guard !endpoint.hasStopped else { return false }
+                        _ = await engine.statuses()
+                        return true
+                    }))
         }
         services.append(.init(service: status))
 

@@ -27,7 +27,8 @@ actor DaemonRuntime: RotationObserver {
 
     init(
         configPath: String?, environment: [String: String], engine: RefreshEngine, output: CredentialsOutput,
-        profiles: ProfileDirectory, rotation: RotationScheduler, ssoSessions: SSOSessions, endpointHost: String, endpointPort: Int, endpointProblem: String?, paths: RuntimePaths, startedAt: Date,
+        profiles: ProfileDirectory, rotation: RotationScheduler, ssoSessions: SSOSessions, endpointHost: String, endpointPort: Int,
+        endpointProblem: String?, paths: RuntimePaths, startedAt: Date,
         desktop: DesktopState, logger: Logger
     ) {
         self.configPath = configPath
@@ -131,7 +132,8 @@ actor DaemonRuntime: RotationObserver {
         await engine.republish(rotated)
         let stuck = RotationPlan.profilesToRetry(afterRotating: section, statuses: await engine.statuses(), in: profiles.configuration)
         if !stuck.isEmpty {
-            logger.info("renewing profiles that failed while their keys were rotated", metadata: ["credd.profiles": "\(stuck.joined(separator: ","))"])
+            logger.info(
+                "renewing profiles that failed while their keys were rotated", metadata: ["credd.profiles": "\(stuck.joined(separator: ","))"])
             _ = await engine.refresh(stuck)
         }
     }
@@ -144,9 +146,11 @@ actor DaemonRuntime: RotationObserver {
         let users = Set(profiles.configuration.profiles.filter { $0.ssoSession?.displayName == session }.map(\.name))
         let waiting = await engine.statuses().filter { users.contains($0.name) && $0.state != .fresh && $0.state != .refreshing }
         guard !waiting.isEmpty else { return }
-        logger.info("renewing with the new IAM Identity Center token", metadata: [
-            "credd.sso_session": "\(session)", "credd.profiles": "\(waiting.map(\.name).joined(separator: ","))",
-        ])
+        logger.info(
+            "renewing with the new IAM Identity Center token",
+            metadata: [
+                "credd.sso_session": "\(session)", "credd.profiles": "\(waiting.map(\.name).joined(separator: ","))",
+            ])
         _ = await engine.refresh(waiting.map(\.name))
     }
 
@@ -195,7 +199,8 @@ actor DaemonRuntime: RotationObserver {
         let rows = statuses.map { status -> StatusDocument.Profile in
             let profile = configuration.profile(named: status.name)
             let fileProblem = profiles.writeError(for: status.name).map { "credentials file: \($0)" }
-            let action = Self.loginAction(for: status, in: configuration, sessions: sessionsByName)
+            let action =
+                Self.loginAction(for: status, in: configuration, sessions: sessionsByName)
                 ?? ProfileAction.needed(by: status) { byName[$0] }
                 ?? (broken.contains(status.name) ? ProfileAction.fixConfig(status.name, deadline: status.expiration) : nil)
             // A profile waiting for a code or a sign-in says so in words, whatever its last error was.
@@ -285,7 +290,8 @@ actor DaemonRuntime: RotationObserver {
         let configuration = profiles.configuration
         guard let profile = configuration.profile(named: name) else { return .failure("not a managed profile: \(name)") }
         guard let target = profile.sourceChain.lazy.compactMap(configuration.profile(named:)).first(where: { $0.mfaSerial != nil }) else {
-            return .failure("\(name): no profile in its chain (\(profile.sourceChain.joined(separator: " > "))) sets mfa_serial; nothing to log in to")
+            return .failure(
+                "\(name): no profile in its chain (\(profile.sourceChain.joined(separator: " > "))) sets mfa_serial; nothing to log in to")
         }
         let via = target.name == name ? "" : "\(name) is chained from \(target.name): logging in \(target.name)\n"
         switch await engine.login(profile: target.name, code: code) {
@@ -321,7 +327,9 @@ actor DaemonRuntime: RotationObserver {
         guard let name else { return .failure("env needs a profile") }
         if let endpointProblem { return .failure("the credential endpoint is not serving: \(endpointProblem)") }
         guard let profile = profiles.profile(named: name) else { return .failure("not a managed profile: \(name)") }
-        return ControlResponse(ok: true, environment: EndpointEnvironment(
-            host: endpointHost, port: endpointPort, tokenFile: paths.tokenFile, region: profile.region))
+        return ControlResponse(
+            ok: true,
+            environment: EndpointEnvironment(
+                host: endpointHost, port: endpointPort, tokenFile: paths.tokenFile, region: profile.region))
     }
 }

@@ -24,7 +24,8 @@ struct DaemonStatus: Service {
     private let changed: AsyncStream<Void>.Continuation
 
     init(
-        engine: RefreshEngine, profiles: ProfileDirectory, served: EngineCredentialSource, ssoSessions: SSOSessions, desktop: DesktopNotifier, notifier: any SystemdNotifier,
+        engine: RefreshEngine, profiles: ProfileDirectory, served: EngineCredentialSource, ssoSessions: SSOSessions, desktop: DesktopNotifier,
+        notifier: any SystemdNotifier,
         wallClock: any WallClock, logger: Logger
     ) {
         self.engine = engine

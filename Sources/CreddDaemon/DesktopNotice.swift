@@ -56,7 +56,8 @@ struct DesktopNotice: Sendable, Hashable {
 
     /// The notice for one kind of action; a new kind of action needs one case here.
     private static func notice(for action: ProfileAction, status: ProfileStatus, now: Date, secondsFromGMT: (Date) -> Int) -> DesktopNotice? {
-        let until = action.deadline.map { "Its session ends \(ProfileStatus.clockTime($0, now: now, secondsFromGMT: secondsFromGMT))" }
+        let until =
+            action.deadline.map { "Its session ends \(ProfileStatus.clockTime($0, now: now, secondsFromGMT: secondsFromGMT))" }
             ?? "It has no session in service"
         switch action.kind {
         case .mfaCode:

@@ -1,9 +1,9 @@
-import CreddRotation
 import CreddBus
 import CreddConfig
 import CreddCore
 import CreddPlatform
 import CreddRefresh
+import CreddRotation
 import CreddSTS
 import FoundationEssentials
 import Glibc
@@ -77,10 +77,12 @@ struct DesktopNotifier: Service {
 
     private func serve() async {
         guard
-            let address = BusAddress.session(environment: environment, socketExists: { path in
-                var status = stat()
-                return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
-            })
+            let address = BusAddress.session(
+                environment: environment,
+                socketExists: { path in
+                    var status = stat()
+                    return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
+                })
         else {
             if state.set("no session bus") {
                 logger.info("desktop: no session bus; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
@@ -188,7 +190,8 @@ private actor Desk {
             do throws(BusError) {
                 switch effect {
                 case .show(let notice, let replacing):
-                    let actions = await offersActions() && notice.offersCodeEntry ? [DesktopNotifications.Action(key: "enter-code", label: "Enter code")] : []
+                    let actions =
+                        await offersActions() && notice.offersCodeEntry ? [DesktopNotifications.Action(key: "enter-code", label: "Enter code")] : []
                     let id = try await server.notify(
                         replacing: replacing, summary: notice.summary, body: notice.body, actions: actions, critical: notice.critical)
                     board.shown(notice, id: id)
@@ -236,7 +239,8 @@ private actor Desk {
         var childEnvironment = environment
         childEnvironment["CREDD_PROFILE"] = profile
         logger.info(
-            "desktop: \"Enter code\" for \(profile): running \(command[0])", metadata: ["credd.event": "desktop_action", "credd.profile": "\(profile)"])
+            "desktop: \"Enter code\" for \(profile): running \(command[0])",
+            metadata: ["credd.event": "desktop_action", "credd.profile": "\(profile)"])
         let logger = logger
         // The prompt waits for the user; ten minutes is plenty, and the terminal is reaped then.
         Task.detached {

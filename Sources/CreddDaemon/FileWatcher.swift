@@ -3,8 +3,9 @@ import CreddPlatform
 import FoundationEssentials
 import Logging
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Tells when any of a set of files changes, with inotify on their directories: editors and
@@ -100,9 +101,11 @@ final class FileWatcher: Sendable {
         let headerSize = MemoryLayout<inotify_event>.size
         while offset + headerSize <= count {
             let (watch, mask, nameLength) = buffer.withUnsafeBytes { raw in
-                (raw.loadUnaligned(fromByteOffset: offset, as: CInt.self),
-                 raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self),
-                 Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self)))
+                (
+                    raw.loadUnaligned(fromByteOffset: offset, as: CInt.self),
+                    raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self),
+                    Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+                )
             }
             let nameStart = offset + headerSize
             let nameBytes = buffer[nameStart..<min(nameStart + nameLength, count)].prefix { $0 != 0 }

@@ -50,8 +50,10 @@ enum ProfileIdentity {
         // these settings existed still match.
         let options = profile.roleOptions
         if !options.isEmpty {
-            parts += ["options", options.sourceIdentity ?? "", options.tags.map(\.description).joined(separator: ","),
-                options.transitiveTagKeys.joined(separator: ","), options.policyArns.joined(separator: ","), options.policy?.document ?? ""]
+            parts += [
+                "options", options.sourceIdentity ?? "", options.tags.map(\.description).joined(separator: ","),
+                options.transitiveTagKeys.joined(separator: ","), options.policyArns.joined(separator: ","), options.policy?.document ?? "",
+            ]
         }
         switch profile.source {
         case let .managed(name):

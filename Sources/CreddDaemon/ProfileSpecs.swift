@@ -32,12 +32,13 @@ enum ProfileSpecs {
         }
         let keys = rotatedKeys.fingerprintKeys(section: section, holding: credentials)
         guard keys != credentials else { return ConfigurationFingerprint(profile) }
-        return ConfigurationFingerprint(ManagedProfile(
-            name: profile.name, kind: profile.kind, source: .staticKeys(keys, origin: origin), mfaSerial: profile.mfaSerial,
-            mfaProcess: profile.mfaProcess, durationSeconds: profile.durationSeconds, region: profile.region,
-            stsEndpoint: profile.stsEndpoint, writeCredentials: profile.writeCredentials, credentialsSection: profile.credentialsSection,
-            location: profile.location, sourceChain: profile.sourceChain, rotateAfter: profile.rotateAfter,
-            roleOptions: profile.roleOptions))
+        return ConfigurationFingerprint(
+            ManagedProfile(
+                name: profile.name, kind: profile.kind, source: .staticKeys(keys, origin: origin), mfaSerial: profile.mfaSerial,
+                mfaProcess: profile.mfaProcess, durationSeconds: profile.durationSeconds, region: profile.region,
+                stsEndpoint: profile.stsEndpoint, writeCredentials: profile.writeCredentials, credentialsSection: profile.credentialsSection,
+                location: profile.location, sourceChain: profile.sourceChain, rotateAfter: profile.rotateAfter,
+                roleOptions: profile.roleOptions))
     }
 }
 

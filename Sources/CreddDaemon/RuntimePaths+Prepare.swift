@@ -1,6 +1,7 @@
 import CreddControl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension RuntimePaths {

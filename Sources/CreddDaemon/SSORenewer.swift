@@ -18,7 +18,8 @@ final class SSORenewer: CredentialRenewer {
     }
 
     func renew(profile spec: ProfileSpec, source: AWSCredentials?, mfaCode: Secret?) async throws(RefreshFailure) -> AWSCredentials {
-        guard let profile = profiles.profile(named: spec.name), case let .sso(accountId, roleName) = profile.kind, let session = profile.ssoSession else {
+        guard let profile = profiles.profile(named: spec.name), case let .sso(accountId, roleName) = profile.kind, let session = profile.ssoSession
+        else {
             return try await sts.renew(profile: spec, source: source, mfaCode: mfaCode)
         }
         guard let (token, portal) = await sessions.token(for: session) else {

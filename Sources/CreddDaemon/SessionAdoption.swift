@@ -48,7 +48,8 @@ enum SessionAdoption {
         return adopted
     }
 
-    private static func storedFileSessions(_ configuration: LoadedConfiguration, wallClock: any WallClock, logger: Logger) -> [String: StoredSession] {
+    private static func storedFileSessions(_ configuration: LoadedConfiguration, wallClock: any WallClock, logger: Logger) -> [String: StoredSession]
+    {
         guard configuration.profiles.contains(where: \.writeCredentials) else { return [:] }
         do {
             return try CredentialsFileWriter(path: configuration.settings.credentialsFile, clock: wallClock).storedSessions()
@@ -62,7 +63,8 @@ enum SessionAdoption {
     /// the configured (or STS's default) duration, never later than now.
     static func estimatedStart(of credentials: AWSCredentials, for profile: ManagedProfile, now: Date) -> Date {
         guard let expiration = credentials.expiration else { return now }
-        let lifetime = profile.durationSeconds.map(TimeInterval.init)
+        let lifetime =
+            profile.durationSeconds.map(TimeInterval.init)
             ?? (profile.kind == .sessionToken ? defaultSessionTokenLifetime : defaultRoleLifetime)
         return min(expiration.addingTimeInterval(-lifetime), now)
     }

@@ -39,18 +39,20 @@ final class SessionKeyring: CredentialSink {
                 result(credd_keyctl(keyctlLink, UInt(bitPattern: Int(keySpecUserKeyring)), UInt(bitPattern: Int(keySpecProcessKeyring)), 0, 0))
             },
             add: { description, payload in
-                result(payload.withUnsafeBytes { bytes in
-                    credd_add_key("user", description, bytes.baseAddress, UInt(bytes.count), keySpecUserKeyring)
-                })
+                result(
+                    payload.withUnsafeBytes { bytes in
+                        credd_add_key("user", description, bytes.baseAddress, UInt(bytes.count), keySpecUserKeyring)
+                    })
             },
             search: { description in
-                result("user".withCString { type in
-                    description.withCString { description in
-                        credd_keyctl(
-                            keyctlSearch, UInt(bitPattern: Int(keySpecUserKeyring)), UInt(bitPattern: type),
-                            UInt(bitPattern: description), 0)
-                    }
-                })
+                result(
+                    "user".withCString { type in
+                        description.withCString { description in
+                            credd_keyctl(
+                                keyctlSearch, UInt(bitPattern: Int(keySpecUserKeyring)), UInt(bitPattern: type),
+                                UInt(bitPattern: description), 0)
+                        }
+                    })
             },
             read: { key in
                 var buffer = [UInt8](repeating: 0, count: 16 * 1024)
@@ -157,7 +159,8 @@ final class SessionKeyring: CredentialSink {
         guard !unavailable.exchange(true, ordering: .relaxed) else { return }
         let reason = String(cString: strerror(CInt(code)))
         logger.notice(
-            "the kernel's user keyring is unavailable (\(what): \(reason)): sessions of profiles with write_credentials = false are not kept across restarts")
+            "the kernel's user keyring is unavailable (\(what): \(reason)): sessions of profiles with write_credentials = false are not kept across restarts"
+        )
     }
 
     private func description(_ name: String) -> String {

@@ -177,9 +177,11 @@ public final class CredentialEndpoint: Service {
         guard let (descriptors, port) = taken else { return await Self.untilCancelled() }
 
         let channels = try await serve(descriptors)
-        logger.info("credential endpoint listening", metadata: [
-            "http.port": "\(port)", "net.addresses": "\(channels.compactMap { $0.localAddress?.ipAddress }.joined(separator: " "))",
-        ])
+        logger.info(
+            "credential endpoint listening",
+            metadata: [
+                "http.port": "\(port)", "net.addresses": "\(channels.compactMap { $0.localAddress?.ipAddress }.joined(separator: " "))",
+            ])
         let registry = self.registry
         await withTaskCancellationHandler {
             for channel in channels { try? await channel.closeFuture.get() }
@@ -198,11 +200,12 @@ public final class CredentialEndpoint: Service {
             .serverChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Out of descriptors: pause accepting briefly rather than spin; closing connections make room.
-                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler { [self] error in
-                        guard [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errnoCode) else { return nil }
-                        noteRefusal(.acceptPaused(String(cString: strerror(error.errnoCode))), on: channel.eventLoop)
-                        return .milliseconds(100)
-                    })
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptBackoffHandler { [self] error in
+                            guard [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errnoCode) else { return nil }
+                            noteRefusal(.acceptPaused(String(cString: strerror(error.errnoCode))), on: channel.eventLoop)
+                            return .milliseconds(100)
+                        })
                     try channel.pipeline.syncOperations.addHandler(
                         PeerGate(refusal: { [self] in refusal(of: $0) }, refused: { [self] in noteRefusal($0, on: channel.eventLoop) }))
                 }
@@ -370,7 +373,9 @@ public final class CredentialEndpoint: Service {
                     "refused \(count) connection(s) whose client socket the kernel does not list (another network namespace, or already closed)",
                     metadata: metadata)
             case .lookupFailed(let reason):
-                logger.error("cannot check which user a client runs as; refused \(count) connection(s)", metadata: metadata.merging(["error": "\(reason)"]) { $1 })
+                logger.error(
+                    "cannot check which user a client runs as; refused \(count) connection(s)",
+                    metadata: metadata.merging(["error": "\(reason)"]) { $1 })
             case .acceptPaused(let reason):
                 logger.warning("paused accepting connections \(count) time(s): \(reason)", metadata: metadata)
             }

@@ -40,7 +40,8 @@ struct EndpointRouter: Sendable {
             if path.hasPrefix(Self.containerPrefix) { return container(path: path, headers: head.headers) }
             return .error(.notFound, code: "NotFound", message: "no such resource; credd serves /latest/… (IMDSv2) and /v1/credentials/PROFILE")
         default:
-            var response = EndpointResponse.error(.methodNotAllowed, code: "MethodNotAllowed", message: "only GET, HEAD and PUT are served", refusal: "method")
+            var response = EndpointResponse.error(
+                .methodNotAllowed, code: "MethodNotAllowed", message: "only GET, HEAD and PUT are served", refusal: "method")
             response.extraHeaders = [(name: "Allow", value: "GET, HEAD, PUT")]
             return response
         }
@@ -63,22 +64,28 @@ struct EndpointRouter: Sendable {
     private func refusal(of head: HTTPRequestHead) -> EndpointResponse? {
         let hosts = head.headers["Host"]
         guard hosts.count == 1, let host = hosts.first else {
-            return .error(.badRequest, code: "BadRequest", message: "the request needs exactly one Host header", refusal: "host-count", closesConnection: true)
+            return .error(
+                .badRequest, code: "BadRequest", message: "the request needs exactly one Host header", refusal: "host-count", closesConnection: true)
         }
         guard RequestPolicy.isAllowedHost(host) else {
-            return .error(.forbidden, code: "Forbidden", message: "Host must be 127.0.0.1, [::1], localhost or 169.254.169.254", refusal: "host", closesConnection: true)
+            return .error(
+                .forbidden, code: "Forbidden", message: "Host must be 127.0.0.1, [::1], localhost or 169.254.169.254", refusal: "host",
+                closesConnection: true)
         }
-        if head.method == .OPTIONS || RequestPolicy.looksLikeBrowserRequest(origin: head.headers["Origin"], fetchSite: head.headers["Sec-Fetch-Site"]) {
+        if head.method == .OPTIONS || RequestPolicy.looksLikeBrowserRequest(origin: head.headers["Origin"], fetchSite: head.headers["Sec-Fetch-Site"])
+        {
             return .error(.forbidden, code: "Forbidden", message: "requests from web pages are refused", refusal: "browser", closesConnection: true)
         }
         if let relayed = head.headers.first(where: { RequestPolicy.isRelayHeader($0.name) }) {
             return .error(
                 .forbidden, code: "Forbidden",
-                message: "requests relayed by a proxy (\(relayed.name.prefix(32)) header) are refused; exclude 127.0.0.1 and localhost from your proxy with NO_PROXY",
+                message:
+                    "requests relayed by a proxy (\(relayed.name.prefix(32)) header) are refused; exclude 127.0.0.1 and localhost from your proxy with NO_PROXY",
                 refusal: "forwarded", closesConnection: true)
         }
         if Self.declaresBody(head) {
-            return .error(.payloadTooLarge, code: "PayloadTooLarge", message: "requests to credd carry no body", refusal: "body", closesConnection: true)
+            return .error(
+                .payloadTooLarge, code: "PayloadTooLarge", message: "requests to credd carry no body", refusal: "body", closesConnection: true)
         }
         return nil
     }
@@ -86,7 +93,8 @@ struct EndpointRouter: Sendable {
     private func issueToken(path: String, headers: HTTPHeaders) -> EndpointResponse {
         guard path == Self.tokenPath else {
             // What EC2 answers to a PUT elsewhere, e.g. a version-specific token path.
-            var response = EndpointResponse.error(.forbidden, code: "Forbidden", message: "tokens are issued only at PUT \(Self.tokenPath)", refusal: "put-path")
+            var response = EndpointResponse.error(
+                .forbidden, code: "Forbidden", message: "tokens are issued only at PUT \(Self.tokenPath)", refusal: "put-path")
             response.route = .imdsToken
             return response
         }
@@ -129,7 +137,9 @@ struct EndpointRouter: Sendable {
             return response
         }
         guard let listing = Self.roleListPaths.first(where: { path.hasPrefix($0) || path + "/" == $0 }) else {
-            var response = EndpointResponse.error(.notFound, code: "NotFound", message: "no such metadata path; credd serves only iam/security-credentials/ and iam/security-credentials-extended/")
+            var response = EndpointResponse.error(
+                .notFound, code: "NotFound",
+                message: "no such metadata path; credd serves only iam/security-credentials/ and iam/security-credentials-extended/")
             response.route = .imdsOther
             return response
         }
@@ -155,7 +165,8 @@ struct EndpointRouter: Sendable {
         guard presented.count == 1, RandomToken.constantTimeEquals(presented[0], containerToken.revealed) else {
             var response = EndpointResponse.error(
                 .unauthorized, code: "Unauthorized",
-                message: "missing or wrong Authorization token; use the variables `credd env` prints (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN)",
+                message:
+                    "missing or wrong Authorization token; use the variables `credd env` prints (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN)",
                 refusal: "container-token"
             )
             response.route = .containerCredentials
@@ -215,7 +226,8 @@ struct EndpointRouter: Sendable {
             if let responses = published.servableResponses(at: now) {
                 response = route == .imdsCredentials ? responses.imds : responses.container
             } else if let expiration = published.expiration, expiration <= now {
-                response = Self.unavailable("the credentials of profile \(profile) expired at \(AWSTimestamp.format(expiration)); see `credd status \(profile)`")
+                response = Self.unavailable(
+                    "the credentials of profile \(profile) expired at \(AWSTimestamp.format(expiration)); see `credd status \(profile)`")
             } else {
                 response = Self.unavailable("profile \(profile) has no complete temporary credentials to serve; see `credd status \(profile)`")
             }

@@ -13,7 +13,8 @@ enum ListeningSocket {
         guard descriptor >= 0 else { return .failure(SocketFailure(errno: errno)) }
         var on: CInt = 1
         let size = socklen_t(MemoryLayout<CInt>.size)
-        let bound = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &on, size) == 0
+        let bound =
+            setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &on, size) == 0
             && (address.protocol != .inet6 || setsockopt(descriptor, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &on, size) == 0)
             && address.withSockAddr { bind(descriptor, $0, socklen_t($1)) } == 0
             && listen(descriptor, backlog) == 0

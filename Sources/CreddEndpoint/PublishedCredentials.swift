@@ -43,7 +43,8 @@ public struct PublishedCredentials: Sendable {
         }
         self.responses = (
             // EC2 serves metadata as text/plain; SDKs parse the body as JSON regardless.
-            imds: EndpointResponse(status: .ok, contentType: "text/plain", body: JSONText.object(imds), extraHeaders: EndpointRouter.noStore, route: .imdsCredentials),
+            imds: EndpointResponse(
+                status: .ok, contentType: "text/plain", body: JSONText.object(imds), extraHeaders: EndpointRouter.noStore, route: .imdsCredentials),
             container: EndpointResponse(
                 status: .ok, contentType: "application/json", body: JSONText.object(container), extraHeaders: EndpointRouter.noStore,
                 route: .containerCredentials

@@ -96,7 +96,11 @@ public enum ShellEnvironment {
     /// marker edited by hand can never make credd unset `PATH` or `HOME`.
     public static func previouslySet(_ marker: String?) -> [String] {
         (marker ?? "").split(separator: " ").map(String.init).filter { name in
-            name.hasPrefix("AWS_") && name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            name.hasPrefix("AWS_")
+                && name.utf8.allSatisfy {
+                    $0 == UInt8(ascii: "_") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                }
         }
     }
 

@@ -30,7 +30,9 @@ extension INIDocument {
     }
 
     /// `classify` on the line's UTF-8 bytes (see `UnsafeBufferPointer+INI`).
-    static func classify(utf8 line: UnsafeBufferPointer<UInt8>, continuingIndent: Int?) -> (kind: INILine.Kind, problem: (column: Int, problem: INIDiagnostic.Problem)?) {
+    static func classify(utf8 line: UnsafeBufferPointer<UInt8>, continuingIndent: Int?) -> (
+        kind: INILine.Kind, problem: (column: Int, problem: INIDiagnostic.Problem)?
+    ) {
         let trimmed = line.iniTrimmed(0..<line.count)
         guard let first = trimmed.first.map({ line[$0] }) else { return (.blank, nil) }
         if first == UInt8(ascii: "#") || first == UInt8(ascii: ";") { return (.comment, nil) }

@@ -28,20 +28,23 @@ extension INIDocument {
                 // decides continuations by comparing indentation).
                 let indentation = Self.leadingWhitespace(of: old.text)
                 // The kind is known: the validated key and value read back as exactly this.
-                let line = INILine(text: indentation.isEmpty ? newText : indentation + newText, terminator: old.terminator, kind: .entry(key: wanted, value: value))
+                let line = INILine(
+                    text: indentation.isEmpty ? newText : indentation + newText, terminator: old.terminator, kind: .entry(key: wanted, value: value))
                 if entry.continuationIndices.isEmpty {
                     // An entry stays an entry at the same indentation with the same line ending,
                     // so no other line reads differently and no header moves: the common
                     // renewal edit needs no re-derivation, and the layout only the new value.
                     lines[entry.lineIndex] = line
-                    layout.entries[position] = INISection.Entry(key: wanted, value: value, continuation: [], lineIndex: entry.lineIndex, continuationIndices: [])
+                    layout.entries[position] = INISection.Entry(
+                        key: wanted, value: value, continuation: [], lineIndex: entry.lineIndex, continuationIndices: [])
                 } else {
                     replaceLines(entry.lineIndex..<(entry.lineIndex + 1), with: [line], classified: true)
                     removeLines(at: entry.continuationIndices)
                     layout = sectionLayout(named: sectionName) ?? layout
                 }
             } else {
-                insertLines([indentation(forInsertionAt: layout.insertionIndex, sectionHeader: layout.headerIndex) + newText], at: layout.insertionIndex)
+                insertLines(
+                    [indentation(forInsertionAt: layout.insertionIndex, sectionHeader: layout.headerIndex) + newText], at: layout.insertionIndex)
                 layout = sectionLayout(named: sectionName) ?? layout
             }
             changed = true
@@ -205,7 +208,8 @@ extension INIDocument {
     /// that the document stays what a fresh parse of its text gives.
     mutating func joinSplitLineBreak(before index: Int) {
         guard index > 0, index < lines.count, lines[index - 1].terminator == "\r",
-              lines[index].text.isEmpty, lines[index].terminator == "\n" else { return }
+            lines[index].text.isEmpty, lines[index].terminator == "\n"
+        else { return }
         setTerminator("\r\n", ofLineAt: index - 1)
         replaceLines(index..<(index + 1), with: [], classified: true)
     }
@@ -317,7 +321,7 @@ extension INIDocument {
         var keyBytes = key
         let keyIsValid = keyBytes.withUTF8 { bytes in
             guard let first = bytes.first, bytes.iniTrimmed(0..<bytes.count) == 0..<bytes.count,
-                  first != UInt8(ascii: "["), first != UInt8(ascii: "#"), first != UInt8(ascii: ";")
+                first != UInt8(ascii: "["), first != UInt8(ascii: "#"), first != UInt8(ascii: ";")
             else { return false }
             return !bytes.contains { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
         }
@@ -331,7 +335,7 @@ extension INIDocument {
     static func validateSectionName(_ name: String) throws(INIError) {
         let scalars = name.unicodeScalars
         guard let first = scalars.first, let last = scalars.last, !first.isINIWhitespace, !last.isINIWhitespace,
-              !scalars.contains(where: { $0 == "]" || $0 == "\n" || $0 == "\r" })
+            !scalars.contains(where: { $0 == "]" || $0 == "\n" || $0 == "\r" })
         else { throw INIError.invalidSectionName(name) }
     }
 }

@@ -21,10 +21,11 @@ extension INIDocument {
     /// The first section with exactly this name (`"default"`, `"profile dev"`, …).
     public func section(named name: String) -> INISection? {
         guard let header = headerIndices[name]?.first else { return nil }
-        let end = lines[(header + 1)...].firstIndex { line in
-            if case .sectionHeader = line.kind { return true }
-            return false
-        } ?? lines.count
+        let end =
+            lines[(header + 1)...].firstIndex { line in
+                if case .sectionHeader = line.kind { return true }
+                return false
+            } ?? lines.count
         return INISection(document: self, name: name, headerIndex: header, endIndex: end)
     }
 

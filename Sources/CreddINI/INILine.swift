@@ -59,11 +59,13 @@ extension StringProtocol {
     /// `trimmingINIWhitespace` without the copy.
     func trimmedINIWhitespace() -> Substring {
         let utf8 = Substring(self).utf8
-        let trimmed = utf8.withContiguousStorageIfAvailable { $0.iniTrimmed(0..<$0.count) } ?? {
-            // Only a bridged string is not contiguous; a native copy is.
-            var copy = String(self)
-            return copy.withUTF8 { $0.iniTrimmed(0..<$0.count) }
-        }()
+        let trimmed =
+            utf8.withContiguousStorageIfAvailable { $0.iniTrimmed(0..<$0.count) }
+            ?? {
+                // Only a bridged string is not contiguous; a native copy is.
+                var copy = String(self)
+                return copy.withUTF8 { $0.iniTrimmed(0..<$0.count) }
+            }()
         let start = utf8.index(utf8.startIndex, offsetBy: trimmed.lowerBound)
         let end = utf8.index(utf8.startIndex, offsetBy: trimmed.upperBound)
         return Substring(utf8[start..<end])

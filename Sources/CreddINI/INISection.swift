@@ -57,7 +57,10 @@ public struct INISection: Sendable, Hashable {
             switch document.lines[index].kind {
             case let .entry(key, value):
                 if let open = pending {
-                    entries.append(Entry(key: open.key, value: open.value, continuation: open.continuation, lineIndex: open.index, continuationIndices: open.indices))
+                    entries.append(
+                        Entry(
+                            key: open.key, value: open.value, continuation: open.continuation, lineIndex: open.index,
+                            continuationIndices: open.indices))
                 }
                 pending = (key, value, index, [], [])
                 contentEnd = index + 1
@@ -72,7 +75,8 @@ public struct INISection: Sendable, Hashable {
             }
         }
         if let open = pending {
-            entries.append(Entry(key: open.key, value: open.value, continuation: open.continuation, lineIndex: open.index, continuationIndices: open.indices))
+            entries.append(
+                Entry(key: open.key, value: open.value, continuation: open.continuation, lineIndex: open.index, continuationIndices: open.indices))
         }
         self.entries = entries
         self.contentEndIndex = contentEnd

@@ -8,12 +8,14 @@ import Glibc
 public func detachThread(_ body: @escaping @Sendable () -> Void) -> Bool {
     let work = Unmanaged.passRetained(DetachedWork(body))
     var thread = pthread_t()
-    let started = pthread_create(&thread, nil, { context in
-        guard let context else { return nil }
-        nameCurrentThread("credd-thread")
-        Unmanaged<DetachedWork>.fromOpaque(context).takeRetainedValue().body()
-        return nil
-    }, work.toOpaque())
+    let started = pthread_create(
+        &thread, nil,
+        { context in
+            guard let context else { return nil }
+            nameCurrentThread("credd-thread")
+            Unmanaged<DetachedWork>.fromOpaque(context).takeRetainedValue().body()
+            return nil
+        }, work.toOpaque())
     guard started == 0 else {
         work.release()
         return false

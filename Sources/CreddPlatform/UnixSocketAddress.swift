@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An `AF_UNIX` socket address: a filesystem path, or a name in Linux's abstract namespace.

@@ -328,8 +328,9 @@ public struct ProfileRefreshMachine: Sendable {
             let errorRetries = attempt.errorRetries + 1
             let retryAt = schedule.errorRetryTime(
                 after: errorRetries, now: now, jitter: Double.random(in: 0..<1, using: &random))
-            state = .error(Retry(
-                failure: failure, failedAttempts: errorRetries, retryAt: retryAt, resumesWhenSourceRenews: false))
+            state = .error(
+                Retry(
+                    failure: failure, failedAttempts: errorRetries, retryAt: retryAt, resumesWhenSourceRenews: false))
             return []
         case .needsMFA:
             state = .needsMFA(failure)
@@ -484,8 +485,9 @@ public struct ProfileRefreshMachine: Sendable {
             }
             return []
         }
-        state = .refreshing(Attempt(
-            usesMFACode: false, failedAttempts: failedAttempts, renewAgain: false, errorRetries: errorRetries))
+        state = .refreshing(
+            Attempt(
+                usesMFACode: false, failedAttempts: failedAttempts, renewAgain: false, errorRetries: errorRetries))
         return [.renew(withMFACode: false)]
     }
 

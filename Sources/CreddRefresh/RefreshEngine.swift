@@ -180,9 +180,10 @@ public actor RefreshEngine: Service {
             awaitingFirstAttempt.remove(name)
             resumeAttemptWaiters(
                 name,
-                with: .failure(RefreshFailure(
-                    disposition: .needsChange,
-                    message: "profile '\(name)' was removed from the config before its renewal finished")))
+                with: .failure(
+                    RefreshFailure(
+                        disposition: .needsChange,
+                        message: "profile '\(name)' was removed from the config before its renewal finished")))
             enqueue(.withdrawn(profile: name, reason: .removed))
             logger.info("profile removed", metadata: ["credd.profile": "\(name)"])
         }
@@ -264,14 +265,16 @@ public actor RefreshEngine: Service {
     public func login(profile name: String, code: Secret) async -> Result<ProfileStatus, RefreshFailure> {
         guard let profile = profiles[name], !isStopped else { return .failure(unknownProfile(name)) }
         guard profile.spec.requiresMFACode else {
-            return .failure(RefreshFailure(
-                disposition: .needsChange,
-                message: "profile '\(name)' does not use MFA (no mfa_serial in its config): nothing to log in to"))
+            return .failure(
+                RefreshFailure(
+                    disposition: .needsChange,
+                    message: "profile '\(name)' does not use MFA (no mfa_serial in its config): nothing to log in to"))
         }
         guard renewals[name] == nil else {
-            return .failure(RefreshFailure(
-                disposition: .retryable,
-                message: "profile '\(name)' is renewing right now; check `credd status`, then log in again if it still needs a code"))
+            return .failure(
+                RefreshFailure(
+                    disposition: .retryable,
+                    message: "profile '\(name)' is renewing right now; check `credd status`, then log in again if it still needs a code"))
         }
         send(.mfaCodeReceived, to: name, mfaCode: code)
         settle()
@@ -497,12 +500,16 @@ public actor RefreshEngine: Service {
         case .fresh:
             return .success(status)
         case .needsMFA(let failure):
-            return .failure(failure ?? RefreshFailure(
-                disposition: .needsMFA,
-                message: "profile '\(name)' needs an MFA code: run `credd login \(name)`"))
+            return .failure(
+                failure
+                    ?? RefreshFailure(
+                        disposition: .needsMFA,
+                        message: "profile '\(name)' needs an MFA code: run `credd login \(name)`"))
         case .pending, .refreshing, .retrying, .expired, .error:
-            return .failure(profile.machine.lastError ?? RefreshFailure(
-                disposition: .retryable, message: "profile '\(name)' is \(status.state.rawValue); see `credd status`"))
+            return .failure(
+                profile.machine.lastError
+                    ?? RefreshFailure(
+                        disposition: .retryable, message: "profile '\(name)' is \(status.state.rawValue); see `credd status`"))
         }
     }
 
@@ -567,11 +574,12 @@ public actor RefreshEngine: Service {
         if let lastError = status.lastError {
             metadata["credd.error"] = "\(lastError)"
         }
-        let level: Logger.Level = switch status.state {
-        case .refreshing: .debug
-        case .pending, .fresh: .info
-        case .retrying, .needsMFA, .expired, .error: .warning
-        }
+        let level: Logger.Level =
+            switch status.state {
+            case .refreshing: .debug
+            case .pending, .fresh: .info
+            case .retrying, .needsMFA, .expired, .error: .warning
+            }
         let action = ProfileAction.needed(by: status, lookup: self.status(of:))
         logger.log(level: level, "\(status.journalMessage(action: action, now: wallClock.now()))", metadata: metadata)
         statusContinuation.yield(status)

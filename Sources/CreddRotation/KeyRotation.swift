@@ -87,7 +87,9 @@ public struct KeyRotation: Sendable {
             throw fail(.keyNotListed, .refused("IAM user \(userName) has no key \(oldKeys.accessKeyId)"))
         }
         guard listed.count < 2 else {
-            throw fail(.twoKeyLimit, .refused("IAM allows two access keys per user and \(userName) already has \(listed.count), so no new key can be created"))
+            throw fail(
+                .twoKeyLimit,
+                .refused("IAM allows two access keys per user and \(userName) already has \(listed.count), so no new key can be created"))
         }
 
         let newKey: NewAccessKey
@@ -232,7 +234,10 @@ public struct KeyRotation: Sendable {
             guard attempt < configuration.acceptanceAttempts else { return .rejected(lastError) }
             logger.debug(
                 "STS does not accept the new key yet",
-                metadata: ["aws.access_key_id": "\(credentials.accessKeyId)", "aws.error_code": "\(lastError.code ?? "none")", "credd.attempts": "\(attempt)"])
+                metadata: [
+                    "aws.access_key_id": "\(credentials.accessKeyId)", "aws.error_code": "\(lastError.code ?? "none")",
+                    "credd.attempts": "\(attempt)",
+                ])
             do {
                 try await sleep(delay)
             } catch {

@@ -45,7 +45,8 @@ public struct KeyRotationError: Error, Sendable, Hashable {
                 case .malformedResponse: what = "unreadable response"
                 case .invalidParameter: what = "invalid parameter"
                 }
-                return "\(error.service) \(error.action) failed: \(what)\(facts.isEmpty ? "" : " (\(facts.joined(separator: ", ")))"): \(error.message)"
+                return
+                    "\(error.service) \(error.action) failed: \(what)\(facts.isEmpty ? "" : " (\(facts.joined(separator: ", ")))"): \(error.message)"
             case let .file(error): return error.description
             case let .refused(reason): return reason
             }
@@ -81,7 +82,8 @@ public struct KeyRotationError: Error, Sendable, Hashable {
     public var nextStep: String {
         if let inventory, !changedNothing, stage != .twoKeyLimit, !inventory.leftoverKeys.isEmpty {
             let commands = inventory.leftoverKeys.map { "aws iam delete-access-key --user-name \(inventory.userName) --access-key-id \($0)" }
-            return "the credentials file holds \(inventory.fileHolds); once nothing else uses the other key, delete it: \(commands.joined(separator: "; "))"
+            return
+                "the credentials file holds \(inventory.fileHolds); once nothing else uses the other key, delete it: \(commands.joined(separator: "; "))"
         }
         switch stage {
         case .readingKeys:
@@ -90,13 +92,15 @@ public struct KeyRotationError: Error, Sendable, Hashable {
             return "make sure [\(section)] holds a working key of an IAM user, then rotate again"
         case .creatingKey where !changedNothing:
             let user = inventory?.userName ?? "USER"
-            return "the failed call may still have created a key: run `aws iam list-access-keys --user-name \(user)`, delete any key that is not in the file, then rotate again"
+            return
+                "the failed call may still have created a key: run `aws iam list-access-keys --user-name \(user)`, delete any key that is not in the file, then rotate again"
         case .listingKeys, .creatingKey, .deactivatingOldKey, .deletingOldKey:
             if case let .aws(error) = cause, error.disposition == .sourceExpired {
                 return "the session that signs the IAM calls has expired; renew it (`credd login PROFILE` or `credd refresh`), then rotate again"
             }
             if case let .aws(error) = cause, error.code == "AccessDenied" {
-                return "allow iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey and iam:DeleteAccessKey on your own user; if the policy requires MFA, rotate while the MFA session is logged in"
+                return
+                    "allow iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey and iam:DeleteAccessKey on your own user; if the policy requires MFA, rotate while the MFA session is logged in"
             }
             return "rotate again later"
         case .keyNotListed:

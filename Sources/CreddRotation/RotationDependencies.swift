@@ -21,7 +21,8 @@ public protocol SourceKeyStore: Sendable {
     /// The credentials file, for messages.
     var path: String { get }
     func sourceKeys(inSection section: String) async throws(CredentialsFileError) -> AWSCredentials
-    func replaceSourceKeys(inSection section: String, replacing expectedAccessKeyId: String, with newKeys: AWSCredentials) async throws(CredentialsFileError)
+    func replaceSourceKeys(inSection section: String, replacing expectedAccessKeyId: String, with newKeys: AWSCredentials)
+        async throws(CredentialsFileError)
 }
 
 extension IAMClient: AccessKeyManaging {}

@@ -47,9 +47,10 @@ public struct RotationPlan: Sendable, Hashable {
                     profiles: job.profiles + [profile.name], mfaSessionProfiles: job.mfaSessionProfiles,
                     stsEndpoint: job.stsEndpoint, accessKeyId: job.accessKeyId)
             } else {
-                jobs.append(RotationJob(
-                    section: target.section, credentialsFile: target.credentialsFile, interval: interval, profiles: [profile.name],
-                    mfaSessionProfiles: target.mfaSessionProfiles, stsEndpoint: profile.stsEndpoint, accessKeyId: target.accessKeyId))
+                jobs.append(
+                    RotationJob(
+                        section: target.section, credentialsFile: target.credentialsFile, interval: interval, profiles: [profile.name],
+                        mfaSessionProfiles: target.mfaSessionProfiles, stsEndpoint: profile.stsEndpoint, accessKeyId: target.accessKeyId))
             }
         }
         self.jobs = jobs

@@ -2,8 +2,8 @@ import CreddConfig
 import CreddControl
 import CreddCore
 import CreddCredentialsFile
-import CreddSTS
 import CreddRefresh
+import CreddSTS
 import FoundationEssentials
 import Logging
 
@@ -123,10 +123,12 @@ public actor RotationScheduler {
         do {
             let age = try await rotator.keyAge(job, signingSession: await signingSession(job.mfaSessionProfiles))
             schedules[job.section]?.inspected(age, of: job, now: wallClock.now())
-            logger.info("checked the access key's age", metadata: [
-                "credd.event": "key_age", "credd.section": "\(job.section)", "aws.access_key_id": "\(age.accessKeyId)",
-                "credd.key_age_seconds": "\(Int(age.age))", "credd.leftover_keys": "\(age.leftoverKeyIds.joined(separator: ","))",
-            ])
+            logger.info(
+                "checked the access key's age",
+                metadata: [
+                    "credd.event": "key_age", "credd.section": "\(job.section)", "aws.access_key_id": "\(age.accessKeyId)",
+                    "credd.key_age_seconds": "\(Int(age.age))", "credd.leftover_keys": "\(age.leftoverKeyIds.joined(separator: ","))",
+                ])
         } catch {
             schedules[job.section]?.failed(error, now: wallClock.now())
         }
@@ -135,7 +137,8 @@ public actor RotationScheduler {
     private func rotate(_ job: RotationJob, observer: some RotationObserver) async {
         schedules[job.section]?.begin(.rotate)
         logger.notice(
-            "the access key is older than rotate_after; rotating it", metadata: ["credd.event": "key_rotation_due", "credd.section": "\(job.section)"])
+            "the access key is older than rotate_after; rotating it",
+            metadata: ["credd.event": "key_rotation_due", "credd.section": "\(job.section)"])
         await observer.willRotate(section: job.section)
         let fileHolds: String
         do {

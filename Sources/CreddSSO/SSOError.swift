@@ -63,7 +63,8 @@ public struct SSOError: Error, Sendable, Hashable {
     public var nextStep: String {
         switch kind {
         case .transport, .malformedResponse:
-            return "check the network and the Identity Center endpoint (AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_SSO, sso_region); credd retries with backoff"
+            return
+                "check the network and the Identity Center endpoint (AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_SSO, sso_region); credd retries with backoff"
         case .cacheUnreadable:
             return "fix or delete the cache file, then sign in again with `credd login SESSION`"
         case .cacheWriteFailed:

@@ -93,7 +93,10 @@ public final class SSOHTTP: Sendable {
             var errorDescription: String?
 
             enum CodingKeys: String, CodingKey {
-                case type = "__type", code, error, message, upperMessage = "Message", errorDescription = "error_description"
+                case type = "__type"
+                case code, error, message
+                case upperMessage = "Message"
+                case errorDescription = "error_description"
             }
         }
         let parsed = try? JSONDecoder().decode(ErrorBody.self, from: Data(body))

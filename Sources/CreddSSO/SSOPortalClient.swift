@@ -52,7 +52,8 @@ public struct SSOPortalClient: Sendable {
             }
             var roleCredentials: RoleCredentials
         }
-        let url = "\(endpoint)/federation/credentials?account_id=\(SigV4Encoding.percentEncode(accountId))"
+        let url =
+            "\(endpoint)/federation/credentials?account_id=\(SigV4Encoding.percentEncode(accountId))"
             + "&role_name=\(SigV4Encoding.percentEncode(roleName))"
         let response = try await http.call(
             "GetRoleCredentials", method: .GET, url: url, headers: [("x-amz-sso_bearer_token", accessToken.revealed)],
@@ -124,7 +125,7 @@ public struct SSOPortalClient: Sendable {
         while true {
             do throws(SSOError) {
                 return .success(try await roles(accountId: accountId, accessToken: accessToken))
-            } catch where error.isTransient && attempt < 3 && !Task.isCancelled {
+            } catch  where error.isTransient && attempt < 3 && !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(attempt))
                 attempt += 1
             } catch {

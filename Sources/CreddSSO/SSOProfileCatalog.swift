@@ -54,8 +54,10 @@ public enum SSOProfileCatalog {
         var result = ""
         var pendingDash = false
         for scalar in text.unicodeScalars {
-            let allowed = scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
-                || scalar == "." || scalar == "_")
+            let allowed =
+                scalar.isASCII
+                && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                    || scalar == "." || scalar == "_")
             if allowed {
                 if pendingDash, !result.isEmpty { result += "-" }
                 pendingDash = false

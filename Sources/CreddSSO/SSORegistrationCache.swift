@@ -25,7 +25,8 @@ public struct SSORegistrationCache: Sendable {
 
     /// The cached registration, if it exists, is valid at `now` and allows `grantType`
     /// (`authorization_code` for PKCE; `nil` for the device flow, whose registrations list none).
-    public func load(sessionName: String, startURL: String, region: String, scopes: [String], grantType: String?, now: Date) -> SSOClientRegistration? {
+    public func load(sessionName: String, startURL: String, region: String, scopes: [String], grantType: String?, now: Date) -> SSOClientRegistration?
+    {
         let file = path(sessionName: sessionName, startURL: startURL, region: region, scopes: scopes)
         guard let bytes = try? SSOTokenCache.read(file),
             let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(bytes)),
@@ -47,7 +48,8 @@ public struct SSORegistrationCache: Sendable {
             "expiresAt": .string(AWSTimestamp.format(registration.expiresAt)), "scopes": .array(scopes.map(JSONValue.string)),
         ]
         if !grantTypes.isEmpty { object["grantTypes"] = .array(grantTypes.map(JSONValue.string)) }
-        try tokens.storeFile(SSOTokenCoding.encodeObject(object), at: path(sessionName: sessionName, startURL: startURL, region: region, scopes: scopes))
+        try tokens.storeFile(
+            SSOTokenCoding.encodeObject(object), at: path(sessionName: sessionName, startURL: startURL, region: region, scopes: scopes))
     }
 
     /// A JSON string as Python's `json.dumps` writes it (`ensure_ascii`: non-ASCII as `\uXXXX`).

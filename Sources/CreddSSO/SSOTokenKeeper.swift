@@ -54,7 +54,11 @@ public actor SSOTokenKeeper {
             let task = Task { try await clock.sleep(until: until) }
             sleep = (task, until)
             // Cancelled early when an event brings the deadline forward: tick again.
-            _ = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
+            _ = await withTaskCancellationHandler {
+                await task.result
+            } onCancel: {
+                task.cancel()
+            }
             sleep = nil
         }
     }
@@ -92,7 +96,10 @@ public actor SSOTokenKeeper {
 
     private func refresh(_ token: SSOToken) async -> SSOTokenRefreshMachine.Event {
         guard let registration = SSOClientRegistration(token: token, at: wallClock.now()), let refreshToken = token.refreshToken else {
-            return .refreshFailed(SSOError(kind: .service, code: "InvalidClientException", operation: "CreateToken", message: "the cache holds no valid client registration"))
+            return .refreshFailed(
+                SSOError(
+                    kind: .service, code: "InvalidClientException", operation: "CreateToken", message: "the cache holds no valid client registration")
+            )
         }
         do {
             return .refreshSucceeded(try await oidc.createToken(registration, grant: .refreshToken(refreshToken)))

@@ -250,7 +250,8 @@ public struct SSOTokenRefreshMachine: Sendable {
                 state = .needsLogin(reason)
                 return actions
             }
-            state = .retrying(failures: failures, retryAt: schedule.retryTime(after: failures, now: now, jitter: Double.random(in: 0..<1, using: &random)))
+            state = .retrying(
+                failures: failures, retryAt: schedule.retryTime(after: failures, now: now, jitter: Double.random(in: 0..<1, using: &random)))
             return actions
         }
     }

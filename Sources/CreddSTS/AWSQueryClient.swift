@@ -182,7 +182,8 @@ public struct AWSQueryClient: Sendable {
 
         let errorElement = document?.firstDescendant("Error")
         let code = errorElement?.child("Code")?.text.trimmingWhitespace(newlines: true)
-        let message = errorElement?.child("Message")?.text
+        let message =
+            errorElement?.child("Message")?.text
             ?? "the response had \(bodySummary(response.body, document: document)), not an AWS error document"
         let requestId = (document?.firstDescendant("RequestId") ?? document?.firstDescendant("RequestID"))?.text ?? headerRequestId
         let cleanMessage = sanitized(message, removing: scrub)

@@ -116,7 +116,8 @@ private struct AWSXMLReader {
     }
 
     private static func finish(_ partial: Partial) -> AWSXMLElement? {
-        let local = partial.qualifiedName.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).last
+        let local =
+            partial.qualifiedName.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).last
             ?? partial.qualifiedName
         guard let name = String(validating: local, as: UTF8.self),
             let text = String(validating: partial.text, as: UTF8.self)

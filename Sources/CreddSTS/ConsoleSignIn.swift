@@ -51,7 +51,8 @@ public struct ConsoleSignIn: Sendable, Hashable {
         guard let token = credentials.sessionToken,
             let json = try? JSONEncoder().encode(
                 Session(sessionId: credentials.accessKeyId, sessionKey: credentials.secretAccessKey.revealed, sessionToken: token.revealed)),
-            let url = URL(string: federationEndpoint + "?Action=getSigninToken&Session=" + SigV4Encoding.percentEncode(String(decoding: json, as: UTF8.self)))
+            let url = URL(
+                string: federationEndpoint + "?Action=getSigninToken&Session=" + SigV4Encoding.percentEncode(String(decoding: json, as: UTF8.self)))
         else {
             throw ConsoleSignInError(.invalidRequest, endpoint: federationEndpoint)
         }

@@ -68,6 +68,7 @@ public enum CredentialProcess {
         let token = decoded.SessionToken.flatMap { $0.isEmpty ? nil : Secret($0) }
         // Optional, as in botocore; a malformed one is left out rather than failing the source.
         let account = decoded.AccountId.flatMap { AWSARN.isAccountID($0) ? $0 : nil }
-        return AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: Secret(secret), sessionToken: token, expiration: expiration, accountId: account)
+        return AWSCredentials(
+            accessKeyId: accessKeyId, secretAccessKey: Secret(secret), sessionToken: token, expiration: expiration, accountId: account)
     }
 }

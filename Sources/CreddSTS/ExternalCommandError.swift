@@ -81,7 +81,8 @@ extension ExternalCommandError: CustomStringConvertible {
             next = "run the command by hand to see why it fails"
         case .invalidOutput(let problem):
             what = "'\(program)' printed unusable output: \(problem)"
-            next = setting == .mfaProcess
+            next =
+                setting == .mfaProcess
                 ? "make the command print only the 6-digit code, or use `credd login PROFILE`"
                 : "make the command print the credential_process JSON (\"Version\": 1, AccessKeyId, SecretAccessKey)"
         }

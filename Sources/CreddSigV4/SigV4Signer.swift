@@ -53,7 +53,8 @@ public enum SigV4Signer {
         let stringToSign = [algorithm, amzDate, scope, hexSHA256(Array(canonical.text.utf8))].joined(separator: "\n")
         let key = signingKey(secret: credentials.secretAccessKey, scopeDate: scopeDate, region: region, service: service)
         let signature = hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
-        let authorization = "\(algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
+        let authorization =
+            "\(algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
             + "SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
         prepared.headers.append(.init(name: "Authorization", value: authorization))
 

@@ -1,7 +1,7 @@
 import CSystemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Listening sockets handed over by systemd socket activation (credd.socket), by name.
@@ -78,7 +78,8 @@ public struct ActivatedSockets: Sendable, Hashable {
                 problem = check(socket, unit: UnitFiles.endpointSocketName, wants: .tcp)
                 if problem == nil { endpoints.append(socket.fileDescriptor) }
             case "control":
-                problem = control != nil
+                problem =
+                    control != nil
                     ? .duplicateSocketName(fd: socket.fileDescriptor, name: socket.name)
                     : check(socket, unit: UnitFiles.controlSocketName, wants: .unix(path: expectedControlPath))
                 if problem == nil { control = socket.fileDescriptor }

@@ -2,7 +2,7 @@ import CreddCore
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Chooses where credd's logs go, following systemd's rule for `JOURNAL_STREAM`.

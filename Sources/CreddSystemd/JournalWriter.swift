@@ -1,7 +1,7 @@
 import CSystemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Delivers one structured entry to the journal. Injected so the handler's fallback path is testable.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What sd_is_socket_inet(3) and sd_is_socket_unix(3) tell about a passed descriptor, in enough

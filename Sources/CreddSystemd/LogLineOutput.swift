@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where plain log lines go. Injected so tests capture lines instead of writing to stderr.

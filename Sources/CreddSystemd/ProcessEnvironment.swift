@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A variable of this process's environment as it is now. systemd's protocols are defined on the

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A failure talking to systemd (notifications, socket activation, the journal, the watchdog

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The watchdog interval systemd asked for (`WatchdogSec=` in credd.service).
 public struct WatchdogSettings: Sendable, Hashable {

@@ -114,7 +114,9 @@ struct BusConnectionTests {
 
     @Test func sessionAddressFallsBackToTheRuntimeDirectory() {
         #expect(BusAddress.session(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=/a"], socketExists: { _ in false }) == "unix:path=/a")
-        #expect(BusAddress.session(environment: ["XDG_RUNTIME_DIR": "/run/user/7"], socketExists: { $0 == "/run/user/7/bus" }) == "unix:path=/run/user/7/bus")
+        #expect(
+            BusAddress.session(environment: ["XDG_RUNTIME_DIR": "/run/user/7"], socketExists: { $0 == "/run/user/7/bus" })
+                == "unix:path=/run/user/7/bus")
         #expect(BusAddress.session(environment: ["XDG_RUNTIME_DIR": "/run/user/7"], socketExists: { _ in false }) == nil)
         #expect(BusAddress.session(environment: [:], socketExists: { _ in true }) == nil)
         #expect(BusAddress.system(environment: [:]) == "unix:path=/run/dbus/system_bus_socket")

@@ -1,6 +1,7 @@
 import CreddCore
-@testable import CreddConfig
 import Testing
+
+@testable import CreddConfig
 
 @Suite("AssumeRole options")
 struct AssumeRoleOptionsTests {
@@ -24,13 +25,15 @@ struct AssumeRoleOptionsTests {
 
     @Test("every option is parsed into the resolved profile; the policy file is read beside the config and sent without whitespace")
     func parsed() throws {
-        let loaded = try Self.home("""
+        let loaded = try Self.home(
+            """
             source_identity = alice
             session_tags = team=infra, cost center = 42 ,Project=
             transitive_session_tags = TEAM,project
             policy_arns = arn:aws:iam::aws:policy/ReadOnlyAccess,arn:aws:iam::222222222222:policy/path/Mine
             policy_file = policy.json
-            """).load()
+            """
+        ).load()
         #expect(loaded.errors == [])
         let options = try #require(loaded.profile(named: "dev")).roleOptions
         #expect(options.sourceIdentity == "alice")
@@ -38,7 +41,9 @@ struct AssumeRoleOptionsTests {
         #expect(options.transitiveTagKeys == ["team", "Project"], "keys as session_tags spells them")
         #expect(options.policyArns == ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::222222222222:policy/path/Mine"])
         #expect(options.policy?.file == "/home/alice/.config/credd/policy.json")
-        #expect(options.policy?.document == #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::my bucket/*"}]}"#)
+        #expect(
+            options.policy?.document
+                == #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::my bucket/*"}]}"#)
         #expect(loaded.watchedFiles.contains("/home/alice/.config/credd/policy.json"), "an edit of the policy reloads")
     }
 
@@ -49,10 +54,12 @@ struct AssumeRoleOptionsTests {
         #expect(loaded.profile(named: "dev")?.roleOptions.isEmpty == true)
     }
 
-    @Test("~/ is the home directory; an absolute path is used as it is", arguments: [
-        ("policy_file = ~/policies/dev.json", "/home/alice/policies/dev.json"),
-        ("policy_file = /etc/credd/dev.json", "/etc/credd/dev.json"),
-    ])
+    @Test(
+        "~/ is the home directory; an absolute path is used as it is",
+        arguments: [
+            ("policy_file = ~/policies/dev.json", "/home/alice/policies/dev.json"),
+            ("policy_file = /etc/credd/dev.json", "/etc/credd/dev.json"),
+        ])
     func policyPaths(line: String, path: String) throws {
         var home = Self.home(line, policy: nil)
         home.files[path] = Self.policy
@@ -61,12 +68,14 @@ struct AssumeRoleOptionsTests {
         #expect(loaded.profile(named: "dev")?.roleOptions.policy?.file == path)
     }
 
-    @Test("a policy file that is no IAM policy, too long or unreadable is an error on its line", arguments: [
-        ("[1, 2]", "is not an IAM policy: expected a JSON object with a Statement"),
-        ("{\"Version\": \"2012-10-17\"}", "is not an IAM policy"),
-        ("{\"Statement\": [", "is not an IAM policy"),
-        ("{\"Statement\": \"" + String(repeating: "x", count: 2040) + "\"}", "characters without whitespace: STS accepts at most 2048"),
-    ])
+    @Test(
+        "a policy file that is no IAM policy, too long or unreadable is an error on its line",
+        arguments: [
+            ("[1, 2]", "is not an IAM policy: expected a JSON object with a Statement"),
+            ("{\"Version\": \"2012-10-17\"}", "is not an IAM policy"),
+            ("{\"Statement\": [", "is not an IAM policy"),
+            ("{\"Statement\": \"" + String(repeating: "x", count: 2040) + "\"}", "characters without whitespace: STS accepts at most 2048"),
+        ])
     func badPolicies(policy: String, fragment: String) throws {
         let loaded = try Self.home("policy_file = policy.json", policy: policy).load()
         let error = try #require(loaded.errors.first)
@@ -101,13 +110,15 @@ struct AssumeRoleOptionsTests {
 
     @Test("credd check shows each option, never as a secret")
     func checkShowsOptions() throws {
-        let loaded = try Self.home("""
+        let loaded = try Self.home(
+            """
             source_identity = alice
             session_tags = team=infra,project=x
             transitive_session_tags = team
             policy_arns = arn:aws:iam::aws:policy/ReadOnlyAccess
             policy_file = policy.json
-            """).load()
+            """
+        ).load()
         let report = ConfigCheckReport.render(loaded)
         for expected in [
             "  source id: alice",

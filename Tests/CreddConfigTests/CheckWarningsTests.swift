@@ -28,9 +28,11 @@ struct CheckWarningsTests {
 
     static let plainProfile = "[profile mfa]\nsource_profile = alice-long-term\n"
 
-    @Test("a credentials file others may read or write is named with the chmod that fixes it", arguments: [
-        (0o600, nil), (0o400, nil), (0o640, "readable"), (0o604, "readable"), (0o620, "writable"), (0o666, "readable and writable"),
-    ] as [(Int, String?)])
+    @Test(
+        "a credentials file others may read or write is named with the chmod that fixes it",
+        arguments: [
+            (0o600, nil), (0o400, nil), (0o640, "readable"), (0o604, "readable"), (0o620, "writable"), (0o666, "readable and writable"),
+        ] as [(Int, String?)])
     func credentialsMode(mode: Int, access: String?) throws {
         let home = try Home(config: Self.plainProfile, credentialsMode: mode)
         let warnings = try home.warnings()
@@ -51,50 +53,62 @@ struct CheckWarningsTests {
         FileManager.default.createFile(atPath: notExecutable, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o644])
         defer { unlink(notExecutable) }
         let config = """
-        [profile mfa]
-        source_profile = alice-long-term
-        mfa_serial = arn:aws:iam::111111111111:mfa/alice
-        mfa_process = no-such-otp-tool --totp
-        [profile other]
-        source_profile = alice-long-term
-        mfa_serial = arn:aws:iam::111111111111:mfa/alice
-        mfa_process = \(notExecutable)
-        [profile vault]
-        source_profile = from-vault
-        role_arn = arn:aws:iam::111111111111:role/A
-        [profile vault2]
-        source_profile = from-vault
-        role_arn = arn:aws:iam::111111111111:role/B
-        [profile fine]
-        source_profile = alice-long-term
-        mfa_serial = arn:aws:iam::111111111111:mfa/alice
-        mfa_process = sh -c 'echo 123456'
-        [profile quoted]
-        source_profile = alice-long-term
-        mfa_serial = arn:aws:iam::111111111111:mfa/alice
-        mfa_process = sh -c 'echo 123456
-        """
+            [profile mfa]
+            source_profile = alice-long-term
+            mfa_serial = arn:aws:iam::111111111111:mfa/alice
+            mfa_process = no-such-otp-tool --totp
+            [profile other]
+            source_profile = alice-long-term
+            mfa_serial = arn:aws:iam::111111111111:mfa/alice
+            mfa_process = \(notExecutable)
+            [profile vault]
+            source_profile = from-vault
+            role_arn = arn:aws:iam::111111111111:role/A
+            [profile vault2]
+            source_profile = from-vault
+            role_arn = arn:aws:iam::111111111111:role/B
+            [profile fine]
+            source_profile = alice-long-term
+            mfa_serial = arn:aws:iam::111111111111:mfa/alice
+            mfa_process = sh -c 'echo 123456'
+            [profile quoted]
+            source_profile = alice-long-term
+            mfa_serial = arn:aws:iam::111111111111:mfa/alice
+            mfa_process = sh -c 'echo 123456
+            """
         let home = try Home(config: config, awsConfig: "[profile from-vault]\ncredential_process = /opt/none/vault-helper get\n")
         let warnings = try home.warnings()
         #expect(warnings.count == 4)
-        #expect(warnings.contains { $0.subject.hasPrefix("[profile quoted] at ") && $0.message.hasPrefix("mfa_process cannot be split") && $0.fix == "fix the quoting of mfa_process" })
+        #expect(
+            warnings.contains {
+                $0.subject.hasPrefix("[profile quoted] at ") && $0.message.hasPrefix("mfa_process cannot be split")
+                    && $0.fix == "fix the quoting of mfa_process"
+            })
         let notOnPath = try #require(warnings.first { $0.message.contains("no-such-otp-tool") })
         #expect(notOnPath.subject.hasPrefix("[profile mfa] at "))
         #expect(notOnPath.message == "the mfa_process program 'no-such-otp-tool' is not on PATH (/usr/bin:/bin)")
         #expect(notOnPath.fix.contains("write its full path in mfa_process"))
-        #expect(warnings.contains { $0.message == "the mfa_process program '\(notExecutable)' is not an executable file" && $0.fix == "chmod u+x \(notExecutable)" })
+        #expect(
+            warnings.contains {
+                $0.message == "the mfa_process program '\(notExecutable)' is not an executable file" && $0.fix == "chmod u+x \(notExecutable)"
+            })
         // Two profiles share one credential_process: one warning.
-        #expect(warnings.contains { $0.subject.hasPrefix("credential_process at \(home.directory.file(".aws/config")):2") && $0.message.hasSuffix("does not exist") })
+        #expect(
+            warnings.contains {
+                $0.subject.hasPrefix("credential_process at \(home.directory.file(".aws/config")):2") && $0.message.hasSuffix("does not exist")
+            })
     }
 
-    @Test("a listen the installed credd.socket does not serve is named, with the systemctl commands", arguments: [
-        // (listen in the config, ListenStream lines of the unit, drop-in, warns)
-        ("127.0.0.1:9911", "ListenStream=127.0.0.1:9911", nil, false),
-        ("127.0.0.1:9912", "ListenStream=127.0.0.1:9911", nil, true),
-        ("[::1]:9911", "ListenStream=127.0.0.1:9911\nListenStream=[::1]:9911", nil, false),
-        ("127.0.0.1:9912", "ListenStream=127.0.0.1:9911", "[Socket]\nListenStream=\nListenStream=127.0.0.1:9912\n", false),
-        ("127.0.0.1:9911", "ListenStream=127.0.0.1:9911", "[Socket]\nListenStream=\nListenStream=127.0.0.2:9911\n", true),
-    ] as [(String, String, String?, Bool)])
+    @Test(
+        "a listen the installed credd.socket does not serve is named, with the systemctl commands",
+        arguments: [
+            // (listen in the config, ListenStream lines of the unit, drop-in, warns)
+            ("127.0.0.1:9911", "ListenStream=127.0.0.1:9911", nil, false),
+            ("127.0.0.1:9912", "ListenStream=127.0.0.1:9911", nil, true),
+            ("[::1]:9911", "ListenStream=127.0.0.1:9911\nListenStream=[::1]:9911", nil, false),
+            ("127.0.0.1:9912", "ListenStream=127.0.0.1:9911", "[Socket]\nListenStream=\nListenStream=127.0.0.1:9912\n", false),
+            ("127.0.0.1:9911", "ListenStream=127.0.0.1:9911", "[Socket]\nListenStream=\nListenStream=127.0.0.2:9911\n", true),
+        ] as [(String, String, String?, Bool)])
     func listenMismatch(listen: String, streams: String, dropIn: String?, warns: Bool) throws {
         var home = try Home(config: "[credd]\nlisten = \(listen)\n" + Self.plainProfile)
         let units = home.directory.file(".config/systemd/user")
@@ -123,10 +137,13 @@ struct CheckWarningsTests {
         try home.directory.write(".aws/.config.credd-1-1.tmp", "not beside the credentials file's name")
         let warnings = try home.warnings()
         let aws = home.directory.file(".aws")
-        #expect(warnings == [ConfigWarning(
-            subject: aws,
-            message: "2 temp files of credd's left by a write that was killed midway, which may hold session credentials",
-            fix: "unless you made them yourself, remove them: rm -- \(aws)/\(names[0]) \(aws)/\(names[1])")])
+        #expect(
+            warnings == [
+                ConfigWarning(
+                    subject: aws,
+                    message: "2 temp files of credd's left by a write that was killed midway, which may hold session credentials",
+                    fix: "unless you made them yourself, remove them: rm -- \(aws)/\(names[0]) \(aws)/\(names[1])")
+            ])
     }
 
     @Test("no installed credd.socket, no listen warning")
@@ -163,9 +180,11 @@ struct SafeReadTests {
         #expect(loaded.errors.contains { $0.description.contains("\(fifo) could not be read: is a FIFO, not a regular file") })
     }
 
-    @Test("durations are written the same way in duration_seconds and rotate_after", arguments: [
-        ("12h", 43_200), ("720m", 43_200), ("43200s", 43_200), ("43200", 43_200), ("1d", 86_400),
-    ])
+    @Test(
+        "durations are written the same way in duration_seconds and rotate_after",
+        arguments: [
+            ("12h", 43_200), ("720m", 43_200), ("43200s", 43_200), ("43200", 43_200), ("1d", 86_400),
+        ])
     func durations(text: String, seconds: Int) throws {
         let config = "[profile mfa]\nsource_profile = alice-long-term\nduration_seconds = \(text)\nrotate_after = \(text)\n"
         let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
@@ -176,14 +195,25 @@ struct SafeReadTests {
 }
 
 extension CheckWarningsTests {
-    @Test("a role or MFA device of another partition than the STS endpoint's is named with the region to set", arguments: [
-        ("role_arn = arn:aws-cn:iam::123456789012:role/Dev\nregion = eu-west-1", "role_arn is in partition aws-cn, but its STS calls go to https://sts.eu-west-1.amazonaws.com in partition aws"),
-        ("role_arn = arn:aws-eusc:iam::123456789012:role/Dev", "role_arn is in partition aws-eusc, but its STS calls go to https://sts.amazonaws.com in partition aws"),
-        ("mfa_serial = arn:aws:iam::123456789012:mfa/alice\nregion = us-gov-west-1", "mfa_serial is in partition aws, but its STS calls go to https://sts.us-gov-west-1.amazonaws.com in partition aws-us-gov"),
-        ("role_arn = arn:aws-cn:iam::123456789012:role/Dev\nregion = cn-north-1", nil),
-        ("role_arn = arn:aws-eusc:iam::123456789012:role/Dev\nregion = eusc-de-east-1", nil),
-        ("role_arn = arn:aws-cn:iam::123456789012:role/Dev\nendpoint_url = http://127.0.0.1:5000", nil),
-    ] as [(String, String?)])
+    @Test(
+        "a role or MFA device of another partition than the STS endpoint's is named with the region to set",
+        arguments: [
+            (
+                "role_arn = arn:aws-cn:iam::123456789012:role/Dev\nregion = eu-west-1",
+                "role_arn is in partition aws-cn, but its STS calls go to https://sts.eu-west-1.amazonaws.com in partition aws"
+            ),
+            (
+                "role_arn = arn:aws-eusc:iam::123456789012:role/Dev",
+                "role_arn is in partition aws-eusc, but its STS calls go to https://sts.amazonaws.com in partition aws"
+            ),
+            (
+                "mfa_serial = arn:aws:iam::123456789012:mfa/alice\nregion = us-gov-west-1",
+                "mfa_serial is in partition aws, but its STS calls go to https://sts.us-gov-west-1.amazonaws.com in partition aws-us-gov"
+            ),
+            ("role_arn = arn:aws-cn:iam::123456789012:role/Dev\nregion = cn-north-1", nil),
+            ("role_arn = arn:aws-eusc:iam::123456789012:role/Dev\nregion = eusc-de-east-1", nil),
+            ("role_arn = arn:aws-cn:iam::123456789012:role/Dev\nendpoint_url = http://127.0.0.1:5000", nil),
+        ] as [(String, String?)])
     func partitionMismatch(lines: String, message: String?) throws {
         let home = try Home(config: "[profile p]\nsource_profile = alice-long-term\n\(lines)\n")
         let warnings = try home.warnings().filter { $0.message.contains("partition") }

@@ -17,17 +17,29 @@ struct ConfigLoaderTests {
         var testDescription: String { name }
     }
 
-    @Test("the config is the first that exists: --config, $CREDD_CONFIG, $XDG_CONFIG_HOME, ~/.config", arguments: [
-        SearchCase(name: "--config wins", explicitPath: "/etc/c", environment: ["CREDD_CONFIG": "/env/c", "XDG_CONFIG_HOME": "/xdg"], existing: ["/etc/c", "/env/c", "/xdg/credd/config", FakeHome.configPath], expected: "/etc/c"),
-        SearchCase(name: "--config with ~", explicitPath: "~/c", existing: ["/home/alice/c"], expected: "/home/alice/c"),
-        SearchCase(name: "a missing --config is an error", explicitPath: "/etc/c", existing: [FakeHome.configPath], expected: nil),
-        SearchCase(name: "$CREDD_CONFIG next", environment: ["CREDD_CONFIG": "/env/c", "XDG_CONFIG_HOME": "/xdg"], existing: ["/env/c", "/xdg/credd/config"], expected: "/env/c"),
-        SearchCase(name: "a missing $CREDD_CONFIG is an error", environment: ["CREDD_CONFIG": "/env/c"], existing: [FakeHome.configPath], expected: nil),
-        SearchCase(name: "$XDG_CONFIG_HOME next", environment: ["XDG_CONFIG_HOME": "/xdg"], existing: ["/xdg/credd/config", FakeHome.configPath], expected: "/xdg/credd/config"),
-        SearchCase(name: "then ~/.config", environment: ["XDG_CONFIG_HOME": "/xdg"], existing: [FakeHome.configPath], expected: FakeHome.configPath),
-        SearchCase(name: "a relative $XDG_CONFIG_HOME is ignored", environment: ["XDG_CONFIG_HOME": "xdg"], existing: ["xdg/credd/config", FakeHome.configPath], expected: FakeHome.configPath),
-        SearchCase(name: "nothing found", existing: [], expected: nil),
-    ])
+    @Test(
+        "the config is the first that exists: --config, $CREDD_CONFIG, $XDG_CONFIG_HOME, ~/.config",
+        arguments: [
+            SearchCase(
+                name: "--config wins", explicitPath: "/etc/c", environment: ["CREDD_CONFIG": "/env/c", "XDG_CONFIG_HOME": "/xdg"],
+                existing: ["/etc/c", "/env/c", "/xdg/credd/config", FakeHome.configPath], expected: "/etc/c"),
+            SearchCase(name: "--config with ~", explicitPath: "~/c", existing: ["/home/alice/c"], expected: "/home/alice/c"),
+            SearchCase(name: "a missing --config is an error", explicitPath: "/etc/c", existing: [FakeHome.configPath], expected: nil),
+            SearchCase(
+                name: "$CREDD_CONFIG next", environment: ["CREDD_CONFIG": "/env/c", "XDG_CONFIG_HOME": "/xdg"],
+                existing: ["/env/c", "/xdg/credd/config"], expected: "/env/c"),
+            SearchCase(
+                name: "a missing $CREDD_CONFIG is an error", environment: ["CREDD_CONFIG": "/env/c"], existing: [FakeHome.configPath], expected: nil),
+            SearchCase(
+                name: "$XDG_CONFIG_HOME next", environment: ["XDG_CONFIG_HOME": "/xdg"], existing: ["/xdg/credd/config", FakeHome.configPath],
+                expected: "/xdg/credd/config"),
+            SearchCase(
+                name: "then ~/.config", environment: ["XDG_CONFIG_HOME": "/xdg"], existing: [FakeHome.configPath], expected: FakeHome.configPath),
+            SearchCase(
+                name: "a relative $XDG_CONFIG_HOME is ignored", environment: ["XDG_CONFIG_HOME": "xdg"],
+                existing: ["xdg/credd/config", FakeHome.configPath], expected: FakeHome.configPath),
+            SearchCase(name: "nothing found", existing: [], expected: nil),
+        ])
     func searchOrder(search: SearchCase) throws {
         var files: [String: String] = [:]
         for path in search.existing { files[path] = Self.minimal }
@@ -46,7 +58,8 @@ struct ConfigLoaderTests {
     @Test("no config anywhere: the error lists where credd looked")
     func nothingFoundMessage() {
         do {
-            _ = try ConfigLoader.load(explicitPath: nil, environment: ["HOME": FakeHome.home, "XDG_CONFIG_HOME": "/xdg"], reader: InMemoryFileReader())
+            _ = try ConfigLoader.load(
+                explicitPath: nil, environment: ["HOME": FakeHome.home, "XDG_CONFIG_HOME": "/xdg"], reader: InMemoryFileReader())
             Issue.record("expected an error")
         } catch {
             #expect(error.message.contains("/xdg/credd/config, \(FakeHome.configPath)"))
@@ -85,10 +98,12 @@ struct ConfigLoaderTests {
     @Test("[credd] defaults: listen 127.0.0.1:9911, ~/.aws files, no IMDS profile")
     func defaults() throws {
         let loaded = try FakeHome(config: Self.minimal, credentials: FakeHome.longTermCredentials).load()
-        #expect(loaded.settings == DaemonSettings(
-            listenHost: "127.0.0.1", listenPort: 9911, imdsProfile: nil,
-            credentialsFile: FakeHome.credentialsPath, awsConfigFile: FakeHome.awsConfigPath, configFile: FakeHome.configPath
-        ))
+        #expect(
+            loaded.settings
+                == DaemonSettings(
+                    listenHost: "127.0.0.1", listenPort: 9911, imdsProfile: nil,
+                    credentialsFile: FakeHome.credentialsPath, awsConfigFile: FakeHome.awsConfigPath, configFile: FakeHome.configPath
+                ))
     }
 
     @Test("AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE are honoured; credentials_file wins over the variable")
@@ -107,11 +122,13 @@ struct ConfigLoaderTests {
         #expect(loaded.settings.credentialsFile == "/home/alice/.config/credd/secrets/creds")
     }
 
-    @Test("listen values", arguments: [
-        ("127.0.0.1:9911", "127.0.0.1"),
-        ("127.1.2.3:9911", "127.1.2.3"),
-        ("[::1]:9911", "::1"),
-    ])
+    @Test(
+        "listen values",
+        arguments: [
+            ("127.0.0.1:9911", "127.0.0.1"),
+            ("127.1.2.3:9911", "127.1.2.3"),
+            ("[::1]:9911", "::1"),
+        ])
     func goodListen(value: String, host: String) throws {
         let loaded = try FakeHome(config: "[credd]\nlisten = \(value)\n").load()
         #expect(loaded.errors == [])
@@ -119,9 +136,12 @@ struct ConfigLoaderTests {
         #expect(loaded.settings.listenPort == 9911)
     }
 
-    @Test("bad listen values are global errors and fall back to the default", arguments: [
-        "0.0.0.0:9911", "192.168.1.2:9911", "localhost:9911", "[::]:9911", "::1:9911", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:http",
-    ])
+    @Test(
+        "bad listen values are global errors and fall back to the default",
+        arguments: [
+            "0.0.0.0:9911", "192.168.1.2:9911", "localhost:9911", "[::]:9911", "::1:9911", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536",
+            "127.0.0.1:http",
+        ])
     func badListen(value: String) throws {
         let loaded = try FakeHome(config: "[credd]\nlisten = \(value)\n\n" + Self.minimal, credentials: FakeHome.longTermCredentials).load()
         #expect(loaded.errors.count == 1)
@@ -145,12 +165,14 @@ struct ConfigLoaderTests {
         #expect(loaded.settings.notifyActionCommand == ["zenity", "--entry", "--title", "MFA code"])
     }
 
-    @Test("bad notifications and notify_action_command values are errors that keep the defaults", arguments: [
-        ("notifications = maybe", "notifications", "must be on or off"),
-        ("notify_action_command = prompt 'unclosed", "notify_action_command", "has no closing '"),
-        ("notify_action_command = prompt \\", "notify_action_command", "escapes nothing"),
-        ("notify_action_command =", "notify_action_command", "has no value"),
-    ])
+    @Test(
+        "bad notifications and notify_action_command values are errors that keep the defaults",
+        arguments: [
+            ("notifications = maybe", "notifications", "must be on or off"),
+            ("notify_action_command = prompt 'unclosed", "notify_action_command", "has no closing '"),
+            ("notify_action_command = prompt \\", "notify_action_command", "escapes nothing"),
+            ("notify_action_command =", "notify_action_command", "has no value"),
+        ])
     func badDesktopSettings(line: String, key: String, message: String) throws {
         let loaded = try FakeHome(config: "[credd]\n\(line)\n" + Self.minimal, credentials: FakeHome.longTermCredentials).load()
         #expect(loaded.errors.count == 1)
@@ -164,7 +186,8 @@ struct ConfigLoaderTests {
     func imdsProfile() throws {
         let broken = "[profile bad]\nsource_profile = nowhere\n"
         var loaded = try FakeHome(config: "[credd]\nimds_profile = mfaa\n" + Self.minimal, credentials: FakeHome.longTermCredentials).load()
-        #expect(loaded.errors.map(\.description) == ["\(FakeHome.configPath):2: key 'imds_profile': no [profile mfaa] in this file; did you mean 'mfa'?"])
+        #expect(
+            loaded.errors.map(\.description) == ["\(FakeHome.configPath):2: key 'imds_profile': no [profile mfaa] in this file; did you mean 'mfa'?"])
         #expect(loaded.settings.imdsProfile == nil)
         loaded = try FakeHome(config: "[credd]\nimds_profile = bad\n" + broken).load()
         #expect(loaded.errors.contains { $0.key == "imds_profile" && $0.message.contains("has errors") })
@@ -184,10 +207,14 @@ struct ConfigLoaderTests {
 
     @Test("INI diagnostics become errors with file:line:column, on the profile they are in")
     func diagnostics() throws {
-        let config = "\u{FEFF}[profile a]\nsource_profile = alice-long-term\nsource_profile = again\n\n[profile b]\nsource_profile = alice-long-term\n  \n[profile a]\n"
+        let config =
+            "\u{FEFF}[profile a]\nsource_profile = alice-long-term\nsource_profile = again\n\n[profile b]\nsource_profile = alice-long-term\n  \n[profile a]\n"
         let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
         #expect(loaded.profiles.map(\.name) == ["b"])
-        #expect(loaded.errors.contains { $0.description == "\(FakeHome.configPath):1:1: the file starts with a UTF-8 byte-order mark, which botocore rejects" })
+        #expect(
+            loaded.errors.contains {
+                $0.description == "\(FakeHome.configPath):1:1: the file starts with a UTF-8 byte-order mark, which botocore rejects"
+            })
         #expect(loaded.errors.contains { $0.profile == "a" && $0.line == 3 && $0.column == 1 && $0.message.contains("repeated") })
         #expect(loaded.errors.contains { $0.profile == "a" && $0.line == 8 && $0.message.contains("first at line 1") })
     }
@@ -201,7 +228,10 @@ struct ConfigLoaderTests {
 
     @Test("[default] and [profile default] in credd's config are one profile, defined twice")
     func defaultTwice() throws {
-        let loaded = try FakeHome(config: "[default]\nsource_profile = alice-long-term\n[profile default]\nsource_profile = alice-long-term\n", credentials: FakeHome.longTermCredentials).load()
+        let loaded = try FakeHome(
+            config: "[default]\nsource_profile = alice-long-term\n[profile default]\nsource_profile = alice-long-term\n",
+            credentials: FakeHome.longTermCredentials
+        ).load()
         #expect(loaded.profiles.isEmpty)
         #expect(loaded.errors.first?.line == 3)
     }
@@ -240,7 +270,9 @@ struct ConfigLoaderTests {
 
     @Test("ConfigError descriptions leave out what is unknown")
     func errorDescriptions() {
-        #expect(ConfigError(file: "/c", line: 3, column: 7, profile: "dev", key: "role_arn", message: "bad").description == "/c:3:7: [profile dev] key 'role_arn': bad")
+        #expect(
+            ConfigError(file: "/c", line: 3, column: 7, profile: "dev", key: "role_arn", message: "bad").description
+                == "/c:3:7: [profile dev] key 'role_arn': bad")
         #expect(ConfigError(file: "/c", message: "bad").description == "/c: bad")
         #expect(ConfigError(file: "", message: "bad").description == "bad")
     }

@@ -25,11 +25,11 @@ struct FakeHome {
 
     /// Long-term keys for `alice-long-term`, the usual root source. Obvious fakes.
     static let longTermCredentials = """
-    [alice-long-term]
-    aws_access_key_id = AKIAFAKEEXAMPLE01234
-    aws_secret_access_key = FAKE-SECRET-long-term-do-not-print
+        [alice-long-term]
+        aws_access_key_id = AKIAFAKEEXAMPLE01234
+        aws_secret_access_key = FAKE-SECRET-long-term-do-not-print
 
-    """
+        """
 }
 
 extension LoadedConfiguration {

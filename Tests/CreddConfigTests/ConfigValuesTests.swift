@@ -1,6 +1,7 @@
-@testable import CreddConfig
 import CreddTestSupport
 import Testing
+
+@testable import CreddConfig
 
 /// The hand-written matchers in `ConfigValues` against the AWS patterns they stand for.
 @Suite("Config value patterns")
@@ -18,19 +19,27 @@ struct ConfigValuesTests {
         PatternCase(
             name: "role ARN", matcher: ConfigValues.isRoleARN,
             pattern: #"arn:aws[a-z-]*:iam::[0-9]{12}:role\/[A-Za-z0-9_+=,.@\/-]{1,512}"#,
-            accepted: ["arn:aws:iam::123456789012:role/Admin", "arn:aws-us-gov:iam::123456789012:role/path/to/R_+=,.@-",
-                       "arn:aws:iam::123456789012:role/" + String(repeating: "r", count: 512)],
-            rejected: ["", "arn:aws:iam::123456789012:role/", "arn:aws:iam::12345678901:role/A", "arn:aws:iam::1234567890123:role/A",
-                       "arn:aws:iam::123456789012:user/A", "arn:aws:iam::123456789012:role/A B", "arn:aws:sts::123456789012:role/A",
-                       "arn:aws:iam::123456789012:role/" + String(repeating: "r", count: 513), "arn:aws:iam::123456789012:role/é",
-                       " arn:aws:iam::123456789012:role/A", "arn:aws:iam::123456789012:role/A\r\n"]),
+            accepted: [
+                "arn:aws:iam::123456789012:role/Admin", "arn:aws-us-gov:iam::123456789012:role/path/to/R_+=,.@-",
+                "arn:aws:iam::123456789012:role/" + String(repeating: "r", count: 512),
+            ],
+            rejected: [
+                "", "arn:aws:iam::123456789012:role/", "arn:aws:iam::12345678901:role/A", "arn:aws:iam::1234567890123:role/A",
+                "arn:aws:iam::123456789012:user/A", "arn:aws:iam::123456789012:role/A B", "arn:aws:sts::123456789012:role/A",
+                "arn:aws:iam::123456789012:role/" + String(repeating: "r", count: 513), "arn:aws:iam::123456789012:role/é",
+                " arn:aws:iam::123456789012:role/A", "arn:aws:iam::123456789012:role/A\r\n",
+            ]),
         PatternCase(
             name: "MFA serial", matcher: ConfigValues.isMFASerial,
             pattern: #"arn:aws[a-z-]*:iam::[0-9]{12}:mfa\/[A-Za-z0-9_+=,.@\/-]{1,512}|[A-Za-z0-9]{9,256}"#,
-            accepted: ["arn:aws:iam::123456789012:mfa/alice", "arn:aws-cn:iam::123456789012:mfa/path/alice", "GAHT12345678",
-                       String(repeating: "9", count: 256)],
-            rejected: ["GAHT1234", "arn:aws:iam::123456789012:role/alice", "GAHT-12345678", String(repeating: "9", count: 257),
-                       "arn:aws:iam::123456789012:mfa/"]),
+            accepted: [
+                "arn:aws:iam::123456789012:mfa/alice", "arn:aws-cn:iam::123456789012:mfa/path/alice", "GAHT12345678",
+                String(repeating: "9", count: 256),
+            ],
+            rejected: [
+                "GAHT1234", "arn:aws:iam::123456789012:role/alice", "GAHT-12345678", String(repeating: "9", count: 257),
+                "arn:aws:iam::123456789012:mfa/",
+            ]),
         PatternCase(
             name: "role session name", matcher: ConfigValues.isRoleSessionName,
             pattern: #"[A-Za-z0-9_+=,.@-]{2,64}"#,
@@ -63,7 +72,10 @@ struct ConfigValuesTests {
     func agreesWithRegex(_ testCase: PatternCase) throws {
         let regex = try Regex(testCase.pattern)
         // Pieces of the valid values, and characters around the classes' edges.
-        let pieces = (testCase.accepted + ["arn:aws", ":iam::", "123456789012", ":role/", ":mfa/", "-", ":", "/", " ", "é", "\u{301}", "Z", "z", "0", "9", "_"])
+        let pieces =
+            (testCase.accepted + [
+                "arn:aws", ":iam::", "123456789012", ":role/", ":mfa/", "-", ":", "/", " ", "é", "\u{301}", "Z", "z", "0", "9", "_",
+            ])
             .flatMap { value in [value] + value.map(String.init) }
         var random = SplitMix64(seed: 4)
         for _ in 0..<3_000 {

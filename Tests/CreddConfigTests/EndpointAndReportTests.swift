@@ -12,30 +12,76 @@ struct STSEndpointTests {
         var testDescription: String { name }
     }
 
-    @Test("AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, endpoint_url, regional, then global", arguments: [
-        EndpointCase(name: "service variable first", environment: ["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9999", "AWS_ENDPOINT_URL": "http://127.0.0.1:8888"], profileLines: "endpoint_url = https://sts.example.com\nregion = eu-west-1", url: "http://127.0.0.1:9999", signingRegion: "eu-west-1"),
-        EndpointCase(name: "then the generic variable", environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:8888"], profileLines: "endpoint_url = https://sts.example.com", url: "http://127.0.0.1:8888", signingRegion: "us-east-1"),
-        EndpointCase(name: "then the profile's endpoint_url", profileLines: "endpoint_url = https://sts.example.com\nregion = ap-south-1", url: "https://sts.example.com", signingRegion: "ap-south-1"),
-        EndpointCase(name: "custom URL signs with the environment's region", environment: ["AWS_REGION": "sa-east-1"], profileLines: "endpoint_url = https://sts.example.com", url: "https://sts.example.com", signingRegion: "sa-east-1"),
-        EndpointCase(name: "regional from the profile's region", environment: ["AWS_REGION": "us-west-2"], profileLines: "region = eu-central-1", url: "https://sts.eu-central-1.amazonaws.com", signingRegion: "eu-central-1"),
-        EndpointCase(name: "regional from AWS_REGION", environment: ["AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-east-2"], url: "https://sts.us-west-2.amazonaws.com", signingRegion: "us-west-2"),
-        EndpointCase(name: "regional from AWS_DEFAULT_REGION", environment: ["AWS_DEFAULT_REGION": "us-east-2"], url: "https://sts.us-east-2.amazonaws.com", signingRegion: "us-east-2"),
-        EndpointCase(name: "China partition", profileLines: "region = cn-north-1", url: "https://sts.cn-north-1.amazonaws.com.cn", signingRegion: "cn-north-1"),
-        EndpointCase(name: "global when no region is known", url: "https://sts.amazonaws.com", signingRegion: "us-east-1"),
-        EndpointCase(name: "legacy sends a pre-2019 region to the global endpoint", profileLines: "region = eu-west-1\nsts_regional_endpoints = legacy", url: "https://sts.amazonaws.com", signingRegion: "us-east-1"),
-        EndpointCase(name: "legacy keeps a newer region regional", profileLines: "region = af-south-1\nsts_regional_endpoints = legacy", url: "https://sts.af-south-1.amazonaws.com", signingRegion: "af-south-1"),
-        EndpointCase(name: "AWS_STS_REGIONAL_ENDPOINTS=legacy", environment: ["AWS_STS_REGIONAL_ENDPOINTS": "legacy"], profileLines: "region = us-east-1", url: "https://sts.amazonaws.com", signingRegion: "us-east-1"),
-        EndpointCase(name: "the variable wins over the profile, as in botocore", environment: ["AWS_STS_REGIONAL_ENDPOINTS": "regional"], profileLines: "region = eu-west-1\nsts_regional_endpoints = legacy", url: "https://sts.eu-west-1.amazonaws.com", signingRegion: "eu-west-1"),
-        EndpointCase(name: "legacy leaves a custom URL alone", profileLines: "endpoint_url = https://sts.example.com\nregion = eu-west-1\nsts_regional_endpoints = legacy", url: "https://sts.example.com", signingRegion: "eu-west-1"),
-        EndpointCase(name: "GovCloud partition", profileLines: "region = us-gov-west-1", url: "https://sts.us-gov-west-1.amazonaws.com", signingRegion: "us-gov-west-1"),
-        EndpointCase(name: "European Sovereign Cloud partition", profileLines: "region = eusc-de-east-1", url: "https://sts.eusc-de-east-1.amazonaws.eu", signingRegion: "eusc-de-east-1"),
-        EndpointCase(name: "ISO partition", profileLines: "region = us-iso-east-1", url: "https://sts.us-iso-east-1.c2s.ic.gov", signingRegion: "us-iso-east-1"),
-        EndpointCase(name: "ISO-B partition", profileLines: "region = us-isob-east-1", url: "https://sts.us-isob-east-1.sc2s.sgov.gov", signingRegion: "us-isob-east-1"),
-        EndpointCase(name: "China partition ignores legacy", profileLines: "region = cn-north-1\nsts_regional_endpoints = legacy", url: "https://sts.cn-north-1.amazonaws.com.cn", signingRegion: "cn-north-1"),
-        EndpointCase(name: "configured URLs can be switched off", environment: ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true", "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9999"], profileLines: "endpoint_url = https://sts.example.com\nregion = eu-west-1", url: "https://sts.eu-west-1.amazonaws.com", signingRegion: "eu-west-1"),
-    ])
+    @Test(
+        "AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, endpoint_url, regional, then global",
+        arguments: [
+            EndpointCase(
+                name: "service variable first",
+                environment: ["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9999", "AWS_ENDPOINT_URL": "http://127.0.0.1:8888"],
+                profileLines: "endpoint_url = https://sts.example.com\nregion = eu-west-1", url: "http://127.0.0.1:9999", signingRegion: "eu-west-1"),
+            EndpointCase(
+                name: "then the generic variable", environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:8888"],
+                profileLines: "endpoint_url = https://sts.example.com", url: "http://127.0.0.1:8888", signingRegion: "us-east-1"),
+            EndpointCase(
+                name: "then the profile's endpoint_url", profileLines: "endpoint_url = https://sts.example.com\nregion = ap-south-1",
+                url: "https://sts.example.com", signingRegion: "ap-south-1"),
+            EndpointCase(
+                name: "custom URL signs with the environment's region", environment: ["AWS_REGION": "sa-east-1"],
+                profileLines: "endpoint_url = https://sts.example.com", url: "https://sts.example.com", signingRegion: "sa-east-1"),
+            EndpointCase(
+                name: "regional from the profile's region", environment: ["AWS_REGION": "us-west-2"], profileLines: "region = eu-central-1",
+                url: "https://sts.eu-central-1.amazonaws.com", signingRegion: "eu-central-1"),
+            EndpointCase(
+                name: "regional from AWS_REGION", environment: ["AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-east-2"],
+                url: "https://sts.us-west-2.amazonaws.com", signingRegion: "us-west-2"),
+            EndpointCase(
+                name: "regional from AWS_DEFAULT_REGION", environment: ["AWS_DEFAULT_REGION": "us-east-2"],
+                url: "https://sts.us-east-2.amazonaws.com", signingRegion: "us-east-2"),
+            EndpointCase(
+                name: "China partition", profileLines: "region = cn-north-1", url: "https://sts.cn-north-1.amazonaws.com.cn",
+                signingRegion: "cn-north-1"),
+            EndpointCase(name: "global when no region is known", url: "https://sts.amazonaws.com", signingRegion: "us-east-1"),
+            EndpointCase(
+                name: "legacy sends a pre-2019 region to the global endpoint", profileLines: "region = eu-west-1\nsts_regional_endpoints = legacy",
+                url: "https://sts.amazonaws.com", signingRegion: "us-east-1"),
+            EndpointCase(
+                name: "legacy keeps a newer region regional", profileLines: "region = af-south-1\nsts_regional_endpoints = legacy",
+                url: "https://sts.af-south-1.amazonaws.com", signingRegion: "af-south-1"),
+            EndpointCase(
+                name: "AWS_STS_REGIONAL_ENDPOINTS=legacy", environment: ["AWS_STS_REGIONAL_ENDPOINTS": "legacy"], profileLines: "region = us-east-1",
+                url: "https://sts.amazonaws.com", signingRegion: "us-east-1"),
+            EndpointCase(
+                name: "the variable wins over the profile, as in botocore", environment: ["AWS_STS_REGIONAL_ENDPOINTS": "regional"],
+                profileLines: "region = eu-west-1\nsts_regional_endpoints = legacy", url: "https://sts.eu-west-1.amazonaws.com",
+                signingRegion: "eu-west-1"),
+            EndpointCase(
+                name: "legacy leaves a custom URL alone",
+                profileLines: "endpoint_url = https://sts.example.com\nregion = eu-west-1\nsts_regional_endpoints = legacy",
+                url: "https://sts.example.com", signingRegion: "eu-west-1"),
+            EndpointCase(
+                name: "GovCloud partition", profileLines: "region = us-gov-west-1", url: "https://sts.us-gov-west-1.amazonaws.com",
+                signingRegion: "us-gov-west-1"),
+            EndpointCase(
+                name: "European Sovereign Cloud partition", profileLines: "region = eusc-de-east-1", url: "https://sts.eusc-de-east-1.amazonaws.eu",
+                signingRegion: "eusc-de-east-1"),
+            EndpointCase(
+                name: "ISO partition", profileLines: "region = us-iso-east-1", url: "https://sts.us-iso-east-1.c2s.ic.gov",
+                signingRegion: "us-iso-east-1"),
+            EndpointCase(
+                name: "ISO-B partition", profileLines: "region = us-isob-east-1", url: "https://sts.us-isob-east-1.sc2s.sgov.gov",
+                signingRegion: "us-isob-east-1"),
+            EndpointCase(
+                name: "China partition ignores legacy", profileLines: "region = cn-north-1\nsts_regional_endpoints = legacy",
+                url: "https://sts.cn-north-1.amazonaws.com.cn", signingRegion: "cn-north-1"),
+            EndpointCase(
+                name: "configured URLs can be switched off",
+                environment: ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true", "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9999"],
+                profileLines: "endpoint_url = https://sts.example.com\nregion = eu-west-1", url: "https://sts.eu-west-1.amazonaws.com",
+                signingRegion: "eu-west-1"),
+        ])
     func resolution(endpoint: EndpointCase) throws {
-        var home = FakeHome(config: "[profile p]\nsource_profile = alice-long-term\n\(endpoint.profileLines)\n", credentials: FakeHome.longTermCredentials)
+        var home = FakeHome(
+            config: "[profile p]\nsource_profile = alice-long-term\n\(endpoint.profileLines)\n", credentials: FakeHome.longTermCredentials)
         home.environment.merge(endpoint.environment) { _, new in new }
         let loaded = try home.load()
         #expect(loaded.errors == [])
@@ -110,43 +156,44 @@ extension STSEndpointTests {
 @Suite("credd check output")
 struct ConfigCheckReportTests {
     static let config = """
-    [credd]
-    imds_profile = dev
+        [credd]
+        imds_profile = dev
 
-    [profile mfa]
-    source_profile = alice-long-term
-    mfa_serial = arn:aws:iam::111111111111:mfa/alice
-    mfa_process = oathtool --totp -b FAKESECRETTOTPSEED
-    duration_seconds = 43200
+        [profile mfa]
+        source_profile = alice-long-term
+        mfa_serial = arn:aws:iam::111111111111:mfa/alice
+        mfa_process = oathtool --totp -b FAKESECRETTOTPSEED
+        duration_seconds = 43200
 
-    [profile dev]
-    source_profile = mfa
-    role_arn = arn:aws:iam::222222222222:role/Developer
-    external_id = FAKE-EXTERNAL-ID-secretish
-    role_session_name = alice
-    region = eu-west-1
-    write_credentials = false
+        [profile dev]
+        source_profile = mfa
+        role_arn = arn:aws:iam::222222222222:role/Developer
+        external_id = FAKE-EXTERNAL-ID-secretish
+        role_session_name = alice
+        region = eu-west-1
+        write_credentials = false
 
-    [profile tool]
-    source_profile = vault
-    role_arn = arn:aws:iam::333333333333:role/Tool
-    mfa_serial = GAHT12345678
+        [profile tool]
+        source_profile = vault
+        role_arn = arn:aws:iam::333333333333:role/Tool
+        mfa_serial = GAHT12345678
 
-    [profile session-based]
-    source_profile = saml
-    role_arn = arn:aws:iam::444444444444:role/S
+        [profile session-based]
+        source_profile = saml
+        role_arn = arn:aws:iam::444444444444:role/S
 
-    [profile broken]
-    source_profile = nowhere
-    """
+        [profile broken]
+        source_profile = nowhere
+        """
 
-    static let credentials = FakeHome.longTermCredentials + """
-    [saml]
-    aws_access_key_id = ASIAFAKESAMLKEY9876
-    aws_secret_access_key = FAKE-SECRET-saml-do-not-print
-    aws_session_token = FAKE-TOKEN-saml-do-not-print
+    static let credentials =
+        FakeHome.longTermCredentials + """
+            [saml]
+            aws_access_key_id = ASIAFAKESAMLKEY9876
+            aws_secret_access_key = FAKE-SECRET-saml-do-not-print
+            aws_session_token = FAKE-TOKEN-saml-do-not-print
 
-    """
+            """
 
     static let awsConfig = "[profile vault]\ncredential_process = /usr/bin/vault-aws --token FAKE-PROCESS-SECRET\n"
 
@@ -187,7 +234,10 @@ struct ConfigCheckReportTests {
     @Test("never shows a secret, a token, an external id or a command line")
     func noSecrets() throws {
         let report = try Self.render()
-        for secret in ["FAKE-SECRET", "FAKE-TOKEN", "FAKE-EXTERNAL-ID", "FAKESECRETTOTPSEED", "FAKE-PROCESS-SECRET", "AKIAFAKEEXAMPLE01234", "ASIAFAKESAMLKEY9876"] {
+        for secret in [
+            "FAKE-SECRET", "FAKE-TOKEN", "FAKE-EXTERNAL-ID", "FAKESECRETTOTPSEED", "FAKE-PROCESS-SECRET", "AKIAFAKEEXAMPLE01234",
+            "ASIAFAKESAMLKEY9876",
+        ] {
             #expect(!report.contains(secret), "\(secret) leaked")
         }
         let loaded = try FakeHome(config: Self.config, credentials: Self.credentials, awsConfig: Self.awsConfig).load()
@@ -198,16 +248,25 @@ struct ConfigCheckReportTests {
         }
     }
 
-    @Test("shows where rotate_after goes, what it rotates, and why it cannot", arguments: [
-        ("[profile mfa]\nsource_profile = alice-long-term\n",
-         "  rotation:  off (rotate_after = 90d in this profile rotates the keys of [alice-long-term])"),
-        ("[profile mfa]\nsource_profile = alice-long-term\nrotate_after = 90d\n",
-         "  rotation:  the keys of [alice-long-term] in \(FakeHome.credentialsPath) are replaced once 90d old (rotate_after)"),
-        ("[profile tool]\nsource_profile = vault\nrole_arn = arn:aws:iam::333333333333:role/Tool\nrotate_after = 30d\n",
-         "  rotation:  unavailable: [vault] gets its keys from credential_process (\(FakeHome.awsConfigPath):2); rotate them where that command keeps them"),
-    ])
+    @Test(
+        "shows where rotate_after goes, what it rotates, and why it cannot",
+        arguments: [
+            (
+                "[profile mfa]\nsource_profile = alice-long-term\n",
+                "  rotation:  off (rotate_after = 90d in this profile rotates the keys of [alice-long-term])"
+            ),
+            (
+                "[profile mfa]\nsource_profile = alice-long-term\nrotate_after = 90d\n",
+                "  rotation:  the keys of [alice-long-term] in \(FakeHome.credentialsPath) are replaced once 90d old (rotate_after)"
+            ),
+            (
+                "[profile tool]\nsource_profile = vault\nrole_arn = arn:aws:iam::333333333333:role/Tool\nrotate_after = 30d\n",
+                "  rotation:  unavailable: [vault] gets its keys from credential_process (\(FakeHome.awsConfigPath):2); rotate them where that command keeps them"
+            ),
+        ])
     func rotationRow(config: String, expected: String) throws {
-        let report = ConfigCheckReport.render(try FakeHome(config: config, credentials: FakeHome.longTermCredentials, awsConfig: Self.awsConfig).load())
+        let report = ConfigCheckReport.render(
+            try FakeHome(config: config, credentials: FakeHome.longTermCredentials, awsConfig: Self.awsConfig).load())
         #expect(report.contains(expected), "missing: \(expected)\n\(report)")
         #expect(!report.contains("FAKE-PROCESS-SECRET") && !report.contains("AKIAFAKEEXAMPLE01234"))
     }
@@ -220,7 +279,10 @@ struct ConfigCheckReportTests {
 
     @Test("a clean config says so")
     func noErrors() throws {
-        let report = ConfigCheckReport.render(try FakeHome(config: "[credd]\nlisten = [::1]:9911\n[profile a]\nsource_profile = alice-long-term\n", credentials: FakeHome.longTermCredentials).load())
+        let report = ConfigCheckReport.render(
+            try FakeHome(
+                config: "[credd]\nlisten = [::1]:9911\n[profile a]\nsource_profile = alice-long-term\n", credentials: FakeHome.longTermCredentials
+            ).load())
         #expect(report.contains("listen:           [::1]:9911"))
         #expect(report.contains("1 profile:"))
         #expect(report.hasSuffix("no errors\n"))

@@ -1,29 +1,29 @@
-import CreddCore
 import CreddConfig
+import CreddCore
 import Foundation
 import Testing
 
 @Suite("Profile resolution")
 struct ProfileResolutionTests {
     static let designExample = """
-    [credd]
-    listen = 127.0.0.1:9911          ; the credential endpoint (IMDSv2 + container API)
-    imds_profile = dev               ; the profile the IMDS role listing names
-    credentials_file = ~/.aws/credentials   ; default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials
+        [credd]
+        listen = 127.0.0.1:9911          ; the credential endpoint (IMDSv2 + container API)
+        imds_profile = dev               ; the profile the IMDS role listing names
+        credentials_file = ~/.aws/credentials   ; default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials
 
-    [profile dev]                    ; AssumeRole, chained from the MFA session
-    source_profile = mfa
-    role_arn = arn:aws:iam::222222222222:role/Developer
-    external_id = optional
-    role_session_name = alice
-    region = eu-west-1
+        [profile dev]                    ; AssumeRole, chained from the MFA session
+        source_profile = mfa
+        role_arn = arn:aws:iam::222222222222:role/Developer
+        external_id = optional
+        role_session_name = alice
+        region = eu-west-1
 
-    [profile mfa]                    ; GetSessionToken with MFA: the base session
-    source_profile = alice-long-term ; static keys in ~/.aws/credentials, or credential_process in ~/.aws/config
-    mfa_serial = arn:aws:iam::111111111111:mfa/alice
-    mfa_process = oathtool --totp -b @/run/user/1000/totp-secret   ; optional; else `credd login mfa`
-    duration_seconds = 43200
-    """
+        [profile mfa]                    ; GetSessionToken with MFA: the base session
+        source_profile = alice-long-term ; static keys in ~/.aws/credentials, or credential_process in ~/.aws/config
+        mfa_serial = arn:aws:iam::111111111111:mfa/alice
+        mfa_process = oathtool --totp -b @/run/user/1000/totp-secret   ; optional; else `credd login mfa`
+        duration_seconds = 43200
+        """
 
     @Test("the docs/design.md example resolves into a chain, sources first")
     func designExampleResolves() throws {
@@ -76,45 +76,47 @@ struct ProfileResolutionTests {
     @Test("chains resolve through several managed profiles in dependency order")
     func longChain() throws {
         let config = """
-        [profile c]
-        source_profile = b
-        role_arn = arn:aws:iam::333333333333:role/C
-        [profile b]
-        source_profile = a
-        role_arn = arn:aws:iam::222222222222:role/B
-        [profile a]
-        source_profile = alice-long-term
-        """
+            [profile c]
+            source_profile = b
+            role_arn = arn:aws:iam::333333333333:role/C
+            [profile b]
+            source_profile = a
+            role_arn = arn:aws:iam::222222222222:role/B
+            [profile a]
+            source_profile = alice-long-term
+            """
         let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
         #expect(loaded.errors == [])
         #expect(loaded.profiles.map(\.name) == ["a", "b", "c"])
         #expect(loaded.profile(named: "c")?.sourceChain == ["c", "b", "a", "alice-long-term"])
     }
 
-    @Test("a cycle is reported once, on its first member in the file; the rest wait for it, without a cascade", arguments: [
-        ["x", "y", "z"], ["y", "z", "x"],
-    ])
+    @Test(
+        "a cycle is reported once, on its first member in the file; the rest wait for it, without a cascade",
+        arguments: [
+            ["x", "y", "z"], ["y", "z", "x"],
+        ])
     func cycles(names: [String]) throws {
         let (first, second, third) = (names[0], names[1], names[2])
         let config = """
-        [profile \(first)]
-        source_profile = \(second)
-        role_arn = arn:aws:iam::111111111111:role/A
-        [profile \(second)]
-        source_profile = \(third)
-        role_arn = arn:aws:iam::111111111111:role/B
-        [profile \(third)]
-        source_profile = \(first)
-        role_arn = arn:aws:iam::111111111111:role/C
-        [profile dependent]
-        source_profile = x
-        role_arn = arn:aws:iam::111111111111:role/D
-        [profile grandchild]
-        source_profile = dependent
-        role_arn = arn:aws:iam::111111111111:role/E
-        [profile fine]
-        source_profile = alice-long-term
-        """
+            [profile \(first)]
+            source_profile = \(second)
+            role_arn = arn:aws:iam::111111111111:role/A
+            [profile \(second)]
+            source_profile = \(third)
+            role_arn = arn:aws:iam::111111111111:role/B
+            [profile \(third)]
+            source_profile = \(first)
+            role_arn = arn:aws:iam::111111111111:role/C
+            [profile dependent]
+            source_profile = x
+            role_arn = arn:aws:iam::111111111111:role/D
+            [profile grandchild]
+            source_profile = dependent
+            role_arn = arn:aws:iam::111111111111:role/E
+            [profile fine]
+            source_profile = alice-long-term
+            """
         let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
         #expect(loaded.profiles.map(\.name) == ["fine"])
         let causes = loaded.errors.filter { $0.waitsOn == nil }
@@ -138,7 +140,10 @@ struct ProfileResolutionTests {
     func selfSource() throws {
         let loaded = try FakeHome(config: "[profile me]\nsource_profile = me\nrole_arn = arn:aws:iam::111111111111:role/A\n").load()
         #expect(loaded.profiles.isEmpty)
-        #expect(loaded.errors.map(\.description) == ["\(FakeHome.configPath):2: [profile me] key 'source_profile': source_profile names the profile itself; a managed profile needs another profile as its source"])
+        #expect(
+            loaded.errors.map(\.description) == [
+                "\(FakeHome.configPath):2: [profile me] key 'source_profile': source_profile names the profile itself; a managed profile needs another profile as its source"
+            ])
     }
 
     @Test("a missing source names the files searched and suggests a near name")
@@ -165,7 +170,9 @@ struct ProfileResolutionTests {
         let awsConfig = "[profile vault]\ncredential_process = /usr/bin/pass-aws --profile vault\n"
         let loaded = try FakeHome(config: "[profile mfa]\nsource_profile = vault\n", awsConfig: awsConfig).load()
         #expect(loaded.errors == [])
-        #expect(loaded.profile(named: "mfa")?.source == .credentialProcess("/usr/bin/pass-aws --profile vault", origin: SourceLocation(file: FakeHome.awsConfigPath, line: 2)))
+        #expect(
+            loaded.profile(named: "mfa")?.source
+                == .credentialProcess("/usr/bin/pass-aws --profile vault", origin: SourceLocation(file: FakeHome.awsConfigPath, line: 2)))
     }
 
     @Test("[default] in ~/.aws/config is the profile 'default'")
@@ -178,11 +185,11 @@ struct ProfileResolutionTests {
     @Test("credentials-file keys override config-file keys; static keys win over credential_process")
     func credentialsFileOverrides() throws {
         let awsConfig = """
-        [profile base]
-        aws_access_key_id = AKIAEXAMPLEFIG000000
-        aws_secret_access_key = FAKE-SECRET-config
-        credential_process = /bin/creds
-        """
+            [profile base]
+            aws_access_key_id = AKIAEXAMPLEFIG000000
+            aws_secret_access_key = FAKE-SECRET-config
+            credential_process = /bin/creds
+            """
         let credentials = "[base]\naws_access_key_id = AKIAEXAMPLEDENTIALS0\n"
         let loaded = try FakeHome(config: "[profile mfa]\nsource_profile = base\n", credentials: credentials, awsConfig: awsConfig).load()
         #expect(loaded.errors == [])
@@ -198,13 +205,15 @@ struct ProfileResolutionTests {
     @Test("an AssumeRole profile may start from static session credentials; botocore's token order holds")
     func staticSessionForAssumeRole() throws {
         let credentials = """
-        [saml]
-        aws_access_key_id = ASIAFAKEEXAMPLE01234
-        aws_secret_access_key = FAKE-SECRET-saml
-        aws_session_token = FAKE-TOKEN-new
-        aws_security_token = FAKE-TOKEN-legacy
-        """
-        let loaded = try FakeHome(config: "[profile r]\nsource_profile = saml\nrole_arn = arn:aws:iam::111111111111:role/R\n", credentials: credentials).load()
+            [saml]
+            aws_access_key_id = ASIAFAKEEXAMPLE01234
+            aws_secret_access_key = FAKE-SECRET-saml
+            aws_session_token = FAKE-TOKEN-new
+            aws_security_token = FAKE-TOKEN-legacy
+            """
+        let loaded = try FakeHome(
+            config: "[profile r]\nsource_profile = saml\nrole_arn = arn:aws:iam::111111111111:role/R\n", credentials: credentials
+        ).load()
         guard case let .staticKeys(keys, _) = loaded.profile(named: "r")?.source else {
             Issue.record("expected static keys: \(loaded.errors)")
             return
@@ -224,17 +233,48 @@ struct ProfileResolutionTests {
         var testDescription: String { name }
     }
 
-    @Test("sources AWS or credd cannot use are refused with file, line, profile and key", arguments: [
-        SourceProblem(name: "GetSessionToken from a managed session", config: "[profile a]\nsource_profile = alice-long-term\n[profile b]\nsource_profile = a\n", credentials: FakeHome.longTermCredentials, awsConfig: "", profile: "b", key: "source_profile", line: 4, fragment: "GetSessionToken"),
-        SourceProblem(name: "GetSessionToken from static session keys", config: "[profile b]\nsource_profile = s\n", credentials: "[s]\naws_access_key_id = ASIAX\naws_secret_access_key = FAKE-SECRET\naws_session_token = FAKE-TOKEN\n", awsConfig: "", profile: "b", key: "source_profile", line: 2, fragment: "session token"),
-        SourceProblem(name: "role chaining over an hour", config: "[profile a]\nsource_profile = alice-long-term\nrole_arn = arn:aws:iam::111111111111:role/A\n[profile b]\nsource_profile = a\nrole_arn = arn:aws:iam::111111111111:role/B\nduration_seconds = 7200\n", credentials: FakeHome.longTermCredentials, awsConfig: "", profile: "b", key: "duration_seconds", line: 7, fragment: "3600"),
-        SourceProblem(name: "a credd output section as source", config: "[profile a]\nsource_profile = alice-long-term\ncredentials_section = a-session\n[profile b]\nsource_profile = a-session\nrole_arn = arn:aws:iam::111111111111:role/B\n", credentials: FakeHome.longTermCredentials, awsConfig: "", profile: "b", key: "source_profile", line: 5, fragment: "circular"),
-        SourceProblem(name: "a section marked as managed by credd", config: "[profile b]\nsource_profile = old\nrole_arn = arn:aws:iam::111111111111:role/B\n", credentials: "[old]\n# managed by credd\naws_access_key_id = ASIAX\naws_secret_access_key = FAKE-SECRET\n", awsConfig: "", profile: "b", key: "source_profile", line: 2, fragment: "managed by credd"),
-        SourceProblem(name: "half a key pair", config: "[profile b]\nsource_profile = half\n", credentials: "[half]\naws_access_key_id = AKIAX\n", awsConfig: "", profile: "b", key: "source_profile", line: 2, fragment: "incomplete key pair"),
-        SourceProblem(name: "an AWS CLI role profile", config: "[profile b]\nsource_profile = clirole\n", credentials: "", awsConfig: "[profile clirole]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\n", profile: "b", key: "source_profile", line: 2, fragment: "AWS CLI role profile"),
-        SourceProblem(name: "a profile without credentials", config: "[profile b]\nsource_profile = empty\n", credentials: "", awsConfig: "[profile empty]\nregion = eu-west-1\n", profile: "b", key: "source_profile", line: 2, fragment: "neither"),
-        SourceProblem(name: "two profiles writing one section", config: "[profile a]\nsource_profile = alice-long-term\n[profile b]\nsource_profile = alice-long-term\ncredentials_section = a\n", credentials: FakeHome.longTermCredentials, awsConfig: "", profile: "b", key: "credentials_section", line: 5, fragment: "already written by profile 'a'"),
-    ])
+    @Test(
+        "sources AWS or credd cannot use are refused with file, line, profile and key",
+        arguments: [
+            SourceProblem(
+                name: "GetSessionToken from a managed session",
+                config: "[profile a]\nsource_profile = alice-long-term\n[profile b]\nsource_profile = a\n", credentials: FakeHome.longTermCredentials,
+                awsConfig: "", profile: "b", key: "source_profile", line: 4, fragment: "GetSessionToken"),
+            SourceProblem(
+                name: "GetSessionToken from static session keys", config: "[profile b]\nsource_profile = s\n",
+                credentials: "[s]\naws_access_key_id = ASIAX\naws_secret_access_key = FAKE-SECRET\naws_session_token = FAKE-TOKEN\n", awsConfig: "",
+                profile: "b", key: "source_profile", line: 2, fragment: "session token"),
+            SourceProblem(
+                name: "role chaining over an hour",
+                config:
+                    "[profile a]\nsource_profile = alice-long-term\nrole_arn = arn:aws:iam::111111111111:role/A\n[profile b]\nsource_profile = a\nrole_arn = arn:aws:iam::111111111111:role/B\nduration_seconds = 7200\n",
+                credentials: FakeHome.longTermCredentials, awsConfig: "", profile: "b", key: "duration_seconds", line: 7, fragment: "3600"),
+            SourceProblem(
+                name: "a credd output section as source",
+                config:
+                    "[profile a]\nsource_profile = alice-long-term\ncredentials_section = a-session\n[profile b]\nsource_profile = a-session\nrole_arn = arn:aws:iam::111111111111:role/B\n",
+                credentials: FakeHome.longTermCredentials, awsConfig: "", profile: "b", key: "source_profile", line: 5, fragment: "circular"),
+            SourceProblem(
+                name: "a section marked as managed by credd",
+                config: "[profile b]\nsource_profile = old\nrole_arn = arn:aws:iam::111111111111:role/B\n",
+                credentials: "[old]\n# managed by credd\naws_access_key_id = ASIAX\naws_secret_access_key = FAKE-SECRET\n", awsConfig: "",
+                profile: "b", key: "source_profile", line: 2, fragment: "managed by credd"),
+            SourceProblem(
+                name: "half a key pair", config: "[profile b]\nsource_profile = half\n", credentials: "[half]\naws_access_key_id = AKIAX\n",
+                awsConfig: "", profile: "b", key: "source_profile", line: 2, fragment: "incomplete key pair"),
+            SourceProblem(
+                name: "an AWS CLI role profile", config: "[profile b]\nsource_profile = clirole\n", credentials: "",
+                awsConfig: "[profile clirole]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\n", profile: "b", key: "source_profile",
+                line: 2, fragment: "AWS CLI role profile"),
+            SourceProblem(
+                name: "a profile without credentials", config: "[profile b]\nsource_profile = empty\n", credentials: "",
+                awsConfig: "[profile empty]\nregion = eu-west-1\n", profile: "b", key: "source_profile", line: 2, fragment: "neither"),
+            SourceProblem(
+                name: "two profiles writing one section",
+                config: "[profile a]\nsource_profile = alice-long-term\n[profile b]\nsource_profile = alice-long-term\ncredentials_section = a\n",
+                credentials: FakeHome.longTermCredentials, awsConfig: "", profile: "b", key: "credentials_section", line: 5,
+                fragment: "already written by profile 'a'"),
+        ])
     func unusableSources(problem: SourceProblem) throws {
         let loaded = try FakeHome(config: problem.config, credentials: problem.credentials, awsConfig: problem.awsConfig).load()
         let errors = loaded.errors(for: problem.profile)
@@ -250,7 +290,8 @@ struct ProfileResolutionTests {
 
     @Test("write_credentials = false frees the section name and serves on the endpoint only")
     func endpointOnly() throws {
-        let config = "[profile a]\nsource_profile = alice-long-term\nwrite_credentials = FALSE\n[profile b]\nsource_profile = alice-long-term\ncredentials_section = a\n"
+        let config =
+            "[profile a]\nsource_profile = alice-long-term\nwrite_credentials = FALSE\n[profile b]\nsource_profile = alice-long-term\ncredentials_section = a\n"
         let loaded = try FakeHome(config: config, credentials: FakeHome.longTermCredentials).load()
         #expect(loaded.errors == [])
         #expect(loaded.profile(named: "a")?.writeCredentials == false)

@@ -1,5 +1,5 @@
-import Testing
 import CreddConfig
+import Testing
 
 @Suite struct RotationIntervalTests {
     @Test(arguments: [
@@ -13,7 +13,9 @@ import CreddConfig
         #expect(interval.description == normalized)
     }
 
-    @Test(arguments: ["", "d", "0d", "0", "-5d", "+5d", "1.5d", "90 d", "90days", "1w", "ninety", "99999999999999999999d", "9223372036854775807d", "٣d"])
+    @Test(arguments: [
+        "", "d", "0d", "0", "-5d", "+5d", "1.5d", "90 d", "90days", "1w", "ninety", "99999999999999999999d", "9223372036854775807d", "٣d",
+    ])
     func refuses(text: String) {
         #expect(RotationInterval(parsing: text) == nil)
     }

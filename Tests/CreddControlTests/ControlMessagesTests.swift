@@ -9,8 +9,12 @@ struct ControlMessagesTests {
 
     @Test func statusJSONUsesTheDocumentedFieldNames() throws {
         let document = StatusDocument(
-            daemon: .init(pid: 1, version: "0.1.0", startedAt: "2026-11-22T10:00:00Z", configFile: "c", credentialsFile: "f", endpoint: "http://127.0.0.1:9911", configErrors: []),
-            profiles: [.init(name: "dev", state: "fresh", expiration: "2026-11-22T11:00:00Z", nextRefresh: nil, lastRefresh: nil, source: "mfa", error: nil)])
+            daemon: .init(
+                pid: 1, version: "0.1.0", startedAt: "2026-11-22T10:00:00Z", configFile: "c", credentialsFile: "f", endpoint: "http://127.0.0.1:9911",
+                configErrors: []),
+            profiles: [
+                .init(name: "dev", state: "fresh", expiration: "2026-11-22T11:00:00Z", nextRefresh: nil, lastRefresh: nil, source: "mfa", error: nil)
+            ])
         let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(document)) as? [String: Any])
         #expect(Set(object.keys) == ["daemon", "profiles", "sso_sessions"])
         #expect((object["sso_sessions"] as? [Any])?.isEmpty == true, "no SSO profiles: an empty list")
@@ -30,16 +34,18 @@ struct ControlMessagesTests {
             canRefresh: false, registrationExpiration: "2027-02-20T10:00:00Z", loginNeededAt: nil, lastRefresh: nil,
             error: "no token in the cache: run `credd login corp`", action: action)
         let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(session)) as? [String: Any])
-        #expect(Set(object.keys) == [
-            "name", "start_url", "region", "state", "token_expiration", "can_refresh", "registration_expiration", "login_needed_at",
-            "last_refresh", "error", "action",
-        ])
+        #expect(
+            Set(object.keys) == [
+                "name", "start_url", "region", "state", "token_expiration", "can_refresh", "registration_expiration", "login_needed_at",
+                "last_refresh", "error", "action",
+            ])
         #expect(object["token_expiration"] is NSNull)
         #expect(try JSONDecoder().decode(StatusDocument.SSOSession.self, from: JSONEncoder().encode(session)) == session)
     }
 
     @Test func statusFromADaemonWithoutSSOSessionsDecodes() throws {
-        let old = #"{"daemon": {"pid": 1, "version": "0.1.0", "started_at": "2026-11-22T10:00:00Z", "config_file": "c", "credentials_file": "f", "endpoint": null, "config_errors": []}, "profiles": []}"#
+        let old =
+            #"{"daemon": {"pid": 1, "version": "0.1.0", "started_at": "2026-11-22T10:00:00Z", "config_file": "c", "credentials_file": "f", "endpoint": null, "config_errors": []}, "profiles": []}"#
         let document = try JSONDecoder().decode(StatusDocument.self, from: Data(old.utf8))
         #expect(document.ssoSessions.isEmpty)
         #expect(document.isHealthy)
@@ -51,10 +57,11 @@ struct ControlMessagesTests {
             keyAgeSeconds: 60, nextRotation: "2027-01-30T10:00:00Z", lastRotation: nil, leftoverKeyIds: [], lastError: nil,
             unavailableReason: nil)
         let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(rotation)) as? [String: Any])
-        #expect(Set(object.keys) == [
-            "state", "rotate_after", "section", "key_id", "key_created", "key_age_seconds", "next_rotation", "last_rotation",
-            "leftover_key_ids", "last_error", "unavailable_reason",
-        ])
+        #expect(
+            Set(object.keys) == [
+                "state", "rotate_after", "section", "key_id", "key_created", "key_age_seconds", "next_rotation", "last_rotation",
+                "leftover_key_ids", "last_error", "unavailable_reason",
+            ])
         #expect(object["last_rotation"] is NSNull)
         #expect(try JSONDecoder().decode(StatusDocument.Rotation.self, from: JSONEncoder().encode(rotation)) == rotation)
     }

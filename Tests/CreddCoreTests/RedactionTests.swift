@@ -34,7 +34,9 @@ struct RedactionTests {
         Case(
             name: "lower-case percent escapes",
             text: "echo: \(percentEncoded(secret).lowercased())", hidden: [percentEncoded(secret).lowercased()]),
-        Case(name: "JSON-escaped slashes", text: "{\"k\":\"\(secret.replacingEvery("/", with: "\\/"))\"}", hidden: ["wJalrXUtnFEMI", "bPxRfiCYEXAMPLEKEY"]),
+        Case(
+            name: "JSON-escaped slashes", text: "{\"k\":\"\(secret.replacingEvery("/", with: "\\/"))\"}",
+            hidden: ["wJalrXUtnFEMI", "bPxRfiCYEXAMPLEKEY"]),
         Case(name: "any long base64 run", text: "blob ZXhhbXBsZTEyMzQ1Njc4OTA= end", hidden: ["ZXhhbXBsZTEyMzQ1Njc4OTA="], kept: ["blob", "end"]),
         Case(name: "a hex token", text: "api token 0123456789abcdef0123456789abcdef ok", hidden: ["0123456789abcdef0123456789abcdef"], kept: ["ok"]),
         Case(
@@ -43,7 +45,8 @@ struct RedactionTests {
             hidden: [], kept: ["/usr/local/bin/vault-helper-2: botocore-session-1712345678 failed"]),
         Case(
             name: "words, ARNs and request ids stay readable",
-            text: "MultiFactorAuthentication failed for arn:aws:sts::123456789012:assumed-role/Dev/alice, request c6104cbe-af31-11e0-8154-cbc7ccf896c7",
+            text:
+                "MultiFactorAuthentication failed for arn:aws:sts::123456789012:assumed-role/Dev/alice, request c6104cbe-af31-11e0-8154-cbc7ccf896c7",
             hidden: [],
             kept: ["MultiFactorAuthentication failed", "arn:aws:sts::123456789012:assumed-role/Dev/alice", "c6104cbe-af31-11e0-8154-cbc7ccf896c7"]),
     ]
@@ -60,9 +63,11 @@ struct RedactionTests {
         #expect(!example.hidden.isEmpty == result.contains(Redaction.placeholder))
     }
 
-    @Test("a known secret goes in every spelling, even when too short to look like one", arguments: [
-        "short-pass", "p@ss/w+rd=", "x y",
-    ])
+    @Test(
+        "a known secret goes in every spelling, even when too short to look like one",
+        arguments: [
+            "short-pass", "p@ss/w+rd=", "x y",
+        ])
     func knownSecrets(secret: String) {
         let text = "raw \(secret) encoded \(percentEncoded(secret)) lower \(percentEncoded(secret).lowercased())"
         let result = Redaction.redacting(text, secrets: [secret])
@@ -90,13 +95,15 @@ struct RedactionTests {
         var testDescription: String { name }
     }
 
-    @Test("a config value is quoted as a short redacted prefix", arguments: [
-        Value(name: "a pasted secret", value: secret, shown: "<redacted>"),
-        Value(name: "200 kB of words", value: String(repeating: "not a secret ", count: 16_000), shown: "not a secret not a secret not a …"),
-        Value(name: "200 kB in one run", value: String(repeating: "x", count: 200_000), shown: "<redacted>"),
-        Value(name: "an MFA ARN", value: "arn:aws:iam::123456789012:mfa/al", shown: "arn:aws:iam::123456789012:mfa/al"),
-        Value(name: "two lines", value: "two\nlines", shown: "two lines"),
-    ])
+    @Test(
+        "a config value is quoted as a short redacted prefix",
+        arguments: [
+            Value(name: "a pasted secret", value: secret, shown: "<redacted>"),
+            Value(name: "200 kB of words", value: String(repeating: "not a secret ", count: 16_000), shown: "not a secret not a secret not a …"),
+            Value(name: "200 kB in one run", value: String(repeating: "x", count: 200_000), shown: "<redacted>"),
+            Value(name: "an MFA ARN", value: "arn:aws:iam::123456789012:mfa/al", shown: "arn:aws:iam::123456789012:mfa/al"),
+            Value(name: "two lines", value: "two\nlines", shown: "two lines"),
+        ])
     func valuePrefix(_ example: Value) {
         #expect(Redaction.valuePrefix(example.value) == example.shown)
     }
@@ -104,5 +111,6 @@ struct RedactionTests {
 
 /// Percent-encoding as a form body spells it: every byte outside `[A-Za-z0-9._~-]` as `%XX`.
 func percentEncoded(_ text: String) -> String {
-    text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
+    text.addingPercentEncoding(
+        withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
 }

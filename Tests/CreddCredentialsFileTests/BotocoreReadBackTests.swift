@@ -1,25 +1,25 @@
 import CreddCore
+import CreddCredentialsFile
 import CreddTestSupport
 import Foundation
 import Testing
-import CreddCredentialsFile
 
 @Suite("botocore reads what credd writes")
 struct BotocoreReadBackTests {
     /// Prints, per profile, the credentials botocore's shared-credentials provider resolves,
     /// after checking that `raw_config_parse` accepts the whole file.
     static let script = """
-    import json, sys
-    import botocore.configloader, botocore.session
-    path = sys.argv[1]
-    botocore.configloader.raw_config_parse(path)
-    out = {}
-    for profile in sys.argv[2:]:
-        session = botocore.session.Session(profile=profile)
-        c = session.get_credentials().get_frozen_credentials()
-        out[profile] = [c.access_key, c.secret_key, c.token]
-    print(json.dumps(out))
-    """
+        import json, sys
+        import botocore.configloader, botocore.session
+        path = sys.argv[1]
+        botocore.configloader.raw_config_parse(path)
+        out = {}
+        for profile in sys.argv[2:]:
+            session = botocore.session.Session(profile=profile)
+            c = session.get_credentials().get_frozen_credentials()
+            out[profile] = [c.access_key, c.secret_key, c.token]
+        print(json.dumps(out))
+        """
 
     /// Runs the script with the AWS variables replaced, so nothing of a real setup leaks in.
     func botocoreCredentials(path: String, profiles: [String]) throws -> [String: [String?]] {
@@ -39,7 +39,8 @@ struct BotocoreReadBackTests {
     func botocoreReadsWrittenFile() throws {
         let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
-        let original = "# keep me\r\n[default]\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\r\n\r\n[dev]\n# managed by credd\naws_access_key_id = ASIAOLD\naws_secret_access_key = old\naws_session_token = old-token\naws_security_token = stale-token\nx_security_token_expires = 2020-01-01T00:00:00Z\n\n[other]\naws_access_key_id=AKIAOTHEREXAMPLE\naws_secret_access_key=other-secret\naws_session_token = other-token"
+        let original =
+            "# keep me\r\n[default]\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\r\n\r\n[dev]\n# managed by credd\naws_access_key_id = ASIAOLD\naws_secret_access_key = old\naws_session_token = old-token\naws_security_token = stale-token\nx_security_token_expires = 2020-01-01T00:00:00Z\n\n[other]\naws_access_key_id=AKIAOTHEREXAMPLE\naws_secret_access_key=other-secret\naws_session_token = other-token"
         try directory.write("credentials", original, mode: nil)
         let writer = CredentialsFileWriter(path: directory.path + "/credentials", clock: Fixtures.clock)
         try writer.apply([
@@ -58,14 +59,14 @@ struct BotocoreReadBackTests {
 @Suite("aws_account_id in managed sections")
 struct AccountIdSectionTests {
     static let script = """
-    import json, sys
-    import botocore.session
-    out = {}
-    for profile in sys.argv[1:]:
-        c = botocore.session.Session(profile=profile).get_credentials().get_frozen_credentials()
-        out[profile] = getattr(c, 'account_id', 'botocore without account_id')
-    print(json.dumps(out))
-    """
+        import json, sys
+        import botocore.session
+        out = {}
+        for profile in sys.argv[1:]:
+            c = botocore.session.Session(profile=profile).get_credentials().get_frozen_credentials()
+            out[profile] = getattr(c, 'account_id', 'botocore without account_id')
+        print(json.dumps(out))
+        """
 
     @Test("the session's account is written, read back by credd and by botocore, and removed when unknown")
     func accountIdWrittenAndReadBack() throws {

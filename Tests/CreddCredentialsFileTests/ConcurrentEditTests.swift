@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+
 @testable import CreddCredentialsFile
 
 /// Another program that ignores credd's lock (an editor, `aws configure`) rewriting the file
@@ -44,7 +45,9 @@ struct ConcurrentEditTests {
         let outcomes = try Self.writer(directory, system: system).apply([.write(section: "dev", credentials: Fixtures.session("a"))])
         #expect(outcomes.map(\.change) == [.updated])
         #expect(attempts.value == 2)
-        #expect(try directory.read("credentials") == "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n\n" + Fixtures.managedSection("dev", "a") + "\n[added]\nregion = eu-west-1\n")
+        #expect(
+            try directory.read("credentials") == "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n\n" + Fixtures.managedSection("dev", "a")
+                + "\n[added]\nregion = eu-west-1\n")
         #expect(try directory.contents() == ["credentials", "credentials.lock"])
     }
 

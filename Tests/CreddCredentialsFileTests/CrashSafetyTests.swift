@@ -1,9 +1,9 @@
 import CreddCore
+import CreddCredentialsFile
 import CreddTestSupport
 import Foundation
 import Glibc
 import Testing
-import CreddCredentialsFile
 
 @Suite("Crash safety")
 struct CrashSafetyTests {

@@ -3,12 +3,14 @@ import CreddTestSupport
 import Foundation
 import Glibc
 import Testing
+
 @testable import CreddCredentialsFile
 
 @Suite("Credentials file writer")
 struct CredentialsFileWriterTests {
     /// A hand-kept file with every quirk; credd must leave all of it alone.
-    static let userFile = "; my credentials\r\n[default]\r\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY   \r\n\r\n# work\n[work]\n\tregion: eu-west-1 # not a comment\ns3 =\n  addressing_style = path\n\n[dev]\n# managed by credd\naws_access_key_id = ASIAOLDEXAMPLE\naws_secret_access_key = FAKE-SECRET-old\naws_session_token = FAKE-TOKEN-old\naws_security_token = FAKE-TOKEN-old\nx_security_token_expires = 2020-01-01T00:00:00Z\nregion = us-east-1\n\n; trailing comment without newline"
+    static let userFile =
+        "; my credentials\r\n[default]\r\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY   \r\n\r\n# work\n[work]\n\tregion: eu-west-1 # not a comment\ns3 =\n  addressing_style = path\n\n[dev]\n# managed by credd\naws_access_key_id = ASIAOLDEXAMPLE\naws_secret_access_key = FAKE-SECRET-old\naws_session_token = FAKE-TOKEN-old\naws_security_token = FAKE-TOKEN-old\nx_security_token_expires = 2020-01-01T00:00:00Z\nregion = us-east-1\n\n; trailing comment without newline"
 
     func writer(_ directory: TemporaryDirectory, _ name: String = "credentials", lockTimeout: Duration = .seconds(10)) -> CredentialsFileWriter {
         CredentialsFileWriter(path: directory.path + "/" + name, clock: Fixtures.clock, configuration: .init(lockTimeout: lockTimeout))
@@ -125,7 +127,8 @@ struct CredentialsFileWriterTests {
         let outcomes = try writer.apply([.remove(section: "dev")])
         #expect(outcomes.map(\.change) == [.removed])
         let withoutDev = Self.userFile.replacingOccurrences(
-            of: "[dev]\n# managed by credd\naws_access_key_id = ASIAOLDEXAMPLE\naws_secret_access_key = FAKE-SECRET-old\naws_session_token = FAKE-TOKEN-old\naws_security_token = FAKE-TOKEN-old\nx_security_token_expires = 2020-01-01T00:00:00Z\nregion = us-east-1\n\n",
+            of:
+                "[dev]\n# managed by credd\naws_access_key_id = ASIAOLDEXAMPLE\naws_secret_access_key = FAKE-SECRET-old\naws_session_token = FAKE-TOKEN-old\naws_security_token = FAKE-TOKEN-old\nx_security_token_expires = 2020-01-01T00:00:00Z\nregion = us-east-1\n\n",
             with: ""
         )
         #expect(try directory.read("credentials") == withoutDev)
@@ -146,7 +149,8 @@ struct CredentialsFileWriterTests {
         #expect(try directory.read("dotfiles/aws-credentials") == "[default]\nregion = x\n\n" + Fixtures.managedSection("dev", "a"))
         #expect(fileStatus(directory.path + "/credentials").map { $0.st_mode & S_IFMT } == S_IFLNK)
         #expect(fileStatus(directory.path + "/middle").map { $0.st_mode & S_IFMT } == S_IFLNK)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/dotfiles").sorted() == ["aws-credentials", "aws-credentials.lock"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path + "/dotfiles").sorted() == ["aws-credentials", "aws-credentials.lock"])
     }
 
     @Test("a dangling symlink's target is created; a symlink loop is an error")
@@ -159,7 +163,9 @@ struct CredentialsFileWriterTests {
 
         #expect(symlink("loop-b", directory.path + "/loop-a") == 0)
         #expect(symlink("loop-a", directory.path + "/loop-b") == 0)
-        #expect(throws: CredentialsFileError.self) { try writer(directory, "loop-a").apply([.write(section: "dev", credentials: Fixtures.session("a"))]) }
+        #expect(throws: CredentialsFileError.self) {
+            try writer(directory, "loop-a").apply([.write(section: "dev", credentials: Fixtures.session("a"))])
+        }
     }
 
     @Test("the new file is 0600 even when the old one was readable by others")

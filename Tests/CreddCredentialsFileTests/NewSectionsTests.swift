@@ -3,6 +3,7 @@ import CreddINI
 import CreddTestSupport
 import Foundation
 import Testing
+
 @testable import CreddCredentialsFile
 
 /// `appendMissingSections`, which `credd sso profiles --write` uses on credd's config: new
@@ -38,7 +39,9 @@ struct NewSectionsTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("credd/config")
         #expect(try CredentialsFileWriter(path: path, clock: Fixtures.clock).appendMissingSections(Self.sections).count == 2)
-        #expect(try directory.read("credd/config") == "[profile dev-Developer]\nsso_session = corp\nsso_role_name = Developer\n\n[profile mine]\nsso_session = corp\n")
+        #expect(
+            try directory.read("credd/config")
+                == "[profile dev-Developer]\nsso_session = corp\nsso_role_name = Developer\n\n[profile mine]\nsso_session = corp\n")
         #expect(fileStatus(path).map { $0.st_mode & 0o777 } == 0o600)
     }
 

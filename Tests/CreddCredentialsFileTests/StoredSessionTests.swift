@@ -2,6 +2,7 @@ import CreddCore
 import CreddTestSupport
 import Foundation
 import Testing
+
 @testable import CreddCredentialsFile
 
 @Suite("reading back the sessions credd wrote")
@@ -11,9 +12,12 @@ struct StoredSessionTests {
         let directory = try TemporaryDirectory(prefix: "credd-sessions")
         defer { directory.remove() }
         let path = directory.path + "/credentials"
-        let user = "[default]\naws_access_key_id = AKIAUSER\naws_secret_access_key = user-secret\naws_session_token = user-token\nx_security_token_expires = 2030-01-01T00:00:00Z\n\n"
-        let incomplete = "[broken]\n# managed by credd\naws_access_key_id = ASIABROKEN\naws_secret_access_key = s\nx_security_token_expires = 2030-01-01T00:00:00Z\n\n"
-        let badExpiry = "[baddate]\n# managed by credd\naws_access_key_id = ASIABAD\naws_secret_access_key = s\naws_session_token = t\nx_security_token_expires = tomorrow\n\n"
+        let user =
+            "[default]\naws_access_key_id = AKIAUSER\naws_secret_access_key = user-secret\naws_session_token = user-token\nx_security_token_expires = 2030-01-01T00:00:00Z\n\n"
+        let incomplete =
+            "[broken]\n# managed by credd\naws_access_key_id = ASIABROKEN\naws_secret_access_key = s\nx_security_token_expires = 2030-01-01T00:00:00Z\n\n"
+        let badExpiry =
+            "[baddate]\n# managed by credd\naws_access_key_id = ASIABAD\naws_secret_access_key = s\naws_session_token = t\nx_security_token_expires = tomorrow\n\n"
         let older = Fixtures.managedSection("old", "old")
         try directory.write("credentials", user + incomplete + badExpiry + older, mode: nil)
         let writer = CredentialsFileWriter(path: path, clock: Fixtures.clock)

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+
 @testable import CreddCredentialsFile
 
 /// The writer opens only regular files, never blocks on one that is not, never replaces
@@ -44,9 +45,11 @@ struct UnsafeTargetTests {
         #expect(mkfifo(fifo, 0o600) == 0)
         let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: Fixtures.clock)
         let started = ContinuousClock.now
-        let outcome = bounded(release: { release(fifo) }) { () -> Result<[SectionOutcome], CredentialsFileError> in
-            Result { () throws(CredentialsFileError) in try writer.apply([.write(section: "dev", credentials: Fixtures.session("a"))]) }
-        }
+        let outcome = bounded(
+            release: { release(fifo) },
+            { () -> Result<[SectionOutcome], CredentialsFileError> in
+                Result { () throws(CredentialsFileError) in try writer.apply([.write(section: "dev", credentials: Fixtures.session("a"))]) }
+            })
         #expect(ContinuousClock.now - started < .seconds(5))
         guard case let .failure(error)? = outcome else {
             Issue.record("expected a failure, got \(String(describing: outcome))")
@@ -58,9 +61,14 @@ struct UnsafeTargetTests {
         #expect(fileStatus(fifo).map { $0.st_mode & S_IFMT == S_IFIFO } == true)
         #expect(try directory.contents().allSatisfy { !$0.hasSuffix(".tmp") })
         if name == "credentials" {
-            let owned = bounded(release: { release(fifo) }) { () -> CredentialsFileError? in
-                do throws(CredentialsFileError) { _ = try writer.ownedSections(); return nil } catch { return error }
-            }
+            let owned = bounded(
+                release: { release(fifo) },
+                { () -> CredentialsFileError? in
+                    do throws(CredentialsFileError) {
+                        _ = try writer.ownedSections()
+                        return nil
+                    } catch { return error }
+                })
             #expect(owned??.reason == .notRegularFile)
         }
     }
@@ -70,13 +78,21 @@ struct UnsafeTargetTests {
         let directory = try TemporaryDirectory(prefix: "credd-writer-dir")
         try directory.write("credentials/keep", "mine")
         let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: Fixtures.clock)
-        #expect(throws: CredentialsFileError(reason: .notRegularFile, file: directory.file("credentials"), message: "is a directory, not a regular file; credd reads and replaces only regular files: move it away or set credentials_file; nothing was written")) {
+        #expect(
+            throws: CredentialsFileError(
+                reason: .notRegularFile, file: directory.file("credentials"),
+                message:
+                    "is a directory, not a regular file; credd reads and replaces only regular files: move it away or set credentials_file; nothing was written"
+            )
+        ) {
             try writer.apply([.write(section: "dev", credentials: Fixtures.session("a"))])
         }
         #expect(try directory.read("credentials/keep") == "mine")
     }
 
-    @Test("a symlink to another user's file is refused; the file keeps its bytes, owner and mode", .enabled(if: geteuid() == 0, "needs root to give a file to another uid (chown); run the suite as root to cover it"))
+    @Test(
+        "a symlink to another user's file is refused; the file keeps its bytes, owner and mode",
+        .enabled(if: geteuid() == 0, "needs root to give a file to another uid (chown); run the suite as root to cover it"))
     func foreignSymlinkTarget() throws {
         let home = try TemporaryDirectory(prefix: "credd-writer-home")
         let shared = try TemporaryDirectory(prefix: "credd-writer-shared")
@@ -95,7 +111,8 @@ struct UnsafeTargetTests {
         } catch {
             #expect(error.reason == .ownedByAnotherUser)
             #expect(error.file == target)
-            #expect(error.description.contains("belongs to uid 65534, not to credd's user (uid 0) (\(home.file(".aws/credentials")) is a symlink to it)"))
+            #expect(
+                error.description.contains("belongs to uid 65534, not to credd's user (uid 0) (\(home.file(".aws/credentials")) is a symlink to it)"))
             #expect(!error.description.contains("shared-secret"))
         }
         let after = try #require(fileStatus(target))

@@ -3,6 +3,7 @@ import CreddTestSupport
 import Foundation
 import Glibc
 import Testing
+
 @testable import CreddCredentialsFile
 
 @Suite("Credentials file writer failures")
@@ -38,11 +39,13 @@ struct WriterFailureTests {
         var testDescription: String { "\(reason) at line \(line)" }
     }
 
-    @Test("a duplicated or malformed managed section is refused with its line; nothing changes", arguments: [
-        MalformedCase(text: "[dev]\n# managed by credd\nx = 1\n\n[dev]\n# managed by credd\n", reason: .duplicateSection, line: 5),
-        MalformedCase(text: "[dev]\n# managed by credd\nx = 1\nX = 2\n", reason: .malformedSection, line: 4),
-        MalformedCase(text: "[dev]\n# managed by credd\nnot an entry\n", reason: .malformedSection, line: 3),
-    ])
+    @Test(
+        "a duplicated or malformed managed section is refused with its line; nothing changes",
+        arguments: [
+            MalformedCase(text: "[dev]\n# managed by credd\nx = 1\n\n[dev]\n# managed by credd\n", reason: .duplicateSection, line: 5),
+            MalformedCase(text: "[dev]\n# managed by credd\nx = 1\nX = 2\n", reason: .malformedSection, line: 4),
+            MalformedCase(text: "[dev]\n# managed by credd\nnot an entry\n", reason: .malformedSection, line: 3),
+        ])
     func malformedSection(malformed: MalformedCase) throws {
         let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
@@ -143,20 +146,40 @@ struct WriterFailureTests {
         var testDescription: String { label }
     }
 
-    @Test("incomplete or expired credentials are never written; the error holds no secret", arguments: [
-        RefusalCase(label: "no token", credentials: AWSCredentials(accessKeyId: "ASIAX", secretAccessKey: Secret("FAKE-SECRET-1"), sessionToken: nil, expiration: Fixtures.now.addingTimeInterval(3600)), reason: .incompleteCredentials),
-        RefusalCase(label: "empty secret", credentials: AWSCredentials(accessKeyId: "ASIAX", secretAccessKey: Secret(""), sessionToken: Secret("FAKE-TOKEN-2"), expiration: Fixtures.now.addingTimeInterval(3600)), reason: .incompleteCredentials),
-        RefusalCase(label: "no expiry", credentials: AWSCredentials(accessKeyId: "ASIAX", secretAccessKey: Secret("FAKE-SECRET-3"), sessionToken: Secret("FAKE-TOKEN-3"), expiration: nil), reason: .incompleteCredentials),
-        RefusalCase(label: "expired", credentials: Fixtures.session("expired", validFor: -1), reason: .expiredCredentials),
-        RefusalCase(label: "expires now", credentials: Fixtures.session("now", validFor: 0), reason: .expiredCredentials),
-        RefusalCase(label: "token with a line break", credentials: AWSCredentials(accessKeyId: "ASIAX", secretAccessKey: Secret("FAKE-SECRET-5"), sessionToken: Secret("FAKE-TOKEN-5\n[evil]"), expiration: Fixtures.now.addingTimeInterval(3600)), reason: .unwritableValue),
-    ])
+    @Test(
+        "incomplete or expired credentials are never written; the error holds no secret",
+        arguments: [
+            RefusalCase(
+                label: "no token",
+                credentials: AWSCredentials(
+                    accessKeyId: "ASIAX", secretAccessKey: Secret("FAKE-SECRET-1"), sessionToken: nil,
+                    expiration: Fixtures.now.addingTimeInterval(3600)), reason: .incompleteCredentials),
+            RefusalCase(
+                label: "empty secret",
+                credentials: AWSCredentials(
+                    accessKeyId: "ASIAX", secretAccessKey: Secret(""), sessionToken: Secret("FAKE-TOKEN-2"),
+                    expiration: Fixtures.now.addingTimeInterval(3600)), reason: .incompleteCredentials),
+            RefusalCase(
+                label: "no expiry",
+                credentials: AWSCredentials(
+                    accessKeyId: "ASIAX", secretAccessKey: Secret("FAKE-SECRET-3"), sessionToken: Secret("FAKE-TOKEN-3"), expiration: nil),
+                reason: .incompleteCredentials),
+            RefusalCase(label: "expired", credentials: Fixtures.session("expired", validFor: -1), reason: .expiredCredentials),
+            RefusalCase(label: "expires now", credentials: Fixtures.session("now", validFor: 0), reason: .expiredCredentials),
+            RefusalCase(
+                label: "token with a line break",
+                credentials: AWSCredentials(
+                    accessKeyId: "ASIAX", secretAccessKey: Secret("FAKE-SECRET-5"), sessionToken: Secret("FAKE-TOKEN-5\n[evil]"),
+                    expiration: Fixtures.now.addingTimeInterval(3600)), reason: .unwritableValue),
+        ])
     func refusedCredentials(refusal: RefusalCase) throws {
         let (label, credentials, reason) = (refusal.label, refusal.credentials, refusal.reason)
         let directory = try TemporaryDirectory(prefix: "credd-writer")
         defer { directory.remove() }
         try directory.write("credentials", Self.original, mode: nil)
-        let outcomes = try writer(directory).apply([.write(section: "dev", credentials: credentials), .write(section: "new", credentials: credentials)])
+        let outcomes = try writer(directory).apply([
+            .write(section: "dev", credentials: credentials), .write(section: "new", credentials: credentials),
+        ])
         for outcome in outcomes {
             let error = try #require(outcome.failure, "\(label)")
             #expect(error.reason == reason)

@@ -3,6 +3,7 @@ import CreddTestSupport
 import Foundation
 import Glibc
 import Synchronization
+
 @testable import CreddCredentialsFile
 
 enum Fixtures {

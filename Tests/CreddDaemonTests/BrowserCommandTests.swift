@@ -1,5 +1,6 @@
-@testable import CreddCLI
 import Testing
+
+@testable import CreddCLI
 
 /// Which browser `credd login` opens, and how the URL is passed.
 struct BrowserCommandTests {

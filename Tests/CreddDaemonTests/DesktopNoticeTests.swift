@@ -100,11 +100,17 @@ struct DesktopNoticeTests {
     }
 
     @Test func enterCodeRunsTheConfiguredCommandOrCreddLoginInATerminalOutsideTheSandbox() {
-        #expect(DesktopNotice.codeEntryCommand(for: "mfa", configured: ["zenity-prompt", "--x"], credd: "/usr/bin/credd", underSystemd: false)
-            == ["zenity-prompt", "--x", "mfa"])
-        #expect(DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, credd: "/usr/bin/credd", underSystemd: false)
-            == ["x-terminal-emulator", "-e", "/usr/bin/credd", "login", "mfa"])
-        #expect(DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, credd: "/usr/bin/credd", underSystemd: true)
-            == ["systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=mfa", "--", "x-terminal-emulator", "-e", "/usr/bin/credd", "login", "mfa"])
+        #expect(
+            DesktopNotice.codeEntryCommand(for: "mfa", configured: ["zenity-prompt", "--x"], credd: "/usr/bin/credd", underSystemd: false)
+                == ["zenity-prompt", "--x", "mfa"])
+        #expect(
+            DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, credd: "/usr/bin/credd", underSystemd: false)
+                == ["x-terminal-emulator", "-e", "/usr/bin/credd", "login", "mfa"])
+        #expect(
+            DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, credd: "/usr/bin/credd", underSystemd: true)
+                == [
+                    "systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=mfa", "--", "x-terminal-emulator", "-e",
+                    "/usr/bin/credd", "login", "mfa",
+                ])
     }
 }

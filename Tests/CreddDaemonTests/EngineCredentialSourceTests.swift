@@ -41,10 +41,13 @@ struct EngineCredentialSourceTests {
         defer { home.remove() }
         #expect(Self.reason(source.lookup(profile: "dev")) == "profile dev has no valid credentials (state pending)")
 
-        source.record(ProfileStatus(
-            name: "dev", state: .needsMFA, expiration: nil, nextRefresh: nil, lastRefresh: nil,
-            lastError: "needs an MFA code; run `credd login mfa`", sourceProfile: "mfa"))
-        #expect(Self.reason(source.lookup(profile: "dev")) == "profile dev has no valid credentials (state needs_mfa: needs an MFA code; run `credd login mfa`)")
+        source.record(
+            ProfileStatus(
+                name: "dev", state: .needsMFA, expiration: nil, nextRefresh: nil, lastRefresh: nil,
+                lastError: "needs an MFA code; run `credd login mfa`", sourceProfile: "mfa"))
+        #expect(
+            Self.reason(source.lookup(profile: "dev"))
+                == "profile dev has no valid credentials (state needs_mfa: needs an MFA code; run `credd login mfa`)")
 
         await source.apply([.published(profile: "dev", credentials: Self.credentials)])
         guard case .available(let published) = source.lookup(profile: "dev") else {

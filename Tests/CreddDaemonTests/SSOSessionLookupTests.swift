@@ -1,33 +1,35 @@
-@testable import CreddCLI
 import CreddConfig
 import CreddSSO
 import CreddTestSupport
 import Testing
 
+@testable import CreddCLI
+
 /// What `credd login NAME` signs in to, by what NAME is.
 struct SSOSessionLookupTests {
-    static let config = SSOFixtures.corpSession + """
-        [sso-session broken]
-        sso_start_url = https://broken.awsapps.com/start
+    static let config =
+        SSOFixtures.corpSession + """
+            [sso-session broken]
+            sso_start_url = https://broken.awsapps.com/start
 
-        [profile dev-sso]
-        sso_session = corp
-        sso_account_id = 111111111111
-        sso_role_name = Developer
+            [profile dev-sso]
+            sso_session = corp
+            sso_account_id = 111111111111
+            sso_role_name = Developer
 
-        [profile old]
-        sso_start_url = https://old.awsapps.com/start
-        sso_region = eu-west-1
-        sso_account_id = 111111111111
-        sso_role_name = ReadOnly
+            [profile old]
+            sso_start_url = https://old.awsapps.com/start
+            sso_region = eu-west-1
+            sso_account_id = 111111111111
+            sso_role_name = ReadOnly
 
-        [profile mfa]
-        source_profile = alice
-        mfa_serial = arn:aws:iam::111111111111:mfa/alice
+            [profile mfa]
+            source_profile = alice
+            mfa_serial = arn:aws:iam::111111111111:mfa/alice
 
-        [profile team]
-        source_profile = alice
-        """
+            [profile team]
+            source_profile = alice
+            """
 
     static func lookup() throws -> SSOSessionLookup {
         let files = [

@@ -38,14 +38,17 @@ struct SessionAccountTests {
             let xml: String
             switch action {
             case "AssumeRole":
-                xml = "<AssumeRoleResponse><AssumeRoleResult>\(credentials)<AssumedRoleUser><Arn>arn:aws:sts::999999999999:assumed-role/R/s</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>"
+                xml =
+                    "<AssumeRoleResponse><AssumeRoleResult>\(credentials)<AssumedRoleUser><Arn>arn:aws:sts::999999999999:assumed-role/R/s</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>"
             case "GetSessionToken":
                 xml = "<GetSessionTokenResponse><GetSessionTokenResult>\(credentials)</GetSessionTokenResult></GetSessionTokenResponse>"
             case "GetCallerIdentity" where callerIdentityFails:
-                let error = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+                let error =
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error><RequestId>r</RequestId></ErrorResponse>"
                 return TransportResponse(status: 403, body: Array(error.utf8))
             case "GetCallerIdentity":
-                xml = "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>444444444444</Account><Arn>arn:aws:iam::444444444444:user/alice</Arn><UserId>AIDAEXAMPLE</UserId></GetCallerIdentityResult></GetCallerIdentityResponse>"
+                xml =
+                    "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>444444444444</Account><Arn>arn:aws:iam::444444444444:user/alice</Arn><UserId>AIDAEXAMPLE</UserId></GetCallerIdentityResult></GetCallerIdentityResponse>"
             default:
                 return TransportResponse(status: 400, body: Array("unexpected \(action)".utf8))
             }
@@ -76,7 +79,9 @@ struct SessionAccountTests {
     func renew(_ name: String, transport: ScriptedSTS, code: String? = nil) async throws -> AWSCredentials {
         let home = try TemporaryDirectory(prefix: "credd-account")
         defer { home.remove() }
-        _ = try home.write(".aws/credentials", """
+        _ = try home.write(
+            ".aws/credentials",
+            """
             [alice]
             aws_access_key_id = AKIAIOSFODNN7EXAMPLE
             aws_secret_access_key = not-a-real-secret

@@ -19,7 +19,9 @@ private func loadChain(
     roleArn: String = "arn:aws:iam::222222222222:role/Developer", keyId: String = "AKIAIOSFODNN7EXAMPLE"
 ) throws -> LoadedConfiguration {
     _ = try home.write(".aws/credentials", "[alice]\naws_access_key_id = \(keyId)\naws_secret_access_key = not-a-real-secret\n")
-    let config = try home.write("config", """
+    let config = try home.write(
+        "config",
+        """
         [profile mfa]
         source_profile = alice
         mfa_serial = \(mfaSerial)
@@ -51,8 +53,11 @@ struct ProfileIdentityTests {
         #expect(base.values.allSatisfy { $0.count == ProfileIdentity.length })
         #expect(Set(base.values).count == 3)
 
-        let settingsOnly = ProfileIdentity.digests(of: try loadChain(
-            in: home, mfaExtra: "duration_seconds = 3600\nmfa_process = echo 123456\n# a comment", devExtra: "region = eu-west-1\nduration_seconds = 900").profiles)
+        let settingsOnly = ProfileIdentity.digests(
+            of: try loadChain(
+                in: home, mfaExtra: "duration_seconds = 3600\nmfa_process = echo 123456\n# a comment",
+                devExtra: "region = eu-west-1\nduration_seconds = 900"
+            ).profiles)
         #expect(settingsOnly == base)
 
         let newRole = ProfileIdentity.digests(of: try loadChain(in: home, roleArn: "arn:aws:iam::222222222222:role/Admin").profiles)
@@ -71,7 +76,8 @@ struct ProfileIdentityTests {
         let withIdentity = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "source_identity = alice").profiles)
         let withTags = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "session_tags = team=infra").profiles)
         let otherTags = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "session_tags = team=data").profiles)
-        let withPolicy = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "policy_arns = arn:aws:iam::aws:policy/ReadOnlyAccess").profiles)
+        let withPolicy = ProfileIdentity.digests(
+            of: try loadChain(in: home, devExtra: "policy_arns = arn:aws:iam::aws:policy/ReadOnlyAccess").profiles)
         _ = try home.write("policy.json", #"{"Statement": []}"#)
         let inline = ProfileIdentity.digests(of: try loadChain(in: home, devExtra: "policy_file = policy.json").profiles)
         _ = try home.write("policy.json", #"{"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}"#)
@@ -146,8 +152,10 @@ struct SessionAdoptionTests {
 
         clock.advance(by: 7 * 3600)
         let later = RefreshEngine(profiles: specs, renewer: NoRenewals(), sink: NoSink(), wallClock: clock, logger: Logger(label: "test"))
-        #expect(await SessionAdoption.adopt(
-            into: later, specs: specs, configuration: configuration, keyring: keyring, wallClock: clock, logger: Logger(label: "test")).isEmpty)
+        #expect(
+            await SessionAdoption.adopt(
+                into: later, specs: specs, configuration: configuration, keyring: keyring, wallClock: clock, logger: Logger(label: "test")
+            ).isEmpty)
     }
 
     @Test("the user keyring keeps a write_credentials = false session, scoped to this config, until withdrawn")
@@ -177,8 +185,11 @@ struct SessionAdoptionTests {
 
         let specs = ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys())
         let engine = RefreshEngine(profiles: specs, renewer: NoRenewals(), sink: NoSink(), wallClock: clock, logger: Logger(label: "test"))
-        #expect(await SessionAdoption.adopt(
-            into: engine, specs: specs, configuration: configuration, keyring: keyring, wallClock: clock, logger: Logger(label: "test")) == ["plain"])
+        #expect(
+            await SessionAdoption.adopt(
+                into: engine, specs: specs, configuration: configuration, keyring: keyring, wallClock: clock, logger: Logger(label: "test")) == [
+                    "plain"
+                ])
 
         await keyring.apply([.withdrawn(profile: "plain", reason: .removed)])
         #expect(keyring.entry(for: "plain") == nil)

@@ -1,8 +1,9 @@
-@testable import CreddCLI
 import CreddControl
 import CreddCore
 import Foundation
 import Testing
+
+@testable import CreddCLI
 
 struct StatusTableTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -10,12 +11,15 @@ struct StatusTableTests {
 
     static func document(_ profiles: [StatusDocument.Profile], configErrors: [String] = []) -> StatusDocument {
         StatusDocument(
-            daemon: .init(pid: 42, version: "0.1.0", startedAt: AWSTimestamp.format(now), configFile: "/home/a/.config/credd/config",
-                          credentialsFile: "/home/a/.aws/credentials", endpoint: "http://127.0.0.1:9911", configErrors: configErrors),
+            daemon: .init(
+                pid: 42, version: "0.1.0", startedAt: AWSTimestamp.format(now), configFile: "/home/a/.config/credd/config",
+                credentialsFile: "/home/a/.aws/credentials", endpoint: "http://127.0.0.1:9911", configErrors: configErrors),
             profiles: profiles)
     }
 
-    static func profile(_ name: String, _ state: String, expiresIn: TimeInterval?, nextIn: TimeInterval?, error: String? = nil) -> StatusDocument.Profile {
+    static func profile(_ name: String, _ state: String, expiresIn: TimeInterval?, nextIn: TimeInterval?, error: String? = nil)
+        -> StatusDocument.Profile
+    {
         StatusDocument.Profile(
             name: name, state: state,
             expiration: expiresIn.map { AWSTimestamp.format(now.addingTimeInterval($0)) },
@@ -24,11 +28,12 @@ struct StatusTableTests {
     }
 
     @Test func rowsShowRelativeTimesAndErrorsUnderTheRow() {
-        let text = StatusTable.render(Self.document([
-            Self.profile("mfa", "fresh", expiresIn: 11 * 3600 + 59 * 60, nextIn: 7 * 3600 + 60),
-            Self.profile("dev", "retrying", expiresIn: 40 * 60, nextIn: 30, error: "STS AssumeRole: Throttling (request id r-1)"),
-            Self.profile("old", "expired", expiresIn: -300, nextIn: nil),
-        ]), now: Self.now, colour: false, secondsFromGMT: Self.utc)
+        let text = StatusTable.render(
+            Self.document([
+                Self.profile("mfa", "fresh", expiresIn: 11 * 3600 + 59 * 60, nextIn: 7 * 3600 + 60),
+                Self.profile("dev", "retrying", expiresIn: 40 * 60, nextIn: 30, error: "STS AssumeRole: Throttling (request id r-1)"),
+                Self.profile("old", "expired", expiresIn: -300, nextIn: nil),
+            ]), now: Self.now, colour: false, secondsFromGMT: Self.utc)
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("PROFILE"))
         #expect(lines[1].contains("mfa") && lines[1].contains("fresh") && lines[1].contains("in 11h59m") && lines[1].contains("in 7h01m"))
@@ -39,7 +44,8 @@ struct StatusTableTests {
     }
 
     @Test func ssoSessionsShowTheTokenAndTheSignInToRun() {
-        var dev = Self.profile("dev-sso", "error", expiresIn: 20 * 60, nextIn: 300, error: "needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`")
+        var dev = Self.profile(
+            "dev-sso", "error", expiresIn: 20 * 60, nextIn: 300, error: "needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`")
         dev.action = StatusDocument.Action(
             kind: "login", profile: "dev-sso", command: "credd login corp", deadline: AWSTimestamp.format(Self.now.addingTimeInterval(20 * 60)),
             mfaSerial: nil)
@@ -65,12 +71,14 @@ struct StatusTableTests {
     }
 
     @Test func colourOnlyColoursTheState() {
-        let text = StatusTable.render(Self.document([Self.profile("mfa", "fresh", expiresIn: 3600, nextIn: 600)]), now: Self.now, colour: true, secondsFromGMT: Self.utc)
+        let text = StatusTable.render(
+            Self.document([Self.profile("mfa", "fresh", expiresIn: 3600, nextIn: 600)]), now: Self.now, colour: true, secondsFromGMT: Self.utc)
         #expect(text.contains("\u{1B}[32mfresh"))
     }
 
     @Test func configErrorsAndEmptyConfigAreShown() {
-        let text = StatusTable.render(Self.document([], configErrors: ["/c:3: [profile x] key 'y': unknown key"]), now: Self.now, colour: false, secondsFromGMT: Self.utc)
+        let text = StatusTable.render(
+            Self.document([], configErrors: ["/c:3: [profile x] key 'y': unknown key"]), now: Self.now, colour: false, secondsFromGMT: Self.utc)
         #expect(text.contains("config: /c:3"))
         #expect(text.contains("no managed profiles"))
     }
@@ -113,14 +121,16 @@ struct StatusTableTests {
         // 1_800_000_000 is 2027-01-15T08:00:00Z; clock times are shown in the zone given (UTC+1 here).
         let text = StatusTable.render(Self.document([mfa, dev, ops, old, fine]), now: Self.now, colour: false, width: 200) { _ in 3600 }
         let actionLines = text.components(separatedBy: "\n\n").last?.split(separator: "\n").map(String.init)
-        #expect(actionLines == [
-            "mfa needs an MFA code: run `credd login mfa` (its session ends 11:10, in 2 h 10 min)",
-            "dev needs an MFA code for mfa: run `credd login mfa` (no session in service)",
-            "ops: renewal failed; once the cause is fixed, run `credd refresh ops` to retry now (its session ends 2027-01-16 10:00, in 1 d 1 h)",
-            "old: its config has errors (it runs on its last good definition): run `credd check` (its session ends 09:45, in 45 min)",
-        ])
-        #expect(!StatusTable.render(Self.document([fine]), now: Self.now, colour: false, secondsFromGMT: Self.utc).contains("\n\n"),
-                "nothing to do: no lines under the table")
+        #expect(
+            actionLines == [
+                "mfa needs an MFA code: run `credd login mfa` (its session ends 11:10, in 2 h 10 min)",
+                "dev needs an MFA code for mfa: run `credd login mfa` (no session in service)",
+                "ops: renewal failed; once the cause is fixed, run `credd refresh ops` to retry now (its session ends 2027-01-16 10:00, in 1 d 1 h)",
+                "old: its config has errors (it runs on its last good definition): run `credd check` (its session ends 09:45, in 45 min)",
+            ])
+        #expect(
+            !StatusTable.render(Self.document([fine]), now: Self.now, colour: false, secondsFromGMT: Self.utc).contains("\n\n"),
+            "nothing to do: no lines under the table")
     }
 
     @Test(arguments: [(30, "30 s"), (45 * 60, "45 min"), (2 * 3600, "2 h"), (2 * 3600 + 600, "2 h 10 min"), (86_400 + 3600, "1 d 1 h")])
@@ -139,7 +149,8 @@ struct StatusTableGoldenTests {
     static let now = StatusTableTests.now
 
     static func golden() -> StatusDocument {
-        let accessDenied = "STS AssumeRole: AccessDenied: User: arn:aws:iam::123456789012:user/alice is not authorized to perform:"
+        let accessDenied =
+            "STS AssumeRole: AccessDenied: User: arn:aws:iam::123456789012:user/alice is not authorized to perform:"
             + " sts:AssumeRole on resource: arn:aws:iam::222222222222:role/Deployer (request id 4d3f0a52-9c1e-4b8e-8f00-1a2b3c4d5e6f)"
         let throttled = "STS AssumeRole: Throttling: Rate exceeded (request id 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0); retry 3 in 40 s"
         var needsCode = StatusTableTests.profile(

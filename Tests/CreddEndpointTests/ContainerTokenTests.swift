@@ -11,7 +11,10 @@ struct ContainerTokenTests {
         #expect(Set(tokens).count == tokens.count)
         for token in tokens {
             #expect(token.utf8.count == 43)
-            #expect(token.unicodeScalars.allSatisfy { CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_").contains($0) })
+            #expect(
+                token.unicodeScalars.allSatisfy {
+                    CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_").contains($0)
+                })
         }
         #expect("\(ContainerToken.generate())" == "<redacted>")
     }

@@ -61,19 +61,23 @@ struct EndpointRouterTests {
         #expect(served.status == .ok)
         #expect(served.profile == "dev")
         let body = try json(served)
-        #expect(body == [
-            "Code": "Success",
-            "LastUpdated": AWSTimestamp.format(Self.start),
-            "Type": "AWS-HMAC",
-            "AccessKeyId": credentials.accessKeyId,
-            "SecretAccessKey": credentials.secretAccessKey.revealed,
-            "Token": try #require(credentials.sessionToken).revealed,
-            "Expiration": "2027-01-15T09:00:00Z",
-            "AccountId": "222222222222",
-        ])
+        #expect(
+            body == [
+                "Code": "Success",
+                "LastUpdated": AWSTimestamp.format(Self.start),
+                "Type": "AWS-HMAC",
+                "AccessKeyId": credentials.accessKeyId,
+                "SecretAccessKey": credentials.secretAccessKey.revealed,
+                "Token": try #require(credentials.sessionToken).revealed,
+                "Expiration": "2027-01-15T09:00:00Z",
+                "AccountId": "222222222222",
+            ])
     }
 
-    @Test(arguments: [EndpointRouter.extendedRoleListPath, "/latest/meta-data/iam/security-credentials-extended", "//latest/meta-data/iam/security-credentials-extended/"])
+    @Test(arguments: [
+        EndpointRouter.extendedRoleListPath, "/latest/meta-data/iam/security-credentials-extended",
+        "//latest/meta-data/iam/security-credentials-extended/",
+    ])
     func extendedPathListsAndServesWithAccountId(listing: String) async throws {
         let router = makeRouter()
         let token = try await token(router)
@@ -187,14 +191,15 @@ struct EndpointRouterTests {
         )
         #expect(response.status == .ok)
         #expect(response.contentType == "application/json")
-        #expect(try json(response) == [
-            "AccessKeyId": credentials.accessKeyId,
-            "SecretAccessKey": credentials.secretAccessKey.revealed,
-            "Token": try #require(credentials.sessionToken).revealed,
-            "Expiration": "2027-01-15T09:00:00Z",
-            "RoleArn": "arn:aws:iam::222222222222:role/Developer",
-            "AccountId": "222222222222",
-        ])
+        #expect(
+            try json(response) == [
+                "AccessKeyId": credentials.accessKeyId,
+                "SecretAccessKey": credentials.secretAccessKey.revealed,
+                "Token": try #require(credentials.sessionToken).revealed,
+                "Expiration": "2027-01-15T09:00:00Z",
+                "RoleArn": "arn:aws:iam::222222222222:role/Developer",
+                "AccountId": "222222222222",
+            ])
         let session = router.respond(to: Self.head(.GET, "/v1/credentials/mfa", [("Authorization", TestEndpoint.containerToken.revealed)]))
         #expect(try json(session)["RoleArn"] == nil)
     }
@@ -255,14 +260,19 @@ struct EndpointRouterTests {
             lookup = .unavailable(reason: "MFA code needed; run `credd login dev`")
         case .incomplete:
             lookup = .available(
-                AWSCredentials(accessKeyId: "", secretAccessKey: Secret("s"), sessionToken: Secret("t"), expiration: Self.start.addingTimeInterval(3600)),
+                AWSCredentials(
+                    accessKeyId: "", secretAccessKey: Secret("s"), sessionToken: Secret("t"), expiration: Self.start.addingTimeInterval(3600)),
                 roleArn: nil, lastUpdated: Self.start
             )
         case .longTermKeys:
-            lookup = .available(AWSCredentials(accessKeyId: "AKIAFAKEEXAMPLE00001", secretAccessKey: Secret("long-term-secret")), roleArn: nil, lastUpdated: Self.start)
+            lookup = .available(
+                AWSCredentials(accessKeyId: "AKIAFAKEEXAMPLE00001", secretAccessKey: Secret("long-term-secret")), roleArn: nil,
+                lastUpdated: Self.start)
         case .noToken:
             lookup = .available(
-                AWSCredentials(accessKeyId: "ASIAFAKE", secretAccessKey: Secret("secret-no-token"), sessionToken: nil, expiration: Self.start.addingTimeInterval(3600)),
+                AWSCredentials(
+                    accessKeyId: "ASIAFAKE", secretAccessKey: Secret("secret-no-token"), sessionToken: nil,
+                    expiration: Self.start.addingTimeInterval(3600)),
                 roleArn: nil, lastUpdated: Self.start
             )
         }
@@ -295,7 +305,8 @@ struct EndpointRouterTests {
         let router = makeRouter()
         let issued = router.respond(to: Self.head(.PUT, path, [(EndpointRouter.tokenTTLHeader, "60")]))
         #expect(issued.status == .ok)
-        let credentials = router.respond(to: Self.head(.GET, "//latest/meta-data/iam//security-credentials/dev", [(EndpointRouter.tokenHeader, issued.body)]))
+        let credentials = router.respond(
+            to: Self.head(.GET, "//latest/meta-data/iam//security-credentials/dev", [(EndpointRouter.tokenHeader, issued.body)]))
         #expect(credentials.status == .ok)
         let container = router.respond(to: Self.head(.GET, "//v1/credentials//dev", [("Authorization", TestEndpoint.containerToken.revealed)]))
         #expect(container.status == .ok)
@@ -310,10 +321,14 @@ struct EndpointRouterTests {
         #expect(collapsed.hasPrefix("/") == path.hasPrefix("/"))
     }
 
-    @Test(arguments: ["attacker.example", "attacker.example:9911", "127.0.0.1.nip.io", "10.0.0.1", "[::2]:80", "localhost.attacker.example", "127.0.0.1:", "127.1", "[::1]x"])
+    @Test(arguments: [
+        "attacker.example", "attacker.example:9911", "127.0.0.1.nip.io", "10.0.0.1", "[::2]:80", "localhost.attacker.example", "127.0.0.1:", "127.1",
+        "[::1]x",
+    ])
     func foreignHostIsRefusedWith403(host: String) async {
         let router = makeRouter()
-        let response = router.respond(to: Self.head(.GET, "/v1/credentials/dev", host: host, [("Authorization", TestEndpoint.containerToken.revealed)]))
+        let response = router.respond(
+            to: Self.head(.GET, "/v1/credentials/dev", host: host, [("Authorization", TestEndpoint.containerToken.revealed)]))
         #expect(response.status == .forbidden)
         #expect(!response.body.contains(credentials.accessKeyId))
     }

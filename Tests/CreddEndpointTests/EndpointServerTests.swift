@@ -65,7 +65,8 @@ struct EndpointServerTests {
                 let descriptor = RawHTTPClient.connect(port: port)
                 defer { close(descriptor) }
                 let token = "PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n"
-                let missing = RawHTTPClient.get("/v1/credentials/nosuch", port: port, headers: ["Authorization: \(TestEndpoint.containerToken.revealed)"])
+                let missing = RawHTTPClient.get(
+                    "/v1/credentials/nosuch", port: port, headers: ["Authorization: \(TestEndpoint.containerToken.revealed)"])
                 RawHTTPClient.send(descriptor, Array((token + missing + Self.containerRequest(port: port)).utf8))
                 return RawHTTPClient.readResponses(descriptor, count: 3)
             }
@@ -93,7 +94,8 @@ struct EndpointServerTests {
 
     @Test func xForwardedForOnTokenPutIs403() async throws {
         try await TestEndpoint.withRunning(source: source) { port in
-            let request = "PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n"
+            let request =
+                "PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n"
             let response = await onDedicatedThread { RawHTTPClient.exchange(port: port, request) }
             #expect(response?.status == 403)
         }
@@ -198,7 +200,8 @@ struct EndpointServerTests {
 
     @Test func requestsWithBodiesAreRefusedWith413() async throws {
         try await TestEndpoint.withRunning(source: source) { port in
-            let request = "PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\nContent-Length: 100000\r\n\r\n"
+            let request =
+                "PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\nContent-Length: 100000\r\n\r\n"
             let response = await onDedicatedThread { RawHTTPClient.exchange(port: port, request) }
             #expect(response?.status == 413)
         }
@@ -293,7 +296,8 @@ struct EndpointServerTests {
                 return (sent, RawHTTPClient.readResponse(descriptor)?.status)
             }
             let grownMiB = (Self.residentKiB() - before) / 1024
-            print("pipelining without reading: \(sent / 1_000_000) MB of requests accepted before sends blocked; resident memory grew \(grownMiB) MiB")
+            print(
+                "pipelining without reading: \(sent / 1_000_000) MB of requests accepted before sends blocked; resident memory grew \(grownMiB) MiB")
             #expect(sent < 100_000_000, "credd kept reading")
             #expect(grownMiB < 64)
             #expect(firstAnswer == 200)
@@ -347,7 +351,8 @@ struct EndpointServerTests {
             #expect(error?.description.contains("127.0.0.1:\(port)") == true)
             #expect(error?.isPortHeld == true)
         }
-        let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
+        let endpoint = CredentialEndpoint(
+            configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
         try await endpoint.bind()
         await #expect(throws: EndpointError.self) { try await endpoint.bind() }
         let server = Task { try await endpoint.run() }
@@ -357,7 +362,8 @@ struct EndpointServerTests {
 
     @Test func adoptsAnAlreadyListeningLoopbackSocket() async throws {
         let descriptor = try TCPSocket.bound(to: "127.0.0.1", listening: true)
-        let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
+        let endpoint = CredentialEndpoint(
+            configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
         let port = try await endpoint.adopt(descriptors: [descriptor])
         #expect(endpoint.boundPort == port)
         let server = Task { try await endpoint.run() }
@@ -369,7 +375,8 @@ struct EndpointServerTests {
 
     @Test func refusesToAdoptANonLoopbackSocket() async throws {
         let descriptor = try TCPSocket.bound(to: "0.0.0.0", listening: true)
-        let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
+        let endpoint = CredentialEndpoint(
+            configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
         let error = await #expect(throws: EndpointError.self) { try await endpoint.adopt(descriptors: [descriptor]) }
         #expect(error?.description.contains("0.0.0.0") == true, "\(String(describing: error))")
         #expect(endpoint.boundPort == nil)
@@ -379,14 +386,16 @@ struct EndpointServerTests {
         var pair: [CInt] = [-1, -1]
         #expect(socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue), 0, &pair) == 0)
         defer { close(pair[1]) }
-        let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
+        let endpoint = CredentialEndpoint(
+            configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
         let error = await #expect(throws: EndpointError.self) { try await endpoint.adopt(descriptors: [pair[0]]) }
         #expect(error?.description.contains("not a bound IP socket") == true, "\(String(describing: error))")
         #expect(endpoint.boundPort == nil)
     }
 
     @Test func cancellingRunClosesTheListener() async throws {
-        let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
+        let endpoint = CredentialEndpoint(
+            configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
         let port = try await endpoint.bind()
         let server = Task { try await endpoint.run() }
         let before = await onDedicatedThread { RawHTTPClient.exchange(port: port, Self.containerRequest(port: port)) }
@@ -399,7 +408,8 @@ struct EndpointServerTests {
     }
 
     @Test func aChildProcessDoesNotKeepTheListenerOpen() async throws {
-        let endpoint = CredentialEndpoint(configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
+        let endpoint = CredentialEndpoint(
+            configuration: TestEndpoint.configuration(), source: source, wallClock: SystemWallClock(), logger: Logger(label: "test"))
         let port = try await endpoint.bind()
         let server = Task { try await endpoint.run() }
         // posix_spawn passes on every descriptor not marked close-on-exec, as a daemon's helpers get them.

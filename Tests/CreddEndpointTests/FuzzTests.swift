@@ -30,7 +30,10 @@ struct FuzzTests {
         "/2021-03-23/api/token", "/", "", "*", "http://127.0.0.1/v1/credentials/dev", "/latest/meta-data/iam/security-credentials/dev?x=1",
         "/v1/credentials/dev#frag", "/v1/credentials/%", "/v1/credentials/%ZZ", "/v1/credentials/%00",
     ]
-    static let hosts = ["127.0.0.1", "127.0.0.1:9911", "localhost", "[::1]:9911", "169.254.169.254", "attacker.example", "", "127.0.0.1:99999", "[::1", "localhost.evil"]
+    static let hosts = [
+        "127.0.0.1", "127.0.0.1:9911", "localhost", "[::1]:9911", "169.254.169.254", "attacker.example", "", "127.0.0.1:99999", "[::1",
+        "localhost.evil",
+    ]
 
     func randomString(_ rng: inout SplitMix64, maxLength: Int) -> String {
         let length = Int.random(in: 0...maxLength, using: &rng)
@@ -50,7 +53,8 @@ struct FuzzTests {
         if Int.random(in: 0..<3, using: &rng) == 0 {
             let container = Bool.random(using: &rng)
             var headers = HTTPHeaders([("Host", ["127.0.0.1:9911", "localhost", "[::1]:9911"].randomElement(using: &rng) ?? "localhost")])
-            headers.add(name: container ? "Authorization" : EndpointRouter.tokenHeader, value: container ? TestEndpoint.containerToken.revealed : imdsToken)
+            headers.add(
+                name: container ? "Authorization" : EndpointRouter.tokenHeader, value: container ? TestEndpoint.containerToken.revealed : imdsToken)
             let profile = ["dev", "dev", "old", "mfa", "nosuch"].randomElement(using: &rng) ?? "dev"
             let path = (container ? EndpointRouter.containerPrefix : EndpointRouter.roleListPath) + profile
             var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
@@ -158,17 +162,23 @@ struct FuzzTests {
                                 var bytes = Array(valid.utf8)
                                 switch Int.random(in: 0..<5, using: &rng) {
                                 case 0:
-                                    bytes = (0..<Int.random(in: 1...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } + Array("\r\n\r\n".utf8)
+                                    bytes =
+                                        (0..<Int.random(in: 1...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                                        + Array("\r\n\r\n".utf8)
                                 case 1:
                                     for _ in 0..<Int.random(in: 1...8, using: &rng) {
                                         bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
                                     }
                                 case 2:
-                                    bytes.insert(contentsOf: Array("X-Junk: \(String(repeating: "j", count: Int.random(in: 0...9000, using: &rng)))\r\n".utf8), at: 17)
+                                    bytes.insert(
+                                        contentsOf: Array("X-Junk: \(String(repeating: "j", count: Int.random(in: 0...9000, using: &rng)))\r\n".utf8),
+                                        at: 17)
                                 case 3:
                                     bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng))) + Array("\r\n\r\n".utf8)
                                 default:
-                                    bytes = Array("PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-aws-ec2-metadata-token-ttl-seconds: \(Int.random(in: -2...30000, using: &rng))\r\n\r\n".utf8)
+                                    bytes = Array(
+                                        "PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-aws-ec2-metadata-token-ttl-seconds: \(Int.random(in: -2...30000, using: &rng))\r\n\r\n"
+                                            .utf8)
                                 }
                                 return (request: bytes, response: RawHTTPClient.exchange(port: port, bytes))
                             }

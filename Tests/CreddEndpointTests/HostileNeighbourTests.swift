@@ -99,7 +99,8 @@ struct HostileNeighbourTests {
         return (entry.pointee.pw_uid, entry.pointee.pw_gid)
     }
 
-    static func asNeighbour(_ neighbour: (uid: UInt32, gid: UInt32), _ arguments: [String], timeout: TimeInterval) async throws -> ChildProcess.Output {
+    static func asNeighbour(_ neighbour: (uid: UInt32, gid: UInt32), _ arguments: [String], timeout: TimeInterval) async throws -> ChildProcess.Output
+    {
         try await ChildProcess.runOnDedicatedThread(
             [setpriv, "--reuid=\(neighbour.uid)", "--regid=\(neighbour.gid)", "--clear-groups", python, "-I", "-c", attacker] + arguments,
             environment: ["PATH": "/usr/bin:/bin"], timeout: timeout)
@@ -195,11 +196,12 @@ struct HostileNeighbourTests {
         let opened = attacker.stdout.split(separator: "\n").last { $0.hasPrefix("opened ") }.flatMap { Int($0.dropFirst(7)) } ?? 0
         let refused = logs.entries.compactMap { $0.metadata["credd.refused"].flatMap { Int("\($0)") } }.reduce(0, +)
         let logLines = logs.entries.filter { $0.level >= .notice }.count
-        print(String(
-            format: "hostile-neighbours: %@ from uid %u (%d connections opened, %d refused): owner served %d/%d fetches (%.1f %%), "
-                + "p50 %.1f ms, p99 %.1f ms; descriptors %d before, high-water %d; %d log lines at notice or above",
-            attack, neighbour.uid, opened, refused, owner.served, owner.total, owner.share * 100, owner.percentile(0.5), owner.percentile(0.99),
-            baseline, highWater, logLines))
+        print(
+            String(
+                format: "hostile-neighbours: %@ from uid %u (%d connections opened, %d refused): owner served %d/%d fetches (%.1f %%), "
+                    + "p50 %.1f ms, p99 %.1f ms; descriptors %d before, high-water %d; %d log lines at notice or above",
+                attack, neighbour.uid, opened, refused, owner.served, owner.total, owner.share * 100, owner.percentile(0.5), owner.percentile(0.99),
+                baseline, highWater, logLines))
         #expect(attacker.status == 0, "\(attacker.stderr)")
         #expect(opened > 1000, "the attack did not get going: \(attacker.stdout) \(attacker.stderr)")
         #expect(owner.share >= 0.99, "owner served \(owner.served) of \(owner.total)")
@@ -214,7 +216,9 @@ struct HostileNeighbourTests {
         let attempt = try await TestEndpoint.withRunning(source: source, logHandler: logs) { port in
             try await Self.asNeighbour(neighbour, ["bind", String(port), "0"], timeout: 30)
         }
-        print("hostile-neighbours: binding the endpoint's port as uid \(neighbour.uid): \(attempt.stdout.split(separator: "\n").prefix(2).joined(separator: ", "))")
+        print(
+            "hostile-neighbours: binding the endpoint's port as uid \(neighbour.uid): \(attempt.stdout.split(separator: "\n").prefix(2).joined(separator: ", "))"
+        )
         #expect(attempt.stdout.contains("::1 EADDRINUSE"), "\(attempt.stdout) \(attempt.stderr)")
         #expect(attempt.stdout.contains("127.0.0.1 EADDRINUSE"), "\(attempt.stdout) \(attempt.stderr)")
     }

@@ -23,7 +23,9 @@ struct ListenerTests {
     }
 
     static func request(port: Int, host: String) -> [UInt8] {
-        Array(RawHTTPClient.get("/v1/credentials/dev", port: port, host: host, headers: ["Authorization: \(TestEndpoint.containerToken.revealed)"]).utf8)
+        Array(
+            RawHTTPClient.get("/v1/credentials/dev", port: port, host: host, headers: ["Authorization: \(TestEndpoint.containerToken.revealed)"]).utf8
+        )
     }
 
     /// Serves `endpoint` while `body` runs, then stops it.

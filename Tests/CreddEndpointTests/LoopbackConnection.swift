@@ -102,14 +102,17 @@ struct LoopbackConnection {
     ) throws -> SocketEndpoint {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        try #require(withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { name(descriptor, $0, &length) } } == 0)
+        try #require(
+            withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { name(descriptor, $0, &length) } } == 0)
         return try withUnsafeBytes(of: storage) { raw in
             if storage.ss_family == sa_family_t(AF_INET6) {
                 let address = raw.loadUnaligned(as: sockaddr_in6.self)
-                return try #require(SocketEndpoint(address: withUnsafeBytes(of: address.sin6_addr) { Array($0) }, port: UInt16(bigEndian: address.sin6_port)))
+                return try #require(
+                    SocketEndpoint(address: withUnsafeBytes(of: address.sin6_addr) { Array($0) }, port: UInt16(bigEndian: address.sin6_port)))
             }
             let address = raw.loadUnaligned(as: sockaddr_in.self)
-            return try #require(SocketEndpoint(address: withUnsafeBytes(of: address.sin_addr) { Array($0) }, port: UInt16(bigEndian: address.sin_port)))
+            return try #require(
+                SocketEndpoint(address: withUnsafeBytes(of: address.sin_addr) { Array($0) }, port: UInt16(bigEndian: address.sin_port)))
         }
     }
 }

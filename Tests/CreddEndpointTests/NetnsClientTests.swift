@@ -97,7 +97,8 @@ struct NetnsClientTests {
             ]
             do {
                 for step in steps {
-                    let result = try await ChildProcess.runOnDedicatedThread(step, environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin"], timeout: 30)
+                    let result = try await ChildProcess.runOnDedicatedThread(
+                        step, environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin"], timeout: 30)
                     guard result.status == 0 else { throw TestSupportError("\(step.joined(separator: " ")): \(result.stderr)") }
                 }
             } catch {
@@ -109,8 +110,10 @@ struct NetnsClientTests {
 
         /// Deleting the namespace deletes its end of the pair, and with it this one.
         func remove() {
-            _ = try? ChildProcess.run([NetnsClientTests.ip, "netns", "del", name], environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin"], timeout: 30)
-            _ = try? ChildProcess.run([NetnsClientTests.ip, "link", "del", hostInterface], environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin"], timeout: 30)
+            _ = try? ChildProcess.run(
+                [NetnsClientTests.ip, "netns", "del", name], environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin"], timeout: 30)
+            _ = try? ChildProcess.run(
+                [NetnsClientTests.ip, "link", "del", hostInterface], environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin"], timeout: 30)
         }
     }
 }

@@ -40,7 +40,8 @@ struct RequestPolicyTests {
         let alphabet = Array("0123456789.....127x")
         for _ in 0..<20_000 {
             cases.append(String((0..<Int.random(in: 0...16, using: &rng)).map { _ in alphabet.randomElement(using: &rng) ?? "." }))
-            cases.append((0..<4).map { _ in ["127", "0", "00", "1", "255", "256", "01", "999"].randomElement(using: &rng) ?? "0" }.joined(separator: "."))
+            cases.append(
+                (0..<4).map { _ in ["127", "0", "00", "1", "255", "256", "01", "999"].randomElement(using: &rng) ?? "0" }.joined(separator: "."))
         }
         for text in cases {
             #expect(RequestPolicy.isLoopbackIPv4(text) == inetPtonLoopback(text), "\(text)")

@@ -56,7 +56,8 @@ struct SDKClientTests {
         try await TestEndpoint.withRunning(source: source, logHandler: logs) { port in
             var extra = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)/"]
             if v1Disabled { extra["AWS_EC2_METADATA_V1_DISABLED"] = "true" }
-            let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, extra))
+            let result = try await ChildProcess.runOnDedicatedThread(
+                ["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, extra))
             try expectCredentials(result, method: "iam-role")
         }
         // The token was issued and the credentials fetched with it.
@@ -75,7 +76,8 @@ struct SDKClientTests {
         try ContainerToken.write(TestEndpoint.containerToken, to: tokenFile)
         try await TestEndpoint.withRunning(source: source) { port in
             let extra = Self.container(port: port, tokenFile: tokenFile, region: "eu-west-1")
-            let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, extra))
+            let result = try await ChildProcess.runOnDedicatedThread(
+                ["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, extra))
             try expectCredentials(result, method: "container-role")
         }
     }
@@ -89,7 +91,8 @@ struct SDKClientTests {
         try ContainerToken.write(TestEndpoint.containerToken, to: tokenFile)
         try await TestEndpoint.withRunning(source: source) { port in
             let container = Self.container(port: port, tokenFile: tokenFile)
-            let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, container))
+            let result = try await ChildProcess.runOnDedicatedThread(
+                ["python3", "-c", Self.botocoreScript], environment: isolatedAWSEnvironment(home: home, container))
             #expect(result.status != 0)
             #expect(result.stderr.contains("503") || result.stderr.contains("CredentialRetrievalError"), "\(result.stderr)")
             #expect(!result.stdout.contains("ASIA"))
@@ -112,7 +115,8 @@ struct SDKClientTests {
                 let environment = isolatedAWSEnvironment(home: home, extra.merging(["AWS_ENDPOINT_URL_STS": stsURL]) { $1 })
                 // awscli v1 has no `configure export-credentials`; its debug log shows the
                 // signed request instead: the key id in the credential scope and the session token header.
-                let identity = try await ChildProcess.runOnDedicatedThread(["aws", "--debug", "sts", "get-caller-identity", "--output", "json"], environment: environment)
+                let identity = try await ChildProcess.runOnDedicatedThread(
+                    ["aws", "--debug", "sts", "get-caller-identity", "--output", "json"], environment: environment)
                 #expect(identity.status == 0, "\(identity.stderr.suffix(2000))")
                 #expect(identity.stdout.contains("\"Account\""))
                 #expect(identity.stderr.contains("Credential=\(credentials.accessKeyId)/"))
@@ -155,7 +159,8 @@ struct SDKClientTests {
         try await TestEndpoint.withRunning(source: rotating) { port in
             var extra = Self.container(port: port, tokenFile: tokenFile)
             extra["AWS_ENDPOINT_URL_STS"] = stsURL
-            let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", script, marker], environment: isolatedAWSEnvironment(home: home, extra))
+            let result = try await ChildProcess.runOnDedicatedThread(
+                ["python3", "-c", script, marker], environment: isolatedAWSEnvironment(home: home, extra))
             #expect(result.status == 0, "\(result.stderr)")
             let keys = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String]
             #expect(keys == [rotating.before.accessKeyId, rotating.after.accessKeyId])

@@ -51,19 +51,20 @@ struct SockDiagTests {
         #expect(SockDiagMessage.parseReply(Self.errorReply(-ENOENT), client: client, server: server) == .failed(errno: ENOENT))
     }
 
-    @Test(arguments: [
-        ("empty", []),
-        ("shorter than a header", Array(socketReply(uid: 1000).prefix(12))),
-        ("cut inside the socket", Array(socketReply(uid: 1000).prefix(80))),
-        ("length beyond the bytes", setNative32(socketReply(uid: 1000), at: 0, to: 200)),
-        ("length below a header", setNative32(socketReply(uid: 1000), at: 0, to: 8)),
-        ("another sequence number", setNative32(socketReply(uid: 1000), at: 8, to: 7)),
-        ("another message type", setNative32(socketReply(uid: 1000), at: 4, to: 3)),
-        ("another client port", replacing(socketReply(uid: 1000), at: 20, with: [0xD4, 0x32])),
-        ("another server port", replacing(socketReply(uid: 1000), at: 22, with: [0x26, 0xB8])),
-        ("an acknowledgement", errorReply(0)),
-        ("an error without its errno", Array(errorReply(-ENOENT).prefix(18))),
-    ] as [(String, [UInt8])])
+    @Test(
+        arguments: [
+            ("empty", []),
+            ("shorter than a header", Array(socketReply(uid: 1000).prefix(12))),
+            ("cut inside the socket", Array(socketReply(uid: 1000).prefix(80))),
+            ("length beyond the bytes", setNative32(socketReply(uid: 1000), at: 0, to: 200)),
+            ("length below a header", setNative32(socketReply(uid: 1000), at: 0, to: 8)),
+            ("another sequence number", setNative32(socketReply(uid: 1000), at: 8, to: 7)),
+            ("another message type", setNative32(socketReply(uid: 1000), at: 4, to: 3)),
+            ("another client port", replacing(socketReply(uid: 1000), at: 20, with: [0xD4, 0x32])),
+            ("another server port", replacing(socketReply(uid: 1000), at: 22, with: [0x26, 0xB8])),
+            ("an acknowledgement", errorReply(0)),
+            ("an error without its errno", Array(errorReply(-ENOENT).prefix(18))),
+        ] as [(String, [UInt8])])
     func repliesThatAnswerSomethingElseAreMalformed(_ name: String, reply: [UInt8]) throws {
         #expect(SockDiagMessage.parseReply(reply, client: client, server: server) == .malformed, "\(name)")
     }

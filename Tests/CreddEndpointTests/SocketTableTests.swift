@@ -41,7 +41,8 @@ struct SocketTableTests {
     @Test func findsTheClientSideNotTheServerSide() throws {
         let uid = SocketTable.ownerUID(client: try Self.v4(127, 0, 0, 1, port: 54321), server: try Self.v4(127, 0, 0, 1, port: 9911), in: Self.tcp)
         #expect(uid == 1000)
-        let reversed = SocketTable.ownerUID(client: try Self.v4(127, 0, 0, 1, port: 9911), server: try Self.v4(127, 0, 0, 1, port: 54321), in: Self.tcp)
+        let reversed = SocketTable.ownerUID(
+            client: try Self.v4(127, 0, 0, 1, port: 9911), server: try Self.v4(127, 0, 0, 1, port: 54321), in: Self.tcp)
         #expect(reversed == 0)
         let absent = SocketTable.ownerUID(client: try Self.v4(127, 0, 0, 1, port: 1), server: try Self.v4(127, 0, 0, 1, port: 9911), in: Self.tcp)
         #expect(absent == nil)

@@ -1,23 +1,23 @@
-import Foundation
-import Testing
 import CreddINI
 import CreddTestSupport
+import Foundation
+import Testing
 
 /// botocore is a real peer: these tests fail (rather than skip) when it is missing, so CI must install it.
 @Suite("Cross-check with botocore's own parser")
 struct BotocoreCrossCheckTests {
     /// Prints, per file, either botocore's parsed sections or the parse error's class name.
     static let parseScript = """
-    import json, sys
-    import botocore.configloader as c, botocore.exceptions as e
-    out = {}
-    for path in sys.argv[1:]:
-        try:
-            out[path] = {"sections": c.raw_config_parse(path)}
-        except e.ConfigParseError as err:
-            out[path] = {"error": type(err).__name__}
-    print(json.dumps(out))
-    """
+        import json, sys
+        import botocore.configloader as c, botocore.exceptions as e
+        out = {}
+        for path in sys.argv[1:]:
+            try:
+                out[path] = {"sections": c.raw_config_parse(path)}
+            except e.ConfigParseError as err:
+                out[path] = {"error": type(err).__name__}
+        print(json.dumps(out))
+        """
 
     /// What we read, in the shape `raw_config_parse` returns: the first section of each name,
     /// values as strings, nested blocks as dictionaries.

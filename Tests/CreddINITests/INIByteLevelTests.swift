@@ -1,5 +1,5 @@
-import Testing
 import CreddINI
+import Testing
 
 /// Lines are read from their UTF-8 bytes and edits splice lines locally; these pin the cases
 /// where that could differ from reading `String`s scalar by scalar.
@@ -61,10 +61,11 @@ struct INIByteLevelTests {
     func duplicateKeyInBigSection() {
         let keys = (1...12).map { "key\($0) = \($0)" }.joined(separator: "\n")
         let document = INIDocument(parsing: "[big]\n\(keys)\nKEY11 = again\nkey2 = again\n")
-        #expect(document.diagnostics == [
-            INIDiagnostic(line: 14, column: 1, problem: .duplicateKey(key: "key11", section: "big", firstLine: 12)),
-            INIDiagnostic(line: 15, column: 1, problem: .duplicateKey(key: "key2", section: "big", firstLine: 3)),
-        ])
+        #expect(
+            document.diagnostics == [
+                INIDiagnostic(line: 14, column: 1, problem: .duplicateKey(key: "key11", section: "big", firstLine: 12)),
+                INIDiagnostic(line: 15, column: 1, problem: .duplicateKey(key: "key2", section: "big", firstLine: 3)),
+            ])
         let section = document.section(named: "big")
         #expect(section.map { document.diagnostics(in: $0) } == document.diagnostics)
     }

@@ -1,23 +1,23 @@
+import CreddINI
 import Foundation
 import Testing
-import CreddINI
 
 @Suite("Editing changes only the touched lines")
 struct INIEditingTests {
     static let credentials = """
-    ; my keys
-    [default]
-    aws_access_key_id = AKIAIOSFODNN7EXAMPLE
-    aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+        ; my keys
+        [default]
+        aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+        aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 
-    # work account
-    [work]
-    aws_access_key_id=AKIAI44QH8DHBEXAMPLE   
-    region: eu-west-1
-    s3 =
-      addressing_style = path
+        # work account
+        [work]
+        aws_access_key_id=AKIAI44QH8DHBEXAMPLE   
+        region: eu-west-1
+        s3 =
+          addressing_style = path
 
-    """
+        """
 
     /// One `setValue` on `[work]` and the one change it must make to the text.
     struct SetValueCase: Sendable, CustomTestStringConvertible {
@@ -134,9 +134,11 @@ struct INIEditingTests {
         #expect(throws: INIError.noSuchSection("b")) { try document.setValue("1", forKey: "x", inSection: "b") }
     }
 
-    @Test("edits that would not read back are refused without echoing the value", arguments: [
-        ("key", "two\nlines"), ("key", " padded"), ("key", "carriage\rreturn"),
-    ])
+    @Test(
+        "edits that would not read back are refused without echoing the value",
+        arguments: [
+            ("key", "two\nlines"), ("key", " padded"), ("key", "carriage\rreturn"),
+        ])
     func invalidValues(key: String, value: String) {
         var document = INIDocument(parsing: "[a]\n")
         #expect(throws: INIError.invalidValue(key: key)) { try document.setValue(value, forKey: key, inSection: "a") }

@@ -1,5 +1,5 @@
-import Testing
 import CreddINI
+import Testing
 
 /// Inputs `scripts/fuzz` found breaking an invariant (minimised), kept as regression tests.
 @Suite("Defects found by fuzzing")

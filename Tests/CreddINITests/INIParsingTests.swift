@@ -5,13 +5,14 @@ import Testing
 struct INIParsingTests {
     @Test("section kinds found in real ~/.aws files")
     func sectionNames() {
-        let document = INIDocument(parsing: """
-        [default]
-        [profile dev]
-        [sso-session corp]
-        [services local]
-        [ profile spaced ]
-        """)
+        let document = INIDocument(
+            parsing: """
+                [default]
+                [profile dev]
+                [sso-session corp]
+                [services local]
+                [ profile spaced ]
+                """)
         #expect(document.sections.map(\.name) == ["default", "profile dev", "sso-session corp", "services local", " profile spaced "])
         #expect(document.sections.map(\.headerLineNumber) == [1, 2, 3, 4, 5])
     }
@@ -33,7 +34,8 @@ struct INIParsingTests {
     @Test("full-line comments, indented or not, are comments")
     func comments() {
         let document = INIDocument(parsing: "# a\n; b\n[s]\n   # c\n\t; d\nk = v\n    # e\n")
-        #expect(document.lines.map(\.kind) == [.comment, .comment, .sectionHeader(name: "s"), .comment, .comment, .entry(key: "k", value: "v"), .comment])
+        #expect(
+            document.lines.map(\.kind) == [.comment, .comment, .sectionHeader(name: "s"), .comment, .comment, .entry(key: "k", value: "v"), .comment])
         #expect(document.diagnostics.isEmpty)
     }
 
@@ -62,7 +64,8 @@ struct INIParsingTests {
 
     @Test("nested blocks become sub-entries with their case kept")
     func nestedBlocks() throws {
-        let document = INIDocument(parsing: "[profile d]\ns3 =\n  Max_Concurrent_Requests = 20\n\n  # note\n  addressing_style = path\nregion = us-east-1\n")
+        let document = INIDocument(
+            parsing: "[profile d]\ns3 =\n  Max_Concurrent_Requests = 20\n\n  # note\n  addressing_style = path\nregion = us-east-1\n")
         let entry = try #require(document.section(named: "profile d")?.entry(forKey: "s3"))
         #expect(entry.value == "")
         #expect(entry.subEntries.map(\.key) == ["Max_Concurrent_Requests", "addressing_style"])
@@ -74,10 +77,11 @@ struct INIParsingTests {
     @Test("a line continues a value only when indented deeper than the key's line")
     func continuationNeedsDeeperIndent() {
         let document = INIDocument(parsing: "[s]\n  a = 1\n  b = 2\n    more\nc = 3\n")
-        #expect(document.lines.map(\.kind) == [
-            .sectionHeader(name: "s"), .entry(key: "a", value: "1"), .entry(key: "b", value: "2"),
-            .continuation(text: "more"), .entry(key: "c", value: "3"),
-        ])
+        #expect(
+            document.lines.map(\.kind) == [
+                .sectionHeader(name: "s"), .entry(key: "a", value: "1"), .entry(key: "b", value: "2"),
+                .continuation(text: "more"), .entry(key: "c", value: "3"),
+            ])
     }
 
     @Test("an indented line right after a header is an entry, not a continuation")
@@ -132,14 +136,16 @@ struct INIParsingTests {
         var testDescription: String { "\(problem)" }
     }
 
-    @Test("parse errors name line and column", arguments: [
-        PositionCase(text: "x = 1\n", line: 1, column: 1, problem: .entryOutsideSection),
-        PositionCase(text: "[s]\n   just words\n", line: 2, column: 4, problem: .missingDelimiter),
-        PositionCase(text: "[s]\n\t= v\n", line: 2, column: 2, problem: .emptyKey),
-        PositionCase(text: "[s]\n[unclosed\n", line: 2, column: 10, problem: .unterminatedSectionHeader),
-        PositionCase(text: "# c\n[]\n", line: 2, column: 2, problem: .emptySectionName),
-        PositionCase(text: "[s]\ns3 =\n    no equals\n", line: 3, column: 5, problem: .nestedLineWithoutDelimiter),
-    ])
+    @Test(
+        "parse errors name line and column",
+        arguments: [
+            PositionCase(text: "x = 1\n", line: 1, column: 1, problem: .entryOutsideSection),
+            PositionCase(text: "[s]\n   just words\n", line: 2, column: 4, problem: .missingDelimiter),
+            PositionCase(text: "[s]\n\t= v\n", line: 2, column: 2, problem: .emptyKey),
+            PositionCase(text: "[s]\n[unclosed\n", line: 2, column: 10, problem: .unterminatedSectionHeader),
+            PositionCase(text: "# c\n[]\n", line: 2, column: 2, problem: .emptySectionName),
+            PositionCase(text: "[s]\ns3 =\n    no equals\n", line: 3, column: 5, problem: .nestedLineWithoutDelimiter),
+        ])
     func positions(testCase: PositionCase) {
         let document = INIDocument(parsing: testCase.text)
         #expect(document.diagnostics == [INIDiagnostic(line: testCase.line, column: testCase.column, problem: testCase.problem)])

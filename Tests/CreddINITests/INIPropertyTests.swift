@@ -1,6 +1,6 @@
-import Testing
 import CreddINI
 import CreddTestSupport
+import Testing
 
 /// Random INI documents assembled from the fragments real files are made of.
 struct RandomDocumentBuilder {
@@ -38,7 +38,9 @@ struct RandomDocumentBuilder {
                 let value = pick(Self.values)
                 lines.append(indent + pick(["\(key) = \(value)", "\(key)=\(value)", "\(key): \(value)", "\(key)\t=\t\(value)"]))
                 if chance(15) {
-                    for _ in 0..<Int.random(in: 1...3, using: &generator) { lines.append(indent + "  nested_\(Int.random(in: 0...99, using: &generator)) = \(pick(Self.values))") }
+                    for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                        lines.append(indent + "  nested_\(Int.random(in: 0...99, using: &generator)) = \(pick(Self.values))")
+                    }
                 }
             }
             if messy && chance(15) { lines.append(pick(["no delimiter here", " = nokey", "[unclosed", "[]"])) }
@@ -92,7 +94,9 @@ struct INIPropertyTests {
                 case let .append(name):
                     #expect(document.value(forKey: "k", inSection: name) == "v", "\(context)")
                     let unchangedCount = before.lines.count - 1
-                    #expect(Array(document.lines.prefix(max(unchangedCount, 0)).map(\.text)) == Array(before.lines.prefix(max(unchangedCount, 0)).map(\.text)), "\(context)")
+                    #expect(
+                        Array(document.lines.prefix(max(unchangedCount, 0)).map(\.text))
+                            == Array(before.lines.prefix(max(unchangedCount, 0)).map(\.text)), "\(context)")
                 }
                 // Edits reclassify exactly as a fresh parse of the new text would.
                 #expect(INIDocument(parsing: document.serialized()) == document, "\(context)")
@@ -197,7 +201,9 @@ struct INIIncrementalParseTests {
                     #expect(document.sectionCount(named: name) == fresh.sectionCount(named: name), "\(context) [\(name)]")
                 }
                 for section in fresh.sections {
-                    let expected = fresh.diagnostics.filter { (section.headerLineNumber...section.endIndex).contains($0.line) && $0.problem != .byteOrderMark }
+                    let expected = fresh.diagnostics.filter {
+                        (section.headerLineNumber...section.endIndex).contains($0.line) && $0.problem != .byteOrderMark
+                    }
                     #expect(document.diagnostics(in: section) == expected, "\(context) [\(section.name)] line \(section.headerLineNumber)")
                 }
             }

@@ -118,7 +118,9 @@ struct AccountIdAndRoleOptionsTests {
         let file = try harness.credentialsFile()
         #expect(file.contains("[plain]\n# managed by credd\n"))
         #expect(file.contains("aws_account_id = \(Self.motoAccount)\n"), "\(file)")
-        let boto3 = try harness.run(["python3", "-c", "import boto3; print(boto3.Session(profile_name='plain').get_credentials().get_frozen_credentials().account_id)"])
+        let boto3 = try harness.run([
+            "python3", "-c", "import boto3; print(boto3.Session(profile_name='plain').get_credentials().get_frozen_credentials().account_id)",
+        ])
         #expect(boto3.status == 0, "\(boto3.stderr)")
         #expect(boto3.stdout == Self.motoAccount + "\n")
 
@@ -130,14 +132,18 @@ struct AccountIdAndRoleOptionsTests {
         #expect(plainProcess.stdout.contains("\"AccountId\":\"\(Self.motoAccount)\""))
 
         // boto3 takes the account from credd's credential-process output and container document.
-        _ = try harness.directory.write("home/.aws/config", "[profile via-process]\ncredential_process = \(CreddHarness.binary) credential-process tagged\n")
-        let accountOf = "import boto3, sys; print(boto3.Session(profile_name=sys.argv[1] or None).get_credentials().get_frozen_credentials().account_id)"
+        _ = try harness.directory.write(
+            "home/.aws/config", "[profile via-process]\ncredential_process = \(CreddHarness.binary) credential-process tagged\n")
+        let accountOf =
+            "import boto3, sys; print(boto3.Session(profile_name=sys.argv[1] or None).get_credentials().get_frozen_credentials().account_id)"
         let viaProcess = try harness.run(["python3", "-c", accountOf, "via-process"])
         #expect(viaProcess.stdout == "210987654321\n", "\(viaProcess.stderr)")
-        let viaContainer = try harness.run(["python3", "-c", accountOf, ""], extra: [
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(harness.endpointPort)/v1/credentials/plain",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": harness.runtimeDirectory + "/credd/token",
-        ])
+        let viaContainer = try harness.run(
+            ["python3", "-c", accountOf, ""],
+            extra: [
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(harness.endpointPort)/v1/credentials/plain",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": harness.runtimeDirectory + "/credd/token",
+            ])
         #expect(viaContainer.stdout == Self.motoAccount + "\n", "\(viaContainer.stderr)")
 
         let fetched = try harness.run(["python3", "-c", Self.fetcher, String(harness.endpointPort), harness.runtimeDirectory + "/credd/token"])

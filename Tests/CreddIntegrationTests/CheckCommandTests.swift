@@ -56,7 +56,9 @@ struct CheckCommandTests {
     @Test("check validates IAM Identity Center sessions and profiles, names a hidden ~/.aws/config session and the legacy form's limits")
     func identityCenter() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
-        try harness.directory.write("home/.aws/config", """
+        try harness.directory.write(
+            "home/.aws/config",
+            """
             [sso-session corp]
             sso_start_url = https://other.awsapps.com/start
             sso_region = eu-west-1
@@ -66,28 +68,29 @@ struct CheckCommandTests {
             sso_region = eu-central-1
             sso_registration_scopes = sso:account:access
             """)
-        try harness.writeConfig(SSOFixtures.corpSession + """
-            [profile dev-sso]
-            sso_session = corp
-            sso_account_id = 123456789012
-            sso_role_name = Developer
+        try harness.writeConfig(
+            SSOFixtures.corpSession + """
+                [profile dev-sso]
+                sso_session = corp
+                sso_account_id = 123456789012
+                sso_role_name = Developer
 
-            [profile team]
-            sso_session = team
-            sso_account_id = 210987654321
-            sso_role_name = ReadOnly
+                [profile team]
+                sso_session = team
+                sso_account_id = 210987654321
+                sso_role_name = ReadOnly
 
-            [profile old]
-            sso_start_url = https://corp.awsapps.com/start
-            sso_region = us-east-1
-            sso_account_id = 123456789012
-            sso_role_name = Developer
+                [profile old]
+                sso_start_url = https://corp.awsapps.com/start
+                sso_region = us-east-1
+                sso_account_id = 123456789012
+                sso_role_name = Developer
 
-            [profile typo]
-            sso_session = crop
-            sso_account_id = 123456789012
-            sso_role_name = Developer
-            """)
+                [profile typo]
+                sso_session = crop
+                sso_account_id = 123456789012
+                sso_role_name = Developer
+                """)
         let output = try harness.cli(["check"])
         #expect(output.status != 0, "a profile has an error")
         let text = output.stdout
@@ -103,7 +106,8 @@ struct CheckCommandTests {
         let harness = try CreddHarness(stsEndpoint: nil)
         try harness.writeCredentials(Self.longTermKeys)
         chmod(harness.credentialsPath, 0o644)
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [credd]
             listen = 127.0.0.1:\(harness.endpointPort)
 
@@ -118,9 +122,15 @@ struct CheckCommandTests {
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
         #expect(output.stdout.contains("duration:  12h (43200 s)"))
         #expect(output.stdout.contains("no errors\n\n3 warnings:\n"))
-        #expect(output.stdout.contains("\(harness.credentialsPath): readable by group or others (mode 0644), and it holds long-term keys. Fix: chmod 600 \(harness.credentialsPath)"))
+        #expect(
+            output.stdout.contains(
+                "\(harness.credentialsPath): readable by group or others (mode 0644), and it holds long-term keys. Fix: chmod 600 \(harness.credentialsPath)"
+            ))
         #expect(output.stdout.contains("the mfa_process program 'credd-test-no-such-otp-tool' is not on PATH"))
-        #expect(output.stdout.contains("listen = 127.0.0.1:\(harness.endpointPort), but \(harness.home)/.config/systemd/user/credd.socket has systemd listen on 127.0.0.1:9911"))
+        #expect(
+            output.stdout.contains(
+                "listen = 127.0.0.1:\(harness.endpointPort), but \(harness.home)/.config/systemd/user/credd.socket has systemd listen on 127.0.0.1:9911"
+            ))
         #expect(output.stdout.contains("systemctl --user edit credd.socket"))
         #expect(!output.stdout.contains(Self.longTermSecret))
     }
@@ -130,7 +140,8 @@ struct CheckCommandTests {
         let harness = try CreddHarness(stsEndpoint: nil)
         try harness.writeCredentials(Self.longTermKeys)
         let huge = String(repeating: "not a role ", count: 20_000)
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [profile mfa]
             source_profile = alice-long-term
             mfa_serial = \(Self.longTermSecret)
@@ -152,7 +163,9 @@ struct CheckCommandTests {
         let harness = try CreddHarness(stsEndpoint: "http://127.0.0.1:9")
         // The secret also sits in the credentials file, so the run-wide leak scan knows it.
         try harness.writeCredentials(Self.longTermKeys)
-        let helper = try harness.directory.write("vault-helper", """
+        let helper = try harness.directory.write(
+            "vault-helper",
+            """
             #!/bin/sh
             set -x
             SECRET='\(Self.longTermSecret)'
@@ -160,7 +173,9 @@ struct CheckCommandTests {
             exit 2
             """, mode: 0o700)
         try harness.directory.write("home/.aws/config", "[profile vault]\ncredential_process = \(helper)\n")
-        try harness.writeConfig("[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n\n[profile dev]\nsource_profile = vault\nrole_arn = arn:aws:iam::111111111111:role/Dev\n")
+        try harness.writeConfig(
+            "[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n\n[profile dev]\nsource_profile = vault\nrole_arn = arn:aws:iam::111111111111:role/Dev\n"
+        )
         try harness.start()
         defer { _ = try? harness.stop() }
         var table = ""
@@ -214,7 +229,8 @@ extension CheckCommandTests {
     func endpoints() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
         try harness.writeCredentials(Self.longTermKeys)
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [profile sydney]
             source_profile = alice-long-term
             region = ap-southeast-2

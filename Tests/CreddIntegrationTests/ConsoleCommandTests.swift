@@ -147,7 +147,9 @@ struct ConsoleCommandTests {
         let credd = setup.harness.runtimeDirectory + "/credd"
         let stale = credd + "/console-stale.html"
         let recent = credd + "/console-recent.html"
-        for page in [stale, recent] { #expect(FileManager.default.createFile(atPath: page, contents: Data(), attributes: [.posixPermissions: 0o600])) }
+        for page in [stale, recent] {
+            #expect(FileManager.default.createFile(atPath: page, contents: Data(), attributes: [.posixPermissions: 0o600]))
+        }
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-16 * 60)], ofItemAtPath: stale)
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-14 * 60)], ofItemAtPath: recent)
         let output = try setup.harness.cli(["console", "dev"], extra: try fakeOpener(setup, script: "exit 0"))
@@ -175,8 +177,11 @@ struct ConsoleCommandTests {
         #expect(output.status == 1)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.components(separatedBy: "credd:").count == 2, "one message: \(output.stderr)")
-        #expect(output.stderr.contains("dev: the sign-in endpoint http://127.0.0.1:\(setup.federation.port)/federation refused the session (HTTP 400)"))
-        for secret in setup.harness.secretsInHome() + Array(try devSession(setup.harness).filter { $0.key != "AccessKeyId" && $0.key != "Expiration" }.values) {
+        #expect(
+            output.stderr.contains("dev: the sign-in endpoint http://127.0.0.1:\(setup.federation.port)/federation refused the session (HTTP 400)"))
+        for secret in setup.harness.secretsInHome()
+            + Array(try devSession(setup.harness).filter { $0.key != "AccessKeyId" && $0.key != "Expiration" }.values)
+        {
             #expect(!output.stderr.contains(secret))
         }
         #expect(try setup.harness.stop() == 0)
@@ -188,7 +193,8 @@ struct ConsoleCommandTests {
         try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort))
         let unknown = try harness.cli(["console", "nosuch", "--print"])
         #expect(unknown.status == 1)
-        #expect(unknown.stderr.hasPrefix("credd: no managed profile nosuch in ") && unknown.stderr.filter { $0 == "\n" }.count == 1, "\(unknown.stderr)")
+        #expect(
+            unknown.stderr.hasPrefix("credd: no managed profile nosuch in ") && unknown.stderr.filter { $0 == "\n" }.count == 1, "\(unknown.stderr)")
         let noDaemon = try harness.cli(["console", "dev", "--print"])
         #expect(noDaemon.status == 3)
         #expect(noDaemon.stderr.filter { $0 == "\n" }.count == 1, "\(noDaemon.stderr)")

@@ -77,8 +77,9 @@ struct DaemonEndToEndTests {
         try #require(harness.environment["LIBDISPATCH_LOG"] == nil, "the test runner itself sets LIBDISPATCH_LOG")
         let seen = harness.directory.file("mfa-process-environment")
         try harness.writeCredentials(Self.userSection)
-        try harness.writeConfig(Self.config(port: harness.endpointPort).replacingOccurrences(
-            of: "mfa_process = printf 123456", with: "mfa_process = sh -c 'env > \(seen); printf 123456'"))
+        try harness.writeConfig(
+            Self.config(port: harness.endpointPort).replacingOccurrences(
+                of: "mfa_process = printf 123456", with: "mfa_process = sh -c 'env > \(seen); printf 123456'"))
         try harness.start()
         try harness.waitUntil { try status(harness).exit == 0 }
         let daemonChild = try String(contentsOfFile: seen, encoding: .utf8)
@@ -120,7 +121,9 @@ struct DaemonEndToEndTests {
         #expect(json["Version"] as? Int == 1)
         #expect((json["AccessKeyId"] as? String)?.isEmpty == false)
 
-        let boto3 = try harness.run(["python3", "-c", "import boto3; print(boto3.Session(profile_name='dev').client('sts').get_caller_identity()['Arn'])"])
+        let boto3 = try harness.run([
+            "python3", "-c", "import boto3; print(boto3.Session(profile_name='dev').client('sts').get_caller_identity()['Arn'])",
+        ])
         #expect(boto3.status == 0, "\(boto3.stderr)")
         #expect(boto3.stdout.contains("assumed-role/Developer/alice"), "boto3 reads the file credd wrote")
 
@@ -313,7 +316,9 @@ struct DaemonEndToEndTests {
         chmod(harness.runtimeDirectory, 0o755)
         chmod(harness.runtimeDirectory + "/credd", 0o755)
         chmod(socketPath, 0o666)
-        let stranger = try harness.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CreddHarness.binary, "credential-process", "dev"])
+        let stranger = try harness.run([
+            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CreddHarness.binary, "credential-process", "dev",
+        ])
         #expect(stranger.status != 0)
         #expect(!stranger.stdout.contains("SecretAccessKey"), "another uid must get nothing")
         #expect(stranger.stderr.contains("closed the connection without answering"))
@@ -440,7 +445,8 @@ struct DaemonEndToEndTests {
     @Test func checkNamesFileLineAndKeyOfABadConfig() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
         try harness.writeCredentials(Self.userSection)
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [profile mfa]
             source_profile = alice-long-term
             durration_seconds = 3600

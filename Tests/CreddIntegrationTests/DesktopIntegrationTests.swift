@@ -174,7 +174,8 @@ struct DesktopIntegrationTests {
         // STS is a port nothing listens on: every renewal fails and backs off.
         let harness = try CreddHarness(stsEndpoint: "http://127.0.0.1:\(try FreePort.find())")
         try harness.writeCredentials(DaemonEndToEndTests.userSection)
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [credd]
             listen = 127.0.0.1:\(harness.endpointPort)
 

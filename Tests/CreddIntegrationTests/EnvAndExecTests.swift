@@ -11,7 +11,8 @@ struct EnvAndExecTests {
     /// The harness's environment with `credd` on PATH, as it is for a user.
     func userEnvironment(_ harness: CreddHarness, _ extra: [String: String] = [:]) -> [String: String] {
         var environment = harness.environment.merging(extra) { $1 }
-        environment["PATH"] = URL(fileURLWithPath: CreddHarness.binary).deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment["PATH"] =
+            URL(fileURLWithPath: CreddHarness.binary).deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         return environment
     }
 
@@ -81,11 +82,16 @@ struct EnvAndExecTests {
             #expect(lines[2].hasPrefix(base + "mfa|none|AWS_CONTAINER_CREDENTIALS_FULL_URI "), "\(shellPath): the region of dev is gone")
             #expect(lines[3] == "none|none|none", "\(shellPath)")
         }
-        let fish = try shell(harness, ["fish", "--no-config", "-c", """
-            credd env dev | source; and aws sts get-caller-identity --output text
-            credd env mfa | source; and set -q AWS_REGION; or echo "no region"
-            credd env --unset | source; set -q AWS_CONTAINER_CREDENTIALS_FULL_URI; or echo "unset"
-            """], ["SHELL": "/usr/bin/fish"])
+        let fish = try shell(
+            harness,
+            [
+                "fish", "--no-config", "-c",
+                """
+                credd env dev | source; and aws sts get-caller-identity --output text
+                credd env mfa | source; and set -q AWS_REGION; or echo "no region"
+                credd env --unset | source; set -q AWS_CONTAINER_CREDENTIALS_FULL_URI; or echo "unset"
+                """,
+            ], ["SHELL": "/usr/bin/fish"])
         #expect(fish.status == 0, "\(fish.stderr)")
         #expect(fish.stdout.contains(Self.role))
         #expect(fish.stdout.contains("no region\nunset\n"), "\(fish.stdout)")
@@ -136,7 +142,8 @@ struct EnvAndExecTests {
         let harness = try DaemonEndToEndTests().startFreshDaemon()
         var environment = userEnvironment(harness)
         environment["SHELL"] = nil
-        let sh = try ChildProcess.run([CreddHarness.binary, "exec", "dev"], environment: environment, stdin: "echo \"$0 $CREDD_PROFILE\"\n", timeout: 60)
+        let sh = try ChildProcess.run(
+            [CreddHarness.binary, "exec", "dev"], environment: environment, stdin: "echo \"$0 $CREDD_PROFILE\"\n", timeout: 60)
         #expect(sh.status == 0, "\(sh.stderr)")
         #expect(sh.stdout == "/bin/sh dev\n")
         for separator in [[], ["--"]] {

@@ -10,8 +10,9 @@ struct EverydayCommandTests {
         let output = try harness.cli(["--version"])
         #expect(output.status == 0)
         // A plain `swift build` says "unknown" for both; scripts/build-info fills them in.
-        #expect(output.stdout.wholeMatch(of: /credd \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(-dirty)?|unknown), built (\d{4}-\d\d-\d\d|unknown)\)\n/) != nil,
-                "\(output.stdout)")
+        #expect(
+            output.stdout.wholeMatch(of: /credd \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(-dirty)?|unknown), built (\d{4}-\d\d-\d\d|unknown)\)\n/) != nil,
+            "\(output.stdout)")
     }
 
     @Test(.enabled(if: MotoServer.isAvailable, "moto_server is not installed: run scripts/install-deps"))
@@ -51,7 +52,8 @@ struct EverydayCommandTests {
         harness.emulator = moto
         let user = try await moto.createUser("alice", allowing: ["iam:ListAccessKeys", "iam:CreateAccessKey"], extraKeys: 1)
         try harness.writeCredentials(HandEditedCredentials(keys: user.credentials).text)
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [credd]
             listen = 127.0.0.1:\(harness.endpointPort)
 

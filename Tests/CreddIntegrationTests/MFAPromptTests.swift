@@ -136,7 +136,8 @@ struct MFAPromptTests {
         try harness.start()
         try harness.waitUntil { try harness.cli(["status"]).stdout.contains("\nmfa needs an MFA code: run `credd login mfa` (its session ends ") }
         let reminded = try harness.cli(["status"])
-        #expect(reminded.stdout.contains(", in 16 min") || reminded.stdout.contains(", in 17 min"), "a session with 17 minutes left: \(reminded.stdout)")
+        #expect(
+            reminded.stdout.contains(", in 16 min") || reminded.stdout.contains(", in 17 min"), "a session with 17 minutes left: \(reminded.stdout)")
         let stillServed = try withoutTerminal(harness, ["exec", "mfa", "--", "sh", "-c", "touch \(marker)"])
         #expect(stillServed.status == 0, "\(stillServed.stderr)")
         #expect(stillServed.stderr.hasPrefix("credd: mfa needs an MFA code: run `credd login mfa` (its session ends "))

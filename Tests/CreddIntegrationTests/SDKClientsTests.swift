@@ -53,7 +53,8 @@ struct SDKClientsTests {
     func run(_ client: Client, _ route: Route, _ harness: CreddHarness) throws -> ChildProcess.Output {
         // moto answers for every service on one port.
         var extra = ["AWS_ENDPOINT_URL": harness.stsEndpoint ?? ""]
-        extra["PATH"] = URL(fileURLWithPath: CreddHarness.binary).deletingLastPathComponent().path + ":" + (harness.environment["PATH"] ?? "/usr/bin:/bin")
+        extra["PATH"] =
+            URL(fileURLWithPath: CreddHarness.binary).deletingLastPathComponent().path + ":" + (harness.environment["PATH"] ?? "/usr/bin:/bin")
         let line: String
         switch route {
         case .imds, .imdsTrailingSlash:
@@ -158,7 +159,9 @@ struct SDKClientsTests {
 
     /// The AWS SDK for Python built on smithy-python (aws-sdk-*, 0.x), with its HTTP and IMDS
     /// credential packages; it has no STS client, so it lists SNS topics.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: newSDKPython), "no Python 3.12 here for the new Python SDK: see scripts/install-deps"))
+    @Test(
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: newSDKPython), "no Python 3.12 here for the new Python SDK: see scripts/install-deps"))
     func newPythonSDK() async throws {
         let script = """
             import asyncio

@@ -62,7 +62,8 @@ struct ScheduledRotationTests {
             try await moto.enableSignatureValidation()
             original = HandEditedCredentials(keys: user.credentials)
             try harness.writeCredentials(original.text)
-            try harness.writeConfig("""
+            try harness.writeConfig(
+                """
                 [credd]
                 listen = 127.0.0.1:\(harness.endpointPort)
 
@@ -103,7 +104,10 @@ struct ScheduledRotationTests {
         func callerIdentity(keyId: String, secret: String) throws -> ChildProcess.Output {
             try harness.run(
                 ["aws", "sts", "get-caller-identity", "--output", "text"],
-                extra: ["AWS_ACCESS_KEY_ID": keyId, "AWS_SECRET_ACCESS_KEY": secret, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"])
+                extra: [
+                    "AWS_ACCESS_KEY_ID": keyId, "AWS_SECRET_ACCESS_KEY": secret, "AWS_CONFIG_FILE": "/dev/null",
+                    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+                ])
         }
 
         func expectNoSecretLeaked(extra secrets: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -183,7 +187,9 @@ struct ScheduledRotationTests {
         #expect(rotated.stdout.contains("the file holds the new key \(newKeyId)"), "\(rotated.stdout)")
         #expect(rotated.stdout.contains("the old key \(world.oldKeyId) was deactivated and deleted"))
         let newSecret = try #require(try harness.secretsInCredentialsFile().first)
-        #expect(try harness.credentialsFile() == world.original.replacingKeys(with: AWSCredentials(accessKeyId: newKeyId, secretAccessKey: Secret(newSecret))))
+        #expect(
+            try harness.credentialsFile()
+                == world.original.replacingKeys(with: AWSCredentials(accessKeyId: newKeyId, secretAccessKey: Secret(newSecret))))
         let accepted = try world.callerIdentity(keyId: newKeyId, secret: newSecret)
         #expect(accepted.status == 0, "\(accepted.stderr)")
         let rejected = try world.callerIdentity(keyId: world.oldKeyId, secret: world.oldSecret)
@@ -194,7 +200,8 @@ struct ScheduledRotationTests {
 
     @Test func creddRotateWithAnUnusableIAMEndpointChangesNothing() throws {
         let harness = try CreddHarness(stsEndpoint: nil)
-        let original = HandEditedCredentials(keys: AWSCredentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: Secret("unusedEXAMPLEsecret")))
+        let original = HandEditedCredentials(
+            keys: AWSCredentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: Secret("unusedEXAMPLEsecret")))
         try harness.writeCredentials(original.text)
         try harness.writeConfig("[profile base]\nsource_profile = alice\n")
         let rotated = try harness.run([CreddHarness.binary, "rotate", "base"], extra: ["AWS_ENDPOINT_URL_IAM": "iam.local"])
@@ -260,7 +267,8 @@ struct ScheduledRotationTests {
     @Test func aCredentialProcessSourceShowsThatRotationIsUnavailable() throws {
         let harness = try CreddHarness(stsEndpoint: "http://127.0.0.1:\(try FreePort.find())")
         try harness.directory.write("home/.aws/config", "[profile vault]\ncredential_process = /bin/false\n")
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [credd]
             listen = 127.0.0.1:\(harness.endpointPort)
 

@@ -15,13 +15,15 @@ struct SignatureValidationTests {
         try await moto.enableSignatureValidation()
         let role = try #require(user.roleArn)
         let secret = user.credentials.secretAccessKey.revealed
-        try harness.writeCredentials("""
+        try harness.writeCredentials(
+            """
             [alice]
             aws_access_key_id = \(user.credentials.accessKeyId)
             aws_secret_access_key = \(secretOverride ?? secret)
 
             """)
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [credd]
             listen = 127.0.0.1:\(harness.endpointPort)
             \(creddSettings)

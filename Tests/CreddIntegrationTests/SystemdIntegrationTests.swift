@@ -67,12 +67,13 @@ struct SystemdIntegrationTests {
         #expect(pings >= 2, "expected a ping every second, got \(pings) in 3 s")
 
         // A state change shows in STATUS=.
-        try harness.writeConfig(Self.config(try FreePort.find()) + """
+        try harness.writeConfig(
+            Self.config(try FreePort.find()) + """
 
-            [profile ops]
-            source_profile = alice-long-term
-            mfa_serial = arn:aws:iam::123456789012:mfa/alice
-            """)
+                [profile ops]
+                source_profile = alice-long-term
+                mfa_serial = arn:aws:iam::123456789012:mfa/alice
+                """)
         try notifications.waitFor { $0.hasPrefix("STATUS=") && $0.contains("needs MFA") }
         // A file edit reloads quietly: RELOADING=1 answers SIGHUP only.
         #expect(notifications.received.allSatisfy { !$0.contains("RELOADING=1") })
@@ -117,10 +118,16 @@ struct DaemonStartTests {
         let pid = try #require(harness.daemonPID)
 
         let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
-        #expect(limits.split(separator: "\n").contains { $0.hasPrefix("Max core file size") && $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"] }, "\(limits)")
+        #expect(
+            limits.split(separator: "\n").contains {
+                $0.hasPrefix("Max core file size") && $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"]
+            }, "\(limits)")
         // The probe reads a dumpable neighbour of its own (showing it could) and then credd.
         let probe = try ChildProcess.run(
-            Self.withoutCapabilities + ["sh", "-c", "sleep 30 & neighbour=$!; cat /proc/$neighbour/environ >/dev/null && echo neighbour-readable; kill $neighbour; cat /proc/\(pid)/environ >/dev/null"],
+            Self.withoutCapabilities + [
+                "sh", "-c",
+                "sleep 30 & neighbour=$!; cat /proc/$neighbour/environ >/dev/null && echo neighbour-readable; kill $neighbour; cat /proc/\(pid)/environ >/dev/null",
+            ],
             environment: harness.environment, timeout: 20)
         #expect(probe.stdout.contains("neighbour-readable"), "the probe cannot tell: \(probe.stderr)")
         #expect(probe.status != 0 && probe.stderr.contains("Permission denied"), "credd's environment was readable: \(probe.stderr)")
@@ -161,7 +168,8 @@ struct DaemonStartTests {
         #expect(harness.daemonLog().contains("no credd config found"))
         #expect(harness.daemonIsRunning)
 
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [credd]
             listen = 127.0.0.1:\(harness.endpointPort)
 

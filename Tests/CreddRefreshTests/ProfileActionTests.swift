@@ -40,12 +40,16 @@ struct ProfileActionTests {
         #expect(action(mfa, among: [mfa, dev])?.command == "credd refresh mfa")
         #expect(action(mfa, among: [mfa, dev])?.kind == .retry)
         #expect(action(dev, among: [mfa, dev])?.command == "credd refresh mfa")
-        #expect(action(dev, among: [mfa, dev])?.reason(for: "dev") == "its source mfa failed; once the cause is fixed, run `credd refresh mfa` to retry now")
+        #expect(
+            action(dev, among: [mfa, dev])?.reason(for: "dev")
+                == "its source mfa failed; once the cause is fixed, run `credd refresh mfa` to retry now")
     }
 
-    @Test("fresh, renewing and self-healing profiles need nothing; a source cycle ends", arguments: [
-        ProfileState.fresh, .refreshing, .retrying, .expired, .pending,
-    ])
+    @Test(
+        "fresh, renewing and self-healing profiles need nothing; a source cycle ends",
+        arguments: [
+            ProfileState.fresh, .refreshing, .retrying, .expired, .pending,
+        ])
     func nothingToDo(state: ProfileState) {
         let mfa = status("mfa", .needsMFA)
         // Fresh and refreshing need nothing even on a source that waits: they have what they need.
@@ -61,28 +65,35 @@ struct ProfileActionTests {
             status("mfa", .needsMFA),
             status("ops", .error, error: "AccessDenied"),
         ]
-        #expect(ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: utc)
-            == "1 fresh, 1 needs MFA (mfa: credd login mfa), 1 failed (ops: credd refresh ops); next refresh 14:05")
+        #expect(
+            ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: utc)
+                == "1 fresh, 1 needs MFA (mfa: credd login mfa), 1 failed (ops: credd refresh ops); next refresh 14:05")
         let errors = ["/home/a/.config/credd/config:12: [profile x] key 'role_arn': not an ARN"]
-        #expect(ProfileStatus.summary(of: [statuses[0]], configErrors: errors, now: epoch, secondsFromGMT: utc)
-            == "config error in /home/a/.config/credd/config:12: [profile x] key 'role_arn': not an ARN; 1 fresh; next refresh 14:05")
-        #expect(ProfileStatus.summary(of: [], configErrors: errors + ["/c:1: bad"], now: epoch, secondsFromGMT: utc)
-            == "2 config errors, the first in /home/a/.config/credd/config:12: [profile x] key 'role_arn': not an ARN; no profiles")
+        #expect(
+            ProfileStatus.summary(of: [statuses[0]], configErrors: errors, now: epoch, secondsFromGMT: utc)
+                == "config error in /home/a/.config/credd/config:12: [profile x] key 'role_arn': not an ARN; 1 fresh; next refresh 14:05")
+        #expect(
+            ProfileStatus.summary(of: [], configErrors: errors + ["/c:1: bad"], now: epoch, secondsFromGMT: utc)
+                == "2 config errors, the first in /home/a/.config/credd/config:12: [profile x] key 'role_arn': not an ARN; no profiles")
         let many = (1...5).map { status("m\($0)", .needsMFA) }
-        #expect(ProfileStatus.summary(of: many, now: epoch, secondsFromGMT: utc)
-            == "5 needs MFA (m1: credd login m1, m2: credd login m2, m3: credd login m3, …)")
+        #expect(
+            ProfileStatus.summary(of: many, now: epoch, secondsFromGMT: utc)
+                == "5 needs MFA (m1: credd login m1, m2: credd login m2, m3: credd login m3, …)")
     }
 
-    @Test("journal messages name the profile and, when the user must act, the command", arguments: [
-        (ProfileState.fresh, nil as String?, "dev: fresh until 01:00Z"),
-        (.needsMFA, "mfa", #"dev: needs an MFA code for mfa; run "credd login mfa"; the session in service ends 01:00Z"#),
-        (.error, nil, #"dev: failed: AccessDenied (request id 2); run "credd refresh dev" to retry now"#),
-        (.retrying, nil, "dev: retrying at 00:05Z: AccessDenied (request id 2)"),
-        (.refreshing, nil, "dev: refreshing"),
-    ])
+    @Test(
+        "journal messages name the profile and, when the user must act, the command",
+        arguments: [
+            (ProfileState.fresh, nil as String?, "dev: fresh until 01:00Z"),
+            (.needsMFA, "mfa", #"dev: needs an MFA code for mfa; run "credd login mfa"; the session in service ends 01:00Z"#),
+            (.error, nil, #"dev: failed: AccessDenied (request id 2); run "credd refresh dev" to retry now"#),
+            (.retrying, nil, "dev: retrying at 00:05Z: AccessDenied (request id 2)"),
+            (.refreshing, nil, "dev: refreshing"),
+        ])
     func journalMessages(state: ProfileState, waitsOn: String?, expected: String) {
-        let dev = status("dev", state == .needsMFA ? .retrying : state, source: waitsOn, expiresIn: hour, next: 5 * minute,
-                         error: state == .fresh || state == .refreshing ? nil : "AccessDenied (request id 2)")
+        let dev = status(
+            "dev", state == .needsMFA ? .retrying : state, source: waitsOn, expiresIn: hour, next: 5 * minute,
+            error: state == .fresh || state == .refreshing ? nil : "AccessDenied (request id 2)")
         let all = [dev] + (waitsOn.map { [status($0, .needsMFA)] } ?? [])
         #expect(dev.journalMessage(action: action(dev, among: all), now: epoch) == expected)
     }
@@ -90,8 +101,9 @@ struct ProfileActionTests {
     @Test("the journal message of a profile waiting for its own code, with no session and on another day")
     func journalMessageForTheMFAProfile() {
         let mfa = status("mfa", .needsMFA)
-        #expect(mfa.journalMessage(action: action(mfa, among: [mfa]), now: epoch)
-            == #"mfa: needs an MFA code; run "credd login mfa"; no session in service"#)
+        #expect(
+            mfa.journalMessage(action: action(mfa, among: [mfa]), now: epoch)
+                == #"mfa: needs an MFA code; run "credd login mfa"; no session in service"#)
         let tomorrow = status("dev", .fresh, expiresIn: 25 * hour)
         #expect(tomorrow.journalMessage(action: nil, now: epoch) == "dev: fresh until 2026-01-02 01:00Z")
     }

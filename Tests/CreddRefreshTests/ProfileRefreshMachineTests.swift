@@ -380,7 +380,8 @@ struct ProfileRefreshMachineChainTests {
 struct ProfileStateTests {
     @Test("status names match the documented JSON values")
     func names() {
-        #expect(ProfileState.allCases.map(\.rawValue)
-            == ["pending", "fresh", "refreshing", "retrying", "needs_mfa", "expired", "error"])
+        #expect(
+            ProfileState.allCases.map(\.rawValue)
+                == ["pending", "fresh", "refreshing", "retrying", "needs_mfa", "expired", "error"])
     }
 }

@@ -199,11 +199,13 @@ struct RefreshEngineTests {
 
     @Test("login returns whether the code worked; a wrong code leaves the profile waiting")
     func login() async throws {
-        let harness = EngineHarness([spec("mfa", mfa: true)], handlers: [
-            "mfa": { call in
-                call.mfaCode?.revealed == "123456" ? .succeed(lifetime: 12 * hour) : .fail(.wrongCode)
-            },
-        ])
+        let harness = EngineHarness(
+            [spec("mfa", mfa: true)],
+            handlers: [
+                "mfa": { call in
+                    call.mfaCode?.revealed == "123456" ? .succeed(lifetime: 12 * hour) : .fail(.wrongCode)
+                }
+            ])
         let running = harness.start()
         try await harness.settle()
         await harness.engine.waitForFirstPass()

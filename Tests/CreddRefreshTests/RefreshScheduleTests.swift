@@ -41,8 +41,9 @@ struct RefreshScheduleTests {
         #expect(abs(fullJitter.timeIntervalSince(epoch) - example.earliest) < 1)
     }
 
-    @Test("jitter only moves renewal earlier, within its window, never below the floor",
-          arguments: [15 * minute, 30 * minute, hour, 6 * hour, 12 * hour, 36 * hour])
+    @Test(
+        "jitter only moves renewal earlier, within its window, never below the floor",
+        arguments: [15 * minute, 30 * minute, hour, 6 * hour, 12 * hour, 36 * hour])
     func jitterBounds(lifetime: TimeInterval) {
         let expiration = epoch.addingTimeInterval(lifetime)
         for interactive in [false, true] {
@@ -68,16 +69,18 @@ struct RefreshScheduleTests {
         let window: TimeInterval
     }
 
-    @Test("exponential backoff: 5 s doubling up to 5 min", arguments: [
-        BackoffCase(failedAttempts: 1, window: 5),
-        BackoffCase(failedAttempts: 2, window: 10),
-        BackoffCase(failedAttempts: 3, window: 20),
-        BackoffCase(failedAttempts: 4, window: 40),
-        BackoffCase(failedAttempts: 6, window: 160),
-        BackoffCase(failedAttempts: 7, window: 300),
-        BackoffCase(failedAttempts: 50, window: 300),
-        BackoffCase(failedAttempts: Int.max, window: 300),
-    ])
+    @Test(
+        "exponential backoff: 5 s doubling up to 5 min",
+        arguments: [
+            BackoffCase(failedAttempts: 1, window: 5),
+            BackoffCase(failedAttempts: 2, window: 10),
+            BackoffCase(failedAttempts: 3, window: 20),
+            BackoffCase(failedAttempts: 4, window: 40),
+            BackoffCase(failedAttempts: 6, window: 160),
+            BackoffCase(failedAttempts: 7, window: 300),
+            BackoffCase(failedAttempts: 50, window: 300),
+            BackoffCase(failedAttempts: Int.max, window: 300),
+        ])
     func backoffBounds(_ example: BackoffCase) {
         let serving = epoch.addingTimeInterval(12 * hour)
         let lowest = schedule.retryTime(after: example.failedAttempts, now: epoch, jitter: 0, servingUntil: serving)
@@ -89,12 +92,14 @@ struct RefreshScheduleTests {
         #expect(abs(middle.timeIntervalSince(epoch) - max(1, example.window / 2)) < 0.01)
     }
 
-    @Test("with nothing in service, backoff stops growing at 30 s", arguments: [
-        BackoffCase(failedAttempts: 1, window: 5),
-        BackoffCase(failedAttempts: 3, window: 20),
-        BackoffCase(failedAttempts: 4, window: 30),
-        BackoffCase(failedAttempts: Int.max, window: 30),
-    ])
+    @Test(
+        "with nothing in service, backoff stops growing at 30 s",
+        arguments: [
+            BackoffCase(failedAttempts: 1, window: 5),
+            BackoffCase(failedAttempts: 3, window: 20),
+            BackoffCase(failedAttempts: 4, window: 30),
+            BackoffCase(failedAttempts: Int.max, window: 30),
+        ])
     func backoffWithoutCredentials(_ example: BackoffCase) {
         // Never obtained, and obtained but expired (the fault suite's long outage), alike.
         for servingUntil in [nil, epoch.addingTimeInterval(-minute)] {

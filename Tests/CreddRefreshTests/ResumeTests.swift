@@ -13,7 +13,10 @@ struct ResumeTests {
         harness.startFresh(lifetime: hour)
         harness.advance(to: try #require(harness.machine.nextRefresh))
         harness.send(.tick)
-        for _ in 1...5 { harness.send(.renewalFailed(.throttled)); harness.send(.manualRefresh) }
+        for _ in 1...5 {
+            harness.send(.renewalFailed(.throttled))
+            harness.send(.manualRefresh)
+        }
         harness.send(.renewalFailed(.throttled))
         let slowRetry = try #require(harness.machine.nextRefresh)
         #expect(slowRetry.timeIntervalSince(harness.now) > 30)

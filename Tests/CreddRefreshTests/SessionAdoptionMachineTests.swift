@@ -28,7 +28,8 @@ struct SessionAdoptionMachineTests {
         #expect(harness.send(.adopt(expired, obtainedAt: epoch.addingTimeInterval(-hour))).isEmpty)
         #expect(harness.machine.status == .pending)
         #expect(harness.machine.session == nil)
-        let incomplete = AWSCredentials(accessKeyId: "ASIAX", secretAccessKey: Secret(""), sessionToken: Secret("t"), expiration: epoch.addingTimeInterval(hour))
+        let incomplete = AWSCredentials(
+            accessKeyId: "ASIAX", secretAccessKey: Secret(""), sessionToken: Secret("t"), expiration: epoch.addingTimeInterval(hour))
         #expect(harness.send(.adopt(incomplete, obtainedAt: epoch)).isEmpty)
 
         let current = harness.startFresh(lifetime: hour)
@@ -95,8 +96,9 @@ struct SessionAdoptionMachineTests {
         #expect(harness.machine.status == .needsMFA)
         #expect(harness.machine.servedCredentials(at: harness.now) == credentials)
         // Putting mfa_process back renews at once, unattended.
-        #expect(harness.send(.settingsChanged(spec("mfa", mfa: true, mfaProcess: true, version: 3, identityVersion: 1)))
-            == [.renew(withMFACode: false)])
+        #expect(
+            harness.send(.settingsChanged(spec("mfa", mfa: true, mfaProcess: true, version: 3, identityVersion: 1)))
+                == [.renew(withMFACode: false)])
     }
 
     @Test("a settings-only edit retries a profile in error or retrying at once")

@@ -91,8 +91,9 @@ struct SimulationTests {
     /// (`SessionAdoption`, start estimated from the lifetime); an edit that keeps the identity
     /// is a fingerprint-only change, as `ProfileSpecs` makes it. The user types a code whenever
     /// one is asked; the codes are counted, and the role must be served throughout.
-    @Test("a day of restarts, reloads, a refresh and a rotation asks for codes only on the session's schedule",
-          arguments: [(36 * hour, [0.0]), (12 * hour, [0.0, 8, 16])])
+    @Test(
+        "a day of restarts, reloads, a refresh and a rotation asks for codes only on the session's schedule",
+        arguments: [(36 * hour, [0.0]), (12 * hour, [0.0, 8, 16])])
     func dayOfEverydayEvents(mfaLifetime: TimeInterval, expectedCodesAt: [Double]) async throws {
         let clock = ManualWallClock(epoch)
         var version = 1
@@ -100,10 +101,12 @@ struct SimulationTests {
             [spec("mfa", mfa: true, version: version, identityVersion: 1), spec("dev", source: "mfa", version: version, identityVersion: 1)]
         }
         func makeHarness() -> EngineHarness {
-            EngineHarness(specs(), wallClock: clock, handlers: [
-                "mfa": FakeRenewer.always(.succeed(lifetime: mfaLifetime)),
-                "dev": FakeRenewer.always(.succeed(lifetime: hour)),
-            ])
+            EngineHarness(
+                specs(), wallClock: clock,
+                handlers: [
+                    "mfa": FakeRenewer.always(.succeed(lifetime: mfaLifetime)),
+                    "dev": FakeRenewer.always(.succeed(lifetime: hour)),
+                ])
         }
         var harness = makeHarness()
         var running = harness.start()
@@ -228,7 +231,8 @@ struct StatusSummaryTests {
             status("d", .fresh, next: epoch.addingTimeInterval(20 * hour)),
         ]
         #expect(ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: utc) == "3 fresh, 1 needs MFA (c: credd login c); next refresh 14:05")
-        #expect(ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: berlin) == "3 fresh, 1 needs MFA (c: credd login c); next refresh 15:05")
+        #expect(
+            ProfileStatus.summary(of: statuses, now: epoch, secondsFromGMT: berlin) == "3 fresh, 1 needs MFA (c: credd login c); next refresh 15:05")
         #expect(ProfileStatus.summary(of: [status("a", .error)], now: epoch, secondsFromGMT: utc) == "1 failed (a: credd refresh a)")
         #expect(ProfileStatus.summary(of: [], now: epoch, secondsFromGMT: utc) == "no profiles")
         let tomorrow = [status("a", .retrying, next: epoch.addingTimeInterval(25 * hour))]

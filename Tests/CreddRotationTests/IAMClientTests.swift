@@ -50,7 +50,9 @@ enum IAMXML {
 
     static let created = response(
         "CreateAccessKey",
-        result: "<AccessKey><UserName>alice</UserName><AccessKeyId>\(Keys.newId)</AccessKeyId><Status>Active</Status><SecretAccessKey>\(Keys.newSecret)</SecretAccessKey><CreateDate>2026-11-22T23:56:17.461610Z</CreateDate></AccessKey>")
+        result:
+            "<AccessKey><UserName>alice</UserName><AccessKeyId>\(Keys.newId)</AccessKeyId><Status>Active</Status><SecretAccessKey>\(Keys.newSecret)</SecretAccessKey><CreateDate>2026-11-22T23:56:17.461610Z</CreateDate></AccessKey>"
+    )
 
     static let limitExceeded = """
         <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>LimitExceeded</Code>\
@@ -77,16 +79,22 @@ func form(_ request: TransportRequest) -> [String: String] {
 @Suite struct IAMClientTests {
     @Test func listsKeysSignedForTheGlobalEndpoint() async throws {
         let transport = ScriptedTransport([
-            .ok(IAMXML.response("ListAccessKeys", result: "<AccessKeyMetadata>\(IAMXML.member(Keys.oldId))\(IAMXML.member(Keys.otherId, status: "Inactive", created: "2026-11-01T00:00:00.5Z"))</AccessKeyMetadata><IsTruncated>false</IsTruncated>"))
+            .ok(
+                IAMXML.response(
+                    "ListAccessKeys",
+                    result:
+                        "<AccessKeyMetadata>\(IAMXML.member(Keys.oldId))\(IAMXML.member(Keys.otherId, status: "Inactive", created: "2026-11-01T00:00:00.5Z"))</AccessKeyMetadata><IsTruncated>false</IsTruncated>"
+                ))
         ])
         let keys = try await makeIAM(transport).listAccessKeys(userName: "alice", credentials: Keys.old)
 
         let oldCreated = try #require(AWSTimestamp.parse("2026-08-14T10:00:00Z"))
         let otherCreated = try #require(AWSTimestamp.parse("2026-11-01T00:00:00.5Z"))
-        #expect(keys == [
-            AccessKeyMetadata(accessKeyId: Keys.oldId, status: .active, createDate: oldCreated, userName: "alice"),
-            AccessKeyMetadata(accessKeyId: Keys.otherId, status: .inactive, createDate: otherCreated, userName: "alice"),
-        ])
+        #expect(
+            keys == [
+                AccessKeyMetadata(accessKeyId: Keys.oldId, status: .active, createDate: oldCreated, userName: "alice"),
+                AccessKeyMetadata(accessKeyId: Keys.otherId, status: .inactive, createDate: otherCreated, userName: "alice"),
+            ])
         let request = try #require(transport.sent.first)
         #expect(request.url.absoluteString == "https://iam.amazonaws.com")
         #expect(form(request) == ["Action": "ListAccessKeys", "Version": "2010-05-08", "UserName": "alice"])
@@ -97,7 +105,11 @@ func form(_ request: TransportRequest) -> [String: String] {
 
     @Test func followsMarkerPages() async throws {
         let transport = ScriptedTransport([
-            .ok(IAMXML.response("ListAccessKeys", result: "<AccessKeyMetadata>\(IAMXML.member(Keys.oldId))</AccessKeyMetadata><IsTruncated>true</IsTruncated><Marker>page2</Marker>")),
+            .ok(
+                IAMXML.response(
+                    "ListAccessKeys",
+                    result: "<AccessKeyMetadata>\(IAMXML.member(Keys.oldId))</AccessKeyMetadata><IsTruncated>true</IsTruncated><Marker>page2</Marker>"
+                )),
             .ok(IAMXML.response("ListAccessKeys", result: "<AccessKeyMetadata>\(IAMXML.member(Keys.otherId))</AccessKeyMetadata>")),
         ])
         let keys = try await makeIAM(transport).listAccessKeys(userName: nil, credentials: Keys.old)
@@ -108,7 +120,9 @@ func form(_ request: TransportRequest) -> [String: String] {
 
     @Test func truncatedWithoutMarkerIsMalformed() async throws {
         let transport = ScriptedTransport([.ok(IAMXML.response("ListAccessKeys", result: "<AccessKeyMetadata/><IsTruncated>true</IsTruncated>"))])
-        let error = try await #require(throws: AWSQueryError.self) { try await makeIAM(transport).listAccessKeys(userName: "alice", credentials: Keys.old) }
+        let error = try await #require(throws: AWSQueryError.self) {
+            try await makeIAM(transport).listAccessKeys(userName: "alice", credentials: Keys.old)
+        }
         #expect(error.kind == .malformedResponse)
         #expect(error.description.contains("IsTruncated without a Marker"))
     }
@@ -128,24 +142,40 @@ func form(_ request: TransportRequest) -> [String: String] {
     }
 
     @Test func createResponseWithoutSecretIsMalformedAndNamesTheKey() async throws {
-        let transport = ScriptedTransport([.ok(IAMXML.response("CreateAccessKey", result: "<AccessKey><AccessKeyId>\(Keys.newId)</AccessKeyId><Status>Active</Status><CreateDate>2026-11-22T23:56:17Z</CreateDate></AccessKey>"))])
-        let error = try await #require(throws: AWSQueryError.self) { try await makeIAM(transport).createAccessKey(userName: "alice", credentials: Keys.old) }
+        let transport = ScriptedTransport([
+            .ok(
+                IAMXML.response(
+                    "CreateAccessKey",
+                    result:
+                        "<AccessKey><AccessKeyId>\(Keys.newId)</AccessKeyId><Status>Active</Status><CreateDate>2026-11-22T23:56:17Z</CreateDate></AccessKey>"
+                ))
+        ])
+        let error = try await #require(throws: AWSQueryError.self) {
+            try await makeIAM(transport).createAccessKey(userName: "alice", credentials: Keys.old)
+        }
         #expect(error.kind == .malformedResponse)
         #expect(error.description.contains(Keys.newId))
     }
 
     @Test func updateAndDeleteAcceptTheBareResponse() async throws {
-        let transport = ScriptedTransport([.ok(IAMXML.response("UpdateAccessKey", result: nil)), .ok(IAMXML.response("DeleteAccessKey", result: nil))])
+        let transport = ScriptedTransport([
+            .ok(IAMXML.response("UpdateAccessKey", result: nil)), .ok(IAMXML.response("DeleteAccessKey", result: nil)),
+        ])
         let iam = makeIAM(transport)
         try await iam.updateAccessKey(accessKeyId: Keys.oldId, status: .inactive, userName: "alice", credentials: Keys.new)
         try await iam.deleteAccessKey(accessKeyId: Keys.oldId, userName: "alice", credentials: Keys.new)
-        #expect(form(transport.sent[0]) == ["Action": "UpdateAccessKey", "Version": "2010-05-08", "UserName": "alice", "AccessKeyId": Keys.oldId, "Status": "Inactive"])
+        #expect(
+            form(transport.sent[0]) == [
+                "Action": "UpdateAccessKey", "Version": "2010-05-08", "UserName": "alice", "AccessKeyId": Keys.oldId, "Status": "Inactive",
+            ])
         #expect(form(transport.sent[1]) == ["Action": "DeleteAccessKey", "Version": "2010-05-08", "UserName": "alice", "AccessKeyId": Keys.oldId])
     }
 
     @Test func awsErrorsKeepCodeAndRequestIdAndNoSecret() async throws {
         let transport = ScriptedTransport([TransportResponse(status: 409, body: Array(IAMXML.limitExceeded.utf8))])
-        let error = try await #require(throws: AWSQueryError.self) { try await makeIAM(transport).createAccessKey(userName: "alice", credentials: Keys.session) }
+        let error = try await #require(throws: AWSQueryError.self) {
+            try await makeIAM(transport).createAccessKey(userName: "alice", credentials: Keys.session)
+        }
         #expect(error.code == "LimitExceeded")
         #expect(error.requestId == "req-limit")
         #expect(error.disposition == .needsChange)
@@ -155,7 +185,9 @@ func form(_ request: TransportRequest) -> [String: String] {
 
     @Test func otherDocumentsAreStillMalformed() async throws {
         let transport = ScriptedTransport([.ok(IAMXML.response("ListAccessKeys", result: nil))])
-        let error = try await #require(throws: AWSQueryError.self) { try await makeIAM(transport).listAccessKeys(userName: "alice", credentials: Keys.old) }
+        let error = try await #require(throws: AWSQueryError.self) {
+            try await makeIAM(transport).listAccessKeys(userName: "alice", credentials: Keys.old)
+        }
         #expect(error.kind == .malformedResponse)
     }
 

@@ -4,12 +4,14 @@ import CreddCredentialsFile
 import CreddSTS
 import Foundation
 import Testing
+
 @testable import CreddRotation
 
 @Suite struct KeyRotationSuccessTests {
     @Test func rotatesSigningWithTheLongTermKeysAndWaitsForSTS() async throws {
         let harness = Harness(
-            iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], update: [.success(())], delete: [.success(())]),
+            iam: .init(
+                list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], update: [.success(())], delete: [.success(())]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.notYet, FakeSTS.notYet, FakeSTS.alice()]])
 
         let report = try await harness.rotation().rotate(section: "alice")
@@ -23,12 +25,13 @@ import Testing
         #expect(harness.store.keys == Keys.new)
         #expect(harness.store.replacements == [Keys.newId])
         // Before the swap the old key signs; after it, the new one (the old is being retired).
-        #expect(harness.iam.calls == [
-            IAMCall(action: "ListAccessKeys", userName: "alice", signedWith: Keys.oldId),
-            IAMCall(action: "CreateAccessKey", userName: "alice", signedWith: Keys.oldId),
-            IAMCall(action: "UpdateAccessKey", accessKeyId: Keys.oldId, userName: "alice", signedWith: Keys.newId),
-            IAMCall(action: "DeleteAccessKey", accessKeyId: Keys.oldId, userName: "alice", signedWith: Keys.newId),
-        ])
+        #expect(
+            harness.iam.calls == [
+                IAMCall(action: "ListAccessKeys", userName: "alice", signedWith: Keys.oldId),
+                IAMCall(action: "CreateAccessKey", userName: "alice", signedWith: Keys.oldId),
+                IAMCall(action: "UpdateAccessKey", accessKeyId: Keys.oldId, userName: "alice", signedWith: Keys.newId),
+                IAMCall(action: "DeleteAccessKey", accessKeyId: Keys.oldId, userName: "alice", signedWith: Keys.newId),
+            ])
         #expect(harness.sts.calls == [Keys.oldId, Keys.newId, Keys.newId, Keys.newId])
         #expect(harness.sleeper.sleeps == [.seconds(1), .seconds(2)])
         #expect(report.description.contains(Keys.newId) && report.description.contains(Keys.oldId))
@@ -39,7 +42,8 @@ import Testing
 
     @Test func signsEveryIAMCallWithTheMFASessionWhenGiven() async throws {
         let harness = Harness(
-            iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], update: [.success(())], delete: [.success(())]),
+            iam: .init(
+                list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], update: [.success(())], delete: [.success(())]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.alice()]])
 
         let report = try await harness.rotation().rotate(section: "alice", signingSession: Keys.session)
@@ -117,7 +121,8 @@ import Testing
     }
 
     @Test func unreadableFile() async throws {
-        let problem = CredentialsFileError(reason: .notSourceKeys, file: "/home/alice/.aws/credentials", line: 4, section: "alice", message: "the section holds session credentials")
+        let problem = CredentialsFileError(
+            reason: .notSourceKeys, file: "/home/alice/.aws/credentials", line: 4, section: "alice", message: "the section holds session credentials")
         let harness = Harness(iam: .init(), sts: [:], store: FakeKeyStore(readFailure: problem))
         let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
         #expect(error.stage == .readingKeys)
@@ -138,7 +143,9 @@ import Testing
     @Test func expiredSigningSessionSaysToRenewIt() async throws {
         let expired = awsError("ListAccessKeys", code: "ExpiredToken", disposition: .sourceExpired)
         let harness = Harness(iam: .init(list: [.failure(expired)]), sts: [Keys.oldId: [FakeSTS.alice()]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice", signingSession: Keys.session) }
+        let error = try await #require(throws: KeyRotationError.self) {
+            try await harness.rotation().rotate(section: "alice", signingSession: Keys.session)
+        }
         #expect(error.changedNothing)
         #expect(error.nextStep.contains("credd login"))
         harness.expectNoSecretsAnywhere(error.description)
@@ -148,7 +155,9 @@ import Testing
 @Suite struct KeyRotationRollbackTests {
     @Test func createFailsChangesNothing() async throws {
         let harness = Harness(
-            iam: .init(list: [.success([Keys.metadata(Keys.oldId)]), .success([Keys.metadata(Keys.oldId)])], create: [.failure(awsError("CreateAccessKey", code: "AccessDenied"))]),
+            iam: .init(
+                list: [.success([Keys.metadata(Keys.oldId)]), .success([Keys.metadata(Keys.oldId)])],
+                create: [.failure(awsError("CreateAccessKey", code: "AccessDenied"))]),
             sts: [Keys.oldId: [FakeSTS.alice()]])
         let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
         #expect(error.stage == .creatingKey)
@@ -158,9 +167,13 @@ import Testing
     }
 
     @Test func createWithoutAnAnswerNamesTheKeyItMayHaveMade() async throws {
-        let timeout = AWSQueryError(service: "IAM", action: "CreateAccessKey", kind: .transport(.timedOut), code: nil, message: "read timeout", requestId: nil, httpStatus: nil, attempts: 3, disposition: .retryable)
+        let timeout = AWSQueryError(
+            service: "IAM", action: "CreateAccessKey", kind: .transport(.timedOut), code: nil, message: "read timeout", requestId: nil,
+            httpStatus: nil, attempts: 3, disposition: .retryable)
         let harness = Harness(
-            iam: .init(list: [.success([Keys.metadata(Keys.oldId)]), .success([Keys.metadata(Keys.oldId), Keys.metadata(Keys.newId, created: Keys.now)])], create: [.failure(timeout)]),
+            iam: .init(
+                list: [.success([Keys.metadata(Keys.oldId)]), .success([Keys.metadata(Keys.oldId), Keys.metadata(Keys.newId, created: Keys.now)])],
+                create: [.failure(timeout)]),
             sts: [Keys.oldId: [FakeSTS.alice()]])
         let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
         #expect(error.stage == .creatingKey)
@@ -187,7 +200,9 @@ import Testing
 
     @Test func fileWriteAndRollbackDeleteFailNamesBothKeys() async throws {
         let harness = Harness(
-            iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], delete: [.failure(awsError("DeleteAccessKey", code: "ServiceFailure", status: 500))]),
+            iam: .init(
+                list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)],
+                delete: [.failure(awsError("DeleteAccessKey", code: "ServiceFailure", status: 500))]),
             sts: [Keys.oldId: [FakeSTS.alice()]], store: FakeKeyStore(replaceFailures: [FakeKeyStore.diskFull]))
         let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
         #expect(error.stage == .writingNewKey)
@@ -245,7 +260,9 @@ import Testing
 
     @Test func stsNeverAcceptsAndDeletingTheNewKeyFailsNamesIt() async throws {
         let harness = Harness(
-            iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], delete: [.failure(awsError("DeleteAccessKey", code: "Throttling", status: 400, disposition: .retryable))]),
+            iam: .init(
+                list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)],
+                delete: [.failure(awsError("DeleteAccessKey", code: "Throttling", status: 400, disposition: .retryable))]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.notYet]])
         let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation(acceptanceAttempts: 1).rotate(section: "alice") }
         #expect(harness.sleeper.sleeps.isEmpty)
@@ -257,7 +274,9 @@ import Testing
 
     @Test func deactivatingTheOldKeyFailsLeavesTheNewKeyInTheFile() async throws {
         let harness = Harness(
-            iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], update: [.failure(awsError("UpdateAccessKey", code: "AccessDenied"))]),
+            iam: .init(
+                list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)],
+                update: [.failure(awsError("UpdateAccessKey", code: "AccessDenied"))]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.alice()]])
         let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
         #expect(error.stage == .deactivatingOldKey)
@@ -270,9 +289,13 @@ import Testing
 
     @Test func deletingTheOldKeyFailsReportsItInactive() async throws {
         let harness = Harness(
-            iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], update: [.success(())], delete: [.failure(awsError("DeleteAccessKey", code: "ServiceFailure", status: 500, disposition: .retryable))]),
+            iam: .init(
+                list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], update: [.success(())],
+                delete: [.failure(awsError("DeleteAccessKey", code: "ServiceFailure", status: 500, disposition: .retryable))]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.alice()]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice", signingSession: Keys.session) }
+        let error = try await #require(throws: KeyRotationError.self) {
+            try await harness.rotation().rotate(section: "alice", signingSession: Keys.session)
+        }
         #expect(error.stage == .deletingOldKey)
         #expect(!error.changedNothing)
         #expect(harness.store.keys == Keys.new)
@@ -298,7 +321,8 @@ import Testing
 
     @Test func namesTheUsersOtherKeys() async throws {
         let harness = Harness(
-            iam: .init(list: [.success([Keys.metadata(Keys.otherId, status: .inactive), Keys.metadata(Keys.oldId)])]), sts: [Keys.oldId: [FakeSTS.alice()]])
+            iam: .init(list: [.success([Keys.metadata(Keys.otherId, status: .inactive), Keys.metadata(Keys.oldId)])]),
+            sts: [Keys.oldId: [FakeSTS.alice()]])
         let age = try await harness.rotation().keyAge(section: "alice")
         #expect(age.accessKeyId == Keys.oldId)
         #expect(age.leftoverKeyIds == [Keys.otherId])
@@ -314,7 +338,9 @@ import Testing
 
 @Suite struct KeyRotationUncertainCreateTests {
     @Test func createWithoutAnAnswerAndNoListSaysTheOutcomeIsUnknown() async throws {
-        let timeout = AWSQueryError(service: "IAM", action: "CreateAccessKey", kind: .transport(.timedOut), code: nil, message: "read timeout", requestId: nil, httpStatus: nil, attempts: 3, disposition: .retryable)
+        let timeout = AWSQueryError(
+            service: "IAM", action: "CreateAccessKey", kind: .transport(.timedOut), code: nil, message: "read timeout", requestId: nil,
+            httpStatus: nil, attempts: 3, disposition: .retryable)
         let harness = Harness(
             iam: .init(list: [.success([Keys.metadata(Keys.oldId)]), .failure(timeout)], create: [.failure(timeout)]),
             sts: [Keys.oldId: [FakeSTS.alice()]])

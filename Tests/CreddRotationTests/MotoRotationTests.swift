@@ -42,7 +42,8 @@ struct MotoRotationTests {
             directory = try TemporaryDirectory(prefix: "credd-rotation")
             server = try await MotoServer.start()
             let alice = try await server.createUser(
-                "alice", allowing: ["sts:GetCallerIdentity", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"],
+                "alice",
+                allowing: ["sts:GetCallerIdentity", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"],
                 extraKeys: count)
             try await server.enableSignatureValidation()
             keys = alice.credentials
@@ -56,13 +57,16 @@ struct MotoRotationTests {
             let noRetries = RetryPolicy(maxAttempts: 1, baseDelay: .zero, maxDelay: .zero)
             iamEndpoint = try IAMEndpoint.resolve(environment: ["AWS_ENDPOINT_URL_IAM": server.endpoint])
             iam = IAMClient(transport: transport, endpoint: iamEndpoint, wallClock: SystemWallClock(), retryPolicy: noRetries, logger: logger)
-            sts = STSClient(transport: transport, endpoint: server.endpointURL, signingRegion: "us-east-1", wallClock: SystemWallClock(), retryPolicy: noRetries, logger: logger)
+            sts = STSClient(
+                transport: transport, endpoint: server.endpointURL, signingRegion: "us-east-1", wallClock: SystemWallClock(), retryPolicy: noRetries,
+                logger: logger)
             writer = CredentialsFileWriter(path: directory.file("credentials"), clock: SystemWallClock())
         }
 
         func rotation(iam override: (any AccessKeyManaging)? = nil) -> KeyRotation {
             KeyRotation(
-                iam: override ?? iam, sts: sts, keyStore: CredentialsFileKeyStore(writer: writer, blockingWork: SerialBlockingWork()), wallClock: SystemWallClock(),
+                iam: override ?? iam, sts: sts, keyStore: CredentialsFileKeyStore(writer: writer, blockingWork: SerialBlockingWork()),
+                wallClock: SystemWallClock(),
                 sleep: { _ in Issue.record("moto accepts new keys at once; no wait expected") },
                 configuration: .init(acceptanceAttempts: 3), logger: logger)
         }

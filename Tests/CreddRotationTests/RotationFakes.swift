@@ -1,13 +1,14 @@
 import CreddCore
 import CreddCredentialsFile
-@testable import CreddSTS
 import CreddTestSupport
 import Foundation
 import InMemoryLogging
 import Logging
 import Synchronization
 import Testing
+
 @testable import CreddRotation
+@testable import CreddSTS
 
 /// Fake key material: every message and log line is searched for these.
 enum Keys {
@@ -79,20 +80,28 @@ final class FakeIAM: AccessKeyManaging {
     var calls: [IAMCall] { state.withLock { $0.calls } }
 
     func listAccessKeys(userName: String?, credentials: AWSCredentials) async throws(AWSQueryError) -> [AccessKeyMetadata] {
-        try next(IAMCall(action: "ListAccessKeys", userName: userName, signedWith: credentials.accessKeyId)) { $0.list.isEmpty ? nil : $0.list.removeFirst() }
+        try next(IAMCall(action: "ListAccessKeys", userName: userName, signedWith: credentials.accessKeyId)) {
+            $0.list.isEmpty ? nil : $0.list.removeFirst()
+        }
     }
 
     func createAccessKey(userName: String?, credentials: AWSCredentials) async throws(AWSQueryError) -> NewAccessKey {
-        try next(IAMCall(action: "CreateAccessKey", userName: userName, signedWith: credentials.accessKeyId)) { $0.create.isEmpty ? nil : $0.create.removeFirst() }
+        try next(IAMCall(action: "CreateAccessKey", userName: userName, signedWith: credentials.accessKeyId)) {
+            $0.create.isEmpty ? nil : $0.create.removeFirst()
+        }
     }
 
     func updateAccessKey(accessKeyId: String, status: AccessKeyStatus, userName: String?, credentials: AWSCredentials) async throws(AWSQueryError) {
         #expect(status == .inactive)
-        try next(IAMCall(action: "UpdateAccessKey", accessKeyId: accessKeyId, userName: userName, signedWith: credentials.accessKeyId)) { $0.update.isEmpty ? nil : $0.update.removeFirst() }
+        try next(IAMCall(action: "UpdateAccessKey", accessKeyId: accessKeyId, userName: userName, signedWith: credentials.accessKeyId)) {
+            $0.update.isEmpty ? nil : $0.update.removeFirst()
+        }
     }
 
     func deleteAccessKey(accessKeyId: String, userName: String?, credentials: AWSCredentials) async throws(AWSQueryError) {
-        try next(IAMCall(action: "DeleteAccessKey", accessKeyId: accessKeyId, userName: userName, signedWith: credentials.accessKeyId)) { $0.delete.isEmpty ? nil : $0.delete.removeFirst() }
+        try next(IAMCall(action: "DeleteAccessKey", accessKeyId: accessKeyId, userName: userName, signedWith: credentials.accessKeyId)) {
+            $0.delete.isEmpty ? nil : $0.delete.removeFirst()
+        }
     }
 
     private func next<T>(_ call: IAMCall, _ pop: (inout Script) -> Result<T, AWSQueryError>?) throws(AWSQueryError) -> T {
@@ -143,7 +152,8 @@ final class FakeSTS: CallerIdentityChecking {
 /// The credentials file section as a value: holds the current keys and fails replacements on cue.
 final class FakeKeyStore: SourceKeyStore {
     let path = "/home/alice/.aws/credentials"
-    private let state: Mutex<(keys: AWSCredentials, readFailure: CredentialsFileError?, replaceFailures: [CredentialsFileError?], replacements: [String])>
+    private let state:
+        Mutex<(keys: AWSCredentials, readFailure: CredentialsFileError?, replaceFailures: [CredentialsFileError?], replacements: [String])>
 
     init(holding keys: AWSCredentials = Keys.old, readFailure: CredentialsFileError? = nil, replaceFailures: [CredentialsFileError?] = []) {
         state = Mutex((keys, readFailure, replaceFailures, []))
@@ -160,7 +170,9 @@ final class FakeKeyStore: SourceKeyStore {
         return keys
     }
 
-    func replaceSourceKeys(inSection section: String, replacing expectedAccessKeyId: String, with newKeys: AWSCredentials) throws(CredentialsFileError) {
+    func replaceSourceKeys(inSection section: String, replacing expectedAccessKeyId: String, with newKeys: AWSCredentials)
+        throws(CredentialsFileError)
+    {
         let failure = state.withLock { state -> CredentialsFileError? in
             #expect(state.keys.accessKeyId == expectedAccessKeyId, "compare-and-swap expected \(expectedAccessKeyId)")
             let failure = state.replaceFailures.isEmpty ? nil : state.replaceFailures.removeFirst()
@@ -173,7 +185,9 @@ final class FakeKeyStore: SourceKeyStore {
         if let failure { throw failure }
     }
 
-    static let diskFull = CredentialsFileError(reason: .writeFailed, file: "/home/alice/.aws/credentials", systemError: "No space left on device", message: "cannot write the new file; nothing was written")
+    static let diskFull = CredentialsFileError(
+        reason: .writeFailed, file: "/home/alice/.aws/credentials", systemError: "No space left on device",
+        message: "cannot write the new file; nothing was written")
 }
 
 /// Records the waits instead of waiting; can fail like a cancelled task.
@@ -206,7 +220,10 @@ struct Harness {
     let sleeper: SleepRecorder
     let logs = InMemoryLogHandler()
 
-    init(iam: FakeIAM.Script, sts: [String: [Result<CallerIdentity, AWSQueryError>]], store: FakeKeyStore = FakeKeyStore(), sleeper: SleepRecorder = SleepRecorder()) {
+    init(
+        iam: FakeIAM.Script, sts: [String: [Result<CallerIdentity, AWSQueryError>]], store: FakeKeyStore = FakeKeyStore(),
+        sleeper: SleepRecorder = SleepRecorder()
+    ) {
         self.iam = FakeIAM(iam)
         self.sts = FakeSTS(sts)
         self.store = store

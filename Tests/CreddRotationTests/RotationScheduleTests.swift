@@ -38,7 +38,9 @@ enum RotationFixtures {
     static func load(_ config: String, keyId: String = oldId) throws -> LoadedConfiguration {
         let directory = try TemporaryDirectory(prefix: "credd-plan")
         defer { directory.remove() }
-        try directory.write(".aws/credentials", """
+        try directory.write(
+            ".aws/credentials",
+            """
             [alice]
             aws_access_key_id = \(keyId)
             aws_secret_access_key = \(secret)
@@ -56,11 +58,13 @@ enum RotationFixtures {
 
     /// `[profile mfa]` with MFA and `rotate_after` on the keys in `[alice]`.
     static func mfaConfiguration(interval: RotationInterval = ninetyDays, keyId: String = oldId) throws -> LoadedConfiguration {
-        try load("[profile mfa]\nsource_profile = alice\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\nrotate_after = \(interval)\n", keyId: keyId)
+        try load(
+            "[profile mfa]\nsource_profile = alice\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\nrotate_after = \(interval)\n", keyId: keyId)
     }
 
     static func age(_ id: String = oldId, created: Date, leftovers: [String] = []) -> KeyAge {
-        KeyAge(section: "alice", userName: "alice", accessKeyId: id, createDate: created, age: now.timeIntervalSince(created), leftoverKeyIds: leftovers)
+        KeyAge(
+            section: "alice", userName: "alice", accessKeyId: id, createDate: created, age: now.timeIntervalSince(created), leftoverKeyIds: leftovers)
     }
 
     static func report(created: Date) -> KeyRotationReport {
@@ -73,18 +77,20 @@ enum RotationFixtures {
     /// DeleteAccessKey failed: the file holds the new key, the old one is left (inactive).
     static let deleteFailed = KeyRotationError(
         section: "alice", file: "/home/alice/.aws/credentials", stage: .deletingOldKey,
-        cause: .aws(AWSQueryError(
-            service: "IAM", action: "DeleteAccessKey", kind: .service, code: "AccessDenied", message: "not allowed", requestId: "req-1",
-            httpStatus: 403, attempts: 1, disposition: .needsChange)),
+        cause: .aws(
+            AWSQueryError(
+                service: "IAM", action: "DeleteAccessKey", kind: .service, code: "AccessDenied", message: "not allowed", requestId: "req-1",
+                httpStatus: 403, attempts: 1, disposition: .needsChange)),
         inventory: KeyInventory(
             userName: "alice", keys: [.init(accessKeyId: oldId, status: .inactive), .init(accessKeyId: newId, status: .active)], fileHolds: newId),
         rollbackFailures: [], changedNothing: false)
 
     static let listFailed = KeyRotationError(
         section: "alice", file: "/home/alice/.aws/credentials", stage: .listingKeys,
-        cause: .aws(AWSQueryError(
-            service: "IAM", action: "ListAccessKeys", kind: .service, code: "Throttling", message: "slow down", requestId: "req-2",
-            httpStatus: 400, attempts: 3, disposition: .retryable)),
+        cause: .aws(
+            AWSQueryError(
+                service: "IAM", action: "ListAccessKeys", kind: .service, code: "Throttling", message: "slow down", requestId: "req-2",
+                httpStatus: 400, attempts: 3, disposition: .retryable)),
         inventory: nil, rollbackFailures: [], changedNothing: true)
 }
 
@@ -232,7 +238,8 @@ enum RotationFixtures {
 
 @Suite struct RotationPlanTests {
     @Test func profilesSharingKeysShareOneJobWithTheShortestInterval() throws {
-        let configuration = try RotationFixtures.load("""
+        let configuration = try RotationFixtures.load(
+            """
             [profile mfa]
             source_profile = alice
             mfa_serial = arn:aws:iam::111111111111:mfa/alice
@@ -264,7 +271,8 @@ enum RotationFixtures {
     }
 
     @Test func afterARotationOnlyFailedProfilesOfThoseKeysAreRetried() throws {
-        let configuration = try RotationFixtures.load("""
+        let configuration = try RotationFixtures.load(
+            """
             [profile mfa]
             source_profile = alice
             mfa_serial = arn:aws:iam::111111111111:mfa/alice
@@ -291,7 +299,8 @@ enum RotationFixtures {
     }
 
     @Test func sourcesThatAreNotWritableKeysAreUnavailableWithAReason() throws {
-        let configuration = try RotationFixtures.load("""
+        let configuration = try RotationFixtures.load(
+            """
             [profile tool]
             source_profile = vault
             role_arn = arn:aws:iam::333333333333:role/Tool
@@ -370,7 +379,8 @@ enum RotationFixtures {
             rotations: [.success(F.report(created: F.now.addingTimeInterval(1800)))])
         let session = AWSCredentials(accessKeyId: "ASIAEXAMPLESESSION02", secretAccessKey: Secret(F.secret), sessionToken: Secret("t"))
         let scheduler = RotationScheduler(
-            plan: RotationPlan(try F.mfaConfiguration(interval: interval)), rotator: rotator, signingSession: { names in names == ["mfa"] ? session : nil },
+            plan: RotationPlan(try F.mfaConfiguration(interval: interval)), rotator: rotator,
+            signingSession: { names in names == ["mfa"] ? session : nil },
             wallClock: wallClock, clock: clock, logger: Logger(label: "test"))
         let observer = RecordingObserver()
         let running = Task { await scheduler.run(observer: observer) }

@@ -2,6 +2,7 @@ import CreddConfig
 import CreddCore
 import Foundation
 import Testing
+
 @testable import CreddRotation
 
 @Suite struct RotationTargetTests {
@@ -18,9 +19,13 @@ import Testing
     }
 
     static let configuration = LoadedConfiguration(
-        settings: DaemonSettings(listenHost: "127.0.0.1", listenPort: 9911, imdsProfile: nil, credentialsFile: credentialsFile, awsConfigFile: awsConfig, configFile: "/home/alice/.config/credd/config"),
+        settings: DaemonSettings(
+            listenHost: "127.0.0.1", listenPort: 9911, imdsProfile: nil, credentialsFile: credentialsFile, awsConfigFile: awsConfig,
+            configFile: "/home/alice/.config/credd/config"),
         profiles: [
-            profile("mfa", source: .staticKeys(Keys.old, origin: SourceLocation(file: credentialsFile, line: 3)), chain: ["mfa", "alice"], mfa: "arn:aws:iam::111111111111:mfa/alice"),
+            profile(
+                "mfa", source: .staticKeys(Keys.old, origin: SourceLocation(file: credentialsFile, line: 3)), chain: ["mfa", "alice"],
+                mfa: "arn:aws:iam::111111111111:mfa/alice"),
             profile("dev", source: .managed("mfa"), chain: ["dev", "mfa", "alice"], role: "arn:aws:iam::222222222222:role/Developer"),
             profile("ci", source: .credentialProcess("pass show aws", origin: SourceLocation(file: awsConfig, line: 9)), chain: ["ci", "vault"]),
             profile("legacy", source: .staticKeys(Keys.old, origin: SourceLocation(file: awsConfig, line: 12)), chain: ["legacy", "old-keys"]),
@@ -31,9 +36,11 @@ import Testing
     func findsTheCredentialsFileSection(name: String) throws {
         let target = try RotationTarget.resolve(name, in: Self.configuration).get()
         let mfa = try #require(Self.configuration.profile(named: "mfa"))
-        #expect(target == RotationTarget(
-            section: "alice", credentialsFile: Self.credentialsFile, accessKeyId: Keys.oldId, mfaSessionProfiles: ["mfa"],
-            stsEndpoint: mfa.stsEndpoint))
+        #expect(
+            target
+                == RotationTarget(
+                    section: "alice", credentialsFile: Self.credentialsFile, accessKeyId: Keys.oldId, mfaSessionProfiles: ["mfa"],
+                    stsEndpoint: mfa.stsEndpoint))
     }
 
     @Test(arguments: [

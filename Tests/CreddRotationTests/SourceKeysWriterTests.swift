@@ -45,7 +45,9 @@ import Testing
         let original = "[alice]\naws_access_key_id = \(Keys.otherId)\naws_secret_access_key = x\n"
         try directory.write("credentials", original, mode: nil)
         let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
-        let error = #expect(throws: CredentialsFileError.self) { try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new) }
+        let error = #expect(throws: CredentialsFileError.self) {
+            try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new)
+        }
         #expect(error?.reason == .sourceKeysChanged)
         #expect(error?.line == 2)
         #expect(try directory.read("credentials") == original)
@@ -57,9 +59,15 @@ import Testing
         ("[alice]\nregion = eu-west-1\n", .sourceKeysMissing),
         ("[alice]\naws_access_key_id = \(Keys.oldId)\n", .sourceKeysMissing),
         ("[alice]\n# managed by credd\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n", .notSourceKeys),
-        ("[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\naws_session_token = \(Keys.sessionToken)\n", .notSourceKeys),
+        (
+            "[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\naws_session_token = \(Keys.sessionToken)\n",
+            .notSourceKeys
+        ),
         ("[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n[alice]\nx = 1\n", .duplicateSection),
-        ("[alice]\naws_access_key_id = \(Keys.oldId)\naws_access_key_id = \(Keys.otherId)\naws_secret_access_key = \(Keys.oldSecret)\n", .malformedSection),
+        (
+            "[alice]\naws_access_key_id = \(Keys.oldId)\naws_access_key_id = \(Keys.otherId)\naws_secret_access_key = \(Keys.oldSecret)\n",
+            .malformedSection
+        ),
         ("[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n  continued\n", .malformedSection),
     ])
     func refusesSectionsThatAreNotPlainLongTermKeys(text: String, reason: CredentialsFileError.Reason) throws {
@@ -68,7 +76,9 @@ import Testing
         let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
         let readError = #expect(throws: CredentialsFileError.self) { try writer.sourceKeys(inSection: "alice") }
         #expect(readError?.reason == reason)
-        let writeError = #expect(throws: CredentialsFileError.self) { try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new) }
+        let writeError = #expect(throws: CredentialsFileError.self) {
+            try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new)
+        }
         #expect(writeError?.reason == reason)
         #expect(try directory.read("credentials") == text)
         Keys.expectNoSecrets("\(readError.map(String.init(describing:)) ?? "") \(writeError.map(String.init(describing:)) ?? "")")
@@ -77,12 +87,17 @@ import Testing
     @Test func missingFile() throws {
         let directory = try TemporaryDirectory(prefix: "credd-rotation")
         let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
-        let error = #expect(throws: CredentialsFileError.self) { try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new) }
+        let error = #expect(throws: CredentialsFileError.self) {
+            try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new)
+        }
         #expect(error?.reason == .sourceKeysMissing)
         #expect(!FileManager.default.fileExists(atPath: directory.file("credentials")))
     }
 
-    @Test(arguments: [Keys.session, AWSCredentials(accessKeyId: "", secretAccessKey: Secret("x")), AWSCredentials(accessKeyId: Keys.newId, secretAccessKey: Secret(""))])
+    @Test(arguments: [
+        Keys.session, AWSCredentials(accessKeyId: "", secretAccessKey: Secret("x")),
+        AWSCredentials(accessKeyId: Keys.newId, secretAccessKey: Secret("")),
+    ])
     func refusesToWriteAnythingButLongTermKeys(keys: AWSCredentials) throws {
         let directory = try TemporaryDirectory(prefix: "credd-rotation")
         let original = "[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n"
@@ -97,11 +112,14 @@ import Testing
     @Test func writesThroughASymlink() throws {
         let directory = try TemporaryDirectory(prefix: "credd-rotation")
         let target = directory.path + "/real-credentials"
-        try Data("[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n".utf8).write(to: URL(fileURLWithPath: target))
+        try Data("[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n".utf8).write(
+            to: URL(fileURLWithPath: target))
         #expect(symlink(target, directory.file("credentials")) == 0)
         let writer = CredentialsFileWriter(path: directory.file("credentials"), clock: ManualWallClock(Keys.now))
         try writer.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new)
-        #expect(try String(contentsOfFile: target, encoding: .utf8) == "[alice]\naws_access_key_id = \(Keys.newId)\naws_secret_access_key = \(Keys.newSecret)\n")
+        #expect(
+            try String(contentsOfFile: target, encoding: .utf8)
+                == "[alice]\naws_access_key_id = \(Keys.newId)\naws_secret_access_key = \(Keys.newSecret)\n")
         var status = stat()
         #expect(lstat(directory.file("credentials"), &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK)
     }

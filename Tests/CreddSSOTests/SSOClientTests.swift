@@ -44,7 +44,9 @@ import Testing
         defer { Task { await fake.stop() } }
         try await fake.configure([
             "pending_polls": 1,
-            "accounts": (1...5).map { ["accountId": String(repeating: String($0), count: 12), "accountName": "a\($0)", "emailAddress": "e@x", "roles": ["R1", "R2", "R3"]] },
+            "accounts": (1...5).map {
+                ["accountId": String(repeating: String($0), count: 12), "accountName": "a\($0)", "emailAddress": "e@x", "roles": ["R1", "R2", "R3"]]
+            },
         ])
         let oidc = fake.oidc
         let portal = fake.portal
@@ -145,7 +147,8 @@ import Testing
         let port = try FreePort.find()
         let registration = SSOClientRegistration(clientId: "c", clientSecret: Secret("client-secret-x"), expiresAt: Date.distantFuture)
         let error = await #expect(throws: SSOError.self) {
-            try await SSOOIDCClient(http: http, endpoint: "http://127.0.0.1:\(port)").createToken(registration, grant: .refreshToken(Secret("refresh-x")))
+            try await SSOOIDCClient(http: http, endpoint: "http://127.0.0.1:\(port)").createToken(
+                registration, grant: .refreshToken(Secret("refresh-x")))
         }
         #expect(error?.kind == .transport && error?.isTransient == true)
         #expect(error.map { $0.nextStep.contains("AWS_ENDPOINT_URL_SSO_OIDC") } == true)

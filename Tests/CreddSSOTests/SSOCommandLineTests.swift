@@ -129,7 +129,8 @@ import Testing
         try harness.credd.writeConfig(SSOFixtures.config)
         let opened = harness.credd.directory.file("opened")
         let recordingBrowser = "sh -c 'echo \"$1\" > \(opened)' browser"
-        let output = try harness.credd.cli(["login", "corp", "--device-code"], extra: harness.endpoints.merging(["CREDD_BROWSER": recordingBrowser]) { $1 })
+        let output = try harness.credd.cli(
+            ["login", "corp", "--device-code"], extra: harness.endpoints.merging(["CREDD_BROWSER": recordingBrowser]) { $1 })
         #expect(output.status == 1)
         #expect(output.stderr.contains("ExpiredTokenException") && output.stderr.contains("expired before it was approved"))
         #expect(output.stderr.contains("credd login corp"))
@@ -189,11 +190,15 @@ import Testing
     @Test func ssoProfilesListsEveryPageAndWritesOnlyTheMissingOnes() async throws {
         let fake = try await FakeSSO.start()
         defer { Task { await fake.stop() } }
-        var accounts: [[String: Any]] = [["accountId": "111111111111", "accountName": "dev", "emailAddress": "dev@example.com", "roles": ["Developer", "ReadOnly"]]]
+        var accounts: [[String: Any]] = [
+            ["accountId": "111111111111", "accountName": "dev", "emailAddress": "dev@example.com", "roles": ["Developer", "ReadOnly"]]
+        ]
         // 120 more, two of them sharing a name with spaces in it.
         for index in 0..<120 {
             let name = index < 2 ? "Shared Services" : "acct\(index)"
-            accounts.append(["accountId": String(format: "2%011d", index), "accountName": name, "emailAddress": "a@example.com", "roles": ["ReadOnly"]])
+            accounts.append([
+                "accountId": String(format: "2%011d", index), "accountName": name, "emailAddress": "a@example.com", "roles": ["ReadOnly"],
+            ])
         }
         try await fake.configure(["accounts": accounts])
         let harness = try Harness(fake)

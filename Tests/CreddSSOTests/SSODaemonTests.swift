@@ -152,13 +152,14 @@ struct SSODaemonTests {
         let moto = try #require(fake.moto)
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
         try await signInAsTheCLIDoes(fake, home: harness.home, minutes: 50)
-        try harness.writeConfig(Self.config + """
+        try harness.writeConfig(
+            Self.config + """
 
-            [profile unassigned]
-            sso_session = corp
-            sso_account_id = 111111111111
-            sso_role_name = NotAssigned
-            """)
+                [profile unassigned]
+                sso_session = corp
+                sso_account_id = 111111111111
+                sso_role_name = NotAssigned
+                """)
         try harness.start(environment: ["AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint])
         defer { _ = try? harness.stop() }
 
@@ -277,7 +278,8 @@ struct SSODaemonTests {
         environment["HOME"] = harness.home
         try await python(Self.legacySignIn, [fake.endpoint, "20"], environment)
         let token = try #require(try SSOTokenCache(home: harness.home).load(sessionName: nil, startURL: "https://legacy.awsapps.com/start"))
-        try harness.writeConfig("""
+        try harness.writeConfig(
+            """
             [profile old]
             sso_start_url = https://legacy.awsapps.com/start
             sso_region = us-east-1

@@ -1,7 +1,7 @@
 import CreddCore
 import CreddPlatform
-import CreddSSO
 import CreddRefresh
+import CreddSSO
 import CreddTestSupport
 import Crypto
 import Foundation
@@ -88,11 +88,13 @@ import Testing
         let arns = try JSONDecoder().decode([String: String].self, from: Data(output.utf8))
         #expect(arns["dev-sso"]?.hasSuffix(":assumed-role/Developer/fake-sso") == true)
         #expect(arns["chained"]?.contains(":assumed-role/Chained/") == true)
-        let used = try #require(((try await fake.state()["last"] as? [String: Any])?["role_credentials"] as? [String: Any])?["token_sha256"] as? String)
+        let used = try #require(
+            ((try await fake.state()["last"] as? [String: Any])?["role_credentials"] as? [String: Any])?["token_sha256"] as? String)
         #expect(used == SHA256.hash(data: Array(refreshed.accessToken.revealed.utf8)).map { String(format: "%02x", $0) }.joined())
         #expect(try await fake.count("grant refresh_token") == 1)
 
-        expectNoSecrets(logs.renderedText, [written.accessToken, written.refreshToken, written.clientSecret, refreshed.accessToken, refreshed.refreshToken])
+        expectNoSecrets(
+            logs.renderedText, [written.accessToken, written.refreshToken, written.clientSecret, refreshed.accessToken, refreshed.refreshToken])
         #expect(logs.renderedText.contains("credd.sso_session=corp"))
     }
 
@@ -106,7 +108,8 @@ import Testing
         let (token, wallClock) = try await signInOnAManualClock(fake, cache: cache)
         try await fake.endSession()
         let logs = InMemoryLogHandler()
-        let keeper = SSOTokenKeeper(session: corpSession, cache: cache, oidc: fake.oidc, wallClock: wallClock, logger: .recording(into: logs)) { _ in }
+        let keeper = SSOTokenKeeper(session: corpSession, cache: cache, oidc: fake.oidc, wallClock: wallClock, logger: .recording(into: logs)) { _ in
+        }
         await keeper.send(.tick)
         await keeper.send(.manualRefresh)
         await keeper.send(.tick)
@@ -136,7 +139,9 @@ import Testing
         let home = try TemporaryDirectory()
         let cache = SSOTokenCache(home: home.path)
         let (_, wallClock) = try await signInOnAManualClock(fake, cache: cache)
-        let keeper = SSOTokenKeeper(session: corpSession, cache: cache, oidc: fake.oidc, wallClock: wallClock, logger: .recording(into: InMemoryLogHandler())) { _ in }
+        let keeper = SSOTokenKeeper(
+            session: corpSession, cache: cache, oidc: fake.oidc, wallClock: wallClock, logger: .recording(into: InMemoryLogHandler())
+        ) { _ in }
 
         let start = wallClock.now()
         let sessionEnd = start.addingTimeInterval(12 * 3600)
@@ -164,14 +169,16 @@ import Testing
                 actions.removeFirst()
                 guard case .renew = action else { continue }
                 if let token = await keeper.token {
-                    let issued = try await fake.portal.roleCredentials(accountId: "111111111111", roleName: "Developer", accessToken: token.accessToken)
+                    let issued = try await fake.portal.roleCredentials(
+                        accountId: "111111111111", roleName: "Developer", accessToken: token.accessToken)
                     // The fake's expiry is on the real clock; the role lasts 1 h of the simulated one.
                     let credentials = AWSCredentials(
                         accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey, sessionToken: issued.sessionToken,
                         expiration: next.addingTimeInterval(3600))
                     actions += role.handle(.renewalSucceeded(credentials), now: next, using: &random)
                 } else {
-                    actions += role.handle(.renewalFailed(RefreshFailure(disposition: .needsChange, message: "credd login corp")), now: next, using: &random)
+                    actions += role.handle(
+                        .renewalFailed(RefreshFailure(disposition: .needsChange, message: "credd login corp")), now: next, using: &random)
                 }
             }
             if case .needsLogin = await keeper.status.state, needsLoginAt == nil { needsLoginAt = next }
@@ -186,7 +193,9 @@ import Testing
         #expect((17...20).contains(refreshes), "\(refreshes) refreshes")
         #expect(minimumLeft > 15 * 60, "role credentials had \(minimumLeft) s left")
         #expect(try await fake.count("grant urn:ietf:params:oauth:grant-type:device_code") == 1, "one sign-in all day")
-        print("simulated day: \(refreshes) token refreshes, role credentials always \(Int(minimumLeft / 60))+ min left, needs_login at +\((needsLoginAt?.timeIntervalSince(start) ?? 0) / 3600) h")
+        print(
+            "simulated day: \(refreshes) token refreshes, role credentials always \(Int(minimumLeft / 60))+ min left, needs_login at +\((needsLoginAt?.timeIntervalSince(start) ?? 0) / 3600) h"
+        )
     }
 }
 

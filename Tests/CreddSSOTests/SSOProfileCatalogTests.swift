@@ -20,11 +20,14 @@ struct SSOProfileCatalogTests {
         ]
         let roles = Dictionary(uniqueKeysWithValues: accounts.map { ($0.accountId, [SSORole(accountId: $0.accountId, roleName: "Admin Role")]) })
         let blocks = SSOProfileCatalog.blocks(accounts: accounts, roles: roles)
-        #expect(blocks.map(\.name) == [
-            "333333333333-Admin-Role", "Shared-111111111111-Admin-Role", "Shared-222222222222-Admin-Role", "prod-Admin-Role",
-        ])
+        #expect(
+            blocks.map(\.name) == [
+                "333333333333-Admin-Role", "Shared-111111111111-Admin-Role", "Shared-222222222222-Admin-Role", "prod-Admin-Role",
+            ])
         #expect(blocks[0].roleName == "Admin Role")
-        #expect(blocks[0].text(sessionName: "corp") == "[profile 333333333333-Admin-Role]\nsso_session = corp\nsso_account_id = 333333333333\nsso_role_name = Admin Role\n")
+        #expect(
+            blocks[0].text(sessionName: "corp")
+                == "[profile 333333333333-Admin-Role]\nsso_session = corp\nsso_account_id = 333333333333\nsso_role_name = Admin Role\n")
     }
 
     @Test func anAccountWithoutRolesGivesNoProfile() {

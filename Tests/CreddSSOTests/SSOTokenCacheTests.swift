@@ -47,7 +47,8 @@ import Testing
         #expect(try mode(of: cache.directory) == 0o700)
         #expect(try mode(of: home.path + "/.aws/sso") == 0o700)
         // Only the token file: no temp file left behind.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory) == [SSOTokenCache.key(sessionName: "corp", startURL: "") + ".json"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: cache.directory) == [SSOTokenCache.key(sessionName: "corp", startURL: "") + ".json"])
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(text.contains("\"issuedAt\":1700000000"))
         #expect(text.contains("\"expiresAt\":\"2027-01-15T09:00:00Z\""))
@@ -110,7 +111,9 @@ import Testing
 
     @Test func descriptionsRedactEverySecret() {
         let token = makeToken(at: now)
-        for text in [String(describing: token), String(reflecting: token), "\(token)", String(describing: Mirror(reflecting: token).children.map(\.value))] {
+        for text in [
+            String(describing: token), String(reflecting: token), "\(token)", String(describing: Mirror(reflecting: token).children.map(\.value)),
+        ] {
             expectNoSecrets(text, [token.accessToken, token.refreshToken, token.clientSecret])
             #expect(text.contains(token.startURL))
         }
@@ -122,7 +125,9 @@ import Testing
     /// token credd wrote (and would refresh it with the fields credd wrote).
     @Test func botocoreReadsTheCacheCreddWrote() throws {
         let home = try TemporaryDirectory()
-        try home.write(".aws/config", """
+        try home.write(
+            ".aws/config",
+            """
             [profile dev-sso]
             sso_session = corp
             sso_account_id = 111111111111

@@ -136,7 +136,10 @@ import Testing
 
     @Test func aTokenAnotherProgramRefreshedIsAdoptedInsteadOfRefreshing() {
         let mine = makeToken(at: start, id: "mine")
-        var driver = Driver(now: start, cacheFile: mine) { _, _ in Issue.record("no refresh expected"); return .failure(Self.unavailable()) }
+        var driver = Driver(now: start, cacheFile: mine) { _, _ in
+            Issue.record("no refresh expected")
+            return .failure(Self.unavailable())
+        }
         driver.send(.tick)
         #expect(driver.published == [mine])
         // The AWS CLI refreshed the file meanwhile.
@@ -145,7 +148,10 @@ import Testing
         driver.advance(notPast: start.addingTimeInterval(3600))
         #expect(driver.refreshes.isEmpty)
         #expect(driver.published.last == theirs)
-        guard case .fresh(let refreshAt?) = driver.machine.state else { Issue.record("\(driver.machine.state)"); return }
+        guard case .fresh(let refreshAt?) = driver.machine.state else {
+            Issue.record("\(driver.machine.state)")
+            return
+        }
         #expect(refreshAt > driver.now)
     }
 
@@ -181,7 +187,10 @@ import Testing
         #expect(machine.handle(.cacheLoaded(mine), now: start, using: &random) == [.publish(mine), .refresh(mine)])
         #expect(machine.handle(.refreshFailed(Self.invalidGrant()), now: start, using: &random) == [.readCache])
         #expect(machine.handle(.cacheLoaded(theirs), now: start, using: &random) == [.publish(theirs)])
-        guard case .fresh(let refreshAt?) = machine.state else { Issue.record("\(machine.state)"); return }
+        guard case .fresh(let refreshAt?) = machine.state else {
+            Issue.record("\(machine.state)")
+            return
+        }
         #expect(refreshAt > start)
         #expect(machine.lastError?.code == "InvalidGrantException")
     }
@@ -198,7 +207,10 @@ import Testing
         var lastFailureAt = driver.now
         // Until the access token has expired and six retries failed (full jitter may make waits short).
         while driver.now < token.expiresAt || delays.count < 6, delays.count < 100 {
-            guard case .retrying(let count, let retryAt) = driver.machine.state else { Issue.record("\(driver.machine.state)"); return }
+            guard case .retrying(let count, let retryAt) = driver.machine.state else {
+                Issue.record("\(driver.machine.state)")
+                return
+            }
             #expect(count == failures)
             let before = failures
             driver.advance(notPast: start.addingTimeInterval(86_400))
@@ -229,7 +241,10 @@ import Testing
         _ label: String, refreshable: Bool, registrationValidFor: TimeInterval, reason: NeedsLoginReason
     ) {
         let token = makeToken(at: start, lifetime: 8 * 3600, refreshable: refreshable, registrationValidFor: registrationValidFor, id: label)
-        var driver = Driver(now: start, cacheFile: token) { _, _ in Issue.record("no refresh expected"); return .failure(Self.unavailable()) }
+        var driver = Driver(now: start, cacheFile: token) { _, _ in
+            Issue.record("no refresh expected")
+            return .failure(Self.unavailable())
+        }
         driver.send(.tick)
         #expect(driver.machine.state == .fresh(refreshAt: nil))
         #expect(driver.machine.loginNeededAt == (refreshable ? token.registrationExpiresAt : token.expiresAt))
@@ -242,7 +257,10 @@ import Testing
     }
 
     @Test func noCacheFileNeedsLoginAndALaterLoginIsPickedUp() {
-        var driver = Driver(now: start, cacheFile: nil) { _, _ in Issue.record("no refresh expected"); return .failure(Self.unavailable()) }
+        var driver = Driver(now: start, cacheFile: nil) { _, _ in
+            Issue.record("no refresh expected")
+            return .failure(Self.unavailable())
+        }
         driver.send(.tick)
         #expect(driver.machine.state == .needsLogin(.noToken))
         #expect(driver.machine.nextDeadline == nil)
@@ -250,7 +268,10 @@ import Testing
         driver.cacheFile = token
         driver.send(.cacheChanged)
         #expect(driver.published == [token])
-        guard case .fresh(let refreshAt?) = driver.machine.state else { Issue.record("\(driver.machine.state)"); return }
+        guard case .fresh(let refreshAt?) = driver.machine.state else {
+            Issue.record("\(driver.machine.state)")
+            return
+        }
         #expect(refreshAt.timeIntervalSince(start) <= 40 * 60 && refreshAt.timeIntervalSince(start) >= 37 * 60)
     }
 

@@ -8,12 +8,18 @@ struct ConsoleSignInTests {
     static let signinToken = "FAKEsigninTOKEN-never-printed-but-by-print-0123456789"
 
     @Test(arguments: [
-        ("arn:aws:iam::123456789012:role/Dev", "eu-west-1", "https://signin.aws.amazon.com/federation",
-         "https://console.aws.amazon.com/console/home?region=eu-west-1"),
-        ("arn:aws-cn:iam::123456789012:role/Dev", "cn-north-1", "https://signin.amazonaws.cn/federation",
-         "https://console.amazonaws.cn/console/home?region=cn-north-1"),
-        ("arn:aws-us-gov:iam::123456789012:role/Dev", nil, "https://signin.amazonaws-us-gov.com/federation",
-         "https://console.amazonaws-us-gov.com/"),
+        (
+            "arn:aws:iam::123456789012:role/Dev", "eu-west-1", "https://signin.aws.amazon.com/federation",
+            "https://console.aws.amazon.com/console/home?region=eu-west-1"
+        ),
+        (
+            "arn:aws-cn:iam::123456789012:role/Dev", "cn-north-1", "https://signin.amazonaws.cn/federation",
+            "https://console.amazonaws.cn/console/home?region=cn-north-1"
+        ),
+        (
+            "arn:aws-us-gov:iam::123456789012:role/Dev", nil, "https://signin.amazonaws-us-gov.com/federation",
+            "https://console.amazonaws-us-gov.com/"
+        ),
     ])
     func thePartitionOfTheRoleChoosesTheHosts(roleArn: String, region: String?, federation: String, destination: String) {
         let signIn = ConsoleSignIn(roleArn: roleArn, region: region, environment: [:])
@@ -61,8 +67,10 @@ struct ConsoleSignInTests {
     }
 
     @Test(arguments: [
-        (FakeTransport.Outcome.response(TransportResponse(status: 400, body: Array("Bad Request \(Fake.sessionToken)".utf8))),
-         ConsoleSignInError.Kind.refused(status: 400)),
+        (
+            FakeTransport.Outcome.response(TransportResponse(status: 400, body: Array("Bad Request \(Fake.sessionToken)".utf8))),
+            ConsoleSignInError.Kind.refused(status: 400)
+        ),
         (.response(TransportResponse(status: 200, body: Array("<html>\(Fake.secretKey)</html>".utf8))), .malformedResponse),
         (.response(TransportResponse(status: 200, body: Array(#"{"SigninToken":""}"#.utf8))), .malformedResponse),
         (.failure(TransportError(kind: .connectionFailed, detail: "connection refused")), .transport(.connectionFailed)),

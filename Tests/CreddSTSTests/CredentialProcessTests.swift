@@ -36,7 +36,9 @@ func processIsAlive(_ pid: Int32) -> Bool {
 
     @Test func backgroundGrandchildHoldingStdoutCannotStallTheRead() async throws {
         let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
-        let script = try dir.script("leaky", """
+        let script = try dir.script(
+            "leaky",
+            """
             sleep 60 &
             echo $! > '\(dir.file("child.pid"))'
             echo '{"Version": 1, "AccessKeyId": "AKIA", "SecretAccessKey": "x"}'
@@ -50,7 +52,9 @@ func processIsAlive(_ pid: Int32) -> Bool {
 
     @Test func sessionCredentialsWithExpiration() async throws {
         let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
-        let script = try dir.script("creds", """
+        let script = try dir.script(
+            "creds",
+            """
             cat <<'JSON'
             {"Version": 1, "AccessKeyId": "ASIAPROCESS", "SecretAccessKey": "\(Fake.secretKey)",
              "SessionToken": "\(Fake.sessionToken)", "Expiration": "2026-11-22T22:50:26Z"}
@@ -63,10 +67,14 @@ func processIsAlive(_ pid: Int32) -> Bool {
         #expect(credentials.expiration == AWSTimestamp.parse("2026-11-22T22:50:26Z"))
     }
 
-    @Test(arguments: [(#""AccountId": "123456789012""#, "123456789012"), (#""AccountId": "12345""#, nil), (#""AccountId": """#, nil)] as [(String, String?)])
+    @Test(
+        arguments: [(#""AccountId": "123456789012""#, "123456789012"), (#""AccountId": "12345""#, nil), (#""AccountId": """#, nil)]
+            as [(String, String?)])
     func accountIdIsReadWhenItIsOne(field: String, account: String?) async throws {
         let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
-        let script = try dir.script("creds", """
+        let script = try dir.script(
+            "creds",
+            """
             cat <<'JSON'
             {"Version": 1, "AccessKeyId": "AKIAPROCESS", "SecretAccessKey": "s3cr3t", \(field)}
             JSON
@@ -87,7 +95,9 @@ func processIsAlive(_ pid: Int32) -> Bool {
 
     @Test func quotedArgumentsWithSpacesArePassedWithoutAShell() async throws {
         let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
-        let script = try dir.script("echo args", """
+        let script = try dir.script(
+            "echo args",
+            """
             [ "$#" = 3 ] || { echo "got $# arguments" >&2; exit 3; }
             [ "$1" = "my profile" ] && [ "$2" = 'it'"'"'s $HOME' ] && [ "$3" = 'a"b' ] || { echo "bad: $1|$2|$3" >&2; exit 4; }
             echo '{"Version": 1, "AccessKeyId": "AKIAQUOTED", "SecretAccessKey": "x"}'
@@ -122,7 +132,9 @@ func processIsAlive(_ pid: Int32) -> Bool {
 
     @Test func nonZeroExitQuotesStderrNotStdout() async throws {
         let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
-        let script = try dir.script("creds", """
+        let script = try dir.script(
+            "creds",
+            """
             echo '{"Version": 1, "AccessKeyId": "AKIA", "SecretAccessKey": "\(Fake.secretKey)", "SessionToken": "\(Fake.sessionToken)"}'
             echo "vault is sealed" >&2
             exit 7
@@ -151,7 +163,9 @@ func processIsAlive(_ pid: Int32) -> Bool {
 
     @Test func timeoutKillsTheProcessGroup() async throws {
         let dir = try TemporaryDirectory(prefix: "credd-sts-tests")
-        let script = try dir.script("slow", """
+        let script = try dir.script(
+            "slow",
+            """
             echo $$ > '\(dir.file("parent.pid"))'
             sleep 60 &
             echo $! > '\(dir.file("child.pid"))'
@@ -234,7 +248,10 @@ func processIsAlive(_ pid: Int32) -> Bool {
             _ = try await MFACodeCommand.run(commandLine: script, timeout: .seconds(10))
             Issue.record("expected a failure")
         } catch {
-            #expect(error.description == "mfa_process failed: '\(script)' exited with status 2 (stderr: no YubiKey detected). Next: run the command by hand to see why it fails")
+            #expect(
+                error.description
+                    == "mfa_process failed: '\(script)' exited with status 2 (stderr: no YubiKey detected). Next: run the command by hand to see why it fails"
+            )
             #expect(error.refreshFailure.disposition == .needsMFA)
         }
     }
@@ -255,7 +272,9 @@ func processIsAlive(_ pid: Int32) -> Bool {
         #expect(try CommandLineSplitter.split(commandLine) == expected)
     }
 
-    @Test(arguments: [("'open", CommandLineSplitter.Failure.unterminatedQuote("'")), ("\"open", .unterminatedQuote("\"")), ("tail\\", .trailingBackslash)])
+    @Test(arguments: [
+        ("'open", CommandLineSplitter.Failure.unterminatedQuote("'")), ("\"open", .unterminatedQuote("\"")), ("tail\\", .trailingBackslash),
+    ])
     func rejectsUnfinishedInput(commandLine: String, failure: CommandLineSplitter.Failure) {
         #expect(throws: failure) { try CommandLineSplitter.split(commandLine) }
     }

@@ -58,7 +58,9 @@ enum Fake {
 
     static func expectNoSecrets(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
         for secret in all {
-            #expect(!text.contains(secret), "secret leaked into: \(text.replacingOccurrences(of: secret, with: "<LEAK>"))", sourceLocation: sourceLocation)
+            #expect(
+                !text.contains(secret), "secret leaked into: \(text.replacingOccurrences(of: secret, with: "<LEAK>"))", sourceLocation: sourceLocation
+            )
         }
     }
 }

@@ -19,11 +19,20 @@ struct RedactedOutputTests {
 
     static let echoes: [Echo] = [
         Echo(name: "the caller's token, raw", body: "token \(Fake.sessionToken) rejected", hidden: [Fake.sessionToken]),
-        Echo(name: "the caller's token, percent-encoded", body: "Request: Action=GetCallerIdentity&X-Amz-Security-Token=\(percentEncoded(Fake.sessionToken))", hidden: [percentEncoded(Fake.sessionToken), "FAKEsessionTOKEN"]),
-        Echo(name: "the caller's secret, lower-case escapes", body: "key=\(percentEncoded(Fake.secretKey).lowercased())", hidden: [percentEncoded(Fake.secretKey).lowercased(), "FAKEsecretKEY"]),
-        Echo(name: "another token, percent-encoded", body: "echo SessionToken=\(percentEncoded(strangersToken))&Version=2011-06-15", hidden: [percentEncoded(strangersToken), "b3JpZ2luX2Vj", "%2F%2F%2F%2F"]),
+        Echo(
+            name: "the caller's token, percent-encoded",
+            body: "Request: Action=GetCallerIdentity&X-Amz-Security-Token=\(percentEncoded(Fake.sessionToken))",
+            hidden: [percentEncoded(Fake.sessionToken), "FAKEsessionTOKEN"]),
+        Echo(
+            name: "the caller's secret, lower-case escapes", body: "key=\(percentEncoded(Fake.secretKey).lowercased())",
+            hidden: [percentEncoded(Fake.secretKey).lowercased(), "FAKEsecretKEY"]),
+        Echo(
+            name: "another token, percent-encoded", body: "echo SessionToken=\(percentEncoded(strangersToken))&Version=2011-06-15",
+            hidden: [percentEncoded(strangersToken), "b3JpZ2luX2Vj", "%2F%2F%2F%2F"]),
         Echo(name: "an access key id", body: "The security token for AKIAIOSFODNN7EXAMPLE is invalid", hidden: ["AKIAIOSFODNN7EXAMPLE"]),
-        Echo(name: "a 100 kB body", body: String(repeating: "The request was refused. ", count: 4_000) + Fake.sessionToken, hidden: [Fake.sessionToken]),
+        Echo(
+            name: "a 100 kB body", body: String(repeating: "The request was refused. ", count: 4_000) + Fake.sessionToken, hidden: [Fake.sessionToken]
+        ),
     ]
 
     @Test("an STS error body loses every credential-shaped echo and is cut short", arguments: echoes)
@@ -48,7 +57,9 @@ struct RedactedOutputTests {
     @Test("a helper run with set -x that echoes the secret to stderr is quoted redacted", arguments: ["credential_process", "mfa_process"])
     func setX(setting: String) async throws {
         let dir = try TemporaryDirectory(prefix: "credd-sts-redact")
-        let script = try dir.script("helper", """
+        let script = try dir.script(
+            "helper",
+            """
             set -x
             SECRET='\(Self.secret)'
             TOKEN='\(Self.strangersToken)'
@@ -69,7 +80,9 @@ struct RedactedOutputTests {
         }
         #expect(error.reason == .nonZeroExit(3))
         for text in [error.description, error.stderrExcerpt, error.refreshFailure.message, String(reflecting: error)] {
-            for hidden in [Self.secret, "wJalrXUtnFEMI", "bPxRfiCYEXAMPLEKEY", "K7MDENG", Self.strangersToken, "b3JpZ2luX2Vj", "AKIAIOSFODNN7EXAMPLE"] {
+            for hidden in [
+                Self.secret, "wJalrXUtnFEMI", "bPxRfiCYEXAMPLEKEY", "K7MDENG", Self.strangersToken, "b3JpZ2luX2Vj", "AKIAIOSFODNN7EXAMPLE",
+            ] {
                 #expect(!text.contains(hidden))
             }
         }
@@ -81,5 +94,6 @@ struct RedactedOutputTests {
 
 /// Percent-encoding as a form body spells it: every byte outside `[A-Za-z0-9._~-]` as `%XX`.
 func percentEncoded(_ text: String) -> String {
-    text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
+    text.addingPercentEncoding(
+        withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
 }

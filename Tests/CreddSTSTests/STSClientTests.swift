@@ -33,7 +33,10 @@ import Testing
         #expect(header(request, "X-Amz-Date") == "20261122T220000Z")
         #expect(header(request, "X-Amz-Security-Token") == nil)
         let authorization = try #require(header(request, "Authorization"))
-        #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIAFAKE0000000000/20261122/eu-west-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="))
+        #expect(
+            authorization.hasPrefix(
+                "AWS4-HMAC-SHA256 Credential=AKIAFAKE0000000000/20261122/eu-west-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="
+            ))
         Fake.expectNoSecrets("\(session)")
     }
 

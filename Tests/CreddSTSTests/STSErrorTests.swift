@@ -22,16 +22,29 @@ import Testing
         Case(status: 500, code: "InternalFailure", message: "oops", expected: .retryable),
         Case(status: 503, code: "ServiceUnavailable", message: "busy", expected: .retryable),
         Case(status: 502, code: nil, message: "", expected: .retryable),
-        Case(status: 403, code: "AccessDenied", message: "User: arn:aws:iam::1:user/a is not authorized to perform: sts:AssumeRole", expected: .needsChange),
-        Case(status: 403, code: "AccessDenied", message: "MultiFactorAuthentication failed with invalid MFA one time pass code. ", expected: .needsMFA),
+        Case(
+            status: 403, code: "AccessDenied", message: "User: arn:aws:iam::1:user/a is not authorized to perform: sts:AssumeRole",
+            expected: .needsChange),
+        Case(
+            status: 403, code: "AccessDenied", message: "MultiFactorAuthentication failed with invalid MFA one time pass code. ", expected: .needsMFA),
         Case(status: 403, code: "InvalidClientTokenId", message: "The security token included in the request is invalid.", expected: .needsChange),
-        Case(status: 400, code: "ValidationError", message: "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.", expected: .needsChange),
+        Case(
+            status: 400, code: "ValidationError",
+            message: "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.", expected: .needsChange),
         Case(status: 403, code: "ExpiredToken", message: "The security token included in the request is expired", expected: .sourceExpired),
         Case(status: 400, code: "ExpiredTokenException", message: "Token expired", expected: .sourceExpired),
-        Case(status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided.", expected: .needsChange),
-        Case(status: 403, code: "SignatureDoesNotMatch", message: "Signature expired: 20160609T184512Z is now earlier than 20160610T013008Z (20160610T014508Z - 15 min.)", expected: .retryable),
-        Case(status: 403, code: "RequestTimeTooSkewed", message: "The difference between the request time and the current time is too large.", expected: .retryable),
-        Case(status: 400, code: "InvalidSignatureException", message: "Signature not yet current: 20260101T000000Z is still later than …", expected: .retryable),
+        Case(
+            status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided.",
+            expected: .needsChange),
+        Case(
+            status: 403, code: "SignatureDoesNotMatch",
+            message: "Signature expired: 20160609T184512Z is now earlier than 20160610T013008Z (20160610T014508Z - 15 min.)", expected: .retryable),
+        Case(
+            status: 403, code: "RequestTimeTooSkewed", message: "The difference between the request time and the current time is too large.",
+            expected: .retryable),
+        Case(
+            status: 400, code: "InvalidSignatureException", message: "Signature not yet current: 20260101T000000Z is still later than …",
+            expected: .retryable),
         Case(status: 400, code: "InvalidSignatureException", message: "The request signature we calculated does not match", expected: .needsChange),
         Case(status: 403, code: "RegionDisabledException", message: "STS is not activated in this region", expected: .needsChange),
         Case(status: 404, code: nil, message: "", expected: .needsChange),
@@ -83,12 +96,18 @@ import Testing
     }
 
     @Test(arguments: [
-        ("AccessDenied", "User: arn:aws:iam::111111111111:user/alice is not authorized to perform: sts:AssumeRole", FailureDisposition.needsChange, "trust policy"),
+        (
+            "AccessDenied", "User: arn:aws:iam::111111111111:user/alice is not authorized to perform: sts:AssumeRole", FailureDisposition.needsChange,
+            "trust policy"
+        ),
         ("AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. ", .needsMFA, "credd login"),
         ("InvalidClientTokenId", "The security token included in the request is invalid.", .needsChange, "access key id is unknown"),
         ("ValidationError", "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint", .needsChange, "duration_seconds"),
         ("ExpiredToken", "The security token included in the request is expired", .sourceExpired, "renew the source profile"),
-        ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", .needsChange, "secret access key"),
+        (
+            "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", .needsChange,
+            "secret access key"
+        ),
     ])
     func nonRetryableErrorsFailAtOnce(code: String, message: String, disposition: FailureDisposition, hint: String) async throws {
         let (error, transport) = try await failAssumeRole([.error(403, code: code, message: message)])
@@ -178,7 +197,8 @@ import Testing
     }
 
     @Test func partialCredentialsAreNeverASuccess() async throws {
-        let partial = STSXML.assumeRole.replacingOccurrences(of: "<SessionToken>\(Fake.responseToken)</SessionToken>", with: "<SessionToken></SessionToken>")
+        let partial = STSXML.assumeRole.replacingOccurrences(
+            of: "<SessionToken>\(Fake.responseToken)</SessionToken>", with: "<SessionToken></SessionToken>")
         let (error, _) = try await failAssumeRole(
             [.ok(partial)], policy: RetryPolicy(maxAttempts: 1, baseDelay: .seconds(1), maxDelay: .seconds(1)))
         #expect(error.kind == .malformedResponse)
@@ -277,9 +297,10 @@ import Testing
 @Suite struct RetryPolicyTests {
     @Test func ceilingsDoubleUpToTheCap() {
         let policy = RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(500), maxDelay: .seconds(5))
-        #expect((1...6).map { policy.delayCeiling(beforeRetry: $0) } == [
-            .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(5), .seconds(5),
-        ])
+        #expect(
+            (1...6).map { policy.delayCeiling(beforeRetry: $0) } == [
+                .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(5), .seconds(5),
+            ])
         #expect(policy.delayCeiling(beforeRetry: 1000) == .seconds(5))
     }
 

@@ -77,7 +77,8 @@ import Testing
             try LoopbackServer(["python3", "-c", Self.serverScript, "{PORT}", steps.joined(separator: ",")], logFile: dir.file("server.log"))
         }
         defer { server.stop() }
-        let transport = HTTPClientSTSTransport(configuration: .init(connectTimeout: .seconds(2), readTimeout: .seconds(1), requestTimeout: .seconds(5)))
+        let transport = HTTPClientSTSTransport(
+            configuration: .init(connectTimeout: .seconds(2), readTimeout: .seconds(1), requestTimeout: .seconds(5)))
         let client = STSClient(
             transport: transport, endpoint: server.endpoint, signingRegion: "us-east-1", wallClock: SystemWallClock(),
             retryPolicy: retryPolicy)

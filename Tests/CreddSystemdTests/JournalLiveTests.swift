@@ -7,7 +7,7 @@ import Testing
 @testable import CreddSystemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Real sends over journald's native protocol. With journald running, one entry is sent and must be accepted.

@@ -8,7 +8,7 @@ import Testing
 @testable import CreddSystemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("log handlers")

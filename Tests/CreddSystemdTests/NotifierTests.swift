@@ -7,7 +7,7 @@ import Testing
 @testable import CreddSystemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("systemd notifications")
@@ -113,7 +113,9 @@ struct NotifierTests {
     /// address a user service never gets, names too long for `sun_path`) fail with a reason.
     @Test func unusableAddressesAreRefusedWithAReason() async {
         await #expect(processExitsWith: .success) {
-            for address in ["@", "relative/notify", "vsock:2:1234", "/" + String(repeating: "x", count: 108), "@" + String(repeating: "x", count: 108)] {
+            for address in [
+                "@", "relative/notify", "vsock:2:1234", "/" + String(repeating: "x", count: 108), "@" + String(repeating: "x", count: 108),
+            ] {
                 setenv("NOTIFY_SOCKET", address, 1)
                 let error = #expect(throws: SystemdError.self, "\(address)") { try NotifySocketNotifier().send(.ready) }
                 #expect(error.map(String.init(describing:))?.contains("notifying systemd of \"READY=1\" failed") == true, "\(address)")

@@ -5,7 +5,7 @@ import Testing
 @testable import CreddSystemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A socket address for an AF_UNIX path.

@@ -7,7 +7,7 @@ import Testing
 @testable import CreddSystemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("systemd watchdog", .timeLimit(.minutes(1)))

@@ -32,7 +32,8 @@ public final class CreddHarness: @unchecked Sendable {
         self.stsEndpoint = stsEndpoint
         self.endpointPort = try FreePort.find()
         for sub in ["home/.aws", "home/.config/credd", "run"] {
-            try FileManager.default.createDirectory(atPath: directory.file(sub), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory.file(sub), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
     }
 
@@ -59,7 +60,7 @@ public final class CreddHarness: @unchecked Sendable {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return files.filter { $0.hasSuffix(".json") }.flatMap { name -> [String] in
             guard let data = FileManager.default.contents(atPath: directory + "/" + name),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
             else { return [] }
             return ["accessToken", "refreshToken", "clientSecret"].compactMap { object[$0] as? String }
         }
@@ -177,9 +178,13 @@ public final class CreddHarness: @unchecked Sendable {
     /// `docs/status.schema.json`'s complaint about a `credd status --json` output (jsonschema,
     /// in python3), or `nil` when it conforms.
     public func statusSchemaViolation(_ json: String) throws -> String? {
-        let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/status.schema.json").standardized.path
+        let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/status.schema.json").standardized
+            .path
         let validation = try run(
-            ["python3", "-c", "import json, sys, jsonschema; jsonschema.validate(json.loads(sys.argv[2]), json.load(open(sys.argv[1])))", schema, json])
+            [
+                "python3", "-c", "import json, sys, jsonschema; jsonschema.validate(json.loads(sys.argv[2]), json.load(open(sys.argv[1])))", schema,
+                json,
+            ])
         return validation.status == 0 ? nil : validation.stderr
     }
 

@@ -69,7 +69,6 @@ public final class DatagramListener: @unchecked Sendable {
         }
     }
 
-
     /// Counts new notifications matching `match` that arrive within `seconds`.
     public func collect(for seconds: TimeInterval, _ match: (String) -> Bool) -> Int {
         let start = snapshot().count

@@ -30,6 +30,7 @@ public struct HandEditedCredentials: Sendable {
     public func replacingKeys(with new: AWSCredentials) -> String {
         text
             .replacingOccurrences(of: "  aws_access_key_id=\(keys.accessKeyId)", with: "  aws_access_key_id = \(new.accessKeyId)")
-            .replacingOccurrences(of: "  aws_secret_access_key = \(keys.secretAccessKey.revealed)", with: "  aws_secret_access_key = \(new.secretAccessKey.revealed)")
+            .replacingOccurrences(
+                of: "  aws_secret_access_key = \(keys.secretAccessKey.revealed)", with: "  aws_secret_access_key = \(new.secretAccessKey.revealed)")
     }
 }

@@ -44,9 +44,10 @@ extension MotoServer {
     public func createUser(
         _ name: String, allowing actions: [String], extraKeys: Int = 0, assumableRole role: String? = nil
     ) async throws -> MotoUser {
-        let request = try JSONSerialization.data(withJSONObject: [
-            "user": name, "actions": actions, "extra_keys": extraKeys, "role": role ?? "",
-        ] as [String: Any])
+        let request = try JSONSerialization.data(
+            withJSONObject: [
+                "user": name, "actions": actions, "extra_keys": extraKeys, "role": role ?? "",
+            ] as [String: Any])
         let output = try await runPython(Self.createUserScript, String(decoding: request, as: UTF8.self))
         struct Created: Decodable {
             var accessKeyId: String
@@ -71,7 +72,8 @@ extension MotoServer {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
         environment["AWS_CONFIG_FILE"] = "/dev/null"
         environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
-        let result = try await ChildProcess.runOnDedicatedThread(["python3", "-c", script, endpoint, argument], environment: environment, timeout: 60)
+        let result = try await ChildProcess.runOnDedicatedThread(
+            ["python3", "-c", script, endpoint, argument], environment: environment, timeout: 60)
         guard result.status == 0 else { throw TestSupportError("moto setup failed: \(result.stderr.suffix(800))") }
         return result.stdout
     }

@@ -23,7 +23,9 @@ public final class PrivateBus: Sendable {
         address = "unix:path=\(socket)"
         // A session bus where any connection of this user may own any name, and which starts no
         // service on demand: a test decides which services exist.
-        let config = try directory.write("bus.conf", """
+        let config = try directory.write(
+            "bus.conf",
+            """
             <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
              "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
             <busconfig>
@@ -58,7 +60,9 @@ public final class PrivateBus: Sendable {
 
     /// Starts python3-dbusmock's `template` on this bus (as the system bus when `system`) and
     /// waits until it owns `name`. Its method calls are written to `log`, one line each.
-    public func startMock(template: String, owning name: String, system: Bool = false, parameters: String = "{}", log: String) throws -> SpawnedProcess {
+    public func startMock(template: String, owning name: String, system: Bool = false, parameters: String = "{}", log: String) throws
+        -> SpawnedProcess
+    {
         // Debian's python3-dbusmock lives beside Debian's python3, which may not be the first on PATH.
         var arguments = ["/usr/bin/python3", "-m", "dbusmock", "--template", template, "--parameters", parameters, "-l", log]
         if system { arguments.insert("--system", at: 3) }
@@ -95,8 +99,10 @@ public final class PrivateBus: Sendable {
     /// Whether a connection owns `name` on this bus.
     public func hasOwner(_ name: String) throws -> Bool {
         let reply = try ChildProcess.run(
-            ["dbus-send", "--bus=\(address)", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
-             "org.freedesktop.DBus.NameHasOwner", "string:\(name)"], environment: environment, timeout: 10)
+            [
+                "dbus-send", "--bus=\(address)", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner", "string:\(name)",
+            ], environment: environment, timeout: 10)
         return reply.stdout.contains("boolean true")
     }
 
@@ -104,15 +110,20 @@ public final class PrivateBus: Sendable {
     /// through dbusmock's `EmitSignal`; `arguments` is a GVariant text such as `[<false>]`.
     public func emitFromMock(name: String, path: String, interface: String, member: String, signature: String, arguments: String) throws {
         let result = try ChildProcess.run(
-            ["gdbus", "call", "--address", address, "--dest", name, "--object-path", path,
-             "--method", "org.freedesktop.DBus.Mock.EmitSignal", interface, member, signature, arguments],
+            [
+                "gdbus", "call", "--address", address, "--dest", name, "--object-path", path,
+                "--method", "org.freedesktop.DBus.Mock.EmitSignal", interface, member, signature, arguments,
+            ],
             environment: environment, timeout: 10)
         guard result.status == 0 else { throw TestSupportError("EmitSignal \(member): \(result.stderr)") }
     }
 
     /// An environment whose session and system buses are both this one.
     public var environment: [String: String] {
-        ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "DBUS_SESSION_BUS_ADDRESS": address, "DBUS_SYSTEM_BUS_ADDRESS": address]
+        [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "DBUS_SESSION_BUS_ADDRESS": address,
+            "DBUS_SYSTEM_BUS_ADDRESS": address,
+        ]
     }
 }
 

@@ -10,16 +10,17 @@ public enum SSOFixtures {
         """
 
     /// `corpSession`, an SSO profile for a role FakeSSO assigns, and a role chained from it.
-    public static let config = corpSession + """
-        [profile dev-sso]
-        sso_session = corp
-        sso_account_id = 111111111111
-        sso_role_name = Developer
-        region = eu-west-1
+    public static let config =
+        corpSession + """
+            [profile dev-sso]
+            sso_session = corp
+            sso_account_id = 111111111111
+            sso_role_name = Developer
+            region = eu-west-1
 
-        [profile chained]
-        source_profile = dev-sso
-        role_arn = arn:aws:iam::111111111111:role/Chained
-        region = eu-west-1
-        """
+            [profile chained]
+            source_profile = dev-sso
+            role_arn = arn:aws:iam::111111111111:role/Chained
+            region = eu-west-1
+            """
 }

@@ -136,8 +136,9 @@ struct EndpointFuzzCase {
             check(!FakeWorld.neverServed.contains { text.contains($0) }, "response \(index) carries a secret that is never served")
             // Echoing what the client itself sent (e.g. a profile name) is no leak: a `@TOKEN@`
             // anywhere but the token header puts the token in the request line or another header.
-            check(sentText.contains("PUT") || !text.contains(imdsToken) || sentEchoable(sentText, token: imdsToken),
-                  "response \(index) carries an IMDS token the client neither asked for nor sent")
+            check(
+                sentText.contains("PUT") || !text.contains(imdsToken) || sentEchoable(sentText, token: imdsToken),
+                "response \(index) carries an IMDS token the client neither asked for nor sent")
             if FakeWorld.servedSecrets.contains(where: { text.contains($0) }) {
                 check(response.status == 200, "response \(index) carries credentials in a \(response.status)")
                 check(carriesToken, "credentials served to a stream without a valid token")

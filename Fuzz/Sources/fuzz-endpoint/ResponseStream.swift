@@ -39,14 +39,17 @@ func splitResponses(_ bytes: [UInt8], bodyless: (ArraySlice<UInt8>) -> Bool) -> 
             headers.append((name: String(line[..<colon]), value: line[line.index(after: colon)...].trimmingPrefix(" ").description))
         }
         let lengths = headers.filter { $0.name.lowercased() == "content-length" }
-        guard lengths.count == 1, let length = Int(lengths[0].value), length >= 0 else { return .failure(.badContentLength(response: responses.count)) }
+        guard lengths.count == 1, let length = Int(lengths[0].value), length >= 0 else {
+            return .failure(.badContentLength(response: responses.count))
+        }
         let bodyStart = headEnd + separator.count
         let bodyEnd = bodyStart + (bodyless(bytes[bodyStart...]) ? 0 : length)
         guard bodyEnd <= bytes.count else { return .failure(.truncatedBody(response: responses.count)) }
-        responses.append(WireResponse(
-            version: String(statusParts[0]), status: status, headers: headers,
-            body: Array(bytes[bodyStart..<bodyEnd]), raw: Array(bytes[start..<bodyEnd])
-        ))
+        responses.append(
+            WireResponse(
+                version: String(statusParts[0]), status: status, headers: headers,
+                body: Array(bytes[bodyStart..<bodyEnd]), raw: Array(bytes[start..<bodyEnd])
+            ))
         start = bodyEnd
     }
     return .success(responses)

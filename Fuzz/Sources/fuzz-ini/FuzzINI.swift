@@ -60,8 +60,9 @@ struct INIFuzzCase {
         checkEdit("removeSection", of: document, inside: section, followingLinesKeepKinds: removalKeepsFollowingLines) { edited throws(INIError) in
             check(edited.removeSection(named: name), "removeSection missed an existing section")
             // An announced removal changes how later lines read, and so may what sections they make.
-            check(!removalKeepsFollowingLines || edited.sectionCount(named: name) == document.sectionCount(named: name) - 1,
-                  "removeSection removed no section")
+            check(
+                !removalKeepsFollowingLines || edited.sectionCount(named: name) == document.sectionCount(named: name) - 1,
+                "removeSection removed no section")
         }
         guard !section.entries.isEmpty else { return }
         let key = section.entries[Int((seed >> 16) % UInt64(section.entries.count))].key
@@ -100,9 +101,13 @@ struct INIFuzzCase {
         let suffix = Self.text(of: document.lines[suffixStart...])
         check(output.count >= suffix.count && output.suffix(suffix.count).elementsEqual(suffix), "\(name) changed lines after the section it edits")
         let suffixKinds = document.lines[suffixStart...].map(\.kind)
-        check(!followingLinesKeepKinds || edited.lines.suffix(suffixKinds.count).map(\.kind) == suffixKinds, "\(name) changed how lines after the section it edits read")
+        check(
+            !followingLinesKeepKinds || edited.lines.suffix(suffixKinds.count).map(\.kind) == suffixKinds,
+            "\(name) changed how lines after the section it edits read")
         // A file that ended without a newline still does, even when its last line is now one from before the section.
-        let endsInPrefix = suffix.isEmpty && prefix.starts(with: output) && ["\n", "\r\n", "\r"].contains(String(decoding: prefix.dropFirst(output.count), as: UTF8.self))
+        let endsInPrefix =
+            suffix.isEmpty && prefix.starts(with: output)
+            && ["\n", "\r\n", "\r"].contains(String(decoding: prefix.dropFirst(output.count), as: UTF8.self))
         check(output.starts(with: prefix) || endsInPrefix, "\(name) changed lines before the section it edits")
     }
 
