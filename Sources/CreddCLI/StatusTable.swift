@@ -72,7 +72,7 @@ enum StatusTable {
                 out += rotationLines(rotation, now: now).map { wrapped("    " + $0, width: width, continuation: "        ") }.joined()
             }
         }
-        out += ssoSessionLines(document.ssoSessions, now: now).map { $0 + "\n" }.joined()
+        out += ssoSessionLines(document.ssoSessions, now: now).map { wrapped($0, width: width, continuation: "      ") }.joined()
         let actions = document.profiles.compactMap { actionLine($0, now: now, secondsFromGMT: secondsFromGMT) }
         if !actions.isEmpty { out += "\n" + actions.map { wrapped($0, width: width, continuation: "    ") }.joined() }
         if cutShort { out += "\n" + wrapped("`credd status PROFILE` shows a profile's whole error.", width: width, continuation: "") }

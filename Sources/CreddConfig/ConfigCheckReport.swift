@@ -86,7 +86,7 @@ public enum ConfigCheckReport {
             rows.append(("output:", profile.writeCredentials ? "[\(profile.credentialsSection)] in the credentials file" : "endpoint only"))
             return rows
         }
-        rows.append(("sts:", profile.stsEndpoint.description))
+        rows.append(("sts:", profile.stsEndpoint.description + (profile.stsEndpoint.reason.map { ", \($0)" } ?? "")))
         rows.append(("region:", profile.region ?? "none (from the environment, else global STS)"))
         rows.append(("duration:", profile.durationSeconds.map { "\(ConfigDuration.describe(seconds: $0)) (\($0) s)" } ?? "STS default"))
         rows.append(("output:", profile.writeCredentials ? "[\(profile.credentialsSection)] in the credentials file" : "endpoint only"))
