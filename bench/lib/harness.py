@@ -28,14 +28,17 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+# How scripts/package builds credd: the figures are those of the binary users install.
+RELEASE_BUILD = ["swift", "build", "-c", "release", "--static-swift-stdlib", "-Xlinker", "--no-export-dynamic"]
+
+
 def release_binary(product="credd"):
-    """The release build of `product`, built first unless CREDD_BIN (for credd) is set."""
+    """The release build of `product` as scripts/package makes it, built first unless CREDD_BIN (for credd) is set."""
     if product == "credd" and os.environ.get("CREDD_BIN"):
         return os.environ["CREDD_BIN"]
-    log(f"building: swift build -c release --product {product}")
-    subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=REPO, check=True,
-                   stdout=subprocess.DEVNULL)
-    bin_path = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=REPO, check=True,
+    log(f"building: {' '.join(RELEASE_BUILD)} --product {product}")
+    subprocess.run(RELEASE_BUILD + ["--product", product], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    bin_path = subprocess.run(RELEASE_BUILD + ["--show-bin-path"], cwd=REPO, check=True,
                               capture_output=True, text=True).stdout.strip()
     return os.path.join(bin_path, product)
 
