@@ -194,6 +194,24 @@ struct StatusTableGoldenTests {
         }
     }
 
+    @Test func aProfileWaitingForAnIdentityCenterSignInAndARoleChainedFromIt() {
+        var sso = StatusTableTests.profile(
+            "dev-sso", "needs_login", expiresIn: 20 * 60, nextIn: nil,
+            error: "needs an IAM Identity Center sign-in for corp (the session ended): run `credd login corp`")
+        sso.source = "sso-session corp"
+        sso.action = StatusTableTests.action("login", "dev-sso", "credd login corp", deadlineIn: 20 * 60)
+        var chained = StatusTableTests.profile(
+            "chained", "pending", expiresIn: nil, nextIn: nil, error: "needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`")
+        chained.source = "dev-sso"
+        chained.action = StatusTableTests.action("login", "dev-sso", "credd login corp", deadlineIn: nil)
+        let text = StatusTable.render(
+            StatusTableTests.document([sso, chained]), now: Self.now, colour: false, width: 80, secondsFromGMT: StatusTableTests.utc)
+        #expect(
+            text == """
+                GOLDEN
+                """)
+    }
+
     @Test func oneProfileInFull() throws {
         let deploy = try #require(Self.golden().profiles.last)
         let text = StatusTable.detail(deploy, now: Self.now, width: 80, secondsFromGMT: StatusTableTests.utc)
