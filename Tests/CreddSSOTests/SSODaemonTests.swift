@@ -124,7 +124,7 @@ struct SSODaemonTests {
         #expect(chained["command"] as? String == "credd login corp")
         let table = try harness.cli(["status"])
         #expect(table.status != 0)
-        #expect(table.stdout.contains("needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`"))
+        #expect(table.stdout.contains("chained: needs an IAM Identity Center sign-in for dev-sso: run `credd login\n    corp`"), "\(table.stdout)")
         #expect(harness.daemonLog().contains("sign-in needed: run credd login corp"))
 
         // `aws sso login` in another terminal: the daemon reads the new file and renews at once.
