@@ -9,6 +9,9 @@ public enum FailureDisposition: Sendable, Hashable {
     case sourceExpired
     /// An MFA code was rejected or is required: wait for `credd login`.
     case needsMFA
+    /// The IAM Identity Center session needs a sign-in (`credd login SESSION`): wait for a new
+    /// token rather than retry.
+    case needsLogin
 }
 
 /// A renewal failure as the scheduler and `credd status` see it: secret-free by construction.

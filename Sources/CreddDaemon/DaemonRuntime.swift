@@ -179,10 +179,12 @@ actor DaemonRuntime: RotationObserver {
             registrationExpiration: session.registrationExpiration.map(AWSTimestamp.format),
             loginNeededAt: session.loginNeededAt.map(AWSTimestamp.format), lastRefresh: session.lastRefresh.map(AWSTimestamp.format),
             error: session.error,
+            // The session's end, when known, is what the user has until.
             action: session.loginCommand.map { command in
                 StatusDocument.Action(
                     kind: ProfileAction.Kind.login.rawValue, profile: session.loginName, command: command,
-                    deadline: session.tokenExpiration.map(AWSTimestamp.format), mfaSerial: nil)
+                    deadline: [session.loginNeededAt, session.tokenExpiration].compactMap { $0 }.min().map(AWSTimestamp.format),
+                    mfaSerial: nil)
             })
     }
 

@@ -10,8 +10,20 @@ struct DesktopNotice: Sendable, Hashable {
     let body: String
     /// Offers the "Enter code" button, which runs `credd login PROFILE` or `notify_action_command`.
     let offersCodeEntry: Bool
+    /// Offers the "Sign in" button for this IAM Identity Center session (what `credd login`
+    /// takes), which runs `credd login SESSION` or `notify_action_command`.
+    let signInSession: String?
     /// Stays until withdrawn.
     let critical: Bool
+
+    init(profile: String, summary: String, body: String, offersCodeEntry: Bool, signInSession: String? = nil, critical: Bool) {
+        self.profile = profile
+        self.summary = summary
+        self.body = body
+        self.offersCodeEntry = offersCodeEntry
+        self.signInSession = signInSession
+        self.critical = critical
+    }
 
     /// The notices `statuses` call for: a profile that will need an MFA code (from the lead
     /// time before its session ends), one whose renewals keep failing with nothing left in
@@ -51,7 +63,19 @@ struct DesktopNotice: Sendable, Hashable {
     /// socket, and its system-call filter would bind the terminal too).
     static func codeEntryCommand(for profile: String, configured: [String]?, credd: String, underSystemd: Bool) -> [String] {
         let command = configured.map { $0 + [profile] } ?? ["x-terminal-emulator", "-e", credd, "login", profile]
-        return underSystemd ? ["systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=\(profile)", "--"] + command : command
+        return userUnit(command, profile: profile, underSystemd: underSystemd)
+    }
+
+    /// What "Sign in" runs for `profile`, whose IAM Identity Center session is `session`:
+    /// `notify_action_command` with the session appended, or `credd login SESSION`, which needs
+    /// no terminal (it opens the browser itself). Started like "Enter code".
+    static func signInCommand(session: String, profile: String, configured: [String]?, credd: String, underSystemd: Bool) -> [String] {
+        let command = configured.map { $0 + [session] } ?? [credd, "login", session]
+        return userUnit(command, profile: profile, underSystemd: underSystemd)
+    }
+
+    private static func userUnit(_ command: [String], profile: String, underSystemd: Bool) -> [String] {
+        underSystemd ? ["systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=\(profile)", "--"] + command : command
     }
 
     /// The notice for one kind of action; a new kind of action needs one case here.
@@ -74,7 +98,8 @@ struct DesktopNotice: Sendable, Hashable {
         case .login:
             return DesktopNotice(
                 profile: action.profile, summary: "AWS profile \(action.profile) needs an IAM Identity Center sign-in",
-                body: "\(until). Run `\(action.command)`.", offersCodeEntry: false, critical: true)
+                body: "\(until). Sign in, or run `\(action.command)`.", offersCodeEntry: false,
+                signInSession: status.signInName ?? action.profile, critical: true)
         case .fixConfig:
             return nil
         }
@@ -144,9 +169,10 @@ struct DesktopNoticeBoard: Sendable {
         lastSent[notice.profile] = nil
     }
 
-    /// The profile whose notification is `id`.
-    func profile(shownAs id: UInt32) -> String? {
-        shown.first { $0.value.id == id && id != 0 }?.key
+    /// The notice shown as notification `id`.
+    func notice(shownAs id: UInt32) -> DesktopNotice? {
+        guard id != 0 else { return nil }
+        return shown.values.first { $0.id == id }?.notice
     }
 
     /// When a held-back notice may be shown; `nil` when none waits.

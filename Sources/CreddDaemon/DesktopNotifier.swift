@@ -190,8 +190,10 @@ private actor Desk {
             do throws(BusError) {
                 switch effect {
                 case .show(let notice, let replacing):
-                    let actions =
-                        await offersActions() && notice.offersCodeEntry ? [DesktopNotifications.Action(key: "enter-code", label: "Enter code")] : []
+                    let buttons =
+                        (notice.offersCodeEntry ? [DesktopNotifications.Action(key: "enter-code", label: "Enter code")] : [])
+                        + (notice.signInSession != nil ? [DesktopNotifications.Action(key: "sign-in", label: "Sign in")] : [])
+                    let actions = await offersActions() ? buttons : []
                     let id = try await server.notify(
                         replacing: replacing, summary: notice.summary, body: notice.body, actions: actions, critical: notice.critical)
                     board.shown(notice, id: id)
@@ -229,17 +231,32 @@ private actor Desk {
         logger.warning("desktop: \(error)", metadata: ["credd.event": "desktop_notify_failed"])
     }
 
-    /// A button was pressed: "Enter code" (or the notification itself) runs the prompt for its profile.
+    /// A button was pressed: "Enter code" or "Sign in" (or the notification itself, for the
+    /// button it offers) runs the prompt for its profile.
     func invoked(_ invocation: DesktopNotifications.Invocation) {
-        guard ["enter-code", "default"].contains(invocation.actionKey), let profile = board.profile(shownAs: invocation.id) else { return }
+        guard let notice = board.notice(shownAs: invocation.id) else { return }
+        let profile = notice.profile
         let settings = profiles.configuration.settings
-        let command = DesktopNotice.codeEntryCommand(
-            for: profile, configured: settings.notifyActionCommand, credd: ExecutableSearch.runningExecutable() ?? "credd",
-            underSystemd: environment["INVOCATION_ID"] != nil)
+        let credd = ExecutableSearch.runningExecutable() ?? "credd"
+        let underSystemd = environment["INVOCATION_ID"] != nil
+        let command: [String]
+        let button: String
+        switch (invocation.actionKey, notice.signInSession) {
+        case ("enter-code", _) where notice.offersCodeEntry, ("default", nil) where notice.offersCodeEntry:
+            command = DesktopNotice.codeEntryCommand(
+                for: profile, configured: settings.notifyActionCommand, credd: credd, underSystemd: underSystemd)
+            button = "Enter code"
+        case ("sign-in", let session?), ("default", let session?):
+            command = DesktopNotice.signInCommand(
+                session: session, profile: profile, configured: settings.notifyActionCommand, credd: credd, underSystemd: underSystemd)
+            button = "Sign in"
+        default:
+            return
+        }
         var childEnvironment = environment
         childEnvironment["CREDD_PROFILE"] = profile
         logger.info(
-            "desktop: \"Enter code\" for \(profile): running \(command[0])",
+            "desktop: \"\(button)\" for \(profile): running \(command[0])",
             metadata: ["credd.event": "desktop_action", "credd.profile": "\(profile)"])
         let logger = logger
         // The prompt waits for the user; ten minutes is plenty, and the terminal is reaped then.

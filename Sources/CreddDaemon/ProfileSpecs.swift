@@ -17,6 +17,7 @@ enum ProfileSpecs {
                 sourceProfile: managedSource,
                 requiresMFACode: profile.mfaSerial != nil,
                 hasMFAProcess: profile.mfaProcess != nil,
+                signInName: profile.ssoSession.map { $0.name ?? profile.name },
                 identity: identities[profile.name] ?? profile.name,
                 fingerprint: fingerprint(profile, rotatedKeys: rotatedKeys)
             )

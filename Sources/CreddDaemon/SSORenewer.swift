@@ -25,7 +25,7 @@ final class SSORenewer: CredentialRenewer {
         guard let (token, portal) = await sessions.token(for: session) else {
             let missing = await sessions.missingTokenReason(for: session)
             // A sign-in is the user's to do: no quick retries; the token's arrival renews at once.
-            throw RefreshFailure(disposition: missing.needsLogin ? .needsChange : .retryable, message: missing.message)
+            throw RefreshFailure(disposition: missing.needsLogin ? .needsLogin : .retryable, message: missing.message)
         }
         do {
             return try await portal.roleCredentials(accountId: accountId, roleName: roleName, accessToken: token.accessToken)

@@ -33,13 +33,13 @@ public struct ProfileAction: Sendable, Hashable {
     }
 
     /// What `status` waits on: the nearest profile of its chain (itself first) that needs an
-    /// MFA code or failed; `nil` when it is fresh, renewing, or will heal by itself.
+    /// MFA code or a sign-in, or failed; `nil` when it is fresh, renewing, or will heal by itself.
     /// `lookup` finds a profile's status by name.
     public static func needed(by status: ProfileStatus, lookup: (String) -> ProfileStatus?) -> ProfileAction? {
         switch status.state {
         case .fresh, .refreshing:
             return nil
-        case .pending, .retrying, .needsMFA, .expired, .error:
+        case .pending, .retrying, .needsMFA, .needsLogin, .expired, .error:
             break
         }
         var current = status
@@ -48,6 +48,9 @@ public struct ProfileAction: Sendable, Hashable {
             switch current.state {
             case .needsMFA:
                 return ProfileAction(kind: .mfaCode, profile: current.name, command: "credd login \(current.name)", deadline: status.expiration)
+            case .needsLogin:
+                let session = current.signInName ?? current.name
+                return ProfileAction(kind: .login, profile: current.name, command: "credd login \(session)", deadline: status.expiration)
             case .error:
                 return ProfileAction(kind: .retry, profile: current.name, command: "credd refresh \(current.name)", deadline: status.expiration)
             case .pending, .fresh, .refreshing, .retrying, .expired:

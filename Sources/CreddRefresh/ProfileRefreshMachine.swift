@@ -51,6 +51,9 @@ public struct ProfileRefreshMachine: Sendable {
         case retrying(Retry)
         /// Waiting for `credd login`; credentials may still be in service until they expire.
         case needsMFA(RefreshFailure?)
+        /// Waiting for an IAM Identity Center sign-in: no retries, since only a new token helps
+        /// (the driver renews on its arrival); credentials may still be in service until they expire.
+        case needsLogin(RefreshFailure)
         /// Waiting to retry after the credentials in service expired.
         case expired(Retry)
         /// Waiting for a change, retried on a slow schedule (users fix such errors on the AWS
@@ -138,7 +141,7 @@ public struct ProfileRefreshMachine: Sendable {
             return earliest(renewAt, expiry)
         case .retrying(let retry), .expired(let retry), .error(let retry):
             return earliest(retry.retryAt, expiry)
-        case .refreshing, .needsMFA:
+        case .refreshing, .needsMFA, .needsLogin:
             return expiry
         }
     }
@@ -150,7 +153,7 @@ public struct ProfileRefreshMachine: Sendable {
             return renewAt
         case .retrying(let retry), .expired(let retry), .error(let retry):
             return retry.retryAt
-        case .pending, .refreshing, .needsMFA:
+        case .pending, .refreshing, .needsMFA, .needsLogin:
             return nil
         }
     }
@@ -165,6 +168,7 @@ public struct ProfileRefreshMachine: Sendable {
             // A first renewal that only waits for its source to finish is still pending.
             lastRefresh == nil && retry.failedAttempts == 0 && retry.retryAt == nil ? .pending : .retrying
         case .needsMFA: .needsMFA
+        case .needsLogin: .needsLogin
         case .expired: .expired
         case .error: .error
         }
@@ -217,7 +221,7 @@ public struct ProfileRefreshMachine: Sendable {
         switch state {
         case .retrying(let retry):
             state = .expired(retry)
-        case .pending, .fresh, .refreshing, .needsMFA, .expired, .error:
+        case .pending, .fresh, .refreshing, .needsMFA, .needsLogin, .expired, .error:
             break
         }
         return [.withdraw]
@@ -237,7 +241,7 @@ public struct ProfileRefreshMachine: Sendable {
         case .error(let retry):
             guard let retryAt = retry.retryAt, retryAt <= now else { return [] }
             return beginRenewal(failedAttempts: 0, errorRetries: retry.failedAttempts)
-        case .refreshing, .needsMFA:
+        case .refreshing, .needsMFA, .needsLogin:
             return []
         }
     }
@@ -272,7 +276,7 @@ public struct ProfileRefreshMachine: Sendable {
     ) -> [Action] {
         guard session == nil, credentials.isValid(at: now), credentials.expiration != nil else { return [] }
         switch state {
-        case .pending, .needsMFA, .retrying, .expired, .error:
+        case .pending, .needsMFA, .needsLogin, .retrying, .expired, .error:
             return putInService(credentials, obtainedAt: min(obtainedAt, now), adopted: true, random: &random)
         case .fresh, .refreshing:
             return []
@@ -335,6 +339,9 @@ public struct ProfileRefreshMachine: Sendable {
         case .needsMFA:
             state = .needsMFA(failure)
             return []
+        case .needsLogin:
+            state = .needsLogin(failure)
+            return []
         }
     }
 
@@ -361,7 +368,7 @@ public struct ProfileRefreshMachine: Sendable {
         case .retrying(let retry), .expired(let retry):
             guard retry.resumesWhenSourceRenews else { return [] }
             return beginRenewal(failedAttempts: retry.failedAttempts)
-        case .pending, .fresh, .refreshing, .needsMFA, .error:
+        case .pending, .fresh, .refreshing, .needsMFA, .needsLogin, .error:
             // A healthy dependent keeps its own schedule; it picks up the new source when due.
             return []
         }
@@ -374,7 +381,7 @@ public struct ProfileRefreshMachine: Sendable {
             switch state {
             case .refreshing:
                 return []
-            case .pending, .fresh, .retrying, .needsMFA, .expired, .error:
+            case .pending, .fresh, .retrying, .needsMFA, .needsLogin, .expired, .error:
                 self.session = nil
                 lastError = RefreshFailure(
                     disposition: .sourceExpired,
@@ -392,7 +399,7 @@ public struct ProfileRefreshMachine: Sendable {
             let earliest = session.obtainedAt.addingTimeInterval(lifetime * schedule.minimumRenewalFraction)
             guard earliest <= now else { return [] }
             return beginRenewal(failedAttempts: 0)
-        case .pending, .refreshing, .retrying, .needsMFA, .expired, .error:
+        case .pending, .refreshing, .retrying, .needsMFA, .needsLogin, .expired, .error:
             return []
         }
     }
@@ -402,14 +409,14 @@ public struct ProfileRefreshMachine: Sendable {
         switch state {
         case .retrying(let retry) where retry.retryAt != nil, .expired(let retry) where retry.retryAt != nil:
             return beginRenewal(failedAttempts: retry.failedAttempts)
-        case .pending, .fresh, .refreshing, .retrying, .needsMFA, .expired, .error:
+        case .pending, .fresh, .refreshing, .retrying, .needsMFA, .needsLogin, .expired, .error:
             return handleTick(now: now)
         }
     }
 
-    /// `credd refresh`: renew now, whatever the schedule or the last error said, except that a
-    /// profile waiting for `credd login` keeps its valid session in service rather than asking
-    /// for a code early (`credd login` renews it on demand).
+    /// `credd refresh`, or a new IAM Identity Center token: renew now, whatever the schedule or
+    /// the last error said, except that a profile waiting for `credd login` keeps its valid
+    /// session in service rather than asking for a code early (`credd login` renews it on demand).
     private mutating func renewOnRequest() -> [Action] {
         switch state {
         case .refreshing:
@@ -418,7 +425,7 @@ public struct ProfileRefreshMachine: Sendable {
             return []
         case .retrying(let retry), .expired(let retry):
             return beginRenewal(failedAttempts: retry.failedAttempts)
-        case .pending, .fresh, .needsMFA, .error:
+        case .pending, .fresh, .needsMFA, .needsLogin, .error:
             return beginRenewal(failedAttempts: 0)
         }
     }
@@ -439,7 +446,7 @@ public struct ProfileRefreshMachine: Sendable {
             attempt.renewAgain = true
             state = .refreshing(attempt)
             return actions
-        case .pending, .fresh, .retrying, .needsMFA, .expired, .error:
+        case .pending, .fresh, .retrying, .needsMFA, .needsLogin, .expired, .error:
             return actions + beginRenewal(failedAttempts: 0)
         }
     }
@@ -456,7 +463,7 @@ public struct ProfileRefreshMachine: Sendable {
             return []
         case .needsMFA:
             return waitsForInteractiveMFA ? [] : beginRenewal(failedAttempts: 0)
-        case .retrying, .expired, .error:
+        case .retrying, .needsLogin, .expired, .error:
             return beginRenewal(failedAttempts: 0)
         }
     }
@@ -466,7 +473,7 @@ public struct ProfileRefreshMachine: Sendable {
         switch state {
         case .refreshing:
             return []
-        case .pending, .fresh, .retrying, .needsMFA, .expired, .error:
+        case .pending, .fresh, .retrying, .needsMFA, .needsLogin, .expired, .error:
             state = .refreshing(Attempt(usesMFACode: true, failedAttempts: 0, renewAgain: false))
             return [.renew(withMFACode: true)]
         }
@@ -480,7 +487,7 @@ public struct ProfileRefreshMachine: Sendable {
             switch state {
             case .needsMFA:
                 break
-            case .pending, .fresh, .refreshing, .retrying, .expired, .error:
+            case .pending, .fresh, .refreshing, .retrying, .needsLogin, .expired, .error:
                 state = .needsMFA(nil)
             }
             return []

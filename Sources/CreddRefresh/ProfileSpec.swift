@@ -13,6 +13,9 @@ public struct ProfileSpec: Sendable, Hashable {
     public let requiresMFACode: Bool
     /// Whether the renewer can obtain the code itself by running `mfa_process`.
     public let hasMFAProcess: Bool
+    /// What `credd login` takes to sign in to the IAM Identity Center session this profile
+    /// renews with (the session's name); `nil` when it renews without one.
+    public let signInName: String?
     /// Whose session this profile's credentials are: a digest of what decides that (the
     /// profile's name, its source's identity or keys, `mfa_serial`, the role and external id),
     /// never a secret. A session is only ever served, adopted or kept across a config change
@@ -27,6 +30,7 @@ public struct ProfileSpec: Sendable, Hashable {
         sourceProfile: String? = nil,
         requiresMFACode: Bool = false,
         hasMFAProcess: Bool = false,
+        signInName: String? = nil,
         identity: String,
         fingerprint: ConfigurationFingerprint
     ) {
@@ -34,6 +38,7 @@ public struct ProfileSpec: Sendable, Hashable {
         self.sourceProfile = sourceProfile
         self.requiresMFACode = requiresMFACode
         self.hasMFAProcess = hasMFAProcess
+        self.signInName = signInName
         self.identity = identity
         self.fingerprint = fingerprint
     }

@@ -11,6 +11,9 @@ public enum ProfileState: String, Sendable, Hashable, CaseIterable, Codable {
     case retrying
     /// Renewal waits for an MFA code from `credd login`.
     case needsMFA = "needs_mfa"
+    /// Renewal waits for an IAM Identity Center sign-in (`credd login SESSION`); a new token
+    /// renews at once. Credentials in service stay until they expire.
+    case needsLogin = "needs_login"
     /// The credentials expired and are no longer served; renewal is still being retried.
     case expired
     /// Renewal failed in a way that needs a change (AccessDenied, an unknown key, a bad

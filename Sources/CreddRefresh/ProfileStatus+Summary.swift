@@ -44,6 +44,7 @@ extension ProfileStatus {
         case .refreshing: "refreshing"
         case .retrying: "retrying"
         case .needsMFA: "needs MFA"
+        case .needsLogin: "needs sign-in"
         case .expired: "expired"
         case .error: "failed"
         }
@@ -75,6 +76,11 @@ extension ProfileStatus {
             let until = expiration.map { "; the session in service ends \(at($0))" } ?? "; no session in service"
             return "\(name): needs an MFA code\(chained); run \"\(action.command)\"\(until)"
         }
+        if let action, action.kind == .login {
+            let chained = action.profile == name ? "" : " for \(action.profile)"
+            let until = expiration.map { "; the credentials in service last until \(at($0))" } ?? "; no credentials in service"
+            return "\(name): needs an IAM Identity Center sign-in\(chained); run \"\(action.command)\"\(until)"
+        }
         switch state {
         case .pending, .refreshing:
             return "\(name): \(state.rawValue)"
@@ -82,6 +88,8 @@ extension ProfileStatus {
             return "\(name): fresh" + (expiration.map { " until \(at($0))" } ?? "")
         case .needsMFA:
             return "\(name): needs an MFA code; run \"credd login \(name)\""
+        case .needsLogin:
+            return "\(name): needs an IAM Identity Center sign-in; run \"credd login \(signInName ?? name)\""
         case .error:
             let retry = action.map { "; run \"\($0.command)\" to retry now" } ?? ""
             return "\(name): failed\(because)\(retry)"

@@ -15,6 +15,9 @@ public struct ProfileStatus: Sendable, Hashable {
     public let lastError: String?
     /// The managed profile this one is chained on.
     public let sourceProfile: String?
+    /// What `credd login` takes to sign in to the profile's IAM Identity Center session, if it
+    /// renews with one.
+    public let signInName: String?
 
     public init(
         name: String,
@@ -23,7 +26,8 @@ public struct ProfileStatus: Sendable, Hashable {
         nextRefresh: Date?,
         lastRefresh: Date?,
         lastError: String?,
-        sourceProfile: String?
+        sourceProfile: String?,
+        signInName: String? = nil
     ) {
         self.name = name
         self.state = state
@@ -32,6 +36,7 @@ public struct ProfileStatus: Sendable, Hashable {
         self.lastRefresh = lastRefresh
         self.lastError = lastError
         self.sourceProfile = sourceProfile
+        self.signInName = signInName
     }
 }
 

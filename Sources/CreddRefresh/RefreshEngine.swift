@@ -505,6 +505,8 @@ public actor RefreshEngine: Service {
                     ?? RefreshFailure(
                         disposition: .needsMFA,
                         message: "profile '\(name)' needs an MFA code: run `credd login \(name)`"))
+        case .needsLogin(let failure):
+            return .failure(failure)
         case .pending, .refreshing, .retrying, .expired, .error:
             return .failure(
                 profile.machine.lastError
@@ -530,7 +532,8 @@ public actor RefreshEngine: Service {
             nextRefresh: machine.nextRefresh,
             lastRefresh: machine.lastRefresh,
             lastError: machine.lastError?.message,
-            sourceProfile: profile.spec.sourceProfile
+            sourceProfile: profile.spec.sourceProfile,
+            signInName: profile.spec.signInName
         )
     }
 
@@ -543,7 +546,7 @@ public actor RefreshEngine: Service {
     private func isSettled(_ name: String, depth: Int) -> Bool {
         guard awaitingFirstAttempt.contains(name), let profile = profiles[name] else { return true }
         switch profile.machine.state {
-        case .needsMFA, .error:
+        case .needsMFA, .needsLogin, .error:
             return true
         case .retrying(let retry), .expired(let retry):
             // The depth bound guards against a source cycle the config should have rejected.
@@ -578,7 +581,7 @@ public actor RefreshEngine: Service {
             switch status.state {
             case .refreshing: .debug
             case .pending, .fresh: .info
-            case .retrying, .needsMFA, .expired, .error: .warning
+            case .retrying, .needsMFA, .needsLogin, .expired, .error: .warning
             }
         let action = ProfileAction.needed(by: status, lookup: self.status(of:))
         logger.log(level: level, "\(status.journalMessage(action: action, now: wallClock.now()))", metadata: metadata)

@@ -53,19 +53,46 @@ struct DesktopNoticeTests {
         #expect(!notice.offersCodeEntry)
     }
 
+    @Test func aProfileWaitingForASignInGetsASignInButtonForItsSessionAndItsDependentsNone() throws {
+        let sso = ProfileStatus(
+            name: "dev-sso", state: .needsLogin, expiration: Self.now.addingTimeInterval(1200), nextRefresh: nil, lastRefresh: nil,
+            lastError: "needs an IAM Identity Center sign-in for corp", sourceProfile: nil, signInName: "corp")
+        let notices = Self.wanted([sso, Self.status("ops", .retrying, expiresIn: nil, source: "dev-sso")])
+        #expect(Array(notices.keys) == ["dev-sso"])
+        let notice = try #require(notices["dev-sso"])
+        #expect(notice.signInSession == "corp" && !notice.offersCodeEntry && notice.critical)
+        #expect(notice.summary == "AWS profile dev-sso needs an IAM Identity Center sign-in")
+        #expect(notice.body.contains("credd login corp") && notice.body.contains("ends 08:20"), "\(notice.body)")
+        #expect(Self.wanted([Self.status("mfa", .needsMFA, expiresIn: 3000)])["mfa"]?.signInSession == nil)
+    }
+
+    @Test func signInRunsTheConfiguredCommandOrCreddLoginOfTheSessionWithoutATerminal() {
+        #expect(
+            DesktopNotice.signInCommand(session: "corp", profile: "dev-sso", configured: ["my-prompt"], credd: "/usr/bin/credd", underSystemd: false)
+                == ["my-prompt", "corp"])
+        #expect(
+            DesktopNotice.signInCommand(session: "corp", profile: "dev-sso", configured: nil, credd: "/usr/bin/credd", underSystemd: false)
+                == ["/usr/bin/credd", "login", "corp"])
+        #expect(
+            DesktopNotice.signInCommand(session: "corp", profile: "dev-sso", configured: nil, credd: "/usr/bin/credd", underSystemd: true)
+                == [
+                    "systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=dev-sso", "--", "/usr/bin/credd", "login", "corp",
+                ])
+    }
+
     static let code = DesktopNotice(profile: "mfa", summary: "code", body: "b", offersCodeEntry: true, critical: true)
 
     @Test func oneNotificationPerProfileReplacedInPlaceAndWithdrawnWhenResolved() {
         var board = DesktopNoticeBoard(minimumInterval: 300)
         #expect(board.update(wanted: ["mfa": Self.code], now: Self.now) == [.show(Self.code, replacing: 0)])
         board.shown(Self.code, id: 7)
-        #expect(board.profile(shownAs: 7) == "mfa")
+        #expect(board.notice(shownAs: 7)?.profile == "mfa")
         #expect(board.update(wanted: ["mfa": Self.code], now: Self.now.addingTimeInterval(1)).isEmpty, "the same notice is not sent again")
         let later = DesktopNotice(profile: "mfa", summary: "code", body: "later", offersCodeEntry: true, critical: true)
         #expect(board.update(wanted: ["mfa": later], now: Self.now.addingTimeInterval(400)) == [.show(later, replacing: 7)])
         board.shown(later, id: 7)
         #expect(board.update(wanted: [:], now: Self.now.addingTimeInterval(401)) == [.close(7)])
-        #expect(board.profile(shownAs: 7) == nil)
+        #expect(board.notice(shownAs: 7) == nil)
     }
 
     @Test func changesAreRateLimitedButWithdrawalsAreNot() {

@@ -45,7 +45,8 @@ struct StatusTableTests {
 
     @Test func ssoSessionsShowTheTokenAndTheSignInToRun() {
         var dev = Self.profile(
-            "dev-sso", "error", expiresIn: 20 * 60, nextIn: 300, error: "needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`")
+            "dev-sso", "needs_login", expiresIn: 20 * 60, nextIn: nil,
+            error: "needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`")
         dev.action = StatusDocument.Action(
             kind: "login", profile: "dev-sso", command: "credd login corp", deadline: AWSTimestamp.format(Self.now.addingTimeInterval(20 * 60)),
             mfaSerial: nil)
@@ -62,7 +63,7 @@ struct StatusTableTests {
                 registrationExpiration: AWSTimestamp.format(Self.now.addingTimeInterval(89 * 86_400)), loginNeededAt: nil, lastRefresh: nil,
                 error: nil, action: nil),
         ]
-        let text = StatusTable.render(document, now: Self.now, colour: false, secondsFromGMT: Self.utc)
+        let text = StatusTable.render(document, now: Self.now, colour: false, width: 200, secondsFromGMT: Self.utc)
         #expect(text.contains("IAM Identity Center sessions:\n  corp  needs_login, token expires -, cannot be refreshed\n"))
         #expect(!text.contains("    sign in:"), "the error already names the command")
         #expect(text.contains("  team  fresh, token expires in 50m, refreshes by itself (registration ends in 89d"))
@@ -189,6 +190,39 @@ struct StatusTableGoldenTests {
                     min)
                 deploy: renewal failed; once the cause is fixed, run `credd refresh deploy` to
                     retry now (no session in service)
+
+                `credd status PROFILE` shows a profile's whole error.
+
+                """)
+        for line in text.split(separator: "\n") {
+            #expect(line.count <= 80, "wider than 80 columns: \(line)")
+        }
+    }
+
+    @Test func aProfileWaitingForAnIdentityCenterSignInAndARoleChainedFromIt() {
+        var sso = StatusTableTests.profile(
+            "dev-sso", "needs_login", expiresIn: 20 * 60, nextIn: nil,
+            error: "needs an IAM Identity Center sign-in for corp (the session ended): run `credd login corp`")
+        sso.source = "sso-session corp"
+        sso.action = StatusTableTests.action("login", "dev-sso", "credd login corp", deadlineIn: 20 * 60)
+        var chained = StatusTableTests.profile(
+            "chained", "pending", expiresIn: nil, nextIn: nil, error: "needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`")
+        chained.source = "dev-sso"
+        chained.action = StatusTableTests.action("login", "dev-sso", "credd login corp", deadlineIn: nil)
+        let text = StatusTable.render(
+            StatusTableTests.document([sso, chained]), now: Self.now, colour: false, width: 80, secondsFromGMT: StatusTableTests.utc)
+        #expect(
+            text == """
+                PROFILE  STATE        EXPIRES  NEXT REFRESH  SOURCE
+                dev-sso  needs_login  in 20m   -             sso-session corp
+                    error: needs an IAM Identity Center sign-in for corp (the session ended): …
+                chained  pending      -        -             dev-sso
+                    error: needs an IAM Identity Center sign-in for dev-sso: run `credd login …
+
+                dev-sso: needs an IAM Identity Center sign-in: run `credd login corp` (its
+                    session ends 08:20, in 20 min)
+                chained: needs an IAM Identity Center sign-in for dev-sso: run `credd login
+                    corp` (no session in service)
 
                 `credd status PROFILE` shows a profile's whole error.
 

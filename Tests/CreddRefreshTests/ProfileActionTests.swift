@@ -45,6 +45,31 @@ struct ProfileActionTests {
                 == "its source mfa failed; once the cause is fixed, run `credd refresh mfa` to retry now")
     }
 
+    @Test("a profile waiting for a sign-in, and a role chained from it, both name `credd login SESSION` in status, STATUS= and the journal")
+    func signInAlongTheChain() {
+        let sso = ProfileStatus(
+            name: "dev-sso", state: .needsLogin, expiration: epoch + 20 * minute, nextRefresh: nil, lastRefresh: nil,
+            lastError: "needs an IAM Identity Center sign-in for corp (the session ended): run `credd login corp`", sourceProfile: nil,
+            signInName: "corp")
+        let ops = status("ops", .retrying, source: "dev-sso", expiresIn: 10 * minute)
+        let all = [sso, ops]
+        #expect(
+            action(sso, among: all) == ProfileAction(kind: .login, profile: "dev-sso", command: "credd login corp", deadline: epoch + 20 * minute))
+        #expect(
+            action(ops, among: all) == ProfileAction(kind: .login, profile: "dev-sso", command: "credd login corp", deadline: epoch + 10 * minute))
+        #expect(action(ops, among: all)?.reason(for: "ops") == "needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`")
+        #expect(
+            sso.journalMessage(action: action(sso, among: all), now: epoch)
+                == #"dev-sso: needs an IAM Identity Center sign-in; run "credd login corp"; the credentials in service last until 00:20Z"#)
+        #expect(
+            ops.journalMessage(action: action(ops, among: all), now: epoch)
+                == #"ops: needs an IAM Identity Center sign-in for dev-sso; run "credd login corp"; the credentials in service last until 00:10Z"#)
+        #expect(
+            sso.journalMessage(action: nil, now: epoch) == #"dev-sso: needs an IAM Identity Center sign-in; run "credd login corp""#)
+        #expect(
+            ProfileStatus.summary(of: all, now: epoch, secondsFromGMT: utc) == "1 retrying, 1 needs sign-in (dev-sso: credd login corp)")
+    }
+
     @Test(
         "fresh, renewing and self-healing profiles need nothing; a source cycle ends",
         arguments: [

@@ -243,6 +243,58 @@ struct ProfileRefreshMachineTests {
     }
 }
 
+@Suite("Profile refresh machine: IAM Identity Center sign-in")
+struct ProfileRefreshMachineSignInTests {
+    static let signIn = RefreshFailure(
+        disposition: .needsLogin, message: "needs an IAM Identity Center sign-in for corp (the session ended): run `credd login corp`")
+
+    @Test("a session that needs a sign-in parks the profile in needs_login without retries, serving until expiry; a new token renews")
+    func needsLoginUntilANewToken() throws {
+        var harness = MachineHarness(spec("dev-sso"))
+        let original = harness.startFresh(lifetime: hour)
+        harness.advance(to: try #require(harness.machine.nextRefresh))
+        harness.send(.tick)
+        #expect(harness.send(.renewalFailed(Self.signIn)).isEmpty)
+        #expect(harness.machine.status == .needsLogin)
+        #expect(harness.machine.lastError == Self.signIn)
+        #expect(harness.machine.nextRefresh == nil, "no retries: only a new token helps")
+        #expect(harness.machine.nextDeadline == original.expiration)
+        #expect(harness.machine.servedCredentials(at: harness.now) == original)
+        // Neither time, nor a resume, nor a source renewing retries it.
+        harness.advance(by: 10 * minute)
+        #expect(harness.send(.tick).isEmpty)
+        #expect(harness.send(.resumed).isEmpty)
+        #expect(harness.send(.sourceRenewed).isEmpty)
+        #expect(harness.machine.status == .needsLogin)
+        // At expiry the credentials leave service, and the profile still waits for a sign-in.
+        harness.advance(to: try #require(original.expiration))
+        #expect(harness.send(.tick) == [.withdraw])
+        #expect(harness.machine.status == .needsLogin)
+        #expect(harness.machine.nextDeadline == nil)
+        // The daemon renews on a new token (as `credd refresh`).
+        #expect(harness.send(.manualRefresh) == [.renew(withMFACode: false)])
+        let renewed = sessionCredentials(expiring: harness.now.addingTimeInterval(hour))
+        #expect(harness.send(.renewalSucceeded(renewed)) == [.publish(renewed), .notifyDependents])
+        #expect(harness.machine.status == .fresh)
+        #expect(harness.machine.lastError == nil)
+    }
+
+    @Test("a config edit retries a profile waiting for a sign-in at once; a failed first renewal waits too")
+    func configEditRetries() {
+        var harness = MachineHarness(spec("dev-sso"))
+        harness.send(.tick)
+        harness.send(.renewalFailed(Self.signIn))
+        #expect(harness.machine.status == .needsLogin)
+        #expect(harness.machine.servedCredentials(at: harness.now) == nil)
+        #expect(harness.send(.settingsChanged(spec("dev-sso", version: 2))) == [.renew(withMFACode: false)])
+        harness.send(.renewalFailed(Self.signIn))
+        #expect(harness.send(.configurationChanged(spec("dev-sso", version: 3))) == [.renew(withMFACode: false)])
+        harness.send(.renewalFailed(Self.signIn))
+        #expect(harness.send(.mfaCodeReceived).isEmpty, "a code is no sign-in")
+        #expect(harness.machine.status == .needsLogin)
+    }
+}
+
 @Suite("Profile refresh machine: MFA")
 struct ProfileRefreshMachineMFATests {
     @Test("without mfa_process, a new profile waits for a code and renews with it")
@@ -382,6 +434,6 @@ struct ProfileStateTests {
     func names() {
         #expect(
             ProfileState.allCases.map(\.rawValue)
-                == ["pending", "fresh", "refreshing", "retrying", "needs_mfa", "expired", "error"])
+                == ["pending", "fresh", "refreshing", "retrying", "needs_mfa", "needs_login", "expired", "error"])
     }
 }

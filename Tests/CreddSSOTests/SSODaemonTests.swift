@@ -124,7 +124,7 @@ struct SSODaemonTests {
         #expect(chained["command"] as? String == "credd login corp")
         let table = try harness.cli(["status"])
         #expect(table.status != 0)
-        #expect(table.stdout.contains("needs an IAM Identity Center sign-in for dev-sso: run `credd login corp`"))
+        #expect(table.stdout.contains("chained: needs an IAM Identity Center sign-in for dev-sso: run `credd login\n    corp`"), "\(table.stdout)")
         #expect(harness.daemonLog().contains("sign-in needed: run credd login corp"))
 
         // `aws sso login` in another terminal: the daemon reads the new file and renews at once.
@@ -143,6 +143,56 @@ struct SSODaemonTests {
         let token = try #require(try cachedToken(harness))
         expectNoSecrets(text + table.stdout + harness.daemonLog(), [token.accessToken, token.refreshToken, token.clientSecret])
         print("sign-in picked up and both profiles renewed in \(String(format: "%.2f", pickup)) s")
+    }
+
+    @Test(
+        "an SSO profile without a token is needs_login, naming `credd login corp` everywhere, its chained role waiting on it; `credd login corp` makes both fresh"
+    )
+    func needsLoginThenFreshAfterCreddLogin() async throws {
+        let fake = try await FakeSSO.start(withMoto: true)
+        defer { Task { await fake.stop() } }
+        let moto = try #require(fake.moto)
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        try harness.writeConfig(Self.config)
+        let endpoints = ["AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint]
+        let notifications = try DatagramListener(path: harness.directory.file("notify.sock"))
+        try harness.start(environment: endpoints.merging(["NOTIFY_SOCKET": notifications.path]) { $1 })
+        defer { _ = try? harness.stop() }
+
+        var profiles: [[String: Any]] = []
+        try harness.waitUntil(timeout: 30) {
+            profiles = (try status(harness).json["profiles"] as? [[String: Any]]) ?? []
+            return profiles.first { $0["name"] as? String == "dev-sso" }?["state"] as? String == "needs_login"
+        }
+        let dev = try #require(profiles.first { $0["name"] as? String == "dev-sso" })
+        let devAction = try #require(dev["action"] as? [String: Any])
+        #expect(devAction["kind"] as? String == "login" && devAction["command"] as? String == "credd login corp")
+        #expect(dev["next_refresh"] is NSNull, "no retries while it waits for a sign-in")
+        let chained = try #require(profiles.first { $0["name"] as? String == "chained" })
+        #expect(chained["state"] as? String != "needs_login" && chained["state"] as? String != "error", "it waits on its source")
+        #expect((chained["action"] as? [String: Any])?["profile"] as? String == "dev-sso")
+        #expect((chained["action"] as? [String: Any])?["command"] as? String == "credd login corp")
+        try notifications.waitFor { $0.hasPrefix("STATUS=") && $0.contains("1 needs sign-in (dev-sso: credd login corp)") }
+        let table = try harness.cli(["status"])
+        #expect(table.status != 0)
+        #expect(table.stdout.contains("needs_login"), "\(table.stdout)")
+        let list = try harness.cli(["list"])
+        #expect(list.stdout.split(separator: "\n").contains { $0.hasPrefix("dev-sso") && $0.hasSuffix("needs_login") }, "\(list.stdout)")
+        let journal = harness.daemonLog().split(separator: "\n").filter { $0.contains("dev-sso: needs an IAM Identity Center sign-in") }
+        #expect(!journal.isEmpty && journal.allSatisfy { $0.contains("credd login corp") && !$0.contains("credd refresh") }, "\(journal)")
+
+        // The device-code flow; the fake approves at the first poll. The daemon reads the new token.
+        let login = try harness.cli(["login", "corp", "--no-browser"], extra: endpoints)
+        #expect(login.status == 0, "\(login.stderr)")
+        try harness.waitUntil(timeout: 15) {
+            let states = ((try status(harness).json["profiles"] as? [[String: Any]]) ?? []).map { $0["state"] as? String }
+            return states == ["fresh", "fresh"]
+        }
+        try notifications.waitFor { $0.hasPrefix("STATUS=") && $0.contains("2 fresh") && !$0.contains("sign-in") }
+        let token = try #require(try cachedToken(harness))
+        expectNoSecrets(
+            table.stdout + list.stdout + login.stdout + login.stderr + harness.daemonLog(),
+            [token.accessToken, token.refreshToken, token.clientSecret])
     }
 
     @Test("an ended Identity Center session needs a sign-in while the credentials in service stay; an unassigned role is an error naming it")

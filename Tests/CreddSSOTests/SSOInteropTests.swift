@@ -178,7 +178,7 @@ import Testing
                     actions += role.handle(.renewalSucceeded(credentials), now: next, using: &random)
                 } else {
                     actions += role.handle(
-                        .renewalFailed(RefreshFailure(disposition: .needsChange, message: "credd login corp")), now: next, using: &random)
+                        .renewalFailed(RefreshFailure(disposition: .needsLogin, message: "credd login corp")), now: next, using: &random)
                 }
             }
             if case .needsLogin = await keeper.status.state, needsLoginAt == nil { needsLoginAt = next }
@@ -188,6 +188,7 @@ import Testing
         }
         #expect(steps < 5_000)
         #expect(try #require(needsLoginAt) >= sessionEnd, "no sign-in before the session ends")
+        #expect(role.status == .needsLogin, "the role waits for the sign-in")
         let refreshes = try await fake.count("grant refresh_token")
         // One refresh per token period: about every 40 minutes for 12 hours, plus the refused one.
         #expect((17...20).contains(refreshes), "\(refreshes) refreshes")

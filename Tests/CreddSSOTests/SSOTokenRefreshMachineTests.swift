@@ -104,7 +104,7 @@ import Testing
                         expiration: driver.now.addingTimeInterval(3600))
                     roleActions += role.handle(.renewalSucceeded(credentials), now: driver.now, using: &roleRandom)
                 } else {
-                    let failure = RefreshFailure(disposition: .needsChange, message: "sign in with credd login corp")
+                    let failure = RefreshFailure(disposition: .needsLogin, message: "sign in with credd login corp")
                     roleActions += role.handle(.renewalFailed(failure), now: driver.now, using: &roleRandom)
                 }
             }
@@ -127,6 +127,7 @@ import Testing
         #expect(driver.cacheReads >= beforeEnd.count + 1)
         #expect(needsLoginEntries == 1)
         #expect(driver.machine.state == .needsLogin(.sessionEnded))
+        #expect(role.status == .needsLogin, "the role waits for the sign-in, without retries")
         // The last refresh after the session ended was refused once; nothing retried it.
         #expect(driver.refreshes.filter { $0.at >= sessionEnd }.count == 1)
         #expect(minimumRoleLeft > 15 * 60)
