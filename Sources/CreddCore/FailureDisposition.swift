@@ -9,6 +9,9 @@ public enum FailureDisposition: Sendable, Hashable {
     case sourceExpired
     /// An MFA code was rejected or is required: wait for `credd login`.
     case needsMFA
+    /// The Secret Service collection holding the source's keys is locked: the desktop's own
+    /// prompt unlocks it; retried at a short fixed interval meanwhile.
+    case needsUnlock
 }
 
 /// A renewal failure as the scheduler and `credd status` see it: secret-free by construction.

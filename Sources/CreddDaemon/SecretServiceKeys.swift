@@ -17,6 +17,9 @@ protocol KeyringKeys: Sendable {
 actor SecretServiceKeys: KeyringKeys {
     private let environment: [String: String]
     private var connection: BusConnection?
+    /// The names the keyring last listed: a reload while it cannot answer (locked items whose
+    /// attributes it hides, a keyring restarting) keeps them rather than breaking the profiles.
+    private var listed: Set<String> = []
 
     init(environment: [String: String]) {
         self.environment = environment
@@ -28,7 +31,7 @@ actor SecretServiceKeys: KeyringKeys {
             found = try await service().keys(of: profile)
         } catch .locked {
             throw RefreshFailure(
-                disposition: .retryable, message: "the keyring holding the keys of \(profile) is locked: unlock your keyring")
+                disposition: .needsUnlock, message: "the keyring holding the keys of \(profile) is locked: unlock your keyring")
         } catch .malformed(let what) {
             throw RefreshFailure(disposition: .needsChange, message: "\(what); store the keys again with `credd keys add \(profile)`")
         } catch {
@@ -43,7 +46,12 @@ actor SecretServiceKeys: KeyringKeys {
     }
 
     func profileNames() async -> Set<String> {
-        (try? await service().keyProfiles()) ?? []
+        do {
+            listed = try await service().keyProfiles()
+        } catch .noBus, .serviceMissing {
+            listed = []
+        } catch {}
+        return listed
     }
 
     private func service() async throws(BusError) -> SecretService {

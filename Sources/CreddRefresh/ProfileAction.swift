@@ -15,6 +15,9 @@ public struct ProfileAction: Sendable, Hashable {
         /// The profile, or a source in its chain, renews with an IAM Identity Center session
         /// whose token cannot be refreshed: `credd login SESSION` (or `aws sso login`) signs in.
         case login
+        /// The profile, or a source in its chain, renews with long-term keys in a locked
+        /// keyring: the desktop's own prompt (or its keyring tool) unlocks it.
+        case unlock
     }
 
     public let kind: Kind
@@ -39,7 +42,7 @@ public struct ProfileAction: Sendable, Hashable {
         switch status.state {
         case .fresh, .refreshing:
             return nil
-        case .pending, .retrying, .needsMFA, .expired, .error:
+        case .pending, .retrying, .needsMFA, .needsUnlock, .expired, .error:
             break
         }
         var current = status
@@ -48,6 +51,8 @@ public struct ProfileAction: Sendable, Hashable {
             switch current.state {
             case .needsMFA:
                 return ProfileAction(kind: .mfaCode, profile: current.name, command: "credd login \(current.name)", deadline: status.expiration)
+            case .needsUnlock:
+                return ProfileAction(kind: .unlock, profile: current.name, command: "unlock your keyring", deadline: status.expiration)
             case .error:
                 return ProfileAction(kind: .retry, profile: current.name, command: "credd refresh \(current.name)", deadline: status.expiration)
             case .pending, .fresh, .refreshing, .retrying, .expired:
@@ -79,6 +84,8 @@ public struct ProfileAction: Sendable, Hashable {
             return "its config has errors (it runs on its last good definition): run `\(command)`"
         case .login:
             return "needs an IAM Identity Center sign-in\(chained): run `\(command)`"
+        case .unlock:
+            return "its long-term keys are in a locked keyring\(chained): \(command)"
         }
     }
 }

@@ -11,6 +11,9 @@ public enum ProfileState: String, Sendable, Hashable, CaseIterable, Codable {
     case retrying
     /// Renewal waits for an MFA code from `credd login`.
     case needsMFA = "needs_mfa"
+    /// Renewal waits for the keyring holding the source's keys to be unlocked (retried every
+    /// few seconds); credentials obtained earlier stay in service until they expire.
+    case needsUnlock = "needs_unlock"
     /// The credentials expired and are no longer served; renewal is still being retried.
     case expired
     /// Renewal failed in a way that needs a change (AccessDenied, an unknown key, a bad

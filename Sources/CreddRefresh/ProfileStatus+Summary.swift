@@ -44,6 +44,7 @@ extension ProfileStatus {
         case .refreshing: "refreshing"
         case .retrying: "retrying"
         case .needsMFA: "needs MFA"
+        case .needsUnlock: "needs the keyring unlocked"
         case .expired: "expired"
         case .error: "failed"
         }
@@ -82,6 +83,8 @@ extension ProfileStatus {
             return "\(name): fresh" + (expiration.map { " until \(at($0))" } ?? "")
         case .needsMFA:
             return "\(name): needs an MFA code; run \"credd login \(name)\""
+        case .needsUnlock:
+            return "\(name): waits for the keyring holding its keys to be unlocked; unlock your keyring"
         case .error:
             let retry = action.map { "; run \"\($0.command)\" to retry now" } ?? ""
             return "\(name): failed\(because)\(retry)"

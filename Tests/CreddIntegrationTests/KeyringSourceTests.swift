@@ -58,4 +58,67 @@ struct KeyringSourceTests {
         #expect(Self.files(under: harness.directory.path, containing: Self.secret).isEmpty, "nor in the daemon's log or runtime directory")
         #expect(try harness.stop() == 0)
     }
+
+    struct Status: Decodable {
+        struct Action: Decodable {
+            let kind: String
+            let command: String
+        }
+        struct Profile: Decodable {
+            let name: String
+            let state: String
+            let action: Action?
+        }
+        let profiles: [Profile]
+    }
+
+    static func profile(_ name: String, _ harness: CreddHarness) -> Status.Profile? {
+        let output = try? harness.cli(["status", "--json"])
+        return (try? JSONDecoder().decode(Status.self, from: Data((output?.stdout ?? "").utf8)))?.profiles.first { $0.name == name }
+    }
+
+    @Test func aLockedKeyringIsNeedsUnlockAndRenewsOnceUnlocked() async throws {
+        let moto = try await MotoServer.start()
+        let bus = try PrivateBus()
+        let keyringHome = try TemporaryDirectory(prefix: "credd-keyring")
+        let keyring = try bus.startKeyring(home: keyringHome)
+        defer { keyring.signal(SIGTERM) }
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        let onBus = ["DBUS_SESSION_BUS_ADDRESS": bus.address]
+        try harness.writeCredentials("")
+        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort))
+        #expect(try harness.cli(["keys", "add", "alice-long-term"], stdin: "AKIAIOSFODNN7EXAMPLE\n\(Self.secret)\n", extra: onBus).status == 0)
+        try harness.start(environment: onBus)
+        try harness.waitUntil { Self.profile("mfa", harness)?.state == "fresh" }
+
+        let locked = try harness.run(
+            [
+                "gdbus", "call", "--address", bus.address, "--dest", "org.freedesktop.secrets", "--object-path", "/org/freedesktop/secrets",
+                "--method", "org.freedesktop.Secret.Service.Lock", "['/org/freedesktop/secrets/collection/login']",
+            ])
+        #expect(locked.status == 0, "\(locked.stderr)")
+        #expect(try harness.cli(["refresh", "mfa"]).status != 0)
+        try harness.waitUntil { Self.profile("mfa", harness)?.state == "needs_unlock" }
+        let waiting = try #require(Self.profile("mfa", harness))
+        #expect(waiting.action?.kind == "unlock" && waiting.action?.command == "unlock your keyring")
+        let table = try harness.cli(["status"])
+        #expect(table.stdout.contains("unlock your keyring"), "\(table.stdout)")
+
+        // What the desktop's unlock prompt does, through gnome-keyring's own interface for it.
+        let unlock = """
+            import dbus, sys
+            bus = dbus.bus.BusConnection(sys.argv[1])
+            service = bus.get_object('org.freedesktop.secrets', '/org/freedesktop/secrets')
+            _, session = service.OpenSession('plain', dbus.String('', variant_level=1), dbus_interface='org.freedesktop.Secret.Service')
+            dbus.Interface(service, 'org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface').UnlockWithMasterPassword(
+                dbus.ObjectPath('/org/freedesktop/secrets/collection/login'),
+                (session, dbus.ByteArray(b''), dbus.ByteArray(b'credd-test-password'), 'text/plain'))
+            """
+        let unlocked = try harness.run(["/usr/bin/python3", "-c", unlock, bus.address])
+        #expect(unlocked.status == 0, "\(unlocked.stderr)")
+        try harness.waitUntil(timeout: 20) { Self.profile("mfa", harness)?.state == "fresh" }
+        #expect(Self.files(under: harness.directory.path, containing: Self.secret).isEmpty)
+        #expect(try harness.stop() == 0)
+    }
 }
