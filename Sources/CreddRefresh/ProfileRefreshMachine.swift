@@ -161,7 +161,8 @@ public struct ProfileRefreshMachine: Sendable {
         case .pending: .pending
         case .fresh: .fresh
         case .refreshing: .refreshing
-        case .retrying(let retry) where retry.failure.disposition == .needsUnlock, .expired(let retry) where retry.failure.disposition == .needsUnlock:
+        case .retrying(let retry) where retry.failure.disposition == .needsUnlock,
+            .expired(let retry) where retry.failure.disposition == .needsUnlock:
             .needsUnlock
         case .retrying(let retry):
             // A first renewal that only waits for its source to finish is still pending.

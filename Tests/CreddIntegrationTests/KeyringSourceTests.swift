@@ -23,20 +23,36 @@ struct KeyringSourceTests {
         return found
     }
 
+    /// moto, a private session bus with gnome-keyring holding the keys of `alice-long-term`, and
+    /// a home whose credentials file holds `credentials` and no keys, with the standard config.
+    final class KeyringRig {
+        let bus: PrivateBus
+        let keyringHome: TemporaryDirectory
+        let harness: CreddHarness
+        private let keyring: SpawnedProcess
+        var onBus: [String: String] { ["DBUS_SESSION_BUS_ADDRESS": bus.address] }
+
+        init(credentials: String) async throws {
+            let moto = try await MotoServer.start()
+            bus = try PrivateBus()
+            keyringHome = try TemporaryDirectory(prefix: "credd-keyring")
+            keyring = try bus.startKeyring(home: keyringHome)
+            harness = try CreddHarness(stsEndpoint: moto.endpoint)
+            harness.emulator = moto
+            try harness.writeCredentials(credentials)
+            try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort))
+            let added = try harness.cli(
+                ["keys", "add", "alice-long-term"], stdin: "AKIAIOSFODNN7EXAMPLE\n\(KeyringSourceTests.secret)\n", extra: onBus)
+            guard added.status == 0 else { throw TestSupportError("credd keys add: \(added.stderr)") }
+        }
+
+        deinit { keyring.signal(SIGTERM) }
+    }
+
     @Test func aSourceProfileWithKeysInTheKeyringRenewsAndServesWithoutTheSecretOnDisk() async throws {
-        let moto = try await MotoServer.start()
-        let bus = try PrivateBus()
-        let keyringHome = try TemporaryDirectory(prefix: "credd-keyring")
-        let keyring = try bus.startKeyring(home: keyringHome)
-        defer { keyring.signal(SIGTERM) }
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        let onBus = ["DBUS_SESSION_BUS_ADDRESS": bus.address]
         // The source profile is nowhere in the AWS files: only in the keyring.
-        try harness.writeCredentials("# nothing long-term here\n")
-        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort))
-        let added = try harness.cli(["keys", "add", "alice-long-term"], stdin: "AKIAIOSFODNN7EXAMPLE\n\(Self.secret)\n", extra: onBus)
-        #expect(added.status == 0, "\(added.stderr)")
+        let rig = try await KeyringRig(credentials: "# nothing long-term here\n")
+        let (harness, onBus) = (rig.harness, rig.onBus)
 
         let check = try harness.cli(["check"], extra: onBus)
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
@@ -78,18 +94,9 @@ struct KeyringSourceTests {
     }
 
     @Test func aLockedKeyringIsNeedsUnlockAndRenewsOnceUnlocked() async throws {
-        let moto = try await MotoServer.start()
-        let bus = try PrivateBus()
-        let keyringHome = try TemporaryDirectory(prefix: "credd-keyring")
-        let keyring = try bus.startKeyring(home: keyringHome)
-        defer { keyring.signal(SIGTERM) }
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        let onBus = ["DBUS_SESSION_BUS_ADDRESS": bus.address]
-        try harness.writeCredentials("")
-        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort))
-        #expect(try harness.cli(["keys", "add", "alice-long-term"], stdin: "AKIAIOSFODNN7EXAMPLE\n\(Self.secret)\n", extra: onBus).status == 0)
-        try harness.start(environment: onBus)
+        let rig = try await KeyringRig(credentials: "")
+        let (harness, bus) = (rig.harness, rig.bus)
+        try harness.start(environment: rig.onBus)
         try harness.waitUntil { Self.profile("mfa", harness)?.state == "fresh" }
 
         let locked = try harness.run(

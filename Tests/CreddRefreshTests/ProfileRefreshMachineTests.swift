@@ -142,11 +142,11 @@ struct ProfileRefreshMachineTests {
 
     @Test("keys in a locked keyring: needs_unlock, credentials stay served, retried every 5 seconds without backoff")
     func lockedKeyringRetriesSteadily() throws {
+        let locked = RefreshFailure(disposition: .needsUnlock, message: "the keyring holding the keys of alice is locked: unlock your keyring")
         var harness = MachineHarness()
         let original = harness.startFresh(lifetime: hour)
         harness.advance(to: try #require(harness.machine.nextRefresh))
         harness.send(.tick)
-        let locked = RefreshFailure(disposition: .needsUnlock, message: "the keyring holding the keys of alice is locked: unlock your keyring")
         for _ in 1...4 {
             #expect(harness.send(.renewalFailed(locked)).isEmpty)
             #expect(harness.machine.status == .needsUnlock)
