@@ -8,7 +8,7 @@ import Glibc
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Keep long-term access keys in the desktop's keyring (the Secret Service).",
-        subcommands: [KeysAdd.self, KeysList.self, KeysRemove.self]
+        subcommands: [KeysAdd.self, KeysImport.self, KeysList.self, KeysRemove.self]
     )
 
     /// The Secret Service on the session bus, or an exit with the reason.

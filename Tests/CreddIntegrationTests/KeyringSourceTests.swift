@@ -128,4 +128,41 @@ struct KeyringSourceTests {
         #expect(Self.files(under: harness.directory.path, containing: Self.secret).isEmpty)
         #expect(try harness.stop() == 0)
     }
+
+    @Test func importMovesTheKeysIntoTheKeyringLeavingEveryOtherByteAndTheDaemonUsesThem() async throws {
+        let rig = try await KeyringRig(credentials: "")
+        let harness = rig.harness
+        // Only the import's keys: what `keys add` stored for the rig is replaced.
+        let before = "# mine\r\n[default]\r\nregion = eu-west-1 ; inline\r\n\r\n"
+        let after = "; next\r\n[other]\r\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\r\naws_secret_access_key = other-secret-EXAMPLE\r\n"
+        let secret = "import/K7MDENG/bPxRfiCYIMPORTEXAMPLE"
+        try harness.writeCredentials(
+            before + "[alice-long-term]\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = \(secret)\r\n\r\n" + after)
+
+        let unused = try harness.cli(["keys", "import", "other"], extra: rig.onBus)
+        #expect(unused.status == 1 && unused.stderr.contains("no profile of credd's config uses the keys of [other]"), "\(unused.stderr)")
+        let imported = try harness.cli(["keys", "import", "alice-long-term"], extra: rig.onBus)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("moved the keys of alice-long-term (AKIAIOSFODNN7EXAMPLE) into the keyring"), "\(imported.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: harness.credentialsPath)) == Data((before + after).utf8))
+        #expect(try harness.cli(["keys", "list"], extra: rig.onBus).stdout == "alice-long-term  AKIAIOSFODNN7EXAMPLE\n")
+
+        try harness.start(environment: rig.onBus)
+        try harness.waitUntil { Self.profile("mfa", harness)?.state == "fresh" }
+        #expect(Self.files(under: harness.directory.path, containing: secret).isEmpty)
+        #expect(!(imported.stdout + imported.stderr).contains(secret))
+        #expect(try harness.stop() == 0)
+    }
+
+    @Test func importRefusesKeysSTSRejectsAndChangesNothing() async throws {
+        let rig = try await KeyringRig(credentials: "")
+        let harness = rig.harness
+        let file = "[alice-long-term]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = rejected-secret-EXAMPLE\n"
+        try harness.writeCredentials(file)
+        // No STS answers here: the check fails, and nothing moves.
+        let refused = try harness.cli(
+            ["keys", "import", "alice-long-term"], extra: rig.onBus.merging(["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9"]) { $1 })
+        #expect(refused.status == 1 && refused.stderr.contains("STS rejected the keys of [alice-long-term]"), "\(refused.stderr)")
+        #expect(try harness.credentialsFile() == file)
+    }
 }
