@@ -30,9 +30,9 @@ struct ConfigOption: ParsableArguments {
     var config: String?
 
     /// The configuration; a config that cannot be found or read exits 1 with the reason.
-    func load(_ environment: [String: String]) throws -> LoadedConfiguration {
+    func load(_ environment: [String: String], keyringProfiles: Set<String> = []) throws -> LoadedConfiguration {
         do {
-            return try ConfigLoader.load(explicitPath: config, environment: environment)
+            return try ConfigLoader.load(explicitPath: config, environment: environment, keyringProfiles: keyringProfiles)
         } catch {
             printError("credd: \(error)")
             throw ExitCode.failure

@@ -20,7 +20,7 @@ struct Run: AsyncParsableCommand {
     }
 }
 
-struct Check: ParsableCommand {
+struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate the config and show the resolved profiles (never a secret).",
         discussion:
@@ -29,9 +29,9 @@ struct Check: ParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
-    func run() throws {
+    func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let configuration = try options.load(environment)
+        let configuration = try options.load(environment, keyringProfiles: await Keys.storedProfiles(environment))
         let warnings = ConfigWarning.all(for: configuration, environment: environment)
         print(ConfigCheckReport.render(configuration, warnings: warnings), terminator: "")
         if !configuration.errors.isEmpty { throw ExitCode.failure }

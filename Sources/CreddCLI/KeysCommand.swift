@@ -8,15 +8,8 @@ import Glibc
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Keep long-term access keys in the desktop's keyring (the Secret Service).",
-        subcommands: [KeysAdd.self, KeysList.self, KeysRemove.self]
+        subcommands: [KeysAdd.self, KeysImport.self, KeysList.self, KeysRemove.self]
     )
-
-    /// Every item credd stores carries these attributes; `credd-profile` names the source profile.
-    static let application = ["application": "credd"]
-
-    static func attributes(profile: String) -> [String: String] {
-        application.merging(["credd-profile": profile]) { $1 }
-    }
 
     /// The Secret Service on the session bus, or an exit with the reason.
     static func service() async throws -> SecretService {
@@ -33,6 +26,16 @@ struct Keys: ParsableCommand {
             printError("credd: \(error)")
             throw ExitCode.failure
         }
+    }
+
+    /// The profiles whose keys the keyring holds, quietly empty without a session bus or keyring:
+    /// what the daemon's config loader is given, so that `credd check` resolves as it does.
+    static func storedProfiles(_ environment: [String: String]) async -> Set<String> {
+        guard let address = BusAddress.session(environment: environment, socketExists: { access($0, F_OK) == 0 }),
+            let connection = try? await BusConnection.open(address: address, threadName: "credd-keys")
+        else { return [] }
+        defer { connection.close() }
+        return (try? await SecretService(connection: connection).keyProfiles()) ?? []
     }
 
     /// Runs `body`, turning a D-Bus failure into a message and exit status 1.
@@ -72,7 +75,7 @@ struct KeysAdd: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let service = try await Keys.service()
-        let attributes = Keys.attributes(profile: profile)
+        let attributes = SecretService.keyAttributes(profile: profile)
         try await Keys.reporting { () throws(BusError) in
             let earlier = try await service.search(attributes)
             let stored = try await service.store(
@@ -93,7 +96,7 @@ struct KeysList: AsyncParsableCommand {
     func run() async throws {
         let service = try await Keys.service()
         let rows = try await Keys.reporting { () throws(BusError) -> [String] in
-            let found = try await service.search(Keys.application)
+            let found = try await service.search(SecretService.creddAttributes)
             var rows: [String] = []
             for (item, locked) in found.unlocked.map({ ($0, false) }) + found.locked.map({ ($0, true) }) {
                 let attributes = try await service.attributes(of: item)
@@ -117,7 +120,7 @@ struct KeysRemove: AsyncParsableCommand {
     func run() async throws {
         let service = try await Keys.service()
         let removed = try await Keys.reporting { () throws(BusError) -> Int in
-            let found = try await service.search(Keys.attributes(profile: profile))
+            let found = try await service.search(SecretService.keyAttributes(profile: profile))
             guard found.locked.isEmpty else { throw .locked("the keys of \(profile)") }
             for item in found.unlocked { try await service.delete(item) }
             return found.unlocked.count

@@ -4,7 +4,7 @@ import CreddControl
 import CreddCore
 import FoundationEssentials
 
-struct ListProfiles: ParsableCommand {
+struct ListProfiles: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List the config's profiles: kind, source, region and the daemon's state.",
@@ -18,9 +18,13 @@ struct ListProfiles: ParsableCommand {
     @OptionGroup var options: ConfigOption
     @Flag(help: "Print only the profile names, one per line.") var names = false
 
-    func run() throws {
+    func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let loaded = Result { () throws(ConfigError) in try ConfigLoader.load(explicitPath: options.config, environment: environment) }
+        // Completion (--names) never waits for the keyring: the names do not depend on it.
+        let keyringProfiles = names ? [] : await Keys.storedProfiles(environment)
+        let loaded = Result { () throws(ConfigError) in
+            try ConfigLoader.load(explicitPath: options.config, environment: environment, keyringProfiles: keyringProfiles)
+        }
         if names {
             // Completion scripts call this on every <Tab>: never an error message there.
             if case let .success(configuration) = loaded {
@@ -99,6 +103,7 @@ enum ProfileList {
         switch profile.source {
         case .managed: return name
         case .staticKeys: return "\(name) (keys)"
+        case .secretService: return "\(name) (keyring)"
         case .credentialProcess: return "\(name) (credential_process)"
         case let .ssoSession(session): return "sso-session \(session.displayName)"
         }

@@ -65,6 +65,8 @@ public enum ConfigCheckReport {
         case let .staticKeys(credentials, origin):
             let suffix = String(credentials.accessKeyId.suffix(4))
             root = "static keys …\(suffix)\(credentials.sessionToken == nil ? "" : " with session token") at \(origin)"
+        case .secretService:
+            root = "keys in the Secret Service"
         case let .credentialProcess(_, origin):
             root = "credential_process at \(origin)"
         case let .ssoSession(session):

@@ -18,10 +18,11 @@ public enum ConfigLoader {
     }
 
     /// Loads the configuration. Throws only when no config file can be found, read or decoded;
-    /// every other problem is in `errors`, next to the profiles that are fine.
-    public static func load(explicitPath: String?, environment: [String: String], reader: some FileReading = .system) throws(ConfigError)
-        -> LoadedConfiguration
-    {
+    /// every other problem is in `errors`, next to the profiles that are fine. `keyringProfiles`
+    /// names the profiles whose keys the Secret Service holds.
+    public static func load(
+        explicitPath: String?, environment: [String: String], reader: some FileReading = .system, keyringProfiles: Set<String> = []
+    ) throws(ConfigError) -> LoadedConfiguration {
         let candidates = candidatePaths(explicitPath: explicitPath, environment: environment)
         for candidate in candidates {
             let result: FileReadResult
@@ -38,7 +39,7 @@ public enum ConfigLoader {
                 } catch {
                     throw ConfigError(file: candidate.path, line: lineNumber(of: error), message: "\(error.description); save the file as UTF-8")
                 }
-                return resolve(document, file: candidate.path, environment: environment, reader: reader)
+                return resolve(document, file: candidate.path, environment: environment, reader: reader, keyringProfiles: keyringProfiles)
             case .missing:
                 if candidate.explicit { throw ConfigError(file: candidate.path, message: "the credd config file does not exist") }
             }
@@ -54,7 +55,9 @@ public enum ConfigLoader {
     }
 
     /// Resolves an already parsed config document; the AWS files are read through `reader`.
-    static func resolve(_ document: INIDocument, file: String, environment: [String: String], reader: some FileReading) -> LoadedConfiguration {
+    static func resolve(
+        _ document: INIDocument, file: String, environment: [String: String], reader: some FileReading, keyringProfiles: Set<String> = []
+    ) -> LoadedConfiguration {
         var errors: [ConfigError] = []
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
 
@@ -157,7 +160,8 @@ public enum ConfigLoader {
         let endpoints = STSEndpointResolver(environment: environment, errors: &errors)
         var resolver = ProfileResolver(
             configFile: file, definitions: definitions, managedNames: Set(profileSections.map(\.name)),
-            shared: shared, outputSections: outputSections, endpoints: endpoints, ssoSessions: ssoSessions
+            shared: shared, outputSections: outputSections, endpoints: endpoints, ssoSessions: ssoSessions,
+            keyringProfiles: keyringProfiles
         )
         resolver.resolveAll(profileSections.map(\.name))
         errors += resolver.errors

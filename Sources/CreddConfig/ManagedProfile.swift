@@ -20,6 +20,9 @@ public struct ManagedProfile: Sendable, Hashable {
         case managed(String)
         /// Keys from `~/.aws/credentials` or `~/.aws/config`, read when the config was loaded.
         case staticKeys(AWSCredentials, origin: SourceLocation)
+        /// Long-term keys that `credd keys add` stored in the Secret Service under this profile
+        /// name; read at each renewal, never kept.
+        case secretService(String)
         /// A `credential_process` command line, run without a shell.
         case credentialProcess(String, origin: SourceLocation)
         /// The access token of an IAM Identity Center session (for `.sso` profiles only).

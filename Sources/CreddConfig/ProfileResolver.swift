@@ -14,6 +14,8 @@ struct ProfileResolver {
     let outputSections: [String: String]
     let endpoints: STSEndpointResolver
     let ssoSessions: SSOSessions
+    /// Profile names whose long-term keys `credd keys add` stored in the Secret Service.
+    let keyringProfiles: Set<String>
 
     private(set) var ordered: [ManagedProfile] = []
     private(set) var errors: [ConfigError] = []
@@ -24,7 +26,7 @@ struct ProfileResolver {
 
     init(
         configFile: String, definitions: [String: ProfileDefinition], managedNames: Set<String>, shared: AWSSharedFiles,
-        outputSections: [String: String], endpoints: STSEndpointResolver, ssoSessions: SSOSessions
+        outputSections: [String: String], endpoints: STSEndpointResolver, ssoSessions: SSOSessions, keyringProfiles: Set<String> = []
     ) {
         self.configFile = configFile
         self.definitions = definitions
@@ -33,6 +35,7 @@ struct ProfileResolver {
         self.outputSections = outputSections
         self.endpoints = endpoints
         self.ssoSessions = ssoSessions
+        self.keyringProfiles = keyringProfiles
     }
 
     /// Resolves `names` (in file order) and everything they depend on.
@@ -188,7 +191,8 @@ struct ProfileResolver {
         return .managed(source.name)
     }
 
-    /// A source in the AWS files: static keys (preferred, as in botocore) or `credential_process`.
+    /// A source in the AWS files: static keys (preferred, as in botocore), then keys in the
+    /// Secret Service under the same name, then `credential_process`.
     private mutating func resolveExternalSource(_ definition: ProfileDefinition) -> ManagedProfile.Source? {
         guard let sourceName = definition.sourceProfile?.value else { return nil }
         if let writer = outputSections[sourceName] {
@@ -197,6 +201,10 @@ struct ProfileResolver {
                 "[\(sourceName)] in \(shared.credentialsPath) is the section credd writes for profile '\(writer)', so using it as a source would be circular; write source_profile = \(writer) to chain from that profile"
             )
             return nil
+        }
+        // Keys in the files win: they are what every other AWS tool sees under this name.
+        if keyringProfiles.contains(sourceName), shared.profile(named: sourceName)?.value("aws_access_key_id") == nil {
+            return .secretService(sourceName)
         }
         guard let profile = shared.profile(named: sourceName) else {
             // A name found nowhere may be a pasted secret: quote only a redacted prefix.

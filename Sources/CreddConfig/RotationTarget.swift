@@ -61,6 +61,10 @@ public struct RotationTarget: Sendable, Hashable {
                     reason:
                         "[\(section)] gets its keys from credential_process (\(origin.file):\(origin.line)); rotate them where that command keeps them"
                 ))
+        case .secretService:
+            return .failure(
+                RotationUnavailable(
+                    profile: name, reason: "the keys of \(section) are in the Secret Service, and rotation does not write the keyring yet"))
         case .managed:
             return .failure(RotationUnavailable(profile: name, reason: "its source_profile chain does not end in long-term keys"))
         case .ssoSession:

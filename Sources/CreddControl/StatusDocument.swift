@@ -116,7 +116,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
     /// What the user must do for a profile that cannot renew by itself (see `ProfileAction`).
     /// Every key is always present.
     public struct Action: Codable, Sendable, Hashable {
-        /// `mfa_code`, `retry`, `fix_config` or `login`.
+        /// `mfa_code`, `retry`, `fix_config`, `login` or `unlock`.
         public var kind: String
         /// The profile the command acts on: this one, or the source in its chain it waits on.
         public var profile: String
@@ -153,7 +153,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
     /// Every key is always present (null when unknown): scripts may index without checking.
     public struct Profile: Codable, Sendable, Hashable {
         public var name: String
-        /// `pending`, `fresh`, `refreshing`, `retrying`, `needs_mfa`, `expired` or `error`.
+        /// `pending`, `fresh`, `refreshing`, `retrying`, `needs_mfa`, `needs_unlock`, `expired` or `error`.
         public var state: String
         public var expiration: String?
         public var nextRefresh: String?

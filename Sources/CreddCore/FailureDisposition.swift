@@ -12,6 +12,9 @@ public enum FailureDisposition: Sendable, Hashable {
     /// The IAM Identity Center session needs a sign-in (`credd login SESSION`): wait for a new
     /// token rather than retry.
     case needsLogin
+    /// The Secret Service collection holding the source's keys is locked: the desktop's own
+    /// prompt unlocks it; retried at a short fixed interval meanwhile.
+    case needsUnlock
 }
 
 /// A renewal failure as the scheduler and `credd status` see it: secret-free by construction.

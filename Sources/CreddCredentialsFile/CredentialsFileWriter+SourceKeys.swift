@@ -62,6 +62,35 @@ extension CredentialsFileWriter {
         }
     }
 
+    /// Removes `section`, whose long-term keys moved elsewhere (`credd keys import`), if it still
+    /// holds `expectedAccessKeyId`; every other byte of the file stays as it was. Otherwise
+    /// writes nothing and throws `sourceKeysChanged` (or `wouldChangeNextSection`).
+    public func removeSourceKeys(inSection section: String, holding expectedAccessKeyId: String) throws(CredentialsFileError) {
+        let target = try resolveSymlinks(path)
+        try rewrite(target, directory: Self.directory(of: target)) {
+            (original: [UInt8]?) throws(CredentialsFileError) -> (bytes: [UInt8]?, outcome: Void) in
+            guard let original else { throw missingFile(target, section: section) }
+            var document = try parse(original, file: target)
+            let current = try sourceKeys(in: document, section: section, file: target)
+            let header = document.section(named: section)?.headerLineNumber
+            guard current.accessKeyId == expectedAccessKeyId else {
+                throw CredentialsFileError(
+                    reason: .sourceKeysChanged, file: target, line: header, section: section,
+                    message:
+                        "the section now holds key \(current.accessKeyId), not \(expectedAccessKeyId): it was edited meanwhile; nothing was removed")
+            }
+            guard !document.removingSectionChangesFollowingLines(named: section) else {
+                throw CredentialsFileError(
+                    reason: .wouldChangeNextSection, file: target, line: header, section: section,
+                    message:
+                        "removing this section would make the indented section header after it part of the value before it; unindent that header; nothing was removed"
+                )
+            }
+            document.removeSection(named: section)
+            return (document.serializedBytes(), ())
+        }
+    }
+
     private func sourceKeys(in document: INIDocument, section name: String, file: String) throws(CredentialsFileError) -> AWSCredentials {
         guard let section = document.section(named: name) else {
             throw CredentialsFileError(

@@ -32,7 +32,9 @@ public enum Daemon {
         let paths = RuntimePaths(environment: environment)
         try paths.prepare()
         let activated = ActivatedSockets.take(expectedControlPath: paths.controlSocket)
-        let startup = StartupConfiguration.load(explicitPath: configPath, environment: environment)
+        let keyringKeys = SecretServiceKeys(environment: environment)
+        let startup = StartupConfiguration.load(
+            explicitPath: configPath, environment: environment, keyringProfiles: await keyringKeys.profileNames())
         for problem in startup.configuration.errors {
             logger.error("config: \(problem)", metadata: ["credd.event": "config_error"])
         }
@@ -69,7 +71,7 @@ public enum Daemon {
             profiles: specs,
             renewer: SSORenewer(
                 profiles: directory, sessions: ssoSessions,
-                sts: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger)),
+                sts: STSRenewer(profiles: directory, transport: transport, wallClock: wallClock, logger: logger, keyring: keyringKeys)),
             sink: CredentialSinks(sinks: [served, output, keyring]),
             wallClock: wallClock,
             logger: logger
@@ -115,7 +117,7 @@ public enum Daemon {
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
             ssoSessions: ssoSessions,
             endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
-            startedAt: wallClock.now(), desktop: desktopState, logger: logger)
+            startedAt: wallClock.now(), desktop: desktopState, logger: logger, keyring: keyringKeys)
         let control: ControlServer
         do {
             if let descriptor = activated.control {

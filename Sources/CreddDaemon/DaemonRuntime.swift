@@ -24,13 +24,15 @@ actor DaemonRuntime: RotationObserver {
     private let startedAt: Date
     private let desktop: DesktopState
     private let logger: Logger
+    private let keyring: any KeyringKeys
 
     init(
         configPath: String?, environment: [String: String], engine: RefreshEngine, output: CredentialsOutput,
         profiles: ProfileDirectory, rotation: RotationScheduler, ssoSessions: SSOSessions, endpointHost: String, endpointPort: Int,
         endpointProblem: String?, paths: RuntimePaths, startedAt: Date,
-        desktop: DesktopState, logger: Logger
+        desktop: DesktopState, logger: Logger, keyring: any KeyringKeys
     ) {
+        self.keyring = keyring
         self.configPath = configPath
         self.environment = environment
         self.engine = engine
@@ -72,8 +74,9 @@ actor DaemonRuntime: RotationObserver {
     /// last good definition; a config that cannot be read at all changes nothing.
     func reload() async {
         let loaded: LoadedConfiguration
+        let keyringProfiles = await keyring.profileNames()
         do {
-            loaded = try ConfigLoader.load(explicitPath: configPath, environment: environment)
+            loaded = try ConfigLoader.load(explicitPath: configPath, environment: environment, keyringProfiles: keyringProfiles)
         } catch {
             logger.error("config reload failed, keeping the running config: \(error)")
             profiles.setConfigErrors(["\(error) (the last good config stays in force)"])
@@ -244,6 +247,8 @@ actor DaemonRuntime: RotationObserver {
             return chain
         case .staticKeys:
             return chain.isEmpty ? "static keys" : "\(chain) (keys)"
+        case .secretService:
+            return "\(chain) (keyring)"
         case .credentialProcess:
             return chain.isEmpty ? "credential_process" : "\(chain) (credential_process)"
         case let .ssoSession(session):

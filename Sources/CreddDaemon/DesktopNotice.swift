@@ -100,6 +100,11 @@ struct DesktopNotice: Sendable, Hashable {
                 profile: action.profile, summary: "AWS profile \(action.profile) needs an IAM Identity Center sign-in",
                 body: "\(until). Sign in, or run `\(action.command)`.", offersCodeEntry: false,
                 signInSession: status.signInName ?? action.profile, critical: true)
+        case .unlock:
+            return DesktopNotice(
+                profile: action.profile, summary: "AWS profile \(action.profile) needs your keyring unlocked",
+                body: "\(until). Its long-term keys are in a locked keyring: unlock it, and credd renews at once.", offersCodeEntry: false,
+                critical: true)
         case .fixConfig:
             return nil
         }

@@ -62,6 +62,8 @@ enum ProfileIdentity {
         case let .staticKeys(credentials, _):
             parts += ["keys", profile.sourceChain.last ?? ""]
             if profile.mfaSerial == nil { parts.append(keys(profile, credentials).accessKeyId) }
+        case let .secretService(name):
+            parts += ["keyring", name]
         case let .credentialProcess(commandLine, _):
             parts += ["process", commandLine]
         case let .ssoSession(session):

@@ -7,7 +7,7 @@ import Logging
 import Synchronization
 
 /// Renews one managed profile with STS: obtains the calling credentials from the profile's
-/// source (a managed session, static keys or `credential_process`), obtains an MFA code from
+/// source (a managed session, static keys, keys in the Secret Service or `credential_process`), obtains an MFA code from
 /// `mfa_process` when one is configured, and calls GetSessionToken or AssumeRole.
 final class STSRenewer: CredentialRenewer {
     static let externalCommandTimeout: Duration = .seconds(60)
@@ -16,11 +16,13 @@ final class STSRenewer: CredentialRenewer {
     private let transport: any STSTransport
     private let wallClock: any WallClock
     private let logger: Logger
+    private let keyring: any KeyringKeys
     /// One client per endpoint, so a clock-skew correction learned once applies to later calls.
     private let clients = Mutex<[STSEndpoint: STSClient]>([:])
 
-    init(profiles: ProfileDirectory, transport: any STSTransport, wallClock: any WallClock, logger: Logger) {
+    init(profiles: ProfileDirectory, transport: any STSTransport, wallClock: any WallClock, logger: Logger, keyring: any KeyringKeys) {
         self.profiles = profiles
+        self.keyring = keyring
         self.transport = transport
         self.wallClock = wallClock
         self.logger = logger
@@ -92,6 +94,8 @@ final class STSRenewer: CredentialRenewer {
             return managedSource
         case let .staticKeys(credentials, _):
             return credentials
+        case let .secretService(name):
+            return try await keyring.keys(of: name)
         case let .credentialProcess(commandLine, _):
             do {
                 return try await CredentialProcess.run(commandLine: commandLine, timeout: Self.externalCommandTimeout)

@@ -9,11 +9,14 @@ struct StartupConfiguration {
     /// file then belong to profiles credd cannot see, not to removed ones, and must stay.
     let loadedConfigFile: Bool
 
-    static func load(explicitPath: String?, environment: [String: String], reader: some FileReading = SystemFileReader()) -> StartupConfiguration {
+    static func load(
+        explicitPath: String?, environment: [String: String], reader: some FileReading = SystemFileReader(), keyringProfiles: Set<String> = []
+    ) -> StartupConfiguration {
         let failure: ConfigError
         do {
             return StartupConfiguration(
-                configuration: try ConfigLoader.load(explicitPath: explicitPath, environment: environment, reader: reader),
+                configuration: try ConfigLoader.load(
+                    explicitPath: explicitPath, environment: environment, reader: reader, keyringProfiles: keyringProfiles),
                 loadedConfigFile: true)
         } catch {
             failure = error

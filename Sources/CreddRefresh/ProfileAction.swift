@@ -15,6 +15,9 @@ public struct ProfileAction: Sendable, Hashable {
         /// The profile, or a source in its chain, renews with an IAM Identity Center session
         /// whose token cannot be refreshed: `credd login SESSION` (or `aws sso login`) signs in.
         case login
+        /// The profile, or a source in its chain, renews with long-term keys in a locked
+        /// keyring: the desktop's own prompt (or its keyring tool) unlocks it.
+        case unlock
     }
 
     public let kind: Kind
@@ -39,7 +42,7 @@ public struct ProfileAction: Sendable, Hashable {
         switch status.state {
         case .fresh, .refreshing:
             return nil
-        case .pending, .retrying, .needsMFA, .needsLogin, .expired, .error:
+        case .pending, .retrying, .needsMFA, .needsLogin, .needsUnlock, .expired, .error:
             break
         }
         var current = status
@@ -51,6 +54,8 @@ public struct ProfileAction: Sendable, Hashable {
             case .needsLogin:
                 let session = current.signInName ?? current.name
                 return ProfileAction(kind: .login, profile: current.name, command: "credd login \(session)", deadline: status.expiration)
+            case .needsUnlock:
+                return ProfileAction(kind: .unlock, profile: current.name, command: "unlock your keyring", deadline: status.expiration)
             case .error:
                 return ProfileAction(kind: .retry, profile: current.name, command: "credd refresh \(current.name)", deadline: status.expiration)
             case .pending, .fresh, .refreshing, .retrying, .expired:
@@ -82,6 +87,8 @@ public struct ProfileAction: Sendable, Hashable {
             return "its config has errors (it runs on its last good definition): run `\(command)`"
         case .login:
             return "needs an IAM Identity Center sign-in\(chained): run `\(command)`"
+        case .unlock:
+            return "its long-term keys are in a locked keyring\(chained): \(command)"
         }
     }
 }

@@ -164,6 +164,9 @@ public struct ProfileRefreshMachine: Sendable {
         case .pending: .pending
         case .fresh: .fresh
         case .refreshing: .refreshing
+        case .retrying(let retry) where retry.failure.disposition == .needsUnlock,
+            .expired(let retry) where retry.failure.disposition == .needsUnlock:
+            .needsUnlock
         case .retrying(let retry):
             // A first renewal that only waits for its source to finish is still pending.
             lastRefresh == nil && retry.failedAttempts == 0 && retry.retryAt == nil ? .pending : .retrying
@@ -341,9 +344,19 @@ public struct ProfileRefreshMachine: Sendable {
             return []
         case .needsLogin:
             state = .needsLogin(failure)
+        case .needsUnlock:
+            // Nothing tells credd when the desktop unlocks the keyring: a short, steady retry
+            // notices it soon, and costs a D-Bus call, not an STS one.
+            state = waiting(
+                for: Retry(
+                    failure: failure, failedAttempts: attempt.failedAttempts + 1, retryAt: now.addingTimeInterval(Self.unlockRetryInterval),
+                    resumesWhenSourceRenews: false))
             return []
         }
     }
+
+    /// How often a profile whose keys are in a locked keyring tries again.
+    public static let unlockRetryInterval: TimeInterval = 5
 
     private mutating func handleSourceUnavailable(_ failure: RefreshFailure) -> [Action] {
         guard case .refreshing(let attempt) = state else { return [] }

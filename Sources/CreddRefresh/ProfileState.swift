@@ -14,6 +14,9 @@ public enum ProfileState: String, Sendable, Hashable, CaseIterable, Codable {
     /// Renewal waits for an IAM Identity Center sign-in (`credd login SESSION`); a new token
     /// renews at once. Credentials in service stay until they expire.
     case needsLogin = "needs_login"
+    /// Renewal waits for the keyring holding the source's keys to be unlocked (retried every
+    /// few seconds); credentials obtained earlier stay in service until they expire.
+    case needsUnlock = "needs_unlock"
     /// The credentials expired and are no longer served; renewal is still being retried.
     case expired
     /// Renewal failed in a way that needs a change (AccessDenied, an unknown key, a bad

@@ -45,6 +45,7 @@ extension ProfileStatus {
         case .retrying: "retrying"
         case .needsMFA: "needs MFA"
         case .needsLogin: "needs sign-in"
+        case .needsUnlock: "needs the keyring unlocked"
         case .expired: "expired"
         case .error: "failed"
         }
@@ -90,6 +91,8 @@ extension ProfileStatus {
             return "\(name): needs an MFA code; run \"credd login \(name)\""
         case .needsLogin:
             return "\(name): needs an IAM Identity Center sign-in; run \"credd login \(signInName ?? name)\""
+        case .needsUnlock:
+            return "\(name): waits for the keyring holding its keys to be unlocked; unlock your keyring"
         case .error:
             let retry = action.map { "; run \"\($0.command)\" to retry now" } ?? ""
             return "\(name): failed\(because)\(retry)"

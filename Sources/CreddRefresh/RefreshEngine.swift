@@ -549,6 +549,8 @@ public actor RefreshEngine: Service {
         case .needsMFA, .needsLogin, .error:
             return true
         case .retrying(let retry), .expired(let retry):
+            // Waiting for the user, as for an MFA code.
+            if retry.failure.disposition == .needsUnlock { return true }
             // The depth bound guards against a source cycle the config should have rejected.
             guard retry.retryAt == nil, let source = profile.spec.sourceProfile, depth < order.count else {
                 return false
@@ -581,7 +583,7 @@ public actor RefreshEngine: Service {
             switch status.state {
             case .refreshing: .debug
             case .pending, .fresh: .info
-            case .retrying, .needsMFA, .needsLogin, .expired, .error: .warning
+            case .retrying, .needsMFA, .needsLogin, .needsUnlock, .expired, .error: .warning
             }
         let action = ProfileAction.needed(by: status, lookup: self.status(of:))
         logger.log(level: level, "\(status.journalMessage(action: action, now: wallClock.now()))", metadata: metadata)

@@ -73,7 +73,7 @@ public struct AWSQueryError: Error, Sendable, Hashable {
             return "the MFA code was rejected; enter a fresh code with `credd login PROFILE` or check mfa_serial/mfa_process"
         case .sourceExpired:
             return "the source credentials have expired; renew the source profile first"
-        case .needsChange, .needsLogin:
+        case .needsChange, .needsLogin, .needsUnlock:
             break
         }
         switch code {

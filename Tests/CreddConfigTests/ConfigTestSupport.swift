@@ -19,8 +19,8 @@ struct FakeHome {
 
     var reader: InMemoryFileReader { InMemoryFileReader(files: files, unreadable: unreadable) }
 
-    func load(explicitPath: String? = nil) throws -> LoadedConfiguration {
-        try ConfigLoader.load(explicitPath: explicitPath, environment: environment, reader: reader)
+    func load(explicitPath: String? = nil, keyringProfiles: Set<String> = []) throws -> LoadedConfiguration {
+        try ConfigLoader.load(explicitPath: explicitPath, environment: environment, reader: reader, keyringProfiles: keyringProfiles)
     }
 
     /// Long-term keys for `alice-long-term`, the usual root source. Obvious fakes.

@@ -35,6 +35,17 @@ struct DesktopNoticeTests {
         #expect(notice.body.contains("ends"), "\(notice.body)")
     }
 
+    @Test func keysInALockedKeyringGetOneCriticalNoticeForTheChain() throws {
+        let notices = Self.wanted([
+            Self.status("mfa", .needsUnlock, expiresIn: 3000), Self.status("dev", .retrying, expiresIn: 3000, source: "mfa"),
+        ])
+        #expect(Array(notices.keys) == ["mfa"])
+        let notice = try #require(notices["mfa"])
+        #expect(notice.summary == "AWS profile mfa needs your keyring unlocked")
+        #expect(notice.critical && !notice.offersCodeEntry)
+        #expect(notice.body.contains("unlock it"), "\(notice.body)")
+    }
+
     @Test func failuresNotifyOnlyOnceNothingValidIsLeft() {
         #expect(Self.wanted([Self.status("dev", .error, expiresIn: 600, error: "AccessDenied")]).isEmpty)
         #expect(Self.wanted([Self.status("dev", .error, expiresIn: nil, error: "AccessDenied")])["dev"]?.body.contains("credd refresh dev") == true)

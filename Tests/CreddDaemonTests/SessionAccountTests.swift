@@ -96,7 +96,8 @@ struct SessionAccountTests {
         let configuration = try ConfigLoader.load(explicitPath: config, environment: ["HOME": home.path])
         try #require(configuration.errors.isEmpty, "\(configuration.errors)")
         let renewer = STSRenewer(
-            profiles: ProfileDirectory(configuration), transport: transport, wallClock: ManualWallClock(Self.now), logger: Logger(label: "test"))
+            profiles: ProfileDirectory(configuration), transport: transport, wallClock: ManualWallClock(Self.now), logger: Logger(label: "test"),
+            keyring: SecretServiceKeys(environment: [:]))
         let spec = try #require(ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys()).first { $0.name == name })
         do throws(RefreshFailure) {
             return try await renewer.renew(profile: spec, source: nil, mfaCode: code.map(Secret.init))

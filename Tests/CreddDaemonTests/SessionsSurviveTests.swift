@@ -257,7 +257,8 @@ struct RejectedSourceSessionTests {
         let configuration = try loadChain(in: home)
         let clock = ManualWallClock(SessionAdoptionTests.now)
         let renewer = STSRenewer(
-            profiles: ProfileDirectory(configuration), transport: InvalidClientTokenId(), wallClock: clock, logger: Logger(label: "test"))
+            profiles: ProfileDirectory(configuration), transport: InvalidClientTokenId(), wallClock: clock, logger: Logger(label: "test"),
+            keyring: SecretServiceKeys(environment: [:]))
         let specs = Dictionary(uniqueKeysWithValues: ProfileSpecs.make(configuration.profiles, rotatedKeys: RotatedKeys()).map { ($0.name, $0) })
         let source = SessionAdoptionTests.session("mfa", validFor: 3600)
         let dev = try #require(specs["dev"])

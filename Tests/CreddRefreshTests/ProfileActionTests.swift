@@ -33,6 +33,17 @@ struct ProfileActionTests {
         #expect(action(dev, among: all)?.reason(for: "dev") == "needs an MFA code for mfa: run `credd login mfa`")
     }
 
+    @Test("a profile whose keys are in a locked keyring, and a role chained from it, say to unlock the keyring")
+    func unlockAlongTheChain() {
+        let mfa = status("mfa", .needsUnlock, expiresIn: hour)
+        let dev = status("dev", .retrying, source: "mfa")
+        #expect(
+            action(mfa, among: [mfa, dev]) == ProfileAction(kind: .unlock, profile: "mfa", command: "unlock your keyring", deadline: epoch + hour))
+        #expect(action(dev, among: [mfa, dev])?.profile == "mfa")
+        #expect(action(dev, among: [mfa, dev])?.reason(for: "dev") == "its long-term keys are in a locked keyring for mfa: unlock your keyring")
+        #expect(mfa.journalMessage(action: action(mfa, among: [mfa]), now: epoch).contains("unlock your keyring"))
+    }
+
     @Test("a failed profile, or a role on a failed source, names `credd refresh` of the failed one")
     func retryAlongTheChain() {
         let mfa = status("mfa", .error, error: "AccessDenied")

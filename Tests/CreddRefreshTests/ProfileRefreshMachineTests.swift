@@ -140,6 +140,26 @@ struct ProfileRefreshMachineTests {
         #expect(harness.send(.configurationChanged(spec("dev", version: 2))) == [.renew(withMFACode: false)])
     }
 
+    @Test("keys in a locked keyring: needs_unlock, credentials stay served, retried every 5 seconds without backoff")
+    func lockedKeyringRetriesSteadily() throws {
+        let locked = RefreshFailure(disposition: .needsUnlock, message: "the keyring holding the keys of alice is locked: unlock your keyring")
+        var harness = MachineHarness()
+        let original = harness.startFresh(lifetime: hour)
+        harness.advance(to: try #require(harness.machine.nextRefresh))
+        harness.send(.tick)
+        for _ in 1...4 {
+            #expect(harness.send(.renewalFailed(locked)).isEmpty)
+            #expect(harness.machine.status == .needsUnlock)
+            #expect(harness.machine.servedCredentials(at: harness.now) == original)
+            #expect(harness.machine.nextRefresh == harness.now.addingTimeInterval(5))
+            harness.advance(by: 5)
+            #expect(harness.send(.tick) == [.renew(withMFACode: false)])
+        }
+        let renewed = sessionCredentials(expiring: harness.now.addingTimeInterval(hour), key: "ASIANEW")
+        #expect(harness.send(.renewalSucceeded(renewed)) == [.publish(renewed), .notifyDependents])
+        #expect(harness.machine.status == .fresh)
+    }
+
     @Test("a laptop waking after its credentials expired withdraws them and renews at once")
     func wakeAfterSuspend() {
         var harness = MachineHarness()
@@ -434,6 +454,6 @@ struct ProfileStateTests {
     func names() {
         #expect(
             ProfileState.allCases.map(\.rawValue)
-                == ["pending", "fresh", "refreshing", "retrying", "needs_mfa", "needs_login", "expired", "error"])
+                == ["pending", "fresh", "refreshing", "retrying", "needs_mfa", "needs_login", "needs_unlock", "expired", "error"])
     }
 }
