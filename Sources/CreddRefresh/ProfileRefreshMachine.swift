@@ -344,6 +344,7 @@ public struct ProfileRefreshMachine: Sendable {
             return []
         case .needsLogin:
             state = .needsLogin(failure)
+            return []
         case .needsUnlock:
             // Nothing tells credd when the desktop unlocks the keyring: a short, steady retry
             // notices it soon, and costs a D-Bus call, not an STS one.
