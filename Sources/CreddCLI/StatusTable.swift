@@ -161,7 +161,8 @@ enum StatusTable {
         var lines: [String] = []
         var current: String?
         let indent = text.prefix { $0 == " " }
-        for word in text.dropFirst(indent.count).split(separator: " ") {
+        // Empty "words" keep runs of spaces inside a line (`corp  fresh`) as they were.
+        for word in text.dropFirst(indent.count).split(separator: " ", omittingEmptySubsequences: false) {
             guard let line = current else {
                 current = String(indent + word)
                 continue
