@@ -162,8 +162,12 @@ public final class CreddHarness: @unchecked Sendable {
     public func cli(_ arguments: [String], stdin: String? = nil, extra: [String: String] = [:]) throws -> ChildProcess.Output {
         let output = try ChildProcess.run([Self.binary] + arguments, environment: environment.merging(extra) { $1 }, stdin: stdin)
         secretsSeen.formUnion(secretsInHome())
-        // credential-process and env (the container token) exist to hand secrets over; everything else must not.
-        if !["credential-process", "export-credentials", "env"].contains(arguments.first ?? "") {
+        // credential-process and env (the container token) exist to hand secrets over, as does
+        // `exec … env`, which prints the environment exec gave its command; everything else must not.
+        let handsOver =
+            ["credential-process", "export-credentials", "env"].contains(arguments.first ?? "")
+            || (arguments.first == "exec" && arguments.last == "env")
+        if !handsOver {
             outputs.append(output.stdout)
         }
         outputs.append(output.stderr)
