@@ -25,8 +25,7 @@ public enum ForegroundProcess {
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { return .failure(Errno(errno)) }
         }
-        let signal = status & 0x7f
-        return .success(signal == 0 ? (status >> 8) & 0xff : 128 + signal)
+        return .success(exitStatus(waitStatus: status))
     }
 
     /// An `errno` value; `description` is `strerror`'s text.
