@@ -6,6 +6,7 @@ public struct SecretService: Sendable {
     static let servicePath = "/org/freedesktop/secrets"
     static let defaultCollection = "/org/freedesktop/secrets/aliases/default"
     static let serviceInterface = "org.freedesktop.Secret.Service"
+    static let promptInterface = "org.freedesktop.Secret.Prompt"
 
     /// An item found by its attributes: where it is, and whether its collection is unlocked.
     public struct Found: Sendable, Hashable {
@@ -90,6 +91,81 @@ public struct SecretService: Sendable {
     /// Locks the collections or items at `paths` (tests and `needs_unlock` use this).
     public func lock(_ paths: [String]) async throws(BusError) {
         _ = try await call(Self.servicePath, Self.serviceInterface, "Lock", [.array(elementSignature: "o", paths.map { .objectPath($0) })])
+    }
+
+    /// What came of an ``unlock(_:timeout:)``.
+    public enum UnlockOutcome: Sendable, Hashable {
+        /// Unlocked (or it was not locked).
+        case unlocked
+        /// The user dismissed the desktop's prompt, or no prompt could be shown (no prompter in a
+        /// headless session), or nobody answered it in time: everything stays locked.
+        case dismissed
+    }
+
+    /// Unlocks the collections or items at `paths`. When the service needs the user's password,
+    /// it shows the desktop's own prompt (`org.freedesktop.Secret.Prompt`) and this waits for its
+    /// `Completed` signal, at most `timeout`, after which the prompt is dismissed.
+    public func unlock(_ paths: [String], timeout: Duration) async throws(BusError) -> UnlockOutcome {
+        let reply = try await call(Self.servicePath, Self.serviceInterface, "Unlock", [.array(elementSignature: "o", paths.map { .objectPath($0) })])
+        guard reply.count == 2, let prompt = reply[1].stringValue else { throw .malformed("Unlock answered \(reply.map(\.signature))") }
+        // "/" is no object: nothing needed the user.
+        guard prompt != "/" else { return .unlocked }
+        // Subscribed before the prompt is shown, so that its answer cannot be missed; on the same
+        // connection, which the service ties the prompt to.
+        let completions = try await connection.signals(
+            sender: Self.busName, path: prompt, interface: Self.promptInterface, member: "Completed"
+        ) { signal in signal.arguments.first?.boolValue }
+        _ = try await connection.call(
+            destination: Self.busName, path: prompt, interface: Self.promptInterface, member: "Prompt", arguments: [.string("")])
+        let dismissed: Bool? = await withTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                for await dismissed in completions { return dismissed }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return true
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? nil
+        }
+        guard let dismissed else { throw .disconnected }
+        if dismissed {
+            // Withdraws a prompt still on screen after the timeout; one already answered is gone.
+            _ = try? await connection.call(destination: Self.busName, path: prompt, interface: Self.promptInterface, member: "Dismiss")
+            return .dismissed
+        }
+        return .unlocked
+    }
+
+    /// A signal each time a collection may have been unlocked, from now on: a collection's
+    /// `Locked` property turning false (GNOME Keyring's `PropertiesChanged`), or the service's
+    /// `CollectionChanged` (which KeePassXC sends when a database is unlocked, and others on any
+    /// change). The stream ends when the connection closes.
+    public func unlocks() async throws(BusError) -> AsyncStream<Void> {
+        let properties = try await connection.signals(
+            sender: Self.busName, path: nil, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"
+        ) { signal -> Void? in
+            guard signal.arguments.count >= 2, signal.arguments[0].stringValue == "org.freedesktop.Secret.Collection" else { return nil }
+            for case .dictEntry(.string("Locked"), .variant(.bool(false))) in signal.arguments[1].arrayValue ?? [] { return () }
+            return nil
+        }
+        let changes = try await connection.signals(
+            sender: Self.busName, path: Self.servicePath, interface: Self.serviceInterface, member: "CollectionChanged"
+        ) { _ in () }
+        return AsyncStream { continuation in
+            let forwarding = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for stream in [properties, changes] {
+                        group.addTask {
+                            for await _ in stream { continuation.yield() }
+                        }
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in forwarding.cancel() }
+        }
     }
 
     private func openSession() async throws(BusError) -> String {

@@ -8,7 +8,7 @@ import Glibc
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Keep long-term access keys in the desktop's keyring (the Secret Service).",
-        subcommands: [KeysAdd.self, KeysImport.self, KeysList.self, KeysRemove.self]
+        subcommands: [KeysAdd.self, KeysImport.self, KeysList.self, KeysRemove.self, KeysUnlock.self]
     )
 
     /// The Secret Service on the session bus, or an exit with the reason.
@@ -130,6 +130,34 @@ struct KeysRemove: AsyncParsableCommand {
             throw ExitCode.failure
         }
         print("removed the keys of \(profile) from the keyring")
+    }
+}
+
+struct KeysUnlock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unlock",
+        abstract: "Unlock the keyring holding credd's keys; the desktop asks for its password.",
+        discussion: """
+            The Secret Service shows the desktop's own unlock prompt; credd never sees the password. A running \
+            daemon renews the profiles waiting for the keyring (`needs_unlock`) as soon as it is unlocked. Exits 1 \
+            when the prompt is dismissed (or cannot be shown, as in an SSH session) or not answered within 10 \
+            minutes: the keyring then stays locked.
+            """
+    )
+
+    // Every command accepts --config (docs/design.md §6); the keyring does not depend on it.
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let service = try await Keys.service()
+        let outcome = try await Keys.reporting { () throws(BusError) in try await service.unlockKeys(timeout: .seconds(600)) }
+        switch outcome {
+        case .unlocked:
+            print("the keyring holding credd's keys is unlocked")
+        case .dismissed:
+            printError("credd: the unlock prompt was dismissed, or none could be shown (no desktop session?): the keyring stays locked")
+            throw ExitCode.failure
+        }
     }
 }
 

@@ -170,6 +170,7 @@ public enum Daemon {
             .init(service: SSOSignIns(sessions: ssoSessions, runtime: runtime, status: status), serviceName: "sso-sign-ins"),
             .init(service: desktop, serviceName: "desktop"),
             .init(service: ResumeWatcher(environment: environment, engine: engine, logger: logger), serviceName: "resume"),
+            .init(service: KeyringUnlocks(unlocks: keyringKeys.unlocks, engine: engine, logger: logger), serviceName: "keyring-unlocks"),
         ]
         if let watchdog = watchdogSettings(logger: logger) {
             services.append(

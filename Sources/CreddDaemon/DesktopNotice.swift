@@ -13,15 +13,22 @@ struct DesktopNotice: Sendable, Hashable {
     /// Offers the "Sign in" button for this IAM Identity Center session (what `credd login`
     /// takes), which runs `credd login SESSION` or `notify_action_command`.
     let signInSession: String?
+    /// Offers the "Unlock" button, which asks the Secret Service to unlock the keyring: the
+    /// desktop shows its own password prompt.
+    let offersUnlock: Bool
     /// Stays until withdrawn.
     let critical: Bool
 
-    init(profile: String, summary: String, body: String, offersCodeEntry: Bool, signInSession: String? = nil, critical: Bool) {
+    init(
+        profile: String, summary: String, body: String, offersCodeEntry: Bool, signInSession: String? = nil, offersUnlock: Bool = false,
+        critical: Bool
+    ) {
         self.profile = profile
         self.summary = summary
         self.body = body
         self.offersCodeEntry = offersCodeEntry
         self.signInSession = signInSession
+        self.offersUnlock = offersUnlock
         self.critical = critical
     }
 
@@ -104,7 +111,7 @@ struct DesktopNotice: Sendable, Hashable {
             return DesktopNotice(
                 profile: action.profile, summary: "AWS profile \(action.profile) needs your keyring unlocked",
                 body: "\(until). Its long-term keys are in a locked keyring: unlock it, and credd renews at once.", offersCodeEntry: false,
-                critical: true)
+                offersUnlock: true, critical: true)
         case .fixConfig:
             return nil
         }

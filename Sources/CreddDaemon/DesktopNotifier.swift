@@ -193,6 +193,7 @@ private actor Desk {
                     let buttons =
                         (notice.offersCodeEntry ? [DesktopNotifications.Action(key: "enter-code", label: "Enter code")] : [])
                         + (notice.signInSession != nil ? [DesktopNotifications.Action(key: "sign-in", label: "Sign in")] : [])
+                        + (notice.offersUnlock ? [DesktopNotifications.Action(key: "unlock", label: "Unlock")] : [])
                     let actions = await offersActions() ? buttons : []
                     let id = try await server.notify(
                         replacing: replacing, summary: notice.summary, body: notice.body, actions: actions, critical: notice.critical)
@@ -232,10 +233,13 @@ private actor Desk {
     }
 
     /// A button was pressed: "Enter code" or "Sign in" (or the notification itself, for the
-    /// button it offers) runs the prompt for its profile.
+    /// button it offers) runs the prompt for its profile; "Unlock" asks the keyring to unlock.
     func invoked(_ invocation: DesktopNotifications.Invocation) {
         guard let notice = board.notice(shownAs: invocation.id) else { return }
         let profile = notice.profile
+        if notice.offersUnlock, invocation.actionKey == "unlock" || invocation.actionKey == "default" {
+            return unlockKeyring(for: profile)
+        }
         let settings = profiles.configuration.settings
         let credd = ExecutableSearch.runningExecutable() ?? "credd"
         let underSystemd = environment["INVOCATION_ID"] != nil
@@ -274,6 +278,35 @@ private actor Desk {
                 problem = "was stopped at shutdown"
             }
             logger.warning("desktop: \(command[0]) for \(profile) \(problem)", metadata: ["credd.event": "desktop_action_failed"])
+        }
+    }
+}
+
+extension Desk {
+    /// How long the desktop's unlock prompt may wait for the user before credd withdraws it.
+    static let unlockPromptTimeout: Duration = .seconds(600)
+
+    /// "Unlock": the Secret Service shows the desktop's own password prompt; once it unlocks,
+    /// its signal renews the profiles waiting (`KeyringUnlocks`). A dismissed prompt changes
+    /// nothing: the notification stays.
+    fileprivate func unlockKeyring(for profile: String) {
+        logger.info(
+            "desktop: \"Unlock\" for \(profile): asking the keyring to unlock", metadata: ["credd.event": "desktop_action", "credd.profile": "\(profile)"])
+        let (keyring, logger) = (SecretService(connection: server.connection), logger)
+        Task.detached {
+            do {
+                switch try await keyring.unlockKeys(timeout: Self.unlockPromptTimeout) {
+                case .unlocked:
+                    logger.info("desktop: the keyring is unlocked", metadata: ["credd.event": "desktop_keyring_unlocked"])
+                case .dismissed:
+                    logger.warning(
+                        "desktop: the keyring's unlock prompt was dismissed (or none could be shown); \(profile) still waits for it",
+                        metadata: ["credd.event": "desktop_action_failed", "credd.profile": "\(profile)"])
+                }
+            } catch {
+                logger.warning(
+                    "desktop: cannot unlock the keyring: \(error)", metadata: ["credd.event": "desktop_action_failed", "credd.profile": "\(profile)"])
+            }
         }
     }
 }

@@ -21,8 +21,14 @@ actor SecretServiceKeys: KeyringKeys {
     /// attributes it hides, a keyring restarting) keeps them rather than breaking the profiles.
     private var listed: Set<String> = []
 
+    /// A value each time the keyring may have been unlocked (docs/design.md §8, `needs_unlock`),
+    /// heard on the connection the keys are read through, from its first use.
+    nonisolated let unlocks: AsyncStream<Void>
+    private let unlocked: AsyncStream<Void>.Continuation
+
     init(environment: [String: String]) {
         self.environment = environment
+        (unlocks, unlocked) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     func keys(of profile: String) async throws(RefreshFailure) -> AWSCredentials {
@@ -31,7 +37,7 @@ actor SecretServiceKeys: KeyringKeys {
             found = try await service().keys(of: profile)
         } catch .locked {
             throw RefreshFailure(
-                disposition: .needsUnlock, message: "the keyring holding the keys of \(profile) is locked: unlock your keyring")
+                disposition: .needsUnlock, message: "the keyring holding the keys of \(profile) is locked: run `credd keys unlock` (or unlock it on your desktop)")
         } catch .malformed(let what) {
             throw RefreshFailure(disposition: .needsChange, message: "\(what); store the keys again with `credd keys add \(profile)`")
         } catch {
@@ -61,6 +67,14 @@ actor SecretServiceKeys: KeyringKeys {
         }
         let opened = try await BusConnection.open(address: address, threadName: "credd-keyring")
         connection = opened
-        return SecretService(connection: opened)
+        let service = SecretService(connection: opened)
+        // Before the first read: an unlock after a read that found the keyring locked is heard.
+        // Without the signals, the slow retry of `needs_unlock` still notices an unlock.
+        if let unlocks = try? await service.unlocks() {
+            Task { [unlocked] in
+                for await _ in unlocks { unlocked.yield() }
+            }
+        }
+        return service
     }
 }

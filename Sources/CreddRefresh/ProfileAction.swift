@@ -16,7 +16,8 @@ public struct ProfileAction: Sendable, Hashable {
         /// whose token cannot be refreshed: `credd login SESSION` (or `aws sso login`) signs in.
         case login
         /// The profile, or a source in its chain, renews with long-term keys in a locked
-        /// keyring: the desktop's own prompt (or its keyring tool) unlocks it.
+        /// keyring: `credd keys unlock` (or the desktop's keyring tool) shows the desktop's own
+        /// prompt for its password.
         case unlock
     }
 
@@ -55,7 +56,7 @@ public struct ProfileAction: Sendable, Hashable {
                 let session = current.signInName ?? current.name
                 return ProfileAction(kind: .login, profile: current.name, command: "credd login \(session)", deadline: status.expiration)
             case .needsUnlock:
-                return ProfileAction(kind: .unlock, profile: current.name, command: "unlock your keyring", deadline: status.expiration)
+                return ProfileAction(kind: .unlock, profile: current.name, command: "credd keys unlock", deadline: status.expiration)
             case .error:
                 return ProfileAction(kind: .retry, profile: current.name, command: "credd refresh \(current.name)", deadline: status.expiration)
             case .pending, .fresh, .refreshing, .retrying, .expired:
@@ -88,7 +89,7 @@ public struct ProfileAction: Sendable, Hashable {
         case .login:
             return "needs an IAM Identity Center sign-in\(chained): run `\(command)`"
         case .unlock:
-            return "its long-term keys are in a locked keyring\(chained): \(command)"
+            return "its long-term keys are in a locked keyring\(chained): run `\(command)` or unlock it on your desktop"
         }
     }
 }

@@ -91,6 +91,9 @@ public struct ProfileRefreshMachine: Sendable {
         /// failed renewal at once, and retry network failures quickly for a while, as the network
         /// comes back.
         case resumed
+        /// The Secret Service says a collection may have been unlocked: a profile waiting for
+        /// its keyring (`needs_unlock`) renews now.
+        case keyringUnlocked
     }
 
     public enum Action: Sendable, Hashable {
@@ -211,6 +214,8 @@ public struct ProfileRefreshMachine: Sendable {
             actions += handleMFACode()
         case .resumed:
             actions += handleResume(now: now)
+        case .keyringUnlocked:
+            actions += handleKeyringUnlocked()
         }
         return actions
     }
@@ -346,8 +351,8 @@ public struct ProfileRefreshMachine: Sendable {
             state = .needsLogin(failure)
             return []
         case .needsUnlock:
-            // Nothing tells credd when the desktop unlocks the keyring: a short, steady retry
-            // notices it soon, and costs a D-Bus call, not an STS one.
+            // The keyring's signals renew at once after an unlock (`keyringUnlocked`); this slow,
+            // steady retry is for a keyring that sends none, and costs a D-Bus call, not an STS one.
             state = waiting(
                 for: Retry(
                     failure: failure, failedAttempts: attempt.failedAttempts + 1, retryAt: now.addingTimeInterval(Self.unlockRetryInterval),
@@ -356,8 +361,19 @@ public struct ProfileRefreshMachine: Sendable {
         }
     }
 
-    /// How often a profile whose keys are in a locked keyring tries again.
-    public static let unlockRetryInterval: TimeInterval = 5
+    /// How often a profile whose keys are in a locked keyring tries again without being told of
+    /// an unlock.
+    public static let unlockRetryInterval: TimeInterval = 60
+
+    private mutating func handleKeyringUnlocked() -> [Action] {
+        switch state {
+        case .retrying(let retry) where retry.failure.disposition == .needsUnlock,
+            .expired(let retry) where retry.failure.disposition == .needsUnlock:
+            return beginRenewal(failedAttempts: retry.failedAttempts)
+        case .pending, .fresh, .refreshing, .retrying, .needsMFA, .needsLogin, .expired, .error:
+            return []
+        }
+    }
 
     private mutating func handleSourceUnavailable(_ failure: RefreshFailure) -> [Action] {
         guard case .refreshing(let attempt) = state else { return [] }

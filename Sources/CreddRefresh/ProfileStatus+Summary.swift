@@ -92,7 +92,7 @@ extension ProfileStatus {
         case .needsLogin:
             return "\(name): needs an IAM Identity Center sign-in; run \"credd login \(signInName ?? name)\""
         case .needsUnlock:
-            return "\(name): waits for the keyring holding its keys to be unlocked; unlock your keyring"
+            return "\(name): waits for the keyring holding its keys to be unlocked; run \"credd keys unlock\""
         case .error:
             let retry = action.map { "; run \"\($0.command)\" to retry now" } ?? ""
             return "\(name): failed\(because)\(retry)"

@@ -245,6 +245,17 @@ public actor RefreshEngine: Service {
         settle()
     }
 
+    /// The keyring may have been unlocked: the profiles waiting for it renew now. Returns their
+    /// names (none when nothing waited).
+    @discardableResult
+    public func keyringUnlocked() -> [String] {
+        guard !isStopped else { return [] }
+        let waiting = order.filter { profiles[$0]?.machine.status == .needsUnlock }
+        for name in waiting { send(.keyringUnlocked, to: name) }
+        settle()
+        return waiting
+    }
+
     /// `credd refresh`: renews the named profiles (all when `nil`) now, whatever their schedule
     /// or last error, and returns once those renewals finished.
     public func refresh(_ names: [String]? = nil) async -> [RefreshOutcome] {

@@ -57,6 +57,69 @@ struct SecretServiceTests {
         }
     }
 
+    @Test func anUnlockIsHeardAtOnce() async throws {
+        let bus = try PrivateBus()
+        let home = try TemporaryDirectory(prefix: "credd-keyring")
+        let keyring = try bus.startKeyring(home: home)
+        defer { keyring.signal(SIGTERM) }
+        let connection = try await BusConnection.open(address: bus.address)
+        defer { connection.close() }
+        let service = SecretService(connection: connection)
+        _ = try await service.store(label: "credd: alice-long-term", attributes: Self.attributes, secret: Self.secret)
+        try bus.lockKeyring()
+        #expect(try await service.search(["application": "credd"]).unlocked.isEmpty)
+
+        // Subscribed after the lock: what is heard is the unlock (a lock says `Locked` true).
+        let unlocks = try await service.unlocks()
+        let started = ContinuousClock.now
+        try bus.unlockKeyring()
+        try await within(5, "the unlock signal") {
+            for await _ in unlocks { return }
+            throw TestSupportError("the signals ended")
+        }
+        let heard = ContinuousClock.now - started
+        #expect(heard < .seconds(2), "heard after \(heard)")
+        #expect(try await service.search(["application": "credd"]).locked.isEmpty)
+    }
+
+    @Test func unlockingWithoutAPrompterIsDismissedAndChangesNothing() async throws {
+        try await withKeyring { service, _ in
+            _ = try await service.store(label: "credd: alice-long-term", attributes: Self.attributes, secret: Self.secret)
+            #expect(try await service.unlockKeys(timeout: .seconds(10)) == .unlocked, "not locked: nothing to ask")
+
+            try await service.lock(["/org/freedesktop/secrets/collection/login"])
+            // gnome-keyring answers the prompt as dismissed when it cannot start its prompter,
+            // as on a machine without a display.
+            #expect(try await service.unlockKeys(timeout: .seconds(10)) == .dismissed)
+            #expect(try await service.search(["application": "credd"]).unlocked.isEmpty)
+        }
+    }
+
+    @Test(arguments: [FakeSecretService.User.unlocks, .dismisses, .ignores])
+    func theDesktopsPromptDecides(user: FakeSecretService.User) async throws {
+        let bus = try PrivateBus()
+        let fake = try FakeSecretService(on: bus, user: user)
+        let connection = try await BusConnection.open(address: bus.address)
+        defer { connection.close() }
+        let service = SecretService(connection: connection)
+        let unlocks = try await service.unlocks()
+
+        let outcome = try await service.unlockKeys(timeout: .seconds(2))
+        #expect(outcome == (user == .unlocks ? .unlocked : .dismissed))
+        // Unlocks what holds credd's locked items, through the service's prompt.
+        #expect(fake.calls().starts(with: ["SearchItems", "Unlock /org/freedesktop/secrets/collection/login/1", "Prompt"]), "\(fake.calls())")
+        // A prompt nobody answered is withdrawn; one answered is left alone.
+        #expect(fake.calls().contains("Dismiss") == (user == .ignores), "\(fake.calls())")
+        if user == .unlocks {
+            try await within(5, "the unlock signal") {
+                for await _ in unlocks { return }
+                throw TestSupportError("the signals ended")
+            }
+            #expect(try await service.unlockKeys(timeout: .seconds(2)) == .unlocked)
+            #expect(fake.calls().filter { $0 == "Prompt" }.count == 1, "an unlocked keyring needs no prompt")
+        }
+    }
+
     @Test func noSecretServiceIsAMissingService() async throws {
         let bus = try PrivateBus()
         let connection = try await BusConnection.open(address: bus.address)

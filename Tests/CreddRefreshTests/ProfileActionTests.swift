@@ -38,10 +38,10 @@ struct ProfileActionTests {
         let mfa = status("mfa", .needsUnlock, expiresIn: hour)
         let dev = status("dev", .retrying, source: "mfa")
         #expect(
-            action(mfa, among: [mfa, dev]) == ProfileAction(kind: .unlock, profile: "mfa", command: "unlock your keyring", deadline: epoch + hour))
+            action(mfa, among: [mfa, dev]) == ProfileAction(kind: .unlock, profile: "mfa", command: "credd keys unlock", deadline: epoch + hour))
         #expect(action(dev, among: [mfa, dev])?.profile == "mfa")
-        #expect(action(dev, among: [mfa, dev])?.reason(for: "dev") == "its long-term keys are in a locked keyring for mfa: unlock your keyring")
-        #expect(mfa.journalMessage(action: action(mfa, among: [mfa]), now: epoch).contains("unlock your keyring"))
+        #expect(action(dev, among: [mfa, dev])?.reason(for: "dev") == "its long-term keys are in a locked keyring for mfa: run `credd keys unlock` or unlock it on your desktop")
+        #expect(mfa.journalMessage(action: action(mfa, among: [mfa]), now: epoch).contains("credd keys unlock"))
     }
 
     @Test("a failed profile, or a role on a failed source, names `credd refresh` of the failed one")

@@ -140,9 +140,9 @@ struct ProfileRefreshMachineTests {
         #expect(harness.send(.configurationChanged(spec("dev", version: 2))) == [.renew(withMFACode: false)])
     }
 
-    @Test("keys in a locked keyring: needs_unlock, credentials stay served, retried every 5 seconds without backoff")
+    @Test("keys in a locked keyring: needs_unlock, credentials stay served, retried every minute without backoff")
     func lockedKeyringRetriesSteadily() throws {
-        let locked = RefreshFailure(disposition: .needsUnlock, message: "the keyring holding the keys of alice is locked: unlock your keyring")
+        let locked = RefreshFailure(disposition: .needsUnlock, message: "the keyring holding the keys of alice is locked")
         var harness = MachineHarness()
         let original = harness.startFresh(lifetime: hour)
         harness.advance(to: try #require(harness.machine.nextRefresh))
@@ -151,13 +151,31 @@ struct ProfileRefreshMachineTests {
             #expect(harness.send(.renewalFailed(locked)).isEmpty)
             #expect(harness.machine.status == .needsUnlock)
             #expect(harness.machine.servedCredentials(at: harness.now) == original)
-            #expect(harness.machine.nextRefresh == harness.now.addingTimeInterval(5))
-            harness.advance(by: 5)
+            #expect(harness.machine.nextRefresh == harness.now.addingTimeInterval(60))
+            harness.advance(by: 60)
             #expect(harness.send(.tick) == [.renew(withMFACode: false)])
         }
         let renewed = sessionCredentials(expiring: harness.now.addingTimeInterval(hour), key: "ASIANEW")
         #expect(harness.send(.renewalSucceeded(renewed)) == [.publish(renewed), .notifyDependents])
         #expect(harness.machine.status == .fresh)
+    }
+
+    @Test("the keyring's unlock signal renews a needs_unlock profile at once, and nothing else")
+    func unlockSignalRenewsAtOnce() throws {
+        let locked = RefreshFailure(disposition: .needsUnlock, message: "the keyring holding the keys of alice is locked")
+        var harness = MachineHarness()
+        harness.startFresh(lifetime: hour)
+        #expect(harness.send(.keyringUnlocked).isEmpty, "a fresh profile waits for its schedule")
+        harness.advance(to: try #require(harness.machine.nextRefresh))
+        harness.send(.tick)
+        #expect(harness.send(.keyringUnlocked).isEmpty, "a renewal in flight is not doubled")
+        #expect(harness.send(.renewalFailed(locked)).isEmpty)
+        harness.advance(by: 1)
+        #expect(harness.send(.keyringUnlocked) == [.renew(withMFACode: false)])
+        #expect(harness.machine.status == .refreshing)
+        #expect(harness.send(.renewalFailed(RefreshFailure(disposition: .retryable, message: "timeout"))).isEmpty)
+        #expect(harness.machine.status == .retrying)
+        #expect(harness.send(.keyringUnlocked).isEmpty, "a profile retrying for another reason keeps its backoff")
     }
 
     @Test("a laptop waking after its credentials expired withdraws them and renews at once")

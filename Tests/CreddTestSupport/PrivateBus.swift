@@ -96,6 +96,33 @@ public final class PrivateBus: Sendable {
         return keyring
     }
 
+    /// Locks gnome-keyring's `login` collection, as the desktop's "Lock" does.
+    public func lockKeyring() throws {
+        let result = try ChildProcess.run(
+            [
+                "gdbus", "call", "--address", address, "--dest", "org.freedesktop.secrets", "--object-path", "/org/freedesktop/secrets",
+                "--method", "org.freedesktop.Secret.Service.Lock", "['/org/freedesktop/secrets/collection/login']",
+            ], environment: environment, timeout: 10)
+        guard result.status == 0 else { throw TestSupportError("Lock: \(result.stderr)") }
+    }
+
+    /// Unlocks gnome-keyring's `login` collection with the test password, through gnome-keyring's
+    /// own interface for it: what its prompt does once the user typed the password (the prompter
+    /// needs a display, which tests have not).
+    public func unlockKeyring() throws {
+        let unlock = """
+            import dbus, sys
+            bus = dbus.bus.BusConnection(sys.argv[1])
+            service = bus.get_object('org.freedesktop.secrets', '/org/freedesktop/secrets')
+            _, session = service.OpenSession('plain', dbus.String('', variant_level=1), dbus_interface='org.freedesktop.Secret.Service')
+            dbus.Interface(service, 'org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface').UnlockWithMasterPassword(
+                dbus.ObjectPath('/org/freedesktop/secrets/collection/login'),
+                (session, dbus.ByteArray(b''), dbus.ByteArray(b'credd-test-password'), 'text/plain'))
+            """
+        let result = try ChildProcess.run(["/usr/bin/python3", "-c", unlock, address], environment: environment, timeout: 10)
+        guard result.status == 0 else { throw TestSupportError("UnlockWithMasterPassword: \(result.stderr)") }
+    }
+
     /// Whether a connection owns `name` on this bus.
     public func hasOwner(_ name: String) throws -> Bool {
         let reply = try ChildProcess.run(
