@@ -117,25 +117,34 @@ public struct SecretService: Sendable {
         ) { signal in signal.arguments.first?.boolValue }
         _ = try await connection.call(
             destination: Self.busName, path: prompt, interface: Self.promptInterface, member: "Prompt", arguments: [.string("")])
-        let dismissed: Bool? = await withTaskGroup(of: Bool?.self) { group in
+        let answer = await withTaskGroup(of: PromptAnswer.self) { group in
             group.addTask {
-                for await dismissed in completions { return dismissed }
-                return nil
+                for await dismissed in completions { return .completed(dismissed: dismissed) }
+                return .connectionClosed
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return true
+                return .timedOut
             }
             defer { group.cancelAll() }
-            return await group.next() ?? nil
+            return await group.next() ?? .timedOut
         }
-        guard let dismissed else { throw .disconnected }
-        if dismissed {
-            // Withdraws a prompt still on screen after the timeout; one already answered is gone.
+        switch answer {
+        case .completed(let dismissed):
+            return dismissed ? .dismissed : .unlocked
+        case .connectionClosed:
+            throw .disconnected
+        case .timedOut:
+            // Withdraws the prompt still on screen.
             _ = try? await connection.call(destination: Self.busName, path: prompt, interface: Self.promptInterface, member: "Dismiss")
             return .dismissed
         }
-        return .unlocked
+    }
+
+    private enum PromptAnswer: Sendable {
+        case completed(dismissed: Bool)
+        case timedOut
+        case connectionClosed
     }
 
     /// A signal each time a collection may have been unlocked, from now on: a collection's

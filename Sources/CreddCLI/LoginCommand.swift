@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreddConfig
 import CreddControl
+import CreddPlatform
 import CreddRefresh
 import FoundationEssentials
 
@@ -15,8 +16,10 @@ struct Login: AsyncParsableCommand {
             --device-code or --no-browser, the device flow: credd prints a URL and a code to enter there. The token \
             is written to ~/.aws/sso/cache/, where the AWS CLI finds it too and a running daemon reads it at once. \
             MFA: asks for the code on the terminal, again after a mistyped or rejected code (3 attempts). With \
-            --code - it reads one line from stdin instead, for scripts. A code is never taken from the command \
-            line: every local user can read a process's arguments in /proc.
+            --dialog it asks in a graphical dialog (zenity, or kdialog on KDE), as a notification's "Enter code" \
+            does where one is installed; Cancel gives no code and changes nothing. With --code - it reads one line \
+            from stdin instead, for scripts. A code is never taken from the command line: every local user can \
+            read a process's arguments in /proc.
             """
     )
 
@@ -25,10 +28,12 @@ struct Login: AsyncParsableCommand {
         help: "An Identity Center session or a profile using one; or the profile waiting for an MFA code, or a role chained from it.",
         completion: .profileNames) var name: String
     @Option(help: ArgumentHelp("`-`: read the MFA code from stdin (one line).", valueName: "-")) var code: String?
+    @Flag(help: "MFA: ask for the code in a graphical dialog (zenity or kdialog) instead of on the terminal.") var dialog = false
     @Flag(help: "Identity Center: sign in with a code entered on the verification page instead of the browser redirect.") var deviceCode = false
     @Flag(help: "Identity Center: open no browser; sign in with a code, printing the URL to enter it at.") var noBrowser = false
 
     func validate() throws {
+        if dialog, code != nil { throw ValidationError("--dialog and --code - are two ways to give the code: use one") }
         if let code, code != "-" {
             throw ValidationError(
                 "--code takes only `-` (read the code from stdin): a code in the arguments is readable by every local user in /proc/PID/cmdline. Use: echo CODE | credd login \(name) --code -"
@@ -40,7 +45,7 @@ struct Login: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         switch identityCenterSession(environment) {
         case .sso(let session):
-            guard code == nil else {
+            guard code == nil, !dialog else {
                 printError("credd: '\(name)' signs in to IAM Identity Center, which takes no MFA code; run: credd login \(name)")
                 throw ExitCode.failure
             }
@@ -55,7 +60,7 @@ struct Login: AsyncParsableCommand {
                 )
                 throw ExitCode.failure
             }
-            try giveMFACode()
+            try giveMFACode(environment)
         }
     }
 
@@ -66,15 +71,25 @@ struct Login: AsyncParsableCommand {
         return SSOSessionLookup(configuration: configuration).resolve(name)
     }
 
-    private func giveMFACode() throws {
+    private func giveMFACode(_ environment: [String: String]) throws {
         guard code == nil else { return try loginFromStandardInput() }
-        guard let terminal = Terminal.open() else {
-            printError("credd: no terminal to ask for the MFA code on; pipe it in: credd login \(name) --code -")
-            throw ExitCode.failure
+        let prompt: any CodePrompt
+        if dialog {
+            guard let program = CodeDialogProgram.find(environment: environment) else {
+                printError("credd: --dialog needs zenity or kdialog on PATH; without them: credd login \(name)")
+                throw ExitCode.failure
+            }
+            prompt = CodeDialog(program: program, profile: name)
+        } else {
+            guard let terminal = Terminal.open() else {
+                printError("credd: no terminal to ask for the MFA code on; pipe it in: credd login \(name) --code -")
+                throw ExitCode.failure
+            }
+            prompt = terminal
         }
         let status = try DaemonConnection.call(ControlRequest(command: .status)).status
         let action = status?.profiles.first { $0.name == name }?.action
-        let response = try MFACode.login(name, action: action?.kind == ProfileAction.Kind.mfaCode.rawValue ? action : nil, on: terminal)
+        let response = try MFACode.login(name, action: action?.kind == ProfileAction.Kind.mfaCode.rawValue ? action : nil, on: prompt)
         print(response.message ?? "\(name): renewed")
     }
 

@@ -6,10 +6,21 @@ import CreddRefresh
 import FoundationEssentials
 import Glibc
 
+/// Where `credd login` asks for an MFA code: the terminal, or a graphical dialog
+/// (``CodeDialog``).
+protocol CodePrompt: AnyObject {
+    /// Shows `prompt` and reads one line; `nil` when none was given (Ctrl-D, Cancel).
+    func ask(_ prompt: String) -> String?
+    /// Tells the user something before the next question.
+    func say(_ text: String)
+    /// Tells the user why no code went through, before credd exits 1.
+    func failed(_ problem: String)
+}
+
 /// The process's controlling terminal (`/dev/tty`), where codes are asked for even when stdin
 /// and stdout are pipes (`eval "$(credd env dev)"`, an SDK running `credential-process`), as
 /// aws-vault does. There is none under systemd, cron or CI: `open()` is then `nil`.
-final class Terminal {
+final class Terminal: CodePrompt {
     private let descriptor: Int32
 
     private init(descriptor: Int32) {
@@ -46,6 +57,10 @@ final class Terminal {
             line.append(byte)
         }
     }
+
+    func failed(_ problem: String) {
+        printError("credd: \(problem)")
+    }
 }
 
 enum MFACode {
@@ -61,16 +76,17 @@ enum MFACode {
     static let formatProblem = "an MFA code is six digits"
     static let attempts = 3
 
-    /// Asks on `terminal` for the code `profile` waits for (its own, or its chain's `action.profile`)
-    /// and hands it to the daemon. A code that is not six digits, or that STS rejects, is asked
-    /// for again, at most ``attempts`` times in all. Returns the daemon's answer to the code it
-    /// accepted; otherwise says why on stderr and exits 1.
-    static func login(_ profile: String, action: StatusDocument.Action?, on terminal: Terminal) throws -> ControlResponse {
+    /// Asks on `terminal` (or in a dialog) for the code `profile` waits for (its own, or its
+    /// chain's `action.profile`) and hands it to the daemon. A code that is not six digits, or
+    /// that STS rejects, is asked for again, at most ``attempts`` times in all. Returns the
+    /// daemon's answer to the code it accepted; otherwise says why and exits 1.
+    static func login(_ profile: String, action: StatusDocument.Action?, on terminal: any CodePrompt) throws -> ControlResponse {
         let target = action?.profile ?? profile
         let prompt = action?.mfaSerial.map { "Enter MFA code for \($0) (profile \(target)): " } ?? "Enter MFA code for profile \(target): "
         for attempt in 1...attempts {
             let isLast = attempt == attempts
             guard let line = terminal.ask(prompt) else {
+                // Nothing to show: the user chose not to answer.
                 printError("credd: no MFA code was entered")
                 throw ExitCode.failure
             }
@@ -83,12 +99,12 @@ enum MFACode {
             if response.ok { return response }
             let problem = response.error ?? "the daemon refused the code"
             guard response.codeRejected == true, !isLast else {
-                printError("credd: \(problem)")
+                terminal.failed(problem)
                 throw ExitCode.failure
             }
             terminal.say("\(problem)\nwait for the next code and try again\n")
         }
-        printError("credd: no valid MFA code after \(attempts) attempts (\(formatProblem))")
+        terminal.failed("no valid MFA code after \(attempts) attempts (\(formatProblem))")
         throw ExitCode.failure
     }
 

@@ -64,12 +64,15 @@ struct DesktopNotice: Sendable, Hashable {
         return notices
     }
 
-    /// What "Enter code" runs for `profile`: `notify_action_command` with the profile appended, or
-    /// `credd login PROFILE` in a terminal. Under systemd the command starts as a transient unit
-    /// of the user manager, outside credd.service's sandbox (its private /tmp hides the X11
-    /// socket, and its system-call filter would bind the terminal too).
-    static func codeEntryCommand(for profile: String, configured: [String]?, credd: String, underSystemd: Bool) -> [String] {
-        let command = configured.map { $0 + [profile] } ?? ["x-terminal-emulator", "-e", credd, "login", profile]
+    /// What "Enter code" runs for `profile`: `notify_action_command` with the profile appended;
+    /// else, with a graphical dialog (`hasDialog`: zenity or kdialog installed), `credd login
+    /// PROFILE --dialog`; else `credd login PROFILE` in a terminal. Under systemd the command
+    /// starts as a transient unit of the user manager, outside credd.service's sandbox (its
+    /// private /tmp hides the X11 socket, and its system-call filter would bind the terminal too).
+    static func codeEntryCommand(for profile: String, configured: [String]?, hasDialog: Bool, credd: String, underSystemd: Bool) -> [String] {
+        let command =
+            configured.map { $0 + [profile] }
+            ?? (hasDialog ? [credd, "login", profile, "--dialog"] : ["x-terminal-emulator", "-e", credd, "login", profile])
         return userUnit(command, profile: profile, underSystemd: underSystemd)
     }
 

@@ -248,7 +248,8 @@ private actor Desk {
         switch (invocation.actionKey, notice.signInSession) {
         case ("enter-code", _) where notice.offersCodeEntry, ("default", nil) where notice.offersCodeEntry:
             command = DesktopNotice.codeEntryCommand(
-                for: profile, configured: settings.notifyActionCommand, credd: credd, underSystemd: underSystemd)
+                for: profile, configured: settings.notifyActionCommand, hasDialog: CodeDialogProgram.find(environment: environment) != nil,
+                credd: credd, underSystemd: underSystemd)
             button = "Enter code"
         case ("sign-in", let session?), ("default", let session?):
             command = DesktopNotice.signInCommand(

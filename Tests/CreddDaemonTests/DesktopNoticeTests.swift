@@ -1,5 +1,7 @@
 import CreddCore
+import CreddPlatform
 import CreddRefresh
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -42,7 +44,7 @@ struct DesktopNoticeTests {
         #expect(Array(notices.keys) == ["mfa"])
         let notice = try #require(notices["mfa"])
         #expect(notice.summary == "AWS profile mfa needs your keyring unlocked")
-        #expect(notice.critical && !notice.offersCodeEntry)
+        #expect(notice.critical && !notice.offersCodeEntry && notice.offersUnlock)
         #expect(notice.body.contains("unlock it"), "\(notice.body)")
     }
 
@@ -137,18 +139,34 @@ struct DesktopNoticeTests {
         #expect(board.update(wanted: [:], now: Self.now.addingTimeInterval(402)) == [.close(4)])
     }
 
-    @Test func enterCodeRunsTheConfiguredCommandOrCreddLoginInATerminalOutsideTheSandbox() {
+    @Test func enterCodeRunsTheConfiguredCommandOrADialogOrCreddLoginInATerminalOutsideTheSandbox() {
+        for hasDialog in [false, true] {
+            #expect(
+                DesktopNotice.codeEntryCommand(
+                    for: "mfa", configured: ["zenity-prompt", "--x"], hasDialog: hasDialog, credd: "/usr/bin/credd", underSystemd: false)
+                    == ["zenity-prompt", "--x", "mfa"])
+        }
         #expect(
-            DesktopNotice.codeEntryCommand(for: "mfa", configured: ["zenity-prompt", "--x"], credd: "/usr/bin/credd", underSystemd: false)
-                == ["zenity-prompt", "--x", "mfa"])
-        #expect(
-            DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, credd: "/usr/bin/credd", underSystemd: false)
+            DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, hasDialog: false, credd: "/usr/bin/credd", underSystemd: false)
                 == ["x-terminal-emulator", "-e", "/usr/bin/credd", "login", "mfa"])
         #expect(
-            DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, credd: "/usr/bin/credd", underSystemd: true)
+            DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, hasDialog: true, credd: "/usr/bin/credd", underSystemd: false)
+                == ["/usr/bin/credd", "login", "mfa", "--dialog"])
+        #expect(
+            DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, hasDialog: false, credd: "/usr/bin/credd", underSystemd: true)
                 == [
                     "systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=mfa", "--", "x-terminal-emulator", "-e",
                     "/usr/bin/credd", "login", "mfa",
                 ])
+    }
+
+    @Test(arguments: [([String](), CodeDialogProgram?.none), (["zenity", "kdialog"], .zenity), (["kdialog"], .kdialog)])
+    func theDialogIsWhicheverIsInstalled(installed: [String], expected: CodeDialogProgram?) throws {
+        let bin = try TemporaryDirectory(prefix: "credd-dialogs")
+        for name in installed { _ = try bin.write(name, "#!/bin/sh\n", mode: 0o755) }
+        #expect(CodeDialogProgram.find(environment: ["PATH": bin.path]) == expected)
+        // KDE prefers its own.
+        let onKDE = CodeDialogProgram.find(environment: ["PATH": bin.path, "XDG_CURRENT_DESKTOP": "KDE"])
+        #expect(onKDE == (installed.contains("kdialog") ? .kdialog : expected))
     }
 }
