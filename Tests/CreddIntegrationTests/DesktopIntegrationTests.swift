@@ -28,14 +28,16 @@ struct DesktopIntegrationTests {
     }
 
     /// A daemon whose `mfa` waits for `credd login` (no `mfa_process`), on `bus`.
-    func startWaitingDaemon(on bus: PrivateBus, moto: MotoServer, extraSettings: String = "") throws -> CreddHarness {
+    func startWaitingDaemon(on bus: PrivateBus, moto: MotoServer, extraSettings: String = "", path: String? = nil) throws -> CreddHarness {
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
         harness.emulator = moto
         try harness.writeCredentials(DaemonEndToEndTests.userSection)
         let config = DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false)
             .replacingOccurrences(of: "imds_profile = dev\n", with: "imds_profile = dev\n\(extraSettings)\n")
         try harness.writeConfig(config)
-        try harness.start(environment: ["DBUS_SESSION_BUS_ADDRESS": bus.address])
+        var environment = ["DBUS_SESSION_BUS_ADDRESS": bus.address]
+        if let path { environment["PATH"] = path }
+        try harness.start(environment: environment)
         return harness
     }
 
@@ -103,6 +105,64 @@ struct DesktopIntegrationTests {
         #expect(!closed.contains(DaemonEndToEndTests.longTermSecret))
         for secret in harness.secretsInHome() { #expect(!closed.contains(secret)) }
         #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
+    }
+
+    /// A fake `zenity` first on PATH that records its arguments, one per line with `--` after
+    /// each call, and answers with `answers` in turn (`cancel`: exit 1, as Cancel does).
+    func fakeZenity(in desktop: NotificationDesktop, answers: [String]) throws -> (path: String, argv: String) {
+        let bin = desktop.directory.file("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let argv = desktop.directory.file("zenity-argv")
+        let count = desktop.directory.file("zenity-count")
+        let cases = answers.enumerated().map { "\($0.offset + 1)) \($0.element == "cancel" ? "exit 1" : "echo \($0.element)") ;;" }
+        _ = try desktop.directory.write(
+            "bin/zenity",
+            """
+            #!/bin/sh
+            for a in "$@"; do printf '%s\\n' "$a"; done >> \(argv); echo -- >> \(argv)
+            [ "$1" = --error ] && exit 0
+            n=$(( $(cat \(count) 2>/dev/null || echo 0) + 1 )); echo $n > \(count)
+            case $n in
+            \(cases.joined(separator: "\n"))
+            *) exit 1 ;;
+            esac
+            """, mode: 0o700)
+        return (bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"), argv)
+    }
+
+    @Test func enterCodeAsksInADialogWhereZenityIsInstalledAndHandsTheCodeOverOutsideArgv() async throws {
+        let desktop = try await NotificationDesktop()
+        let zenity = try fakeZenity(in: desktop, answers: ["12ab", "246810"])
+        let harness = try startWaitingDaemon(on: desktop.bus, moto: desktop.moto, path: zenity.path)
+        _ = try waitForLog(desktop.log, harness) { $0.contains("Notify ") }
+
+        try desktop.pressEnterCode(on: 1)
+        try harness.waitUntil(timeout: 30) { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "fresh" }
+        _ = try waitForLog(desktop.log, harness) { $0.contains("CloseNotification 1") }
+        let calls = try String(contentsOfFile: zenity.argv, encoding: .utf8).components(separatedBy: "--\n").filter { !$0.isEmpty }
+        #expect(
+            calls.first
+                == "--entry\n--title=credd: MFA code for AWS profile mfa\n--text=Enter MFA code for arn:aws:iam::123456789012:mfa/alice (profile mfa)\n")
+        // A mistyped code is asked for again, saying why.
+        #expect(calls.count == 2 && calls[1].contains("--text=an MFA code is six digits; try again\nEnter MFA code for"), "\(calls)")
+        #expect(!calls.joined().contains("246810"), "the code never passes through arguments")
+        #expect(!harness.daemonLog().contains("246810"))
+        #expect(harness.daemonLog().contains(#"desktop: "Enter code" for mfa: running"#))
+        #expect(try harness.stop() == 0)
+    }
+
+    @Test func cancellingTheDialogChangesNothing() async throws {
+        let desktop = try await NotificationDesktop()
+        let zenity = try fakeZenity(in: desktop, answers: ["cancel"])
+        let harness = try startWaitingDaemon(on: desktop.bus, moto: desktop.moto, path: zenity.path)
+        _ = try waitForLog(desktop.log, harness) { $0.contains("Notify ") }
+
+        try desktop.pressEnterCode(on: 1)
+        try harness.waitUntil(timeout: 20) { harness.daemonLog().contains("for mfa exited with status 1") }
+        #expect(try String(contentsOfFile: zenity.argv, encoding: .utf8).components(separatedBy: "--\n").filter { !$0.isEmpty }.count == 1)
+        #expect(try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa")
+        #expect(!((try? String(contentsOfFile: desktop.log, encoding: .utf8)) ?? "").contains("CloseNotification"), "the notification stays")
+        #expect(try harness.stop() == 0)
     }
 
     @Test func anEnterCodeCommandThatCannotStartIsLogged() async throws {

@@ -117,14 +117,52 @@ struct KeyringSourceTests {
         // collection unlock and renews at once, not at its next retry a minute later.
         let started = Date()
         try bus.unlockKeyring()
-        try harness.waitUntil(timeout: 20) { harness.daemonLog().contains("keyring: a collection may have been unlocked; renewing") }
-        let heard = Date().timeIntervalSince(started)
+        let answered = Date()
+        // Polled finely: the figure goes into docs/design.md.
+        try eventually("the renewal after the unlock", timeout: .seconds(20), interval: .milliseconds(2)) {
+            harness.daemonLog().contains("keyring: a collection may have been unlocked; renewing mfa now")
+        }
+        let heard = Date()
         try harness.waitUntil(timeout: 20) { Self.profile("mfa", harness)?.state == "fresh" }
-        let renewed = Date().timeIntervalSince(started)
-        print("unlock → renewal started: \(Int(heard * 1000)) ms; → fresh: \(Int(renewed * 1000)) ms")
-        #expect(heard < 3, "renewal started \(heard) s after the unlock")
+        print(
+            "unlock call started → renewal started: \(Int(heard.timeIntervalSince(started) * 1000)) ms "
+                + "(the call itself took \(Int(answered.timeIntervalSince(started) * 1000)) ms); → fresh: \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+        #expect(heard.timeIntervalSince(started) < 3, "renewal started \(heard.timeIntervalSince(started)) s after the unlock")
         #expect(try harness.cli(["keys", "unlock"], extra: rig.onBus).stdout == "the keyring holding credd's keys is unlocked\n")
         #expect(Self.files(under: harness.directory.path, containing: Self.secret).isEmpty)
+        #expect(try harness.stop() == 0)
+    }
+
+    @Test func theUnlockButtonAsksTheKeyringAndADismissedPromptLeavesTheNotification() async throws {
+        let rig = try await KeyringRig(credentials: "")
+        let (harness, bus) = (rig.harness, rig.bus)
+        let log = rig.keyringHome.file("notifications.log")
+        let notifications = try bus.startMock(
+            template: "notification_daemon", owning: "org.freedesktop.Notifications", parameters: #"{"capabilities": "body actions"}"#, log: log)
+        defer { notifications.signal(SIGTERM) }
+        func calls() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        try harness.start(environment: rig.onBus)
+        try harness.waitUntil { Self.profile("mfa", harness)?.state == "fresh" }
+
+        try bus.lockKeyring()
+        #expect(try harness.cli(["refresh", "mfa"]).status != 0)
+        try harness.waitUntil(timeout: 20) { calls().contains("Notify ") }
+        let notify = try #require(calls().split(separator: "\n").first { $0.contains("Notify ") })
+        #expect(notify.contains(#""AWS profile mfa needs your keyring unlocked""#) && notify.contains(#"["unlock", "Unlock"]"#), "\(notify)")
+
+        // No prompter without a display: gnome-keyring answers "dismissed", and nothing changes.
+        try bus.emitFromMock(
+            name: "org.freedesktop.Notifications", path: "/org/freedesktop/Notifications", interface: "org.freedesktop.Notifications",
+            member: "ActionInvoked", signature: "us", arguments: #"[<uint32 1>, <"unlock">]"#)
+        try harness.waitUntil(timeout: 20) { harness.daemonLog().contains("the keyring's unlock prompt was dismissed") }
+        #expect(harness.daemonLog().contains(#"desktop: "Unlock" for mfa: asking the keyring to unlock"#))
+        #expect(!calls().contains("CloseNotification"))
+        #expect(Self.profile("mfa", harness)?.state == "needs_unlock")
+
+        try bus.unlockKeyring()
+        try harness.waitUntil(timeout: 20) { calls().contains("CloseNotification 1") }
+        #expect(Self.profile("mfa", harness)?.state == "fresh")
+        #expect(!calls().contains(Self.secret))
         #expect(try harness.stop() == 0)
     }
 
