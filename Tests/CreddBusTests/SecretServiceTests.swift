@@ -9,8 +9,8 @@ struct SecretServiceTests {
     static let secret = Array("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".utf8)
     static let attributes = ["application": "credd", "credd-profile": "alice-long-term", "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE"]
 
-    /// Runs `body` with a client of a fresh gnome-keyring whose keyrings live in `home`.
-    func withKeyring(_ body: (SecretService, TemporaryDirectory) async throws -> Void) async throws {
+    /// Runs `body` with a client of a fresh gnome-keyring on `bus` whose keyrings live in `home`.
+    func withKeyring(_ body: (SecretService, TemporaryDirectory, PrivateBus) async throws -> Void) async throws {
         let bus = try PrivateBus()
         let home = try TemporaryDirectory(prefix: "credd-keyring")
         let keyring = try bus.startKeyring(home: home)
@@ -18,11 +18,11 @@ struct SecretServiceTests {
         let connection = try await BusConnection.open(address: bus.address)
         defer { connection.close() }
         let service = SecretService(connection: connection)
-        try await body(service, home)
+        try await body(service, home, bus)
     }
 
     @Test func storesFindsReadsAndDeletesAnItem() async throws {
-        try await withKeyring { service, home in
+        try await withKeyring { service, home, _ in
             let item = try await service.store(label: "credd: alice-long-term", attributes: Self.attributes, secret: Self.secret)
             let found = try await service.search(["application": "credd", "credd-profile": "alice-long-term"])
             #expect(found.unlocked == [item] && found.locked.isEmpty)
@@ -45,7 +45,7 @@ struct SecretServiceTests {
     }
 
     @Test func aLockedCollectionSaysSo() async throws {
-        try await withKeyring { service, _ in
+        try await withKeyring { service, _, _ in
             let item = try await service.store(label: "credd: alice-long-term", attributes: Self.attributes, secret: Self.secret)
 
             try await service.lock(["/org/freedesktop/secrets/collection/login"])
@@ -58,32 +58,27 @@ struct SecretServiceTests {
     }
 
     @Test func anUnlockIsHeardAtOnce() async throws {
-        let bus = try PrivateBus()
-        let home = try TemporaryDirectory(prefix: "credd-keyring")
-        let keyring = try bus.startKeyring(home: home)
-        defer { keyring.signal(SIGTERM) }
-        let connection = try await BusConnection.open(address: bus.address)
-        defer { connection.close() }
-        let service = SecretService(connection: connection)
-        _ = try await service.store(label: "credd: alice-long-term", attributes: Self.attributes, secret: Self.secret)
-        try bus.lockKeyring()
-        #expect(try await service.search(["application": "credd"]).unlocked.isEmpty)
+        try await withKeyring { service, _, bus in
+            _ = try await service.store(label: "credd: alice-long-term", attributes: Self.attributes, secret: Self.secret)
+            try bus.lockKeyring()
+            #expect(try await service.search(["application": "credd"]).unlocked.isEmpty)
 
-        // Subscribed after the lock: what is heard is the unlock (a lock says `Locked` true).
-        let unlocks = try await service.unlocks()
-        let started = ContinuousClock.now
-        try bus.unlockKeyring()
-        try await within(5, "the unlock signal") {
-            for await _ in unlocks { return }
-            throw TestSupportError("the signals ended")
+            // Subscribed after the lock: what is heard is the unlock (a lock says `Locked` true).
+            let unlocks = try await service.unlocks()
+            let started = ContinuousClock.now
+            try bus.unlockKeyring()
+            try await within(5, "the unlock signal") {
+                for await _ in unlocks { return }
+                throw TestSupportError("the signals ended")
+            }
+            let heard = ContinuousClock.now - started
+            #expect(heard < .seconds(2), "heard after \(heard)")
+            #expect(try await service.search(["application": "credd"]).locked.isEmpty)
         }
-        let heard = ContinuousClock.now - started
-        #expect(heard < .seconds(2), "heard after \(heard)")
-        #expect(try await service.search(["application": "credd"]).locked.isEmpty)
     }
 
     @Test func unlockingWithoutAPrompterIsDismissedAndChangesNothing() async throws {
-        try await withKeyring { service, _ in
+        try await withKeyring { service, _, _ in
             _ = try await service.store(label: "credd: alice-long-term", attributes: Self.attributes, secret: Self.secret)
             #expect(try await service.unlockKeys(timeout: .seconds(10)) == .unlocked, "not locked: nothing to ask")
 
