@@ -292,7 +292,8 @@ extension Desk {
     /// nothing: the notification stays.
     fileprivate func unlockKeyring(for profile: String) {
         logger.info(
-            "desktop: \"Unlock\" for \(profile): asking the keyring to unlock", metadata: ["credd.event": "desktop_action", "credd.profile": "\(profile)"])
+            "desktop: \"Unlock\" for \(profile): asking the keyring to unlock",
+            metadata: ["credd.event": "desktop_action", "credd.profile": "\(profile)"])
         let (keyring, logger) = (SecretService(connection: server.connection), logger)
         Task.detached {
             do {

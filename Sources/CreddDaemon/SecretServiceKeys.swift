@@ -37,7 +37,8 @@ actor SecretServiceKeys: KeyringKeys {
             found = try await service().keys(of: profile)
         } catch .locked {
             throw RefreshFailure(
-                disposition: .needsUnlock, message: "the keyring holding the keys of \(profile) is locked: run `credd keys unlock` (or unlock it on your desktop)")
+                disposition: .needsUnlock,
+                message: "the keyring holding the keys of \(profile) is locked: run `credd keys unlock` (or unlock it on your desktop)")
         } catch .malformed(let what) {
             throw RefreshFailure(disposition: .needsChange, message: "\(what); store the keys again with `credd keys add \(profile)`")
         } catch {

@@ -142,7 +142,8 @@ struct DesktopIntegrationTests {
         let calls = try String(contentsOfFile: zenity.argv, encoding: .utf8).components(separatedBy: "--\n").filter { !$0.isEmpty }
         #expect(
             calls.first
-                == "--entry\n--title=credd: MFA code for AWS profile mfa\n--text=Enter MFA code for arn:aws:iam::123456789012:mfa/alice (profile mfa)\n")
+                == "--entry\n--title=credd: MFA code for AWS profile mfa\n--text=Enter MFA code for arn:aws:iam::123456789012:mfa/alice (profile mfa)\n"
+        )
         // A mistyped code is asked for again, saying why.
         #expect(calls.count == 2 && calls[1].contains("--text=an MFA code is six digits; try again\nEnter MFA code for"), "\(calls)")
         #expect(!calls.joined().contains("246810"), "the code never passes through arguments")

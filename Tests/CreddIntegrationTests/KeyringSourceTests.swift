@@ -126,7 +126,8 @@ struct KeyringSourceTests {
         try harness.waitUntil(timeout: 20) { Self.profile("mfa", harness)?.state == "fresh" }
         print(
             "unlock call started → renewal started: \(Int(heard.timeIntervalSince(started) * 1000)) ms "
-                + "(the call itself took \(Int(answered.timeIntervalSince(started) * 1000)) ms); → fresh: \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+                + "(the call itself took \(Int(answered.timeIntervalSince(started) * 1000)) ms); → fresh: \(Int(Date().timeIntervalSince(started) * 1000)) ms"
+        )
         #expect(heard.timeIntervalSince(started) < 3, "renewal started \(heard.timeIntervalSince(started)) s after the unlock")
         #expect(try harness.cli(["keys", "unlock"], extra: rig.onBus).stdout == "the keyring holding credd's keys is unlocked\n")
         #expect(Self.files(under: harness.directory.path, containing: Self.secret).isEmpty)

@@ -40,7 +40,9 @@ struct ProfileActionTests {
         #expect(
             action(mfa, among: [mfa, dev]) == ProfileAction(kind: .unlock, profile: "mfa", command: "credd keys unlock", deadline: epoch + hour))
         #expect(action(dev, among: [mfa, dev])?.profile == "mfa")
-        #expect(action(dev, among: [mfa, dev])?.reason(for: "dev") == "its long-term keys are in a locked keyring for mfa: run `credd keys unlock` or unlock it on your desktop")
+        #expect(
+            action(dev, among: [mfa, dev])?.reason(for: "dev")
+                == "its long-term keys are in a locked keyring for mfa: run `credd keys unlock` or unlock it on your desktop")
         #expect(mfa.journalMessage(action: action(mfa, among: [mfa]), now: epoch).contains("credd keys unlock"))
     }
 
