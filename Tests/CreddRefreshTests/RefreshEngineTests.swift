@@ -33,6 +33,30 @@ struct RefreshEngineTests {
         await running.value
     }
 
+    @Test("the keyring's unlock renews the profiles waiting for it at once, and only those")
+    func keyringUnlockRenewsNeedsUnlock() async throws {
+        let script = Script()
+        let locked = RefreshFailure(disposition: .needsUnlock, message: "the keyring holding the keys of a is locked")
+        let harness = EngineHarness(
+            [spec("a"), spec("b")], handlers: ["a": FakeRenewer.scripted(script), "b": FakeRenewer.always(.succeed(lifetime: hour))])
+        let running = harness.start()
+        try await harness.settle(inFlight: 1)
+        script.respond(.fail(locked))
+        try await harness.settle()
+        #expect(await harness.status("a")?.state == .needsUnlock)
+
+        // No time passes: only the signal starts the renewal.
+        #expect(await harness.engine.keyringUnlocked() == ["a"])
+        try await harness.settle(inFlight: 1)
+        script.respond(.succeed(lifetime: hour))
+        try await harness.settle()
+        #expect(await harness.status("a")?.state == .fresh)
+        #expect(harness.renewer.calls(for: "a").count == 2 && harness.renewer.calls(for: "b").count == 1)
+        #expect(await harness.engine.keyringUnlocked().isEmpty, "nothing waits any more")
+        running.cancel()
+        await running.value
+    }
+
     /// "fast" renews at once; "slow" waits for `slow`'s responses.
     private func fastAndSlow(starting names: [String], slow: Script) -> EngineHarness {
         EngineHarness(
