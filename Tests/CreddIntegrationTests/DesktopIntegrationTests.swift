@@ -107,20 +107,21 @@ struct DesktopIntegrationTests {
         #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 
-    /// A fake `zenity` first on PATH that records its arguments, one per line with `--` after
-    /// each call, and answers with `answers` in turn (`cancel`: exit 1, as Cancel does).
-    func fakeZenity(in desktop: NotificationDesktop, answers: [String]) throws -> (path: String, argv: String) {
+    /// A fake dialog `program` (zenity or kdialog) first on PATH that records its arguments,
+    /// one per line with `--` after each call, and answers with `answers` in turn (`cancel`:
+    /// exit 1, as Cancel does). Error dialogs (`--error`) are recorded and answer nothing.
+    func fakeDialog(_ program: String = "zenity", in desktop: NotificationDesktop, answers: [String]) throws -> (path: String, argv: String) {
         let bin = desktop.directory.file("bin")
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        let argv = desktop.directory.file("zenity-argv")
-        let count = desktop.directory.file("zenity-count")
+        let argv = desktop.directory.file("\(program)-argv")
+        let count = desktop.directory.file("\(program)-count")
         let cases = answers.enumerated().map { "\($0.offset + 1)) \($0.element == "cancel" ? "exit 1" : "echo \($0.element)") ;;" }
         _ = try desktop.directory.write(
-            "bin/zenity",
+            "bin/\(program)",
             """
             #!/bin/sh
             for a in "$@"; do printf '%s\\n' "$a"; done >> \(argv); echo -- >> \(argv)
-            [ "$1" = --error ] && exit 0
+            case " $* " in *" --error"*) exit 0 ;; esac
             n=$(( $(cat \(count) 2>/dev/null || echo 0) + 1 )); echo $n > \(count)
             case $n in
             \(cases.joined(separator: "\n"))
@@ -130,16 +131,20 @@ struct DesktopIntegrationTests {
         return (bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"), argv)
     }
 
+    func calls(_ argv: String) throws -> [String] {
+        try String(contentsOfFile: argv, encoding: .utf8).components(separatedBy: "--\n").filter { !$0.isEmpty }
+    }
+
     @Test func enterCodeAsksInADialogWhereZenityIsInstalledAndHandsTheCodeOverOutsideArgv() async throws {
         let desktop = try await NotificationDesktop()
-        let zenity = try fakeZenity(in: desktop, answers: ["12ab", "246810"])
+        let zenity = try fakeDialog(in: desktop, answers: ["12ab", "246810"])
         let harness = try startWaitingDaemon(on: desktop.bus, moto: desktop.moto, path: zenity.path)
         _ = try waitForLog(desktop.log, harness) { $0.contains("Notify ") }
 
         try desktop.pressEnterCode(on: 1)
         try harness.waitUntil(timeout: 30) { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "fresh" }
         _ = try waitForLog(desktop.log, harness) { $0.contains("CloseNotification 1") }
-        let calls = try String(contentsOfFile: zenity.argv, encoding: .utf8).components(separatedBy: "--\n").filter { !$0.isEmpty }
+        let calls = try calls(zenity.argv)
         #expect(
             calls.first
                 == "--entry\n--title=credd: MFA code for AWS profile mfa\n--text=Enter MFA code for arn:aws:iam::123456789012:mfa/alice (profile mfa)\n"
@@ -154,15 +159,37 @@ struct DesktopIntegrationTests {
 
     @Test func cancellingTheDialogChangesNothing() async throws {
         let desktop = try await NotificationDesktop()
-        let zenity = try fakeZenity(in: desktop, answers: ["cancel"])
+        let zenity = try fakeDialog(in: desktop, answers: ["cancel"])
         let harness = try startWaitingDaemon(on: desktop.bus, moto: desktop.moto, path: zenity.path)
         _ = try waitForLog(desktop.log, harness) { $0.contains("Notify ") }
 
         try desktop.pressEnterCode(on: 1)
         try harness.waitUntil(timeout: 20) { harness.daemonLog().contains("for mfa exited with status 1") }
-        #expect(try String(contentsOfFile: zenity.argv, encoding: .utf8).components(separatedBy: "--\n").filter { !$0.isEmpty }.count == 1)
+        #expect(try calls(zenity.argv).count == 1)
         #expect(try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa")
         #expect(!((try? String(contentsOfFile: desktop.log, encoding: .utf8)) ?? "").contains("CloseNotification"), "the notification stays")
+        #expect(try harness.stop() == 0)
+    }
+
+    @Test func onKDETheDialogIsKdialogAndThreeBadCodesEndInAnErrorDialog() async throws {
+        let desktop = try await NotificationDesktop()
+        _ = try fakeDialog("zenity", in: desktop, answers: [])
+        let kdialog = try fakeDialog("kdialog", in: desktop, answers: ["1", "22", "abcdef"])
+        let harness = try startWaitingDaemon(on: desktop.bus, moto: desktop.moto)
+        try harness.waitUntil { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
+
+        let login = try harness.cli(["login", "mfa", "--dialog"], extra: ["PATH": kdialog.path, "XDG_CURRENT_DESKTOP": "KDE"])
+        #expect(login.status == 1)
+        #expect(login.stderr.contains("no valid MFA code after 3 attempts"), "\(login.stderr)")
+        let calls = try calls(kdialog.argv)
+        #expect(calls.count == 4, "\(calls)")
+        #expect(
+            calls.first
+                == "--title\ncredd: MFA code for AWS profile mfa\n--inputbox\nEnter MFA code for arn:aws:iam::123456789012:mfa/alice (profile mfa)\n")
+        #expect(
+            calls.last == "--title\ncredd: MFA code for AWS profile mfa\n--error\nno valid MFA code after 3 attempts (an MFA code is six digits)\n")
+        #expect(!FileManager.default.fileExists(atPath: desktop.directory.file("zenity-argv")), "KDE's own dialog comes first")
+        #expect(try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa")
         #expect(try harness.stop() == 0)
     }
 
