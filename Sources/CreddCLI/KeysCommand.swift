@@ -150,7 +150,7 @@ struct KeysUnlock: AsyncParsableCommand {
 
     func run() async throws {
         let service = try await Keys.service()
-        let outcome = try await Keys.reporting { () throws(BusError) in try await service.unlockKeys(timeout: .seconds(600)) }
+        let outcome = try await Keys.reporting { () throws(BusError) in try await service.unlockKeys(timeout: SecretService.unlockPromptTimeout) }
         switch outcome {
         case .unlocked:
             print("the keyring holding credd's keys is unlocked")

@@ -284,9 +284,6 @@ private actor Desk {
 }
 
 extension Desk {
-    /// How long the desktop's unlock prompt may wait for the user before credd withdraws it.
-    static let unlockPromptTimeout: Duration = .seconds(600)
-
     /// "Unlock": the Secret Service shows the desktop's own password prompt; once it unlocks,
     /// its signal renews the profiles waiting (`KeyringUnlocks`). A dismissed prompt changes
     /// nothing: the notification stays.
@@ -297,7 +294,7 @@ extension Desk {
         let (keyring, logger) = (SecretService(connection: server.connection), logger)
         Task.detached {
             do {
-                switch try await keyring.unlockKeys(timeout: Self.unlockPromptTimeout) {
+                switch try await keyring.unlockKeys(timeout: SecretService.unlockPromptTimeout) {
                 case .unlocked:
                     logger.info("desktop: the keyring is unlocked", metadata: ["credd.event": "desktop_keyring_unlocked"])
                 case .dismissed:
