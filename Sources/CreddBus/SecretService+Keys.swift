@@ -13,15 +13,42 @@ extension SecretService {
     /// The access key id and secret access key stored for `profile`, or `nil` when there are none.
     /// Fails with ``BusError/locked(_:)`` when only a locked collection holds them.
     public func keys(of profile: String) async throws(BusError) -> (accessKeyId: String, secretAccessKey: [UInt8])? {
-        let found = try await search(Self.keyAttributes(profile: profile))
-        guard let item = found.unlocked.first else {
-            if found.locked.isEmpty { return nil }
-            throw .locked("the keys of \(profile)")
-        }
-        guard let accessKeyId = try await attributes(of: item)["aws_access_key_id"], !accessKeyId.isEmpty else {
-            throw .malformed("the keyring item of \(profile) has no aws_access_key_id attribute")
-        }
-        return (accessKeyId, try await secret(of: item))
+        guard let item = try await currentKeyItem(of: profile) else { return nil }
+        return (item.accessKeyId, try await secret(of: item.path))
+    }
+
+    /// What ``replaceKeys(of:replacing:accessKeyId:secret:)`` found.
+    public enum KeyReplacement: Sendable, Hashable {
+        case replaced
+        /// The keyring holds no keys of the profile: nothing was stored.
+        case noKeys
+        /// The item holds another access key id than the expected one: nothing was stored.
+        case holds(accessKeyId: String)
+    }
+
+    /// Replaces the keys of `profile` with `accessKeyId` and `secret`, only if the keyring still
+    /// holds `expectedAccessKeyId` for it (compare-and-swap, as key rotation needs).
+    ///
+    /// The new item is stored before the old one is deleted: a crash in between leaves two items,
+    /// each a key IAM still has (rotation retires the old key only after this), never none.
+    /// ``keys(of:)`` then reads the newer one, and the next replacement removes the other.
+    /// Fails with ``BusError/locked(_:)`` when the collection is locked, having changed nothing.
+    public func replaceKeys(
+        of profile: String, replacing expectedAccessKeyId: String, accessKeyId: String, secret: [UInt8]
+    ) async throws(BusError) -> KeyReplacement {
+        guard let current = try await currentKeyItem(of: profile) else { return .noKeys }
+        guard current.accessKeyId == expectedAccessKeyId else { return .holds(accessKeyId: current.accessKeyId) }
+        let earlier = try await search(Self.keyAttributes(profile: profile)).unlocked
+        let stored = try await store(
+            label: Self.keyLabel(profile: profile), attributes: Self.keyAttributes(profile: profile).merging(["aws_access_key_id": accessKeyId]) { $1 },
+            secret: secret)
+        for item in earlier where item != stored { try await delete(item) }
+        return .replaced
+    }
+
+    /// The label of the item holding the keys of `profile`.
+    public static func keyLabel(profile: String) -> String {
+        "credd: AWS keys of \(profile)"
     }
 
     /// The profiles whose keys are stored, locked or not (a locked item's attributes are readable).
@@ -32,5 +59,34 @@ extension SecretService {
             if let profile = try await attributes(of: item)["credd-profile"] { profiles.insert(profile) }
         }
         return profiles
+    }
+
+    /// The item `keys(of:)` reads: the newest unlocked one of `profile` (two exist only after a
+    /// replacement was cut short), with its access key id.
+    private func currentKeyItem(of profile: String) async throws(BusError) -> (path: String, accessKeyId: String)? {
+        let found = try await search(Self.keyAttributes(profile: profile))
+        guard !found.unlocked.isEmpty else {
+            if found.locked.isEmpty { return nil }
+            throw .locked("the keys of \(profile)")
+        }
+        var newest: (path: String, created: UInt64)?
+        for item in found.unlocked {
+            let created = found.unlocked.count == 1 ? 0 : try await createdTime(of: item)
+            if newest.map({ created >= $0.created }) ?? true { newest = (item, created) }
+        }
+        guard let path = newest?.path else { return nil }
+        guard let accessKeyId = try await attributes(of: path)["aws_access_key_id"], !accessKeyId.isEmpty else {
+            throw .malformed("the keyring item of \(profile) has no aws_access_key_id attribute")
+        }
+        return (path, accessKeyId)
+    }
+
+    /// The item's `Created` property, seconds since the epoch.
+    private func createdTime(of item: String) async throws(BusError) -> UInt64 {
+        let reply = try await connection.call(
+            destination: Self.busName, path: item, interface: "org.freedesktop.DBus.Properties", member: "Get",
+            arguments: [.string("org.freedesktop.Secret.Item"), .string("Created")])
+        guard case .variant(.uint64(let created))? = reply.first else { throw .malformed("Created answered \(reply.map(\.signature))") }
+        return created
     }
 }

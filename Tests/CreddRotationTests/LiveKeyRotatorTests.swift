@@ -27,7 +27,7 @@ import Testing
             transport: NoRequests(), environment: ["AWS_ENDPOINT_URL_IAM": "iam.local"], wallClock: ManualWallClock(Keys.now),
             logger: Logger(label: "test"))
         let error = try #require(throws: KeyRotationError.self) {
-            try rotator.rotation(section: "alice", credentialsFile: "/home/alice/.aws/credentials", stsEndpoint: Self.stsEndpoint)
+            try rotator.rotation(of: .credentialsFile(path: "/home/alice/.aws/credentials", section: "alice"), stsEndpoint: Self.stsEndpoint)
         }
         #expect(error.stage == .listingKeys)
         #expect(error.changedNothing)
@@ -57,7 +57,7 @@ import Testing
         try directory.write("credentials", "[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n", mode: nil)
         let writer = CredentialsFileWriter(
             path: directory.file("credentials"), clock: ManualWallClock(Keys.now), configuration: .init(lockTimeout: .seconds(30)))
-        let store = CredentialsFileKeyStore(writer: writer, blockingWork: SerialBlockingWork())
+        let store = CredentialsFileKeyStore(writer: writer, section: "alice", blockingWork: SerialBlockingWork())
         let lock = open(directory.file("credentials.lock"), O_RDWR | O_CREAT, 0o600)
         try #require(lock >= 0 && flock(lock, LOCK_EX) == 0)
 
@@ -66,7 +66,7 @@ import Testing
         let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
         let replacing = Task(executorPreference: executor) {
             startedContinuation.yield()
-            try await store.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new)
+            try await store.replaceSourceKeys(replacing: Keys.oldId, with: Keys.new)
         }
         for await _ in started { break }
 
