@@ -143,7 +143,8 @@ struct KeyRotationSchedule: Sendable, Hashable {
             keyCreated: key.map { AWSTimestamp.format($0.createDate) },
             keyAgeSeconds: key.map { max(0, Int(now.timeIntervalSince($0.createDate).rounded(.down))) },
             nextRotation: nextRotation.map(AWSTimestamp.format), lastRotation: lastRotation.map(AWSTimestamp.format),
-            leftoverKeyIds: leftoverKeyIds, lastError: lastError, unavailableReason: nil)
+            leftoverKeyIds: leftoverKeyIds, lastError: lastError, unavailableReason: nil,
+            keysIn: job.location.kind == .keyring ? "keyring" : "credentials_file")
     }
 
     /// The `rotation` object for a profile whose `rotate_after` cannot be honoured.

@@ -163,6 +163,7 @@ struct KeyringRotationEndToEndTests {
         struct Rotation: Decodable {
             let state: String
             let section: String?
+            let keys_in: String?
             let key_id: String?
             let key_age_seconds: Int?
             let last_rotation: String?
@@ -190,7 +191,7 @@ struct KeyringRotationEndToEndTests {
         try harness.start(environment: world.onBus)
         try harness.waitUntil { try dev()?.state == "fresh" }
         let before = try #require(try dev())
-        #expect(before.rotation?.section == "alice-long-term")
+        #expect(before.rotation?.section == "alice-long-term" && before.rotation?.keys_in == "keyring")
 
         // An item may go between the reader's search and its read while the daemon swaps them.
         try harness.waitUntil { (try? world.keyringKeys())?.first.map { $0.accessKeyId != world.old.accessKeyId } == true }
@@ -206,7 +207,8 @@ struct KeyringRotationEndToEndTests {
         let violation = try harness.statusSchemaViolation(json)
         #expect(violation == nil, "status --json must match docs/status.schema.json: \(violation ?? "")")
         let table = try world.cli(["status"])
-        #expect(table.stdout.contains("rotation: scheduled, key "), "\(table.stdout)")
+        // The daemon may be rotating again by now; the key's place is what matters here.
+        #expect(table.stdout.range(of: #"key AKIA[A-Z0-9]+ in the keyring"#, options: .regularExpression) != nil, "\(table.stdout)")
 
         // The next renewal signs with the key the keyring holds now (the old one is deleted).
         let refreshed = try world.cli(["refresh", "dev"])
@@ -216,5 +218,37 @@ struct KeyringRotationEndToEndTests {
         // The daemon may have rotated more than once by now: check against the key it left.
         let new = try #require(try world.keyringKeys().first)
         try world.expectRotated(to: new)
+    }
+
+    @Test func aLockedKeyringStopsScheduledRotationBeforeAnythingChanges() async throws {
+        let world = try await World(rotateAfter: "1s")
+        let harness = world.harness
+        let locked = try harness.run(
+            [
+                "gdbus", "call", "--address", world.bus.address, "--dest", "org.freedesktop.secrets", "--object-path",
+                "/org/freedesktop/secrets", "--method", "org.freedesktop.Secret.Service.Lock", "['/org/freedesktop/secrets/collection/login']",
+            ])
+        #expect(locked.status == 0, "\(locked.stderr)")
+
+        let rotated = try world.cli(["rotate", "dev"])
+        #expect(rotated.status == 1)
+        #expect(
+            rotated.stderr.contains(
+                "Rotating the keys in the keyring item of alice-long-term failed while reading the current keys: the keyring holding the keys of alice-long-term is locked: unlock your keyring."
+            ), "\(rotated.stderr)")
+        #expect(rotated.stderr.contains("Nothing was changed. Next: unlock your keyring, then rotate again"))
+
+        func rotation() throws -> Status.Rotation? {
+            let output = try world.cli(["status", "--json"])
+            return (try? JSONDecoder().decode(Status.self, from: Data(output.stdout.utf8)))?.profiles.first { $0.name == "dev" }?.rotation
+        }
+        try harness.start(environment: world.onBus)
+        try harness.waitUntil { try rotation()?.last_error?.contains("unlock your keyring") == true }
+        #expect(try rotation()?.state == "retrying")
+        #expect(try harness.stop() == 0)
+
+        #expect(try world.listedKeyIds(with: world.old) == [world.old.accessKeyId], "IAM is as it was")
+        #expect(try world.cli(["keys", "list"]).stdout == "alice-long-term  \(world.old.accessKeyId)  (locked: unlock the keyring)\n")
+        #expect(!(world.outputs + [harness.daemonLog()]).joined().contains(world.old.secretAccessKey.revealed))
     }
 }

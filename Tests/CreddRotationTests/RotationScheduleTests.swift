@@ -132,6 +132,7 @@ enum RotationFixtures {
         #expect(status.keyCreated == AWSTimestamp.format(created))
         #expect(status.nextRotation == AWSTimestamp.format(due))
         #expect(status.leftoverKeyIds.isEmpty && status.lastError == nil && status.unavailableReason == nil)
+        #expect(status.keysIn == "credentials_file")
     }
 
     /// `credd rotate` or `credd keys add` may have replaced a keyring item's key without a config
@@ -155,6 +156,7 @@ enum RotationFixtures {
         replaced.inspected(F.age(F.newId, created: due.addingTimeInterval(-F.day)), of: job, now: due)
         #expect(replaced.nextStep(now: due) == .wait(until: due.addingTimeInterval(89 * F.day)))
         #expect(replaced.status(rotateAfter: F.ninetyDays, now: due).keyId == F.newId)
+        #expect(replaced.status(rotateAfter: F.ninetyDays, now: due).keysIn == "keyring")
     }
 
     @Test func aKeyringKeyAlreadyDueAtTheFirstCheckIsRotatedAtOnce() {
