@@ -159,24 +159,7 @@ struct KeyringRotationEndToEndTests {
         try world.expectRotated(to: new)
     }
 
-    struct Status: Decodable {
-        struct Rotation: Decodable {
-            let state: String
-            let section: String?
-            let keys_in: String?
-            let key_id: String?
-            let key_age_seconds: Int?
-            let last_rotation: String?
-            let last_error: String?
-        }
-        struct Profile: Decodable {
-            let name: String
-            let state: String
-            let last_refresh: String?
-            let rotation: Rotation?
-        }
-        let profiles: [Profile]
-    }
+    typealias Status = ScheduledRotationTests.Status
 
     @Test func rotateAfterRotatesTheKeyringKeyInTheRunningDaemon() async throws {
         let world = try await World(rotateAfter: "6s")
