@@ -34,6 +34,23 @@ import Testing
         #expect(error.description.contains("AWS_ENDPOINT_URL_IAM 'iam.local' is not an http:// or https:// URL"))
     }
 
+    /// Keys in the keyring are read from the Secret Service on the session bus the environment
+    /// names: without one, the rotation stops at reading them, before any request.
+    @Test func keyringKeysAreReadFromTheSessionBus() async throws {
+        let rotator = LiveKeyRotator(
+            transport: NoRequests(), environment: ["AWS_ENDPOINT_URL_IAM": "http://127.0.0.1:9"], wallClock: ManualWallClock(Keys.now),
+            logger: Logger(label: "test"))
+        let rotation = try rotator.rotation(of: .keyring(profile: "alice"), stsEndpoint: Self.stsEndpoint)
+        let error = try await #require(throws: KeyRotationError.self) { try await rotation.rotate() }
+        #expect(error.stage == .readingKeys && error.changedNothing)
+        #expect(error.location == .keyring(profile: "alice"))
+        guard case .keyStore(.keyring("alice", .unavailable(let reason))) = error.cause else {
+            Issue.record("expected the keyring to be unavailable: \(error)")
+            return
+        }
+        #expect(reason.contains("DBUS_SESSION_BUS_ADDRESS is unset"))
+    }
+
     /// One NIO event loop as a task executor: in the daemon that loop is Swift concurrency's
     /// global executor, so every task and nonisolated async function runs on it.
     final class EventLoopExecutor: TaskExecutor {
