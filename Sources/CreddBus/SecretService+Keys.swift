@@ -19,7 +19,9 @@ extension SecretService {
 
     /// What ``replaceKeys(of:replacing:accessKeyId:secret:)`` found.
     public enum KeyReplacement: Sendable, Hashable {
-        case replaced
+        /// The new item is stored; `undeleted` are earlier items that could not be deleted (they
+        /// are older, so not read, and the next replacement deletes them).
+        case replaced(undeleted: [String])
         /// The keyring holds no keys of the profile: nothing was stored.
         case noKeys
         /// The item holds another access key id than the expected one: nothing was stored.
@@ -31,7 +33,9 @@ extension SecretService {
     ///
     /// The new item is stored before the old one is deleted: a crash in between leaves two items,
     /// each a key IAM still has (rotation retires the old key only after this), never none.
-    /// ``keys(of:)`` then reads the newer one, and the next replacement removes the other.
+    /// ``keys(of:)`` then reads the newer one, and the next replacement removes the other. For the
+    /// same reason an old item that cannot be deleted does not fail the replacement: the new item
+    /// is in force, and undoing it would make the caller retire the key it holds.
     /// Fails with ``BusError/locked(_:)`` when the collection is locked, having changed nothing.
     public func replaceKeys(
         of profile: String, replacing expectedAccessKeyId: String, accessKeyId: String, secret: [UInt8]
@@ -42,8 +46,15 @@ extension SecretService {
         let stored = try await store(
             label: Self.keyLabel(profile: profile), attributes: Self.keyAttributes(profile: profile).merging(["aws_access_key_id": accessKeyId]) { $1 },
             secret: secret)
-        for item in earlier where item != stored { try await delete(item) }
-        return .replaced
+        var undeleted: [String] = []
+        for item in earlier where item != stored {
+            do {
+                try await delete(item)
+            } catch {
+                undeleted.append(item)
+            }
+        }
+        return .replaced(undeleted: undeleted)
     }
 
     /// The label of the item holding the keys of `profile`.

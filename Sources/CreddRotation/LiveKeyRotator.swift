@@ -40,7 +40,7 @@ public struct LiveKeyRotator: Sendable {
         case let .credentialsFile(path, section):
             keyStore = CredentialsFileKeyStore(writer: CredentialsFileWriter(path: path, clock: wallClock), section: section, blockingWork: fileWork)
         case let .keyring(profile):
-            keyStore = SecretServiceKeyStore(profile: profile, environment: environment)
+            keyStore = SecretServiceKeyStore(profile: profile, environment: environment, logger: logger)
         }
         return KeyRotation(
             iam: IAMClient(transport: transport, endpoint: endpoint, wallClock: wallClock, logger: logger),

@@ -1,6 +1,7 @@
 import CreddBus
 import CreddConfig
 import CreddCore
+import Logging
 
 /// The keyring item of a source profile (`credd keys add`) as rotation's key store: the new key
 /// goes into the Secret Service, never to disk. Each call opens its own session-bus connection
@@ -8,11 +9,13 @@ import CreddCore
 public struct SecretServiceKeyStore: SourceKeyStore {
     private let profile: String
     private let environment: [String: String]
+    private let logger: Logger
 
     /// `environment` names the session bus (`DBUS_SESSION_BUS_ADDRESS`, `XDG_RUNTIME_DIR`).
-    public init(profile: String, environment: [String: String]) {
+    public init(profile: String, environment: [String: String], logger: Logger = Logger(label: "credd.rotation")) {
         self.profile = profile
         self.environment = environment
+        self.logger = logger
     }
 
     public var location: KeyLocation { .keyring(profile: profile) }
@@ -29,7 +32,12 @@ public struct SecretServiceKeyStore: SourceKeyStore {
                 of: profile, replacing: expectedAccessKeyId, accessKeyId: newKeys.accessKeyId, secret: Array(newKeys.secretAccessKey.revealed.utf8))
         }
         switch outcome {
-        case .replaced: return
+        case let .replaced(undeleted):
+            if !undeleted.isEmpty {
+                logger.warning(
+                    "an older keyring item of the profile could not be deleted; the new one is read, and the next rotation or `credd keys add` removes it",
+                    metadata: ["credd.profile": "\(profile)", "credd.keyring_items": "\(undeleted.joined(separator: ","))"])
+            }
         case .noKeys: throw .keyring(profile: profile, .noKeys)
         case let .holds(accessKeyId): throw .keyring(profile: profile, .keyChanged(holds: accessKeyId, expected: expectedAccessKeyId))
         }
