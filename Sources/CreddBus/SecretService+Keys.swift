@@ -13,6 +13,17 @@ extension SecretService {
     /// The access key id and secret access key stored for `profile`, or `nil` when there are none.
     /// Fails with ``BusError/locked(_:)`` when only a locked collection holds them.
     public func keys(of profile: String) async throws(BusError) -> (accessKeyId: String, secretAccessKey: [UInt8])? {
+        do {
+            return try await readKeys(of: profile)
+        } catch .callFailed, .locked {
+            // A rotation may delete the item found between the search and the read (its
+            // attributes are then an unknown object, its secret missing as if locked): search
+            // again, once; a keyring really locked meanwhile is found locked by that search.
+            return try await readKeys(of: profile)
+        }
+    }
+
+    private func readKeys(of profile: String) async throws(BusError) -> (accessKeyId: String, secretAccessKey: [UInt8])? {
         guard let item = try await currentKeyItem(of: profile) else { return nil }
         return (item.accessKeyId, try await secret(of: item.path))
     }

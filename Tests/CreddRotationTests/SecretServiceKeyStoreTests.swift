@@ -129,4 +129,29 @@ struct SecretServiceKeyStoreTests {
         let items = try await rig.items()
         #expect(items.count == 1 && items.first?.0 == Keys.oldId)
     }
+
+    /// The daemon reads keys at each renewal, maybe while a rotation swaps the items: a read that
+    /// finds an item deleted under it searches again rather than failing (or looking locked).
+    @Test func readsDuringReplacementsSeeOneKeyOrTheOther() async throws {
+        let rig = try await Rig()
+        let reader = rig.store
+        let reads = Task {
+            var seen: [String] = []
+            while !Task.isCancelled {
+                seen.append(try await reader.sourceKeys().accessKeyId)
+            }
+            return seen
+        }
+        var holds = Keys.old
+        for _ in 0..<20 {
+            let next = holds == Keys.old ? Keys.new : Keys.old
+            try await rig.store.replaceSourceKeys(replacing: holds.accessKeyId, with: next)
+            holds = next
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        reads.cancel()
+        let seen = try await reads.value
+        #expect(seen.count > 20, "the reader ran alongside")
+        #expect(Set(seen).isSubset(of: [Keys.oldId, Keys.newId]))
+    }
 }
