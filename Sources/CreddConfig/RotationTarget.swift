@@ -1,8 +1,5 @@
 /// Where a profile's long-term keys live, if credd can rotate them.
 public struct RotationTarget: Sendable, Hashable {
-    /// The source profile whose keys these are: the `~/.aws/credentials` section holding them,
-    /// or the profile the keyring item belongs to.
-    public let section: String
     /// Where the keys are read and replaced.
     public let location: KeyLocation
     /// The access key id the section held when the config was loaded (not a secret); `nil` for
@@ -15,8 +12,11 @@ public struct RotationTarget: Sendable, Hashable {
     /// directly from them.
     public let stsEndpoint: STSEndpoint
 
+    /// The source profile whose keys these are: the `~/.aws/credentials` section holding them,
+    /// or the profile the keyring item belongs to.
+    public var section: String { location.name }
+
     public init(location: KeyLocation, accessKeyId: String?, mfaSessionProfiles: [String], stsEndpoint: STSEndpoint) {
-        self.section = location.name
         self.location = location
         self.accessKeyId = accessKeyId
         self.mfaSessionProfiles = mfaSessionProfiles

@@ -66,9 +66,6 @@ public struct KeyRotationError: Error, Sendable, Hashable {
     /// True when IAM and the store are exactly as before the rotation: it is safe to run it again.
     public let changedNothing: Bool
 
-    /// The section, or the source profile whose keys the keyring holds.
-    public var section: String { location.name }
-
     public init(
         location: KeyLocation, stage: Stage, cause: Cause, inventory: KeyInventory?, rollbackFailures: [Cause], changedNothing: Bool
     ) {

@@ -5,9 +5,6 @@ import CreddRefresh
 /// One source's long-term keys (a credentials-file section or a keyring item) that the daemon
 /// rotates on a schedule.
 public struct RotationJob: Sendable, Hashable {
-    /// The `~/.aws/credentials` section holding the keys, or the source profile whose keys the
-    /// keyring holds.
-    let section: String
     let location: KeyLocation
     /// The shortest `rotate_after` of the profiles that ask for it.
     let interval: RotationInterval
@@ -21,6 +18,10 @@ public struct RotationJob: Sendable, Hashable {
     /// the key's age is checked again. `nil` for keys in the keyring, which the config does not
     /// read: their age is checked again right before each rotation instead.
     let accessKeyId: String?
+
+    /// The `~/.aws/credentials` section holding the keys, or the source profile whose keys the
+    /// keyring holds: what schedules and the daemon know the job by.
+    var section: String { location.name }
 }
 
 /// What `rotate_after` in the config asks of the daemon: a job per source of keys, and for
@@ -46,13 +47,13 @@ public struct RotationPlan: Sendable, Hashable {
             if let index = jobs.firstIndex(where: { $0.section == target.section }) {
                 let job = jobs[index]
                 jobs[index] = RotationJob(
-                    section: job.section, location: job.location, interval: min(job.interval, interval),
+                    location: job.location, interval: min(job.interval, interval),
                     profiles: job.profiles + [profile.name], mfaSessionProfiles: job.mfaSessionProfiles,
                     stsEndpoint: job.stsEndpoint, accessKeyId: job.accessKeyId)
             } else {
                 jobs.append(
                     RotationJob(
-                        section: target.section, location: target.location, interval: interval, profiles: [profile.name],
+                        location: target.location, interval: interval, profiles: [profile.name],
                         mfaSessionProfiles: target.mfaSessionProfiles, stsEndpoint: profile.stsEndpoint, accessKeyId: target.accessKeyId))
             }
         }

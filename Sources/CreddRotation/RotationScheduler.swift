@@ -147,7 +147,7 @@ public actor RotationScheduler {
             fileHolds = report.newAccessKeyId
         } catch {
             schedules[job.section]?.failed(error, now: wallClock.now())
-            // Without an inventory the rotation stopped before it could change the file.
+            // Without an inventory the rotation stopped before it could change the file or keyring.
             fileHolds = error.inventory?.fileHolds ?? job.accessKeyId
         }
         await observer.didRotate(section: job.section, fileHolds: fileHolds)

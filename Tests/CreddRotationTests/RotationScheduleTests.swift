@@ -30,14 +30,14 @@ enum RotationFixtures {
 
     static func job(interval: RotationInterval = ninetyDays, keyId: String = oldId, sessions: [String] = ["mfa"]) -> RotationJob {
         RotationJob(
-            section: "alice", location: fileLocation, interval: interval, profiles: ["mfa"], mfaSessionProfiles: sessions, stsEndpoint: endpoint,
+            location: fileLocation, interval: interval, profiles: ["mfa"], mfaSessionProfiles: sessions, stsEndpoint: endpoint,
             accessKeyId: keyId)
     }
 
     /// The same keys in the keyring item of `alice`: no key id is known from the config.
     static func keyringJob(interval: RotationInterval = ninetyDays) -> RotationJob {
         RotationJob(
-            section: "alice", location: .keyring(profile: "alice"), interval: interval, profiles: ["mfa"], mfaSessionProfiles: ["mfa"],
+            location: .keyring(profile: "alice"), interval: interval, profiles: ["mfa"], mfaSessionProfiles: ["mfa"],
             stsEndpoint: endpoint, accessKeyId: nil)
     }
 
