@@ -6,7 +6,9 @@ import Testing
 /// Rotation of keys kept in a real Secret Service (gnome-keyring-daemon on a private session
 /// bus) against moto with signature validation on: `credd rotate`, and `rotate_after` in the
 /// running daemon. The new key goes into the keyring item, never to disk, and the role made
-/// from the keys renews with it.
+/// from the keys renews with it. (moto with signature validation knows no GetSessionToken
+/// credentials and lets no role session assume a role, so the chain here is one role long; the
+/// old key being rejected proves the renewal signed with the new one.)
 @Suite(
     .serialized,
     .enabled(if: MotoServer.isAvailable, "moto_server is not installed: run scripts/install-deps"),
