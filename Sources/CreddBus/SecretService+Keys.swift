@@ -55,7 +55,8 @@ extension SecretService {
         guard current.accessKeyId == expectedAccessKeyId else { return .holds(accessKeyId: current.accessKeyId) }
         let earlier = try await search(Self.keyAttributes(profile: profile)).unlocked
         let stored = try await store(
-            label: Self.keyLabel(profile: profile), attributes: Self.keyAttributes(profile: profile).merging(["aws_access_key_id": accessKeyId]) { $1 },
+            label: Self.keyLabel(profile: profile),
+            attributes: Self.keyAttributes(profile: profile).merging(["aws_access_key_id": accessKeyId]) { $1 },
             secret: secret)
         var undeleted: [String] = []
         for item in earlier where item != stored {

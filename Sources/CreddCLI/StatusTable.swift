@@ -210,7 +210,8 @@ enum StatusTable {
         }
         var text = "rotation: \(rotation.state)"
         if let key = rotation.keyId {
-            text += ", key \(key)" + (rotation.keysIn == "keyring" ? " in the keyring" : "")
+            text +=
+                ", key \(key)" + (rotation.keysIn == "keyring" ? " in the keyring" : "")
                 + (rotation.keyAgeSeconds.map { " \(compact(max(0, $0))) old" } ?? "")
         }
         if rotation.nextRotation != nil {

@@ -33,7 +33,8 @@ public struct LiveKeyRotator: Sendable {
         switch iamEndpoint {
         case let .success(resolved): endpoint = resolved
         case let .failure(error):
-            throw KeyRotationError(location: location, stage: .listingKeys, cause: .aws(error), inventory: nil, rollbackFailures: [], changedNothing: true)
+            throw KeyRotationError(
+                location: location, stage: .listingKeys, cause: .aws(error), inventory: nil, rollbackFailures: [], changedNothing: true)
         }
         let keyStore: any SourceKeyStore
         switch location {

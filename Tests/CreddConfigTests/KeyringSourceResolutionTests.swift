@@ -64,4 +64,3 @@ struct KeyringSourceResolutionTests {
         #expect(loaded.errors(for: "mfa").first?.message.contains("source profile 'alice-long-term' not found") == true)
     }
 }
-

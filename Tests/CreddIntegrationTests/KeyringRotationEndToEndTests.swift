@@ -139,7 +139,8 @@ struct KeyringRotationEndToEndTests {
         let world = try await World(rotateAfter: nil)
         let harness = world.harness
         let check = try world.cli(["check"])
-        #expect(check.stdout.contains("off (rotate_after = 90d in this profile rotates the keys of alice-long-term in the keyring)"), "\(check.stdout)")
+        #expect(
+            check.stdout.contains("off (rotate_after = 90d in this profile rotates the keys of alice-long-term in the keyring)"), "\(check.stdout)")
 
         let rotated = try world.cli(["rotate", "dev"])
         #expect(rotated.status == 0, "\(rotated.stderr)")

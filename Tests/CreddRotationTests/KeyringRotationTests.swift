@@ -65,7 +65,9 @@ import Testing
         #expect(error.stage == .writingNewKey)
         #expect(error.changedNothing)
         #expect(error.rollbackFailures.isEmpty)
-        #expect(error.inventory == KeyInventory(userName: "alice", keys: [.init(accessKeyId: Keys.oldId, status: .active)], fileHolds: Keys.oldId, heldIn: .keyring))
+        #expect(
+            error.inventory
+                == KeyInventory(userName: "alice", keys: [.init(accessKeyId: Keys.oldId, status: .active)], fileHolds: Keys.oldId, heldIn: .keyring))
         #expect(harness.store.keys == Keys.old)
         #expect(harness.iam.calls.last == IAMCall(action: "DeleteAccessKey", accessKeyId: Keys.newId, userName: "alice", signedWith: Keys.oldId))
         #expect(error.description.contains("failed while writing the new key to the keyring item: \(problem)"), "\(error.description)")

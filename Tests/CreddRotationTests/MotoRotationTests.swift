@@ -65,7 +65,8 @@ struct MotoRotationTests {
 
         func rotation(iam override: (any AccessKeyManaging)? = nil) -> KeyRotation {
             KeyRotation(
-                iam: override ?? iam, sts: sts, keyStore: CredentialsFileKeyStore(writer: writer, section: "alice", blockingWork: SerialBlockingWork()),
+                iam: override ?? iam, sts: sts,
+                keyStore: CredentialsFileKeyStore(writer: writer, section: "alice", blockingWork: SerialBlockingWork()),
                 wallClock: SystemWallClock(),
                 sleep: { _ in Issue.record("moto accepts new keys at once; no wait expected") },
                 configuration: .init(acceptanceAttempts: 3), logger: logger)

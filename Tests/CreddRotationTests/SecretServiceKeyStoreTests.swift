@@ -47,7 +47,10 @@ struct SecretServiceKeyStoreTests {
             var items: [(String, String)] = []
             for item in try await service.search(SecretService.keyAttributes(profile: "alice")).unlocked {
                 items.append(
-                    (try await service.attributes(of: item)["aws_access_key_id"] ?? "?", String(decoding: try await service.secret(of: item), as: UTF8.self)))
+                    (
+                        try await service.attributes(of: item)["aws_access_key_id"] ?? "?",
+                        String(decoding: try await service.secret(of: item), as: UTF8.self)
+                    ))
             }
             return items
         }
