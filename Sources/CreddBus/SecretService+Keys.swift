@@ -13,15 +13,27 @@ extension SecretService {
     /// The access key id and secret access key stored for `profile`, or `nil` when there are none.
     /// Fails with ``BusError/locked(_:)`` when only a locked collection holds them.
     public func keys(of profile: String) async throws(BusError) -> (accessKeyId: String, secretAccessKey: [UInt8])? {
-        do {
-            return try await readKeys(of: profile)
-        } catch .callFailed, .locked {
-            // A rotation may delete the item found between the search and the read (its
-            // attributes are then an unknown object, its secret missing as if locked): search
-            // again, once; a keyring really locked meanwhile is found locked by that search.
-            return try await readKeys(of: profile)
+        // A replacement may delete the item found between the search and the read (its
+        // attributes are then an unknown object, its secret missing as if locked): search again.
+        // A few tries outlast a swap; a keyring really locked is found locked by every search.
+        var attempt = 1
+        while true {
+            do {
+                return try await readKeys(of: profile)
+            } catch {
+                let mayBeSwapped: Bool
+                switch error {
+                case .callFailed, .locked: mayBeSwapped = true
+                case .noBus, .disconnected, .serviceMissing, .malformed: mayBeSwapped = false
+                }
+                guard mayBeSwapped, attempt < Self.keyReadAttempts else { throw error }
+                attempt += 1
+            }
         }
     }
+
+    /// Reads of a profile's keys before a failure counts (see ``keys(of:)``).
+    static let keyReadAttempts = 3
 
     private func readKeys(of profile: String) async throws(BusError) -> (accessKeyId: String, secretAccessKey: [UInt8])? {
         guard let item = try await currentKeyItem(of: profile) else { return nil }
