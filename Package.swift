@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "CreddRotation",
             dependencies: [
-                "CreddCore", "CreddConfig", "CreddControl", "CreddPlatform", "CreddRefresh", "CreddSTS", "CreddCredentialsFile",
+                "CreddCore", "CreddConfig", "CreddControl", "CreddPlatform", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddBus",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -186,7 +186,7 @@ let package = Package(
             name: "CreddRotationTests",
             dependencies: [
                 "CreddRotation", "CreddSTS", "CreddCredentialsFile", "CreddConfig", "CreddControl", "CreddCore", "CreddPlatform", "CreddINI",
-                "CreddRefresh", "CreddTestSupport",
+                "CreddRefresh", "CreddBus", "CreddTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

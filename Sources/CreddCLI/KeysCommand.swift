@@ -79,7 +79,7 @@ struct KeysAdd: AsyncParsableCommand {
         try await Keys.reporting { () throws(BusError) in
             let earlier = try await service.search(attributes)
             let stored = try await service.store(
-                label: "credd: AWS keys of \(profile)", attributes: attributes.merging(["aws_access_key_id": keyId]) { $1 },
+                label: SecretService.keyLabel(profile: profile), attributes: attributes.merging(["aws_access_key_id": keyId]) { $1 },
                 secret: Array(secret.utf8))
             for item in earlier.unlocked where item != stored { try await service.delete(item) }
         }

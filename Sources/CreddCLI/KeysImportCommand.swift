@@ -54,7 +54,7 @@ struct KeysImport: AsyncParsableCommand {
         try await Keys.reporting { () throws(BusError) in
             let earlier = try await service.search(attributes)
             let stored = try await service.store(
-                label: "credd: AWS keys of \(profile)", attributes: attributes.merging(["aws_access_key_id": keys.accessKeyId]) { $1 },
+                label: SecretService.keyLabel(profile: profile), attributes: attributes.merging(["aws_access_key_id": keys.accessKeyId]) { $1 },
                 secret: Array(keys.secretAccessKey.revealed.utf8))
             for item in earlier.unlocked where item != stored { try await service.delete(item) }
             // The file is the only other copy: remove it only once the keyring answers with the keys.

@@ -12,10 +12,11 @@ struct Rotate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replace the long-term access key of a profile's source with a new one, safely.",
         discussion: """
-            Creates a new key, writes it into the source section of the credentials file (only the two key \
-            lines change), waits until STS accepts it, then deactivates and deletes the old key. With a running \
-            daemon, the IAM calls are signed with the profile's MFA session. Refuses when the user already has \
-            two keys. On any failure the file keeps a key that works, and the message names every key that exists.
+            Creates a new key, writes it where the source's keys are: its section of the credentials file (only \
+            the two key lines change) or its keyring item (`credd keys add`; never to disk), waits until STS \
+            accepts it, then deactivates and deletes the old key. With a running daemon, the IAM calls are signed \
+            with the profile's MFA session. Refuses when the user already has two keys. On any failure the file \
+            or keyring keeps a key that works, and the message names every key that exists.
             """
     )
 
@@ -24,7 +25,7 @@ struct Rotate: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let loaded = try options.load(environment)
+        let loaded = try options.load(environment, keyringProfiles: await Keys.storedProfiles(environment))
         let target: RotationTarget
         switch RotationTarget.resolve(profile, in: loaded) {
         case let .success(resolved): target = resolved
@@ -38,14 +39,15 @@ struct Rotate: AsyncParsableCommand {
         let logger = Logger(label: "credd.rotate") { _ in CommandLogHandler() }
         let rotator = LiveKeyRotator(transport: transport, environment: environment, wallClock: SystemWallClock(), logger: logger)
         do {
-            let rotation = try rotator.rotation(section: target.section, credentialsFile: target.credentialsFile, stsEndpoint: target.stsEndpoint)
-            let report = try await rotation.rotate(section: target.section, signingSession: mfaSession(target))
+            let rotation = try rotator.rotation(of: target.location, stsEndpoint: target.stsEndpoint)
+            let report = try await rotation.rotate(signingSession: mfaSession(target))
             print(report.description)
         } catch {
             printError("credd: \(error)")
             throw ExitCode.failure
         }
-        // The daemon watches the credentials file too; asking is only quicker.
+        // The daemon watches the credentials file too; asking is only quicker. Keys in the keyring
+        // it reads at each renewal.
         _ = try? DaemonConnection.client.send(ControlRequest(command: .reload))
     }
 

@@ -201,7 +201,8 @@ enum StatusTable {
         return "\(seconds) s"
     }
 
-    /// `rotation: scheduled, key AKIA… 12d3h old, next in 77d20h (rotate_after 90d)`, then the
+    /// `rotation: scheduled, key AKIA… 12d3h old, next in 77d20h (rotate_after 90d)` (`key AKIA… in
+    /// the keyring …` for keys there), then the
     /// leftover keys and the last error on lines of their own.
     static func rotationLines(_ rotation: StatusDocument.Rotation, now: Date) -> [String] {
         if let reason = rotation.unavailableReason {
@@ -209,7 +210,9 @@ enum StatusTable {
         }
         var text = "rotation: \(rotation.state)"
         if let key = rotation.keyId {
-            text += ", key \(key)" + (rotation.keyAgeSeconds.map { " \(compact(max(0, $0))) old" } ?? "")
+            text +=
+                ", key \(key)" + (rotation.keysIn == "keyring" ? " in the keyring" : "")
+                + (rotation.keyAgeSeconds.map { " \(compact(max(0, $0))) old" } ?? "")
         }
         if rotation.nextRotation != nil {
             text += ", next \(relative(rotation.nextRotation, now: now, past: "due"))"

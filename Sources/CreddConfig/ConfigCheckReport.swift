@@ -117,17 +117,25 @@ public enum ConfigCheckReport {
         return rows
     }
 
+    /// "[alice] in FILE" (the file only when `withFile`) / "alice in the keyring".
+    private static func keys(_ location: KeyLocation, at withFile: Bool) -> String {
+        switch location {
+        case let .credentialsFile(path, section): withFile ? "[\(section)] in \(path)" : "[\(section)]"
+        case let .keyring(profile): "\(profile) in the keyring"
+        }
+    }
+
     /// Scheduled key rotation: what `rotate_after` does here, or where it would go. Only the
     /// profiles that set it, or whose own source is keys credd could rotate, get a row.
     private static func rotation(of profile: ManagedProfile, in configuration: LoadedConfiguration) -> String? {
         let target = RotationTarget.resolve(profile.name, in: configuration)
         guard let interval = profile.rotateAfter else {
             guard case let .success(target) = target, profile.sourceChain.count == 2 else { return nil }
-            return "off (rotate_after = 90d in this profile rotates the keys of [\(target.section)])"
+            return "off (rotate_after = 90d in this profile rotates the keys of \(keys(target.location, at: false)))"
         }
         switch target {
         case let .success(target):
-            return "the keys of [\(target.section)] in \(target.credentialsFile) are replaced once \(interval) old (rotate_after)"
+            return "the keys of \(keys(target.location, at: true)) are replaced once \(interval) old (rotate_after)"
         case let .failure(unavailable):
             return "unavailable: \(unavailable.reason)"
         }

@@ -1,10 +1,10 @@
 /// Where a profile's long-term keys live, if credd can rotate them.
 public struct RotationTarget: Sendable, Hashable {
-    /// The `~/.aws/credentials` section holding the keys.
-    public let section: String
-    public let credentialsFile: String
-    /// The access key id the section held when the config was loaded (not a secret).
-    public let accessKeyId: String
+    /// Where the keys are read and replaced.
+    public let location: KeyLocation
+    /// The access key id the section held when the config was loaded (not a secret); `nil` for
+    /// keys in the keyring, which are read only when used.
+    public let accessKeyId: String?
     /// Managed GetSessionToken profiles with MFA made directly from these keys: a current
     /// session of any of them can sign the IAM calls.
     public let mfaSessionProfiles: [String]
@@ -12,9 +12,12 @@ public struct RotationTarget: Sendable, Hashable {
     /// directly from them.
     public let stsEndpoint: STSEndpoint
 
-    public init(section: String, credentialsFile: String, accessKeyId: String, mfaSessionProfiles: [String], stsEndpoint: STSEndpoint) {
-        self.section = section
-        self.credentialsFile = credentialsFile
+    /// The source profile whose keys these are: the `~/.aws/credentials` section holding them,
+    /// or the profile the keyring item belongs to.
+    public var section: String { location.name }
+
+    public init(location: KeyLocation, accessKeyId: String?, mfaSessionProfiles: [String], stsEndpoint: STSEndpoint) {
+        self.location = location
         self.accessKeyId = accessKeyId
         self.mfaSessionProfiles = mfaSessionProfiles
         self.stsEndpoint = stsEndpoint
@@ -38,7 +41,8 @@ public struct RotationTarget: Sendable, Hashable {
         guard let section = root.sourceChain.last else {
             return .failure(RotationUnavailable(profile: name, reason: "profile \(root.name) has no source"))
         }
-        let accessKeyId: String
+        let location: KeyLocation
+        let accessKeyId: String?
         switch root.source {
         case let .staticKeys(credentials, origin):
             guard origin.file == credentialsFile else {
@@ -53,6 +57,7 @@ public struct RotationTarget: Sendable, Hashable {
                     RotationUnavailable(
                         profile: name, reason: "[\(section)] in \(credentialsFile) holds session credentials, not an IAM user's long-term keys"))
             }
+            location = .credentialsFile(path: credentialsFile, section: section)
             accessKeyId = credentials.accessKeyId
         case let .credentialProcess(_, origin):
             return .failure(
@@ -61,10 +66,9 @@ public struct RotationTarget: Sendable, Hashable {
                     reason:
                         "[\(section)] gets its keys from credential_process (\(origin.file):\(origin.line)); rotate them where that command keeps them"
                 ))
-        case .secretService:
-            return .failure(
-                RotationUnavailable(
-                    profile: name, reason: "the keys of \(section) are in the Secret Service, and rotation does not write the keyring yet"))
+        case let .secretService(profile):
+            location = .keyring(profile: profile)
+            accessKeyId = nil
         case .managed:
             return .failure(RotationUnavailable(profile: name, reason: "its source_profile chain does not end in long-term keys"))
         case .ssoSession:
@@ -78,8 +82,7 @@ public struct RotationTarget: Sendable, Hashable {
         }
         return .success(
             RotationTarget(
-                section: section, credentialsFile: credentialsFile, accessKeyId: accessKeyId, mfaSessionProfiles: sessions.map(\.name),
-                stsEndpoint: root.stsEndpoint))
+                location: location, accessKeyId: accessKeyId, mfaSessionProfiles: sessions.map(\.name), stsEndpoint: root.stsEndpoint))
     }
 
     /// Follows managed sources down to the profile whose source is outside credd's config.

@@ -48,9 +48,12 @@ public struct StatusDocument: Codable, Sendable, Hashable {
         public var state: String
         /// The profile's own `rotate_after`, e.g. `90d`.
         public var rotateAfter: String
-        /// The credentials-file section holding the keys; null when unavailable.
+        /// The credentials-file section holding the keys, or the source profile whose keys the
+        /// keyring holds (see `keysIn`); null when unavailable.
         public var section: String?
-        /// The access key id in that section, once checked with IAM.
+        /// Where the keys are: `credentials_file` or `keyring`; null when unavailable.
+        public var keysIn: String?
+        /// The access key id there, once checked with IAM.
         public var keyId: String?
         /// The key's `CreateDate` from ListAccessKeys.
         public var keyCreated: String?
@@ -69,7 +72,8 @@ public struct StatusDocument: Codable, Sendable, Hashable {
 
         public init(
             state: String, rotateAfter: String, section: String?, keyId: String?, keyCreated: String?, keyAgeSeconds: Int?,
-            nextRotation: String?, lastRotation: String?, leftoverKeyIds: [String], lastError: String?, unavailableReason: String?
+            nextRotation: String?, lastRotation: String?, leftoverKeyIds: [String], lastError: String?, unavailableReason: String?,
+            keysIn: String? = nil
         ) {
             self.state = state
             self.rotateAfter = rotateAfter
@@ -82,6 +86,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             self.leftoverKeyIds = leftoverKeyIds
             self.lastError = lastError
             self.unavailableReason = unavailableReason
+            self.keysIn = keysIn
         }
 
         enum CodingKeys: String, CodingKey {
@@ -95,6 +100,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             case leftoverKeyIds = "leftover_key_ids"
             case lastError = "last_error"
             case unavailableReason = "unavailable_reason"
+            case keysIn = "keys_in"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -102,6 +108,7 @@ public struct StatusDocument: Codable, Sendable, Hashable {
             try container.encode(state, forKey: .state)
             try container.encode(rotateAfter, forKey: .rotateAfter)
             try container.encode(section, forKey: .section)
+            try container.encode(keysIn, forKey: .keysIn)
             try container.encode(keyId, forKey: .keyId)
             try container.encode(keyCreated, forKey: .keyCreated)
             try container.encode(keyAgeSeconds, forKey: .keyAgeSeconds)

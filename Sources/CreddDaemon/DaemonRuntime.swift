@@ -125,9 +125,10 @@ actor DaemonRuntime: RotationObserver {
     }
 
     /// Reads the key the rotation left in `section` in now, so the next renewal signs with it,
-    /// without renewing at once (see `RotatedKeys`).
-    func didRotate(section: String, fileHolds: String) async {
-        profiles.finishRotation(section: section, fileHolds: fileHolds)
+    /// without renewing at once (see `RotatedKeys`). Keys in the keyring need none of this: the
+    /// renewer reads them at each renewal, and they are not part of the config.
+    func didRotate(section: String, fileHolds: String?) async {
+        if let fileHolds { profiles.finishRotation(section: section, fileHolds: fileHolds) }
         await reload()
         // The sessions in service stay; written again, they carry the new key's identity, so
         // that a restart still adopts them.

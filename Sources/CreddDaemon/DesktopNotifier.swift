@@ -320,7 +320,7 @@ struct DesktopRotationObserver<Inner: RotationObserver>: RotationObserver {
         await inner.willRotate(section: section)
     }
 
-    func didRotate(section: String, fileHolds: String) async {
+    func didRotate(section: String, fileHolds: String?) async {
         await inner.didRotate(section: section, fileHolds: fileHolds)
         desktop.statusChanged()
     }

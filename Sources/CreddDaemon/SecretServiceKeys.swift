@@ -2,7 +2,6 @@ import CreddBus
 import CreddCore
 import CreddRefresh
 import FoundationEssentials
-import Glibc
 
 /// Long-term keys of `source_profile`s that the Secret Service holds (`credd keys add`).
 protocol KeyringKeys: Sendable {
@@ -63,10 +62,7 @@ actor SecretServiceKeys: KeyringKeys {
 
     private func service() async throws(BusError) -> SecretService {
         if let connection, connection.isOpen { return SecretService(connection: connection) }
-        guard let address = BusAddress.session(environment: environment, socketExists: { access($0, F_OK) == 0 }) else {
-            throw .noBus(address: "the session bus", reason: "DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist")
-        }
-        let opened = try await BusConnection.open(address: address, threadName: "credd-keyring")
+        let opened = try await BusConnection.openSession(environment: environment, threadName: "credd-keyring")
         connection = opened
         let service = SecretService(connection: opened)
         // Before the first read: an unlock after a read that found the keyring locked is heard.

@@ -1,7 +1,8 @@
+import CreddConfig
 import CreddSTS
 
 /// Which access keys an IAM user has, as far as credd knows after its own calls, and which one
-/// the credentials file holds. Key ids only: never a secret.
+/// the key store (the credentials file or the keyring) holds. Key ids only: never a secret.
 public struct KeyInventory: Sendable, Hashable {
     public struct Key: Sendable, Hashable {
         public let accessKeyId: String
@@ -16,23 +17,26 @@ public struct KeyInventory: Sendable, Hashable {
     public let userName: String
     /// The user's keys, oldest first.
     public internal(set) var keys: [Key]
-    /// The access key id in the credentials file section.
+    /// The access key id in the credentials file section or keyring item.
     public internal(set) var fileHolds: String
+    /// What holds `fileHolds`, for messages.
+    public let heldIn: KeyLocation.Kind
 
-    public init(userName: String, keys: [Key], fileHolds: String) {
+    public init(userName: String, keys: [Key], fileHolds: String, heldIn: KeyLocation.Kind = .credentialsFile) {
         self.userName = userName
         self.keys = keys
         self.fileHolds = fileHolds
+        self.heldIn = heldIn
     }
 
-    init(userName: String, listed: [AccessKeyMetadata], fileHolds: String) {
+    init(userName: String, listed: [AccessKeyMetadata], fileHolds: String, heldIn: KeyLocation.Kind) {
         self.init(
             userName: userName,
             keys: listed.sorted { $0.createDate < $1.createDate }.map { Key(accessKeyId: $0.accessKeyId, status: $0.status) },
-            fileHolds: fileHolds)
+            fileHolds: fileHolds, heldIn: heldIn)
     }
 
-    /// Keys that exist but are not in the file: what the user may need to delete.
+    /// Keys that exist but are not in the store: what the user may need to delete.
     public var leftoverKeys: [String] {
         keys.map(\.accessKeyId).filter { $0 != fileHolds }
     }
@@ -51,11 +55,12 @@ public struct KeyInventory: Sendable, Hashable {
 }
 
 extension KeyInventory: CustomStringConvertible {
-    /// `IAM user alice has AKIA…1 (active, in the credentials file) and AKIA…2 (inactive)`.
+    /// `IAM user alice has AKIA…1 (active, in the credentials file) and AKIA…2 (inactive)`; for a
+    /// keyring item, `in the keyring`.
     public var description: String {
         let listed = keys.map { key in
             let status = key.status == .active ? "active" : "inactive"
-            return "\(key.accessKeyId) (\(status)\(key.accessKeyId == fileHolds ? ", in the credentials file" : ""))"
+            return "\(key.accessKeyId) (\(status)\(key.accessKeyId == fileHolds ? ", in \(heldIn)" : ""))"
         }
         var text: String
         switch listed.count {
@@ -64,7 +69,7 @@ extension KeyInventory: CustomStringConvertible {
         default: text = "IAM user \(userName) has \(listed.dropLast().joined(separator: ", ")) and \(listed[listed.count - 1])"
         }
         if !keys.contains(where: { $0.accessKeyId == fileHolds }) {
-            text += "; the credentials file holds \(fileHolds)"
+            text += "; \(heldIn) holds \(fileHolds)"
         }
         return text
     }

@@ -3,16 +3,16 @@ import CreddSTS
 import FoundationEssentials
 import Logging
 
-/// Replaces the long-term access key in a credentials file section without ever leaving the
-/// file without a working key.
+/// Replaces the long-term access key in a credentials file section or a keyring item (the key
+/// store) without ever leaving the store without a working key.
 ///
-/// The steps: read the key from the file; ask STS whose it is; list the user's keys (two already:
-/// stop, change nothing); create a new key; write it into the section (only the two key lines
-/// change); call GetCallerIdentity with it until STS accepts it (IAM is eventually consistent);
+/// The steps: read the key from the store; ask STS whose it is; list the user's keys (two already:
+/// stop, change nothing); create a new key; write it into the store (in a file only the two key
+/// lines change); call GetCallerIdentity with it until STS accepts it (IAM is eventually consistent);
 /// deactivate and delete the old key. A failure after the new key exists rolls back (the new key
-/// is deleted and the old one stays in, or goes back into, the file) or, once the new key works,
+/// is deleted and the old one stays in, or goes back into, the store) or, once the new key works,
 /// forward (the old key is left and named). Every outcome says which keys exist and which one
-/// the file holds.
+/// the store holds.
 ///
 /// IAM calls are signed with the MFA session when the caller passes one, so MFA-guarded IAM
 /// policies pass; otherwise with the long-term key itself (the old key before the swap, the new
@@ -60,27 +60,27 @@ public struct KeyRotation: Sendable {
         self.logger = logger
     }
 
-    /// Rotates the key in `section` of the credentials file.
+    /// Rotates the key the store holds.
     ///
     /// - Parameter signingSession: the MFA session of these keys (GetSessionToken with MFA), to
     ///   sign the IAM calls with; `nil` signs them with the long-term keys.
-    public func rotate(section: String, signingSession: AWSCredentials? = nil) async throws(KeyRotationError) -> KeyRotationReport {
+    public func rotate(signingSession: AWSCredentials? = nil) async throws(KeyRotationError) -> KeyRotationReport {
         var logger = self.logger
-        logger[metadataKey: "credd.section"] = "\(section)"
-        let oldKeys = try await readKeys(section)
-        let userName = try await identifyUser(oldKeys, section: section)
+        logger[metadataKey: "credd.section"] = "\(keyStore.location.name)"
+        let oldKeys = try await readKeys()
+        let userName = try await identifyUser(oldKeys)
         let signer = signingSession ?? oldKeys
 
         let listed: [AccessKeyMetadata]
         do {
             listed = try await iam.listAccessKeys(userName: userName, credentials: signer)
         } catch {
-            throw failure(section, .listingKeys, .aws(error), inventory: nil, changedNothing: true)
+            throw failure(.listingKeys, .aws(error), inventory: nil, changedNothing: true)
         }
-        let baseline = KeyInventory(userName: userName, listed: listed, fileHolds: oldKeys.accessKeyId)
+        let baseline = inventory(userName, listed, holding: oldKeys.accessKeyId)
         var inventory = baseline
         func fail(_ stage: KeyRotationError.Stage, _ cause: KeyRotationError.Cause, rollback: [KeyRotationError.Cause] = []) -> KeyRotationError {
-            failure(section, stage, cause, inventory: inventory, rollback: rollback, changedNothing: inventory == baseline)
+            failure(stage, cause, inventory: inventory, rollback: rollback, changedNothing: inventory == baseline)
         }
 
         guard listed.contains(where: { $0.accessKeyId == oldKeys.accessKeyId }) else {
@@ -100,9 +100,9 @@ public struct KeyRotation: Sendable {
             // names it rather than leaving an unknown key behind.
             guard let relisted = try? await iam.listAccessKeys(userName: userName, credentials: signer) else {
                 // An error response means IAM refused; anything else leaves it unknown.
-                throw failure(section, .creatingKey, .aws(error), inventory: inventory, changedNothing: error.kind == .service)
+                throw failure(.creatingKey, .aws(error), inventory: inventory, changedNothing: error.kind == .service)
             }
-            inventory = KeyInventory(userName: userName, listed: relisted, fileHolds: oldKeys.accessKeyId)
+            inventory = self.inventory(userName, relisted, holding: oldKeys.accessKeyId)
             throw fail(.creatingKey, .aws(error))
         }
         let newKeyId = newKey.metadata.accessKeyId
@@ -110,7 +110,7 @@ public struct KeyRotation: Sendable {
         logger.info("Created a new access key", metadata: ["aws.access_key_id": "\(newKeyId)", "aws.request_id": "\(newKey.requestId ?? "none")"])
 
         do {
-            try await keyStore.replaceSourceKeys(inSection: section, replacing: oldKeys.accessKeyId, with: newKey.credentials)
+            try await keyStore.replaceSourceKeys(replacing: oldKeys.accessKeyId, with: newKey.credentials)
         } catch {
             // Nobody else has the new secret, so the key is useless: delete it.
             var rollback: [KeyRotationError.Cause] = []
@@ -120,10 +120,10 @@ public struct KeyRotation: Sendable {
             } catch let deleteError {
                 rollback.append(.aws(deleteError))
             }
-            throw fail(.writingNewKey, .file(error), rollback: rollback)
+            throw fail(.writingNewKey, .keyStore(error), rollback: rollback)
         }
         inventory.fileHolds = newKeyId
-        logger.info("Wrote the new access key to the credentials file", metadata: ["aws.access_key_id": "\(newKeyId)"])
+        logger.info("Wrote the new access key to \(keyStore.location.kind)", metadata: ["aws.access_key_id": "\(newKeyId)"])
 
         let attempts: Int
         switch await waitForAcceptance(of: newKey.credentials) {
@@ -131,7 +131,7 @@ public struct KeyRotation: Sendable {
             attempts = count
         case let .rejected(lastError):
             throw await rollBackUnaccepted(
-                section: section, oldKeys: oldKeys, newKeyId: newKeyId, signingSession: signingSession, lastError: lastError,
+                oldKeys: oldKeys, newKeyId: newKeyId, signingSession: signingSession, lastError: lastError,
                 inventory: &inventory, baseline: baseline)
         }
         logger.info("STS accepts the new access key", metadata: ["aws.access_key_id": "\(newKeyId)", "credd.attempts": "\(attempts)"])
@@ -152,53 +152,57 @@ public struct KeyRotation: Sendable {
         logger.notice("Rotated the access key", metadata: ["aws.old_access_key_id": "\(oldKeys.accessKeyId)", "aws.access_key_id": "\(newKeyId)"])
 
         return KeyRotationReport(
-            section: section, file: keyStore.path, userName: userName, oldAccessKeyId: oldKeys.accessKeyId, newAccessKeyId: newKeyId,
+            location: keyStore.location, userName: userName, oldAccessKeyId: oldKeys.accessKeyId, newAccessKeyId: newKeyId,
             newKeyCreateDate: newKey.metadata.createDate, acceptanceAttempts: attempts, inventory: inventory)
     }
 
-    /// The age of the key in `section`, from ListAccessKeys `CreateDate`.
-    public func keyAge(section: String, signingSession: AWSCredentials? = nil) async throws(KeyRotationError) -> KeyAge {
-        let keys = try await readKeys(section)
-        let userName = try await identifyUser(keys, section: section)
+    /// The age of the key the store holds, from ListAccessKeys `CreateDate`.
+    public func keyAge(signingSession: AWSCredentials? = nil) async throws(KeyRotationError) -> KeyAge {
+        let keys = try await readKeys()
+        let userName = try await identifyUser(keys)
         let listed: [AccessKeyMetadata]
         do {
             listed = try await iam.listAccessKeys(userName: userName, credentials: signingSession ?? keys)
         } catch {
-            throw failure(section, .listingKeys, .aws(error), inventory: nil, changedNothing: true)
+            throw failure(.listingKeys, .aws(error), inventory: nil, changedNothing: true)
         }
         guard let key = listed.first(where: { $0.accessKeyId == keys.accessKeyId }) else {
             throw failure(
-                section, .keyNotListed, .refused("IAM user \(userName) has no key \(keys.accessKeyId)"),
-                inventory: KeyInventory(userName: userName, listed: listed, fileHolds: keys.accessKeyId), changedNothing: true)
+                .keyNotListed, .refused("IAM user \(userName) has no key \(keys.accessKeyId)"),
+                inventory: inventory(userName, listed, holding: keys.accessKeyId), changedNothing: true)
         }
         return KeyAge(
-            section: section, userName: userName, accessKeyId: key.accessKeyId, createDate: key.createDate,
+            section: keyStore.location.name, userName: userName, accessKeyId: key.accessKeyId, createDate: key.createDate,
             age: wallClock.now().timeIntervalSince(key.createDate),
-            leftoverKeyIds: KeyInventory(userName: userName, listed: listed, fileHolds: keys.accessKeyId).leftoverKeys)
+            leftoverKeyIds: inventory(userName, listed, holding: keys.accessKeyId).leftoverKeys)
     }
 
     // MARK: - Steps
 
-    private func readKeys(_ section: String) async throws(KeyRotationError) -> AWSCredentials {
+    private func readKeys() async throws(KeyRotationError) -> AWSCredentials {
         do {
-            return try await keyStore.sourceKeys(inSection: section)
+            return try await keyStore.sourceKeys()
         } catch {
-            throw failure(section, .readingKeys, .file(error), inventory: nil, changedNothing: true)
+            throw failure(.readingKeys, .keyStore(error), inventory: nil, changedNothing: true)
         }
     }
 
+    private func inventory(_ userName: String, _ listed: [AccessKeyMetadata], holding accessKeyId: String) -> KeyInventory {
+        KeyInventory(userName: userName, listed: listed, fileHolds: accessKeyId, heldIn: keyStore.location.kind)
+    }
+
     /// The IAM user name the key belongs to. GetCallerIdentity needs no permission, so this also
-    /// checks that the key in the file works before anything changes.
-    private func identifyUser(_ keys: AWSCredentials, section: String) async throws(KeyRotationError) -> String {
+    /// checks that the stored key works before anything changes.
+    private func identifyUser(_ keys: AWSCredentials) async throws(KeyRotationError) -> String {
         let identity: CallerIdentity
         do {
             identity = try await sts.getCallerIdentity(credentials: keys)
         } catch {
-            throw failure(section, .identifyingUser, .aws(error), inventory: nil, changedNothing: true)
+            throw failure(.identifyingUser, .aws(error), inventory: nil, changedNothing: true)
         }
         guard let userName = Self.userName(fromARN: identity.arn) else {
             throw failure(
-                section, .identifyingUser,
+                .identifyingUser,
                 .refused("key \(keys.accessKeyId) belongs to \(identity.arn), not an IAM user; only IAM user keys can be rotated"),
                 inventory: nil, changedNothing: true)
         }
@@ -248,15 +252,15 @@ public struct KeyRotation: Sendable {
         }
     }
 
-    /// STS never accepted the new key: put the old key back in the file, then delete the new
-    /// one. If the old key cannot go back, the new key stays (the file holds it) and both are named.
+    /// STS never accepted the new key: put the old key back in the store, then delete the new
+    /// one. If the old key cannot go back, the new key stays (the store holds it) and both are named.
     private func rollBackUnaccepted(
-        section: String, oldKeys: AWSCredentials, newKeyId: String, signingSession: AWSCredentials?, lastError: AWSQueryError,
+        oldKeys: AWSCredentials, newKeyId: String, signingSession: AWSCredentials?, lastError: AWSQueryError,
         inventory: inout KeyInventory, baseline: KeyInventory
     ) async -> KeyRotationError {
         var rollback: [KeyRotationError.Cause] = []
         do {
-            try await keyStore.replaceSourceKeys(inSection: section, replacing: newKeyId, with: oldKeys)
+            try await keyStore.replaceSourceKeys(replacing: newKeyId, with: oldKeys)
             inventory.fileHolds = oldKeys.accessKeyId
             do {
                 try await iam.deleteAccessKey(accessKeyId: newKeyId, userName: inventory.userName, credentials: signingSession ?? oldKeys)
@@ -265,19 +269,19 @@ public struct KeyRotation: Sendable {
                 rollback.append(.aws(error))
             }
         } catch {
-            rollback.append(.file(error))
+            rollback.append(.keyStore(error))
         }
-        return failure(section, .waitingForNewKey, .aws(lastError), inventory: inventory, rollback: rollback, changedNothing: inventory == baseline)
+        return failure(.waitingForNewKey, .aws(lastError), inventory: inventory, rollback: rollback, changedNothing: inventory == baseline)
     }
 
     private func failure(
-        _ section: String, _ stage: KeyRotationError.Stage, _ cause: KeyRotationError.Cause, inventory: KeyInventory?,
-        rollback: [KeyRotationError.Cause] = [], changedNothing: Bool
+        _ stage: KeyRotationError.Stage, _ cause: KeyRotationError.Cause, inventory: KeyInventory?, rollback: [KeyRotationError.Cause] = [],
+        changedNothing: Bool
     ) -> KeyRotationError {
         let error = KeyRotationError(
-            section: section, file: keyStore.path, stage: stage, cause: cause, inventory: inventory, rollbackFailures: rollback,
+            location: keyStore.location, stage: stage, cause: cause, inventory: inventory, rollbackFailures: rollback,
             changedNothing: changedNothing)
-        logger.error("Key rotation failed", metadata: ["credd.section": "\(section)", "credd.error": "\(error)"])
+        logger.error("Key rotation failed", metadata: ["credd.section": "\(keyStore.location.name)", "credd.error": "\(error)"])
         return error
     }
 }

@@ -1,9 +1,10 @@
+import CreddConfig
 import FoundationEssentials
 
-/// A finished rotation: the new key is in the file and works, the old one is gone.
+/// A finished rotation: the new key is in the store and works, the old one is gone.
 public struct KeyRotationReport: Sendable, Hashable, CustomStringConvertible {
-    public let section: String
-    public let file: String
+    /// The credentials file section or keyring item holding the keys.
+    public let location: KeyLocation
     public let userName: String
     public let oldAccessKeyId: String
     public let newAccessKeyId: String
@@ -11,15 +12,14 @@ public struct KeyRotationReport: Sendable, Hashable, CustomStringConvertible {
     public let newKeyCreateDate: Date
     /// GetCallerIdentity calls it took until STS accepted the new key.
     public let acceptanceAttempts: Int
-    /// Afterwards: only the new key, held by the file.
+    /// Afterwards: only the new key, held by the store.
     public let inventory: KeyInventory
 
     public init(
-        section: String, file: String, userName: String, oldAccessKeyId: String, newAccessKeyId: String, newKeyCreateDate: Date,
+        location: KeyLocation, userName: String, oldAccessKeyId: String, newAccessKeyId: String, newKeyCreateDate: Date,
         acceptanceAttempts: Int, inventory: KeyInventory
     ) {
-        self.section = section
-        self.file = file
+        self.location = location
         self.userName = userName
         self.oldAccessKeyId = oldAccessKeyId
         self.newAccessKeyId = newAccessKeyId
@@ -29,6 +29,6 @@ public struct KeyRotationReport: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        "Rotated the keys in [\(section)] of \(file): the file holds the new key \(newAccessKeyId), which STS accepts; the old key \(oldAccessKeyId) was deactivated and deleted. Now: \(inventory)."
+        "Rotated the keys in \(location): \(location.holder) holds the new key \(newAccessKeyId), which STS accepts; the old key \(oldAccessKeyId) was deactivated and deleted. Now: \(inventory)."
     }
 }

@@ -3,7 +3,7 @@ import CreddControl
 import CreddCore
 import FoundationEssentials
 
-/// When to check and rotate one section's keys, and what `credd status` shows about it.
+/// When to check and rotate one source's keys, and what `credd status` shows about it.
 /// A value driven by `RotationScheduler`: `nextStep(now:)` says what to do, the outcome goes
 /// back in, and time only ever comes in as an argument.
 struct KeyRotationSchedule: Sendable, Hashable {
@@ -20,7 +20,7 @@ struct KeyRotationSchedule: Sendable, Hashable {
         case wait(until: Date)
     }
 
-    /// The key in the file as IAM listed it.
+    /// The stored key as IAM listed it.
     struct ObservedKey: Sendable, Hashable {
         let accessKeyId: String
         let createDate: Date
@@ -40,6 +40,8 @@ struct KeyRotationSchedule: Sendable, Hashable {
     /// Set at start, after every rotation attempt and when the job changes: ListAccessKeys
     /// again before trusting what was known.
     private(set) var needsInspection = true
+    /// When the last successful check was.
+    private(set) var lastInspection: Date?
     private var activity = Activity.idle
     /// Whether `lastError` is from a rotation (rather than a check); cleared by a successful one.
     private var rotationFailed = false
@@ -55,7 +57,11 @@ struct KeyRotationSchedule: Sendable, Hashable {
         if let retryAt, now < retryAt { return .wait(until: retryAt) }
         guard let key, !needsInspection else { return .inspect }
         let due = key.createDate.addingTimeInterval(job.interval.timeInterval)
-        return now >= due ? .rotate : .wait(until: due)
+        guard now >= due else { return .wait(until: due) }
+        // Keys in the keyring change without a config change (`credd rotate`, `credd keys add`):
+        // check the key that is there now, once it is due, before replacing it.
+        if job.location.kind == .keyring, (lastInspection ?? .distantPast) < due { return .inspect }
+        return .rotate
     }
 
     /// A config change. A different key, interval or signer is a reason to check again now,
@@ -89,6 +95,7 @@ struct KeyRotationSchedule: Sendable, Hashable {
         leftoverKeyIds = age.leftoverKeyIds
         retryAt = nil
         needsInspection = false
+        lastInspection = now
         if !rotationFailed { lastError = nil }
         if !rotationFailed || now < age.createDate.addingTimeInterval(job.interval.timeInterval) { consecutiveFailures = 0 }
     }
@@ -136,7 +143,8 @@ struct KeyRotationSchedule: Sendable, Hashable {
             keyCreated: key.map { AWSTimestamp.format($0.createDate) },
             keyAgeSeconds: key.map { max(0, Int(now.timeIntervalSince($0.createDate).rounded(.down))) },
             nextRotation: nextRotation.map(AWSTimestamp.format), lastRotation: lastRotation.map(AWSTimestamp.format),
-            leftoverKeyIds: leftoverKeyIds, lastError: lastError, unavailableReason: nil)
+            leftoverKeyIds: leftoverKeyIds, lastError: lastError, unavailableReason: nil,
+            keysIn: job.location.kind == .keyring ? "keyring" : "credentials_file")
     }
 
     /// The `rotation` object for a profile whose `rotate_after` cannot be honoured.

@@ -2,11 +2,10 @@ import CreddConfig
 import CreddCore
 import CreddRefresh
 
-/// One credentials-file section whose long-term keys the daemon rotates on a schedule.
+/// One source's long-term keys (a credentials-file section or a keyring item) that the daemon
+/// rotates on a schedule.
 public struct RotationJob: Sendable, Hashable {
-    /// The `~/.aws/credentials` section holding the keys.
-    let section: String
-    let credentialsFile: String
+    let location: KeyLocation
     /// The shortest `rotate_after` of the profiles that ask for it.
     let interval: RotationInterval
     /// The profiles whose `rotate_after` covers these keys, for `credd status`.
@@ -16,11 +15,16 @@ public struct RotationJob: Sendable, Hashable {
     /// Where GetCallerIdentity goes (the first covering profile's STS endpoint).
     let stsEndpoint: STSEndpoint
     /// The key id loaded from the file: when it changes (a rotation, an edit, `credd rotate`),
-    /// the key's age is checked again.
-    let accessKeyId: String
+    /// the key's age is checked again. `nil` for keys in the keyring, which the config does not
+    /// read: their age is checked again right before each rotation instead.
+    let accessKeyId: String?
+
+    /// The `~/.aws/credentials` section holding the keys, or the source profile whose keys the
+    /// keyring holds: what schedules and the daemon know the job by.
+    var section: String { location.name }
 }
 
-/// What `rotate_after` in the config asks of the daemon: a job per section of keys, and for
+/// What `rotate_after` in the config asks of the daemon: a job per source of keys, and for
 /// profiles whose keys cannot be rotated, why. Pure: built from the loaded config alone.
 public struct RotationPlan: Sendable, Hashable {
     /// In config order of their first profile.
@@ -43,13 +47,13 @@ public struct RotationPlan: Sendable, Hashable {
             if let index = jobs.firstIndex(where: { $0.section == target.section }) {
                 let job = jobs[index]
                 jobs[index] = RotationJob(
-                    section: job.section, credentialsFile: job.credentialsFile, interval: min(job.interval, interval),
+                    location: job.location, interval: min(job.interval, interval),
                     profiles: job.profiles + [profile.name], mfaSessionProfiles: job.mfaSessionProfiles,
                     stsEndpoint: job.stsEndpoint, accessKeyId: job.accessKeyId)
             } else {
                 jobs.append(
                     RotationJob(
-                        section: target.section, credentialsFile: target.credentialsFile, interval: interval, profiles: [profile.name],
+                        location: target.location, interval: interval, profiles: [profile.name],
                         mfaSessionProfiles: target.mfaSessionProfiles, stsEndpoint: profile.stsEndpoint, accessKeyId: target.accessKeyId))
             }
         }

@@ -140,14 +140,14 @@ public actor RotationScheduler {
             "the access key is older than rotate_after; rotating it",
             metadata: ["credd.event": "key_rotation_due", "credd.section": "\(job.section)"])
         await observer.willRotate(section: job.section)
-        let fileHolds: String
+        let fileHolds: String?
         do {
             let report = try await rotator.rotate(job, signingSession: await signingSession(job.mfaSessionProfiles))
             schedules[job.section]?.rotated(report, now: wallClock.now())
             fileHolds = report.newAccessKeyId
         } catch {
             schedules[job.section]?.failed(error, now: wallClock.now())
-            // Without an inventory the rotation stopped before it could change the file.
+            // Without an inventory the rotation stopped before it could change the file or keyring.
             fileHolds = error.inventory?.fileHolds ?? job.accessKeyId
         }
         await observer.didRotate(section: job.section, fileHolds: fileHolds)
@@ -155,25 +155,27 @@ public actor RotationScheduler {
 }
 
 /// What the daemon does around each rotation: the credentials file is re-read (the file
-/// watcher may do it mid-rotation too) and renewals must then sign with the key it holds.
+/// watcher may do it mid-rotation too) and renewals must then sign with the key it holds; keys
+/// in the keyring are read at each renewal anyway.
 public protocol RotationObserver: Sendable {
     /// Before anything changes.
     func willRotate(section: String) async
-    /// After the rotation, whatever its outcome, with the key id the file holds now.
-    func didRotate(section: String, fileHolds: String) async
+    /// After the rotation, whatever its outcome, with the key id the credentials file section or
+    /// keyring item holds now (`nil` for a keyring item the rotation could not read).
+    func didRotate(section: String, fileHolds: String?) async
 }
 
-/// Scheduled rotation with the real IAM and STS clients and the credentials file.
+/// Scheduled rotation with the real IAM and STS clients and the credentials file or keyring.
 extension LiveKeyRotator: SourceKeyRotating {
     public func keyAge(_ job: RotationJob, signingSession: AWSCredentials?) async throws(KeyRotationError) -> KeyAge {
-        try await rotation(for: job).keyAge(section: job.section, signingSession: signingSession)
+        try await rotation(for: job).keyAge(signingSession: signingSession)
     }
 
     public func rotate(_ job: RotationJob, signingSession: AWSCredentials?) async throws(KeyRotationError) -> KeyRotationReport {
-        try await rotation(for: job).rotate(section: job.section, signingSession: signingSession)
+        try await rotation(for: job).rotate(signingSession: signingSession)
     }
 
     private func rotation(for job: RotationJob) throws(KeyRotationError) -> KeyRotation {
-        try rotation(section: job.section, credentialsFile: job.credentialsFile, stsEndpoint: job.stsEndpoint)
+        try rotation(of: job.location, stsEndpoint: job.stsEndpoint)
     }
 }

@@ -19,7 +19,21 @@ struct KeyringSourceResolutionTests {
         #expect(mfa.source == .secretService("alice-long-term"))
         #expect(mfa.sourceChain == ["mfa", "alice-long-term"])
         #expect(ConfigCheckReport.render(loaded, warnings: []).contains("mfa ← alice-long-term (keys in the Secret Service)"))
-        #expect(RotationTarget.resolve("mfa", in: loaded).failure?.reason.contains("Secret Service") == true)
+    }
+
+    @Test("rotation reads and replaces keys in the keyring item, for the profile and for the source's name")
+    func rotationTargetsTheKeyringItem() throws {
+        let loaded = try FakeHome(config: Self.config + "\nrotate_after = 30d\n", credentials: "# empty\n")
+            .load(keyringProfiles: ["alice-long-term"])
+        for name in ["mfa", "alice-long-term"] {
+            let target = try RotationTarget.resolve(name, in: loaded).get()
+            #expect(target.location == .keyring(profile: "alice-long-term"))
+            #expect(target.section == "alice-long-term")
+            #expect(target.accessKeyId == nil, "keyring keys are read only when used")
+            #expect(target.mfaSessionProfiles == ["mfa"])
+        }
+        let report = ConfigCheckReport.render(loaded, warnings: [])
+        #expect(report.contains("rotation:  the keys of alice-long-term in the keyring are replaced once 30d old (rotate_after)"), "\(report)")
     }
 
     @Test("keys in the credentials file win over the keyring's, as every other tool sees them")
@@ -48,12 +62,5 @@ struct KeyringSourceResolutionTests {
     func unknownNameStillFails() throws {
         let loaded = try FakeHome(config: Self.config, credentials: "# empty\n").load(keyringProfiles: ["alice-long-trem"])
         #expect(loaded.errors(for: "mfa").first?.message.contains("source profile 'alice-long-term' not found") == true)
-    }
-}
-
-extension Result {
-    fileprivate var failure: Failure? {
-        if case .failure(let failure) = self { return failure }
-        return nil
     }
 }

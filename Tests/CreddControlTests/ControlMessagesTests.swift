@@ -55,11 +55,11 @@ struct ControlMessagesTests {
         let rotation = StatusDocument.Rotation(
             state: "scheduled", rotateAfter: "90d", section: "alice", keyId: "AKIAEXAMPLEKEY000001", keyCreated: "2026-11-01T10:00:00Z",
             keyAgeSeconds: 60, nextRotation: "2027-01-30T10:00:00Z", lastRotation: nil, leftoverKeyIds: [], lastError: nil,
-            unavailableReason: nil)
+            unavailableReason: nil, keysIn: "keyring")
         let object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(rotation)) as? [String: Any])
         #expect(
             Set(object.keys) == [
-                "state", "rotate_after", "section", "key_id", "key_created", "key_age_seconds", "next_rotation", "last_rotation",
+                "state", "rotate_after", "section", "keys_in", "key_id", "key_created", "key_age_seconds", "next_rotation", "last_rotation",
                 "leftover_key_ids", "last_error", "unavailable_reason",
             ])
         #expect(object["last_rotation"] is NSNull)

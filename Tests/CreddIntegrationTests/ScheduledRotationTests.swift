@@ -20,6 +20,7 @@ struct ScheduledRotationTests {
             let state: String
             let rotate_after: String
             let section: String?
+            let keys_in: String?
             let key_id: String?
             let key_age_seconds: Int?
             let next_rotation: String?
@@ -131,7 +132,7 @@ struct ScheduledRotationTests {
         let before = try #require(try world.base())
         let checked = try #require(before.rotation)
         #expect(checked.rotate_after == Self.rotateAfter)
-        #expect(checked.section == "alice")
+        #expect(checked.section == "alice" && checked.keys_in == "credentials_file")
 
         // The rotation, then the check that follows it.
         try harness.waitUntil { try world.fileKeyId() != world.oldKeyId }

@@ -14,7 +14,7 @@ import Testing
                 list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], update: [.success(())], delete: [.success(())]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.notYet, FakeSTS.notYet, FakeSTS.alice()]])
 
-        let report = try await harness.rotation().rotate(section: "alice")
+        let report = try await harness.rotation().rotate()
 
         #expect(report.oldAccessKeyId == Keys.oldId)
         #expect(report.newAccessKeyId == Keys.newId)
@@ -46,7 +46,7 @@ import Testing
                 list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], update: [.success(())], delete: [.success(())]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.alice()]])
 
-        let report = try await harness.rotation().rotate(section: "alice", signingSession: Keys.session)
+        let report = try await harness.rotation().rotate(signingSession: Keys.session)
 
         #expect(report.acceptanceAttempts == 1)
         #expect(harness.sleeper.sleeps.isEmpty)
@@ -78,7 +78,7 @@ import Testing
             iam: .init(list: [.success([Keys.metadata(Keys.otherId, status: .inactive, created: Keys.now), Keys.metadata(Keys.oldId)])]),
             sts: [Keys.oldId: [FakeSTS.alice()]])
 
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
 
         #expect(error.stage == .twoKeyLimit)
         #expect(error.changedNothing)
@@ -95,7 +95,7 @@ import Testing
 
     @Test func keyInFileNotAmongTheUsersKeys() async throws {
         let harness = Harness(iam: .init(list: [.success([Keys.metadata(Keys.otherId)])]), sts: [Keys.oldId: [FakeSTS.alice()]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .keyNotListed)
         #expect(error.changedNothing)
         #expect(error.description.contains("has no key \(Keys.oldId)"))
@@ -103,7 +103,7 @@ import Testing
 
     @Test func currentKeyRejectedBySTS() async throws {
         let harness = Harness(iam: .init(), sts: [Keys.oldId: [.failure(awsError("GetCallerIdentity", code: "InvalidClientTokenId"))]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .identifyingUser)
         #expect(error.changedNothing)
         #expect(error.inventory == nil)
@@ -114,7 +114,7 @@ import Testing
 
     @Test func keyOfSomethingOtherThanAnIAMUser() async throws {
         let harness = Harness(iam: .init(), sts: [Keys.oldId: [FakeSTS.alice(arn: "arn:aws:iam::111111111111:root")]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .identifyingUser)
         #expect(error.description.contains("not an IAM user"))
         #expect(harness.iam.calls.isEmpty)
@@ -123,17 +123,17 @@ import Testing
     @Test func unreadableFile() async throws {
         let problem = CredentialsFileError(
             reason: .notSourceKeys, file: "/home/alice/.aws/credentials", line: 4, section: "alice", message: "the section holds session credentials")
-        let harness = Harness(iam: .init(), sts: [:], store: FakeKeyStore(readFailure: problem))
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let harness = Harness(iam: .init(), sts: [:], store: FakeKeyStore(readFailure: .file(problem)))
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .readingKeys)
-        #expect(error.cause == .file(problem))
+        #expect(error.cause == .keyStore(.file(problem)))
         #expect(error.description.contains("/home/alice/.aws/credentials:4"))
         #expect(harness.sts.calls.isEmpty)
     }
 
     @Test func listDeniedSaysWhichPermissionsAreNeeded() async throws {
         let harness = Harness(iam: .init(list: [.failure(awsError("ListAccessKeys", code: "AccessDenied"))]), sts: [Keys.oldId: [FakeSTS.alice()]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .listingKeys)
         #expect(error.changedNothing)
         #expect(error.nextStep.contains("iam:CreateAccessKey"))
@@ -144,7 +144,7 @@ import Testing
         let expired = awsError("ListAccessKeys", code: "ExpiredToken", disposition: .sourceExpired)
         let harness = Harness(iam: .init(list: [.failure(expired)]), sts: [Keys.oldId: [FakeSTS.alice()]])
         let error = try await #require(throws: KeyRotationError.self) {
-            try await harness.rotation().rotate(section: "alice", signingSession: Keys.session)
+            try await harness.rotation().rotate(signingSession: Keys.session)
         }
         #expect(error.changedNothing)
         #expect(error.nextStep.contains("credd login"))
@@ -159,7 +159,7 @@ import Testing
                 list: [.success([Keys.metadata(Keys.oldId)]), .success([Keys.metadata(Keys.oldId)])],
                 create: [.failure(awsError("CreateAccessKey", code: "AccessDenied"))]),
             sts: [Keys.oldId: [FakeSTS.alice()]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .creatingKey)
         #expect(error.changedNothing)
         #expect(harness.store.replacements.isEmpty)
@@ -175,7 +175,7 @@ import Testing
                 list: [.success([Keys.metadata(Keys.oldId)]), .success([Keys.metadata(Keys.oldId), Keys.metadata(Keys.newId, created: Keys.now)])],
                 create: [.failure(timeout)]),
             sts: [Keys.oldId: [FakeSTS.alice()]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .creatingKey)
         #expect(!error.changedNothing)
         #expect(error.inventory?.leftoverKeys == [Keys.newId])
@@ -187,7 +187,7 @@ import Testing
         let harness = Harness(
             iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], delete: [.success(())]),
             sts: [Keys.oldId: [FakeSTS.alice()]], store: FakeKeyStore(replaceFailures: [FakeKeyStore.diskFull]))
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .writingNewKey)
         #expect(error.changedNothing)
         #expect(error.rollbackFailures.isEmpty)
@@ -204,7 +204,7 @@ import Testing
                 list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)],
                 delete: [.failure(awsError("DeleteAccessKey", code: "ServiceFailure", status: 500))]),
             sts: [Keys.oldId: [FakeSTS.alice()]], store: FakeKeyStore(replaceFailures: [FakeKeyStore.diskFull]))
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .writingNewKey)
         #expect(!error.changedNothing)
         #expect(error.rollbackFailures.count == 1)
@@ -219,7 +219,7 @@ import Testing
         let harness = Harness(
             iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], delete: [.success(())]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: Array(repeating: FakeSTS.notYet, count: 4)])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation(acceptanceAttempts: 4).rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation(acceptanceAttempts: 4).rotate() }
         #expect(error.stage == .waitingForNewKey)
         #expect(error.changedNothing)
         #expect(harness.store.keys == Keys.old)
@@ -235,7 +235,7 @@ import Testing
         let harness = Harness(
             iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)], delete: [.success(())]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.notYet]], sleeper: SleepRecorder(failAfter: 0))
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .waitingForNewKey)
         #expect(error.changedNothing)
         #expect(harness.store.keys == Keys.old)
@@ -246,7 +246,7 @@ import Testing
             iam: .init(list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.notYet, FakeSTS.notYet]],
             store: FakeKeyStore(replaceFailures: [nil, FakeKeyStore.diskFull]))
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation(acceptanceAttempts: 2).rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation(acceptanceAttempts: 2).rotate() }
         #expect(error.stage == .waitingForNewKey)
         #expect(!error.changedNothing)
         // The file holds the new key, so it must not be deleted.
@@ -254,7 +254,7 @@ import Testing
         #expect(!harness.iam.calls.contains { $0.action == "DeleteAccessKey" })
         #expect(error.inventory?.fileHolds == Keys.newId)
         #expect(error.inventory?.leftoverKeys == [Keys.oldId])
-        #expect(error.rollbackFailures == [.file(FakeKeyStore.diskFull)])
+        #expect(error.rollbackFailures == [.keyStore(FakeKeyStore.diskFull)])
         harness.expectNoSecretsAnywhere(error.description)
     }
 
@@ -264,7 +264,7 @@ import Testing
                 list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)],
                 delete: [.failure(awsError("DeleteAccessKey", code: "Throttling", status: 400, disposition: .retryable))]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.notYet]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation(acceptanceAttempts: 1).rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation(acceptanceAttempts: 1).rotate() }
         #expect(harness.sleeper.sleeps.isEmpty)
         #expect(harness.store.keys == Keys.old)
         #expect(error.inventory?.fileHolds == Keys.oldId)
@@ -278,7 +278,7 @@ import Testing
                 list: [.success([Keys.metadata(Keys.oldId)])], create: [.success(Keys.newKey)],
                 update: [.failure(awsError("UpdateAccessKey", code: "AccessDenied"))]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.alice()]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .deactivatingOldKey)
         #expect(harness.store.keys == Keys.new)
         #expect(error.inventory?.fileHolds == Keys.newId)
@@ -294,7 +294,7 @@ import Testing
                 delete: [.failure(awsError("DeleteAccessKey", code: "ServiceFailure", status: 500, disposition: .retryable))]),
             sts: [Keys.oldId: [FakeSTS.alice()], Keys.newId: [FakeSTS.alice()]])
         let error = try await #require(throws: KeyRotationError.self) {
-            try await harness.rotation().rotate(section: "alice", signingSession: Keys.session)
+            try await harness.rotation().rotate(signingSession: Keys.session)
         }
         #expect(error.stage == .deletingOldKey)
         #expect(!error.changedNothing)
@@ -310,7 +310,7 @@ import Testing
 @Suite struct KeyAgeTests {
     @Test func ageFromCreateDate() async throws {
         let harness = Harness(iam: .init(list: [.success([Keys.metadata(Keys.oldId)])]), sts: [Keys.oldId: [FakeSTS.alice()]])
-        let age = try await harness.rotation().keyAge(section: "alice", signingSession: Keys.session)
+        let age = try await harness.rotation().keyAge(signingSession: Keys.session)
         #expect(age.accessKeyId == Keys.oldId)
         #expect(age.userName == "alice")
         #expect(age.age == 100 * 86_400)
@@ -323,14 +323,14 @@ import Testing
         let harness = Harness(
             iam: .init(list: [.success([Keys.metadata(Keys.otherId, status: .inactive), Keys.metadata(Keys.oldId)])]),
             sts: [Keys.oldId: [FakeSTS.alice()]])
-        let age = try await harness.rotation().keyAge(section: "alice")
+        let age = try await harness.rotation().keyAge()
         #expect(age.accessKeyId == Keys.oldId)
         #expect(age.leftoverKeyIds == [Keys.otherId])
     }
 
     @Test func keyMissingFromTheList() async throws {
         let harness = Harness(iam: .init(list: [.success([])]), sts: [Keys.oldId: [FakeSTS.alice()]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().keyAge(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().keyAge() }
         #expect(error.stage == .keyNotListed)
         #expect(error.description.contains("IAM user alice has no access keys"))
     }
@@ -344,7 +344,7 @@ import Testing
         let harness = Harness(
             iam: .init(list: [.success([Keys.metadata(Keys.oldId)]), .failure(timeout)], create: [.failure(timeout)]),
             sts: [Keys.oldId: [FakeSTS.alice()]])
-        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate(section: "alice") }
+        let error = try await #require(throws: KeyRotationError.self) { try await harness.rotation().rotate() }
         #expect(error.stage == .creatingKey)
         #expect(!error.changedNothing)
         #expect(error.nextStep.contains("aws iam list-access-keys --user-name alice"))

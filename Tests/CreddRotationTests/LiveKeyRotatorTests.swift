@@ -27,11 +27,28 @@ import Testing
             transport: NoRequests(), environment: ["AWS_ENDPOINT_URL_IAM": "iam.local"], wallClock: ManualWallClock(Keys.now),
             logger: Logger(label: "test"))
         let error = try #require(throws: KeyRotationError.self) {
-            try rotator.rotation(section: "alice", credentialsFile: "/home/alice/.aws/credentials", stsEndpoint: Self.stsEndpoint)
+            try rotator.rotation(of: .credentialsFile(path: "/home/alice/.aws/credentials", section: "alice"), stsEndpoint: Self.stsEndpoint)
         }
         #expect(error.stage == .listingKeys)
         #expect(error.changedNothing)
         #expect(error.description.contains("AWS_ENDPOINT_URL_IAM 'iam.local' is not an http:// or https:// URL"))
+    }
+
+    /// Keys in the keyring are read from the Secret Service on the session bus the environment
+    /// names: without one, the rotation stops at reading them, before any request.
+    @Test func keyringKeysAreReadFromTheSessionBus() async throws {
+        let rotator = LiveKeyRotator(
+            transport: NoRequests(), environment: ["AWS_ENDPOINT_URL_IAM": "http://127.0.0.1:9"], wallClock: ManualWallClock(Keys.now),
+            logger: Logger(label: "test"))
+        let rotation = try rotator.rotation(of: .keyring(profile: "alice"), stsEndpoint: Self.stsEndpoint)
+        let error = try await #require(throws: KeyRotationError.self) { try await rotation.rotate() }
+        #expect(error.stage == .readingKeys && error.changedNothing)
+        #expect(error.location == .keyring(profile: "alice"))
+        guard case .keyStore(.keyring("alice", .unavailable(let reason))) = error.cause else {
+            Issue.record("expected the keyring to be unavailable: \(error)")
+            return
+        }
+        #expect(reason.contains("DBUS_SESSION_BUS_ADDRESS is unset"))
     }
 
     /// One NIO event loop as a task executor: in the daemon that loop is Swift concurrency's
@@ -57,7 +74,7 @@ import Testing
         try directory.write("credentials", "[alice]\naws_access_key_id = \(Keys.oldId)\naws_secret_access_key = \(Keys.oldSecret)\n", mode: nil)
         let writer = CredentialsFileWriter(
             path: directory.file("credentials"), clock: ManualWallClock(Keys.now), configuration: .init(lockTimeout: .seconds(30)))
-        let store = CredentialsFileKeyStore(writer: writer, blockingWork: SerialBlockingWork())
+        let store = CredentialsFileKeyStore(writer: writer, section: "alice", blockingWork: SerialBlockingWork())
         let lock = open(directory.file("credentials.lock"), O_RDWR | O_CREAT, 0o600)
         try #require(lock >= 0 && flock(lock, LOCK_EX) == 0)
 
@@ -66,7 +83,7 @@ import Testing
         let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
         let replacing = Task(executorPreference: executor) {
             startedContinuation.yield()
-            try await store.replaceSourceKeys(inSection: "alice", replacing: Keys.oldId, with: Keys.new)
+            try await store.replaceSourceKeys(replacing: Keys.oldId, with: Keys.new)
         }
         for await _ in started { break }
 

@@ -65,7 +65,8 @@ struct MotoRotationTests {
 
         func rotation(iam override: (any AccessKeyManaging)? = nil) -> KeyRotation {
             KeyRotation(
-                iam: override ?? iam, sts: sts, keyStore: CredentialsFileKeyStore(writer: writer, blockingWork: SerialBlockingWork()),
+                iam: override ?? iam, sts: sts,
+                keyStore: CredentialsFileKeyStore(writer: writer, section: "alice", blockingWork: SerialBlockingWork()),
                 wallClock: SystemWallClock(),
                 sleep: { _ in Issue.record("moto accepts new keys at once; no wait expected") },
                 configuration: .init(acceptanceAttempts: 3), logger: logger)
@@ -89,7 +90,7 @@ struct MotoRotationTests {
     @Test func rotatesTheKeyInPlace() async throws {
         let world = try await World()
         do {
-            let report = try await world.rotation().rotate(section: "alice")
+            let report = try await world.rotation().rotate()
             let newKeys = try world.writer.sourceKeys(inSection: "alice")
 
             #expect(newKeys.accessKeyId == report.newAccessKeyId)
@@ -119,7 +120,7 @@ struct MotoRotationTests {
             #expect(String(decoding: boto.stdout, as: UTF8.self).contains(":user/alice"))
 
             // Key age for scheduled rotation comes from the new key's CreateDate.
-            let age = try await world.rotation().keyAge(section: "alice")
+            let age = try await world.rotation().keyAge()
             #expect(age.accessKeyId == newKeys.accessKeyId)
             #expect(abs(age.age) < 600)
         } catch {
@@ -132,7 +133,7 @@ struct MotoRotationTests {
     @Test func twoKeysAlreadyChangeNothing() async throws {
         let world = try await World(extraKeys: 1)
         do {
-            let error = try await #require(throws: KeyRotationError.self) { try await world.rotation().rotate(section: "alice") }
+            let error = try await #require(throws: KeyRotationError.self) { try await world.rotation().rotate() }
             #expect(error.stage == .twoKeyLimit)
             #expect(error.changedNothing)
             #expect(try world.directory.read("credentials") == world.original.text)
@@ -153,7 +154,7 @@ struct MotoRotationTests {
             let failingDelete = IAMClient(
                 transport: FailingActionTransport(inner: world.transport, failingAction: "DeleteAccessKey"), endpoint: world.iamEndpoint,
                 wallClock: SystemWallClock(), retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .zero, maxDelay: .zero), logger: world.logger)
-            let error = try await #require(throws: KeyRotationError.self) { try await world.rotation(iam: failingDelete).rotate(section: "alice") }
+            let error = try await #require(throws: KeyRotationError.self) { try await world.rotation(iam: failingDelete).rotate() }
             let newKeys = try world.writer.sourceKeys(inSection: "alice")
 
             #expect(error.stage == .deletingOldKey)

@@ -1,3 +1,4 @@
+import CreddConfig
 import CreddCore
 import CreddCredentialsFile
 import CreddTestSupport
@@ -38,7 +39,7 @@ enum Keys {
 
     static let newKey = NewAccessKey(metadata: metadata(newId, created: now), credentials: new, requestId: "req-create")
 
-    static func expectNoSecrets(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectNoSecrets(_ text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         for secret in secrets {
             #expect(!text.contains(secret), "secret leaked: \(text.replacingOccurrences(of: secret, with: "<LEAK>"))", sourceLocation: sourceLocation)
         }
@@ -149,31 +150,37 @@ final class FakeSTS: CallerIdentityChecking {
     static let notYet = Result<CallerIdentity, AWSQueryError>.failure(awsError("GetCallerIdentity", code: "InvalidClientTokenId"))
 }
 
-/// The credentials file section as a value: holds the current keys and fails replacements on cue.
+/// The key store as a value (the credentials file section `alice` unless told otherwise):
+/// holds the current keys and fails reads and replacements on cue.
 final class FakeKeyStore: SourceKeyStore {
-    let path = "/home/alice/.aws/credentials"
-    private let state:
-        Mutex<(keys: AWSCredentials, readFailure: CredentialsFileError?, replaceFailures: [CredentialsFileError?], replacements: [String])>
+    let location: KeyLocation
+    private let state: Mutex<(keys: AWSCredentials, readFailure: KeyStoreError?, replaceFailures: [KeyStoreError?], replacements: [String])>
 
-    init(holding keys: AWSCredentials = Keys.old, readFailure: CredentialsFileError? = nil, replaceFailures: [CredentialsFileError?] = []) {
+    init(
+        holding keys: AWSCredentials = Keys.old, location: KeyLocation = .credentialsFile(path: "/home/alice/.aws/credentials", section: "alice"),
+        readFailure: KeyStoreError? = nil, replaceFailures: [KeyStoreError?] = []
+    ) {
+        self.location = location
         state = Mutex((keys, readFailure, replaceFailures, []))
+    }
+
+    /// The keyring item of `alice`.
+    static func keyring(readFailure: KeyStoreError? = nil, replaceFailures: [KeyStoreError?] = []) -> FakeKeyStore {
+        FakeKeyStore(location: .keyring(profile: "alice"), readFailure: readFailure, replaceFailures: replaceFailures)
     }
 
     var keys: AWSCredentials { state.withLock { $0.keys } }
     /// The key ids written, in order.
     var replacements: [String] { state.withLock { $0.replacements } }
 
-    func sourceKeys(inSection section: String) throws(CredentialsFileError) -> AWSCredentials {
-        #expect(section == "alice")
+    func sourceKeys() throws(KeyStoreError) -> AWSCredentials {
         let (keys, failure) = state.withLock { ($0.keys, $0.readFailure) }
         if let failure { throw failure }
         return keys
     }
 
-    func replaceSourceKeys(inSection section: String, replacing expectedAccessKeyId: String, with newKeys: AWSCredentials)
-        throws(CredentialsFileError)
-    {
-        let failure = state.withLock { state -> CredentialsFileError? in
+    func replaceSourceKeys(replacing expectedAccessKeyId: String, with newKeys: AWSCredentials) throws(KeyStoreError) {
+        let failure = state.withLock { state -> KeyStoreError? in
             #expect(state.keys.accessKeyId == expectedAccessKeyId, "compare-and-swap expected \(expectedAccessKeyId)")
             let failure = state.replaceFailures.isEmpty ? nil : state.replaceFailures.removeFirst()
             if failure == nil {
@@ -185,9 +192,10 @@ final class FakeKeyStore: SourceKeyStore {
         if let failure { throw failure }
     }
 
-    static let diskFull = CredentialsFileError(
-        reason: .writeFailed, file: "/home/alice/.aws/credentials", systemError: "No space left on device",
-        message: "cannot write the new file; nothing was written")
+    static let diskFull = KeyStoreError.file(
+        CredentialsFileError(
+            reason: .writeFailed, file: "/home/alice/.aws/credentials", systemError: "No space left on device",
+            message: "cannot write the new file; nothing was written"))
 }
 
 /// Records the waits instead of waiting; can fail like a cancelled task.
@@ -237,7 +245,7 @@ struct Harness {
             logger: .recording(into: logs, label: "test"))
     }
 
-    func expectNoSecretsAnywhere(_ extra: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectNoSecretsAnywhere(_ extra: String = "", sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         Keys.expectNoSecrets(logs.renderedText + "\n" + extra, sourceLocation: sourceLocation)
     }
 }

@@ -26,10 +26,19 @@ enum RotationFixtures {
         return interval
     }
 
+    static let fileLocation = KeyLocation.credentialsFile(path: "/home/alice/.aws/credentials", section: "alice")
+
     static func job(interval: RotationInterval = ninetyDays, keyId: String = oldId, sessions: [String] = ["mfa"]) -> RotationJob {
         RotationJob(
-            section: "alice", credentialsFile: "/home/alice/.aws/credentials", interval: interval, profiles: ["mfa"],
-            mfaSessionProfiles: sessions, stsEndpoint: endpoint, accessKeyId: keyId)
+            location: fileLocation, interval: interval, profiles: ["mfa"], mfaSessionProfiles: sessions, stsEndpoint: endpoint,
+            accessKeyId: keyId)
+    }
+
+    /// The same keys in the keyring item of `alice`: no key id is known from the config.
+    static func keyringJob(interval: RotationInterval = ninetyDays) -> RotationJob {
+        RotationJob(
+            location: .keyring(profile: "alice"), interval: interval, profiles: ["mfa"], mfaSessionProfiles: ["mfa"],
+            stsEndpoint: endpoint, accessKeyId: nil)
     }
 
     /// Loads `config` as credd's config from a throw-away home whose `~/.aws/credentials` holds
@@ -69,14 +78,14 @@ enum RotationFixtures {
 
     static func report(created: Date) -> KeyRotationReport {
         KeyRotationReport(
-            section: "alice", file: "/home/alice/.aws/credentials", userName: "alice", oldAccessKeyId: oldId, newAccessKeyId: newId,
+            location: fileLocation, userName: "alice", oldAccessKeyId: oldId, newAccessKeyId: newId,
             newKeyCreateDate: created, acceptanceAttempts: 1,
             inventory: KeyInventory(userName: "alice", keys: [.init(accessKeyId: newId, status: .active)], fileHolds: newId))
     }
 
     /// DeleteAccessKey failed: the file holds the new key, the old one is left (inactive).
     static let deleteFailed = KeyRotationError(
-        section: "alice", file: "/home/alice/.aws/credentials", stage: .deletingOldKey,
+        location: fileLocation, stage: .deletingOldKey,
         cause: .aws(
             AWSQueryError(
                 service: "IAM", action: "DeleteAccessKey", kind: .service, code: "AccessDenied", message: "not allowed", requestId: "req-1",
@@ -86,7 +95,7 @@ enum RotationFixtures {
         rollbackFailures: [], changedNothing: false)
 
     static let listFailed = KeyRotationError(
-        section: "alice", file: "/home/alice/.aws/credentials", stage: .listingKeys,
+        location: fileLocation, stage: .listingKeys,
         cause: .aws(
             AWSQueryError(
                 service: "IAM", action: "ListAccessKeys", kind: .service, code: "Throttling", message: "slow down", requestId: "req-2",
@@ -123,6 +132,38 @@ enum RotationFixtures {
         #expect(status.keyCreated == AWSTimestamp.format(created))
         #expect(status.nextRotation == AWSTimestamp.format(due))
         #expect(status.leftoverKeyIds.isEmpty && status.lastError == nil && status.unavailableReason == nil)
+        #expect(status.keysIn == "credentials_file")
+    }
+
+    /// `credd rotate` or `credd keys add` may have replaced a keyring item's key without a config
+    /// change: once due, the key there now is checked before it is replaced.
+    @Test func aKeyringKeyIsCheckedAgainOnceDueBeforeItIsRotated() {
+        let job = F.keyringJob()
+        var schedule = KeyRotationSchedule(job: job)
+        let created = F.now.addingTimeInterval(-10 * F.day)
+        schedule.inspected(F.age(created: created), of: job, now: F.now)
+        let due = created.addingTimeInterval(90 * F.day)
+        #expect(schedule.nextStep(now: F.now) == .wait(until: due))
+        #expect(schedule.nextStep(now: due) == .inspect)
+
+        // Still the old key: rotate it now.
+        schedule.inspected(F.age(created: created), of: job, now: due)
+        #expect(schedule.nextStep(now: due) == .rotate)
+
+        // Replaced meanwhile by a new key: wait for that one instead.
+        var replaced = KeyRotationSchedule(job: job)
+        replaced.inspected(F.age(created: created), of: job, now: F.now)
+        replaced.inspected(F.age(F.newId, created: due.addingTimeInterval(-F.day)), of: job, now: due)
+        #expect(replaced.nextStep(now: due) == .wait(until: due.addingTimeInterval(89 * F.day)))
+        #expect(replaced.status(rotateAfter: F.ninetyDays, now: due).keyId == F.newId)
+        #expect(replaced.status(rotateAfter: F.ninetyDays, now: due).keysIn == "keyring")
+    }
+
+    @Test func aKeyringKeyAlreadyDueAtTheFirstCheckIsRotatedAtOnce() {
+        let job = F.keyringJob()
+        var schedule = KeyRotationSchedule(job: job)
+        schedule.inspected(F.age(created: F.now.addingTimeInterval(-100 * F.day)), of: job, now: F.now)
+        #expect(schedule.nextStep(now: F.now) == .rotate)
     }
 
     @Test func anOldKeyIsRotatedAtOnceThenCheckedAgain() {
@@ -367,7 +408,7 @@ enum RotationFixtures {
     actor RecordingObserver: RotationObserver {
         var events: [String] = []
         func willRotate(section: String) { events.append("will rotate \(section)") }
-        func didRotate(section: String, fileHolds: String) { events.append("\(section) holds \(fileHolds)") }
+        func didRotate(section: String, fileHolds: String?) { events.append("\(section) holds \(fileHolds ?? "unknown")") }
     }
 
     @Test func sleepsUntilDueRotatesReportsTheNewKeyAndChecksAgain() async throws {

@@ -39,7 +39,7 @@ import Testing
         #expect(
             target
                 == RotationTarget(
-                    section: "alice", credentialsFile: Self.credentialsFile, accessKeyId: Keys.oldId, mfaSessionProfiles: ["mfa"],
+                    location: .credentialsFile(path: Self.credentialsFile, section: "alice"), accessKeyId: Keys.oldId, mfaSessionProfiles: ["mfa"],
                     stsEndpoint: mfa.stsEndpoint))
     }
 
