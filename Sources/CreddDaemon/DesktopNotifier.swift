@@ -131,6 +131,8 @@ struct DesktopNotifier: Service {
             connection.close()
             group.cancelAll()
         }
+        // A shutdown ends the connection too, with the bus still there: not worth a log line.
+        guard !Task.isCancelled else { return }
         if state.set("no session bus") {
             logger.info("desktop: the session bus went away; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
         }

@@ -67,6 +67,9 @@ public enum UnitFiles {
         NoNewPrivileges=yes
         ProtectSystem=strict
         ProtectHome=read-only
+        # It covers %t (/run/user/UID) too; the desktop's sockets there still work, as connecting to a
+        # socket writes nothing: the session bus (%t/bus) and the user manager's %t/systemd/private,
+        # through which a notification's "Enter code" runs systemd-run --user.
         # ~/.config/credd stays readable; only ~/.aws (if it exists) and %t/credd are writable.
         # A credentials_file elsewhere needs a drop-in: systemctl --user edit credd.service
         ReadWritePaths=-%h/.aws %t/credd
