@@ -51,7 +51,7 @@ public enum KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .file(error):
             return error.description
         case let .keyring(profile, .locked):
-            return "the keyring holding the keys of \(profile) is locked: unlock your keyring"
+            return "the keyring holding the keys of \(profile) is locked: run `credd keys unlock` (or unlock it on your desktop)"
         case let .keyring(profile, .noKeys):
             return "the keyring holds no keys of \(profile) any more: store them with `credd keys add \(profile)`"
         case let .keyring(profile, .keyChanged(holds, expected)):
@@ -65,7 +65,7 @@ public enum KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible {
     var remedy: String {
         switch self {
         case .file: "fix the credentials file problem"
-        case .keyring(_, .locked): "unlock your keyring"
+        case .keyring(_, .locked): "run `credd keys unlock`"
         case let .keyring(profile, .noKeys): "store the keys with `credd keys add \(profile)`"
         case .keyring(_, .keyChanged): "see which key the keyring holds with `credd keys list`"
         case .keyring(_, .unavailable): "make sure the desktop session's keyring runs (a session bus with org.freedesktop.secrets)"

@@ -220,16 +220,16 @@ struct KeyringRotationEndToEndTests {
         #expect(rotated.status == 1)
         #expect(
             rotated.stderr.contains(
-                "Rotating the keys in the keyring item of alice-long-term failed while reading the current keys: the keyring holding the keys of alice-long-term is locked: unlock your keyring."
+                "Rotating the keys in the keyring item of alice-long-term failed while reading the current keys: the keyring holding the keys of alice-long-term is locked: run `credd keys unlock` (or unlock it on your desktop)."
             ), "\(rotated.stderr)")
-        #expect(rotated.stderr.contains("Nothing was changed. Next: unlock your keyring, then rotate again"))
+        #expect(rotated.stderr.contains("Nothing was changed. Next: run `credd keys unlock`, then rotate again"))
 
         func rotation() throws -> Status.Rotation? {
             let output = try world.cli(["status", "--json"])
             return (try? JSONDecoder().decode(Status.self, from: Data(output.stdout.utf8)))?.profiles.first { $0.name == "dev" }?.rotation
         }
         try harness.start(environment: world.onBus)
-        try harness.waitUntil { try rotation()?.last_error?.contains("unlock your keyring") == true }
+        try harness.waitUntil { try rotation()?.last_error?.contains("credd keys unlock") == true }
         #expect(try rotation()?.state == "retrying")
         #expect(try harness.stop() == 0)
 

@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (locked, "the keyring holding the keys of alice is locked: unlock your keyring", "unlock your keyring, then rotate again"),
+        (locked, "the keyring holding the keys of alice is locked: run `credd keys unlock` (or unlock it on your desktop)", "run `credd keys unlock`, then rotate again"),
         (vanished, "the keyring holds no keys of alice any more", "store the keys with `credd keys add alice`, then rotate again"),
         (noBus, "cannot use the keyring item of alice: no D-Bus", "make sure the desktop session's keyring runs"),
     ])
@@ -57,7 +57,7 @@ import Testing
     /// Locked, emptied or changed between reading the key and writing the new one: the new IAM
     /// key is deleted and the keyring keeps the old key.
     @Test(arguments: [
-        (locked, "unlock your keyring"), (vanished, "credd keys add alice"), (changed, "credd keys list"),
+        (locked, "credd keys unlock"), (vanished, "credd keys add alice"), (changed, "credd keys list"),
     ])
     func aFailedWriteDeletesTheNewKey(problem: KeyStoreError, next: String) async throws {
         let harness = Harness(iam: Self.createThen(), sts: [Keys.oldId: [FakeSTS.alice()]], store: .keyring(replaceFailures: [problem]))
@@ -114,7 +114,7 @@ import Testing
         #expect(harness.store.keys == Keys.new)
         #expect(!harness.iam.calls.contains { $0.action == "DeleteAccessKey" })
         #expect(error.rollbackFailures == [.keyStore(Self.locked)])
-        #expect(error.description.contains("Rolling back also failed: the keyring holding the keys of alice is locked: unlock your keyring"))
+        #expect(error.description.contains("Rolling back also failed: the keyring holding the keys of alice is locked: run `credd keys unlock` (or unlock it on your desktop)"))
         #expect(error.nextStep.hasPrefix("the keyring holds \(Keys.newId)"))
         harness.expectNoSecretsAnywhere(error.description)
     }
