@@ -34,9 +34,9 @@ struct HostileNeighbourLoginTests {
     @Test func anotherUserCannotForgeStallOrFloodTheSignInRedirect() async throws {
         guard let neighbour = try await Neighbour.find() else { return }
         let fake = try await FakeSSO.start()
-        defer { Task { await fake.stop() } }
         let credd = try CreddHarness(stsEndpoint: nil)
         try credd.directory.write("home/.aws/config", SSOFixtures.config)
+        try credd.writeConfig("[profile dev-sso]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Developer\n")
         let report = credd.directory.file("attack.json")
         let browser = try credd.directory.write(
             "browser.py", Self.browser(neighbourCommand: neighbour.command([Neighbour.python, "-I", "-c", RedirectAttack.script]), report: report))
@@ -45,6 +45,9 @@ struct HostileNeighbourLoginTests {
             ["login", "corp"],
             extra: ["AWS_ENDPOINT_URL_SSO": fake.endpoint, "AWS_ENDPOINT_URL_SSO_OIDC": fake.endpoint, "CREDD_BROWSER": "python3 \(browser)"])
         let seconds = Date().timeIntervalSince(started)
+        // Stopped here, not in a deferred task: the rig's lock must not outlive the run in a stray child.
+        await fake.stop()
+        try #require(FileManager.default.fileExists(atPath: report), "the browser did not run the attack: \(login.stderr)")
         let attack = try RedirectAttack.Report(parsing: try String(contentsOfFile: report, encoding: .utf8))
         let resets = attack.replies.values.filter { $0 == "reset" }.count
         print(
