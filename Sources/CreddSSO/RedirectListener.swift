@@ -41,14 +41,21 @@ enum RedirectListener {
         owners: any SocketOwnerLookup = KernelSocketOwnerLookup(), user: UInt32 = getuid(),
         _ body: @escaping @Sendable (Int) async throws(SSOError) -> Void
     ) async throws(SSOError) -> (code: Secret, port: Int) {
-        let server: NIOAsyncChannel<Connection?, Never>
+        // Accepted connections are wrapped for async use only in the task that answers them: a
+        // wrapped one still queued when the wait ends would trap when dropped (NIOAsyncWriter
+        // must be finished), and the browser may be opening more just then. Until it is
+        // wrapped, a connection reads nothing.
+        let server: NIOAsyncChannel<(any Channel)?, Never>
+        let open = OpenConnections()
         do {
             server = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.autoRead, value: false)
                 .bind(host: "127.0.0.1", port: 0) { channel in
-                    channel.eventLoop.makeCompletedFuture { () throws -> Connection? in
-                        guard (try? owners.ownerUID(of: channel)) == user else {
-                            // Another user's process, or one the kernel cannot place: a reset, nothing read.
+                    channel.eventLoop.makeCompletedFuture { () throws -> (any Channel)? in
+                        // Another user's process (or one the kernel cannot place), or one connection
+                        // too many: a reset before anything is read.
+                        guard (try? owners.ownerUID(of: channel)) == user, open.enter(limit: limits.connections) else {
                             _ = (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
                             channel.close(promise: nil)
                             return nil
@@ -61,7 +68,7 @@ enum RedirectListener {
                             withDecoderLimitConfiguration: decoderLimits)
                         // A slow or silent client loses its connection, answered or not.
                         channel.eventLoop.scheduleTask(in: limits.requestTime) { channel.close(promise: nil) }
-                        return try Connection(wrappingChannelSynchronously: channel)
+                        return channel
                     }
                 }
         } catch {
@@ -77,7 +84,7 @@ enum RedirectListener {
             outcome = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await server.executeThenClose { connections in
-                        try await serve(connections, expectedState: expectedState, limits: limits, found: found)
+                        try await serve(connections, open: open, expectedState: expectedState, limits: limits, found: found)
                     }
                     found.yield(.failure(SSOError(kind: .loginFailed, operation: "sign-in", message: "the loopback listener closed")))
                 }
@@ -103,28 +110,30 @@ enum RedirectListener {
     /// Answers each connection in a task of its own, so that one that never finishes its
     /// request holds up no other; `found` gets the outcome of the callback this sign-in waits for.
     private static func serve(
-        _ connections: NIOAsyncChannelInboundStream<Connection?>, expectedState: String, limits: Limits,
+        _ connections: NIOAsyncChannelInboundStream<(any Channel)?>, open: OpenConnections, expectedState: String, limits: Limits,
         found: AsyncStream<Result<Secret, SSOError>>.Continuation
     ) async throws {
-        let open = OpenConnections()
         try await withThrowingDiscardingTaskGroup { group in
-            for try await connection in connections {
-                guard let connection else { continue }
-                guard open.enter(limit: limits.connections) else {
-                    _ = (connection.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
-                    // Closed through the wrapper, which must be finished before it goes.
-                    try? await connection.executeThenClose { _, _ in }
-                    continue
-                }
+            for try await channel in connections {
+                guard let channel else { continue }
                 group.addTask {
                     defer { open.leave() }
-                    if let outcome = await answer(connection, expectedState: expectedState, limits: limits) { found.yield(outcome) }
+                    let wrapped = try? await channel.eventLoop.submit { () throws -> Connection in
+                        let connection = try Connection(wrappingChannelSynchronously: channel)
+                        try channel.syncOptions?.setOption(.autoRead, value: true)
+                        return connection
+                    }.get()
+                    guard let wrapped else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    if let outcome = await answer(wrapped, expectedState: expectedState, limits: limits) { found.yield(outcome) }
                 }
             }
         }
     }
 
-    /// How many connections are being answered; shared by the accept loop and the connections' tasks.
+    /// How many connections are being answered; counted at accept, uncounted when answered.
     private final class OpenConnections: Sendable {
         private let count = Atomic(0)
 

@@ -49,11 +49,12 @@ struct HostileNeighbourLoginTests {
         await fake.stop()
         try #require(FileManager.default.fileExists(atPath: report), "the browser did not run the attack: \(login.stderr)")
         let attack = try RedirectAttack.Report(parsing: try String(contentsOfFile: report, encoding: .utf8))
-        let resets = attack.replies.values.filter { $0 == "reset" }.count
+        // Reset before a byte was read; a client still sending when the reset comes may see its end as a close.
+        let resets = attack.replies.values.filter { $0 == "reset" || $0 == "closed" }.count
         print(
             String(
                 format: "hostile-neighbours: credd login as uid %u: %d slow connections and %d forged or malformed requests from uid %u "
-                    + "(one with the state read from the browser's arguments): %d and %d reset unread; the sign-in completed in %.1f s",
+                    + "(one with the state read from the browser's arguments): %d and %d reset unread, none answered; the sign-in completed in %.1f s",
                 getuid(), attack.slow, attack.replies.count, neighbour.uid, attack.slowReset, resets, seconds))
         #expect(login.status == 0, "\(login.stderr)")
         #expect(login.stderr.contains("browser: Signed in to credd. You can close this tab."), "\(login.stderr)")

@@ -92,6 +92,42 @@ import Testing
         #expect(report.replies.values.allSatisfy { $0 == "reset" || $0 == "closed" }, "\(report.replies.mapValues { $0.prefix(40) })")
     }
 
+    /// The browser's own connections (a speculative one, a favicon) may still be arriving when
+    /// the callback ends the wait: every one is closed cleanly, in every run.
+    @Test(arguments: 1...5)
+    func theCallbackAmidAFloodOfTheUsersConnectionsEndsCleanly(run: Int) async throws {
+        let flood = """
+            import socket, sys, threading
+            port = int(sys.argv[1])
+            def connect():
+                for _ in range(40):
+                    try:
+                        # Short: once the wait has ended, nothing accepts and a full backlog drops the SYN.
+                        s = socket.create_connection(("127.0.0.1", port), timeout=0.5)
+                        s.sendall(b"GET /favicon.ico HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")
+                    except OSError:
+                        pass
+            threads = [threading.Thread(target=connect) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(("GET /oauth/callback?code=%s&state=%s HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n" % (sys.argv[2], sys.argv[3])).encode())
+            print(s.recv(100).decode().split("\\r\\n")[0])
+            for thread in threads:
+                thread.join()
+            """
+        // Room for all of them: none is reset, many are still queued when the callback ends the wait.
+        let limits = RedirectListener.Limits(connections: 200, requestTime: .seconds(5), requestBytes: 16 * 1024)
+        let (code, _) = try await RedirectListener.waitForCode(state: Self.state, group: MultiThreadedEventLoopGroup.singleton, limits: limits) {
+            (port: Int) throws(SSOError) in
+            _ = try? await ChildProcess.runOnDedicatedThread(
+                ["python3", "-I", "-c", flood, String(port), Self.code, Self.state], environment: ["PATH": "/usr/bin:/bin"], timeout: 60)
+            try? await Task.sleep(for: .seconds(30))
+            throw SSOError(kind: .loginFailed, operation: "test", message: "the real callback did not end the wait")
+        }
+        #expect(code.revealed == Self.code)
+    }
+
     @Test(arguments: [UInt32(4242), nil])
     func anotherUsersConnectionsAreResetUnread(owner: UInt32?) async throws {
         let owners = SettableOwners(owner)
@@ -101,6 +137,7 @@ import Testing
         }
         #expect(code == Self.code)
         #expect(report.slowReset == 3)
-        #expect(report.replies.values.allSatisfy { $0 == "reset" }, "\(report.replies.mapValues { $0.prefix(40) })")
+        // Reset before a byte was read; a client still sending when the reset comes may see its end as a close.
+        #expect(report.replies.values.allSatisfy { $0 == "reset" || $0 == "closed" }, "\(report.replies.mapValues { $0.prefix(40) })")
     }
 }

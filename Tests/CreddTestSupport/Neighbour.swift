@@ -42,10 +42,11 @@ public struct Neighbour: Sendable {
 }
 
 /// Attacks on `credd login`'s loopback redirect listener, as a Python script:
-/// `PORT SLOW HOLD [STATE | pid:PID]` keeps SLOW connections open with half a request each for HOLD
-/// seconds, and meanwhile sends one forged or malformed request per connection (a wrong `state`,
-/// an `error=` with a wrong state, garbage, a 64 KiB header, a 1 MiB body, another path, and
-/// with STATE, the real state (or the one in process PID's arguments) with `error=access_denied`).
+/// `PORT SLOW HOLD [STATE | pid:PID]`: with STATE (or the state in process PID's arguments), first
+/// `error=access_denied` with that state, which would end the sign-in if it were answered; then
+/// keeps SLOW connections open with half a request each for HOLD seconds, and meanwhile sends one
+/// forged or malformed request per connection (a wrong `state`, an `error=` with a wrong state,
+/// garbage, a 64 KiB header, a 1 MiB body, another path).
 /// Prints one JSON object: each probe's reply (its status line and body, `reset` or `closed`),
 /// and how many slow connections the listener had reset or closed, and after how long.
 public enum RedirectAttack {
@@ -87,6 +88,12 @@ public enum RedirectAttack {
             s.close()
             return answer
 
+        replies = {}
+        if state:
+            # First, while every place is free: the one forgery that would end the sign-in if answered.
+            replies["error-real-state"] = probe(
+                ("GET /oauth/callback?error=access_denied&state=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % state).encode())
+
         started = time.monotonic()
         held = []
         reset_at_once = 0
@@ -111,9 +118,7 @@ public enum RedirectAttack {
             "huge-body": b"POST /oauth/callback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1048576\r\n\r\n" + b"b" * 1048576,
             "other-path": b"GET /oauth/callback/../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
         }
-        if state:
-            probes["error-real-state"] = ("GET /oauth/callback?error=access_denied&state=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % state).encode()
-        replies = {name: probe(payload) for name, payload in probes.items()}
+        replies.update({name: probe(payload) for name, payload in probes.items()})
 
         ended = {}
         while time.monotonic() - started < hold and len(ended) < len(held):
