@@ -79,30 +79,31 @@ enum RedirectListener {
             throw SSOError(kind: .loginFailed, operation: "sign-in", message: "the loopback listener has no port")
         }
         let (outcomes, found) = AsyncStream.makeStream(of: Result<Secret, SSOError>.self)
-        let outcome: Result<Secret, SSOError>
-        do {
-            outcome = try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
+        // The first outcome wins: the callback's, the body's failure (the browser, the time
+        // limit) or the listener's end; the rest is cancelled.
+        let outcome = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
                     try await server.executeThenClose { connections in
                         try await serve(connections, open: open, expectedState: expectedState, limits: limits, found: found)
                     }
                     found.yield(.failure(SSOError(kind: .loginFailed, operation: "sign-in", message: "the loopback listener closed")))
+                } catch {
+                    found.yield(.failure(SSOError(kind: .loginFailed, operation: "sign-in", message: "the loopback listener failed: \(error)")))
                 }
-                group.addTask {
-                    do throws(SSOError) {
-                        try await body(port)
-                    } catch {
-                        found.yield(.failure(error))
-                    }
-                }
-                for await first in outcomes {
-                    group.cancelAll()
-                    return first
-                }
-                return .failure(SSOError(kind: .loginFailed, operation: "sign-in", message: "no redirect arrived"))
             }
-        } catch {
-            throw SSOError(kind: .loginFailed, operation: "sign-in", message: "the loopback listener failed: \(error)")
+            group.addTask {
+                do throws(SSOError) {
+                    try await body(port)
+                } catch {
+                    found.yield(.failure(error))
+                }
+            }
+            for await first in outcomes {
+                group.cancelAll()
+                return first
+            }
+            return .failure(SSOError(kind: .loginFailed, operation: "sign-in", message: "no redirect arrived"))
         }
         return (try outcome.get(), port)
     }
