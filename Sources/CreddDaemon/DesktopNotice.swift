@@ -64,7 +64,8 @@ struct DesktopNotice: Sendable, Hashable {
     /// argument (no shell), after `--` for credd; a name starting with `-`, which the configured
     /// command would take for an option, gets credd's own prompt.
     static func codeEntryCommand(for profile: String, configured: [String]?, credd: String, underSystemd: Bool) -> [String] {
-        let command = safelyConfigured(configured, name: profile).map { $0 + [profile] } ?? ["x-terminal-emulator", "-e", credd, "login", "--", profile]
+        let command =
+            safelyConfigured(configured, name: profile).map { $0 + [profile] } ?? ["x-terminal-emulator", "-e", credd, "login", "--", profile]
         return userUnit(command, profile: profile, underSystemd: underSystemd)
     }
 

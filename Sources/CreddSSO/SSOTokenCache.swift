@@ -66,7 +66,8 @@ public struct SSOTokenCache: Sendable {
         guard stat(directory, &status) == 0 else { throw Self.systemError(.cacheWriteFailed, file: file, errno, "cannot inspect \(directory)") }
         if let problem = Self.untrusted(status, kind: "the directory") {
             throw SSOError(
-                kind: .cacheWriteFailed, operation: file, message: "\(directory): \(problem); credd writes no token there: chown or chmod it, or remove it")
+                kind: .cacheWriteFailed, operation: file,
+                message: "\(directory): \(problem); credd writes no token there: chown or chmod it, or remove it")
         }
     }
 

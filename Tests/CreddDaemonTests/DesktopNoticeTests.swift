@@ -157,7 +157,8 @@ struct DesktopNoticeTests {
     @Test(arguments: ["--config=/tmp/evil", "-rf", "a; touch /tmp/pwned", "$(id)", "x y\nz"])
     func hostileNamesStayOneArgumentAndNeverAnOption(name: String) {
         let entry = DesktopNotice.codeEntryCommand(for: name, configured: ["my-prompt", "--x"], credd: "/usr/bin/credd", underSystemd: true)
-        let signIn = DesktopNotice.signInCommand(session: name, profile: name, configured: ["my-prompt"], credd: "/usr/bin/credd", underSystemd: false)
+        let signIn = DesktopNotice.signInCommand(
+            session: name, profile: name, configured: ["my-prompt"], credd: "/usr/bin/credd", underSystemd: false)
         if name.hasPrefix("-") {
             #expect(
                 entry == [

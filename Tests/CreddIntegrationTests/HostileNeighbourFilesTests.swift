@@ -60,7 +60,9 @@ struct HostileNeighbourFilesTests {
         // The fake xdg-open lets the neighbour try while the page exists, reading the opener's own arguments.
         let opener = try ConsoleCommandTests().fakeOpener(
             setup,
-            script: "\(neighbour.command([Neighbour.python, "-I", probe]).joined(separator: " ")) '\(token)' '\(runtime)' \"${1#file://}\" $$ > '\(seen)' 2>&1")
+            script:
+                "\(neighbour.command([Neighbour.python, "-I", probe]).joined(separator: " ")) '\(token)' '\(runtime)' \"${1#file://}\" $$ > '\(seen)' 2>&1"
+        )
         let console = try harness.cli(["console", "dev"], extra: opener)
         #expect(console.status == 0, "\(console.stderr)")
         let results = try JSONDecoder().decode([String: String].self, from: Data(try String(contentsOfFile: seen, encoding: .utf8).utf8))
@@ -68,7 +70,10 @@ struct HostileNeighbourFilesTests {
         var status = stat()
         #expect(lstat(runtime, &status) == 0 && status.st_mode & 0o777 == 0o700 && status.st_uid == getuid())
         #expect(lstat(token, &status) == 0 && status.st_mode & 0o777 == 0o600 && status.st_mode & S_IFMT == S_IFREG)
-        for attempt in ["read the token file", "list the runtime directory", "plant a page in it", "move the token file", "read the console page", "swap the console page"] {
+        for attempt in [
+            "read the token file", "list the runtime directory", "plant a page in it", "move the token file", "read the console page",
+            "swap the console page",
+        ] {
             #expect(results[attempt] == "EACCES", "\(attempt): \(results[attempt] ?? "not tried")")
         }
         let arguments = results["opener arguments"] ?? ""

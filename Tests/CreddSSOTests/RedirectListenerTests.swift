@@ -1,6 +1,5 @@
-import CreddCore
-@testable import CreddEndpoint
 import AsyncHTTPClient
+import CreddCore
 import CreddTestSupport
 import Foundation
 import NIOCore
@@ -8,6 +7,7 @@ import NIOPosix
 import Synchronization
 import Testing
 
+@testable import CreddEndpoint
 @testable import CreddSSO
 
 /// `credd login`'s loopback listener under attack by a process of the same user (the
