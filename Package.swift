@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "CreddSSO",
             dependencies: [
-                "CreddCore", "CreddSigV4",
+                "CreddCore", "CreddEndpoint", "CreddPlatform", "CreddSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "CreddSSOTests",
             dependencies: [
-                "CreddSSO", "CreddCore", "CreddPlatform", "CreddRefresh", "CreddTestSupport",
+                "CreddSSO", "CreddCore", "CreddEndpoint", "CreddPlatform", "CreddRefresh", "CreddTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "InMemoryLogging", package: "swift-log"),

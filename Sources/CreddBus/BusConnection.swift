@@ -6,6 +6,8 @@ import Synchronization
 
 /// A signal received from the bus: who sent it, what it is, its arguments.
 public struct BusSignal: Sendable, Hashable {
+    /// The sending connection's unique name (`:1.42`).
+    public let sender: String
     public let path: String
     public let interface: String
     public let member: String
@@ -62,6 +64,10 @@ public final class BusConnection: Sendable {
     /// The signals matching `sender`, `path`, `interface` and `member` (`nil` matches any), from
     /// the moment the bus has confirmed the match: once this returns, none is missed. The stream
     /// ends when the connection closes.
+    ///
+    /// A well-known `sender` (`org.freedesktop.login1`) is checked against the name's current
+    /// owner: any peer can send a signal straight to this connection, and neither the match rule
+    /// nor sd-bus can tell it from the owner's (on the system bus, every user may send signals).
     public func signals(
         sender: String?, path: String?, interface: String?, member: String?
     ) async throws(BusError) -> AsyncStream<BusSignal> {
@@ -79,7 +85,27 @@ public final class BusConnection: Sendable {
             continuation.finish()
             throw error
         }
-        return stream
+        guard let sender, !sender.hasPrefix(":") else { return stream }
+        return AsyncStream { forwarded in
+            let forwarding = Task {
+                var owner: String?
+                for await signal in stream {
+                    // Asked again only when a signal comes from another connection: the owner may have restarted.
+                    if signal.sender != owner { owner = try? await self.owner(of: sender) }
+                    if signal.sender == owner { forwarded.yield(signal) }
+                }
+                forwarded.finish()
+            }
+            forwarded.onTermination = { _ in forwarding.cancel() }
+        }
+    }
+
+    /// The unique name of the connection owning the well-known `name`.
+    public func owner(of name: String) async throws(BusError) -> String? {
+        try await call(
+            destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "GetNameOwner",
+            arguments: [.string(name)]
+        ).first?.stringValue
     }
 
     /// ``signals(sender:path:interface:member:)`` decoded by `decode`; signals it cannot decode

@@ -182,6 +182,7 @@ private final class Subscription {
         guard case .success(let arguments) = BusMessage.read(message) else { return }
         continuation.yield(
             BusSignal(
+                sender: sd_bus_message_get_sender(message).map { String(cString: $0) } ?? "",
                 path: sd_bus_message_get_path(message).map { String(cString: $0) } ?? "",
                 interface: sd_bus_message_get_interface(message).map { String(cString: $0) } ?? "",
                 member: sd_bus_message_get_member(message).map { String(cString: $0) } ?? "",

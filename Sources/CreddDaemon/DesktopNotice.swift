@@ -66,22 +66,29 @@ struct DesktopNotice: Sendable, Hashable {
 
     /// What "Enter code" runs for `profile`: `notify_action_command` with the profile appended;
     /// else, with a graphical dialog (`hasDialog`: zenity or kdialog installed), `credd login
-    /// PROFILE --dialog`; else `credd login PROFILE` in a terminal. Under systemd the command
+    /// --dialog -- PROFILE`; else `credd login -- PROFILE` in a terminal. Under systemd the command
     /// starts as a transient unit of the user manager, outside credd.service's sandbox (its
     /// private /tmp hides the X11 socket, and its system-call filter would bind the terminal too).
+    /// The name is always one argument (no shell), after `--` for credd; a name starting with `-`,
+    /// which the configured command would take for an option, gets credd's own prompt.
     static func codeEntryCommand(for profile: String, configured: [String]?, hasDialog: Bool, credd: String, underSystemd: Bool) -> [String] {
         let command =
-            configured.map { $0 + [profile] }
-            ?? (hasDialog ? [credd, "login", profile, "--dialog"] : ["x-terminal-emulator", "-e", credd, "login", profile])
+            safelyConfigured(configured, name: profile).map { $0 + [profile] }
+            ?? (hasDialog ? [credd, "login", "--dialog", "--", profile] : ["x-terminal-emulator", "-e", credd, "login", "--", profile])
         return userUnit(command, profile: profile, underSystemd: underSystemd)
     }
 
     /// What "Sign in" runs for `profile`, whose IAM Identity Center session is `session`:
-    /// `notify_action_command` with the session appended, or `credd login SESSION`, which needs
-    /// no terminal (it opens the browser itself). Started like "Enter code".
+    /// `notify_action_command` with the session appended, or `credd login -- SESSION`, which
+    /// needs no terminal (it opens the browser itself). Started like "Enter code".
     static func signInCommand(session: String, profile: String, configured: [String]?, credd: String, underSystemd: Bool) -> [String] {
-        let command = configured.map { $0 + [session] } ?? [credd, "login", session]
+        let command = safelyConfigured(configured, name: session).map { $0 + [session] } ?? [credd, "login", "--", session]
         return userUnit(command, profile: profile, underSystemd: underSystemd)
+    }
+
+    /// The configured command, unless `name` would reach it as an option.
+    private static func safelyConfigured(_ configured: [String]?, name: String) -> [String]? {
+        name.hasPrefix("-") ? nil : configured
     }
 
     private static func userUnit(_ command: [String], profile: String, underSystemd: Bool) -> [String] {

@@ -343,11 +343,8 @@ public final class CredentialEndpoint: Service {
 
     /// Why a new connection is refused; `nil` for a process of the served user.
     private func refusal(of channel: any Channel) -> ConnectionRefusal? {
-        guard let remote = channel.remoteAddress.flatMap(SocketEndpoint.init), let local = channel.localAddress.flatMap(SocketEndpoint.init) else {
-            return .noSocketEntry
-        }
         do {
-            guard let uid = try socketOwners.ownerUID(client: remote, server: local) else { return .noSocketEntry }
+            guard let uid = try socketOwners.ownerUID(of: channel) else { return .noSocketEntry }
             return uid == configuration.servedUserID ? nil : .otherUser(uid: uid)
         } catch {
             return .lookupFailed("\(error)")
@@ -386,6 +383,18 @@ public final class CredentialEndpoint: Service {
         stride(from: 0, to: 16, by: 2)
             .map { String(UInt16(endpoint.address[$0]) << 8 | UInt16(endpoint.address[$0 + 1]), radix: 16) }
             .joined(separator: ":")
+    }
+}
+
+extension SocketOwnerLookup {
+    /// The uid behind an accepted TCP connection; `nil` when the kernel lists no such client
+    /// socket or the channel has no IP addresses. Also what `credd login`'s redirect listener
+    /// uses to turn other users away.
+    public func ownerUID(of channel: any Channel) throws(EndpointError) -> UInt32? {
+        guard let remote = channel.remoteAddress.flatMap(SocketEndpoint.init), let local = channel.localAddress.flatMap(SocketEndpoint.init) else {
+            return nil
+        }
+        return try ownerUID(client: remote, server: local)
     }
 }
 

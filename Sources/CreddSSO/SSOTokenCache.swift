@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import Crypto
 import FoundationEssentials
 import Glibc
@@ -50,7 +51,9 @@ public struct SSOTokenCache: Sendable {
         try Self.writeAtomically(bytes, to: file, directory: directory)
     }
 
-    /// Creates the directory and any missing parents with mode 0700: it holds bearer tokens.
+    /// Creates the directory and any missing parents with mode 0700: it holds bearer tokens. An
+    /// existing cache directory must be the user's and writable by no one else: whoever can
+    /// write in it can swap the tokens credd keeps there.
     private func ensureDirectory(file: String) throws(SSOError) {
         var prefix = ""
         for component in directory.split(separator: "/", omittingEmptySubsequences: true) {
@@ -59,15 +62,44 @@ public struct SSOTokenCache: Sendable {
                 throw Self.systemError(.cacheWriteFailed, file: file, errno, "cannot create the directory \(prefix)")
             }
         }
+        var status = stat()
+        guard stat(directory, &status) == 0 else { throw Self.systemError(.cacheWriteFailed, file: file, errno, "cannot inspect \(directory)") }
+        if let problem = Self.untrusted(status, kind: "the directory") {
+            throw SSOError(
+                kind: .cacheWriteFailed, operation: file,
+                message: "\(directory): \(problem); credd writes no token there: chown or chmod it, or remove it")
+        }
     }
 
+    /// Why a cache file or directory with `status` is not to be trusted: another user's, or
+    /// writable by group or others (who could replace what it holds). `nil` when it is fine.
+    static func untrusted(_ status: stat, kind: String) -> String? {
+        let user = geteuid()
+        if status.st_uid != user { return "\(kind) belongs to uid \(status.st_uid), not to you (uid \(user))" }
+        if status.st_mode & 0o022 != 0 { return "\(kind) is writable by other users (mode \(String(status.st_mode & 0o777, radix: 8)))" }
+        return nil
+    }
+
+    /// The file's bytes, or `nil` when there is none. Only a regular file of the user's that no
+    /// one else can write is read: a symlink or a FIFO planted at the path is refused, never
+    /// followed or waited on, and so is another user's token.
     static func read(_ file: String) throws(SSOError) -> [UInt8]? {
-        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 {
-            if errno == ENOENT { return nil }
-            throw systemError(.cacheUnreadable, file: file, errno, "cannot open the token cache")
+        let descriptor: Int32
+        switch openRegularFile(file, flags: O_RDONLY | O_NOFOLLOW) {
+        case .success(let opened): descriptor = opened
+        case .failure(.system(let code)) where code == ENOENT: return nil
+        case .failure(.system(let code)) where code == ELOOP:
+            throw SSOError(
+                kind: .cacheUnreadable, operation: file, message: "is a symlink; credd reads no token through one: remove it and sign in again")
+        case .failure(.system(let code)): throw systemError(.cacheUnreadable, file: file, code, "cannot open the token cache")
+        case .failure(let failure): throw SSOError(kind: .cacheUnreadable, operation: file, message: failure.reason)
         }
         defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw systemError(.cacheUnreadable, file: file, errno, "cannot inspect the token cache") }
+        if let problem = untrusted(status, kind: "the file") {
+            throw SSOError(kind: .cacheUnreadable, operation: file, message: "\(problem); credd trusts no token in it: remove it and sign in again")
+        }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {

@@ -85,11 +85,11 @@ struct DesktopNoticeTests {
                 == ["my-prompt", "corp"])
         #expect(
             DesktopNotice.signInCommand(session: "corp", profile: "dev-sso", configured: nil, credd: "/usr/bin/credd", underSystemd: false)
-                == ["/usr/bin/credd", "login", "corp"])
+                == ["/usr/bin/credd", "login", "--", "corp"])
         #expect(
             DesktopNotice.signInCommand(session: "corp", profile: "dev-sso", configured: nil, credd: "/usr/bin/credd", underSystemd: true)
                 == [
-                    "systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=dev-sso", "--", "/usr/bin/credd", "login", "corp",
+                    "systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=dev-sso", "--", "/usr/bin/credd", "login", "--", "corp",
                 ])
     }
 
@@ -148,15 +148,15 @@ struct DesktopNoticeTests {
         }
         #expect(
             DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, hasDialog: false, credd: "/usr/bin/credd", underSystemd: false)
-                == ["x-terminal-emulator", "-e", "/usr/bin/credd", "login", "mfa"])
+                == ["x-terminal-emulator", "-e", "/usr/bin/credd", "login", "--", "mfa"])
         #expect(
             DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, hasDialog: true, credd: "/usr/bin/credd", underSystemd: false)
-                == ["/usr/bin/credd", "login", "mfa", "--dialog"])
+                == ["/usr/bin/credd", "login", "--dialog", "--", "mfa"])
         #expect(
             DesktopNotice.codeEntryCommand(for: "mfa", configured: nil, hasDialog: false, credd: "/usr/bin/credd", underSystemd: true)
                 == [
                     "systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=mfa", "--", "x-terminal-emulator", "-e",
-                    "/usr/bin/credd", "login", "mfa",
+                    "/usr/bin/credd", "login", "--", "mfa",
                 ])
     }
 
@@ -168,5 +168,25 @@ struct DesktopNoticeTests {
         // KDE prefers its own.
         let onKDE = CodeDialogProgram.find(environment: ["PATH": bin.path, "XDG_CURRENT_DESKTOP": "KDE"])
         #expect(onKDE == (installed.contains("kdialog") ? .kdialog : expected))
+    }
+
+    /// Names are one argument each, never through a shell; one that starts with `-` would be an
+    /// option to the configured command, so it gets credd's own prompt, where `--` ends the options.
+    @Test(arguments: ["--config=/tmp/evil", "-rf", "a; touch /tmp/pwned", "$(id)", "x y\nz"])
+    func hostileNamesStayOneArgumentAndNeverAnOption(name: String) {
+        let entry = DesktopNotice.codeEntryCommand(for: name, configured: ["my-prompt", "--x"], hasDialog: false, credd: "/usr/bin/credd", underSystemd: true)
+        let signIn = DesktopNotice.signInCommand(
+            session: name, profile: name, configured: ["my-prompt"], credd: "/usr/bin/credd", underSystemd: false)
+        if name.hasPrefix("-") {
+            #expect(
+                entry == [
+                    "systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=\(name)", "--", "x-terminal-emulator", "-e",
+                    "/usr/bin/credd", "login", "--", name,
+                ])
+            #expect(signIn == ["/usr/bin/credd", "login", "--", name])
+        } else {
+            #expect(entry.suffix(3) == ["my-prompt", "--x", name])
+            #expect(signIn == ["my-prompt", name])
+        }
     }
 }

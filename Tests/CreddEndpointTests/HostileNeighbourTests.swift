@@ -11,12 +11,9 @@ import Testing
 /// slowloris and a reset-after-request flood, as a real second uid. Prints the share of the
 /// owner's fetches served and the descriptor high-water mark. Run by `scripts/hostile-neighbours`
 /// (which sets CREDD_HOSTILE_NEIGHBOURS=1), as root.
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["CREDD_HOSTILE_NEIGHBOURS"] == "1", "run by scripts/hostile-neighbours"))
+@Suite(.serialized, .enabled(if: Neighbour.requested, "run by scripts/hostile-neighbours"))
 struct HostileNeighbourTests {
-    static let neighbourName = "credd-test-neighbour"
     static let attackSeconds = 10
-    static let python = "/usr/bin/python3"
-    static let setpriv = "/usr/bin/setpriv"
 
     let source = FakeCredentialSource([
         "dev": .available(FakeCredentials.make(expiration: Date().addingTimeInterval(3600)), roleArn: nil, lastUpdated: Date())
@@ -84,28 +81,6 @@ struct HostileNeighbourTests {
         print("opened", opened)
         """#
 
-    /// The neighbour's uid and gid, creating the user once.
-    static func neighbour() async throws -> (uid: UInt32, gid: UInt32)? {
-        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: setpriv), FileManager.default.isExecutableFile(atPath: python) else {
-            print("skipped: needs root, \(setpriv) and \(python) to attack as a second uid")
-            return nil
-        }
-        if getpwnam(neighbourName) == nil {
-            let created = try await ChildProcess.runOnDedicatedThread(
-                ["/usr/sbin/useradd", "-r", "-M", "-s", "/usr/sbin/nologin", neighbourName], environment: ["PATH": "/usr/sbin:/usr/bin:/bin"])
-            try #require(created.status == 0, "useradd: \(created.stderr)")
-        }
-        let entry = try #require(getpwnam(neighbourName))
-        return (entry.pointee.pw_uid, entry.pointee.pw_gid)
-    }
-
-    static func asNeighbour(_ neighbour: (uid: UInt32, gid: UInt32), _ arguments: [String], timeout: TimeInterval) async throws -> ChildProcess.Output
-    {
-        try await ChildProcess.runOnDedicatedThread(
-            [setpriv, "--reuid=\(neighbour.uid)", "--regid=\(neighbour.gid)", "--clear-groups", python, "-I", "-c", attacker] + arguments,
-            environment: ["PATH": "/usr/bin:/bin"], timeout: timeout)
-    }
-
     /// What the owner saw while fetching over fresh connections for `seconds`.
     struct OwnerFetches: Sendable {
         var served = 0
@@ -169,7 +144,7 @@ struct HostileNeighbourTests {
 
     @Test(arguments: ["slowloris", "rst"])
     func ownerIsServedWhileAnotherUserFloods(attack: String) async throws {
-        guard let neighbour = try await Self.neighbour() else { return }
+        guard let neighbour = try await Neighbour.find() else { return }
         let baseline = DescriptorWatch.count()
         // Idle connections outlive the attack: only an eviction could close the owner's.
         let limits = EndpointConfiguration.Limits(idleTimeout: .seconds(120))
@@ -185,7 +160,7 @@ struct HostileNeighbourTests {
 
             let watch = DescriptorWatch()
             let watching = Task { await onDedicatedThread { watch.run() } }
-            async let attacking = Self.asNeighbour(neighbour, [attack, String(port), String(Self.attackSeconds), "800"], timeout: 60)
+            async let attacking = neighbour.runPython(Self.attacker, [attack, String(port), String(Self.attackSeconds), "800"], timeout: 60)
             let owner = await onDedicatedThread { Self.fetchAsOwner(port: port, seconds: Self.attackSeconds) }
             let attacker = try await attacking
             let highWater = watch.stop()
@@ -212,9 +187,9 @@ struct HostileNeighbourTests {
     }
 
     @Test func anotherUserCannotBindEitherLoopbackAddressOfThePort() async throws {
-        guard let neighbour = try await Self.neighbour() else { return }
+        guard let neighbour = try await Neighbour.find() else { return }
         let attempt = try await TestEndpoint.withRunning(source: source, logHandler: logs) { port in
-            try await Self.asNeighbour(neighbour, ["bind", String(port), "0"], timeout: 30)
+            try await neighbour.runPython(Self.attacker, ["bind", String(port), "0"], timeout: 30)
         }
         print(
             "hostile-neighbours: binding the endpoint's port as uid \(neighbour.uid): \(attempt.stdout.split(separator: "\n").prefix(2).joined(separator: ", "))"

@@ -255,7 +255,8 @@ struct DesktopIntegrationTests {
         #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 
-    @Test func afterResumeAFailingRenewalStartsWithinASecond() async throws {
+    @Test(arguments: [false, true])
+    func afterResumeAFailingRenewalStartsWithinASecond(forgedFirst: Bool) async throws {
         let bus = try PrivateBus()
         let directory = try TemporaryDirectory(prefix: "credd-resume")
         let mock = try bus.startMock(
@@ -279,9 +280,24 @@ struct DesktopIntegrationTests {
         try harness.waitUntil(timeout: 120) {
             guard let next = try status(harness)?.profiles.first?.next_refresh, let date = AWSTimestamp.parse(next) else { return false }
             planned = date
-            return date.timeIntervalSinceNow > 4
+            // The forged signal's two seconds come first.
+            return date.timeIntervalSinceNow > (forgedFirst ? 8 : 4)
         }
         let attemptsBefore = harness.daemonLog().components(separatedBy: "dev: refreshing").count
+        if forgedFirst {
+            // Any peer can send a signal straight to credd's connection (on the system bus, any
+            // user may): only logind's own PrepareForSleep counts.
+            let daemon = try #require(harness.daemonPID)
+            let names = try bus.uniqueNames(of: daemon)
+            try #require(!names.isEmpty, "credd has no connection on the bus")
+            for name in names {
+                try bus.sendSignal(
+                    to: name, path: "/org/freedesktop/login1", interface: "org.freedesktop.login1.Manager", member: "PrepareForSleep",
+                    arguments: ["boolean:false"])
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(!harness.daemonLog().contains("resume: the machine woke up"), "a forged resume was believed")
+        }
         let resumedAt = Date()
         try bus.emitFromMock(
             name: "org.freedesktop.login1", path: "/org/freedesktop/login1", interface: "org.freedesktop.login1.Manager",

@@ -96,6 +96,75 @@ import Testing
         }
     }
 
+    /// What a hostile neighbour could leave in a cache directory it can write to (the
+    /// hostile-neighbours rig does it as a real second uid): none of it is followed, waited on or
+    /// trusted, and the error says what to do without a secret.
+    enum Planted: String, CaseIterable {
+        case symlink, fifo, anotherUsersFile, groupWritableFile
+    }
+
+    @Test(arguments: Planted.allCases)
+    func aPlantedEntryIsRefusedAtOnceWithoutFollowingIt(planted: Planted) throws {
+        let home = try TemporaryDirectory()
+        let cache = SSOTokenCache(home: home.path)
+        let stored = makeToken(at: now)
+        try cache.store(stored, sessionName: "elsewhere")
+        let file = cache.path(sessionName: "corp", startURL: "")
+        let expected: String
+        switch planted {
+        case .symlink:
+            // A link to a valid token of the user's own: still not read through.
+            #expect(symlink(cache.path(sessionName: "elsewhere", startURL: ""), file) == 0)
+            expected = "is a symlink"
+        case .fifo:
+            #expect(mkfifo(file, 0o600) == 0)
+            expected = "is a FIFO, not a regular file"
+        case .anotherUsersFile:
+            guard getuid() == 0 else { return }
+            try home.write(".aws/sso/cache/" + (file as NSString).lastPathComponent, String(decoding: SSOTokenCoding.encode(stored), as: UTF8.self))
+            #expect(chown(file, 4242, 4242) == 0)
+            expected = "belongs to uid 4242"
+        case .groupWritableFile:
+            try home.write(".aws/sso/cache/" + (file as NSString).lastPathComponent, String(decoding: SSOTokenCoding.encode(stored), as: UTF8.self))
+            #expect(chmod(file, 0o620) == 0)
+            expected = "is writable by other users (mode 620)"
+        }
+        let started = ContinuousClock.now
+        #expect {
+            try cache.load(sessionName: "corp", startURL: "")
+        } throws: { error in
+            let error = try #require(error as? SSOError)
+            let text = String(describing: error)
+            return error.kind == .cacheUnreadable && text.contains(file) && text.contains(expected) && !text.contains(stored.accessToken.revealed)
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        // A new sign-in replaces the entry itself (never what a link points at) with the user's 0600 file.
+        try cache.store(makeToken(at: now, id: "new"), sessionName: "corp")
+        #expect(try cache.load(sessionName: "corp", startURL: "")?.accessToken == Secret("access-new"))
+        #expect(try cache.load(sessionName: "elsewhere", startURL: "") == stored)
+    }
+
+    @Test func aCacheDirectoryOthersCanWriteToGetsNoToken() throws {
+        let home = try TemporaryDirectory()
+        let cache = SSOTokenCache(home: home.path)
+        try FileManager.default.createDirectory(atPath: cache.directory, withIntermediateDirectories: true)
+        #expect(chmod(cache.directory, 0o777) == 0)
+        #expect {
+            try cache.store(makeToken(at: now), sessionName: "corp")
+        } throws: { error in
+            let error = try #require(error as? SSOError)
+            return error.kind == .cacheWriteFailed && String(describing: error).contains("is writable by other users (mode 777)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory).isEmpty)
+        guard getuid() == 0 else { return }
+        #expect(chmod(cache.directory, 0o700) == 0 && chown(cache.directory, 4242, 4242) == 0)
+        #expect {
+            try cache.store(makeToken(at: now), sessionName: "corp")
+        } throws: { error in
+            String(describing: error).contains("belongs to uid 4242")
+        }
+    }
+
     @Test func aWriteThatCannotHappenFailsWithTheFileNamed() throws {
         let home = try TemporaryDirectory()
         // A file where the cache directory should be (works as root, unlike a read-only mode).

@@ -145,6 +145,27 @@ public final class PrivateBus: Sendable {
         guard result.status == 0 else { throw TestSupportError("EmitSignal \(member): \(result.stderr)") }
     }
 
+    /// The unique names of the connections process `pid` has on this bus.
+    public func uniqueNames(of pid: Int32) throws -> [String] {
+        let listed = try ChildProcess.run(
+            ["busctl", "--address=\(address)", "list", "--unique", "--no-legend", "--no-pager"], environment: environment, timeout: 10)
+        guard listed.status == 0 else { throw TestSupportError("busctl list: \(listed.stderr)") }
+        return listed.stdout.split(separator: "\n").compactMap { line in
+            let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+            return columns.count > 1 && columns[1] == "\(pid)" ? String(columns[0]) : nil
+        }
+    }
+
+    /// Sends signal `member` straight to the connection `destination`, from a connection of its
+    /// own (not the owner of any name): what any peer on the bus can do. `arguments` are
+    /// dbus-send's (`boolean:false`).
+    public func sendSignal(to destination: String, path: String, interface: String, member: String, arguments: [String]) throws {
+        let sent = try ChildProcess.run(
+            ["dbus-send", "--bus=\(address)", "--type=signal", "--dest=\(destination)", path, "\(interface).\(member)"] + arguments,
+            environment: environment, timeout: 10)
+        guard sent.status == 0 else { throw TestSupportError("dbus-send \(member): \(sent.stderr)") }
+    }
+
     /// An environment whose session and system buses are both this one.
     public var environment: [String: String] {
         [
