@@ -71,7 +71,8 @@ actor DaemonRuntime: RotationObserver {
     // MARK: - Reload
 
     /// Re-reads the config. Profiles that are broken in the new config keep running with their
-    /// last good definition; a config that cannot be read at all changes nothing.
+    /// last good definition (so does one whose source keys vanished from a credentials file read
+    /// mid-rewrite); a config that cannot be read at all, or is empty, changes nothing.
     func reload() async {
         let loaded: LoadedConfiguration
         let keyringProfiles = await keyring.profileNames()
