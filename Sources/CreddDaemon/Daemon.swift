@@ -117,7 +117,8 @@ public enum Daemon {
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
             ssoSessions: ssoSessions,
             endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
-            startedAt: wallClock.now(), desktop: desktopState, logger: logger, keyring: keyringKeys)
+            startedAt: wallClock.now(), desktop: desktopState, logger: logger, keyring: keyringKeys,
+            keptSessions: DaemonRuntime.KeptSessions(keyring: keyring, wallClock: wallClock))
         let control: ControlServer
         do {
             if let descriptor = activated.control {

@@ -43,6 +43,17 @@ public actor RefreshEngine: Service {
         let wakeAt: Date
     }
 
+    /// A session obtained earlier that a profile may adopt (see `adopt(profile:credentials:obtainedAt:)`).
+    public struct KeptSession: Sendable, Hashable {
+        public let credentials: AWSCredentials
+        public let obtainedAt: Date
+
+        public init(credentials: AWSCredentials, obtainedAt: Date) {
+            self.credentials = credentials
+            self.obtainedAt = obtainedAt
+        }
+    }
+
     /// The session a removed profile had in service, and whose it was.
     private struct RemovedSession {
         let identity: String
@@ -182,8 +193,10 @@ public actor RefreshEngine: Service {
     /// (`.removed`), profiles whose identity changed drop their session and renew, and profiles
     /// with other changes keep their session and apply the change from their next renewal.
     /// A profile added back under the identity it had when removed, within
-    /// `Configuration.removedSessionMemory`, takes its still-valid session back instead of renewing.
-    public func update(profiles newSpecs: [ProfileSpec]) {
+    /// `Configuration.removedSessionMemory`, takes its still-valid session back instead of renewing;
+    /// other added profiles adopt their session in `kept`, for which the caller vouches as for
+    /// `adopt(profile:credentials:obtainedAt:)`.
+    public func update(profiles newSpecs: [ProfileSpec], kept: [String: KeptSession] = [:]) {
         guard !isStopped else { return }
         var seen = Set<String>()
         let specs = newSpecs.filter { seen.insert($0.name).inserted }
@@ -219,10 +232,13 @@ public actor RefreshEngine: Service {
             } else {
                 profiles[spec.name] = Profile(
                     spec: spec, machine: ProfileRefreshMachine(spec: spec, schedule: configuration.schedule))
-                if !takeBackRemovedSession(of: spec) {
-                    awaitingFirstAttempt.insert(spec.name)
-                    send(.tick, to: spec.name)
+                if takeBackRemovedSession(of: spec) { continue }
+                if adoptOnArrival(kept[spec.name], by: spec.name) {
+                    logger.info("session kept from an earlier run adopted", metadata: ["credd.profile": "\(spec.name)"])
+                    continue
                 }
+                awaitingFirstAttempt.insert(spec.name)
+                send(.tick, to: spec.name)
             }
         }
         settle()
@@ -231,11 +247,18 @@ public actor RefreshEngine: Service {
     /// Puts back in service the session `spec`'s profile had when a reload removed it, if it
     /// was issued for the same identity and is still valid; returns whether it did.
     private func takeBackRemovedSession(of spec: ProfileSpec) -> Bool {
-        guard let removed = removedSessions.removeValue(forKey: spec.name), removed.identity == spec.identity else { return false }
-        send(.adopt(removed.session.credentials, obtainedAt: removed.session.obtainedAt), to: spec.name)
-        guard profiles[spec.name]?.machine.session?.credentials == removed.session.credentials else { return false }
+        guard let removed = removedSessions.removeValue(forKey: spec.name), removed.identity == spec.identity,
+            adoptOnArrival(KeptSession(credentials: removed.session.credentials, obtainedAt: removed.session.obtainedAt), by: spec.name)
+        else { return false }
         logger.info("profile back under the same identity: its session stays in service", metadata: ["credd.profile": "\(spec.name)"])
         return true
+    }
+
+    /// A profile `update` just added adopts `kept`, before its first renewal; returns whether it did.
+    private func adoptOnArrival(_ kept: KeptSession?, by name: String) -> Bool {
+        guard let kept else { return false }
+        send(.adopt(kept.credentials, obtainedAt: kept.obtainedAt), to: name)
+        return profiles[name]?.machine.session?.credentials == kept.credentials
     }
 
     /// Puts a still-valid session obtained by an earlier run back in service, for a profile that

@@ -41,8 +41,9 @@ extension DaemonEndToEndTests {
         let profiles: [Profile]
     }
 
-    func overview(_ harness: CreddHarness) throws -> Overview {
-        try JSONDecoder().decode(Overview.self, from: Data(harness.cli(["status", "--json"]).stdout.utf8))
+    /// `credd status --json`, or nil while no daemon answers.
+    func overview(_ harness: CreddHarness) throws -> Overview? {
+        try? JSONDecoder().decode(Overview.self, from: Data(harness.cli(["status", "--json"]).stdout.utf8))
     }
 
     /// The access key id `credd credential-process` serves for `profile`, or nil when it serves none.
@@ -83,10 +84,10 @@ extension DaemonEndToEndTests {
         }
         // Reloaded: either the profiles changed or credd says what it makes of the file.
         try harness.waitUntil {
-            let seen = try overview(harness)
+            guard let seen = try overview(harness) else { return false }
             return !seen.daemon.config_errors.isEmpty || seen.profiles.map(\.name) != ["mfa", "dev"]
         }
-        let meanwhile = try overview(harness)
+        let meanwhile = try #require(try overview(harness))
         #expect(meanwhile.profiles.map(\.name) == ["mfa", "dev"], "nothing is removed")
         #expect(meanwhile.daemon.config_errors.contains { $0.contains(rewrite.configError) }, "\(meanwhile.daemon.config_errors)")
         #expect(try servedKey(harness, "mfa") == mfaKey, "the MFA session is still served")
@@ -98,7 +99,7 @@ extension DaemonEndToEndTests {
 
         if rewrite.rewritesConfig { try harness.writeConfig(content) } else { try harness.writeCredentials(content) }
         try harness.waitUntil {
-            let seen = try overview(harness)
+            guard let seen = try overview(harness) else { return false }
             return seen.daemon.config_errors.isEmpty && seen.profiles.contains { $0.name == "mfa" && $0.state != "pending" }
         }
         #expect(try state(harness, "mfa") == "fresh", "no code is asked")
@@ -130,7 +131,7 @@ extension DaemonEndToEndTests {
         // running config would stay): both profiles go, with their sections and service.
         let head = "[credd]\nlisten = 127.0.0.1:\(harness.endpointPort)\n"
         try edit(harness, to: head)
-        try harness.waitUntil { try overview(harness).profiles.isEmpty && sessionKey(harness, section: "mfa") == nil }
+        try harness.waitUntil { try overview(harness)?.profiles.isEmpty == true && sessionKey(harness, section: "mfa") == nil }
         #expect(try servedKey(harness, "mfa") == nil)
 
         try edit(harness, to: config)
@@ -146,6 +147,39 @@ extension DaemonEndToEndTests {
         try edit(harness, to: config.replacingOccurrences(of: "mfa/alice", with: "mfa/alice-new"))
         try harness.waitUntil { try state(harness, "mfa") == "needs_mfa" }
         #expect(try servedKey(harness, "mfa") == nil)
+        #expect(try harness.stop() == 0)
+    }
+
+    /// A restart can come while the config is being rewritten: the daemon starts with no
+    /// profiles, leaves their sections alone, and adopts their sessions once the config is back.
+    @Test func aDaemonStartedWhileTheConfigIsEmptyAdoptsTheSessionsWhenItIsWritten() throws {
+        let moto = try MotoServer()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(Self.userSection)
+        let config = Self.config(port: harness.endpointPort, mfaProcess: false)
+        try harness.writeConfig(config)
+        try harness.start()
+        try harness.waitUntil { try state(harness, "mfa") == "needs_mfa" }
+        #expect(try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n").status == 0)
+        try harness.waitUntil { try status(harness).exit == 0 && sessionKey(harness, section: "mfa") != nil && sessionKey(harness, section: "dev") != nil }
+        let mfaKey = try #require(try sessionKey(harness, section: "mfa"))
+        let devKey = try #require(try sessionKey(harness, section: "dev"))
+        #expect(try harness.stop() == 0)
+        let credentialsBefore = try harness.credentialsFile()
+
+        try harness.writeConfig("")
+        try harness.start()
+        try harness.waitUntil { try overview(harness)?.daemon.config_errors.contains { $0.contains("has no sections") } == true }
+        #expect(try overview(harness)?.profiles.isEmpty == true)
+        #expect(try harness.credentialsFile() == credentialsBefore, "the sections stay")
+
+        try harness.writeConfig(config)
+        try harness.waitUntil { try status(harness).exit == 0 }
+        #expect(try servedKey(harness, "mfa") == mfaKey, "no code asked: the same session")
+        #expect(try servedKey(harness, "dev") == devKey)
+        #expect(try harness.credentialsFile() == credentialsBefore)
+        #expect(harness.daemonLog().contains("session kept from an earlier run adopted"))
         #expect(try harness.stop() == 0)
     }
 }

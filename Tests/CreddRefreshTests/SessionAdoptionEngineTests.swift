@@ -203,6 +203,39 @@ struct SessionAdoptionEngineTests {
         await running.value
     }
 
+    @Test("a profile a reload adds adopts the session kept for it, before any renewal; an expired one is renewed")
+    func addedProfileAdoptsItsKeptSession() async throws {
+        let harness = EngineHarness([], handlers: ["dev": FakeRenewer.always(.succeed(lifetime: hour))])
+        let running = harness.start()
+        try await harness.settle()
+        let keptDev = sessionCredentials(expiring: epoch.addingTimeInterval(30 * minute), key: "ASIAKEPTDEV")
+        let expiredDev = sessionCredentials(expiring: epoch.addingTimeInterval(-minute), key: "ASIAOLDDEV")
+        // A daemon started with an empty config: the config arrives with mfa and dev.
+        await harness.engine.update(
+            profiles: [spec("mfa", mfa: true), spec("dev", source: "mfa")],
+            kept: [
+                "mfa": RefreshEngine.KeptSession(credentials: Self.keptMFA, obtainedAt: epoch.addingTimeInterval(-hour)),
+                "dev": RefreshEngine.KeptSession(credentials: keptDev, obtainedAt: epoch.addingTimeInterval(-30 * minute)),
+            ])
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "mfa") == Self.keptMFA)
+        #expect(await harness.engine.credentials(for: "dev") == keptDev)
+        #expect(await harness.status("mfa")?.state == .fresh)
+        #expect(harness.renewer.calls.isEmpty, "no code asked, nothing renewed")
+
+        await harness.engine.update(profiles: [spec("mfa", mfa: true)])
+        try await harness.settle()
+        harness.wallClock.advance(by: RefreshEngine.Configuration().removedSessionMemory + 1)
+        await harness.engine.update(
+            profiles: [spec("mfa", mfa: true), spec("dev", source: "mfa")],
+            kept: ["dev": RefreshEngine.KeptSession(credentials: expiredDev, obtainedAt: epoch.addingTimeInterval(-hour))])
+        try await harness.settle()
+        #expect(harness.renewer.calls(for: "dev").count == 1)
+        #expect(await harness.engine.credentials(for: "dev") != expiredDev)
+        running.cancel()
+        await running.value
+    }
+
     @Test("a dependent's ExpiredToken on an adopted source drops that session and asks for a code")
     func rejectedAdoptedSource() async throws {
         let harness = EngineHarness(
