@@ -55,21 +55,28 @@ extension DaemonEndToEndTests {
         return object["AccessKeyId"] as? String
     }
 
-    @Test(
-        "a config or credentials file read while it is rewritten in place, empty or missing, costs no session, section or byte",
-        arguments: InPlaceRewrite.allCases)
-    func aFileReadMidRewriteCostsNoSession(_ rewrite: InPlaceRewrite) throws {
+    /// moto and a daemon on the standard config without `mfa_process`, `mfa` logged in with a
+    /// code and both sessions written; returns the config and the sessions' access key ids.
+    func startLoggedInDaemon() throws -> (harness: CreddHarness, config: String, mfaKey: String, devKey: String) {
         let moto = try MotoServer()
         let harness = try CreddHarness(stsEndpoint: moto.endpoint)
         harness.emulator = moto
         try harness.writeCredentials(Self.userSection)
-        try harness.writeConfig(Self.config(port: harness.endpointPort, mfaProcess: false))
+        let config = Self.config(port: harness.endpointPort, mfaProcess: false)
+        try harness.writeConfig(config)
         try harness.start()
         try harness.waitUntil { try state(harness, "mfa") == "needs_mfa" }
-        #expect(try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n").status == 0)
+        let login = try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n")
+        #expect(login.status == 0, "\(login.stderr)")
         try harness.waitUntil { try status(harness).exit == 0 && sessionKey(harness, section: "mfa") != nil && sessionKey(harness, section: "dev") != nil }
-        let mfaKey = try #require(try sessionKey(harness, section: "mfa"))
-        let devKey = try #require(try sessionKey(harness, section: "dev"))
+        return (harness, config, try #require(try sessionKey(harness, section: "mfa")), try #require(try sessionKey(harness, section: "dev")))
+    }
+
+    @Test(
+        "a config or credentials file read while it is rewritten in place, empty or missing, costs no session, section or byte",
+        arguments: InPlaceRewrite.allCases)
+    func aFileReadMidRewriteCostsNoSession(_ rewrite: InPlaceRewrite) throws {
+        let (harness, _, mfaKey, devKey) = try startLoggedInDaemon()
         let credentialsBefore = try harness.credentialsFile()
         let path = rewrite.rewritesConfig ? harness.configPath : harness.credentialsPath
         let content = try String(contentsOfFile: path, encoding: .utf8)
@@ -114,18 +121,7 @@ extension DaemonEndToEndTests {
     /// A reload can read the config while a slow writer has written only part of it: a profile
     /// missing from that part is removed, and takes its session back when the rest arrives.
     @Test func aProfileBackUnderTheSameIdentityTakesItsSessionBack() throws {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        try harness.writeCredentials(Self.userSection)
-        let config = Self.config(port: harness.endpointPort, mfaProcess: false)
-        try harness.writeConfig(config)
-        try harness.start()
-        try harness.waitUntil { try state(harness, "mfa") == "needs_mfa" }
-        #expect(try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n").status == 0)
-        try harness.waitUntil { try status(harness).exit == 0 && sessionKey(harness, section: "mfa") != nil && sessionKey(harness, section: "dev") != nil }
-        let mfaKey = try #require(try sessionKey(harness, section: "mfa"))
-        let devKey = try #require(try sessionKey(harness, section: "dev"))
+        let (harness, config, mfaKey, devKey) = try startLoggedInDaemon()
 
         // Only `listen` written so far (with `imds_profile` naming a missing profile, the
         // running config would stay): both profiles go, with their sections and service.
@@ -153,18 +149,7 @@ extension DaemonEndToEndTests {
     /// A restart can come while the config is being rewritten: the daemon starts with no
     /// profiles, leaves their sections alone, and adopts their sessions once the config is back.
     @Test func aDaemonStartedWhileTheConfigIsEmptyAdoptsTheSessionsWhenItIsWritten() throws {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        try harness.writeCredentials(Self.userSection)
-        let config = Self.config(port: harness.endpointPort, mfaProcess: false)
-        try harness.writeConfig(config)
-        try harness.start()
-        try harness.waitUntil { try state(harness, "mfa") == "needs_mfa" }
-        #expect(try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n").status == 0)
-        try harness.waitUntil { try status(harness).exit == 0 && sessionKey(harness, section: "mfa") != nil && sessionKey(harness, section: "dev") != nil }
-        let mfaKey = try #require(try sessionKey(harness, section: "mfa"))
-        let devKey = try #require(try sessionKey(harness, section: "dev"))
+        let (harness, config, mfaKey, devKey) = try startLoggedInDaemon()
         #expect(try harness.stop() == 0)
         let credentialsBefore = try harness.credentialsFile()
 
