@@ -167,4 +167,26 @@ extension DaemonEndToEndTests {
         #expect(harness.daemonLog().contains("session kept from an earlier run adopted"))
         #expect(try harness.stop() == 0)
     }
+
+    /// `cat > ~/.aws/credentials`, still typing when a renewal comes: credd does not replace the
+    /// file under it (what it types would go into the replaced file), and writes once it is done.
+    @Test func aRenewalWaitsForAProgramStillWritingTheCredentialsFile() throws {
+        let (harness, _, mfaKey, devKey) = try startLoggedInDaemon()
+        let content = try harness.credentialsFile()
+        let typing = open(harness.credentialsPath, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        try #require(typing >= 0)
+        let refreshed = try harness.cli(["refresh", "dev"])
+        #expect(refreshed.status == 0, "\(refreshed.stderr)")
+        try harness.waitUntil { harness.daemonLog().contains("another program has the file open for writing") }
+        #expect(try harness.credentialsFile().isEmpty, "not replaced under its writer")
+
+        let typed = Array(content.utf8)
+        #expect(typed.withUnsafeBytes { Glibc.write(typing, $0.baseAddress, $0.count) } == typed.count)
+        close(typing)
+        try harness.waitUntil { try sessionKey(harness, section: "dev").map { $0 != devKey } ?? false }
+        #expect(try harness.credentialsFile().hasPrefix(Self.userSection), "every byte it wrote is there")
+        #expect(try sessionKey(harness, section: "mfa") == mfaKey)
+        #expect(try state(harness, "mfa") == "fresh")
+        #expect(try harness.stop() == 0)
+    }
 }
