@@ -121,9 +121,9 @@ extension CredentialsFileWriter {
             do throws(CredentialsFileError) {
                 try writeAtomically(bytes, to: target, directory: directory, replacing: original)
                 return outcome
-            } catch where error.reason == .changedDuringWrite && attempt < Self.maximumAttempts {
+            } catch  where error.reason == .changedDuringWrite && attempt < Self.maximumAttempts {
                 attempt += 1
-            } catch where error.reason == .beingWritten && attempt < Self.maximumAttempts {
+            } catch  where error.reason == .beingWritten && attempt < Self.maximumAttempts {
                 attempt += 1
                 usleep(Self.beingWrittenPause)
             }

@@ -68,7 +68,9 @@ extension DaemonEndToEndTests {
         try harness.waitUntil { try state(harness, "mfa") == "needs_mfa" }
         let login = try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n")
         #expect(login.status == 0, "\(login.stderr)")
-        try harness.waitUntil { try status(harness).exit == 0 && sessionKey(harness, section: "mfa") != nil && sessionKey(harness, section: "dev") != nil }
+        try harness.waitUntil {
+            try status(harness).exit == 0 && sessionKey(harness, section: "mfa") != nil && sessionKey(harness, section: "dev") != nil
+        }
         return (harness, config, try #require(try sessionKey(harness, section: "mfa")), try #require(try sessionKey(harness, section: "dev")))
     }
 
@@ -131,7 +133,9 @@ extension DaemonEndToEndTests {
         #expect(try servedKey(harness, "mfa") == nil)
 
         try edit(harness, to: config)
-        try harness.waitUntil { try status(harness).exit == 0 && sessionKey(harness, section: "mfa") != nil && sessionKey(harness, section: "dev") != nil }
+        try harness.waitUntil {
+            try status(harness).exit == 0 && sessionKey(harness, section: "mfa") != nil && sessionKey(harness, section: "dev") != nil
+        }
         #expect(try sessionKey(harness, section: "mfa") == mfaKey, "no code asked: the same session")
         #expect(try sessionKey(harness, section: "dev") == devKey)
         #expect(try servedKey(harness, "dev") == devKey)
