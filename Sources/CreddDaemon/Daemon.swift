@@ -35,6 +35,7 @@ public enum Daemon {
         let keyringKeys = SecretServiceKeys(environment: environment)
         let startup = StartupConfiguration.load(
             explicitPath: configPath, environment: environment, keyringProfiles: await keyringKeys.profileNames())
+        let loadedFiles = FileStamps(of: startup.configuration.watchedFiles)
         for problem in startup.configuration.errors {
             logger.error("config: \(problem)", metadata: ["credd.event": "config_error"])
         }
@@ -146,7 +147,7 @@ public enum Daemon {
         let status = DaemonStatus(
             engine: engine, profiles: directory, served: served, ssoSessions: ssoSessions, desktop: desktop, notifier: notifier, wallClock: wallClock,
             logger: logger)
-        let reloads = ReloadTriggers(watching: configuration.watchedFiles, logger: logger) { answersHangup in
+        let reloads = ReloadTriggers(watching: configuration.watchedFiles, asLoaded: loadedFiles, logger: logger) { answersHangup in
             if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
             await runtime.reload()
             status.update()  // STATUS= names config errors; `notifications` may have changed
