@@ -18,8 +18,9 @@ public enum ConfigLoader {
     }
 
     /// Loads the configuration. Throws only when no config file can be found, read or decoded,
-    /// or the file has no sections at all; every other problem is in `errors`, next to the profiles that are fine. `keyringProfiles`
-    /// names the profiles whose keys the Secret Service holds.
+    /// or the file has no sections at all; every other problem is in `errors`, next to the
+    /// profiles that are fine. `keyringProfiles` names the profiles whose keys the Secret Service
+    /// holds.
     public static func load(
         explicitPath: String?, environment: [String: String], reader: some FileReading = .system, keyringProfiles: Set<String> = []
     ) throws(ConfigError) -> LoadedConfiguration {

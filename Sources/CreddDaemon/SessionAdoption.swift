@@ -7,8 +7,9 @@ import Logging
 
 /// At start, and for profiles a reload adds, puts back in service the sessions an earlier run
 /// obtained and that are still valid: from credd's sections of the credentials file, or from the
-/// user keyring for profiles that write no file. A session is adopted only under the identity it was issued for, so an
-/// edit of the profile's source, `mfa_serial`, role or external id meanwhile renews instead.
+/// user keyring for profiles that write no file. A session is adopted only under the identity it
+/// was issued for, so an edit of the profile's source, `mfa_serial`, role or external id
+/// meanwhile renews instead.
 enum SessionAdoption {
     /// STS's default lifetimes, for estimating when a session from the file was obtained (the
     /// file records only its expiry); IAM Identity Center role credentials count as a role's.

@@ -1,8 +1,9 @@
 import CreddConfig
 
 /// The configuration the daemon starts with. A config file that cannot be found, read or
-/// decoded, or is empty, never stops the daemon: it runs with no profiles, says why in `credd status` and the
-/// log, and loads the file when it appears or changes (every place it is looked for is watched).
+/// decoded, or is empty, never stops the daemon: it runs with no profiles, says why in `credd
+/// status` and the log, and loads the file when it appears or changes (every place it is looked
+/// for is watched).
 struct StartupConfiguration {
     let configuration: LoadedConfiguration
     /// False when the config file could not be loaded: the managed sections in the credentials

@@ -43,7 +43,8 @@ public actor RefreshEngine: Service {
         let wakeAt: Date
     }
 
-    /// A session obtained earlier that a profile may adopt (see `adopt(profile:credentials:obtainedAt:)`).
+    /// A session obtained earlier that a profile may adopt, as in
+    /// `adopt(profile:credentials:obtainedAt:)`.
     public struct KeptSession: Sendable, Hashable {
         public let credentials: AWSCredentials
         public let obtainedAt: Date
@@ -57,7 +58,7 @@ public actor RefreshEngine: Service {
     /// The session a removed profile had in service, and whose it was.
     private struct RemovedSession {
         let identity: String
-        let session: ProfileRefreshMachine.Session
+        let session: KeptSession
         let removedAt: Date
     }
 
@@ -209,7 +210,9 @@ public actor RefreshEngine: Service {
         }
         for name in removed {
             if let profile = profiles[name], let session = profile.machine.session, session.credentials.isValid(at: now) {
-                removedSessions[name] = RemovedSession(identity: profile.spec.identity, session: session, removedAt: now)
+                removedSessions[name] = RemovedSession(
+                    identity: profile.spec.identity, session: KeptSession(credentials: session.credentials, obtainedAt: session.obtainedAt),
+                    removedAt: now)
             }
             renewals.removeValue(forKey: name)?.task.cancel()
             profiles[name] = nil
@@ -248,7 +251,7 @@ public actor RefreshEngine: Service {
     /// was issued for the same identity and is still valid; returns whether it did.
     private func takeBackRemovedSession(of spec: ProfileSpec) -> Bool {
         guard let removed = removedSessions.removeValue(forKey: spec.name), removed.identity == spec.identity,
-            adoptOnArrival(KeptSession(credentials: removed.session.credentials, obtainedAt: removed.session.obtainedAt), by: spec.name)
+            adoptOnArrival(removed.session, by: spec.name)
         else { return false }
         logger.info("profile back under the same identity: its session stays in service", metadata: ["credd.profile": "\(spec.name)"])
         return true
