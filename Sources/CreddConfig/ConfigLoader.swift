@@ -17,9 +17,10 @@ public enum ConfigLoader {
         return paths
     }
 
-    /// Loads the configuration. Throws only when no config file can be found, read or decoded;
-    /// every other problem is in `errors`, next to the profiles that are fine. `keyringProfiles`
-    /// names the profiles whose keys the Secret Service holds.
+    /// Loads the configuration. Throws only when no config file can be found, read or decoded,
+    /// or the file has no sections at all; every other problem is in `errors`, next to the
+    /// profiles that are fine. `keyringProfiles` names the profiles whose keys the Secret Service
+    /// holds.
     public static func load(
         explicitPath: String?, environment: [String: String], reader: some FileReading = .system, keyringProfiles: Set<String> = []
     ) throws(ConfigError) -> LoadedConfiguration {
@@ -38,6 +39,15 @@ public enum ConfigLoader {
                     document = try INIDocument(bytes: bytes)
                 } catch {
                     throw ConfigError(file: candidate.path, line: lineNumber(of: error), message: "\(error.description); save the file as UTF-8")
+                }
+                // Empty is what a reader sees while an editor or `cat >` rewrites the file in
+                // place: not a config that removes every profile (one with `[credd]` alone does).
+                guard !document.sections.isEmpty else {
+                    throw ConfigError(
+                        file: candidate.path,
+                        message:
+                            "the credd config has no sections (it is empty, or being written); a running daemon keeps the config it has. Add [credd] or [profile NAME]"
+                    )
                 }
                 return resolve(document, file: candidate.path, environment: environment, reader: reader, keyringProfiles: keyringProfiles)
             case .missing:

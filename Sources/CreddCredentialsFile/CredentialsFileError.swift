@@ -25,6 +25,8 @@ public struct CredentialsFileError: Error, Sendable, Hashable, CustomStringConve
         case writeFailed
         /// Another program changed the file between credd's read and its rename, on every attempt.
         case changedDuringWrite
+        /// Another program had the file open for writing (rewriting it in place) on every attempt.
+        case beingWritten
         /// The path is a chain of symlinks that does not end.
         case symlinkLoop
         /// A FIFO, a directory, a device or a socket is where the file should be: credd never

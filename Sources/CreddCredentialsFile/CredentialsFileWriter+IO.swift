@@ -97,8 +97,10 @@ extension CredentialsFileWriter {
     }
 
     /// How often one rewrite starts again because another program changed the file between
-    /// credd's read and its rename.
+    /// credd's read and its rename, or had it open for writing.
     static let maximumAttempts = 5
+    /// The wait before starting again while another program has the file open for writing.
+    static let beingWrittenPause: useconds_t = 50_000
 
     /// Under the lock: reads the file, lets `edit` compute the new bytes (`nil`: nothing to
     /// write) and replaces the file with them. Programs that ignore credd's lock (editors,
@@ -121,6 +123,9 @@ extension CredentialsFileWriter {
                 return outcome
             } catch  where error.reason == .changedDuringWrite && attempt < Self.maximumAttempts {
                 attempt += 1
+            } catch  where error.reason == .beingWritten && attempt < Self.maximumAttempts {
+                attempt += 1
+                usleep(Self.beingWrittenPause)
             }
         }
     }
@@ -194,6 +199,15 @@ extension CredentialsFileWriter {
                 reason: .changedDuringWrite, file: target,
                 message:
                     "another program kept changing the file while credd wrote it (\(Self.maximumAttempts) attempts), without taking credd's lock \(target).lock; nothing was written so that its changes are kept, credd tries again shortly"
+            )
+        }
+        // A program that truncated the file and is still writing it (an editor saving in place,
+        // `cat >`) writes into the file it opened: replaced now, the file would lose what it writes.
+        if isOpenForWriting(target) == true {
+            throw CredentialsFileError(
+                reason: .beingWritten, file: target,
+                message:
+                    "another program has the file open for writing (an editor saving it in place, `cat >`); credd does not replace it under that program, which would lose what it writes; nothing was written, credd tries again shortly"
             )
         }
         if rename(temporary, target) != 0 { throw systemError(.writeFailed, file: target, errno, "cannot replace the file; nothing was written") }

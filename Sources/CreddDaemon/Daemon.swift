@@ -35,6 +35,7 @@ public enum Daemon {
         let keyringKeys = SecretServiceKeys(environment: environment)
         let startup = StartupConfiguration.load(
             explicitPath: configPath, environment: environment, keyringProfiles: await keyringKeys.profileNames())
+        let loadedFiles = FileStamps(of: startup.configuration.watchedFiles)
         for problem in startup.configuration.errors {
             logger.error("config: \(problem)", metadata: ["credd.event": "config_error"])
         }
@@ -117,7 +118,8 @@ public enum Daemon {
             configPath: configPath, environment: environment, engine: engine, output: output, profiles: directory, rotation: rotation,
             ssoSessions: ssoSessions,
             endpointHost: settings.listenHost, endpointPort: port, endpointProblem: endpointProblem, paths: paths,
-            startedAt: wallClock.now(), desktop: desktopState, logger: logger, keyring: keyringKeys)
+            startedAt: wallClock.now(), desktop: desktopState, logger: logger, keyring: keyringKeys,
+            keptSessions: DaemonRuntime.KeptSessions(keyring: keyring, wallClock: wallClock))
         let control: ControlServer
         do {
             if let descriptor = activated.control {
@@ -145,7 +147,7 @@ public enum Daemon {
         let status = DaemonStatus(
             engine: engine, profiles: directory, served: served, ssoSessions: ssoSessions, desktop: desktop, notifier: notifier, wallClock: wallClock,
             logger: logger)
-        let reloads = ReloadTriggers(watching: configuration.watchedFiles, logger: logger) { answersHangup in
+        let reloads = ReloadTriggers(watching: configuration.watchedFiles, asLoaded: loadedFiles, logger: logger) { answersHangup in
             if answersHangup { notifier.send(.reloadingNow(), loggingFailureTo: logger) }
             await runtime.reload()
             status.update()  // STATUS= names config errors; `notifications` may have changed

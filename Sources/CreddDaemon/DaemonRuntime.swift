@@ -25,14 +25,24 @@ actor DaemonRuntime: RotationObserver {
     private let desktop: DesktopState
     private let logger: Logger
     private let keyring: any KeyringKeys
+    /// Where sessions of earlier runs are kept, for profiles a reload adds.
+    private let keptSessions: KeptSessions
+
+    /// What a profile a reload adds may adopt: a still-valid session of its identity that an
+    /// earlier run left (a daemon started while the config was empty or missing).
+    struct KeptSessions: Sendable {
+        let keyring: SessionKeyring
+        let wallClock: any WallClock
+    }
 
     init(
         configPath: String?, environment: [String: String], engine: RefreshEngine, output: CredentialsOutput,
         profiles: ProfileDirectory, rotation: RotationScheduler, ssoSessions: SSOSessions, endpointHost: String, endpointPort: Int,
         endpointProblem: String?, paths: RuntimePaths, startedAt: Date,
-        desktop: DesktopState, logger: Logger, keyring: any KeyringKeys
+        desktop: DesktopState, logger: Logger, keyring: any KeyringKeys, keptSessions: KeptSessions
     ) {
         self.keyring = keyring
+        self.keptSessions = keptSessions
         self.configPath = configPath
         self.environment = environment
         self.engine = engine
@@ -71,7 +81,8 @@ actor DaemonRuntime: RotationObserver {
     // MARK: - Reload
 
     /// Re-reads the config. Profiles that are broken in the new config keep running with their
-    /// last good definition; a config that cannot be read at all changes nothing.
+    /// last good definition (so does one whose source keys vanished from a credentials file read
+    /// mid-rewrite); a config that cannot be read at all, or is empty, changes nothing.
     func reload() async {
         let loaded: LoadedConfiguration
         let keyringProfiles = await keyring.profileNames()
@@ -108,7 +119,12 @@ actor DaemonRuntime: RotationObserver {
         }
         profiles.replace(with: kept, errors: loaded.errors.map(\.description))
         await ssoSessions.update(kept.profiles)
-        await engine.update(profiles: ProfileSpecs.make(kept.profiles, rotatedKeys: profiles.rotatedKeys))
+        let specs = ProfileSpecs.make(kept.profiles, rotatedKeys: profiles.rotatedKeys)
+        let added = specs.filter { previous.profile(named: $0.name) == nil }
+        await engine.update(
+            profiles: specs,
+            kept: SessionAdoption.keptSessions(
+                for: added, configuration: kept, keyring: keptSessions.keyring, wallClock: keptSessions.wallClock, logger: logger))
         // A session whose profile moved between the file and the keyring (write_credentials
         // edited) stays in service; written where it now belongs, a restart still adopts it.
         let moved = kept.profiles.filter { previous.profile(named: $0.name).map(\.writeCredentials) == !$0.writeCredentials }

@@ -17,14 +17,18 @@ final class ReloadTriggers: Service {
     static let settleTime: Duration = .milliseconds(300)
 
     private let paths: [String]
+    /// The files as the config in force was read: an edit made before the watch began is
+    /// reloaded as soon as it begins.
+    private let loaded: FileStamps?
     private let reload: Reload
     private let logger: Logger
     private let hangupPending = Atomic<Bool>(false)
     private let requests: AsyncStream<Void>
     private let request: AsyncStream<Void>.Continuation
 
-    init(watching paths: [String], logger: Logger, reload: @escaping Reload) {
+    init(watching paths: [String], asLoaded loaded: FileStamps? = nil, logger: Logger, reload: @escaping Reload) {
         self.paths = paths
+        self.loaded = loaded
         self.reload = reload
         self.logger = logger
         (requests, request) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -46,6 +50,10 @@ final class ReloadTriggers: Service {
         } catch {
             logger.warning("config files are not watched (\(error)); send SIGHUP to reload")
             watcher = nil
+        }
+        if let loaded, loaded != FileStamps(of: paths) {
+            logger.info("a config file changed while credd started: reloading")
+            request.yield()
         }
         await cancelWhenGracefulShutdown { [self] in
             await withDiscardingTaskGroup { group in

@@ -1,8 +1,9 @@
 import CreddConfig
 
 /// The configuration the daemon starts with. A config file that cannot be found, read or
-/// decoded never stops the daemon: it runs with no profiles, says why in `credd status` and the
-/// log, and loads the file when it appears or changes (every place it is looked for is watched).
+/// decoded, or is empty, never stops the daemon: it runs with no profiles, says why in `credd
+/// status` and the log, and loads the file when it appears or changes (every place it is looked
+/// for is watched).
 struct StartupConfiguration {
     let configuration: LoadedConfiguration
     /// False when the config file could not be loaded: the managed sections in the credentials
@@ -22,14 +23,14 @@ struct StartupConfiguration {
             failure = error
         }
         let candidates = ConfigLoader.candidatePaths(explicitPath: explicitPath, environment: environment).map(\.path)
-        // An empty config at the failing path gives the defaults (listen address, the AWS files'
-        // paths) exactly as a real one would.
+        // A bare `[credd]` at the failing path gives the defaults (listen address, the AWS files'
+        // paths) exactly as a real config would.
         let standInPath = failure.file.isEmpty ? candidates.first ?? "credd config" : failure.file
         let empty: LoadedConfiguration
         do {
-            empty = try ConfigLoader.load(explicitPath: standInPath, environment: environment, reader: EmptyFile(at: standInPath, others: reader))
+            empty = try ConfigLoader.load(explicitPath: standInPath, environment: environment, reader: BareConfig(at: standInPath, others: reader))
         } catch {
-            preconditionFailure("an empty config always loads, but: \(error)")
+            preconditionFailure("a bare [credd] config always loads, but: \(error)")
         }
         var watched = empty.watchedFiles
         watched += candidates.filter { !watched.contains($0) }
@@ -39,8 +40,8 @@ struct StartupConfiguration {
     }
 }
 
-/// Reads `path` as an empty file and everything else through `others`.
-private struct EmptyFile<Others: FileReading>: FileReading {
+/// Reads `path` as a file holding only `[credd]`, and everything else through `others`.
+private struct BareConfig<Others: FileReading>: FileReading {
     let path: String
     let others: Others
 
@@ -50,7 +51,7 @@ private struct EmptyFile<Others: FileReading>: FileReading {
     }
 
     func read(_ path: String) throws(FileReadError) -> FileReadResult {
-        path == self.path ? .contents([]) : try others.read(path)
+        path == self.path ? .contents(Array("[credd]\n".utf8)) : try others.read(path)
     }
 
     func entries(ofDirectory path: String) -> [String] {

@@ -19,6 +19,10 @@ public actor RefreshEngine: Service {
         /// it, credentials for a profile whose delivered ones have expired, or would expire
         /// within this delay, never wait.
         public var maximumBatchDelay: TimeInterval = 5
+        /// How long the session of a profile a reload removed is remembered, in memory only:
+        /// a profile that comes back within it under the same identity takes its session back
+        /// (a config file read while an editor was rewriting it costs no MFA code).
+        public var removedSessionMemory: TimeInterval = 10 * 60
 
         public init() {}
     }
@@ -37,6 +41,25 @@ public actor RefreshEngine: Service {
     private struct Timer {
         let task: Task<Void, Never>
         let wakeAt: Date
+    }
+
+    /// A session obtained earlier that a profile may adopt, as in
+    /// `adopt(profile:credentials:obtainedAt:)`.
+    public struct KeptSession: Sendable, Hashable {
+        public let credentials: AWSCredentials
+        public let obtainedAt: Date
+
+        public init(credentials: AWSCredentials, obtainedAt: Date) {
+            self.credentials = credentials
+            self.obtainedAt = obtainedAt
+        }
+    }
+
+    /// The session a removed profile had in service, and whose it was.
+    private struct RemovedSession {
+        let identity: String
+        let session: KeptSession
+        let removedAt: Date
     }
 
     private typealias AttemptWaiter = CheckedContinuation<Result<ProfileStatus, RefreshFailure>, Never>
@@ -61,6 +84,9 @@ public actor RefreshEngine: Service {
     /// successful renewal notifies them, so finding them must not scan all profiles.
     private var dependents: [String: [String]] = [:]
     private var renewals: [String: Renewal] = [:]
+    /// Sessions of profiles removed by `update(profiles:)`, by name, for
+    /// `Configuration.removedSessionMemory`.
+    private var removedSessions: [String: RemovedSession] = [:]
     private var nextRenewalID: UInt64 = 0
     private var attemptWaiters: [String: [AttemptWaiter]] = [:]
     /// Callers of `waitForFirstPass`, by id so that a cancelled one can leave.
@@ -167,14 +193,27 @@ public actor RefreshEngine: Service {
     /// Applies a new configuration: added profiles start, removed ones stop and are withdrawn
     /// (`.removed`), profiles whose identity changed drop their session and renew, and profiles
     /// with other changes keep their session and apply the change from their next renewal.
-    public func update(profiles newSpecs: [ProfileSpec]) {
+    /// A profile added back under the identity it had when removed, within
+    /// `Configuration.removedSessionMemory`, takes its still-valid session back instead of renewing;
+    /// other added profiles adopt their session in `kept`, for which the caller vouches as for
+    /// `adopt(profile:credentials:obtainedAt:)`.
+    public func update(profiles newSpecs: [ProfileSpec], kept: [String: KeptSession] = [:]) {
         guard !isStopped else { return }
         var seen = Set<String>()
         let specs = newSpecs.filter { seen.insert($0.name).inserted }
         let removed = order.filter { !seen.contains($0) }
         order = specs.map(\.name)
         dependents = Self.dependents(of: specs)
+        let now = wallClock.now()
+        removedSessions = removedSessions.filter {
+            now.timeIntervalSince($0.value.removedAt) < configuration.removedSessionMemory && $0.value.session.credentials.isValid(at: now)
+        }
         for name in removed {
+            if let profile = profiles[name], let session = profile.machine.session, session.credentials.isValid(at: now) {
+                removedSessions[name] = RemovedSession(
+                    identity: profile.spec.identity, session: KeptSession(credentials: session.credentials, obtainedAt: session.obtainedAt),
+                    removedAt: now)
+            }
             renewals.removeValue(forKey: name)?.task.cancel()
             profiles[name] = nil
             awaitingFirstAttempt.remove(name)
@@ -196,11 +235,33 @@ public actor RefreshEngine: Service {
             } else {
                 profiles[spec.name] = Profile(
                     spec: spec, machine: ProfileRefreshMachine(spec: spec, schedule: configuration.schedule))
+                if takeBackRemovedSession(of: spec) { continue }
+                if adoptOnArrival(kept[spec.name], by: spec.name) {
+                    logger.info("session kept from an earlier run adopted", metadata: ["credd.profile": "\(spec.name)"])
+                    continue
+                }
                 awaitingFirstAttempt.insert(spec.name)
                 send(.tick, to: spec.name)
             }
         }
         settle()
+    }
+
+    /// Puts back in service the session `spec`'s profile had when a reload removed it, if it
+    /// was issued for the same identity and is still valid; returns whether it did.
+    private func takeBackRemovedSession(of spec: ProfileSpec) -> Bool {
+        guard let removed = removedSessions.removeValue(forKey: spec.name), removed.identity == spec.identity,
+            adoptOnArrival(removed.session, by: spec.name)
+        else { return false }
+        logger.info("profile back under the same identity: its session stays in service", metadata: ["credd.profile": "\(spec.name)"])
+        return true
+    }
+
+    /// A profile `update` just added adopts `kept`, before its first renewal; returns whether it did.
+    private func adoptOnArrival(_ kept: KeptSession?, by name: String) -> Bool {
+        guard let kept else { return false }
+        send(.adopt(kept.credentials, obtainedAt: kept.obtainedAt), to: name)
+        return profiles[name]?.machine.session?.credentials == kept.credentials
     }
 
     /// Puts a still-valid session obtained by an earlier run back in service, for a profile that

@@ -95,6 +95,25 @@ struct ConfigLoaderTests {
         }
     }
 
+    @Test(
+        "a config with no sections (empty, blank, only comments: a file being rewritten in place) stops the load; [credd] alone loads",
+        arguments: ["", "\n\n", "# my profiles\n; none yet\n"])
+    func configWithoutSections(text: String) throws {
+        let environment = ["HOME": FakeHome.home]
+        do {
+            _ = try ConfigLoader.load(explicitPath: nil, environment: environment, reader: InMemoryFileReader(files: [FakeHome.configPath: text]))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.file == FakeHome.configPath)
+            #expect(error.message.contains("has no sections"), "\(error.message)")
+            #expect(error.message.contains("keeps the config it has"))
+        }
+        let bare = try ConfigLoader.load(
+            explicitPath: nil, environment: environment, reader: InMemoryFileReader(files: [FakeHome.configPath: text + "[credd]\n"]))
+        #expect(bare.profiles.isEmpty)
+        #expect(bare.errors.isEmpty, "\(bare.errors)")
+    }
+
     @Test("[credd] defaults: listen 127.0.0.1:9911, ~/.aws files, no IMDS profile")
     func defaults() throws {
         let loaded = try FakeHome(config: Self.minimal, credentials: FakeHome.longTermCredentials).load()

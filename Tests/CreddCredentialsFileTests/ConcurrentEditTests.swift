@@ -104,4 +104,49 @@ struct ConcurrentEditTests {
         #expect(attempts.value == 1)
         #expect(try directory.read("credentials") == handEdited)
     }
+
+    @Test("a file another program truncated and still writes is not replaced under it; once closed, it is")
+    func fileOpenForWritingIsNotReplaced() throws {
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
+        defer { directory.remove() }
+        try directory.write("credentials", Self.original, mode: nil)
+        let path = directory.file("credentials")
+        // `cat > credentials`, still typing: truncated, open for writing.
+        let typing = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        try #require(typing >= 0)
+        let (system, attempts) = Self.interleaving { _ in }
+        let writer = Self.writer(directory, system: system)
+        do {
+            try writer.apply([.write(section: "dev", credentials: Fixtures.session("a"))])
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.reason == .beingWritten)
+            #expect(error.description.hasPrefix(path + ": another program has the file open for writing"))
+        }
+        #expect(attempts.value == CredentialsFileWriter.maximumAttempts)
+        #expect(try directory.read("credentials").isEmpty)
+
+        // What it writes lands in the file, and credd's next write keeps it.
+        let typed = Array(Self.original.utf8)
+        #expect(typed.withUnsafeBytes { Glibc.write(typing, $0.baseAddress, $0.count) } == typed.count)
+        close(typing)
+        let outcomes = try writer.apply([.write(section: "dev", credentials: Fixtures.session("a"))])
+        #expect(outcomes.map(\.change) == [.updated])
+        #expect(try directory.read("credentials") == "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n\n" + Fixtures.managedSection("dev", "a"))
+        #expect(try directory.contents() == ["credentials", "credentials.lock"])
+    }
+
+    @Test("a file another program only reads is written at once")
+    func fileOpenForReadingIsWritten() throws {
+        let directory = try TemporaryDirectory(prefix: "credd-writer")
+        defer { directory.remove() }
+        try directory.write("credentials", Self.original, mode: nil)
+        let reading = open(directory.file("credentials"), O_RDONLY | O_CLOEXEC)
+        try #require(reading >= 0)
+        defer { close(reading) }
+        let (system, attempts) = Self.interleaving { _ in }
+        try Self.writer(directory, system: system).apply([.write(section: "dev", credentials: Fixtures.session("a"))])
+        #expect(attempts.value == 1)
+        #expect(try directory.read("credentials").hasSuffix(Fixtures.managedSection("dev", "a")))
+    }
 }

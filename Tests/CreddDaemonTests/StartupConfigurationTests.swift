@@ -11,7 +11,7 @@ import Testing
 struct StartupConfigurationTests {
     /// Each case: what is at the config path, and words the reported error must contain.
     enum Broken: CaseIterable {
-        case missing, notUTF8, directory, explicitPathMissing
+        case missing, notUTF8, directory, explicitPathMissing, empty
     }
 
     @Test(arguments: Broken.allCases)
@@ -34,6 +34,10 @@ struct StartupConfigurationTests {
         case .explicitPathMissing:
             explicitPath = home.file("elsewhere/config")
             words = [home.file("elsewhere/config"), "does not exist"]
+        case .empty:
+            // Started while an editor rewrites the config in place.
+            _ = try home.write(".config/credd/config", "")
+            words = [configPath, "has no sections"]
         }
         let startup = StartupConfiguration.load(explicitPath: explicitPath, environment: ["HOME": home.path])
         #expect(!startup.loadedConfigFile)

@@ -186,18 +186,7 @@ struct DaemonEndToEndTests {
     }
 
     @Test func anMFASessionSurvivesRestartsRefreshAndEditsThatKeepItsIdentity() throws {
-        let moto = try MotoServer()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        try harness.writeCredentials(Self.userSection)
-        let config = Self.config(port: harness.endpointPort, mfaProcess: false)
-        try harness.writeConfig(config)
-        try harness.start()
-        try harness.waitUntil { try state(harness, "mfa") == "needs_mfa" }
-        let login = try harness.cli(["login", "mfa", "--code", "-"], stdin: "123456\n")
-        #expect(login.status == 0, "\(login.stderr)")
-        try harness.waitUntil { try status(harness).exit == 0 }
-        let mfaKey = try #require(try sessionKey(harness, section: "mfa"))
+        let (harness, config, mfaKey, _) = try startLoggedInDaemon()
         #expect(try harness.credentialsFile().contains("x_credd_identity = "))
 
         // Restart: the session is adopted, no code is asked, the chained role renews with it.

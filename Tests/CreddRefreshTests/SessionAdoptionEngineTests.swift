@@ -1,4 +1,5 @@
 import CreddCore
+import CreddTestSupport
 import Foundation
 import Testing
 
@@ -119,6 +120,118 @@ struct SessionAdoptionEngineTests {
         #expect(await harness.engine.credentials(for: "mfa") == nil)
         #expect(await harness.status("mfa")?.state == .needsMFA)
         #expect(await harness.engine.credentials(for: "dev") == nil)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("a profile a reload removed takes its session back when it returns under the same identity, within the memory")
+    func removedProfileTakesItsSessionBack() async throws {
+        let harness = chain()
+        await harness.engine.adopt(profile: "mfa", credentials: Self.keptMFA, obtainedAt: epoch)
+        let running = harness.start()
+        try await harness.settle()
+        let devBefore = try #require(await harness.engine.credentials(for: "dev"))
+        let both = [spec("mfa", mfa: true), spec("dev", source: "mfa")]
+
+        // A config read mid-rewrite had neither: both leave service.
+        await harness.engine.update(profiles: [])
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "mfa") == nil)
+        try await eventually("mfa withdrawn", timeout: .seconds(20), on: harness.wallClock.changes) {
+            harness.sink.batches.flatMap { $0 }.contains(.withdrawn(profile: "mfa", reason: .removed))
+        }
+
+        // The rest of the file arrives: the same sessions are back, with no STS call or code.
+        harness.wallClock.advance(by: 5 * minute)
+        await harness.engine.update(profiles: both)
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "mfa") == Self.keptMFA)
+        #expect(await harness.engine.credentials(for: "dev") == devBefore)
+        #expect(await harness.status("mfa")?.state == .fresh)
+        #expect(await harness.status("dev")?.state == .fresh)
+        #expect(harness.renewer.calls(for: "mfa").isEmpty)
+        #expect(harness.renewer.calls(for: "dev").count == 1)
+        try await eventually("mfa published again", timeout: .seconds(20), on: harness.wallClock.changes) {
+            harness.sink.batches.last?.contains(.published(profile: "mfa", credentials: Self.keptMFA)) == true
+        }
+
+        // Removed for longer than the memory: a new profile, which waits for a code.
+        await harness.engine.update(profiles: [])
+        try await harness.settle()
+        harness.wallClock.advance(by: RefreshEngine.Configuration().removedSessionMemory + 1)
+        try await harness.settle()
+        await harness.engine.update(profiles: both)
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "mfa") == nil)
+        #expect(await harness.status("mfa")?.state == .needsMFA)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("a profile back under another identity, or after its session expired, renews")
+    func removedSessionOnlyForTheSameIdentity() async throws {
+        let harness = chain()
+        await harness.engine.adopt(profile: "mfa", credentials: Self.keptMFA, obtainedAt: epoch)
+        let running = harness.start()
+        try await harness.settle()
+        let devBefore = try #require(await harness.engine.credentials(for: "dev"))
+
+        // A new MFA device: not the session's identity, so a code is needed; dev, chained on
+        // it, has a new identity too.
+        await harness.engine.update(profiles: [])
+        try await harness.settle()
+        await harness.engine.update(profiles: [spec("mfa", mfa: true, version: 2), spec("dev", source: "mfa", version: 2)])
+        try await harness.settle()
+        #expect(await harness.status("mfa")?.state == .needsMFA)
+        #expect(await harness.engine.credentials(for: "mfa") == nil)
+        #expect(await harness.engine.credentials(for: "dev") != devBefore)
+
+        // dev alone leaves and comes back after its session expired: it renews.
+        let login = await harness.engine.login(profile: "mfa", code: Secret("123456"))
+        #expect((try? login.get())?.state == .fresh)
+        try await harness.settle()
+        let devRenewed = try #require(await harness.engine.credentials(for: "dev"))
+        let calls = harness.renewer.calls(for: "dev").count
+        await harness.engine.update(profiles: [spec("mfa", mfa: true, version: 2)])
+        try await harness.settle()
+        harness.wallClock.advance(by: try #require(devRenewed.expiration).timeIntervalSince(harness.now) + 1)
+        await harness.engine.update(profiles: [spec("mfa", mfa: true, version: 2), spec("dev", source: "mfa", version: 2)])
+        try await harness.settle()
+        #expect(harness.renewer.calls(for: "dev").count == calls + 1)
+        #expect(await harness.engine.credentials(for: "dev") != devRenewed)
+        running.cancel()
+        await running.value
+    }
+
+    @Test("a profile a reload adds adopts the session kept for it, before any renewal; an expired one is renewed")
+    func addedProfileAdoptsItsKeptSession() async throws {
+        let harness = EngineHarness([], handlers: ["dev": FakeRenewer.always(.succeed(lifetime: hour))])
+        let running = harness.start()
+        try await harness.settle()
+        let keptDev = sessionCredentials(expiring: epoch.addingTimeInterval(30 * minute), key: "ASIAKEPTDEV")
+        let expiredDev = sessionCredentials(expiring: epoch.addingTimeInterval(-minute), key: "ASIAOLDDEV")
+        // A daemon started with an empty config: the config arrives with mfa and dev.
+        await harness.engine.update(
+            profiles: [spec("mfa", mfa: true), spec("dev", source: "mfa")],
+            kept: [
+                "mfa": RefreshEngine.KeptSession(credentials: Self.keptMFA, obtainedAt: epoch.addingTimeInterval(-hour)),
+                "dev": RefreshEngine.KeptSession(credentials: keptDev, obtainedAt: epoch.addingTimeInterval(-30 * minute)),
+            ])
+        try await harness.settle()
+        #expect(await harness.engine.credentials(for: "mfa") == Self.keptMFA)
+        #expect(await harness.engine.credentials(for: "dev") == keptDev)
+        #expect(await harness.status("mfa")?.state == .fresh)
+        #expect(harness.renewer.calls.isEmpty, "no code asked, nothing renewed")
+
+        await harness.engine.update(profiles: [spec("mfa", mfa: true)])
+        try await harness.settle()
+        harness.wallClock.advance(by: RefreshEngine.Configuration().removedSessionMemory + 1)
+        await harness.engine.update(
+            profiles: [spec("mfa", mfa: true), spec("dev", source: "mfa")],
+            kept: ["dev": RefreshEngine.KeptSession(credentials: expiredDev, obtainedAt: epoch.addingTimeInterval(-hour))])
+        try await harness.settle()
+        #expect(harness.renewer.calls(for: "dev").count == 1)
+        #expect(await harness.engine.credentials(for: "dev") != expiredDev)
         running.cancel()
         await running.value
     }
