@@ -91,8 +91,12 @@ struct DesktopNotice: Sendable, Hashable {
         name.hasPrefix("-") ? nil : configured
     }
 
+    /// The user manager expands `$NAME` and `${NAME}` in a transient service's arguments, so a
+    /// `$` in a name is doubled there to reach the command as written.
     private static func userUnit(_ command: [String], profile: String, underSystemd: Bool) -> [String] {
-        underSystemd ? ["systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=\(profile)", "--"] + command : command
+        guard underSystemd, let program = command.first else { return command }
+        let arguments = command.dropFirst().map { $0.replacing("$", with: "$$") }
+        return ["systemd-run", "--user", "--collect", "--quiet", "--setenv=CREDD_PROFILE=\(profile)", "--", program] + arguments
     }
 
     /// The notice for one kind of action; a new kind of action needs one case here.
