@@ -35,7 +35,10 @@ let package = Package(
         // Threads, timers, spawning and sockets, for the adapters.
         .target(
             name: "CreddPlatform",
-            dependencies: ["CreddCore", "CTimerFD", "CGlibcGNU", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                "CreddCore", "CTimerFD", "CGlibcGNU", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .systemLibrary(name: "CTimerFD"),
         .systemLibrary(name: "CGlibcGNU"),
@@ -86,7 +89,7 @@ let package = Package(
         .target(
             name: "CreddSSO",
             dependencies: [
-                "CreddCore", "CreddSigV4",
+                "CreddCore", "CreddPlatform", "CreddSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

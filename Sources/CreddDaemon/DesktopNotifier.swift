@@ -69,21 +69,39 @@ struct DesktopNotifier: Service {
         await cancelWhenGracefulShutdown {
             repeat {
                 await serve()
-            } while (try? await Task.sleep(for: Self.reconnectInterval)) != nil
+            } while await waitBeforeLookingAgain()
         }
         // Returning early would end the whole ServiceGroup.
         try? await gracefulShutdown()
     }
 
+    /// Waits until the session bus is worth looking for again; false once cancelled. Without a
+    /// `DBUS_SESSION_BUS_ADDRESS` and without `$XDG_RUNTIME_DIR/bus`, that is when the socket
+    /// is created (inotify): on a server it never is, and an idle daemon should not wake every
+    /// 10 seconds to find that out. Otherwise (an address that did not answer, a bus that went
+    /// away) it looks again after ``reconnectInterval``.
+    private func waitBeforeLookingAgain() async -> Bool {
+        if environment["DBUS_SESSION_BUS_ADDRESS", default: ""].isEmpty, let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
+            let socket = runtime + "/bus"
+            if !Self.socketExists(socket), let watcher = try? FileWatcher(paths: [socket], logger: logger) {
+                defer { watcher.stop() }
+                // Looked at again once the watch is in place, so a socket created in between counts.
+                if !Self.socketExists(socket) {
+                    for await _ in watcher.changes where Self.socketExists(socket) { break }
+                }
+                return !Task.isCancelled
+            }
+        }
+        return (try? await EventLoopClock().sleep(for: Self.reconnectInterval)) != nil
+    }
+
+    private static func socketExists(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
+    }
+
     private func serve() async {
-        guard
-            let address = BusAddress.session(
-                environment: environment,
-                socketExists: { path in
-                    var status = stat()
-                    return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
-                })
-        else {
+        guard let address = BusAddress.session(environment: environment, socketExists: Self.socketExists) else {
             if state.set("no session bus") {
                 logger.info("desktop: no session bus; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
             }
@@ -147,7 +165,7 @@ struct DesktopNotifier: Service {
     private func remind(at date: Date) {
         let delay = max(0, date.timeIntervalSince(wallClock.now()))
         Task { [changed] in
-            try? await Task.sleep(for: .seconds(delay))
+            try? await EventLoopClock().sleep(for: .seconds(delay))
             changed.yield()
         }
     }

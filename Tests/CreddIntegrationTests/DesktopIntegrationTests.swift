@@ -155,6 +155,33 @@ struct DesktopIntegrationTests {
         #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 
+    /// Without DBUS_SESSION_BUS_ADDRESS credd waits for `$XDG_RUNTIME_DIR/bus` to be created
+    /// instead of looking every 10 seconds, and finds it sooner than the next look would have.
+    @Test func aSessionBusCreatedInTheRuntimeDirectoryIsFoundAtOnce() async throws {
+        let moto = try await MotoServer.start()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
+        try harness.start()
+        try harness.waitUntil { try status(harness)?.daemon.desktop == "no session bus" }
+
+        // The desktop session starts after the daemon; its bus appears in the runtime directory
+        // once its notification server runs (as with D-Bus activation).
+        let bus = try PrivateBus()
+        defer { bus.stop() }
+        let log = harness.directory.file("notifications.log")
+        let mock = try bus.startMock(template: "notification_daemon", owning: Self.notifications, log: log)
+        defer { mock.signal(SIGTERM) }
+        let startedAt = Date()
+        try FileManager.default.createSymbolicLink(
+            atPath: harness.runtimeDirectory + "/bus", withDestinationPath: String(bus.address.dropFirst("unix:path=".count)))
+        _ = try waitForLog(log, harness) { $0.contains(#"Notify "credd" 0 "dialog-password" "AWS profile mfa needs an MFA code""#) }
+        #expect(Date().timeIntervalSince(startedAt) < 9, "found by the watch, not by a look 10 s later")
+        #expect(try status(harness)?.daemon.desktop == "notifications on")
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
+    }
+
     @Test func notificationsOffSendsNothing() async throws {
         let desktop = try await NotificationDesktop(capabilities: nil)
         let log = desktop.log
