@@ -39,8 +39,7 @@ struct DesktopNotifier: Service {
     private let state: DesktopState
     private let wallClock: any WallClock
     private let logger: Logger
-    private let changes: AsyncStream<Void>
-    private let changed: AsyncStream<Void>.Continuation
+    private let changes = ChangeFeed()
 
     init(
         environment: [String: String], engine: RefreshEngine, rotation: RotationScheduler, profiles: ProfileDirectory, state: DesktopState,
@@ -53,12 +52,11 @@ struct DesktopNotifier: Service {
         self.state = state
         self.wallClock = wallClock
         self.logger = logger
-        (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// A profile's status or the config changed: the notices are looked at again.
     func statusChanged() {
-        changed.yield()
+        changes.signal()
     }
 
     /// How often credd looks again for a session bus it did not find or lost (a desktop
@@ -122,11 +120,12 @@ struct DesktopNotifier: Service {
             logger: logger)
         await desk.checkServer()
         let invocations = try? await desk.server.invocations()
+        let connectionChanges = changes.subscribe()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 // One reminder at a time: the earliest a held-back notice may go out.
                 var reminder: Date?
-                for await _ in changes {
+                for await _ in connectionChanges {
                     let now = wallClock.now()
                     guard let nextDue = await desk.show(wanted: await wanted(), now: now) else { continue }
                     if let reminder, reminder > now, reminder <= nextDue { continue }
@@ -164,10 +163,29 @@ struct DesktopNotifier: Service {
     /// Looks again at `date`, when a notice held back by the rate limit may go out.
     private func remind(at date: Date) {
         let delay = max(0, date.timeIntervalSince(wallClock.now()))
-        Task { [changed] in
+        Task { [changes] in
             try? await EventLoopClock().sleep(for: .seconds(delay))
-            changed.yield()
+            changes.signal()
         }
+    }
+}
+
+/// Tells the connection to the session bus that a status changed. Each connection takes a
+/// stream of its own: ending one (the bus went away) finishes its stream for good.
+private final class ChangeFeed: Sendable {
+    private let current = Mutex<AsyncStream<Void>.Continuation?>(nil)
+
+    func subscribe() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        current.withLock { current in
+            current?.finish()
+            current = continuation
+        }
+        return stream
+    }
+
+    func signal() {
+        current.withLock { $0 }?.yield()
     }
 }
 
