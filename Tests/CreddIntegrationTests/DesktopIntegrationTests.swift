@@ -39,6 +39,17 @@ struct DesktopIntegrationTests {
         return harness
     }
 
+    /// A daemon whose `mfa` waits for `credd login`, with no session bus.
+    func startDaemonWithoutDesktop() async throws -> CreddHarness {
+        let moto = try await MotoServer.start()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
+        try harness.start()
+        return harness
+    }
+
     /// moto, a private session bus and dbusmock's notification daemon logging every call.
     final class NotificationDesktop {
         let moto: MotoServer
@@ -116,12 +127,7 @@ struct DesktopIntegrationTests {
     }
 
     @Test func withoutASessionBusNothingIsSentAndStatusSaysSo() async throws {
-        let moto = try await MotoServer.start()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        try harness.writeCredentials(DaemonEndToEndTests.userSection)
-        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
-        try harness.start()
+        let harness = try await startDaemonWithoutDesktop()
         try harness.waitUntil { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
         #expect(try status(harness)?.daemon.desktop == "no session bus")
         let table = try harness.cli(["status"]).stdout
@@ -159,12 +165,7 @@ struct DesktopIntegrationTests {
     /// instead of looking every 10 seconds: a bus that appears is found within moments, again
     /// after one went away. (A look every 10 s would find both this soon in 1 run of 6.)
     @Test func aSessionBusCreatedInTheRuntimeDirectoryIsFoundAtOnce() async throws {
-        let moto = try await MotoServer.start()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        try harness.writeCredentials(DaemonEndToEndTests.userSection)
-        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
-        try harness.start()
+        let harness = try await startDaemonWithoutDesktop()
         try harness.waitUntil { try status(harness)?.daemon.desktop == "no session bus" }
         let socket = harness.runtimeDirectory + "/bus"
 
