@@ -35,9 +35,13 @@ let package = Package(
         // Threads, timers, spawning and sockets, for the adapters.
         .target(
             name: "CreddPlatform",
-            dependencies: ["CreddCore", "CTimerFD", "CGlibcGNU", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                "CreddCore", "CTimerFD", "CGlibcGNU", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .systemLibrary(name: "CTimerFD"),
+        .systemLibrary(name: "CConcurrencyHook"),
         .systemLibrary(name: "CGlibcGNU"),
         // libsystemd (libsystemd-dev): sd-bus, sd_notify, socket activation, the journal.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
@@ -111,7 +115,7 @@ let package = Package(
             name: "CreddDaemon",
             dependencies: [
                 "CreddCore", "CreddPlatform", "CreddConfig", "CreddControl", "CreddRefresh", "CreddSTS", "CreddCredentialsFile", "CreddEndpoint",
-                "CreddSystemd", "CreddRotation", "CreddSigV4", "CreddSSO", "CreddBus", "CGlibcGNU",
+                "CreddSystemd", "CreddRotation", "CreddSigV4", "CreddSSO", "CreddBus", "CGlibcGNU", "CConcurrencyHook",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

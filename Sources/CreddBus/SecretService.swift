@@ -1,3 +1,4 @@
+import CreddPlatform
 /// The desktop's Secret Service (`org.freedesktop.secrets`: GNOME Keyring, KDE's ksecretd,
 /// KeePassXC) on the session bus, for long-term keys kept out of files. Secrets travel over the
 /// session bus in a `plain` session: the bus is the user's own, as the desktop's keyring tools do.
@@ -123,7 +124,7 @@ public struct SecretService: Sendable {
                 return .connectionClosed
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                try? await EventLoopClock().sleep(for: timeout)
                 return .timedOut
             }
             defer { group.cancelAll() }

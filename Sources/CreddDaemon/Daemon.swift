@@ -108,7 +108,7 @@ public enum Daemon {
             plan: RotationPlan(configuration),
             rotator: LiveKeyRotator(transport: transport, environment: environment, wallClock: wallClock, logger: logger),
             signingSession: { names in await firstSession(of: names, engine: engine) },
-            wallClock: wallClock, clock: ContinuousClock(), logger: logger)
+            wallClock: wallClock, clock: EventLoopClock(), logger: logger)
         let notifier = SystemdNotifiers.make(environment: environment)
         let desktopState = DesktopState()
         let desktop = DesktopNotifier(
@@ -177,7 +177,7 @@ public enum Daemon {
         if let watchdog = watchdogSettings(logger: logger) {
             services.append(
                 .init(
-                    service: Watchdog(settings: watchdog, notifier: notifier, clock: ContinuousClock(), logger: logger) {
+                    service: Watchdog(settings: watchdog, notifier: notifier, clock: EventLoopClock(), logger: logger) {
                         // Healthy while the endpoint serves and the engine's actor answers: a wedged
                         // engine never returns here, so the pings stop.
                         guard !endpoint.hasStopped else { return false }

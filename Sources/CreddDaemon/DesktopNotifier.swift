@@ -39,8 +39,7 @@ struct DesktopNotifier: Service {
     private let state: DesktopState
     private let wallClock: any WallClock
     private let logger: Logger
-    private let changes: AsyncStream<Void>
-    private let changed: AsyncStream<Void>.Continuation
+    private let changes = ChangeFeed()
 
     init(
         environment: [String: String], engine: RefreshEngine, rotation: RotationScheduler, profiles: ProfileDirectory, state: DesktopState,
@@ -53,12 +52,11 @@ struct DesktopNotifier: Service {
         self.state = state
         self.wallClock = wallClock
         self.logger = logger
-        (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// A profile's status or the config changed: the notices are looked at again.
     func statusChanged() {
-        changed.yield()
+        changes.signal()
     }
 
     /// How often credd looks again for a session bus it did not find or lost (a desktop
@@ -69,21 +67,39 @@ struct DesktopNotifier: Service {
         await cancelWhenGracefulShutdown {
             repeat {
                 await serve()
-            } while (try? await Task.sleep(for: Self.reconnectInterval)) != nil
+            } while await waitBeforeLookingAgain()
         }
         // Returning early would end the whole ServiceGroup.
         try? await gracefulShutdown()
     }
 
+    /// Waits until the session bus is worth looking for again; false once cancelled. Without a
+    /// `DBUS_SESSION_BUS_ADDRESS` and without `$XDG_RUNTIME_DIR/bus`, that is when the socket
+    /// is created (inotify): on a server it never is, and an idle daemon should not wake every
+    /// 10 seconds to find that out. Otherwise (an address that did not answer, a bus that went
+    /// away) it looks again after ``reconnectInterval``.
+    private func waitBeforeLookingAgain() async -> Bool {
+        if environment["DBUS_SESSION_BUS_ADDRESS", default: ""].isEmpty, let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
+            let socket = runtime + "/bus"
+            if !Self.socketExists(socket), let watcher = try? FileWatcher(paths: [socket], logger: logger) {
+                defer { watcher.stop() }
+                // Looked at again once the watch is in place, so a socket created in between counts.
+                if !Self.socketExists(socket) {
+                    for await _ in watcher.changes where Self.socketExists(socket) { break }
+                }
+                return !Task.isCancelled
+            }
+        }
+        return (try? await EventLoopClock().sleep(for: Self.reconnectInterval)) != nil
+    }
+
+    private static func socketExists(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
+    }
+
     private func serve() async {
-        guard
-            let address = BusAddress.session(
-                environment: environment,
-                socketExists: { path in
-                    var status = stat()
-                    return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
-                })
-        else {
+        guard let address = BusAddress.session(environment: environment, socketExists: Self.socketExists) else {
             if state.set("no session bus") {
                 logger.info("desktop: no session bus; no desktop notifications", metadata: ["credd.event": "desktop_unavailable"])
             }
@@ -104,11 +120,12 @@ struct DesktopNotifier: Service {
             logger: logger)
         await desk.checkServer()
         let invocations = try? await desk.server.invocations()
+        let connectionChanges = changes.subscribe()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 // One reminder at a time: the earliest a held-back notice may go out.
                 var reminder: Date?
-                for await _ in changes {
+                for await _ in connectionChanges {
                     let now = wallClock.now()
                     guard let nextDue = await desk.show(wanted: await wanted(), now: now) else { continue }
                     if let reminder, reminder > now, reminder <= nextDue { continue }
@@ -148,10 +165,29 @@ struct DesktopNotifier: Service {
     /// Looks again at `date`, when a notice held back by the rate limit may go out.
     private func remind(at date: Date) {
         let delay = max(0, date.timeIntervalSince(wallClock.now()))
-        Task { [changed] in
-            try? await Task.sleep(for: .seconds(delay))
-            changed.yield()
+        Task { [changes] in
+            try? await EventLoopClock().sleep(for: .seconds(delay))
+            changes.signal()
         }
+    }
+}
+
+/// Tells the connection to the session bus that a status changed. Each connection takes a
+/// stream of its own: ending one (the bus went away) finishes its stream for good.
+private final class ChangeFeed: Sendable {
+    private let current = Mutex<AsyncStream<Void>.Continuation?>(nil)
+
+    func subscribe() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        current.withLock { current in
+            current?.finish()
+            current = continuation
+        }
+        return stream
+    }
+
+    func signal() {
+        current.withLock { $0 }?.yield()
     }
 }
 

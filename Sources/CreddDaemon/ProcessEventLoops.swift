@@ -1,3 +1,4 @@
+import CConcurrencyHook
 import NIOCore
 import NIOPosix
 
@@ -14,6 +15,23 @@ public enum ProcessEventLoops {
     /// the loop: ``SerialBlockingWork`` and threads of its own.
     public static func install() {
         NIOSingletons.groupLoopCountSuggestion = 1
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        if !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+            installThroughLinkedHook()
+        }
+    }
+
+    /// What NIO's install does once dlsym has found the hook, for the static binary, where dlsym
+    /// cannot find it: without this, every task would run on libdispatch's worker threads, and
+    /// the first would start libdispatch's 1-second pool monitor (docs/decisions/0001).
+    private static func installThroughLinkedHook() {
+        typealias Hook = @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void
+        let slot = credd_enqueueGlobalHook()
+        guard slot.pointee == nil else { return }
+        withUnsafeTemporaryAllocation(of: Hook.self, capacity: 1) { hook in
+            guard let function = hook.baseAddress else { return }
+            function.initialize(to: { job, _ in MultiThreadedEventLoopGroup.singleton.any().executor.enqueue(ExecutorJob(job)) })
+            // A thin function is one code pointer, which is what the runtime calls.
+            slot.pointee = function.withMemoryRebound(to: UnsafeMutableRawPointer?.self, capacity: 1) { $0.pointee }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CreddPlatform
 import FoundationEssentials
 import Logging
 import ServiceLifecycle
@@ -62,7 +63,7 @@ final class ReloadTriggers: Service {
                 }
                 for await _ in requests {
                     // Requests that arrive meanwhile coalesce into the one buffered next.
-                    try? await Task.sleep(for: Self.settleTime)
+                    try? await EventLoopClock().sleep(for: Self.settleTime)
                     guard !Task.isCancelled else { break }
                     await reload(hangupPending.exchange(false, ordering: .acquiringAndReleasing))
                 }

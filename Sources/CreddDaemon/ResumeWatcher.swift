@@ -1,4 +1,5 @@
 import CreddBus
+import CreddPlatform
 import CreddRefresh
 import Logging
 import ServiceLifecycle
@@ -21,7 +22,7 @@ struct ResumeWatcher: Service {
             repeat {
                 await watch(reportingFailure: !reported)
                 reported = true
-            } while (try? await Task.sleep(for: Self.reconnectInterval)) != nil
+            } while (try? await EventLoopClock().sleep(for: Self.reconnectInterval)) != nil
         }
         // Returning early would end the whole ServiceGroup.
         try? await gracefulShutdown()

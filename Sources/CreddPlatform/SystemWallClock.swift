@@ -26,7 +26,7 @@ public struct SystemWallClock: WallClock {
             // No timer (out of descriptors): a bounded sleep keeps a jump from going unnoticed
             // for long without spinning.
             let wait = min(max(deadline.timeIntervalSince(now()), 0.01), Self.fallbackMaximumSleep)
-            try await Task.sleep(for: .milliseconds(Int64(wait * 1000)), clock: .continuous)
+            try await EventLoopClock().sleep(for: .milliseconds(Int64(wait * 1000)))
             return
         }
         _ = try await timer.wait()

@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import CreddSTS
 import FoundationEssentials
 import Logging
@@ -47,7 +48,7 @@ public struct KeyRotation: Sendable {
         sts: any CallerIdentityChecking,
         keyStore: any SourceKeyStore,
         wallClock: any WallClock,
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0, clock: .continuous) },
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await EventLoopClock().sleep(for: $0) },
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "credd.rotation")
     ) {

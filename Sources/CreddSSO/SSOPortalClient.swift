@@ -1,4 +1,5 @@
 import CreddCore
+import CreddPlatform
 import CreddSigV4
 import FoundationEssentials
 
@@ -126,7 +127,7 @@ public struct SSOPortalClient: Sendable {
             do throws(SSOError) {
                 return .success(try await roles(accountId: accountId, accessToken: accessToken))
             } catch  where error.isTransient && attempt < 3 && !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(attempt))
+                try? await EventLoopClock().sleep(for: .seconds(attempt))
                 attempt += 1
             } catch {
                 return .failure(error)

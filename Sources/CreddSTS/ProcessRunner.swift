@@ -65,7 +65,7 @@ public enum ProcessRunner {
         let outcome = Mutex<Failure?>(nil)
         let watchdog = Task {
             do {
-                try await Task.sleep(for: configuration.timeout)
+                try await EventLoopClock().sleep(for: configuration.timeout)
             } catch {
                 return
             }

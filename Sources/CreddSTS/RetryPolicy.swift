@@ -1,3 +1,5 @@
+import CreddPlatform
+
 /// How many times a retryable failure is retried inside one call, and how long to wait.
 ///
 /// Delays use exponential backoff with full jitter: before retry `n` (1-based) the client waits a
@@ -37,10 +39,10 @@ public struct RetryTiming: Sendable {
         self.sleep = sleep
     }
 
-    /// System randomness and `Task.sleep` on the continuous clock.
+    /// System randomness and a sleep on the event loop (``EventLoopClock``).
     public static let live = RetryTiming(
         unitRandom: { Double.random(in: 0...1) },
-        sleep: { try await Task.sleep(for: $0, clock: .continuous) }
+        sleep: { try await EventLoopClock().sleep(for: $0) }
     )
 
     /// The full-jitter delay before retry `retryNumber` under `policy`.

@@ -328,6 +328,43 @@ struct DaemonEndToEndTests {
         try harness.stop()
     }
 
+    /// An idle daemon sleeps, also after the sleeps of a reload (docs/performance.md). A single
+    /// `Task.sleep` used to start libdispatch's worker-pool monitor, which then woke the daemon
+    /// every second for good; the 10-second look for a session bus is the one wake-up due here.
+    @Test func anIdleDaemonSleeps() throws {
+        let harness = try startFreshDaemon()
+        let pid = try #require(harness.daemonPID)
+        harness.signal(SIGHUP)
+        try harness.waitUntil { harness.daemonLog().contains("SIGHUP: reloading the config") }
+        // The reload's settle time and the next libdispatch worker's idle timeout (5 s) pass.
+        Thread.sleep(forTimeInterval: 6)
+        let before = Self.wakeUps(of: pid)
+        Thread.sleep(forTimeInterval: 8)
+        let after = Self.wakeUps(of: pid)
+        var woken: [String: Int] = [:]
+        for (thread, count) in after where count > before[thread, default: 0] {
+            woken[thread] = count - before[thread, default: 0]
+        }
+        #expect(woken.values.reduce(0, +) <= 3, "wake-ups in 8 idle seconds by thread: \(woken)")
+        try harness.stop()
+    }
+
+    /// Voluntary context switches of each thread of `pid`, keyed by "TID name": each is one time
+    /// the thread blocked and was woken again.
+    static func wakeUps(of pid: Int32) -> [String: Int] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var counts: [String: Int] = [:]
+        for task in tasks {
+            guard let name = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8),
+                let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("voluntary_ctxt_switches:") }),
+                let count = Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "")
+            else { continue }
+            counts["\(task) \(name.trimmingCharacters(in: .newlines))"] = count
+        }
+        return counts
+    }
+
     /// Another program on [::1]:PORT, where `localhost` may resolve first: the daemon keeps
     /// running without the endpoint, says why, and leaves no token for clients to send it.
     @Test func aPortHeldByAnotherProgramLeavesTheDaemonUpWithoutEndpointOrToken() throws {

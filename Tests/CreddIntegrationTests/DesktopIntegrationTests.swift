@@ -41,6 +41,17 @@ struct DesktopIntegrationTests {
         return harness
     }
 
+    /// A daemon whose `mfa` waits for `credd login`, with no session bus.
+    func startDaemonWithoutDesktop() async throws -> CreddHarness {
+        let moto = try await MotoServer.start()
+        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
+        harness.emulator = moto
+        try harness.writeCredentials(DaemonEndToEndTests.userSection)
+        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
+        try harness.start()
+        return harness
+    }
+
     /// moto, a private session bus and dbusmock's notification daemon logging every call.
     final class NotificationDesktop {
         let moto: MotoServer
@@ -206,12 +217,7 @@ struct DesktopIntegrationTests {
     }
 
     @Test func withoutASessionBusNothingIsSentAndStatusSaysSo() async throws {
-        let moto = try await MotoServer.start()
-        let harness = try CreddHarness(stsEndpoint: moto.endpoint)
-        harness.emulator = moto
-        try harness.writeCredentials(DaemonEndToEndTests.userSection)
-        try harness.writeConfig(DaemonEndToEndTests.config(port: harness.endpointPort, mfaProcess: false))
-        try harness.start()
+        let harness = try await startDaemonWithoutDesktop()
         try harness.waitUntil { try status(harness)?.profiles.first { $0.name == "mfa" }?.state == "needs_mfa" }
         #expect(try status(harness)?.daemon.desktop == "no session bus")
         let table = try harness.cli(["status"]).stdout
@@ -242,6 +248,35 @@ struct DesktopIntegrationTests {
         bus.stop()
         try harness.waitUntil { try status(harness)?.daemon.desktop == "no session bus" }
         #expect(harness.daemonLog().contains("desktop: the session bus went away"))
+        #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
+    }
+
+    /// Without DBUS_SESSION_BUS_ADDRESS credd waits for `$XDG_RUNTIME_DIR/bus` to be created
+    /// instead of looking every 10 seconds: a bus that appears is found within moments, again
+    /// after one went away. (A look every 10 s would find both this soon in 1 run of 6.)
+    @Test func aSessionBusCreatedInTheRuntimeDirectoryIsFoundAtOnce() async throws {
+        let harness = try await startDaemonWithoutDesktop()
+        try harness.waitUntil { try status(harness)?.daemon.desktop == "no session bus" }
+        let socket = harness.runtimeDirectory + "/bus"
+
+        for round in 1...2 {
+            // A desktop session starts; its bus appears in the runtime directory once its
+            // notification server runs (as with D-Bus activation).
+            let bus = try PrivateBus()
+            let log = harness.directory.file("notifications-\(round).log")
+            let mock = try bus.startMock(template: "notification_daemon", owning: Self.notifications, log: log)
+            defer { mock.signal(SIGTERM) }
+            let startedAt = Date()
+            try FileManager.default.createSymbolicLink(atPath: socket, withDestinationPath: String(bus.address.dropFirst("unix:path=".count)))
+            _ = try waitForLog(log, harness) { $0.contains(#"Notify "credd" 0 "dialog-password" "AWS profile mfa needs an MFA code""#) }
+            #expect(Date().timeIntervalSince(startedAt) < 4, "round \(round): found by the watch, not by a look every 10 s")
+            #expect(try status(harness)?.daemon.desktop == "notifications on")
+
+            // The session ends: its socket goes away, then its bus.
+            try FileManager.default.removeItem(atPath: socket)
+            bus.stop()
+            try harness.waitUntil { try status(harness)?.daemon.desktop == "no session bus" }
+        }
         #expect(try harness.stop() == 0, "credd stops cleanly: \(harness.daemonLog().suffix(600))")
     }
 
