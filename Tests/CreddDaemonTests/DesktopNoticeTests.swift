@@ -174,7 +174,8 @@ struct DesktopNoticeTests {
     /// option to the configured command, so it gets credd's own prompt, where `--` ends the options.
     @Test(arguments: ["--config=/tmp/evil", "-rf", "a; touch /tmp/pwned", "$(id)", "x y\nz"])
     func hostileNamesStayOneArgumentAndNeverAnOption(name: String) {
-        let entry = DesktopNotice.codeEntryCommand(for: name, configured: ["my-prompt", "--x"], hasDialog: false, credd: "/usr/bin/credd", underSystemd: true)
+        let entry = DesktopNotice.codeEntryCommand(
+            for: name, configured: ["my-prompt", "--x"], hasDialog: false, credd: "/usr/bin/credd", underSystemd: true)
         let signIn = DesktopNotice.signInCommand(
             session: name, profile: name, configured: ["my-prompt"], credd: "/usr/bin/credd", underSystemd: false)
         if name.hasPrefix("-") {

@@ -38,7 +38,10 @@ import Testing
     }
 
     @Test(arguments: [
-        (locked, "the keyring holding the keys of alice is locked: run `credd keys unlock` (or unlock it on your desktop)", "run `credd keys unlock`, then rotate again"),
+        (
+            locked, "the keyring holding the keys of alice is locked: run `credd keys unlock` (or unlock it on your desktop)",
+            "run `credd keys unlock`, then rotate again"
+        ),
         (vanished, "the keyring holds no keys of alice any more", "store the keys with `credd keys add alice`, then rotate again"),
         (noBus, "cannot use the keyring item of alice: no D-Bus", "make sure the desktop session's keyring runs"),
     ])
@@ -114,7 +117,9 @@ import Testing
         #expect(harness.store.keys == Keys.new)
         #expect(!harness.iam.calls.contains { $0.action == "DeleteAccessKey" })
         #expect(error.rollbackFailures == [.keyStore(Self.locked)])
-        #expect(error.description.contains("Rolling back also failed: the keyring holding the keys of alice is locked: run `credd keys unlock` (or unlock it on your desktop)"))
+        #expect(
+            error.description.contains(
+                "Rolling back also failed: the keyring holding the keys of alice is locked: run `credd keys unlock` (or unlock it on your desktop)"))
         #expect(error.nextStep.hasPrefix("the keyring holds \(Keys.newId)"))
         harness.expectNoSecretsAnywhere(error.description)
     }
