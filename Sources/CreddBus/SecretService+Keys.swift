@@ -65,6 +65,14 @@ extension SecretService {
     ) async throws(BusError) -> KeyReplacement {
         guard let current = try await currentKeyItem(of: profile) else { return .noKeys }
         guard current.accessKeyId == expectedAccessKeyId else { return .holds(accessKeyId: current.accessKeyId) }
+        return .replaced(undeleted: try await storeKeys(of: profile, accessKeyId: accessKeyId, secret: secret))
+    }
+
+    /// Stores `accessKeyId` and `secret` as the keys of `profile`, then deletes the items that held
+    /// its keys before. Returns the earlier items that could not be deleted: they are older, so
+    /// ``keys(of:)`` does not read them, and the next store deletes them.
+    @discardableResult
+    public func storeKeys(of profile: String, accessKeyId: String, secret: [UInt8]) async throws(BusError) -> [String] {
         let earlier = try await search(Self.keyAttributes(profile: profile)).unlocked
         let stored = try await store(
             label: Self.keyLabel(profile: profile),
@@ -78,7 +86,7 @@ extension SecretService {
                 undeleted.append(item)
             }
         }
-        return .replaced(undeleted: undeleted)
+        return undeleted
     }
 
     /// The label of the item holding the keys of `profile`.

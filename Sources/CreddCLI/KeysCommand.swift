@@ -75,13 +75,8 @@ struct KeysAdd: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let service = try await Keys.service()
-        let attributes = SecretService.keyAttributes(profile: profile)
         try await Keys.reporting { () throws(BusError) in
-            let earlier = try await service.search(attributes)
-            let stored = try await service.store(
-                label: SecretService.keyLabel(profile: profile), attributes: attributes.merging(["aws_access_key_id": keyId]) { $1 },
-                secret: Array(secret.utf8))
-            for item in earlier.unlocked where item != stored { try await service.delete(item) }
+            try await service.storeKeys(of: profile, accessKeyId: keyId, secret: Array(secret.utf8))
         }
         print("stored the keys of \(profile) (\(keyId)) in the keyring")
     }

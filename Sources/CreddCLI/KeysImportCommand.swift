@@ -50,13 +50,8 @@ struct KeysImport: AsyncParsableCommand {
         }
         try await check(keys, at: user.stsEndpoint)
         let service = try await Keys.service()
-        let attributes = SecretService.keyAttributes(profile: profile)
         try await Keys.reporting { () throws(BusError) in
-            let earlier = try await service.search(attributes)
-            let stored = try await service.store(
-                label: SecretService.keyLabel(profile: profile), attributes: attributes.merging(["aws_access_key_id": keys.accessKeyId]) { $1 },
-                secret: Array(keys.secretAccessKey.revealed.utf8))
-            for item in earlier.unlocked where item != stored { try await service.delete(item) }
+            try await service.storeKeys(of: profile, accessKeyId: keys.accessKeyId, secret: Array(keys.secretAccessKey.revealed.utf8))
             // The file is the only other copy: remove it only once the keyring answers with the keys.
             guard let back = try await service.keys(of: profile), back.accessKeyId == keys.accessKeyId,
                 back.secretAccessKey == Array(keys.secretAccessKey.revealed.utf8)

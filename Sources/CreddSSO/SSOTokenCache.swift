@@ -100,18 +100,13 @@ public struct SSOTokenCache: Sendable {
         if let problem = untrusted(status, kind: "the file") {
             throw SSOError(kind: .cacheUnreadable, operation: file, message: "\(problem); credd trusts no token in it: remove it and sign in again")
         }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { return bytes }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw systemError(.cacheUnreadable, file: file, errno, "cannot read the token cache")
-            }
-            bytes += buffer[0..<count]
-            // A token file is a few KB; anything this large is not one.
-            if bytes.count > 1 << 20 { throw SSOError(kind: .cacheUnreadable, operation: file, message: "the file is over 1 MiB, not a token cache") }
+        // A token file is a few KB; anything this large is not one.
+        guard status.st_size <= 1 << 20 else {
+            throw SSOError(kind: .cacheUnreadable, operation: file, message: "the file is over 1 MiB, not a token cache")
+        }
+        switch readToEnd(descriptor) {
+        case .success(let bytes): return bytes
+        case .failure(let failure): throw systemError(.cacheUnreadable, file: file, failure.errno, "cannot read the token cache")
         }
     }
 

@@ -144,6 +144,20 @@ import Testing
         #expect(try cache.load(sessionName: "elsewhere", startURL: "") == stored)
     }
 
+    @Test func aFileOver1MiBIsNotReadAsATokenCache() throws {
+        let home = try TemporaryDirectory()
+        let cache = SSOTokenCache(home: home.path)
+        try cache.store(makeToken(at: now), sessionName: "corp")
+        let file = cache.path(sessionName: "corp", startURL: "")
+        #expect(truncate(file, (1 << 20) + 1) == 0)
+        #expect {
+            try cache.load(sessionName: "corp", startURL: "")
+        } throws: { error in
+            let error = try #require(error as? SSOError)
+            return error.kind == .cacheUnreadable && String(describing: error).contains("the file is over 1 MiB, not a token cache")
+        }
+    }
+
     @Test func aCacheDirectoryOthersCanWriteToGetsNoToken() throws {
         let home = try TemporaryDirectory()
         let cache = SSOTokenCache(home: home.path)
